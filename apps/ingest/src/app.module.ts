@@ -1,0 +1,28 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ALL_STATIC_TOPICS } from '@pulse/contracts';
+import { KafkaModule, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
+import { INGEST_CONFIG, type IngestConfig } from './config/ingest.config';
+import { TrackEventsModule } from './track-events/track-events.module';
+
+/** config → logging, health, metrics → Kafka, Redis → the TrackEvents slice. */
+@Module({})
+export class AppModule {
+  static forRoot(config: IngestConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
+        KafkaModule.forRoot({
+          settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
+          topics: ALL_STATIC_TOPICS,
+        }),
+        // Dedup is best effort: without Redis, ingest keeps accepting (and says so on /metrics).
+        RedisModule.forRoot({ url: config.REDIS_URL, critical: false }),
+        TrackEventsModule,
+      ],
+      providers: [{ provide: INGEST_CONFIG, useValue: config }],
+      exports: [INGEST_CONFIG],
+    };
+  }
+}

@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { LOGGER, type Logger, REDIS_CLIENT, ServiceMetrics } from '@pulse/platform';
+import type Redis from 'ioredis';
+import { Counter } from 'prom-client';
+import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config';
+
+/**
+ * Remembers accepted event_ids in Redis for the dedup window, shared by every ingest replica.
+ * Ids are marked only after Kafka acknowledged the events, so a failed write never turns a client's
+ * retry into a false duplicate; two concurrent requests carrying the same new id can both pass
+ * (at-least-once; consumers are idempotent on event_id). When Redis is down, dedup is skipped
+ * rather than refusing events: the count shows on /metrics.
+ */
+@Injectable()
+export class EventDedupRepository {
+  private readonly skipped: Counter;
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    metrics: ServiceMetrics,
+  ) {
+    this.skipped = new Counter({
+      name: 'ingest_dedup_unavailable_total',
+      help: 'Dedup look-ups or marks skipped because Redis did not answer',
+      registers: [metrics.registry],
+    });
+  }
+
+  /** The subset of `eventIds` already accepted within the window. */
+  async seen(eventIds: readonly string[]): Promise<Set<string>> {
+    if (eventIds.length === 0) return new Set();
+    try {
+      const values = await this.redis.mget(eventIds.map((id) => this.key(id)));
+      return new Set(eventIds.filter((_, i) => values[i] !== null));
+    } catch (error) {
+      this.skipped.inc();
+      this.logger.warn({ err: error }, 'dedup look-up skipped: redis unavailable');
+      return new Set();
+    }
+  }
+
+  async markAccepted(eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const id of eventIds) pipeline.set(this.key(id), '1', 'PX', this.config.INGEST_DEDUP_TTL);
+    try {
+      await pipeline.exec();
+    } catch (error) {
+      this.skipped.inc();
+      this.logger.warn({ err: error }, 'dedup mark skipped: redis unavailable');
+    }
+  }
+
+  private key(eventId: string): string {
+    return this.config.INGEST_DEDUP_KEY_PREFIX + eventId;
+  }
+}

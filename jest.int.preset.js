@@ -1,0 +1,9 @@
+const base = require('./jest.preset.js');
+
+// Integration specs talk to the real stack started by tools/stack (Kafka, Cassandra, PostgreSQL, Redis).
+module.exports = {
+  ...base,
+  testMatch: ['<rootDir>/test/**/*.int-spec.ts'],
+  testTimeout: 60_000,
+  globalSetup: require.resolve('./tools/jest/stack-global-setup.js'),
+};

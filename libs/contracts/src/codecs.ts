@@ -1,0 +1,40 @@
+/** Turns a Kafka key or value into bytes and back. Every topic declares one for its key and one for its value. */
+export interface Codec<T> {
+  /** Media type carried in the `content-type` header of each record. */
+  readonly contentType: string;
+  encode(value: T): Buffer;
+  decode(bytes: Buffer): T;
+}
+
+/** A ts-proto generated message type (its static encode/decode). */
+export interface ProtoMessageType<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+export const utf8Codec: Codec<string> = {
+  contentType: 'text/plain; charset=utf-8',
+  encode: (value) => Buffer.from(value, 'utf8'),
+  decode: (bytes) => bytes.toString('utf8'),
+};
+
+/** JSON values, as Debezium's JsonConverter writes them (schemas disabled). */
+export function jsonCodec<T>(): Codec<T> {
+  return {
+    contentType: 'application/json',
+    encode: (value) => Buffer.from(JSON.stringify(value), 'utf8'),
+    decode: (bytes) => JSON.parse(bytes.toString('utf8')) as T,
+  };
+}
+
+/** Protobuf binary, with the fully-qualified message name in the content type. */
+export function protoCodec<T>(type: ProtoMessageType<T>, fullName: string): Codec<T> {
+  return {
+    contentType: `application/x-protobuf; messageType=${fullName}`,
+    encode: (value) => {
+      const bytes = type.encode(value).finish();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+    decode: (bytes) => type.decode(bytes),
+  };
+}

@@ -1,0 +1,13 @@
+export * from './codecs';
+export * from './topic-definition';
+export * from './topics';
+export * from './proto-path';
+
+/** Generated contract types, one namespace per proto package (pulse.<domain>.v1). */
+export * as ingestV1 from './gen/pulse/ingest/v1';
+export * as cdcV1 from './gen/pulse/cdc/v1';
+export * as etlV1 from './gen/pulse/etl/v1';
+export * as storageV1 from './gen/pulse/storage/v1';
+export * as featuresV1 from './gen/pulse/features/v1';
+export * as recsV1 from './gen/pulse/recs/v1';
+export * as healthV1 from './gen/grpc/health/v1';

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/** Thrown when the environment does not satisfy a service's config schema; names every bad variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly problems: { variable: string; message: string }[],
+  ) {
+    super(
+      `${service}: refusing to start, invalid configuration:\n` +
+        problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses `env` (by default `process.env`) against a zod object schema whose keys are the
+ * UPPER_SNAKE variable names. Every service's `config/` folder calls this once; nothing else
+ * in a service reads `process.env`.
+ */
+export function loadConfig<S extends z.ZodObject>(
+  service: string,
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => ({
+    variable: issue.path.map(String).join('.') || '(root)',
+    message: issue.message,
+  }));
+  throw new ConfigError(service, problems);
+}
+
+/** Reusable field schemas, so every service spells the same variable the same way. */
+export const env = {
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  /** Comma-separated `host:port` list. */
+  hostList: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean))
+      .refine((hosts) => hosts.length > 0 && hosts.every((h) => /^[^\s:]+:\d{1,5}$/.test(h)), {
+        message: 'expected a comma-separated list of host:port',
+      }),
+  url: (fallback: string) => z.url().default(fallback),
+  int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+    z.coerce.number().int().min(min).max(max).default(fallback),
+  /** A duration such as `250ms`, `30s`, `5m`, `2h`, `7d`; parsed to milliseconds. */
+  duration: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((s, ctx) => {
+        const ms = parseDuration(s);
+        if (ms === undefined) {
+          ctx.addIssue({ code: 'custom', message: `expected a duration like 30s, 5m, 2h or 7d, got "${s}"` });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  string: (fallback: string) => z.string().min(1).default(fallback),
+};
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * UNITS[match[2]]);
+}

@@ -1,0 +1,95 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import * as protobuf from 'protobufjs';
+
+export { status as GrpcStatus } from '@grpc/grpc-js';
+
+export interface FieldViolation {
+  /** Path of the offending field, e.g. `events[3].user_id`. */
+  field: string;
+  description: string;
+}
+
+// google.rpc.Status and google.rpc.BadRequest, the rich error model grpcurl and other clients decode
+// from the `grpc-status-details-bin` trailer.
+const rpcTypes = protobuf.Root.fromJSON({
+  nested: {
+    google: {
+      nested: {
+        protobuf: { nested: { Any: { fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } } } },
+        rpc: {
+          nested: {
+            Status: {
+              fields: {
+                code: { type: 'int32', id: 1 },
+                message: { type: 'string', id: 2 },
+                details: { rule: 'repeated', type: 'google.protobuf.Any', id: 3 },
+              },
+            },
+            BadRequest: {
+              fields: { fieldViolations: { rule: 'repeated', type: 'FieldViolation', id: 1 } },
+              nested: {
+                FieldViolation: {
+                  fields: { field: { type: 'string', id: 1 }, description: { type: 'string', id: 2 } },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+});
+const StatusType = rpcTypes.lookupType('google.rpc.Status');
+const BadRequestType = rpcTypes.lookupType('google.rpc.BadRequest');
+
+/**
+ * An error that leaves a gRPC handler with a definite status code and a message meant for the caller.
+ * Anything else a handler throws becomes INTERNAL, never UNKNOWN with a leaked string.
+ */
+export class GrpcStatusError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+    readonly violations: readonly FieldViolation[] = [],
+  ) {
+    super(message);
+    this.name = 'GrpcStatusError';
+  }
+
+  /** The shape grpc-js sends: code, details and trailers (with google.rpc.BadRequest when fields are named). */
+  toServiceError(): { code: status; details: string; message: string; metadata: Metadata } {
+    const metadata = new Metadata();
+    if (this.violations.length > 0) {
+      const badRequest = BadRequestType.encode({ fieldViolations: this.violations }).finish();
+      const statusBytes = StatusType.encode({
+        code: this.code,
+        message: this.message,
+        details: [{ type_url: 'type.googleapis.com/google.rpc.BadRequest', value: badRequest }],
+      }).finish();
+      metadata.set('grpc-status-details-bin', Buffer.from(statusBytes));
+    }
+    return { code: this.code, details: this.message, message: this.message, metadata };
+  }
+}
+
+/** Decodes the field violations of a `grpc-status-details-bin` trailer (for clients and tests). */
+export function decodeFieldViolations(metadata: Metadata | undefined): FieldViolation[] {
+  const raw = metadata?.get('grpc-status-details-bin')[0];
+  if (!raw || typeof raw === 'string') return [];
+  const decoded = StatusType.toObject(StatusType.decode(raw), { bytes: Buffer }) as {
+    details?: { type_url: string; value: Buffer }[];
+  };
+  return (decoded.details ?? [])
+    .filter((d) => d.type_url.endsWith('google.rpc.BadRequest'))
+    .flatMap((d) => (BadRequestType.toObject(BadRequestType.decode(d.value)) as { fieldViolations?: FieldViolation[] }).fieldViolations ?? []);
+}
+
+export const grpcErrors = {
+  invalidArgument: (field: string, description: string) =>
+    new GrpcStatusError(status.INVALID_ARGUMENT, `${field}: ${description}`, [{ field, description }]),
+  notFound: (what: string) => new GrpcStatusError(status.NOT_FOUND, `${what} not found`),
+  alreadyExists: (what: string) => new GrpcStatusError(status.ALREADY_EXISTS, `${what} already exists`),
+  resourceExhausted: (message: string) => new GrpcStatusError(status.RESOURCE_EXHAUSTED, message),
+  unavailable: (message: string) => new GrpcStatusError(status.UNAVAILABLE, message),
+  failedPrecondition: (message: string) => new GrpcStatusError(status.FAILED_PRECONDITION, message),
+};

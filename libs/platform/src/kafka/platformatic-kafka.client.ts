@@ -1,0 +1,238 @@
+import {
+  Admin,
+  compatibilityPartitioner,
+  Consumer,
+  type Message,
+  type MessagesStream,
+  ProduceAcks,
+  Producer,
+} from '@platformatic/kafka';
+import type { TopicDefinition } from '@pulse/contracts';
+import type { Logger } from '../logging/logger';
+import type {
+  ConsumeOptions,
+  EventConsumer,
+  EventProducer,
+  IncomingRecord,
+  KafkaAdmin,
+  KafkaClient,
+  KafkaSettings,
+  OutgoingRecord,
+  TopicBatch,
+} from './kafka.types';
+
+/**
+ * The Kafka client behind the platform's interface: @platformatic/kafka. Chosen by measurement
+ * (docs/decisions/0003-kafka-client.md); swapping it touches only this file.
+ */
+export class PlatformaticKafkaClient implements KafkaClient {
+  readonly producer: PlatformaticProducer;
+  readonly admin: PlatformaticAdmin;
+  private readonly consumers = new Set<PlatformaticConsumer<any, any>>();
+
+  constructor(
+    private readonly settings: KafkaSettings,
+    private readonly logger?: Logger,
+  ) {
+    this.producer = new PlatformaticProducer(settings);
+    this.admin = new PlatformaticAdmin(settings);
+  }
+
+  consumer<K, V>(topics: readonly TopicDefinition<K, V>[], options: ConsumeOptions): EventConsumer<K, V> {
+    const consumer = new PlatformaticConsumer<K, V>(this.settings, topics, options, () => this.consumers.delete(consumer));
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.consumers].map((c) => c.close()));
+    const results = await Promise.allSettled([this.producer.close(), this.admin.close()]);
+    for (const r of results) {
+      if (r.status === 'rejected') this.logger?.warn({ err: r.reason }, 'kafka client did not close cleanly');
+    }
+  }
+}
+
+function baseOptions(settings: KafkaSettings, role: string) {
+  return {
+    clientId: `${settings.clientId}-${role}`,
+    bootstrapBrokers: settings.brokers,
+    timeout: settings.requestTimeoutMs ?? 30_000,
+    retries: 5,
+    retryDelay: 250,
+    autocreateTopics: false,
+  };
+}
+
+class PlatformaticProducer implements EventProducer {
+  private readonly producer: Producer;
+
+  constructor(settings: KafkaSettings) {
+    this.producer = new Producer({
+      ...baseOptions(settings, 'producer'),
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      // Kafka's Java partitioner (positive murmur2), so keys land where Java producers put them.
+      partitioner: compatibilityPartitioner,
+    });
+  }
+
+  send<K, V>(topic: TopicDefinition<K, V>, records: readonly OutgoingRecord<K, V>[]): Promise<void> {
+    return this.sendMany([{ topic, records }]);
+  }
+
+  async sendMany(batches: readonly TopicBatch[]): Promise<void> {
+    const messages = [];
+    for (const { topic, records } of batches) {
+      for (const record of records) messages.push(toMessage(topic, record));
+    }
+    if (messages.length === 0) return;
+    await this.producer.send({ messages });
+  }
+
+  async close(): Promise<void> {
+    await this.producer.close();
+  }
+}
+
+function toMessage<K, V>(topic: TopicDefinition<K, V>, record: OutgoingRecord<K, V>) {
+  const headers: Record<string, Buffer> = {};
+  if (record.value !== null) headers['content-type'] = Buffer.from(topic.value.contentType);
+  if (record.headers) {
+    for (const [name, value] of Object.entries(record.headers)) headers[name] = Buffer.from(value);
+  }
+  return {
+    topic: topic.name,
+    key: topic.key.encode(record.key),
+    // A tombstone is a record without a value.
+    value: record.value === null ? undefined : topic.value.encode(record.value),
+    headers,
+    timestamp: record.timestampMs === undefined ? undefined : BigInt(record.timestampMs),
+  };
+}
+
+class PlatformaticAdmin implements KafkaAdmin {
+  private readonly admin: Admin;
+
+  constructor(private readonly settings: KafkaSettings) {
+    this.admin = new Admin(baseOptions(settings, 'admin'));
+  }
+
+  async ensureTopics(topics: readonly TopicDefinition<any, any>[]): Promise<void> {
+    const existing = new Set(await this.admin.listTopics());
+    for (const topic of topics) {
+      if (existing.has(topic.name)) continue;
+      try {
+        await this.admin.createTopics({
+          topics: [topic.name],
+          partitions: topic.partitions,
+          replicas: -1, // the broker's default.replication.factor
+          configs: Object.entries(topic.config).map(([name, value]) => ({ name, value })),
+        });
+      } catch (error) {
+        // Another replica may have created it between the listing and now.
+        if (!(await this.admin.listTopics()).includes(topic.name)) throw error;
+      }
+    }
+  }
+
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    if (names.length > 0) await this.admin.deleteTopics({ topics: [...names] });
+  }
+
+  async endOffsets(topic: string): Promise<bigint[]> {
+    const probe = new Consumer({ ...baseOptions(this.settings, 'offsets'), groupId: `${this.settings.clientId}-offsets` });
+    try {
+      const offsets = await probe.listOffsets({ topics: [topic] });
+      return offsets.get(topic) ?? [];
+    } finally {
+      await probe.close();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.admin.metadata({ topics: [], forceUpdate: true });
+  }
+
+  async close(): Promise<void> {
+    await this.admin.close();
+  }
+}
+
+class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
+  private readonly consumer: Consumer;
+  private stream?: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+  private closed = false;
+  private readonly decoders: Map<string, TopicDefinition<K, V>>;
+
+  constructor(
+    settings: KafkaSettings,
+    private readonly topics: readonly TopicDefinition<K, V>[],
+    private readonly options: ConsumeOptions,
+    private readonly onClose: () => void,
+  ) {
+    this.decoders = new Map(topics.map((t) => [t.name, t]));
+    this.consumer = new Consumer({
+      ...baseOptions(settings, `consumer-${options.groupId}`),
+      groupId: options.groupId,
+      autocommit: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      maxWaitTime: 500,
+    });
+  }
+
+  async run(handler: (batch: IncomingRecord<K, V>[]) => Promise<void>): Promise<void> {
+    const stream = await this.consumer.consume({
+      topics: this.topics.map((t) => t.name),
+      mode: 'committed',
+      fallbackMode: this.options.from,
+    });
+    this.stream = stream;
+    const max = this.options.maxBatchSize ?? 500;
+    const iterator = stream[Symbol.asyncIterator]();
+    while (!this.closed) {
+      const first = await iterator.next();
+      if (first.done) break;
+      const messages: Message<Buffer, Buffer, Buffer, Buffer>[] = [first.value];
+      // Take what is already buffered without waiting for more.
+      while (messages.length < max && stream.readableLength > 0) {
+        const next = await iterator.next();
+        if (next.done) break;
+        messages.push(next.value);
+      }
+      await handler(messages.map((m) => this.decode(m)));
+      await commitLastPerPartition(messages);
+    }
+  }
+
+  private decode(message: Message<Buffer, Buffer, Buffer, Buffer>): IncomingRecord<K, V> {
+    const topic = this.decoders.get(message.topic)!;
+    const headers: Record<string, string> = {};
+    for (const [name, value] of message.headers) headers[name.toString()] = value.toString();
+    const hasValue = message.value !== undefined && message.value !== null && !(message.value.length === 0 && !headers['content-type']);
+    return {
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      timestampMs: Number(message.timestamp),
+      key: message.key && message.key.length > 0 ? topic.key.decode(message.key) : null,
+      value: hasValue ? topic.value.decode(message.value) : null,
+      headers,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    if (this.stream) await this.stream.close().catch(() => undefined);
+    await this.consumer.close(true);
+  }
+}
+
+async function commitLastPerPartition(messages: Message<Buffer, Buffer, Buffer, Buffer>[]): Promise<void> {
+  const last = new Map<string, Message<Buffer, Buffer, Buffer, Buffer>>();
+  for (const m of messages) last.set(`${m.topic}/${m.partition}`, m);
+  await Promise.all([...last.values()].map((m) => m.commit()));
+}

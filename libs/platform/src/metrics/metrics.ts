@@ -1,0 +1,26 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** One Prometheus registry per app, with the process metrics and the gRPC server metrics every service has. */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly grpcHandled: Counter<'method' | 'code'>;
+  readonly grpcSeconds: Histogram<'method'>;
+
+  constructor(service: string) {
+    this.registry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: this.registry });
+    this.grpcHandled = new Counter({
+      name: 'grpc_server_handled_total',
+      help: 'gRPC calls completed, by method and status code',
+      labelNames: ['method', 'code'],
+      registers: [this.registry],
+    });
+    this.grpcSeconds = new Histogram({
+      name: 'grpc_server_handling_seconds',
+      help: 'Time to complete a gRPC call',
+      labelNames: ['method'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+  }
+}
