@@ -1,6 +1,6 @@
 /** Turns a Kafka key or value into bytes and back. Every topic declares one for its key and one for its value. */
 export interface Codec<T> {
-  /** Media type carried in the `content-type` header of each record. */
+  /** Media type of the encoded bytes (documentation and tooling; not sent per record). */
   readonly contentType: string;
   encode(value: T): Buffer;
   decode(bytes: Buffer): T;

@@ -12,3 +12,5 @@ export * from './nest/platform.module';
 export * from './nest/kafka.module';
 export * from './nest/redis.module';
 export * from './net/free-port';
+export * from './grpc/grpc-client';
+export * from './testing/read-topic';

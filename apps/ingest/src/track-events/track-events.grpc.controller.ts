@@ -20,9 +20,9 @@ export class TrackEventsGrpcController implements ingestV1.IngestServiceControll
   }
 }
 
-/** `ipv4:127.0.0.1:5000` / `ipv6:[::1]:5000` → the address alone. */
+/** `127.0.0.1:5000`, `ipv4:127.0.0.1:5000` or `[::1]:5000` → the address alone. */
 export function peerIp(call?: ServerUnaryCall<unknown, unknown>): string {
   const peer = call?.getPeer?.() ?? '';
-  const match = /^ipv[46]:\[?([^\]]+?)\]?:\d+$/.exec(peer);
+  const match = /^(?:ipv[46]:)?\[?([^\]]+?)\]?:\d+$/.exec(peer);
   return match ? match[1] : '';
 }

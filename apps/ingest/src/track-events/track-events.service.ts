@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ingestV1, Topics } from '@pulse/contracts';
 import {
-  errorMessage,
   grpcErrors,
   KAFKA_CLIENT,
+  kafkaErrorMessage,
   type KafkaClient,
   LOGGER,
   type Logger,
@@ -98,7 +98,7 @@ export class TrackEventsService {
       ]);
     } catch (error) {
       this.logger.error({ err: error, events: events.length }, 'could not make the batch durable');
-      throw grpcErrors.unavailable(`events could not be written to Kafka (${errorMessage(error)}); retry the batch with the same event_ids`);
+      throw grpcErrors.unavailable(`events could not be written to Kafka (${kafkaErrorMessage(error)}); retry the batch with the same event_ids`);
     }
     await this.dedup.markAccepted(accepted.map((e) => e.eventId));
 

@@ -96,10 +96,10 @@ class PlatformaticProducer implements EventProducer {
 }
 
 function toMessage<K, V>(topic: TopicDefinition<K, V>, record: OutgoingRecord<K, V>) {
-  const headers: Record<string, Buffer> = {};
-  if (record.value !== null) headers['content-type'] = Buffer.from(topic.value.contentType);
+  let headers: Map<Buffer, Buffer> | undefined;
   if (record.headers) {
-    for (const [name, value] of Object.entries(record.headers)) headers[name] = Buffer.from(value);
+    headers = new Map();
+    for (const [name, value] of Object.entries(record.headers)) headers.set(Buffer.from(name), Buffer.from(value));
   }
   return {
     topic: topic.name,
@@ -109,6 +109,18 @@ function toMessage<K, V>(topic: TopicDefinition<K, V>, record: OutgoingRecord<K,
     headers,
     timestamp: record.timestampMs === undefined ? undefined : BigInt(record.timestampMs),
   };
+}
+
+/** The innermost messages of a client error (its errors nest as AggregateErrors). */
+export function kafkaErrorMessage(error: unknown): string {
+  const leaves = new Set<string>();
+  const visit = (e: unknown) => {
+    const nested = (e as { errors?: unknown[] })?.errors;
+    if (Array.isArray(nested) && nested.length > 0) nested.forEach(visit);
+    else leaves.add(e instanceof Error ? e.message : String(e));
+  };
+  visit(error);
+  return [...leaves].join('; ');
 }
 
 class PlatformaticAdmin implements KafkaAdmin {
@@ -202,6 +214,8 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
         messages.push(next.value);
       }
       await handler(messages.map((m) => this.decode(m)));
+      // Closed while handling: leave the batch uncommitted, the group's next owner re-reads it.
+      if (this.closed) break;
       await commitLastPerPartition(messages);
     }
   }
@@ -210,7 +224,7 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
     const topic = this.decoders.get(message.topic)!;
     const headers: Record<string, string> = {};
     for (const [name, value] of message.headers) headers[name.toString()] = value.toString();
-    const hasValue = message.value !== undefined && message.value !== null && !(message.value.length === 0 && !headers['content-type']);
+    const hasValue = message.value !== undefined && message.value !== null && message.value.length > 0;
     return {
       topic: message.topic,
       partition: message.partition,

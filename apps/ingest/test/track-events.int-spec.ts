@@ -1,0 +1,209 @@
+import * as grpc from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { healthV1, ingestV1, Topics } from '@pulse/contracts';
+import {
+  decodeFieldViolations,
+  grpcClient,
+  type IncomingRecord,
+  PlatformaticKafkaClient,
+  readTopicUntil,
+  type UnaryClient,
+} from '@pulse/platform';
+import { randomUUID } from 'node:crypto';
+import { createApp, type RunningApp } from '../src/app.factory';
+
+const { ActivityType, EventStatus, RejectionReason, TargetType } = ingestV1;
+
+// One app for the file; each test uses its own run-unique user and event ids.
+let running: RunningApp;
+let client: UnaryClient;
+let kafka: PlatformaticKafkaClient;
+const run = randomUUID().slice(0, 8);
+
+beforeAll(async () => {
+  running = await createApp({
+    GRPC_PORT: '0',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+    INGEST_DEDUP_KEY_PREFIX: `test:${run}:dedup:`,
+  });
+  client = grpcClient(running.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
+  kafka = new PlatformaticKafkaClient({ brokers: running.config.KAFKA_BROKERS, clientId: `ingest-test-${run}` });
+});
+
+afterAll(async () => {
+  client?.close();
+  await kafka?.close();
+  await running?.close();
+});
+
+function event(userId: string, n: number, overrides: Record<string, unknown> = {}) {
+  const now = Date.now();
+  return {
+    eventId: `${userId}-e${n}`,
+    userId,
+    type: ActivityType.ACTIVITY_TYPE_VIEW,
+    target: { type: TargetType.TARGET_TYPE_POST, id: `post-${n}` },
+    occurredAt: { seconds: Math.floor(now / 1000), nanos: 0 },
+    properties: { position: String(n) },
+    ...overrides,
+  };
+}
+
+const track = (events: unknown[], clientId = 'int-test') =>
+  client.call<ingestV1.TrackEventsResponse>('TrackEvents', { events, clientId });
+
+function userRecords(userId: string) {
+  return (r: IncomingRecord<string, ingestV1.ActivityTracked>) => r.key === userId;
+}
+
+describe('TrackEvents', () => {
+  it('writes accepted events to pulse.activity.tracked.v1 keyed by user, in the order sent', async () => {
+    const userId = `u-order-${run}`;
+    const events = Array.from({ length: 50 }, (_, i) => event(userId, i));
+    const response = await track(events);
+    expect(response.acceptedCount).toBe(50);
+    expect(response.results.every((r) => r.status === EventStatus.EVENT_STATUS_ACCEPTED)).toBe(true);
+
+    const records = await readTopicUntil(kafka, Topics.activityTracked, { filter: userRecords(userId), done: (k) => k.length >= 50 });
+    expect(records.map((r) => r.value!.event!.eventId)).toEqual(events.map((e) => e.eventId));
+    expect(new Set(records.map((r) => r.partition)).size).toBe(1);
+    const first = records[0].value!;
+    expect(first.event).toMatchObject({ userId, type: ActivityType.ACTIVITY_TYPE_VIEW, properties: { position: '0' } });
+    expect(first.ingest).toMatchObject({ schemaVersion: 1, clientId: 'int-test', sourceIp: '127.0.0.1' });
+  });
+
+  it('answers per event and sends a rejected event to the dead-letter topic with its reason', async () => {
+    const userId = `u-mixed-${run}`;
+    const future = { seconds: Math.floor(Date.now() / 1000) + 3600, nanos: 0 };
+    const response = await track([
+      event(userId, 1),
+      event(userId, 2, { occurredAt: future }),
+      event(userId, 3, { type: 0 }),
+      event(userId, 4),
+    ]);
+    expect(response.results.map((r) => r.status)).toEqual([
+      EventStatus.EVENT_STATUS_ACCEPTED,
+      EventStatus.EVENT_STATUS_REJECTED,
+      EventStatus.EVENT_STATUS_REJECTED,
+      EventStatus.EVENT_STATUS_ACCEPTED,
+    ]);
+    expect(response.results[1]).toMatchObject({
+      index: 1,
+      eventId: `${userId}-e2`,
+      reason: RejectionReason.REJECTION_REASON_TIMESTAMP_OUT_OF_RANGE,
+      field: 'occurred_at',
+    });
+    expect(response.results[2]).toMatchObject({ reason: RejectionReason.REJECTION_REASON_MISSING_FIELD, field: 'type' });
+
+    const dead = await readTopicUntil(kafka, Topics.activityRejected, {
+      filter: (r) => r.value?.event?.userId === userId,
+      done: (k) => k.length >= 2,
+    });
+    expect(dead.map((r) => [r.key, r.value!.reason, r.value!.field])).toEqual(
+      expect.arrayContaining([
+        [`${userId}-e2`, RejectionReason.REJECTION_REASON_TIMESTAMP_OUT_OF_RANGE, 'occurred_at'],
+        [`${userId}-e3`, RejectionReason.REJECTION_REASON_MISSING_FIELD, 'type'],
+      ]),
+    );
+    expect(dead[0].value!.message).not.toBe('');
+
+    const tracked = await readTopicUntil(kafka, Topics.activityTracked, { filter: userRecords(userId), done: (k) => k.length >= 2 });
+    expect(tracked.map((r) => r.value!.event!.eventId)).toEqual([`${userId}-e1`, `${userId}-e4`]);
+  });
+
+  it('reports a resent event as a duplicate and writes it only once', async () => {
+    const userId = `u-dup-${run}`;
+    const first = await track([event(userId, 1), event(userId, 1)]);
+    expect(first.results.map((r) => r.status)).toEqual([EventStatus.EVENT_STATUS_ACCEPTED, EventStatus.EVENT_STATUS_DUPLICATE]);
+    const retry = await track([event(userId, 1), event(userId, 2)]);
+    expect(retry.results.map((r) => r.status)).toEqual([EventStatus.EVENT_STATUS_DUPLICATE, EventStatus.EVENT_STATUS_ACCEPTED]);
+    expect(retry.duplicateCount).toBe(1);
+
+    const tracked = await readTopicUntil(kafka, Topics.activityTracked, {
+      filter: userRecords(userId),
+      done: (k) => k.length >= 3,
+      timeoutMs: 4_000,
+    });
+    expect(tracked.map((r) => r.value!.event!.eventId)).toEqual([`${userId}-e1`, `${userId}-e2`]);
+  });
+
+  it('refuses an empty batch with INVALID_ARGUMENT naming the field', async () => {
+    const error = await track([]).catch((e) => e);
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(error.details).toMatch(/^events:/);
+    expect(decodeFieldViolations(error.metadata)).toEqual([{ field: 'events', description: 'at least one event is required' }]);
+  });
+
+  it('refuses a batch over the size limit without recording any of it', async () => {
+    const userId = `u-big-${run}`;
+    const events = Array.from({ length: 1001 }, (_, i) => event(userId, i));
+    const error = await track(events).catch((e) => e);
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(error.details).toMatch(/1001 events exceed the limit of 1000/);
+  });
+
+  it('survives malformed values: wrong-typed fields come back rejected, not as a crash', async () => {
+    const userId = `u-bad-${run}`;
+    const response = await track([{ eventId: `${userId}-x`, userId, type: 77, target: { type: 1, id: 'p' }, occurredAt: { seconds: 1, nanos: 0 } }]);
+    expect(response.results[0]).toMatchObject({ status: EventStatus.EVENT_STATUS_REJECTED, reason: RejectionReason.REJECTION_REASON_UNKNOWN_TYPE });
+    // The service still answers afterwards.
+    expect((await track([event(userId, 1)])).acceptedCount).toBe(1);
+  });
+
+  it('validates without recording anything', async () => {
+    const userId = `u-dry-${run}`;
+    const response = await client.call<ingestV1.ValidateEventsResponse>('ValidateEvents', { events: [event(userId, 1)] });
+    expect(response.results[0].status).toBe(EventStatus.EVENT_STATUS_ACCEPTED);
+    const retry = await track([event(userId, 1)]);
+    expect(retry.results[0].status).toBe(EventStatus.EVENT_STATUS_ACCEPTED);
+  });
+});
+
+describe('health, reflection and metrics', () => {
+  it('answers grpc.health.v1 Check as SERVING for the service and for the server', async () => {
+    const health = grpcClient(running.grpcAddress, 'grpc/health/v1/health.proto', 'grpc.health.v1.Health');
+    try {
+      const SERVING = healthV1.HealthCheckResponse_ServingStatus.SERVING;
+      expect(await health.call('Check', { service: '' })).toEqual({ status: SERVING });
+      expect(await health.call('Check', { service: 'pulse.ingest.v1.IngestService' })).toEqual({ status: SERVING });
+      const unknown = await health.call('Check', { service: 'nope.Service' }).catch((e) => e);
+      expect(unknown.code).toBe(status.NOT_FOUND);
+    } finally {
+      health.close();
+    }
+  });
+
+  it('lists its services through server reflection, as grpcurl does', async () => {
+    const definition = protoLoader.loadSync(require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto'));
+    const Reflection = (grpc.loadPackageDefinition(definition) as any).grpc.reflection.v1.ServerReflection;
+    const reflection = new Reflection(running.grpcAddress, grpc.credentials.createInsecure());
+    try {
+      const names = await new Promise<string[]>((resolve, reject) => {
+        const call = reflection.ServerReflectionInfo();
+        call.on('data', (msg: any) => {
+          resolve(msg.listServicesResponse.service.map((s: { name: string }) => s.name));
+          call.end();
+        });
+        call.on('error', reject);
+        call.write({ listServices: '' });
+      });
+      expect(names).toEqual(expect.arrayContaining(['pulse.ingest.v1.IngestService', 'grpc.health.v1.Health']));
+    } finally {
+      reflection.close();
+    }
+  });
+
+  it('serves /health/live, /health/ready with its real dependencies, and Prometheus /metrics', async () => {
+    expect((await fetch(`${running.httpUrl}/health/live`)).status).toBe(200);
+    const ready = await fetch(`${running.httpUrl}/health/ready`);
+    expect(ready.status).toBe(200);
+    const body = await ready.json();
+    expect(body.checks.kafka.ok).toBe(true);
+    expect(body.checks.redis.ok).toBe(true);
+    const metrics = await (await fetch(`${running.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/ingest_events_total\{status="EVENT_STATUS_ACCEPTED"/);
+    expect(metrics).toMatch(/grpc_server_handled_total\{method="TrackEventsGrpcController.trackEvents",code="OK"/);
+  });
+});
