@@ -6,4 +6,5 @@ module.exports = {
   testMatch: ['<rootDir>/test/**/*.int-spec.ts'],
   testTimeout: 60_000,
   globalSetup: require.resolve('./tools/jest/stack-global-setup.js'),
+  reporters: ['default', [require.resolve('./tools/jest/summary-reporter.js'), { kind: 'int' }]],
 };

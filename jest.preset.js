@@ -16,4 +16,5 @@ module.exports = {
   transformIgnorePatterns: [`node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
+  reporters: ['default', [join(__dirname, 'tools/jest/summary-reporter.js'), { kind: 'unit' }]],
 };

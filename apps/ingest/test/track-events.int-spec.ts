@@ -199,7 +199,7 @@ describe('health, reflection and metrics', () => {
     expect((await fetch(`${running.httpUrl}/health/live`)).status).toBe(200);
     const ready = await fetch(`${running.httpUrl}/health/ready`);
     expect(ready.status).toBe(200);
-    const body = await ready.json();
+    const body = (await ready.json()) as { checks: Record<string, { ok: boolean }> };
     expect(body.checks.kafka.ok).toBe(true);
     expect(body.checks.redis.ok).toBe(true);
     const metrics = await (await fetch(`${running.httpUrl}/metrics`)).text();

@@ -221,7 +221,8 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
   }
 
   private decode(message: Message<Buffer, Buffer, Buffer, Buffer>): IncomingRecord<K, V> {
-    const topic = this.decoders.get(message.topic)!;
+    const topic = this.decoders.get(message.topic);
+    if (!topic) throw new Error(`received a record of unsubscribed topic ${message.topic}`);
     const headers: Record<string, string> = {};
     for (const [name, value] of message.headers) headers[name.toString()] = value.toString();
     const hasValue = message.value !== undefined && message.value !== null && message.value.length > 0;
