@@ -26,3 +26,8 @@ export function protoRoot(): string {
 export function protoFile(relativePath: string): string {
   return join(protoRoot(), relativePath);
 }
+
+/** The FileDescriptorSet of every contract, compiled by `buf build` (served by gRPC server reflection). */
+export function descriptorSetFile(): string {
+  return join(protoRoot(), 'descriptor_set.binpb');
+}

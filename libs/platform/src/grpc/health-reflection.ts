@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { protoFile, protoRoot } from '@pulse/contracts';
 import type { HealthRegistry } from '../health/health.registry';
+import { addServerReflection } from './server-reflection';
 
 const SERVING = 'SERVING';
 const NOT_SERVING = 'NOT_SERVING';
@@ -22,12 +22,11 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
 
 /**
  * Registers grpc.health.v1.Health (answering from the readiness checks) and server reflection
- * (for every service of `packageDefinition` plus Health) on a grpc-js server, so that
+ * (for `serviceNames` plus Health) on a grpc-js server, so that
  * `grpcurl -plaintext host:port list` and Kubernetes' gRPC probes work against every Pulse service.
  */
 export function addHealthAndReflection(
   server: grpc.Server,
-  packageDefinition: protoLoader.PackageDefinition,
   health: HealthRegistry,
   serviceNames: readonly string[],
 ): void {
@@ -71,5 +70,5 @@ export function addHealthAndReflection(
     },
   });
 
-  new ReflectionService({ ...packageDefinition, ...healthDefinition }).addToServer(server);
+  addServerReflection(server, serviceNames);
 }

@@ -28,8 +28,8 @@ export function grpcTransport(settings: GrpcTransportSettings): GrpcOptions {
       loader: PROTO_LOADER_OPTIONS,
       maxReceiveMessageLength: settings.maxReceiveMessageBytes ?? 8 * 1024 * 1024,
       gracefulShutdown: true,
-      onLoadPackageDefinition: (pkg, server) =>
-        addHealthAndReflection(server, pkg, settings.health, settings.serviceNames),
+      onLoadPackageDefinition: (_pkg, server) =>
+        addHealthAndReflection(server, settings.health, settings.serviceNames),
     },
   };
 }

@@ -1,0 +1,429 @@
+// Ingest throughput bench: accepted events/s through the built ingest service (gRPC TrackEvents →
+// validation → Redis dedup → Kafka acks=all), as a ratio to Kafka's Java ProducerPerformance
+// (acks=all, idempotent) on the same broker in the same run. One JSON line on stdout.
+// Entry point: tools/bench/ingest/run.sh (checks the stack, builds ingest when stale). See tools/bench/README.md.
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { EventEmitter } from 'node:events';
+import {
+  CpuMeter,
+  type CpuReport,
+  createBenchTopic,
+  deleteTopics,
+  endOffsets,
+  envFlag,
+  envInt,
+  freePort,
+  kafkaAdmin,
+  KAFKA_BROKERS,
+  median,
+  NODE,
+  note,
+  percentile,
+  REDIS_URL,
+  REPO,
+  round,
+  RUN_ID,
+  runDir,
+  runProducerPerformance,
+  type AnchorRun,
+  sleep,
+  spawnLogged,
+  stackPids,
+  stopChild,
+  tail,
+} from '../lib/bench.ts';
+import { summarizeProfile, type ProfileSummary } from '../lib/profile.ts';
+import { type ClientConfig, type ClientMessage, type CoordinatorMessage, runClient } from './client.ts';
+
+const TRACKED_TOPIC = 'pulse.activity.tracked.v1';
+const TRACKED_PARTITIONS = 12;
+
+const opts = {
+  events: envInt('BENCH_EVENTS', 1_000_000),
+  seconds: envInt('BENCH_SECONDS', 45),
+  warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 3),
+  batch: envInt('BENCH_BATCH', 1000),
+  concurrency: envInt('BENCH_CONCURRENCY', 8),
+  workers: envInt('BENCH_CLIENT_WORKERS', 1),
+  anchorRecords: envInt('BENCH_ANCHOR_RECORDS', 2_000_000),
+  anchorRuns: envInt('BENCH_ANCHOR_RUNS', 2),
+  profile: envFlag('BENCH_PROFILE', false),
+  trimTracked: envFlag('BENCH_TRIM_TRACKED', true),
+  dist: process.env['BENCH_INGEST_DIST'] ?? join(REPO, 'dist/apps/ingest/main.js'),
+};
+
+const dir = runDir('ingest');
+const admin = kafkaAdmin();
+const anchorTopic = `pulse.bench.${RUN_ID}.anchor.v1`;
+let service: ChildProcess | undefined;
+const workers: Worker[] = [];
+let topicCreated = false;
+
+async function cleanup(): Promise<void> {
+  for (const w of workers) await w.terminate().catch(() => undefined);
+  if (service) await stopChild(service).catch(() => undefined);
+  if (topicCreated) await deleteTopics(admin, [anchorTopic]);
+  await admin.close().catch(() => undefined);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    note(`${signal}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------- the anchor
+
+async function anchor(brokerPid: number): Promise<AnchorRun> {
+  note(`anchor: ProducerPerformance ${opts.anchorRecords} x 100 B, acks=all, idempotent`);
+  const run = await runProducerPerformance({ topic: anchorTopic, records: opts.anchorRecords, recordSize: 100, brokerPid });
+  note(`anchor: ${run.summary}`);
+  return run;
+}
+
+// ---------------------------------------------------------------- the service
+
+interface ProbeStats {
+  eventLoopUtilization: number;
+  eventLoopActiveMs: number;
+  windowMs: number;
+  gc: { count: number; ms: number; byKind: Record<string, number> };
+  profileFile?: string;
+}
+
+async function startService(): Promise<{ child: ChildProcess; grpcPort: number; httpPort: number; log: string }> {
+  if (!existsSync(opts.dist)) throw new Error(`${opts.dist} is missing: build it (npx nx build ingest) or run tools/bench/ingest/run.sh`);
+  const grpcPort = await freePort();
+  const httpPort = await freePort();
+  const log = join(dir, 'ingest.log');
+  const child = spawnLogged(NODE, ['--require', join(import.meta.dirname, 'service-probe.cjs'), opts.dist], {
+    logFile: log,
+    ipc: true,
+    env: {
+      ...process.env,
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: String(grpcPort),
+      HTTP_PORT: String(httpPort),
+      KAFKA_BROKERS,
+      REDIS_URL,
+      LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
+      // Isolated, short-lived dedup keys: the bench's ids expire on their own.
+      INGEST_DEDUP_KEY_PREFIX: `pulse:bench:${RUN_ID}:dedup:`,
+      INGEST_DEDUP_TTL: '10m',
+    },
+  });
+  service = child;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`ingest exited during start (code ${child.exitCode}, signal ${child.signalCode}):\n${tail(log)}`);
+    }
+    try {
+      const res = await fetch(`http://127.0.0.1:${httpPort}/health/ready`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`ingest not ready after 60 s:\n${tail(log)}`);
+    await sleep(200);
+  }
+  return { child, grpcPort, httpPort, log };
+}
+
+function probe(child: ChildProcess, message: object, answer: string): Promise<any> {
+  return new Promise((resolveProbe, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service probe did not answer ${answer}`)), 60_000);
+    const onMessage = (m: any) => {
+      if (m?.probe === answer || m?.probe === 'error') {
+        child.off('message', onMessage);
+        clearTimeout(timer);
+        if (m.probe === 'error') reject(new Error(`service probe: ${m.message}`));
+        else resolveProbe(m);
+      }
+    };
+    child.on('message', onMessage);
+    child.send(message);
+  });
+}
+
+// ---------------------------------------------------------------- the load
+
+interface ClientHandle {
+  post(m: CoordinatorMessage): void;
+}
+
+interface Load {
+  window_s: number;
+  accepted_in_window: number;
+  accepted_total: number;
+  sent_total: number;
+  not_accepted: number;
+  failed_calls: Record<string, number>;
+  latency_ms: { p50: number; p90: number; p99: number; max: number };
+  event_bytes: number;
+  request_bytes: number;
+  cpu: CpuReport;
+  serviceStats: ProbeStats;
+}
+
+async function drive(address: string, servicePid: number, pids: Record<string, number>): Promise<Load> {
+  const occurredAtSeconds = Math.floor(Date.now() / 1000);
+  const clients = Math.max(1, opts.workers);
+  const perClientBudget = Math.floor(opts.events / clients / opts.batch) * opts.batch;
+  if (perClientBudget === 0) throw new Error('BENCH_EVENTS is smaller than one batch per client');
+
+  const events = new EventEmitter();
+  const handles: ClientHandle[] = [];
+  for (let c = 0; c < clients; c++) {
+    const inflight = Math.floor(opts.concurrency / clients) + (c < opts.concurrency % clients ? 1 : 0);
+    if (inflight === 0) throw new Error(`BENCH_CONCURRENCY=${opts.concurrency} is lower than the number of client workers (${clients})`);
+    const config: ClientConfig = { address, batch: opts.batch, inflight, budgetEvents: perClientBudget, runId: RUN_ID, client: c, occurredAtSeconds };
+    if (opts.workers === 0) {
+      // In-process client (BENCH_CLIENT_WORKERS=0): same code on the coordinator's thread.
+      const inbox = new EventEmitter();
+      runClient(config, (m) => setImmediate(() => events.emit('message', m)), (h) => inbox.on('m', h));
+      handles.push({ post: (m) => inbox.emit('m', m) });
+    } else {
+      const worker = new Worker(join(import.meta.dirname, 'client-worker.ts'), { workerData: config });
+      workers.push(worker);
+      worker.on('message', (m: ClientMessage) => events.emit('message', m));
+      worker.on('error', (e) => events.emit('message', { type: 'error', message: e.stack ?? String(e) } satisfies ClientMessage));
+      handles.push({ post: (m) => worker.postMessage(m) });
+    }
+  }
+
+  let ready = 0;
+  let finished = 0;
+  let eventBytes = 0;
+  let requestBytes = 0;
+  let windowStart = Infinity;
+  let windowEnd = Infinity;
+  let acceptedInWindow = 0;
+  let acceptedTotal = 0;
+  let sentTotal = 0;
+  let notAccepted = 0;
+  const failed: Record<string, number> = {};
+  const latencies: number[] = [];
+  let clientError: string | undefined;
+  let allReady = () => {};
+  let allFinished = () => {};
+  let endOfWindow = () => {};
+  const readyP = new Promise<void>((r) => (allReady = r));
+  const finishedP = new Promise<void>((r) => (allFinished = r));
+  const windowP = new Promise<void>((r) => (endOfWindow = r));
+
+  events.on('message', (m: ClientMessage) => {
+    switch (m.type) {
+      case 'ready':
+        eventBytes = m.eventBytes;
+        requestBytes = m.requestBytes;
+        if (++ready === clients) allReady();
+        break;
+      case 'done':
+        sentTotal += m.events;
+        acceptedTotal += m.accepted;
+        notAccepted += m.events - m.accepted;
+        if (m.t >= windowStart && m.t <= windowEnd) {
+          acceptedInWindow += m.accepted;
+          latencies.push(m.latencyMs);
+        }
+        break;
+      case 'failed':
+        sentTotal += m.events;
+        failed[`${m.code} ${m.details}`.slice(0, 160)] = (failed[`${m.code} ${m.details}`.slice(0, 160)] ?? 0) + 1;
+        break;
+      case 'exhausted':
+        // The first client out of events: from here on fewer calls are in flight, so the window ends.
+        if (windowEnd === Infinity) {
+          windowEnd = m.t;
+          endOfWindow();
+        }
+        break;
+      case 'finished':
+        if (++finished === clients) allFinished();
+        break;
+      case 'error':
+        clientError ??= m.message;
+        endOfWindow();
+        allFinished();
+        break;
+    }
+  });
+
+  await readyP;
+  const meter = new CpuMeter()
+    .track('ingest_service', servicePid, true)
+    .track('kafka_broker', pids['kafka'])
+    .track('redis', pids['redis'])
+    .track('bench_client', process.pid, true);
+  if (pids['cassandra']) meter.track('cassandra_idle', pids['cassandra']);
+  if (pids['postgres']) meter.track('postgres_idle', pids['postgres']);
+
+  note(`load: ${clients} client(s), ${opts.concurrency} calls in flight, ${opts.batch} events/call, budget ${perClientBudget * clients} events, cap ${opts.seconds} s`);
+  for (const h of handles) h.post({ type: 'go' });
+  await sleep(opts.warmupSeconds * 1000);
+  if (clientError) throw new Error(`client: ${clientError}`);
+  await probe(service!, { probe: 'start', profile: opts.profile }, 'started');
+  meter.start();
+  windowStart = performance.timeOrigin + performance.now();
+  const cap = setTimeout(() => {
+    windowEnd = performance.timeOrigin + performance.now();
+    endOfWindow();
+  }, opts.seconds * 1000);
+  await windowP;
+  clearTimeout(cap);
+  const cpu = meter.stop();
+  const serviceStats = (await probe(service!, { probe: 'stop', profileFile: opts.profile ? join(dir, 'ingest.cpuprofile') : undefined }, 'stats')) as ProbeStats;
+  for (const h of handles) h.post({ type: 'stop' });
+  await Promise.race([finishedP, sleep(90_000)]);
+  if (clientError) throw new Error(`client: ${clientError}`);
+  if (finished < clients) throw new Error('clients did not finish within 90 s after the window');
+
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    window_s: (windowEnd - windowStart) / 1000,
+    accepted_in_window: acceptedInWindow,
+    accepted_total: acceptedTotal,
+    sent_total: sentTotal,
+    not_accepted: notAccepted,
+    failed_calls: failed,
+    latency_ms: {
+      p50: round(percentile(sorted, 50), 1),
+      p90: round(percentile(sorted, 90), 1),
+      p99: round(percentile(sorted, 99), 1),
+      max: round(sorted.at(-1) ?? NaN, 1),
+    },
+    event_bytes: eventBytes,
+    request_bytes: requestBytes,
+    cpu,
+    serviceStats,
+  };
+}
+
+// ---------------------------------------------------------------- analysis
+
+function whereTimeGoes(load: Load, rate: number, anchorRun: AnchorRun, profile: ProfileSummary | undefined) {
+  const p = load.cpu.processes;
+  const serviceThreads = load.cpu.threads['ingest_service'] ?? {};
+  const stats = load.serviceStats;
+  const usPerEvent = (pct: number | undefined) => (pct === undefined || rate === 0 ? undefined : round((pct / 100) * 1e6 / rate, 1));
+  const anchorRate = anchorRun.records_per_s;
+  const ap = anchorRun.cpu.processes;
+  const mainPct = serviceThreads['main'] ?? NaN;
+  const elu = stats.eventLoopUtilization;
+  const gcPct = (100 * stats.gc.ms) / stats.windowMs;
+  let verdict: string;
+  if (elu >= 0.9 || mainPct >= 90) {
+    verdict = `ingest's JS thread is saturated (event loop ${round(100 * elu)}% busy, main thread ${mainPct}% of a core): throughput is bounded by the service's per-event CPU cost`;
+  } else if (load.cpu.machine_busy_pct_of_all_cores >= 92) {
+    verdict = `the machine is CPU-bound (${load.cpu.machine_busy_pct_of_all_cores}% of ${load.cpu.cores} cores busy) with ingest's event loop at ${round(100 * elu)}%: broker, client and service compete for cores`;
+  } else {
+    verdict = `neither the service's event loop (${round(100 * elu)}%) nor the machine (${load.cpu.machine_busy_pct_of_all_cores}%) is saturated: calls wait on I/O (Kafka acks, Redis round trips); more concurrency may help`;
+  }
+  return {
+    verdict,
+    service: {
+      cpu_pct_of_core: p['ingest_service'],
+      threads_pct_of_core: serviceThreads,
+      event_loop_utilization: round(elu, 3),
+      gc_pause_pct_of_wall: round(gcPct, 1),
+      gc_ms_by_kind: Object.fromEntries(Object.entries(stats.gc.byKind).map(([k, v]) => [k, round(v)])),
+      cpu_us_per_event: usPerEvent(p['ingest_service']),
+    },
+    kafka_broker: {
+      cpu_pct_of_core: p['kafka_broker'],
+      cpu_us_per_event: usPerEvent(p['kafka_broker']),
+      anchor_cpu_us_per_record: ap['kafka_broker'] === undefined ? undefined : round((ap['kafka_broker'] / 100) * 1e6 / anchorRate, 1),
+    },
+    redis: { cpu_pct_of_core: p['redis'], cpu_us_per_event: usPerEvent(p['redis']) },
+    bench_client: { cpu_pct_of_core: p['bench_client'], threads_pct_of_core: load.cpu.threads['bench_client'] },
+    anchor_producer: {
+      cpu_pct_of_core: ap['java_producer_performance'],
+      cpu_us_per_record: ap['java_producer_performance'] === undefined ? undefined : round((ap['java_producer_performance'] / 100) * 1e6 / anchorRate, 1),
+    },
+    call_latency_ms: load.latency_ms,
+    ...(profile ? { profile } : {}),
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const pids = stackPids(['kafka', 'redis']);
+  await createBenchTopic(admin, anchorTopic, 12);
+  topicCreated = true;
+
+  // Anchor runs are split around the ingest run (before / after) so drift in machine load shows.
+  const anchorRuns: AnchorRun[] = [];
+  const before = Math.ceil(opts.anchorRuns / 2);
+  for (let i = 0; i < before; i++) anchorRuns.push(await anchor(pids['kafka']));
+
+  note('starting ingest (built dist)');
+  const svc = await startService();
+  const offsetsBefore = await endOffsets(admin, TRACKED_TOPIC, TRACKED_PARTITIONS);
+  const load = await drive(`127.0.0.1:${svc.grpcPort}`, svc.child.pid!, pids);
+  await stopChild(svc.child);
+  service = undefined;
+  const offsetsAfter = await endOffsets(admin, TRACKED_TOPIC, TRACKED_PARTITIONS);
+  const written = offsetsAfter.reduce((sum, o, i) => sum + Number(o - offsetsBefore[i]), 0);
+  if (opts.trimTracked && written > 0) {
+    // The service can only write to the real topic: drop the bench's records from it so consumers
+    // and tests reading it from the beginning do not wade through them.
+    await admin.deleteRecords({ topics: [{ name: TRACKED_TOPIC, partitions: offsetsAfter.map((offset, partition) => ({ partition, offset })) }] });
+    note(`trimmed ${TRACKED_TOPIC} up to the bench's last offsets (${written} records written during the run)`);
+  }
+
+  for (let i = before; i < opts.anchorRuns; i++) anchorRuns.push(await anchor(pids['kafka']));
+  await deleteTopics(admin, [anchorTopic]);
+  topicCreated = false;
+  await admin.close();
+
+  const failedCalls = Object.values(load.failed_calls).reduce((a, b) => a + b, 0);
+  if (failedCalls > 0) throw new Error(`${failedCalls} TrackEvents call(s) failed: ${JSON.stringify(load.failed_calls)}`);
+  if (load.not_accepted > 0) throw new Error(`${load.not_accepted} events were not ACCEPTED (rejected or duplicate): the bench's events should all be valid and unique`);
+  if (load.accepted_in_window === 0) throw new Error('no event was accepted inside the measured window');
+  if (written < load.accepted_total) throw new Error(`only ${written} records reached ${TRACKED_TOPIC} for ${load.accepted_total} accepted events`);
+
+  const rate = load.accepted_in_window / load.window_s;
+  const best = anchorRuns.reduce((a, b) => (b.records_per_s > a.records_per_s ? b : a));
+  let profile: ProfileSummary | undefined;
+  if (load.serviceStats.profileFile) profile = summarizeProfile(load.serviceStats.profileFile);
+
+  const result = {
+    bench: 'ingest',
+    pulse_events_per_s: round(rate),
+    anchor: 'kafka ProducerPerformance acks=all',
+    anchor_records_per_s: round(best.records_per_s),
+    ratio: round(rate / best.records_per_s, 3),
+    goal_ratio: 0.5,
+    batch: opts.batch,
+    concurrency: opts.concurrency,
+    client_workers: opts.workers,
+    events: load.accepted_total,
+    window_s: round(load.window_s, 2),
+    record_bytes: round(load.event_bytes, 1),
+    request_bytes: load.request_bytes,
+    anchor_runs_records_per_s: anchorRuns.map((a) => round(a.records_per_s)),
+    anchor_median_records_per_s: round(median(anchorRuns.map((a) => a.records_per_s))),
+    anchor_records: opts.anchorRecords,
+    profiled: opts.profile,
+    cpu: { ingest_run: load.cpu, anchor_best_run: best.cpu },
+    where_time_goes: whereTimeGoes(load, rate, best, profile),
+    ...(opts.profile ? { profile_file: load.serviceStats.profileFile } : {}),
+    service_log: svc.log,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  async (error: unknown) => {
+    process.stderr.write(`bench ingest failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    await cleanup();
+    process.exit(1);
+  },
+);
