@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { healthV1, ingestV1, Topics } from '@pulse/contracts';
+import { healthV1, ingestV1, protoFile, Topics } from '@pulse/contracts';
+import * as descriptor from 'protobufjs/ext/descriptor';
 import {
   decodeFieldViolations,
   grpcClient,
@@ -20,6 +21,9 @@ let running: RunningApp;
 let client: UnaryClient;
 let kafka: PlatformaticKafkaClient;
 const run = randomUUID().slice(0, 8);
+// Where the shared topics ended before this file wrote anything: reads start there.
+let trackedSince: bigint[];
+let rejectedSince: bigint[];
 
 beforeAll(async () => {
   running = await createApp({
@@ -30,6 +34,8 @@ beforeAll(async () => {
   });
   client = grpcClient(running.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
   kafka = new PlatformaticKafkaClient({ brokers: running.config.KAFKA_BROKERS, clientId: `ingest-test-${run}` });
+  trackedSince = await kafka.admin.endOffsets(Topics.activityTracked.name);
+  rejectedSince = await kafka.admin.endOffsets(Topics.activityRejected.name);
 });
 
 afterAll(async () => {
@@ -66,7 +72,11 @@ describe('TrackEvents', () => {
     expect(response.acceptedCount).toBe(50);
     expect(response.results.every((r) => r.status === EventStatus.EVENT_STATUS_ACCEPTED)).toBe(true);
 
-    const records = await readTopicUntil(kafka, Topics.activityTracked, { filter: userRecords(userId), done: (k) => k.length >= 50 });
+    const records = await readTopicUntil(kafka, Topics.activityTracked, {
+      since: trackedSince,
+      filter: userRecords(userId),
+      done: (k) => k.length >= 50,
+    });
     expect(records.map((r) => r.value!.event!.eventId)).toEqual(events.map((e) => e.eventId));
     expect(new Set(records.map((r) => r.partition)).size).toBe(1);
     const first = records[0].value!;
@@ -98,6 +108,7 @@ describe('TrackEvents', () => {
     expect(response.results[2]).toMatchObject({ reason: RejectionReason.REJECTION_REASON_MISSING_FIELD, field: 'type' });
 
     const dead = await readTopicUntil(kafka, Topics.activityRejected, {
+      since: rejectedSince,
       filter: (r) => r.value?.event?.userId === userId,
       done: (k) => k.length >= 2,
     });
@@ -109,7 +120,11 @@ describe('TrackEvents', () => {
     );
     expect(dead[0].value!.message).not.toBe('');
 
-    const tracked = await readTopicUntil(kafka, Topics.activityTracked, { filter: userRecords(userId), done: (k) => k.length >= 2 });
+    const tracked = await readTopicUntil(kafka, Topics.activityTracked, {
+      since: trackedSince,
+      filter: userRecords(userId),
+      done: (k) => k.length >= 2,
+    });
     expect(tracked.map((r) => r.value!.event!.eventId)).toEqual([`${userId}-e1`, `${userId}-e4`]);
   });
 
@@ -122,6 +137,7 @@ describe('TrackEvents', () => {
     expect(retry.duplicateCount).toBe(1);
 
     const tracked = await readTopicUntil(kafka, Topics.activityTracked, {
+      since: trackedSince,
       filter: userRecords(userId),
       done: (k) => k.length >= 3,
       timeoutMs: 4_000,
@@ -175,21 +191,33 @@ describe('health, reflection and metrics', () => {
     }
   });
 
-  it('lists its services through server reflection, as grpcurl does', async () => {
-    const definition = protoLoader.loadSync(require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto'));
+  it('describes its services through server reflection with every imported file, as grpcurl needs', async () => {
+    const definition = protoLoader.loadSync(protoFile('grpc/reflection/v1/reflection.proto'), { keepCase: true, oneofs: true });
     const Reflection = (grpc.loadPackageDefinition(definition) as any).grpc.reflection.v1.ServerReflection;
     const reflection = new Reflection(running.grpcAddress, grpc.credentials.createInsecure());
-    try {
-      const names = await new Promise<string[]>((resolve, reject) => {
+    const ask = (request: object) =>
+      new Promise<any>((resolve, reject) => {
         const call = reflection.ServerReflectionInfo();
-        call.on('data', (msg: any) => {
-          resolve(msg.listServicesResponse.service.map((s: { name: string }) => s.name));
+        call.on('data', (msg: unknown) => {
+          resolve(msg);
           call.end();
         });
         call.on('error', reject);
-        call.write({ listServices: '' });
+        call.write(request);
       });
+    try {
+      const listed = await ask({ list_services: '' });
+      const names = listed.list_services_response.service.map((s: { name: string }) => s.name);
       expect(names).toEqual(expect.arrayContaining(['pulse.ingest.v1.IngestService', 'grpc.health.v1.Health']));
+
+      const files = await ask({ file_containing_symbol: 'pulse.ingest.v1.IngestService' });
+      const decoded = files.file_descriptor_response.file_descriptor_proto.map((b: Buffer) => descriptor.FileDescriptorProto.decode(b) as any);
+      expect(decoded.map((f: { name: string }) => f.name)).toEqual(
+        expect.arrayContaining(['google/protobuf/timestamp.proto', 'pulse/ingest/v1/activity.proto', 'pulse/ingest/v1/ingest_service.proto']),
+      );
+      const activity = decoded.find((f: { name: string }) => f.name === 'pulse/ingest/v1/activity.proto');
+      const event = activity.messageType.find((m: { name: string }) => m.name === 'ActivityEvent');
+      expect(event.field.map((f: { name: string }) => f.name)).toContain('occurred_at');
     } finally {
       reflection.close();
     }

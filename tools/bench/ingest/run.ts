@@ -53,6 +53,8 @@ const opts = {
   profile: envFlag('BENCH_PROFILE', false),
   trimTracked: envFlag('BENCH_TRIM_TRACKED', true),
   dist: process.env['BENCH_INGEST_DIST'] ?? join(REPO, 'dist/apps/ingest/main.js'),
+  /** Extra flags for the service's node, e.g. `--max-semi-space-size=64` (experiments; default none). */
+  serviceNodeArgs: process.env['BENCH_SERVICE_NODE_ARGS'] ?? '',
 };
 
 const dir = runDir('ingest');
@@ -100,7 +102,8 @@ async function startService(): Promise<{ child: ChildProcess; grpcPort: number; 
   const grpcPort = await freePort();
   const httpPort = await freePort();
   const log = join(dir, 'ingest.log');
-  const child = spawnLogged(NODE, ['--require', join(import.meta.dirname, 'service-probe.cjs'), opts.dist], {
+  const nodeArgs = opts.serviceNodeArgs ? opts.serviceNodeArgs.split(/\s+/).filter(Boolean) : [];
+  const child = spawnLogged(NODE, [...nodeArgs, '--require', join(import.meta.dirname, 'service-probe.cjs'), opts.dist], {
     logFile: log,
     ipc: true,
     env: {
@@ -403,6 +406,7 @@ async function main(): Promise<void> {
     batch: opts.batch,
     concurrency: opts.concurrency,
     client_workers: opts.workers,
+    ...(opts.serviceNodeArgs ? { service_node_args: opts.serviceNodeArgs } : {}),
     events: load.accepted_total,
     window_s: round(load.window_s, 2),
     record_bytes: round(load.event_bytes, 1),

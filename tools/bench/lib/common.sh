@@ -36,7 +36,8 @@ bench_ensure_build() {
     reason="missing"
   else
     local newer
-    newer=$(cd "$BENCH_REPO" && find "$@" -type f -newer "$output" -print -quit 2>/dev/null)
+    # (files may come and go while others edit: find's complaints are not our failure)
+    newer=$(cd "$BENCH_REPO" && find "$@" -type f -newer "$output" -print -quit 2>/dev/null || true)
     [[ -z $newer ]] || reason="stale ($newer changed)"
   fi
   if [[ -n $reason ]]; then

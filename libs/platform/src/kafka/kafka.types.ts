@@ -47,8 +47,11 @@ export interface TopicBatch<K = any, V = any> {
 
 export interface ConsumeOptions {
   groupId: string;
-  /** Where a group without committed offsets starts. */
-  from: 'earliest' | 'latest';
+  /**
+   * Where a group without committed offsets starts; or, given explicit next offsets per partition
+   * (index = partition, as `KafkaAdmin.endOffsets` returns them), exactly there.
+   */
+  from: 'earliest' | 'latest' | { offsets: readonly bigint[] };
   /** Max records handed to the handler at once. */
   maxBatchSize?: number;
 }

@@ -195,11 +195,17 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
   }
 
   async run(handler: (batch: IncomingRecord<K, V>[]) => Promise<void>): Promise<void> {
-    const stream = await this.consumer.consume({
-      topics: this.topics.map((t) => t.name),
-      mode: 'committed',
-      fallbackMode: this.options.from,
-    });
+    const topics = this.topics.map((t) => t.name);
+    const from = this.options.from;
+    const stream = await this.consumer.consume(
+      typeof from === 'string'
+        ? { topics, mode: 'committed', fallbackMode: from }
+        : {
+            topics,
+            mode: 'manual',
+            offsets: topics.flatMap((topic) => from.offsets.map((offset, partition) => ({ topic, partition, offset }))),
+          },
+    );
     this.stream = stream;
     const max = this.options.maxBatchSize ?? 500;
     const iterator = stream[Symbol.asyncIterator]();

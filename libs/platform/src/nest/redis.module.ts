@@ -18,6 +18,23 @@ class RedisLifecycle implements OnApplicationShutdown {
   }
 }
 
+/** Waits for the first connection; a critical Redis that does not answer in time stops the start. */
+async function connected(redis: Redis, critical: boolean): Promise<void> {
+  const timeoutMs = critical ? 10_000 : 2_000;
+  if (redis.status === 'ready') return;
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  if (!ready && critical) {
+    redis.disconnect();
+    throw new Error(`redis at ${redis.options.host}:${redis.options.port} did not answer within ${timeoutMs} ms`);
+  }
+}
+
 /** The app's one ioredis client, with a readiness check and a clean quit on shutdown. */
 @Global()
 @Module({})
@@ -29,7 +46,7 @@ export class RedisModule {
         {
           provide: REDIS_CLIENT,
           inject: [HealthRegistry],
-          useFactory: (health: HealthRegistry) => {
+          useFactory: async (health: HealthRegistry) => {
             const redis = new Redis(options.url, {
               lazyConnect: false,
               maxRetriesPerRequest: 1,
@@ -39,6 +56,7 @@ export class RedisModule {
             // Connection errors are reported through readiness, not as unhandled 'error' events.
             redis.on('error', () => undefined);
             health.register('redis', async () => void (await redis.ping()), { critical: options.critical });
+            await connected(redis, options.critical);
             return redis;
           },
         },

@@ -3,15 +3,24 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingRecord, KafkaClient } from '../kafka/kafka.types';
 
 /**
- * Reads a topic from the beginning with a throw-away consumer group until `done(records)` holds
- * or the timeout passes; returns the records kept by `filter`. For tests and tools.
+ * Reads a topic with a throw-away consumer group, from `since` (next offsets per partition, taken with
+ * `kafka.admin.endOffsets` before the records of interest were written) or else from the beginning,
+ * until `done(records)` holds or the timeout passes; returns the records kept by `filter`. For tests and tools.
  */
 export async function readTopicUntil<K, V>(
   kafka: KafkaClient,
   topic: TopicDefinition<K, V>,
-  options: { filter: (r: IncomingRecord<K, V>) => boolean; done: (kept: IncomingRecord<K, V>[]) => boolean; timeoutMs?: number },
+  options: {
+    filter: (r: IncomingRecord<K, V>) => boolean;
+    done: (kept: IncomingRecord<K, V>[]) => boolean;
+    since?: readonly bigint[];
+    timeoutMs?: number;
+  },
 ): Promise<IncomingRecord<K, V>[]> {
-  const consumer = kafka.consumer([topic], { groupId: `pulse-read-${randomUUID()}`, from: 'earliest' });
+  const consumer = kafka.consumer([topic], {
+    groupId: `pulse-read-${randomUUID()}`,
+    from: options.since ? { offsets: options.since } : 'earliest',
+  });
   const kept: IncomingRecord<K, V>[] = [];
   let timer: NodeJS.Timeout | undefined;
   try {
