@@ -92,4 +92,6 @@ export const grpcErrors = {
   resourceExhausted: (message: string) => new GrpcStatusError(status.RESOURCE_EXHAUSTED, message),
   unavailable: (message: string) => new GrpcStatusError(status.UNAVAILABLE, message),
   failedPrecondition: (message: string) => new GrpcStatusError(status.FAILED_PRECONDITION, message),
+  aborted: (message: string) => new GrpcStatusError(status.ABORTED, message),
+  unimplemented: (message: string) => new GrpcStatusError(status.UNIMPLEMENTED, message),
 };

@@ -71,6 +71,11 @@ export interface KafkaAdmin {
   deleteTopics(names: readonly string[]): Promise<void>;
   /** Latest offset (next to be written) of every partition of a topic. */
   endOffsets(topic: string): Promise<bigint[]>;
+  /**
+   * Sets a consumer group's committed offsets on a topic (index = partition), like
+   * `kafka-consumer-groups --reset-offsets`; the group must have no active member.
+   */
+  setGroupOffsets(groupId: string, topic: string, offsets: readonly bigint[]): Promise<void>;
   /** Throws when the cluster does not answer a metadata request. */
   ping(): Promise<void>;
   close(): Promise<void>;

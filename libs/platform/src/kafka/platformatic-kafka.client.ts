@@ -162,6 +162,13 @@ class PlatformaticAdmin implements KafkaAdmin {
     }
   }
 
+  async setGroupOffsets(groupId: string, topic: string, offsets: readonly bigint[]): Promise<void> {
+    await this.admin.alterConsumerGroupOffsets({
+      groupId,
+      topics: [{ name: topic, partitionOffsets: offsets.map((offset, partition) => ({ partition, offset })) }],
+    });
+  }
+
   async ping(): Promise<void> {
     await this.admin.metadata({ topics: [], forceUpdate: true });
   }

@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { Topics } from '@pulse/contracts';
+import { KafkaModule, type Logger, PlatformModule } from '@pulse/platform';
+import { ActivityModule } from './activity/activity.module';
+import { CassandraModule } from './cassandra/cassandra.module';
+import { STORAGE_CONFIG, type StorageConfig } from './config/storage.config';
+import { GraphModule } from './graph/graph.module';
+import { ProfilesModule } from './profiles/profiles.module';
+
+/** config → logging, health, metrics → Kafka, Cassandra → profiles, graph, activity. */
+@Module({})
+export class AppModule {
+  static forRoot(config: StorageConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
+        KafkaModule.forRoot({
+          settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
+          topics: [Topics.activityTracked],
+        }),
+        CassandraModule,
+        ProfilesModule,
+        GraphModule,
+        ActivityModule,
+      ],
+      providers: [{ provide: STORAGE_CONFIG, useValue: config }],
+      exports: [STORAGE_CONFIG],
+    };
+  }
+}

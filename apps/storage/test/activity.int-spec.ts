@@ -1,0 +1,101 @@
+import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
+import { PlatformaticKafkaClient } from '@pulse/platform';
+import { randomUUID } from 'node:crypto';
+import { dropKeyspace, startStorage, type StorageTestApp } from './storage-test-app';
+
+const { ActivityType, TargetType } = ingestV1;
+const DAY = 86_400_000;
+
+const kafka = new PlatformaticKafkaClient({ brokers: ['127.0.0.1:29092'], clientId: `storage-activity-test-${randomUUID().slice(0, 6)}` });
+const apps: StorageTestApp[] = [];
+
+afterAll(async () => {
+  for (const app of apps) await app.close().catch(() => undefined);
+  await kafka.close();
+  for (const keyspace of new Set(apps.map((a) => a.keyspace))) await dropKeyspace(keyspace);
+});
+
+function tracked(userId: string, i: number, occurredMs: number): ingestV1.ActivityTracked {
+  return {
+    event: {
+      eventId: `${userId}-${i}`,
+      userId,
+      type: i % 3 === 0 ? ActivityType.ACTIVITY_TYPE_LIKE : ActivityType.ACTIVITY_TYPE_VIEW,
+      target: { type: TargetType.TARGET_TYPE_POST, id: `p-${i}` },
+      occurredAt: { seconds: Math.floor(occurredMs / 1000), nanos: (occurredMs % 1000) * 1e6 },
+      sessionId: 's-1',
+      properties: { position: String(i) },
+      context: undefined,
+      recommendationId: '',
+    },
+    receivedAt: { seconds: Math.floor(Date.now() / 1000), nanos: 0 },
+    ingest: { schemaVersion: 1, sourceIp: '', clientId: 'test', requestId: 'r' },
+  };
+}
+
+async function listAll(app: StorageTestApp, userId: string, pageSize: number, types: number[] = []) {
+  const all: storageV1.Activity[] = [];
+  let pageToken = '';
+  do {
+    const page = await app.client.call<storageV1.ListActivityResponse>('ListActivity', { userId, pageSize, pageToken, types });
+    all.push(...page.activities);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return all;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe('activity from pulse.activity.tracked.v1', () => {
+  it('writes tracked events, lists them newest first across days, and a replay duplicates nothing', async () => {
+    const run = randomUUID().slice(0, 8);
+    const userId = `u-act-${run}`;
+    const group = `storage-activity-${run}`;
+    // The group starts where the topic ends now, so the test reads only what it writes.
+    await kafka.admin.setGroupOffsets(group, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
+
+    const now = Date.now();
+    const events = Array.from({ length: 45 }, (_, i) => tracked(userId, i, now - (i % 3) * DAY - i * 1000));
+    await kafka.producer.send(Topics.activityTracked, events.map((value) => ({ key: userId, value })));
+
+    const first = await startStorage({ STORAGE_ACTIVITY_CONSUMER: 'true', STORAGE_ACTIVITY_GROUP: group });
+    apps.push(first);
+    await waitFor(async () => (await listAll(first, userId, 100)).length >= 45);
+    const listed = await listAll(first, userId, 7);
+    expect(listed).toHaveLength(45);
+    expect(new Set(listed.map((a) => a.eventId)).size).toBe(45);
+    const times = listed.map((a) => a.occurredAt!.seconds * 1000 + a.occurredAt!.nanos / 1e6);
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(listed[0]).toMatchObject({ userId, target: { type: TargetType.TARGET_TYPE_POST }, sessionId: 's-1' });
+    const likes = await listAll(first, userId, 50, [ActivityType.ACTIVITY_TYPE_LIKE]);
+    expect(likes).toHaveLength(15);
+
+    // A crash before the offsets were committed: the same records are consumed again by the next owner.
+    await first.close();
+    apps.pop();
+    await kafka.admin.setGroupOffsets(group, Topics.activityTracked.name, await offsetsBefore(events.length));
+    const second = await startStorage({ STORAGE_ACTIVITY_CONSUMER: 'true', STORAGE_ACTIVITY_GROUP: group, CASSANDRA_KEYSPACE: first.keyspace });
+    apps.push(second);
+    await waitFor(async () => (await writtenCount(second)) >= 45);
+    expect(await listAll(second, userId, 100)).toHaveLength(45);
+  });
+});
+
+/** storage_activity_written_total of an app: how many events its consumer wrote. */
+async function writtenCount(app: StorageTestApp): Promise<number> {
+  const text = await (await fetch(`${app.running.httpUrl}/metrics`)).text();
+  return Number(/^storage_activity_written_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+/** Offsets that put the group back before the last `count` records of the user's partition. */
+async function offsetsBefore(count: number): Promise<bigint[]> {
+  const end = await kafka.admin.endOffsets(Topics.activityTracked.name);
+  return end.map((o) => (o >= BigInt(count) ? o - BigInt(count) : 0n));
+}

@@ -1,0 +1,49 @@
+import { grpcClient, type UnaryClient } from '@pulse/platform';
+import { Client } from 'cassandra-driver';
+import { randomUUID } from 'node:crypto';
+import { createApp, type RunningApp } from '../src/app.factory';
+
+export interface StorageTestApp {
+  running: RunningApp;
+  client: UnaryClient;
+  keyspace: string;
+  run: string;
+  close(): Promise<void>;
+}
+
+/** A storage app on ephemeral ports with its own keyspace (migrated at start) and consumer group. */
+export async function startStorage(overrides: Record<string, string> = {}): Promise<StorageTestApp> {
+  const run = randomUUID().replace(/-/g, '').slice(0, 10);
+  const keyspace = `storage_t_${run}`;
+  const running = await createApp({
+    GRPC_PORT: '0',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+    CASSANDRA_KEYSPACE: keyspace,
+    STORAGE_AUTO_MIGRATE: 'true',
+    STORAGE_ACTIVITY_CONSUMER: 'false',
+    STORAGE_ACTIVITY_GROUP: `storage-test-${run}`,
+    ...overrides,
+  });
+  const client = grpcClient(running.grpcAddress, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService');
+  return {
+    running,
+    client,
+    keyspace,
+    run,
+    close: async () => {
+      client.close();
+      await running.close();
+    },
+  };
+}
+
+/** Drops a test keyspace. */
+export async function dropKeyspace(keyspace: string): Promise<void> {
+  const cassandra = new Client({ contactPoints: ['127.0.0.1:29042'], localDataCenter: 'datacenter1' });
+  try {
+    await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  } finally {
+    await cassandra.shutdown();
+  }
+}
