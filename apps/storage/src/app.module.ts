@@ -2,6 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
 import { KafkaModule, type Logger, PlatformModule } from '@pulse/platform';
 import { ActivityModule } from './activity/activity.module';
+import { appDbTopics } from './cdc/app-db.cdc.consumer';
+import { CdcModule } from './cdc/cdc.module';
 import { CassandraModule } from './cassandra/cassandra.module';
 import { STORAGE_CONFIG, type StorageConfig } from './config/storage.config';
 import { GraphModule } from './graph/graph.module';
@@ -18,12 +20,13 @@ export class AppModule {
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         KafkaModule.forRoot({
           settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
-          topics: [Topics.activityTracked],
+          topics: [Topics.activityTracked, ...Object.values(appDbTopics(config.STORAGE_CDC_SCHEMA))],
         }),
         CassandraModule,
         ProfilesModule,
         GraphModule,
         ActivityModule,
+        CdcModule,
       ],
       providers: [{ provide: STORAGE_CONFIG, useValue: config }],
       exports: [STORAGE_CONFIG],

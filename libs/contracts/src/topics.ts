@@ -26,19 +26,63 @@ export const Topics = {
 } as const;
 
 /**
- * The CDC topic of one table of the app database: `pulse.cdc.<table>.v1`, keyed by primary key,
+ * The CDC topic of one table of the app database: `pulse.cdc.<table>.v1` for a table of schema `public`,
+ * `pulse.cdc.<schema>.<table>.v1` for any other schema. Keyed by the primary key columns (a JSON object),
  * values in Debezium's JSON envelope (schemas disabled) so Debezium consumers read it unchanged.
  * Compacted with a retention, so the latest row per key stays and deletes' tombstones clean up.
+ * Names are lower-cased and characters outside [a-z0-9_] become `_`, as Debezium does for topic names.
  */
-export function cdcTopic(table: string): TopicDefinition<Record<string, unknown>, DebeziumEnvelope> {
+export function cdcTopic(table: string, schema = 'public'): TopicDefinition<Record<string, unknown>, DebeziumEnvelope> {
+  const qualified = schema === 'public' ? table : `${schema}.${table}`;
+  const name = `pulse.cdc.${[schema === 'public' ? [] : [schema], table].flat().map(topicSegment).join('.')}.v1`;
   return defineTopic({
-    name: `pulse.cdc.${table}.v1`,
-    description: `Row changes of table ${table}, Debezium JSON envelope; key = primary key columns.`,
+    name,
+    description: `Row changes of table ${qualified}, Debezium JSON envelope; key = primary key columns.`,
     partitions: 6,
     config: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(30 * DAY_MS) },
     key: jsonCodec<Record<string, unknown>>(),
     value: jsonCodec<DebeziumEnvelope>(),
   });
+}
+
+function topicSegment(identifier: string): string {
+  const segment = identifier.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  return /^[a-z]/.test(segment) ? segment : `t_${segment}`;
+}
+
+/** `source.snapshot` of a Debezium event: `false` when streamed, the snapshot position otherwise. */
+export type DebeziumSnapshotMarker =
+  | 'true'
+  | 'false'
+  | 'first'
+  | 'first_in_data_collection'
+  | 'last_in_data_collection'
+  | 'last'
+  | 'incremental';
+
+/**
+ * The `source` block of a Debezium PostgreSQL change event (io.debezium.connector.postgresql.Source).
+ * The cdc service writes every field; the optional ones are optional for readers of older events.
+ */
+export interface DebeziumPostgresSource {
+  version?: string;
+  connector?: 'postgresql';
+  /** Logical server name (Debezium's `topic.prefix`). */
+  name?: string;
+  /** Commit time of the transaction (snapshot: time of the read), ms since the epoch. */
+  ts_ms: number;
+  ts_us?: number;
+  ts_ns?: number;
+  snapshot: DebeziumSnapshotMarker;
+  db: string;
+  /** JSON array of two strings: the LSN of the last commit before this event and the event's own LSN. */
+  sequence?: string | null;
+  schema: string;
+  table: string;
+  txId: number;
+  /** WAL position of the change (64-bit LSN as a number). */
+  lsn: number;
+  xmin?: number | null;
 }
 
 /** Debezium's change event value (JsonConverter, schemas.enable=false). */
@@ -47,16 +91,12 @@ export interface DebeziumEnvelope {
   after: Record<string, unknown> | null;
   /** c = create, u = update, d = delete, r = read (snapshot), t = truncate. */
   op: 'c' | 'u' | 'd' | 'r' | 't';
+  /** When the connector processed the event, ms since the epoch. */
   ts_ms: number;
-  source: Record<string, unknown> & {
-    db: string;
-    schema: string;
-    table: string;
-    lsn: number;
-    txId: number;
-    ts_ms: number;
-    snapshot: 'true' | 'false' | 'first' | 'last' | 'incremental';
-  };
+  ts_us?: number;
+  ts_ns?: number;
+  source: DebeziumPostgresSource;
+  /** Transaction metadata (`provide.transaction.metadata`); null when not provided. */
   transaction?: { id: string; total_order: number; data_collection_order: number } | null;
 }
 

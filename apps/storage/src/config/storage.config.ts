@@ -27,6 +27,12 @@ export const storageConfigSchema = z.object({
   STORAGE_ACTIVITY_GROUP: env.string('storage-activity'),
   /** Whether this replica runs the activity consumer. */
   STORAGE_ACTIVITY_CONSUMER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Whether this replica applies the app database's CDC topics (users, follows) to Cassandra. */
+  STORAGE_CDC_CONSUMER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Consumer group of the CDC applier. */
+  STORAGE_CDC_GROUP: env.string('storage-cdc'),
+  /** PostgreSQL schema of the app tables; selects the topics pulse.cdc[.<schema>].<table>.v1. */
+  STORAGE_CDC_SCHEMA: env.string('public'),
   /** Most users one user may follow (bounds following_by_user partitions). */
   STORAGE_MAX_FOLLOWING: env.int(7500, 1),
 });

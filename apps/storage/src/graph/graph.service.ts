@@ -20,13 +20,18 @@ export class GraphService {
    * Follow: the following row decides (LWT), then the follower side and the counters follow it. A retried
    * Follow of an existing edge rewrites its follower side, so a call that failed half-way heals on retry.
    */
-  async follow(followerId: string, followeeId: string): Promise<{ follow: storageV1.Follow; created: boolean }> {
+  async follow(
+    followerId: string,
+    followeeId: string,
+    options: { followedAt?: Date; enforceLimit?: boolean } = {},
+  ): Promise<{ follow: storageV1.Follow; created: boolean }> {
     this.checkPair(followerId, followeeId, 'follower_id', 'followee_id');
     const existing = await this.graph.following(followerId, followeeId);
-    if (!existing && (await this.graph.counts(followerId)).following >= this.config.STORAGE_MAX_FOLLOWING) {
+    const enforceLimit = options.enforceLimit ?? true;
+    if (!existing && enforceLimit && (await this.graph.counts(followerId)).following >= this.config.STORAGE_MAX_FOLLOWING) {
       throw grpcErrors.failedPrecondition(`follower_id "${followerId}" already follows ${this.config.STORAGE_MAX_FOLLOWING} users`);
     }
-    const { created, edge } = await this.graph.insertFollowing({ followerId, followeeId, followedAt: new Date() });
+    const { created, edge } = await this.graph.insertFollowing({ followerId, followeeId, followedAt: options.followedAt ?? new Date() });
     await this.graph.writeFollowerSide(edge);
     if (created) await this.graph.adjustCounts(followerId, followeeId, 1);
     return { follow: toFollow(edge), created };

@@ -3,5 +3,5 @@ import { ProfilesRepository } from './profiles.cassandra.repository';
 import { ProfilesGrpcController } from './profiles.grpc.controller';
 import { ProfilesService } from './profiles.service';
 
-@Module({ controllers: [ProfilesGrpcController], providers: [ProfilesService, ProfilesRepository] })
+@Module({ controllers: [ProfilesGrpcController], providers: [ProfilesService, ProfilesRepository], exports: [ProfilesRepository] })
 export class ProfilesModule {}

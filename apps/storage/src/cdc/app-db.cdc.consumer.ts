@@ -1,0 +1,146 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { cdcTopic, type DebeziumEnvelope } from '@pulse/contracts';
+import { type EventConsumer, type IncomingRecord, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger, ServiceMetrics } from '@pulse/platform';
+import { Counter } from 'prom-client';
+import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
+import { GraphService } from '../graph/graph.service';
+import { ProfilesRepository } from '../profiles/profiles.cassandra.repository';
+import { CdcRowVersionsRepository } from './cdc-row-versions.cassandra.repository';
+
+type Row = Record<string, unknown>;
+type CdcRecord = IncomingRecord<Record<string, unknown>, DebeziumEnvelope>;
+
+const KEY_CONCURRENCY = 32;
+
+/** The CDC topics this replica applies, for the configured schema of the app database. */
+export function appDbTopics(schema: string) {
+  return { users: cdcTopic('users', schema), follows: cdcTopic('follows', schema) };
+}
+
+/**
+ * Keeps Cassandra in step with the app database: `users` rows become profiles (and their handles),
+ * `follows` rows become graph edges. Each change is applied only if its source LSN is not older than
+ * the one recorded for the row (CdcRowVersionsRepository), so replays and reordering never regress a
+ * row. Changes of one key are applied in order; offsets are committed after the batch (at-least-once).
+ */
+@Injectable()
+export class AppDbCdcConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private consumer?: EventConsumer<Record<string, unknown>, DebeziumEnvelope>;
+  private running?: Promise<void>;
+  private readonly outcomes: Counter<'table' | 'outcome'>;
+
+  constructor(
+    @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
+    @Inject(STORAGE_CONFIG) private readonly config: StorageConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly versions: CdcRowVersionsRepository,
+    private readonly profiles: ProfilesRepository,
+    private readonly graph: GraphService,
+    metrics: ServiceMetrics,
+  ) {
+    this.outcomes = new Counter({
+      name: 'storage_cdc_changes_total',
+      help: 'CDC changes handled, by source table and outcome (applied, stale, truncate_ignored, tombstone)',
+      labelNames: ['table', 'outcome'],
+      registers: [metrics.registry],
+    });
+  }
+
+  onApplicationBootstrap() {
+    if (!this.config.STORAGE_CDC_CONSUMER) return;
+    const topics = appDbTopics(this.config.STORAGE_CDC_SCHEMA);
+    this.consumer = this.kafka.consumer([topics.users, topics.follows], {
+      groupId: this.config.STORAGE_CDC_GROUP,
+      from: 'earliest',
+      maxBatchSize: 500,
+    });
+    this.running = this.consumer
+      .run((batch) => this.applyBatch(batch))
+      .catch((error: unknown) => {
+        this.logger.fatal({ err: error }, 'CDC applier stopped');
+        process.exitCode = 1;
+      });
+  }
+
+  async onApplicationShutdown() {
+    await this.consumer?.close();
+    await this.running;
+  }
+
+  /** Applies a batch: keys in parallel, the changes of one key in their log order. */
+  async applyBatch(batch: readonly CdcRecord[]): Promise<void> {
+    const byKey = new Map<string, CdcRecord[]>();
+    for (const record of batch) {
+      const key = `${record.topic}\u0000${JSON.stringify(record.key)}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), record]);
+    }
+    const queues = [...byKey.values()];
+    let next = 0;
+    const worker = async () => {
+      while (next < queues.length) {
+        for (const record of queues[next++]) await this.apply(record);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(KEY_CONCURRENCY, queues.length) }, worker));
+  }
+
+  private async apply(record: CdcRecord): Promise<void> {
+    const envelope = record.value;
+    const topics = appDbTopics(this.config.STORAGE_CDC_SCHEMA);
+    const table = record.topic === topics.users.name ? 'users' : 'follows';
+    if (!envelope) {
+      this.outcomes.inc({ table, outcome: 'tombstone' });
+      return;
+    }
+    if (envelope.op === 't') {
+      // A TRUNCATE carries no rows to delete; Cassandra keeps them until the table is re-snapshotted.
+      this.logger.error({ table, lsn: envelope.source.lsn }, 'TRUNCATE of the app table is not applied to Cassandra');
+      this.outcomes.inc({ table, outcome: 'truncate_ignored' });
+      return;
+    }
+    const deleted = envelope.op === 'd';
+    const row = (deleted ? envelope.before : envelope.after) ?? record.key ?? {};
+    const rowKey = table === 'users' ? String(row['id']) : `${row['follower_id']}:${row['followee_id']}`;
+    if (!(await this.versions.admit(`${this.config.STORAGE_CDC_SCHEMA}.${table}`, rowKey, Number(envelope.source.lsn), deleted))) {
+      this.outcomes.inc({ table, outcome: 'stale' });
+      return;
+    }
+    if (table === 'users') await this.applyUser(row, deleted);
+    else await this.applyFollow(row, deleted);
+    this.outcomes.inc({ table, outcome: 'applied' });
+  }
+
+  private async applyUser(row: Row, deleted: boolean): Promise<void> {
+    const userId = String(row['id']);
+    if (deleted) {
+      await this.profiles.deleteFromSource(userId);
+      return;
+    }
+    await this.profiles.upsertFromSource({
+      userId,
+      handle: String(row['handle'] ?? ''),
+      displayName: String(row['display_name'] ?? ''),
+      bio: String(row['bio'] ?? ''),
+      avatarMediaId: '',
+      createdAt: toDate(row['created_at']) ?? new Date(),
+      updatedAt: toDate(row['updated_at']) ?? new Date(),
+    });
+  }
+
+  private async applyFollow(row: Row, deleted: boolean): Promise<void> {
+    const followerId = String(row['follower_id']);
+    const followeeId = String(row['followee_id']);
+    if (deleted) await this.graph.unfollow(followerId, followeeId);
+    else await this.graph.follow(followerId, followeeId, { followedAt: toDate(row['created_at']), enforceLimit: false });
+  }
+}
+
+/** Debezium's temporal values: ISO strings (timestamptz) or epoch numbers (ms, µs). */
+function toDate(value: unknown): Date | undefined {
+  if (typeof value === 'string') {
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? undefined : new Date(ms);
+  }
+  if (typeof value === 'number') return new Date(value > 1e14 ? Math.floor(value / 1000) : value);
+  return undefined;
+}

@@ -1,0 +1,29 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Client } from 'cassandra-driver';
+import { CASSANDRA } from '../cassandra/cassandra.client';
+
+/**
+ * Last-writer-by-LSN for rows that come from the app database. `admit` records the change's LSN when it
+ * is at least the stored one (lightweight transaction, so concurrent appliers agree) and says whether
+ * to apply it. An equal LSN is admitted again: a change re-delivered after a crash between this record
+ * and the domain write is applied again (the domain writes are idempotent), never lost.
+ */
+@Injectable()
+export class CdcRowVersionsRepository {
+  constructor(@Inject(CASSANDRA) private readonly db: Client) {}
+
+  async admit(sourceTable: string, rowKey: string, lsn: number, deleted: boolean): Promise<boolean> {
+    const inserted = await this.db.execute(
+      'INSERT INTO cdc_row_versions (source_table, row_key, lsn, deleted) VALUES (?, ?, ?, ?) IF NOT EXISTS',
+      [sourceTable, rowKey, lsn, deleted],
+      { isIdempotent: false, hints: ['text', 'text', 'bigint', 'boolean'] },
+    );
+    if (inserted.first().get('[applied]') === true) return true;
+    const updated = await this.db.execute(
+      'UPDATE cdc_row_versions SET lsn = ?, deleted = ? WHERE source_table = ? AND row_key = ? IF lsn <= ?',
+      [lsn, deleted, sourceTable, rowKey, lsn],
+      { isIdempotent: false, hints: ['bigint', 'boolean', 'text', 'text', 'bigint'] },
+    );
+    return updated.first().get('[applied]') === true;
+  }
+}
