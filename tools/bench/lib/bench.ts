@@ -86,6 +86,7 @@ export function processCpuSeconds(pid: number): number | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm may contain spaces and parentheses: fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // exited: its threads are gone, keep the last live sample
     return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // fields 14 and 15 of stat(5)
   } catch {
     return undefined;
@@ -115,6 +116,31 @@ export function threadCpuSeconds(pid: number): Record<string, number> {
   return out;
 }
 
+/** utime+stime+cutime+cstime (children reaped count too) and comm of every process, by pid. */
+function allProcesses(): Map<number, { comm: string; seconds: number }> {
+  const out = new Map<number, { comm: string; seconds: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(entry), { comm, seconds: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 120);
+  } catch {
+    return '';
+  }
+}
+
 /** Busy and total CPU seconds of the whole machine (all cores) from /proc/stat. */
 function machineCpuSeconds(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
@@ -139,6 +165,7 @@ export class CpuMeter {
   private timer: NodeJS.Timeout | undefined;
   private t0 = 0;
   private machine0 = { busy: 0, total: 0 };
+  private procs0 = new Map<number, { comm: string; seconds: number }>();
 
   track(name: string, pid: number | undefined, threads = false): this {
     if (pid !== undefined) {
@@ -151,6 +178,7 @@ export class CpuMeter {
   start(): this {
     this.t0 = performance.now();
     this.machine0 = machineCpuSeconds();
+    this.procs0 = allProcesses();
     this.sample(true);
     this.timer = setInterval(() => this.sample(false), 200);
     this.timer.unref();
@@ -196,6 +224,16 @@ export class CpuMeter {
       threads[name] = detail;
     }
     const busy = machine1.busy - this.machine0.busy;
+    // Who else used the cores (other sessions' builds and tests): processes alive at the end,
+    // with CPU of their reaped children; processes that came and went unreaped are not seen.
+    const tracked = new Set([...this.pids.values()]);
+    const others: { pid: number; comm: string; cmd: string; pct: number }[] = [];
+    for (const [pid, p1] of allProcesses()) {
+      if (tracked.has(pid) || pid === process.pid) continue;
+      const used = p1.seconds - (this.procs0.get(pid)?.seconds ?? 0);
+      if (used > 0.05 * seconds) others.push({ pid, comm: p1.comm, cmd: cmdline(pid), pct: pct(used) });
+    }
+    others.sort((a, b) => b.pct - a.pct);
     return {
       unit: 'percent of one core over the measured window',
       window_s: round(seconds, 2),
@@ -203,6 +241,7 @@ export class CpuMeter {
       machine_busy_pct_of_all_cores: round((100 * busy) / (seconds * CORES), 1),
       processes: { ...processes, other: pct(Math.max(0, busy - named)) },
       threads,
+      other_top: others.slice(0, 4),
     };
   }
 }
@@ -214,6 +253,8 @@ export interface CpuReport {
   machine_busy_pct_of_all_cores: number;
   processes: Record<string, number>;
   threads: Record<string, Record<string, number>>;
+  /** The biggest CPU users outside the bench (percent of one core), when any used > 5%. */
+  other_top: { pid: number; comm: string; cmd: string; pct: number }[];
 }
 
 // ---------------------------------------------------------------- the local stack
