@@ -5,7 +5,7 @@ const net = require('node:net');
 const endpoints = {
   kafka: process.env.KAFKA_BROKERS?.split(',')[0] ?? '127.0.0.1:29092',
   cassandra: process.env.CASSANDRA_CONTACT_POINTS?.split(',')[0] ?? '127.0.0.1:29042',
-  postgres: '127.0.0.1:' + (process.env.PG_PORT ?? '25432'),
+  postgres: new URL(process.env.PG_URL ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse').host,
   redis: (process.env.REDIS_URL ?? 'redis://127.0.0.1:26379').replace(/^redis:\/\//, ''),
 };
 

@@ -1,12 +1,12 @@
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
 import { PlatformaticKafkaClient } from '@pulse/platform';
 import { randomUUID } from 'node:crypto';
-import { dropKeyspace, startStorage, type StorageTestApp } from './storage-test-app';
+import { dropKeyspace, stackConfig, startStorage, type StorageTestApp } from './storage-test-app';
 
 const { ActivityType, TargetType } = ingestV1;
 const DAY = 86_400_000;
 
-const kafka = new PlatformaticKafkaClient({ brokers: ['127.0.0.1:29092'], clientId: `storage-activity-test-${randomUUID().slice(0, 6)}` });
+const kafka = new PlatformaticKafkaClient({ brokers: stackConfig.KAFKA_BROKERS, clientId: `storage-activity-test-${randomUUID().slice(0, 6)}` });
 const apps: StorageTestApp[] = [];
 
 afterAll(async () => {

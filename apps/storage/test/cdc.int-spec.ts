@@ -1,7 +1,7 @@
 import type { DebeziumEnvelope, storageV1 } from '@pulse/contracts';
 import { PlatformaticKafkaClient } from '@pulse/platform';
 import { appDbTopics } from '../src/cdc/app-db.cdc.consumer';
-import { dropKeyspace, startStorage, type StorageTestApp } from './storage-test-app';
+import { dropKeyspace, stackConfig, startStorage, type StorageTestApp } from './storage-test-app';
 
 // Envelopes as the cdc service (and Debezium) writes them, produced by the test itself.
 let storage: StorageTestApp;
@@ -13,7 +13,7 @@ beforeAll(async () => {
   const probe = Math.random().toString(36).slice(2, 10);
   schema = `t_${probe}`;
   storage = await startStorage({ STORAGE_CDC_CONSUMER: 'true', STORAGE_CDC_SCHEMA: schema, STORAGE_CDC_GROUP: `storage-cdc-${probe}` });
-  kafka = new PlatformaticKafkaClient({ brokers: ['127.0.0.1:29092'], clientId: `storage-cdc-test-${probe}` });
+  kafka = new PlatformaticKafkaClient({ brokers: stackConfig.KAFKA_BROKERS, clientId: `storage-cdc-test-${probe}` });
   topics = appDbTopics(schema);
 });
 

@@ -2,6 +2,10 @@ import { grpcClient, type UnaryClient } from '@pulse/platform';
 import { Client } from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
+import { loadStorageConfig } from '../src/config/storage.config';
+
+/** The stack's addresses as the service reads them (env of `tools/stack/stack env`, else the defaults). */
+export const stackConfig = loadStorageConfig();
 
 export interface StorageTestApp {
   running: RunningApp;
@@ -40,7 +44,7 @@ export async function startStorage(overrides: Record<string, string> = {}): Prom
 
 /** Drops a test keyspace. */
 export async function dropKeyspace(keyspace: string): Promise<void> {
-  const cassandra = new Client({ contactPoints: ['127.0.0.1:29042'], localDataCenter: 'datacenter1' });
+  const cassandra = new Client({ contactPoints: stackConfig.CASSANDRA_CONTACT_POINTS, localDataCenter: stackConfig.CASSANDRA_LOCAL_DC });
   try {
     await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
   } finally {
