@@ -14,3 +14,4 @@ export * from './nest/redis.module';
 export * from './net/free-port';
 export * from './grpc/grpc-client';
 export * from './testing/read-topic';
+export * from './nest/bootstrap';
