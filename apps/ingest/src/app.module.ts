@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { ALL_STATIC_TOPICS } from '@pulse/contracts';
+import { Topics } from '@pulse/contracts';
 import { KafkaModule, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
 import { INGEST_CONFIG, type IngestConfig } from './config/ingest.config';
 import { TrackEventsModule } from './track-events/track-events.module';
@@ -15,7 +15,7 @@ export class AppModule {
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         KafkaModule.forRoot({
           settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
-          topics: ALL_STATIC_TOPICS,
+          topics: [Topics.activityTracked, Topics.activityRejected],
         }),
         // Dedup is best effort: without Redis, ingest keeps accepting (and says so on /metrics).
         RedisModule.forRoot({ url: config.REDIS_URL, critical: false }),

@@ -1,4 +1,5 @@
 import { jsonCodec, protoCodec, utf8Codec } from './codecs';
+import { Heartbeat, SchemaChange } from './gen/pulse/cdc/v1';
 import { ActivityRejected, ActivityTracked } from './gen/pulse/ingest/v1';
 import { DAY_MS, defineTopic, TopicDefinition } from './topic-definition';
 
@@ -22,6 +23,23 @@ export const Topics = {
     config: { 'retention.ms': String(30 * DAY_MS), 'cleanup.policy': 'delete' },
     key: utf8Codec,
     value: protoCodec(ActivityRejected, 'pulse.ingest.v1.ActivityRejected'),
+  }),
+  cdcSchemaChanges: defineTopic({
+    name: 'pulse.cdc.schema_changes.v1',
+    description: 'A captured table appeared or changed shape, before its first row of the new shape; key = schema.table.',
+    // One partition: the history of table shapes is read in order. Kept forever, like a schema history topic.
+    partitions: 1,
+    config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
+    key: utf8Codec,
+    value: protoCodec(SchemaChange, 'pulse.cdc.v1.SchemaChange'),
+  }),
+  cdcHeartbeat: defineTopic({
+    name: 'pulse.cdc.heartbeat.v1',
+    description: 'Periodic heartbeat of the cdc connector once it went through the replication slot; key = connector name.',
+    partitions: 1,
+    config: { 'cleanup.policy': 'delete', 'retention.ms': String(DAY_MS) },
+    key: utf8Codec,
+    value: protoCodec(Heartbeat, 'pulse.cdc.v1.Heartbeat'),
   }),
 } as const;
 

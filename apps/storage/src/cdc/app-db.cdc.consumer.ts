@@ -101,7 +101,7 @@ export class AppDbCdcConsumer implements OnApplicationBootstrap, OnApplicationSh
     const deleted = envelope.op === 'd';
     const row = (deleted ? envelope.before : envelope.after) ?? record.key ?? {};
     const rowKey = table === 'users' ? String(row['id']) : `${row['follower_id']}:${row['followee_id']}`;
-    if (!(await this.versions.admit(`${this.config.STORAGE_CDC_SCHEMA}.${table}`, rowKey, Number(envelope.source.lsn), deleted))) {
+    if (!(await this.versions.admit(`${this.config.STORAGE_CDC_SCHEMA}.${table}`, rowKey, changeOrder(envelope), deleted))) {
       this.outcomes.inc({ table, outcome: 'stale' });
       return;
     }
@@ -133,6 +133,17 @@ export class AppDbCdcConsumer implements OnApplicationBootstrap, OnApplicationSh
     if (deleted) await this.graph.unfollow(followerId, followeeId);
     else await this.graph.follow(followerId, followeeId, { followedAt: toDate(row['created_at']), enforceLimit: false });
   }
+}
+
+/**
+ * The position that orders changes of a row: the commit LSN of the change's transaction (Debezium's
+ * `transaction.id` is `<txId>:<commitLsn>`), else `source.lsn` (snapshot reads carry the slot's consistent
+ * point). A change's own LSN is not enough: a transaction that began before the snapshot and committed
+ * after it has changes whose LSNs lie below the snapshot's, although they are newer than the snapshot rows.
+ */
+export function changeOrder(envelope: DebeziumEnvelope): number {
+  const commitLsn = Number(envelope.transaction?.id?.split(':')[1]);
+  return Number.isFinite(commitLsn) && commitLsn > 0 ? commitLsn : Number(envelope.source.lsn);
 }
 
 /** Debezium's temporal values: ISO strings (timestamptz) or epoch numbers (ms, µs). */

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { CdcGrpcController } from '../status/cdc.grpc.controller';
+import { WalSafetyService } from '../wal/wal-safety.service';
+import { CaptureService } from './capture.service';
+import { CdcMetrics } from './cdc.metrics';
+
+/** The capture slice: slot → Kafka streaming, WAL safety and the CdcService gRPC API. */
+@Module({
+  controllers: [CdcGrpcController],
+  providers: [CdcMetrics, CaptureService, WalSafetyService],
+  exports: [CaptureService],
+})
+export class CaptureModule {}

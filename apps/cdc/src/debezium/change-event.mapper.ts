@@ -1,0 +1,178 @@
+import { cdcTopic, type DebeziumEnvelope, type DebeziumPostgresSource, type DebeziumSnapshotMarker, type TopicDefinition } from '@pulse/contracts';
+import type { RelationColumn, TupleValue } from '../replication/pgoutput.decoder';
+import type { TypeRegistry } from './pg-types';
+import { convertValue, jsonInteger, UNAVAILABLE_VALUE_PLACEHOLDER } from './value-converter';
+
+/** `source.version` of every event: this connector's version (Debezium writes its own, e.g. "3.0.5.Final"). */
+export const CONNECTOR_VERSION = '0.1.0-pulse';
+
+export type CdcKey = Record<string, unknown> | null;
+export type CdcTopic = TopicDefinition<Record<string, unknown>, DebeziumEnvelope>;
+
+/** A captured table as the stream and the snapshot know it: its columns, key and topic. */
+export interface CapturedTable {
+  relationOid: number;
+  schema: string;
+  table: string;
+  columns: RelationColumn[];
+  /** Record key columns: the primary key; else a REPLICA IDENTITY USING INDEX key; else none (null key). */
+  keyColumns: string[];
+  topic: CdcTopic;
+}
+
+export function capturedTable(relationOid: number, schema: string, table: string, columns: RelationColumn[], primaryKey: string[]): CapturedTable {
+  const keyColumns = primaryKey.length > 0 ? primaryKey : columns.filter((c) => c.isKey).map((c) => c.name);
+  return { relationOid, schema, table, columns, keyColumns, topic: cdcTopic(table, schema) };
+}
+
+/** One Kafka record to write, with what the status counters need. */
+export interface CdcRecord {
+  topic: TopicDefinition<any, any>;
+  key: unknown;
+  /** null: a tombstone. */
+  value: unknown;
+  headers?: Record<string, string>;
+  /** `schema.table` and op of a row event (not of tombstones, heartbeats or schema changes). */
+  stats?: { table: string; op: DebeziumEnvelope['op'] };
+}
+
+/** Where an event comes from: its transaction (or snapshot) and WAL position. */
+export interface EventPosition {
+  txId: number;
+  /** LSN of the change (snapshot: the slot's consistent point). */
+  lsn: bigint;
+  /** LSN of the last commit seen before this event's transaction; null when not known. */
+  lastCommitLsn: bigint | null;
+  /** Commit time (snapshot: read time), µs since the epoch. */
+  timeMicros: bigint;
+  snapshot: DebeziumSnapshotMarker;
+  /** `txId:commitLsn` and the event's order in its transaction, overall and for its table (1-based). */
+  transaction?: { id: string; totalOrder: number; tableOrder: number };
+}
+
+export interface MapperSettings {
+  serverName: string;
+  database: string;
+  tombstonesOnDelete: boolean;
+  transactionMetadata: boolean;
+}
+
+/**
+ * Turns decoded row changes into Debezium change events: key = primary key columns, value = the envelope
+ * {before, after, op, ts_ms, source, transaction}; a delete is followed by a tombstone; an update that
+ * changes the primary key becomes a delete (+ tombstone) of the old key and a create of the new one,
+ * with Debezium's `__debezium.newkey` / `__debezium.oldkey` headers.
+ */
+export class ChangeEventMapper {
+  constructor(
+    private readonly settings: MapperSettings,
+    private readonly types: TypeRegistry,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  row(table: CapturedTable, values: readonly TupleValue[]): Record<string, unknown> {
+    if (values.length !== table.columns.length) {
+      throw new Error(`${table.schema}.${table.table}: tuple has ${values.length} columns, relation has ${table.columns.length}`);
+    }
+    const row: Record<string, unknown> = {};
+    table.columns.forEach((column, i) => {
+      const value = values[i];
+      if (value.kind === 'null') row[column.name] = null;
+      else if (value.kind === 'unchanged') row[column.name] = UNAVAILABLE_VALUE_PLACEHOLDER;
+      else if (value.kind === 'text') row[column.name] = convertValue(value.value, column.typeOid, column.typeMod, this.types);
+      else row[column.name] = value.value.toString('base64');
+    });
+    return row;
+  }
+
+  key(table: CapturedTable, row: Record<string, unknown> | null): CdcKey {
+    if (!row || table.keyColumns.length === 0) return null;
+    return Object.fromEntries(table.keyColumns.map((name) => [name, row[name] ?? null]));
+  }
+
+  insert(table: CapturedTable, newTuple: readonly TupleValue[], position: EventPosition): CdcRecord[] {
+    const after = this.row(table, newTuple);
+    return [this.event(table, 'c', null, after, this.key(table, after), position)];
+  }
+
+  /** A snapshot row (op r). */
+  read(table: CapturedTable, row: Record<string, unknown>, position: EventPosition): CdcRecord {
+    return this.event(table, 'r', null, row, this.key(table, row), position);
+  }
+
+  update(
+    table: CapturedTable,
+    oldTuple: { kind: 'key' | 'old'; values: readonly TupleValue[] } | undefined,
+    newTuple: readonly TupleValue[],
+    position: EventPosition,
+    nextPosition: () => EventPosition,
+  ): CdcRecord[] {
+    const after = this.row(table, newTuple);
+    const before = oldTuple ? this.row(table, oldTuple.values) : null;
+    const newKey = this.key(table, after);
+    const oldKey = before ? this.key(table, before) : newKey;
+    if (before && JSON.stringify(oldKey) !== JSON.stringify(newKey)) {
+      // The primary key changed: Debezium emits DELETE(old key) [+ tombstone] then CREATE(new key).
+      const records = [this.event(table, 'd', before, null, oldKey, position, { '__debezium.newkey': JSON.stringify(newKey) })];
+      if (this.settings.tombstonesOnDelete) records.push({ topic: table.topic, key: oldKey, value: null });
+      records.push(this.event(table, 'c', null, after, newKey, nextPosition(), { '__debezium.oldkey': JSON.stringify(oldKey) }));
+      return records;
+    }
+    return [this.event(table, 'u', before, after, newKey, position)];
+  }
+
+  delete(table: CapturedTable, oldTuple: { kind: 'key' | 'old'; values: readonly TupleValue[] }, position: EventPosition): CdcRecord[] {
+    const before = this.row(table, oldTuple.values);
+    const key = this.key(table, before);
+    const records = [this.event(table, 'd', before, null, key, position)];
+    if (this.settings.tombstonesOnDelete) records.push({ topic: table.topic, key, value: null });
+    return records;
+  }
+
+  truncate(table: CapturedTable, position: EventPosition): CdcRecord {
+    return this.event(table, 't', null, null, null, position);
+  }
+
+  private event(
+    table: CapturedTable,
+    op: DebeziumEnvelope['op'],
+    before: Record<string, unknown> | null,
+    after: Record<string, unknown> | null,
+    key: CdcKey,
+    position: EventPosition,
+    headers?: Record<string, string>,
+  ): CdcRecord {
+    const nowMs = this.clock();
+    const source: DebeziumPostgresSource = {
+      version: CONNECTOR_VERSION,
+      connector: 'postgresql',
+      name: this.settings.serverName,
+      ts_ms: Number(position.timeMicros / 1000n),
+      snapshot: position.snapshot,
+      db: this.settings.database,
+      sequence: JSON.stringify([position.lastCommitLsn === null ? null : position.lastCommitLsn.toString(), position.lsn.toString()]),
+      ts_us: Number(position.timeMicros),
+      // Nanoseconds exceed 2^53: written verbatim so that the number stays exact.
+      ts_ns: jsonInteger(position.timeMicros * 1000n) as number,
+      schema: table.schema,
+      table: table.table,
+      txId: position.txId,
+      lsn: Number(position.lsn),
+      xmin: null,
+    };
+    const value: DebeziumEnvelope = {
+      before,
+      after,
+      source,
+      transaction:
+        this.settings.transactionMetadata && position.transaction
+          ? { id: position.transaction.id, total_order: position.transaction.totalOrder, data_collection_order: position.transaction.tableOrder }
+          : null,
+      op,
+      ts_ms: nowMs,
+      ts_us: nowMs * 1000,
+      ts_ns: jsonInteger(BigInt(nowMs) * 1_000_000n) as number,
+    };
+    return { topic: table.topic, key, value, headers, stats: { table: `${table.schema}.${table.table}`, op } };
+  }
+}
