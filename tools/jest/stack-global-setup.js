@@ -7,6 +7,7 @@ const endpoints = {
   cassandra: process.env.CASSANDRA_CONTACT_POINTS?.split(',')[0] ?? '127.0.0.1:29042',
   postgres: new URL(process.env.PG_URL ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse').host,
   redis: (process.env.REDIS_URL ?? 'redis://127.0.0.1:26379').replace(/^redis:\/\//, ''),
+  s3proxy: new URL(process.env.S3_ENDPOINT || 'http://127.0.0.1:29000').host,
 };
 
 function reachable(address) {

@@ -7,6 +7,7 @@ import { CdcModule } from './cdc/cdc.module';
 import { CassandraModule } from './cassandra/cassandra.module';
 import { STORAGE_CONFIG, type StorageConfig } from './config/storage.config';
 import { GraphModule } from './graph/graph.module';
+import { MediaModule } from './media/media.module';
 import { ProfilesModule } from './profiles/profiles.module';
 
 /** config → logging, health, metrics → Kafka, Cassandra → profiles, graph, activity. */
@@ -27,6 +28,7 @@ export class AppModule {
         GraphModule,
         ActivityModule,
         CdcModule,
+        MediaModule,
       ],
       providers: [{ provide: STORAGE_CONFIG, useValue: config }],
       exports: [STORAGE_CONFIG],

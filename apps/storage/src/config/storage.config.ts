@@ -1,5 +1,6 @@
 import { env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
+import { lifecycleRulesFile, lifecycleRulesText } from '../media/lifecycle-rules';
 
 /** Every environment variable of the storage service; see apps/storage/.env.example. */
 export const storageConfigSchema = z.object({
@@ -35,6 +36,50 @@ export const storageConfigSchema = z.object({
   STORAGE_CDC_SCHEMA: env.string('public'),
   /** Most users one user may follow (bounds following_by_user partitions). */
   STORAGE_MAX_FOLLOWING: env.int(7500, 1),
+  /** Where media content lives: `fs` (MEDIA_ROOT on a local or mounted disk) or `s3` (any S3-compatible store, S3_*). */
+  MEDIA_BACKEND: z.enum(['fs', 's3']).default('fs'),
+  /** fs backend: root directory of uploads in progress (uploads/) and content by SHA-256 (blobs/). */
+  MEDIA_ROOT: env.string('tmp/media'),
+  /** fs backend: directory of the ARCHIVE tier (a cheaper disk, say); empty means MEDIA_ROOT/archive. */
+  MEDIA_ARCHIVE_ROOT: z.string().default(''),
+  /** Largest media object in bytes; PutMedia answers RESOURCE_EXHAUSTED above it. At most 5 GiB (one S3 CopyObject). */
+  MEDIA_MAX_BYTES: env.int(104_857_600, 1, 5 * 1024 ** 3),
+  /** Content types PutMedia accepts: comma-separated `type/subtype`, or `type/*` for every subtype. */
+  MEDIA_ALLOWED_CONTENT_TYPES: z
+    .string()
+    .default('image/*,video/*,audio/*')
+    .transform((s) => s.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean))
+    .refine((types) => types.length > 0 && types.every((t) => /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/.test(t)), {
+      message: 'expected a comma-separated list of type/subtype or type/*',
+    }),
+  /** Size of the content messages GetMedia sends, at most 1 MiB. */
+  MEDIA_CHUNK_BYTES: env.int(262_144, 1024, 1_048_576),
+  /** Lifecycle rules written inline, YAML or JSON (see src/media/lifecycle-rules.ts); empty means none. */
+  MEDIA_LIFECYCLE_RULES: lifecycleRulesText(),
+  /** Path of a YAML or JSON file of lifecycle rules; used instead of MEDIA_LIFECYCLE_RULES. */
+  MEDIA_LIFECYCLE_RULES_FILE: lifecycleRulesFile(),
+  /** How often this replica runs the lifecycle sweep; 0s turns the schedule off (RunLifecycleSweep still works). */
+  MEDIA_SWEEP_INTERVAL: env.duration('1h'),
+  /** Whether this replica runs the scheduled lifecycle sweep (one replica is enough; overlapping sweeps are safe). */
+  MEDIA_SWEEPER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** s3 backend: endpoint URL of an S3-compatible store; empty means AWS S3 of S3_REGION. */
+  S3_ENDPOINT: z.union([z.literal(''), z.url()]).default(''),
+  S3_REGION: env.string('us-east-1'),
+  /** s3 backend: the bucket holding media content (created at start only with S3_CREATE_BUCKET=true). */
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a valid S3 bucket name').default('pulse-media'),
+  /** s3 backend: static credentials; both empty means the SDK's default chain (env, profile, instance role). */
+  S3_ACCESS_KEY_ID: z.string().default(''),
+  S3_SECRET_ACCESS_KEY: z.string().default(''),
+  /** s3 backend: path-style addressing (http://host/bucket/key), as most S3-compatible servers need. */
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** s3 backend: key prefix of everything this service writes in the bucket, e.g. `media/`; empty or ending in "/". */
+  S3_KEY_PREFIX: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'empty, or path segments of [A-Za-z0-9._-] ending in "/"').default(''),
+  /** s3 backend: storage class of the ARCHIVE tier; only classes readable without a restore. */
+  S3_ARCHIVE_STORAGE_CLASS: z.enum(['GLACIER_IR', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'STANDARD']).default('GLACIER_IR'),
+  /** s3 backend: part size of multipart uploads (5 MiB..5 GiB); also the most an upload holds in memory. */
+  S3_PART_BYTES: env.int(8 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3),
+  /** s3 backend: create S3_BUCKET at start when it does not exist (local stacks and tests). */
+  S3_CREATE_BUCKET: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
 export type StorageConfig = z.infer<typeof storageConfigSchema>;
