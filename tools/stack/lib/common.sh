@@ -2,7 +2,7 @@
 # Helpers shared by the per-server files (sourced by tools/stack/stack).
 #
 # Every server file defines the same functions, NAME being kafka, cassandra,
-# postgres or redis:
+# postgres, redis or s3proxy:
 #   NAME_install   make sure binaries / jars are present (idempotent)
 #   NAME_launch    start the process in the background, return at once
 #   NAME_wait      block until it answers (or fail naming the log to read)

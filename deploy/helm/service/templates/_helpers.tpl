@@ -1,0 +1,290 @@
+{{/*
+The service's short name: nameOverride, else serviceName (required; the schema also insists).
+*/}}
+{{- define "service.name" -}}
+{{- $name := default .Values.serviceName .Values.nameOverride -}}
+{{- required "serviceName is required: the Pulse service this release runs, e.g. --set serviceName=ingest (or -f deploy/helm/values/ingest.yaml)" $name | trunc 63 | trimSuffix "-" -}}
+{{- end }}
+
+{{/*
+Full name of the release's resources: fullnameOverride, else the release name when it already contains the
+service name (`helm install ingest ...` gives `ingest`), else `<release>-<service>` (`pulse-ingest` in a platform install).
+*/}}
+{{- define "service.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "service.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/* Name of the headless Service that gRPC clients resolve with dns:///. */}}
+{{- define "service.headlessName" -}}
+{{- printf "%s-headless" (include "service.fullname" . | trunc 54 | trimSuffix "-") -}}
+{{- end }}
+
+{{- define "service.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end }}
+
+{{/* Labels of every resource. */}}
+{{- define "service.labels" -}}
+helm.sh/chart: {{ include "service.chart" . }}
+{{ include "service.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "service.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/component: {{ .Values.serviceName | quote }}
+app.kubernetes.io/part-of: pulse
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Labels that select the release's pods; never change them after the first install. */}}
+{{- define "service.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "service.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* commonAnnotations merged with a resource's own annotations (passed as .extra). */}}
+{{- define "service.annotations" -}}
+{{- $all := merge (deepCopy (default (dict) .extra)) (deepCopy (default (dict) .context.Values.commonAnnotations)) -}}
+{{- with $all -}}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end -}}
+{{- end }}
+
+{{- define "service.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "service.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end }}
+
+{{- define "service.imageTag" -}}
+{{- default .Chart.AppVersion .Values.image.tag -}}
+{{- end }}
+
+{{/* registry/repository:tag or registry/repository@digest; repository defaults to pulse/<serviceName>. */}}
+{{- define "service.image" -}}
+{{- $registry := default .Values.image.registry .Values.global.imageRegistry -}}
+{{- $repository := default (printf "pulse/%s" .Values.serviceName) .Values.image.repository -}}
+{{- $ref := ternary (printf "%s@%s" $repository .Values.image.digest) (printf "%s:%s" $repository (include "service.imageTag" .)) (ne .Values.image.digest "") -}}
+{{- if $registry -}}
+{{- printf "%s/%s" $registry $ref -}}
+{{- else -}}
+{{- $ref -}}
+{{- end -}}
+{{- end }}
+
+{{- define "service.imagePullSecrets" -}}
+{{- $secrets := concat (default (list) .Values.global.imagePullSecrets) (default (list) .Values.imagePullSecrets) | uniq -}}
+{{- if $secrets }}
+imagePullSecrets:
+{{- range $secrets }}
+  - name: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "service.grpcServicePort" -}}
+{{- default .Values.containerPorts.grpc .Values.service.ports.grpc -}}
+{{- end }}
+
+{{- define "service.httpServicePort" -}}
+{{- default .Values.containerPorts.http .Values.service.ports.http -}}
+{{- end }}
+
+{{/*
+Resolved infrastructure settings: the service's own field, else the same field under global.
+Returns YAML: a dict per store.
+*/}}
+{{- define "service.infra" -}}
+{{- $g := default (dict) .Values.global -}}
+{{- $gk := default (dict) $g.kafka -}}
+{{- $gr := default (dict) $g.redis -}}
+{{- $gc := default (dict) $g.cassandra -}}
+{{- $gp := default (dict) $g.postgresql -}}
+kafka:
+  brokers: {{ default $gk.brokers .Values.kafka.brokers | default "" | quote }}
+redis:
+  url: {{ default $gr.url .Values.redis.url | default "" | quote }}
+  existingSecret: {{ default $gr.existingSecret .Values.redis.existingSecret | default "" | quote }}
+  existingSecretPasswordKey: {{ default $gr.existingSecretPasswordKey .Values.redis.existingSecretPasswordKey | default "" | quote }}
+  existingSecretUrlKey: {{ default $gr.existingSecretUrlKey .Values.redis.existingSecretUrlKey | default "" | quote }}
+cassandra:
+  contactPoints: {{ default $gc.contactPoints .Values.cassandra.contactPoints | default "" | quote }}
+  localDc: {{ default $gc.localDc .Values.cassandra.localDc | default "" | quote }}
+postgresql:
+  url: {{ default $gp.url .Values.postgresql.url | default "" | quote }}
+  existingSecret: {{ default $gp.existingSecret .Values.postgresql.existingSecret | default "" | quote }}
+  existingSecretPasswordKey: {{ default $gp.existingSecretPasswordKey .Values.postgresql.existingSecretPasswordKey | default "" | quote }}
+  existingSecretUrlKey: {{ default $gp.existingSecretUrlKey .Values.postgresql.existingSecretUrlKey | default "" | quote }}
+{{- end }}
+
+{{/*
+Environment variables the chart derives from other values; `env` and `secretEnv` may not set them.
+*/}}
+{{- define "service.reservedEnv" -}}
+SERVICE_NAME GRPC_PORT HTTP_PORT LOG_LEVEL KAFKA_BROKERS REDIS_URL REDIS_PASSWORD CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC PG_URL PG_PASSWORD
+{{- end }}
+
+{{/* A value rendered as an environment string: whole numbers without exponent, templates expanded. */}}
+{{- define "service.envString" -}}
+{{- $v := .value -}}
+{{- if or (kindIs "float64" $v) (kindIs "float32" $v) (kindIs "int" $v) (kindIs "int64" $v) -}}
+{{- printf "%d" (int64 $v) -}}
+{{- else if kindIs "bool" $v -}}
+{{- ternary "true" "false" $v -}}
+{{- else -}}
+{{- tpl (toString $v) .context -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+The ConfigMap's data: derived variables first, then `env`. Fails on a reserved name, on a name that looks like a
+secret and on a URL with a password in it, so that a secret never lands in a ConfigMap.
+*/}}
+{{- define "service.configData" -}}
+{{- $infra := include "service.infra" . | fromYaml -}}
+{{- $data := dict -}}
+{{- $_ := set $data "SERVICE_NAME" .Values.serviceName -}}
+{{- $_ = set $data "GRPC_PORT" (printf "%d" (int64 .Values.containerPorts.grpc)) -}}
+{{- $_ = set $data "HTTP_PORT" (printf "%d" (int64 .Values.containerPorts.http)) -}}
+{{- $_ = set $data "LOG_LEVEL" .Values.logLevel -}}
+{{- if .Values.kafka.enabled -}}
+{{- $_ = set $data "KAFKA_BROKERS" (required "kafka.enabled needs kafka.brokers or global.kafka.brokers (host:port,...)" $infra.kafka.brokers) -}}
+{{- end -}}
+{{- if and .Values.redis.enabled (eq (include "service.secretUrlMode" $infra.redis) "plain") -}}
+{{- $_ = set $data "REDIS_URL" (required "redis.enabled needs redis.url or global.redis.url (or existingSecret with existingSecretUrlKey)" $infra.redis.url) -}}
+{{- end -}}
+{{- if .Values.cassandra.enabled -}}
+{{- $_ = set $data "CASSANDRA_CONTACT_POINTS" (required "cassandra.enabled needs cassandra.contactPoints or global.cassandra.contactPoints (host:port,...)" $infra.cassandra.contactPoints) -}}
+{{- $_ = set $data "CASSANDRA_LOCAL_DC" (required "cassandra.enabled needs cassandra.localDc or global.cassandra.localDc" $infra.cassandra.localDc) -}}
+{{- end -}}
+{{- if and .Values.postgresql.enabled (eq (include "service.secretUrlMode" $infra.postgresql) "plain") -}}
+{{- $_ = set $data "PG_URL" (required "postgresql.enabled needs postgresql.url or global.postgresql.url (or existingSecret with existingSecretUrlKey)" $infra.postgresql.url) -}}
+{{- end -}}
+{{- $reserved := splitList " " (include "service.reservedEnv" .) -}}
+{{- range $name, $value := .Values.env -}}
+{{- if has $name $reserved -}}
+{{- fail (printf "env.%s is set by the chart from other values (serviceName, containerPorts, logLevel, kafka, redis, cassandra, postgresql): set those instead" $name) -}}
+{{- end -}}
+{{- if regexMatch "PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIALS" $name -}}
+{{- fail (printf "env.%s looks like a secret: reference an existing Secret with secretEnv.%s: {secretName: ..., key: ...}" $name $name) -}}
+{{- end -}}
+{{- $s := include "service.envString" (dict "value" $value "context" $) -}}
+{{- if regexMatch "^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]+:[^/@]+@" $s -}}
+{{- fail (printf "env.%s holds a URL with a password: keep the URL without it and reference the password in an existing Secret" $name) -}}
+{{- end -}}
+{{- $_ := set $data $name $s -}}
+{{- end -}}
+{{- range $name, $url := pick $data "REDIS_URL" "PG_URL" -}}
+{{- if regexMatch "^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]+:[^/@]+@" $url -}}
+{{- fail (printf "the %s URL has a password in it: drop it and set existingSecret with existingSecretPasswordKey or existingSecretUrlKey" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $data -}}
+{{- end }}
+
+{{/*
+How a store's URL reaches the container, from its resolved settings: `url` (whole URL from the Secret),
+`password` (URL from values, password from the Secret, joined by Kubernetes' $(VAR) expansion) or `plain`.
+*/}}
+{{- define "service.secretUrlMode" -}}
+{{- if and .existingSecret .existingSecretUrlKey -}}url
+{{- else if and .existingSecret .existingSecretPasswordKey -}}password
+{{- else -}}plain
+{{- end -}}
+{{- end }}
+
+{{/*
+Env entries of one store's URL when it involves a Secret: .name (REDIS_URL), .passwordVar (REDIS_PASSWORD),
+.settings (resolved), .needUser (a URL without a user is refused), .what (for messages).
+*/}}
+{{- define "service.secretUrlEnv" -}}
+{{- $s := .settings -}}
+{{- $mode := include "service.secretUrlMode" $s -}}
+{{- if eq $mode "url" }}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $s.existingSecret | quote }}
+      key: {{ $s.existingSecretUrlKey | quote }}
+{{- else if eq $mode "password" }}
+{{- $url := required (printf "%s.existingSecretPasswordKey needs %s.url or global.%s.url" .what .what .what) $s.url }}
+{{- $scheme := "^([a-zA-Z][a-zA-Z0-9+.-]*://)" }}
+{{- $withUser := regexMatch (printf "%s[^/@:]+@" $scheme) $url }}
+{{- if and .needUser (not $withUser) }}
+{{- fail (printf "%s url %q must name a user and no password (scheme://user@host:port/...) for the password to be inserted" .what $url) }}
+{{- end }}
+- name: {{ .passwordVar }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $s.existingSecret | quote }}
+      key: {{ $s.existingSecretPasswordKey | quote }}
+- name: {{ .name }}
+  {{- if $withUser }}
+  value: {{ regexReplaceAll (printf "%s([^/@:]+)@" $scheme) $url (printf "${1}${2}:$$(%s)@" .passwordVar) | quote }}
+  {{- else }}
+  value: {{ regexReplaceAll $scheme $url (printf "${1}:$$(%s)@" .passwordVar) | quote }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* One probe from its values: type grpc (grpc.health.v1 on the gRPC port) or http (GET path on the HTTP port). */}}
+{{- define "service.probe" -}}
+{{- $p := .probe -}}
+{{- if eq $p.type "grpc" }}
+grpc:
+  port: {{ .context.Values.containerPorts.grpc }}
+  service: {{ $p.grpcService | quote }}
+{{- else }}
+httpGet:
+  path: {{ $p.path }}
+  port: http
+{{- end }}
+initialDelaySeconds: {{ $p.initialDelaySeconds }}
+periodSeconds: {{ $p.periodSeconds }}
+timeoutSeconds: {{ $p.timeoutSeconds }}
+failureThreshold: {{ $p.failureThreshold }}
+successThreshold: {{ $p.successThreshold }}
+{{- end }}
+
+{{/* Checks across values that a JSON schema cannot express. */}}
+{{- define "service.validate" -}}
+{{- if and (gt (int .Values.preStopSleepSeconds) 0) (not .Values.lifecycleHooks) (le (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) -}}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds (%d), leaving the service time to drain after SIGTERM" (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) -}}
+{{- end -}}
+{{- if eq .Values.containerPorts.grpc .Values.containerPorts.http -}}
+{{- fail (printf "containerPorts.grpc and containerPorts.http are both %d" (int .Values.containerPorts.grpc)) -}}
+{{- end -}}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
+{{- fail "autoscaling.minReplicas exceeds autoscaling.maxReplicas" -}}
+{{- end -}}
+{{- if and .Values.autoscaling.enabled (not .Values.autoscaling.targetCPU) (not .Values.autoscaling.targetMemory) (not .Values.autoscaling.metrics) -}}
+{{- fail "autoscaling.enabled needs autoscaling.targetCPU, autoscaling.targetMemory or autoscaling.metrics" -}}
+{{- end -}}
+{{- if and .Values.pdb.create (ne (toString .Values.pdb.minAvailable) "") (ne (toString .Values.pdb.maxUnavailable) "") -}}
+{{- fail "set pdb.minAvailable or pdb.maxUnavailable, not both" -}}
+{{- end -}}
+{{- if and .Values.persistence.enabled (not .Values.persistence.mountPath) -}}
+{{- fail "persistence.enabled needs persistence.mountPath" -}}
+{{- end -}}
+{{- $reserved := splitList " " (include "service.reservedEnv" .) -}}
+{{- range $name, $ref := .Values.secretEnv -}}
+{{- if and (has $name $reserved) -}}
+{{- fail (printf "secretEnv.%s is set by the chart: use redis/postgresql existingSecret settings instead" $name) -}}
+{{- end -}}
+{{- if hasKey $.Values.env $name -}}
+{{- fail (printf "%s is in both env and secretEnv" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- end }}

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Checks the Helm charts of deploy/helm:
+#   - docs: every value of each chart is in its README's table; the platform embeds deploy/helm/values/*.yaml as is
+#   - `helm dependency build` of the platform chart from the local path (offline)
+#   - `helm lint --strict` of the service chart with each service's values, and of the platform chart
+#   - `helm template` of each service, of a values file that turns every option on, and of the platform
+#     (all services and a subset), validated by kubeconform -strict against the Kubernetes schemas
+#   - wrong values (a string for a number, an unknown enum value or key, a secret in env, ...) must be refused
+# Tools are installed once into a cache outside the repository ($PULSE_TOOLS_CACHE, default ~/.cache/pulse-tools):
+# helm and kubeconform with `go install`, the Kubernetes JSON schemas from PyPI's kubernetes-validate in a venv.
+# The first run takes a few minutes (building helm); later runs take seconds.
+#
+#   tools/deploy/check-charts.sh            exit 0 when every check passes; the last line is `check-charts: N passed, N failed`
+set -euo pipefail
+
+HELM_VERSION=v3.22.0
+KUBECONFORM_VERSION=v0.7.0
+KUBERNETES_VALIDATE_VERSION=1.37.0
+KUBERNETES_VERSION=1.35.0
+SERVICES=(ingest cdc storage)
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cache="${PULSE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulse-tools}"
+helm_dir="$root/deploy/helm"
+here="$root/tools/deploy"
+started=$SECONDS
+passed=0
+failed=0
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+say() { printf '%s\n' "$*"; }
+ok() { passed=$((passed + 1)); printf '  ok    %s\n' "$1"; }
+bad() {
+  failed=$((failed + 1))
+  printf '  FAIL  %s\n' "$1"
+  if [[ -n ${2:-} && -s $2 ]]; then sed -e 's/^/        /' "$2" | head -n 40; fi
+}
+die() { printf 'check-charts: %s\n' "$*" >&2; exit 2; }
+
+# ---------------------------------------------------------------------------------------------- tools
+quietly() { # runs a command with its output in $cache/install.log, shown only when it fails
+  if env "$@" >"$cache/install.log" 2>&1; then return 0; fi
+  tail -n 30 "$cache/install.log" >&2
+  return 1
+}
+install_tools() {
+  local t0=$SECONDS
+  mkdir -p "$cache/bin" "$cache/stamps"
+  exec 9>"$cache/.lock"
+  flock 9
+  if [[ ! -x $cache/bin/helm || ! -e $cache/stamps/helm-$HELM_VERSION ]]; then
+    command -v go >/dev/null || die "helm is built with Go (go install), and go is not on PATH"
+    say "installing helm $HELM_VERSION into $cache/bin (go install, a few minutes the first time)"
+    # The same version stamps as helm's release build (it defaults to Kubernetes v1.20 without them).
+    local ld="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+    ld+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37"
+    ld+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37"
+    quietly GOBIN="$cache/bin" GOFLAGS=-mod=mod go install -ldflags "$ld" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
+      || die "go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION failed"
+    touch "$cache/stamps/helm-$HELM_VERSION"
+  fi
+  if [[ ! -x $cache/bin/kubeconform || ! -e $cache/stamps/kubeconform-$KUBECONFORM_VERSION ]]; then
+    command -v go >/dev/null || die "kubeconform is built with Go (go install), and go is not on PATH"
+    say "installing kubeconform $KUBECONFORM_VERSION into $cache/bin (go install)"
+    quietly GOBIN="$cache/bin" GOFLAGS=-mod=mod go install -ldflags "-X main.version=$KUBECONFORM_VERSION" \
+      "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" \
+      || die "go install github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION failed"
+    touch "$cache/stamps/kubeconform-$KUBECONFORM_VERSION"
+  fi
+  if [[ ! -x $cache/venv/bin/python || ! -e $cache/stamps/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION ]]; then
+    say "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION into $cache/venv (pip)"
+    rm -rf "$cache/venv"
+    quietly python3 -m venv "$cache/venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    quietly "$cache/venv/bin/pip" install --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
+      || die "pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION failed"
+    touch "$cache/stamps/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
+  fi
+  flock -u 9
+  if ((SECONDS - t0 > 1)); then say "tools installed in $((SECONDS - t0))s"; fi
+}
+
+install_tools
+helm="$cache/bin/helm"
+kubeconform="$cache/bin/kubeconform"
+python="$cache/venv/bin/python"
+schemas="$cache/k8s-schemas/v$KUBERNETES_VERSION-kv$KUBERNETES_VALIDATE_VERSION"
+# Keep helm away from the user's repositories and plugins: nothing here needs them.
+export HELM_CONFIG_HOME="$cache/helm/config" HELM_CACHE_HOME="$cache/helm/cache" HELM_DATA_HOME="$cache/helm/data"
+kv=(--kube-version "$KUBERNETES_VERSION")
+infra=(-f "$here/testdata/infra.yaml")
+say "helm $("$helm" version --template '{{.Version}}'), kubeconform $("$kubeconform" -v), kubernetes-validate $KUBERNETES_VALIDATE_VERSION; Kubernetes $KUBERNETES_VERSION"
+
+# ---------------------------------------------------------------------------------------------- docs
+say "docs"
+for chart in service platform; do
+  if "$python" "$here/values-doc.py" --check "$helm_dir/$chart" 2>"$work/err"; then
+    ok "every value of $chart is documented in its README"
+  else bad "values of $chart vs its README" "$work/err"; fi
+done
+if "$here/sync-platform-values.sh" --check 2>"$work/err"; then
+  ok "platform values embed deploy/helm/values/*.yaml"
+else bad "platform values embed deploy/helm/values/*.yaml" "$work/err"; fi
+
+# ---------------------------------------------------------------------------------------------- lint
+say "lint"
+if "$helm" dependency build "$helm_dir/platform" --skip-refresh >"$work/err" 2>&1; then
+  ok "helm dependency build platform (file://../service, offline)"
+else bad "helm dependency build platform" "$work/err"; fi
+
+lint() { # name, helm lint args...
+  local name=$1; shift
+  if "$helm" lint --strict "${kv[@]}" "$@" >"$work/err" 2>&1; then ok "helm lint --strict $name"
+  else bad "helm lint --strict $name" "$work/err"; fi
+}
+for s in "${SERVICES[@]}"; do
+  lint "service -f values/$s.yaml" "$helm_dir/service" "${infra[@]}" -f "$helm_dir/values/$s.yaml"
+done
+lint "service (every option on)" "$helm_dir/service" "${infra[@]}" -f "$helm_dir/values/ingest.yaml" -f "$here/testdata/everything.yaml"
+lint "platform" "$helm_dir/platform"
+
+# ---------------------------------------------------------------------------------------------- render + validate
+say "render and validate (kubeconform -strict, Kubernetes $KUBERNETES_VERSION)"
+render() { # file, helm template args...
+  local out="$work/$1"; shift
+  if "$helm" template "${kv[@]}" "$@" >"$out" 2>"$work/err"; then return 0; fi
+  bad "helm template $*" "$work/err"
+  rm -f "$out"
+  return 1
+}
+for s in "${SERVICES[@]}"; do
+  render "$s.yaml" "$s" "$helm_dir/service" -n pulse "${infra[@]}" -f "$helm_dir/values/$s.yaml" || true
+done
+render everything.yaml everything "$helm_dir/service" -n pulse "${infra[@]}" -f "$helm_dir/values/ingest.yaml" -f "$here/testdata/everything.yaml" || true
+render platform.yaml pulse "$helm_dir/platform" -n pulse || true
+render platform-subset.yaml pulse "$helm_dir/platform" -n pulse --set cdc.enabled=false --set storage.enabled=false || true
+
+expect_kinds() { # file, description, grep -c pattern, count
+  local n
+  n=$(grep -c -- "$3" "$work/$1" 2>/dev/null || true)
+  if [[ $n == "$4" ]]; then ok "$2"; else printf 'expected %s of %s, found %s\n' "$4" "$3" "${n:-0}" >"$work/err"; bad "$2" "$work/err"; fi
+}
+if [[ -e $work/platform.yaml ]]; then
+  expect_kinds platform.yaml "platform renders a Deployment per service" '^kind: Deployment$' "${#SERVICES[@]}"
+  expect_kinds platform.yaml "platform renders no ServiceMonitor by default" '^kind: ServiceMonitor$' 0
+fi
+[[ -e $work/platform-subset.yaml ]] && expect_kinds platform-subset.yaml "platform with cdc and storage off renders ingest only" '^kind: Deployment$' 1
+if [[ -e $work/ingest.yaml ]]; then
+  expect_kinds ingest.yaml "autoscaling drops replicas from the Deployment" '^  replicas:' 0
+  expect_kinds ingest.yaml "ingest renders an autoscaling/v2 HPA" '^apiVersion: autoscaling/v2$' 1
+  expect_kinds ingest.yaml "readiness is a native gRPC probe" '^            grpc:$' 1
+fi
+[[ -e $work/everything.yaml ]] && expect_kinds everything.yaml "metrics.serviceMonitor.enabled renders a ServiceMonitor" '^apiVersion: monitoring.coreos.com/v1$' 1
+
+manifests=("$work"/*.yaml)
+if "$python" "$here/k8s-schemas.py" --version "$KUBERNETES_VERSION" --out "$schemas" --skip ServiceMonitor "${manifests[@]}" 2>"$work/err"; then
+  # ServiceMonitor is a CRD without a schema among Kubernetes' own: skipped by kind, and only that kind.
+  if "$kubeconform" -strict -summary -skip ServiceMonitor \
+      -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json" "${manifests[@]}" >"$work/kc" 2>&1; then
+    ok "kubeconform -strict: $(tail -n 1 "$work/kc" | sed 's/^Summary: //')"
+  else bad "kubeconform -strict" "$work/kc"; fi
+else bad "Kubernetes $KUBERNETES_VERSION schemas" "$work/err"; fi
+
+# ---------------------------------------------------------------------------------------------- wrong values
+say "wrong values are refused"
+refuse() { # description, expected message (grep -E), helm args...
+  local what=$1 want=$2; shift 2
+  if "$helm" "$@" >"$work/out" 2>&1; then
+    printf 'accepted: helm %s\n' "$*" >"$work/err"
+    bad "$what" "$work/err"
+  elif grep -qE -- "$want" "$work/out"; then
+    ok "$what: $(grep -m1 -oE -- "$want" "$work/out" | head -n 1)"
+  else
+    printf 'refused, but without the expected message /%s/:\n' "$want" >"$work/err"
+    cat "$work/out" >>"$work/err"
+    bad "$what" "$work/err"
+  fi
+}
+svc=(template x "$helm_dir/service" "${kv[@]}" "${infra[@]}" -f "$helm_dir/values/ingest.yaml")
+refuse 'replicaCount: "three" (lint)' "replicaCount'?: got string, want integer" \
+  lint --strict "$helm_dir/service" "${kv[@]}" "${infra[@]}" -f "$helm_dir/values/ingest.yaml" --set-string replicaCount=three
+refuse 'replicaCount: "three" (template)' "replicaCount'?: got string, want integer" "${svc[@]}" --set-string replicaCount=three
+refuse 'service.type: Ingress' "/service/type'?: value must be one of" "${svc[@]}" --set service.type=Ingress
+refuse 'readinessProbe.type: tcp' "/readinessProbe/type'?: value must be one of" "${svc[@]}" --set readinessProbe.type=tcp
+refuse 'unknown key replicas' "additional properties 'replicas' not allowed" "${svc[@]}" --set replicas=3
+refuse 'containerPorts.grpc: 70000' "/containerPorts/grpc'?: maximum" "${svc[@]}" --set containerPorts.grpc=70000
+refuse 'no serviceName' "/serviceName'?: minLength" template x "$helm_dir/service" "${kv[@]}" "${infra[@]}"
+refuse 'a password in env' 'looks like a secret' "${svc[@]}" --set env.DB_PASSWORD=hunter2
+refuse 'a store URL with a password' "/global/redis/url'?: .* does not match pattern" "${svc[@]}" --set 'global.redis.url=redis://user:hunter2@redis:6379'
+refuse 'a URL with a password in env' 'holds a URL with a password' "${svc[@]}" --set 'env.ANALYTICS_URL=postgres://pulse:hunter2@pg:5432/pulse'
+refuse 'env sets a derived variable' 'is set by the chart' "${svc[@]}" --set env.GRPC_PORT=1
+refuse 'kafka.enabled without brokers' 'kafka.enabled needs kafka.brokers' template x "$helm_dir/service" "${kv[@]}" -f "$helm_dir/values/ingest.yaml" --set global.redis.url=redis://r:6379
+refuse 'grace period within the preStop sleep' 'terminationGracePeriodSeconds \([0-9]+\) must exceed preStopSleepSeconds' "${svc[@]}" --set terminationGracePeriodSeconds=5
+refuse 'platform: ingest.replicaCount: "three"' "replicaCount'?: got string, want integer" template pulse "$helm_dir/platform" "${kv[@]}" --set-string ingest.replicaCount=three
+refuse 'platform: unknown service key' "additional properties 'search' not allowed" template pulse "$helm_dir/platform" "${kv[@]}" --set search.enabled=true
+
+# ---------------------------------------------------------------------------------------------- summary
+say "check-charts: $((passed + failed)) checks in $((SECONDS - started))s ($helm_dir)"
+say "check-charts: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
