@@ -43,9 +43,9 @@ const TRACKED_PARTITIONS = 12;
 
 const opts = {
   /** Per round: events sent at most, and the cap on the measured window. */
-  events: envInt('BENCH_EVENTS', 750_000),
-  seconds: envInt('BENCH_SECONDS', 20),
-  rounds: Math.max(1, envInt('BENCH_ROUNDS', 2)),
+  events: envInt('BENCH_EVENTS', 600_000),
+  seconds: envInt('BENCH_SECONDS', 15),
+  rounds: Math.max(1, envInt('BENCH_ROUNDS', 3)),
   warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 3),
   batch: envInt('BENCH_BATCH', 1000),
   concurrency: envInt('BENCH_CONCURRENCY', 8),
@@ -117,7 +117,7 @@ async function startService(): Promise<{ child: ChildProcess; grpcPort: number; 
       LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
       // Isolated, short-lived dedup keys: the bench's ids expire on their own.
       INGEST_DEDUP_KEY_PREFIX: `pulse:bench:${RUN_ID}:dedup:`,
-      INGEST_DEDUP_TTL: '10m',
+      INGEST_DEDUP_TTL: '3m',
     },
   });
   service = child;
@@ -215,12 +215,9 @@ async function drive(address: string, servicePid: number, pids: Record<string, n
   const failed: Record<string, number> = {};
   const latencies: number[] = [];
   let clientError: string | undefined;
-  let allReady = () => {};
-  let allFinished = () => {};
-  let endOfWindow = () => {};
-  const readyP = new Promise<void>((r) => (allReady = r));
-  const finishedP = new Promise<void>((r) => (allFinished = r));
-  const windowP = new Promise<void>((r) => (endOfWindow = r));
+  const { promise: readyP, resolve: allReady } = Promise.withResolvers<void>();
+  const { promise: finishedP, resolve: allFinished } = Promise.withResolvers<void>();
+  const { promise: windowP, resolve: endOfWindow } = Promise.withResolvers<void>();
 
   events.on('message', (m: ClientMessage) => {
     switch (m.type) {
@@ -344,6 +341,10 @@ function whereTimeGoes(load: Load, rate: number, anchorRun: AnchorRun, profile: 
       gc_pause_pct_of_wall: round(gcPct, 1),
       gc_ms_by_kind: Object.fromEntries(Object.entries(stats.gc.byKind).map(([k, v]) => [k, round(v)])),
       cpu_us_per_event: usPerEvent(p['ingest_service']),
+      // Less sensitive to outside load than events/s: the JS thread's CPU per event, and the rate it
+      // would allow if that thread had a core to itself and never waited (an upper bound).
+      js_thread_cpu_us_per_event: usPerEvent(mainPct),
+      js_thread_bound_events_per_s: Number.isFinite(mainPct) && mainPct > 0 ? round(rate / (mainPct / 100)) : undefined,
     },
     kafka_broker: {
       cpu_pct_of_core: p['kafka_broker'],
@@ -389,8 +390,8 @@ async function main(): Promise<void> {
   const offsetsAfter = await endOffsets(admin, TRACKED_TOPIC, TRACKED_PARTITIONS);
   const written = offsetsAfter.reduce((sum, o, i) => sum + Number(o - offsetsBefore[i]), 0);
   if (opts.trimTracked && written > 0) {
-    // The service can only write to the real topic: drop the bench's records from it so consumers
-    // and tests reading it from the beginning do not wade through them.
+    // The service can only write to the real topic: drop the bench's records from it, so a consumer
+    // group that later starts from the earliest offset (storage's activity writer) does not copy them.
     await admin.deleteRecords({ topics: [{ name: TRACKED_TOPIC, partitions: offsetsAfter.map((offset, partition) => ({ partition, offset })) }] });
     note(`trimmed ${TRACKED_TOPIC} up to the bench's last offsets (${written} records written during the run)`);
   }

@@ -116,7 +116,7 @@ export function threadCpuSeconds(pid: number): Record<string, number> {
   return out;
 }
 
-/** utime+stime+cutime+cstime (children reaped count too) and comm of every process, by pid. */
+/** utime+stime and comm of every process, by pid. */
 function allProcesses(): Map<number, { comm: string; seconds: number }> {
   const out = new Map<number, { comm: string; seconds: number }>();
   for (const entry of readdirSync('/proc')) {
@@ -125,7 +125,7 @@ function allProcesses(): Map<number, { comm: string; seconds: number }> {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(entry), { comm, seconds: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK });
+      out.set(Number(entry), { comm, seconds: (Number(f[11]) + Number(f[12])) / CLK_TCK });
     } catch {
       // gone
     }
@@ -224,8 +224,8 @@ export class CpuMeter {
       threads[name] = detail;
     }
     const busy = machine1.busy - this.machine0.busy;
-    // Who else used the cores (other sessions' builds and tests): processes alive at the end,
-    // with CPU of their reaped children; processes that came and went unreaped are not seen.
+    // Who else used the cores (other sessions' builds and tests): processes alive at the end (a
+    // process started inside the window counts whole); ones that came and went are not seen.
     const tracked = new Set([...this.pids.values()]);
     const others: { pid: number; comm: string; cmd: string; pct: number }[] = [];
     for (const [pid, p1] of allProcesses()) {

@@ -37,7 +37,7 @@ bench_ensure_build() {
   else
     local newer
     # (files may come and go while others edit: find's complaints are not our failure)
-    newer=$(cd "$BENCH_REPO" && find "$@" -type f -newer "$output" -print -quit 2>/dev/null || true)
+    newer=$( (cd "$BENCH_REPO" && find "$@" -type f -newer "$output" -print -quit) 2>/dev/null || true)
     [[ -z $newer ]] || reason="stale ($newer changed)"
   fi
   if [[ -n $reason ]]; then
@@ -51,4 +51,13 @@ bench_run_ts() {
   local file=$1
   shift
   exec "$BENCH_NODE" --disable-warning=MODULE_TYPELESS_PACKAGE_JSON --disable-warning=ExperimentalWarning "$file" "$@"
+}
+
+# Connection settings of the running stack (KAFKA_BROKERS, REDIS_URL), unless already set.
+bench_stack_env() {
+  local env_out
+  env_out=$("$BENCH_STACK" env) || bench_die "tools/stack/stack env failed"
+  [[ -n ${KAFKA_BROKERS:-} ]] || KAFKA_BROKERS=$(sed -n 's/^export KAFKA_BROKERS=//p' <<<"$env_out")
+  [[ -n ${REDIS_URL:-} ]] || REDIS_URL=$(sed -n 's/^export REDIS_URL=//p' <<<"$env_out")
+  export KAFKA_BROKERS REDIS_URL
 }
