@@ -1,3 +1,5 @@
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+
 /** Turns a Kafka key or value into bytes and back. Every topic declares one for its key and one for its value. */
 export interface Codec<T> {
   /** Media type of the encoded bytes (documentation and tooling; not sent per record). */
@@ -8,7 +10,7 @@ export interface Codec<T> {
 
 /** A ts-proto generated message type (its static encode/decode). */
 export interface ProtoMessageType<T> {
-  encode(message: T): { finish(): Uint8Array };
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: Uint8Array): T;
 }
 
@@ -27,12 +29,17 @@ export function jsonCodec<T>(): Codec<T> {
   };
 }
 
-/** Protobuf binary, with the fully-qualified message name in the content type. */
+/**
+ * Protobuf binary, with the fully-qualified message name in the content type. Encoding reuses one
+ * writer (encoding is synchronous): its buffer grows once to the largest record instead of being
+ * allocated and regrown for every record; `finish()` returns an exact-size copy and resets it.
+ */
 export function protoCodec<T>(type: ProtoMessageType<T>, fullName: string): Codec<T> {
+  const writer = new BinaryWriter();
   return {
     contentType: `application/x-protobuf; messageType=${fullName}`,
     encode: (value) => {
-      const bytes = type.encode(value).finish();
+      const bytes = type.encode(value, writer).finish();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     },
     decode: (bytes) => type.decode(bytes),

@@ -4,6 +4,8 @@ import type Redis from 'ioredis';
 import { Counter } from 'prom-client';
 import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config';
 
+const MARK_SCRIPT = "for i = 1, #KEYS do redis.call('SET', KEYS[i], '1', 'PX', ARGV[1]) end return #KEYS";
+
 /**
  * Remembers accepted event_ids in Redis for the dedup window, shared by every ingest replica.
  * Ids are marked only after Kafka acknowledged the events, so a failed write never turns a client's
@@ -41,12 +43,11 @@ export class EventDedupRepository {
     }
   }
 
+  /** One command per batch: a script sets every key with the window as its expiry. */
   async markAccepted(eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const id of eventIds) pipeline.set(this.key(id), '1', 'PX', this.config.INGEST_DEDUP_TTL);
     try {
-      await pipeline.exec();
+      await this.redis.eval(MARK_SCRIPT, eventIds.length, ...eventIds.map((id) => this.key(id)), this.config.INGEST_DEDUP_TTL);
     } catch (error) {
       this.skipped.inc();
       this.logger.warn({ err: error }, 'dedup mark skipped: redis unavailable');

@@ -105,11 +105,19 @@ export class TrackEventsService {
     let acceptedCount = 0;
     let rejectedCount = 0;
     let duplicateCount = 0;
+    const tally = new Map<string, { status: ingestV1.EventStatus; reason: ingestV1.RejectionReason; n: number }>();
     for (const r of results) {
       if (r.status === EventStatus.EVENT_STATUS_ACCEPTED) acceptedCount++;
       else if (r.status === EventStatus.EVENT_STATUS_REJECTED) rejectedCount++;
       else duplicateCount++;
-      this.outcomes.inc({ status: EventStatus[r.status], reason: RejectionReason[r.reason] });
+      const key = `${r.status}:${r.reason}`;
+      const entry = tally.get(key);
+      if (entry) entry.n++;
+      else tally.set(key, { status: r.status, reason: r.reason, n: 1 });
+    }
+    // Metrics once per outcome and batch, not once per event.
+    for (const { status, reason, n } of tally.values()) {
+      this.outcomes.inc({ status: EventStatus[status], reason: RejectionReason[reason] }, n);
     }
     return { results, acceptedCount, rejectedCount, duplicateCount };
   }
