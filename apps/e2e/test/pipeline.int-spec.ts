@@ -1,0 +1,118 @@
+import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
+import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { Client as CassandraClient } from 'cassandra-driver';
+import { Client as PgClient } from 'pg';
+import { randomUUID } from 'node:crypto';
+import { eventually, runBuilt, type ServiceProcess, startService } from './services';
+
+// The platform as a client sees it: the built ingest, cdc and storage services as separate processes,
+// the app database written with SQL, results read back over gRPC.
+const PG_URL = process.env['PG_URL'] ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse';
+const KAFKA_BROKERS = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:29092';
+const CASSANDRA = process.env['CASSANDRA_CONTACT_POINTS'] ?? '127.0.0.1:29042';
+const run = randomUUID().replace(/-/g, '').slice(0, 10);
+const schema = `e2e_${run}`;
+const keyspace = `e2e_${run}`;
+
+let pg: PgClient;
+let kafka: PlatformaticKafkaClient;
+const services: ServiceProcess[] = [];
+let ingest: UnaryClient;
+let storage: UnaryClient;
+
+beforeAll(async () => {
+  pg = new PgClient({ connectionString: PG_URL });
+  await pg.connect();
+  kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: `e2e-${run}` });
+  // Storage's activity consumer starts where the shared topic ends now.
+  const activityGroup = `e2e-activity-${run}`;
+  await kafka.admin.setGroupOffsets(activityGroup, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
+
+  await runBuilt('cdc', 'migrate.js', { PG_URL, CDC_SCHEMA: schema });
+  const cdcEnv = { PG_URL, KAFKA_BROKERS, CDC_SCHEMA: schema, CDC_SLOT: schema, CDC_PUBLICATION: schema, CDC_SERVER_NAME: schema, CDC_STATE_SCHEMA: `${schema}_state` };
+  services.push(await startService('cdc', cdcEnv));
+  services.push(
+    await startService('storage', {
+      KAFKA_BROKERS,
+      CASSANDRA_CONTACT_POINTS: CASSANDRA,
+      CASSANDRA_KEYSPACE: keyspace,
+      STORAGE_AUTO_MIGRATE: 'true',
+      STORAGE_CDC_SCHEMA: schema,
+      STORAGE_CDC_GROUP: `e2e-cdc-${run}`,
+      STORAGE_ACTIVITY_GROUP: activityGroup,
+      MEDIA_ROOT: `/tmp/pulse-e2e-${run}/media`,
+      MEDIA_ARCHIVE_ROOT: `/tmp/pulse-e2e-${run}/archive`,
+    }),
+  );
+  services.push(await startService('ingest', { KAFKA_BROKERS, INGEST_DEDUP_KEY_PREFIX: `e2e:${run}:` }));
+  ingest = grpcClient(services[2].grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
+  storage = grpcClient(services[1].grpcAddress, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService');
+}, 240_000);
+
+afterAll(async () => {
+  ingest?.close();
+  storage?.close();
+  for (const s of services.reverse()) await s.stop();
+  await kafka?.close();
+  if (pg) {
+    await pg.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [schema]).catch(() => undefined);
+    await pg.query(`DROP PUBLICATION IF EXISTS ${schema}`).catch(() => undefined);
+    await pg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await pg.query(`DROP SCHEMA IF EXISTS ${schema}_state CASCADE`).catch(() => undefined);
+    await pg.end();
+  }
+  const cassandra = new CassandraClient({ contactPoints: CASSANDRA.split(','), localDataCenter: 'datacenter1' });
+  await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
+  await cassandra.shutdown();
+}, 120_000);
+
+const profile = (userId: string) =>
+  storage.call<storageV1.GetProfileResponse>('GetProfile', { userId }).then((r) => r.profile);
+
+describe('the platform end to end', () => {
+  it('a user written to the app database becomes a profile in storage, and a rename follows', async () => {
+    const { rows } = await pg.query(
+      `INSERT INTO ${schema}.users (handle, display_name, email) VALUES ('ada_e2e', 'Ada', 'ada@example.org') RETURNING id`,
+    );
+    const id = String(rows[0].id);
+    expect(await eventually(() => profile(id), (p) => p?.handle === 'ada_e2e')).toMatchObject({ displayName: 'Ada' });
+
+    await pg.query(`UPDATE ${schema}.users SET handle = 'ada_renamed' WHERE id = $1`, [id]);
+    await eventually(() => profile(id), (p) => p?.handle === 'ada_renamed');
+    const byHandle = await storage.call<storageV1.GetProfileByHandleResponse>('GetProfileByHandle', { handle: 'ada_renamed' });
+    expect(byHandle.profile!.userId).toBe(id);
+  });
+
+  it('follows written to the app database show in storage counts, and an unfollow takes one back', async () => {
+    const ids: string[] = [];
+    for (const handle of ['f_one', 'f_two', 'f_three']) {
+      const { rows } = await pg.query(
+        `INSERT INTO ${schema}.users (handle, display_name, email) VALUES ($1, $1, $1 || '@example.org') RETURNING id`,
+        [handle],
+      );
+      ids.push(String(rows[0].id));
+    }
+    await pg.query(`INSERT INTO ${schema}.follows (follower_id, followee_id) VALUES ($1, $3), ($2, $3)`, ids);
+    const counts = () => storage.call<storageV1.GetFollowCountsResponse>('GetFollowCounts', { userId: ids[2] }).then((r) => r.counts);
+    expect(await eventually(counts, (c) => c?.followers === 2)).toMatchObject({ followers: 2 });
+    await pg.query(`DELETE FROM ${schema}.follows WHERE follower_id = $1 AND followee_id = $2`, [ids[0], ids[2]]);
+    expect(await eventually(counts, (c) => c?.followers === 1)).toMatchObject({ followers: 1 });
+  });
+
+  it('activity tracked through ingest is listed by storage, newest first', async () => {
+    const userId = `e2e-user-${run}`;
+    const now = Math.floor(Date.now() / 1000);
+    const events = Array.from({ length: 5 }, (_, i) => ({
+      eventId: `${userId}-${i}`,
+      userId,
+      type: ingestV1.ActivityType.ACTIVITY_TYPE_LIKE,
+      target: { type: ingestV1.TargetType.TARGET_TYPE_POST, id: `p-${i}` },
+      occurredAt: { seconds: now - 60 + i, nanos: 0 },
+    }));
+    const tracked = await ingest.call<ingestV1.TrackEventsResponse>('TrackEvents', { events, clientId: 'e2e' });
+    expect(tracked.acceptedCount).toBe(5);
+    const list = () => storage.call<storageV1.ListActivityResponse>('ListActivity', { userId, pageSize: 10 }).then((r) => r.activities);
+    const activities = await eventually(list, (a) => a?.length === 5);
+    expect(activities.map((a) => a.eventId)).toEqual(events.map((e) => e.eventId).reverse());
+  });
+});

@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort } from '@pulse/platform';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+export interface ServiceProcess {
+  name: string;
+  grpcAddress: string;
+  httpUrl: string;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a built service (`dist/apps/<name>/main.js`, as an image would run it) on free ports with the
+ * given environment, and waits until its /health/ready answers 200.
+ */
+export async function startService(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
+  const grpcPort = await freePort();
+  const httpPort = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, 'main.js')], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout?.on('data', (d) => (log += d));
+  child.stderr?.on('data', (d) => (log += d));
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${log}`);
+    const ready = await fetch(`${httpUrl}/health/ready`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} not ready within ${timeoutMs} ms:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    name,
+    grpcAddress: `127.0.0.1:${grpcPort}`,
+    httpUrl,
+    output: () => log,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Runs a built one-shot command (`dist/apps/<name>/<file>`) to completion. */
+export function runBuilt(name: string, file: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, file)], { cwd: ROOT, env: { ...process.env, ...env } });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    child.on('exit', (code) => (code === 0 ? resolve(log) : reject(new Error(`${name}/${file} exited ${code}:\n${log}`))));
+  });
+}
+
+export async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read().catch(() => undefined as T);
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
