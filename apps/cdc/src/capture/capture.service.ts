@@ -8,6 +8,8 @@ import { formatLsn, type Lsn } from '../replication/lsn';
 import { type CreatedSlot, ReplicationConnection } from '../replication/replication.pg.connection';
 import { InitialSnapshotReader } from '../snapshot/initial-snapshot.pg.reader';
 import { SnapshotCancelledError, takeInitialSnapshot } from '../snapshot/initial-snapshot';
+import { type IncrementalSnapshotRecord, IncrementalSnapshotter } from '../snapshot/incremental-snapshot';
+import { ChunkReader } from '../snapshot/incremental-snapshot.pg.reader';
 import { CdcCatalogRepository, type SlotInfo, splitQualified, type TableInfo } from './cdc-catalog.pg.repository';
 import { CdcMetrics } from './cdc.metrics';
 import { ChangeStream, type StreamContext } from './change-stream';
@@ -66,6 +68,8 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
   private database = '';
   private readonly types = new TypeRegistry();
   private mapper!: ChangeEventMapper;
+  private snapshots?: IncrementalSnapshotter;
+  private readonly chunkReader: ChunkReader;
   private readonly shapes = new Map<string, string>();
   private readonly ensuredTopics = new Set<string>();
   private readonly tableCounters = new Map<string, TableCounters>();
@@ -96,6 +100,7 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
     private readonly health: HealthRegistry,
   ) {
     this.catalog = new CdcCatalogRepository(config.PG_URL, config.CDC_STATE_SCHEMA, `${config.SERVICE_NAME}-catalog`);
+    this.chunkReader = new ChunkReader(config.PG_URL, `${config.SERVICE_NAME}-incremental-snapshot`);
     this.setState('starting');
     this.started.catch(() => undefined);
   }
@@ -127,8 +132,23 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
       const slot = await this.catalog.slotInfo(config.CDC_SLOT);
       const state = await this.catalog.getState(config.CDC_SLOT);
       if (!slot && state?.snapshotCompletedAt) throw this.slotLost();
+      this.snapshots = new IncrementalSnapshotter({
+        slot: config.CDC_SLOT,
+        publication: config.CDC_PUBLICATION,
+        catalog: this.catalog,
+        reader: this.chunkReader,
+        mapper: this.mapper,
+        logger: this.logger,
+        persist: (record) => this.catalog.saveIncrementalSnapshot(config.CDC_SLOT, record),
+        emitted: (table, rows) => {
+          this.metrics.snapshotRows.inc({ table }, rows);
+          const now = BigInt(Date.now()) * 1000n;
+          for (let i = 0; i < rows; i++) this.count(table, 'r', now);
+        },
+      });
       if (slot && state?.snapshotCompletedAt) {
         for (const [table, shape] of Object.entries(state.relations)) this.shapes.set(table, shape);
+        this.snapshots.restore(state.incrementalSnapshot as IncrementalSnapshotRecord | null);
         this.slotExpected = true;
       } else {
         if (slot) this.logger.warn({ slot: config.CDC_SLOT }, 'replication slot found without a finished snapshot: it is created again');
@@ -138,6 +158,7 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
       }
     } catch (error) {
       await this.catalog.close();
+      await this.chunkReader.close();
       this.rejectStarted(error as Error);
       throw error;
     }
@@ -156,6 +177,7 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
     this.stream?.stop();
     this.wakeLoop?.();
     await this.loop;
+    await this.chunkReader.close();
     await this.catalog.close();
   }
 
@@ -259,11 +281,50 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
           snapshotReads: c.snapshotReads,
           lastEventAt: c.lastEventMicros === undefined ? undefined : timestamp(c.lastEventMicros),
         })),
-      activeSnapshotId: '',
+      activeSnapshotId: this.snapshots?.activeId ?? '',
       startedAt: timestamp(BigInt(this.startedAt.getTime()) * 1000n),
       lastEventAt: this.lastEventMicros === undefined ? undefined : timestamp(this.lastEventMicros),
       lastError: this.state === 'failed' ? this.lastError : '',
     };
+  }
+
+  /**
+   * Starts an incremental snapshot of published tables (`schema.table`, checked by the caller for form).
+   * FAILED_PRECONDITION while another runs or capture is not streaming; NOT_FOUND for a table outside
+   * the publication; FAILED_PRECONDITION for a table without primary key (chunks are read by key).
+   */
+  async triggerIncrementalSnapshot(tables: readonly string[], chunkSize: number, conditions: Record<string, string>): Promise<cdcV1.Snapshot> {
+    const snapshots = this.snapshots;
+    if (!snapshots || this.state === 'starting' || this.state === 'snapshotting') {
+      throw grpcErrors.failedPrecondition(`capture is ${this.state}; an incremental snapshot can start once streaming`);
+    }
+    if (this.state === 'failed') throw grpcErrors.failedPrecondition(`capture failed: ${this.lastError}`);
+    if (this.state === 'paused' || this.pauseRequested) throw grpcErrors.failedPrecondition('capture is paused; resume it first');
+    if (snapshots.active) throw grpcErrors.failedPrecondition(`incremental snapshot ${snapshots.activeId} is running; stop it or wait for it`);
+    const published = await this.catalog.publishedTables(this.config.CDC_PUBLICATION);
+    const selected = [];
+    for (const name of tables) {
+      const found = published.find((t) => `${t.schema}.${t.table}` === name);
+      if (!found) throw grpcErrors.notFound(`table ${name} in publication ${this.config.CDC_PUBLICATION}`);
+      const info = await this.catalog.tableInfo(found.relationOid, this.config.CDC_PUBLICATION);
+      if (!info) throw grpcErrors.notFound(`table ${name}`);
+      if (info.primaryKey.length === 0) throw grpcErrors.failedPrecondition(`table ${name} has no primary key: it cannot be read in chunks`);
+      selected.push({ info, condition: conditions[name] ?? '' });
+    }
+    const record = await snapshots.start(selected, chunkSize || this.config.CDC_INCREMENTAL_SNAPSHOT_CHUNK_SIZE);
+    return snapshots.toProto(record, false);
+  }
+
+  getIncrementalSnapshot(id: string): cdcV1.Snapshot {
+    const record = this.snapshots?.find(id);
+    if (!record) throw grpcErrors.notFound(`snapshot ${id}`);
+    return this.snapshots!.toProto(record, this.state === 'paused');
+  }
+
+  async stopIncrementalSnapshot(id: string, tables: readonly string[]): Promise<cdcV1.Snapshot> {
+    const record = await this.snapshots?.stop(id, tables);
+    if (!record) throw grpcErrors.notFound(`snapshot ${id}`);
+    return this.snapshots!.toProto(record, this.state === 'paused');
   }
 
   private setState(state: CaptureState): void {
@@ -433,6 +494,7 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
       catalog: this.catalog,
       shapes: this.shapes,
       logger: this.logger,
+      snapshots: this.snapshots,
       send: (records) => this.send(records),
       committed: async (batch) => {
         this.metrics.transactions.inc(batch.transactions);

@@ -50,6 +50,8 @@ export interface ConnectorState {
   snapshotCompletedAt: Date | null;
   /** Last table shapes put on the schema change topic, by `schema.table`. */
   relations: Record<string, string>;
+  /** The last incremental snapshot requested and its progress (IncrementalSnapshotRecord); null when none. */
+  incrementalSnapshot: unknown;
 }
 
 export interface PublicationTarget {
@@ -104,6 +106,7 @@ export class CdcCatalogRepository {
              updated_at            timestamptz NOT NULL DEFAULT now()
            )`,
         );
+        await client.query(`ALTER TABLE ${this.stateTable} ADD COLUMN IF NOT EXISTS incremental_snapshot jsonb`);
       } finally {
         await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`pulse.cdc.state.${this.stateSchema}`]);
       }
@@ -280,7 +283,7 @@ export class CdcCatalogRepository {
 
   async getState(slot: string): Promise<ConnectorState | undefined> {
     const { rows } = await this.pool.query(
-      `SELECT slot_name, publication, created_at, snapshot_completed_at, relations FROM ${this.stateTable} WHERE slot_name = $1`,
+      `SELECT slot_name, publication, created_at, snapshot_completed_at, relations, incremental_snapshot FROM ${this.stateTable} WHERE slot_name = $1`,
       [slot],
     );
     if (rows.length === 0) return undefined;
@@ -291,6 +294,7 @@ export class CdcCatalogRepository {
       createdAt: r.created_at,
       snapshotCompletedAt: r.snapshot_completed_at,
       relations: r.relations ?? {},
+      incrementalSnapshot: r.incremental_snapshot ?? null,
     };
   }
 
@@ -300,7 +304,7 @@ export class CdcCatalogRepository {
       `INSERT INTO ${this.stateTable} (slot_name, publication) VALUES ($1, $2)
        ON CONFLICT (slot_name) DO UPDATE
          SET publication = EXCLUDED.publication, created_at = now(), snapshot_completed_at = NULL,
-             relations = '{}'::jsonb, updated_at = now()`,
+             relations = '{}'::jsonb, incremental_snapshot = NULL, updated_at = now()`,
       [slot, publication],
     );
   }
@@ -313,6 +317,13 @@ export class CdcCatalogRepository {
     await this.pool.query(`UPDATE ${this.stateTable} SET relations = relations || $2::jsonb, updated_at = now() WHERE slot_name = $1`, [
       slot,
       JSON.stringify(relations),
+    ]);
+  }
+
+  async saveIncrementalSnapshot(slot: string, snapshot: unknown): Promise<void> {
+    await this.pool.query(`UPDATE ${this.stateTable} SET incremental_snapshot = $2::jsonb, updated_at = now() WHERE slot_name = $1`, [
+      slot,
+      JSON.stringify(snapshot),
     ]);
   }
 

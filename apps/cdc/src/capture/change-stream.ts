@@ -10,6 +10,7 @@ import type { CdcCatalogRepository } from './cdc-catalog.pg.repository';
 import { CdcTopics } from './cdc-topics';
 import { encodeRecord, type EncodedRecord } from './kafka-records';
 import { relationShape, schemaChangeRecord } from './schema-change';
+import { type IncrementalSnapshotter, WATERMARK_PREFIX } from '../snapshot/incremental-snapshot';
 
 /** Prefix of the heartbeat messages the service writes with pg_logical_emit_message. */
 export const HEARTBEAT_PREFIX = 'pulse.cdc.heartbeat';
@@ -57,6 +58,8 @@ export interface StreamContext {
   /** Table shapes last put on the schema change topic, by `schema.table`. */
   shapes: Map<string, string>;
   logger: Logger;
+  /** Incremental snapshots: chunks are read between messages, emitted at their high watermark. */
+  snapshots?: IncrementalSnapshotter;
   /** Writes records to Kafka (topics ensured first); resolves once all are acknowledged (acks=all). */
   send(records: readonly EncodedRecord[]): Promise<void>;
   /** Transactions whose events are all on Kafka, up to `endLsn`; called before the slot is told. */
@@ -108,7 +111,7 @@ export class ChangeStream {
 
   /** True when everything received is confirmed and nothing waits to be handled. */
   get idle(): boolean {
-    return !this.busy && this.inbox.length === 0 && !this.open && this.committedTxs.length === 0;
+    return !this.busy && this.inbox.length === 0 && !this.open && this.committedTxs.length === 0 && !this.context.snapshots?.windowPending;
   }
 
   get pendingSinceMicros(): bigint | undefined {
@@ -125,14 +128,22 @@ export class ChangeStream {
       onMessage: (message) => this.receive(message),
     });
     this.statusTimer = setInterval(() => this.connection.sendStatus(this.flushed), this.context.statusIntervalMs);
+    const snapshots = this.context.snapshots;
+    snapshots?.sessionStarted(() => this.wake?.());
     try {
       for (;;) {
+        // An incremental snapshot's next chunk is read between messages: its watermarks come later in the stream.
+        if (snapshots?.wantsChunk() && !this.failure && !this.stopping) {
+          await this.busily(() => snapshots.readChunk());
+          continue;
+        }
         // Caught up with what arrived: put the committed transactions on Kafka before waiting for more.
         if (this.inbox.length === 0 && this.committedTxs.length > 0 && !this.failure && !this.stopping) {
           await this.busily(() => this.flush(false));
           continue;
         }
         const message = await this.next();
+        if (message === null) continue;
         if (!message) break;
         await this.busily(() => this.handle(message));
       }
@@ -140,6 +151,7 @@ export class ChangeStream {
       // Stopped: what is complete goes to Kafka and is confirmed; an open transaction is re-read next time.
       await this.flush(false);
     } finally {
+      snapshots?.sessionEnded();
       clearInterval(this.statusTimer);
       await this.connection.close();
     }
@@ -190,9 +202,11 @@ export class ChangeStream {
     this.wake?.();
   }
 
-  private async next(): Promise<ReplicationMessage | undefined> {
+  /** The next message; undefined when the session ends, null when a snapshot chunk is due. */
+  private async next(): Promise<ReplicationMessage | undefined | null> {
     for (;;) {
       if (this.failure || this.stopping) return undefined;
+      if (this.inbox.length === 0 && this.context.snapshots?.wantsChunk()) return null;
       const message = this.inbox.take();
       if (message) {
         if (this.paused && this.inbox.length <= INBOX_LOW) {
@@ -276,6 +290,8 @@ export class ChangeStream {
       case 'message':
         if (message.transactional && message.prefix === HEARTBEAT_PREFIX && message.content.toString('utf8') === this.context.slot) {
           this.push([this.heartbeat(lsn)]);
+        } else if (message.transactional && message.prefix === WATERMARK_PREFIX) {
+          await this.watermark(message.content, lsn);
         }
         return;
     }
@@ -312,7 +328,26 @@ export class ChangeStream {
 
   private push(records: Parameters<typeof encodeRecord>[0][]): void {
     const tx = this.requireOpen('change');
-    for (const r of records) tx.records.push(encodeRecord(r));
+    for (const r of records) {
+      const encoded = encodeRecord(r);
+      this.context.snapshots?.touched(encoded);
+      tx.records.push(encoded);
+    }
+  }
+
+  /**
+   * An incremental snapshot watermark. At the high one, the chunk's remaining rows join the watermark's
+   * transaction and go to Kafka at once, with everything before them; progress is saved after Kafka's ack,
+   * and the watermark's commit is confirmed like any other, later.
+   */
+  private async watermark(content: Buffer, lsn: Lsn): Promise<void> {
+    const snapshots = this.context.snapshots;
+    if (snapshots?.watermarkReached(content) !== 'close') return;
+    const tx = this.requireOpen('message');
+    const closed = snapshots.closeWindow({ txId: tx.xid, lsn, lastCommitLsn: this.lastCommitLsn, timeMicros: BigInt(Date.now()) * 1000n });
+    tx.records.push(...closed.records);
+    await this.flush(true);
+    await snapshots.chunkEmitted(closed);
   }
 
   /**

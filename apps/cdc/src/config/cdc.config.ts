@@ -61,6 +61,8 @@ export const cdcConfigSchema = z.object({
   CDC_MAX_BATCH_RECORDS: env.int(5000, 1, 100_000),
   /** Rows fetched per round trip while snapshotting. */
   CDC_SNAPSHOT_FETCH_SIZE: env.int(2000, 1, 100_000),
+  /** Rows per chunk of an incremental snapshot when the request does not say (Debezium's incremental.snapshot.chunk.size). */
+  CDC_INCREMENTAL_SNAPSHOT_CHUNK_SIZE: env.int(1024, 1, 100_000),
   /** A delete is followed by a tombstone (same key, null value), as Debezium's `tombstones.on.delete`. */
   CDC_TOMBSTONES_ON_DELETE: bool(true),
   /** Adds the `transaction` block (id, total_order, data_collection_order), as Debezium's `provide.transaction.metadata`. */
