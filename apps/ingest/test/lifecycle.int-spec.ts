@@ -2,6 +2,7 @@ import { ingestV1, Topics } from '@pulse/contracts';
 import { ConfigError, grpcClient, PlatformaticKafkaClient, readTopicUntil } from '@pulse/platform';
 import { randomUUID } from 'node:crypto';
 import { createApp } from '../src/app.factory';
+import { TrackEventsService } from '../src/track-events/track-events.service';
 
 const { ActivityType, TargetType } = ingestV1;
 
@@ -29,10 +30,17 @@ describe('ingest lifecycle', () => {
         target: { type: TargetType.TARGET_TYPE_POST, id: `p-${i}` },
         occurredAt: { seconds: now, nanos: 0 },
       }));
-      // Connected first, so that the call below is on the server when shutdown begins.
-      await client.call('ValidateEvents', { events: [events[0]] });
+      // Shutdown begins once the call is being handled by the service.
+      const service = app.app.get(TrackEventsService);
+      const track = service.track.bind(service);
+      let entered!: () => void;
+      const handling = new Promise<void>((resolve) => (entered = resolve));
+      jest.spyOn(service, 'track').mockImplementation((batch, context) => {
+        entered();
+        return track(batch, context);
+      });
       const inFlight = client.call<ingestV1.TrackEventsResponse>('TrackEvents', { events });
-      await new Promise((resolve) => setTimeout(resolve, 15));
+      await handling;
       const closing = app.close();
       const response = await inFlight;
       await closing;
