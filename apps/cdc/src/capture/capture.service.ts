@@ -52,7 +52,8 @@ interface TableCounters {
  * slot's exported snapshot; then it streams the slot through `ChangeStream` sessions, reconnecting from
  * the confirmed position after any failure. The slot is only ever confirmed up to transactions whose
  * events Kafka acknowledged. A lost slot stops the service with a clear message instead of silently
- * starting over.
+ * starting over. Incremental snapshots requested over gRPC run inside the streaming sessions
+ * (`IncrementalSnapshotter`, DBLog watermarks).
  */
 @Injectable()
 export class CaptureService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -295,7 +296,7 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
    */
   async triggerIncrementalSnapshot(tables: readonly string[], chunkSize: number, conditions: Record<string, string>): Promise<cdcV1.Snapshot> {
     const snapshots = this.snapshots;
-    if (!snapshots || this.state === 'starting' || this.state === 'snapshotting') {
+    if (!snapshots || this.state === 'snapshotting' || this.state === 'stopped') {
       throw grpcErrors.failedPrecondition(`capture is ${this.state}; an incremental snapshot can start once streaming`);
     }
     if (this.state === 'failed') throw grpcErrors.failedPrecondition(`capture failed: ${this.lastError}`);
@@ -316,15 +317,17 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
   }
 
   getIncrementalSnapshot(id: string): cdcV1.Snapshot {
-    const record = this.snapshots?.find(id);
-    if (!record) throw grpcErrors.notFound(`snapshot ${id}`);
-    return this.snapshots!.toProto(record, this.state === 'paused');
+    const snapshots = this.snapshots;
+    const record = snapshots?.find(id);
+    if (!snapshots || !record) throw grpcErrors.notFound(`snapshot ${id}`);
+    return snapshots.toProto(record, this.state === 'paused');
   }
 
   async stopIncrementalSnapshot(id: string, tables: readonly string[]): Promise<cdcV1.Snapshot> {
-    const record = await this.snapshots?.stop(id, tables);
-    if (!record) throw grpcErrors.notFound(`snapshot ${id}`);
-    return this.snapshots!.toProto(record, this.state === 'paused');
+    const snapshots = this.snapshots;
+    const record = await snapshots?.stop(id, tables);
+    if (!snapshots || !record) throw grpcErrors.notFound(`snapshot ${id}`);
+    return snapshots.toProto(record, this.state === 'paused');
   }
 
   private setState(state: CaptureState): void {
@@ -389,6 +392,8 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
         try {
           if (fresh) await conn.connect();
           this.stream = stream;
+          // A stop or pause that came while connecting found no stream to stop: honour it here.
+          if (this.stopping || this.pauseRequested) continue;
           this.logger.info({ slot: this.config.CDC_SLOT, from: formatLsn(slot.confirmedFlushLsn) }, 'streaming from the replication slot');
           await stream.run();
           backoff = this.config.CDC_RETRY_BACKOFF;
