@@ -4,7 +4,7 @@
 // SIGKILL under load and checks that no call fails after retries and that the survivors keep serving.
 // Prints one JSON line on stdout; progress goes to stderr. Entry point: tools/lb/run.sh (see README.md).
 import grpc from '@grpc/grpc-js';
-import protoLoader from '@grpc/proto-loader';
+import { loadProto } from '../bench/lib/proto.ts';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const PROTO_DIR = join(REPO, 'proto');
 const SERVICE = 'pulse.ingest.v1.IngestService';
 const METRIC_METHOD = 'TrackEventsGrpcController.validateEvents';
 const HOST = '127.0.0.1';
@@ -249,14 +248,7 @@ function accessLogLines(): string[] {
 
 // ---------------------------------------------------------------- client
 
-const definition = protoLoader.loadSync(join(PROTO_DIR, 'pulse/ingest/v1/ingest_service.proto'), {
-  keepCase: false,
-  longs: Number,
-  enums: Number,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [PROTO_DIR],
-});
+const definition = loadProto('pulse/ingest/v1/ingest_service.proto');
 const IngestClient = grpc.makeGenericClientConstructor(
   definition[SERVICE] as unknown as grpc.ServiceDefinition,
   'IngestService',

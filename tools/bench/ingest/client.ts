@@ -4,11 +4,10 @@
 // protobuf and every event is unique. Responses are counted with a minimal wire-format scan (the
 // first response of each client is also fully decoded and cross-checked).
 import grpc from '@grpc/grpc-js';
-import protoLoader from '@grpc/proto-loader';
+import type protoLoader from '@grpc/proto-loader';
+import { loadProto } from '../lib/proto.ts';
 import { join } from 'node:path';
 
-const REPO = join(import.meta.dirname, '../../..');
-export const PROTO_DIR = join(REPO, 'proto');
 export const TRACK_EVENTS_PATH = '/pulse.ingest.v1.IngestService/TrackEvents';
 const EVENT_STATUS_ACCEPTED = 1;
 const EVENT_STATUS_REJECTED = 2;
@@ -45,14 +44,7 @@ export type CoordinatorMessage = { type: 'go' } | { type: 'stop' };
 const now = () => performance.timeOrigin + performance.now();
 
 function loadService() {
-  const definition = protoLoader.loadSync(join(PROTO_DIR, 'pulse/ingest/v1/ingest_service.proto'), {
-    keepCase: false,
-    longs: Number,
-    enums: Number,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [PROTO_DIR],
-  });
+  const definition = loadProto('pulse/ingest/v1/ingest_service.proto');
   return definition['pulse.ingest.v1.IngestService'] as unknown as Record<string, protoLoader.MethodDefinition<object, object>>;
 }
 

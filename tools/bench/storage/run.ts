@@ -22,7 +22,6 @@
 //    single-partition SELECT ... LIMIT 50 of the newest day.
 // CASSANDRA_CONTACT_POINTS / CASSANDRA_LOCAL_DC override the stack's Cassandra (127.0.0.1:29042, datacenter1).
 import grpc from '@grpc/grpc-js';
-import protoLoader from '@grpc/proto-loader';
 import { type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +44,7 @@ import {
   stopChild,
   tail,
 } from '../lib/bench.ts';
+import { loadProto } from '../lib/proto.ts';
 
 const opts = {
   users: envInt('BENCH_USERS', 250_000),
@@ -69,7 +69,6 @@ const opts = {
   dist: join(REPO, 'dist/apps/storage/main.js'),
 };
 
-const PROTO_DIR = join(REPO, 'proto');
 const DAY_MS = 86_400_000;
 const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
 const PULSE_KS = `bench_storage_${RUN_ID}_pulse`;
@@ -177,14 +176,7 @@ function generateGraph(): Graph {
 type Unary = (request: object, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: any) => void) => void;
 
 function storageClient(address: string): Record<string, Unary> & grpc.Client {
-  const definition = protoLoader.loadSync(join(PROTO_DIR, 'pulse/storage/v1/storage_service.proto'), {
-    keepCase: false,
-    longs: Number,
-    enums: Number,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [PROTO_DIR],
-  });
+  const definition = loadProto('pulse/storage/v1/storage_service.proto');
   const pkg = grpc.loadPackageDefinition(definition) as any;
   return new pkg.pulse.storage.v1.StorageService(address, grpc.credentials.createInsecure()) as Record<string, Unary> & grpc.Client;
 }

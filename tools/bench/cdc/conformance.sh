@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# CDC conformance: Pulse's cdc service vs Debezium's embedded engine on the same DDL/DML. See tools/bench/README.md.
+set -euo pipefail
+# shellcheck source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=./common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+bench_check_node
+bench_check_stack kafka postgres
+bench_stack_env
+cdc_ensure_builds
+cd "$BENCH_REPO"
+bench_run_ts tools/bench/cdc/conformance.ts "$@"
