@@ -176,7 +176,18 @@ describe('streaming changes', () => {
       [{ id: moved }, 'c'],
     ]);
     expect(records[1].headers['__debezium.newkey']).toBe(JSON.stringify({ id: moved }));
+    expect(records[2].headers['__debezium.newkey']).toBe(JSON.stringify({ id: moved }));
     expect(records[3].headers['__debezium.oldkey']).toBe(JSON.stringify({ id }));
+    // Debezium 3.x's connector context headers, on every record, one run id per process.
+    for (const r of records) {
+      expect(r.headers).toMatchObject({
+        '__debezium.context.connectorLogicalName': env.name,
+        '__debezium.context.taskId': '0',
+        '__debezium.context.connectorName': 'postgresql',
+        '__debezium.context.runId': records[0].headers['__debezium.context.runId'],
+      });
+    }
+    expect(records[1].value!.source).toMatchObject({ origin: null, origin_lsn: null });
     expect(records[1].value!.before).toMatchObject({ id });
     expect(records[3].value!.after).toMatchObject({ id: moved, handle: 'frank' });
   });

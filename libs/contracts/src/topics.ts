@@ -101,6 +101,10 @@ export interface DebeziumPostgresSource {
   /** WAL position of the change (64-bit LSN as a number). */
   lsn: number;
   xmin?: number | null;
+  /** Replication origin of a transaction replayed from another server (pgoutput ORIGIN), else null. */
+  origin?: string | null;
+  /** That transaction's commit LSN on the origin server, else null. */
+  origin_lsn?: number | null;
 }
 
 /** Debezium's change event value (JsonConverter, schemas.enable=false). */

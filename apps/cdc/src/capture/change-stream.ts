@@ -33,6 +33,8 @@ interface OpenTransaction {
   tableOrders: Map<string, number>;
   /** Table shapes this transaction revealed; saved once its events are on Kafka. */
   shapes: Record<string, string>;
+  /** Its replication origin (an ORIGIN message after BEGIN: replayed from another server); undefined when none. */
+  origin?: { name: string; lsn: Lsn };
 }
 
 interface CommittedTransaction {
@@ -265,6 +267,7 @@ export class ChangeStream {
         this.context.types.addUserType({ oid: message.typeOid, schema: message.schema, name: message.name });
         return;
       case 'origin':
+        this.requireOpen('origin').origin = { name: message.name, lsn: message.originLsn };
         return;
       case 'insert': {
         const table = this.table(message.relationOid);
@@ -322,6 +325,7 @@ export class ChangeStream {
       lastCommitLsn: this.lastCommitLsn,
       timeMicros: tx.commitTimeMicros,
       snapshot: 'false',
+      origin: tx.origin,
       transaction: { id: `${tx.xid}:${tx.finalLsn}`, totalOrder: ++tx.totalOrder, tableOrder },
     };
   }
@@ -364,9 +368,10 @@ export class ChangeStream {
     if (known === shape) return;
     const tx = this.requireOpen('relation');
     const changeType = known === undefined ? cdcV1.SchemaChangeType.SCHEMA_CHANGE_TYPE_CREATE : cdcV1.SchemaChangeType.SCHEMA_CHANGE_TYPE_ALTER;
-    const record = encodeRecord(
-      schemaChangeRecord(table, info, changeType, { database: this.context.database, lsn, timeMicros: tx.commitTimeMicros, types: this.context.types }),
-    );
+    const record = encodeRecord({
+      ...schemaChangeRecord(table, info, changeType, { database: this.context.database, lsn, timeMicros: tx.commitTimeMicros, types: this.context.types }),
+      headers: this.context.mapper.contextHeaders,
+    });
     // Everything before it first, then the schema change on its own: it is on Kafka before any row of the new shape.
     await this.flush(true);
     await this.context.send([record]);
@@ -386,7 +391,7 @@ export class ChangeStream {
       lagBytes: Number(lsn > this.flushed ? lsn - this.flushed : 0n),
       emittedAt: { seconds: Number(tx.commitTimeMicros / 1_000_000n), nanos: Number(tx.commitTimeMicros % 1_000_000n) * 1000 },
     };
-    return { topic: CdcTopics.heartbeat, key: this.context.serverName, value };
+    return { topic: CdcTopics.heartbeat, key: this.context.serverName, value, headers: this.context.mapper.contextHeaders };
   }
 
   /**

@@ -8,7 +8,7 @@ export interface EncodedRecord {
   key: Buffer;
   /** null: a tombstone. */
   value: Buffer | null;
-  headers?: Record<string, string>;
+  headers?: Readonly<Record<string, string>>;
   stats?: CdcRecord['stats'];
   bytes: number;
 }

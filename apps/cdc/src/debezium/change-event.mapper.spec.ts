@@ -25,9 +25,17 @@ const position: EventPosition = {
   transaction: { id: '771:4294967400', totalOrder: 1, tableOrder: 1 },
 };
 
+const RUN_ID = '8f0c7a8e-2d0b-4c55-9a43-7d7f3f0e2b11';
+const CONTEXT = {
+  '__debezium.context.connectorLogicalName': 'pulse',
+  '__debezium.context.taskId': '0',
+  '__debezium.context.connectorName': 'postgresql',
+  '__debezium.context.runId': RUN_ID,
+};
+
 function mapper(settings: Partial<{ tombstonesOnDelete: boolean; transactionMetadata: boolean }> = {}) {
   return new ChangeEventMapper(
-    { serverName: 'pulse', database: 'pulse', tombstonesOnDelete: true, transactionMetadata: true, ...settings },
+    { serverName: 'pulse', database: 'pulse', tombstonesOnDelete: true, transactionMetadata: true, runId: RUN_ID, ...settings },
     new TypeRegistry(),
     () => 1_709_294_401_000,
   );
@@ -56,6 +64,8 @@ describe('Debezium change event mapper', () => {
         txId: 771,
         lsn: 4_294_967_296,
         xmin: null,
+        origin: null,
+        origin_lsn: null,
       },
       transaction: { id: '771:4294967400', total_order: 1, data_collection_order: 1 },
       op: 'c',
@@ -65,6 +75,22 @@ describe('Debezium change event mapper', () => {
     });
     // Nanoseconds are beyond 2^53: exact in the JSON text.
     expect(JSON.stringify(record.value)).toContain('"ts_ns":1709294400123456000');
+    expect(record.headers).toEqual(CONTEXT);
+  });
+
+  it("fills origin and origin_lsn from the transaction's replication origin", () => {
+    const [record] = mapper().insert(follows, [text('1'), text('2'), text('f')], { ...position, origin: { name: 'pg_16389', lsn: 0x2_0000_0010n } });
+    expect(record.value).toMatchObject({ source: { origin: 'pg_16389', origin_lsn: 8_589_934_608 } });
+  });
+
+  it('puts the connector context headers on every record, one run id per mapper unless given', () => {
+    const old = { kind: 'key' as const, values: [text('1'), text('2'), NULL] };
+    for (const r of mapper().delete(follows, old, position)) expect(r.headers).toEqual(CONTEXT);
+    const generated = (m: ChangeEventMapper) => m.contextHeaders['__debezium.context.runId'];
+    const settings = { serverName: 'pulse', database: 'pulse', tombstonesOnDelete: true, transactionMetadata: true };
+    const a = new ChangeEventMapper(settings, new TypeRegistry());
+    expect(generated(a)).toMatch(/^[0-9a-f-]{36}$/);
+    expect(generated(a)).not.toBe(generated(new ChangeEventMapper(settings, new TypeRegistry())));
   });
 
   it('follows a delete with a tombstone, unless tombstones are off', () => {
@@ -80,10 +106,11 @@ describe('Debezium change event mapper', () => {
     let order = 1;
     const next = () => ({ ...position, transaction: { ...position.transaction!, totalOrder: ++order, tableOrder: order } });
     const records = mapper().update(follows, { kind: 'key', values: [text('1'), text('2'), NULL] }, [text('1'), text('3'), text('t')], position, next);
+    // Like Debezium, the tombstone after the delete carries the new key too.
     expect(records.map((r) => [r.key, (r.value as { op?: string } | null)?.op ?? null, r.headers ?? {}])).toEqual([
-      [{ follower_id: 1, followee_id: 2 }, 'd', { '__debezium.newkey': '{"follower_id":1,"followee_id":3}' }],
-      [{ follower_id: 1, followee_id: 2 }, null, {}],
-      [{ follower_id: 1, followee_id: 3 }, 'c', { '__debezium.oldkey': '{"follower_id":1,"followee_id":2}' }],
+      [{ follower_id: 1, followee_id: 2 }, 'd', { ...CONTEXT, '__debezium.newkey': '{"follower_id":1,"followee_id":3}' }],
+      [{ follower_id: 1, followee_id: 2 }, null, { ...CONTEXT, '__debezium.newkey': '{"follower_id":1,"followee_id":3}' }],
+      [{ follower_id: 1, followee_id: 3 }, 'c', { ...CONTEXT, '__debezium.oldkey': '{"follower_id":1,"followee_id":2}' }],
     ]);
     expect((records[2].value as { transaction: { total_order: number } }).transaction.total_order).toBe(2);
   });

@@ -1,7 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { cdcTopic, type DebeziumEnvelope, type DebeziumPostgresSource, type DebeziumSnapshotMarker, type TopicDefinition } from '@pulse/contracts';
 import type { RelationColumn, TupleValue } from '../replication/pgoutput.decoder';
 import type { TypeRegistry } from './pg-types';
 import { convertValue, jsonInteger, UNAVAILABLE_VALUE_PLACEHOLDER } from './value-converter';
+
+/**
+ * `source` of Pulse's events: Debezium's PostgreSQL source block, with the replication origin fields of
+ * Debezium 3.x (`origin`: the origin name of a transaction replayed from another server, from pgoutput's
+ * ORIGIN message; `origin_lsn`: that transaction's commit LSN on the origin server; both null otherwise).
+ */
+export type PulsePostgresSource = DebeziumPostgresSource & Required<Pick<DebeziumPostgresSource, 'origin' | 'origin_lsn'>>;
 
 /** `source.version` of every event: this connector's version (Debezium writes its own, e.g. "3.0.5.Final"). */
 export const CONNECTOR_VERSION = '0.1.0-pulse';
@@ -31,7 +39,7 @@ export interface CdcRecord {
   key: unknown;
   /** null: a tombstone. */
   value: unknown;
-  headers?: Record<string, string>;
+  headers?: Readonly<Record<string, string>>;
   /** `schema.table` and op of a row event (not of tombstones, heartbeats or schema changes). */
   stats?: { table: string; op: DebeziumEnvelope['op'] };
 }
@@ -46,6 +54,8 @@ export interface EventPosition {
   /** Commit time (snapshot: read time), µs since the epoch. */
   timeMicros: bigint;
   snapshot: DebeziumSnapshotMarker;
+  /** The transaction's replication origin (pgoutput ORIGIN message); absent when it has none. */
+  origin?: { name: string; lsn: bigint };
   /** `txId:commitLsn` and the event's order in its transaction, overall and for its table (1-based). */
   transaction?: { id: string; totalOrder: number; tableOrder: number };
 }
@@ -55,6 +65,25 @@ export interface MapperSettings {
   database: string;
   tombstonesOnDelete: boolean;
   transactionMetadata: boolean;
+  /** `__debezium.context.runId` of every record: one per process (a new UUID when not given). */
+  runId?: string;
+}
+
+/** Header names of the records that stand for a change (Debezium's). */
+export const NEW_KEY_HEADER = '__debezium.newkey';
+export const OLD_KEY_HEADER = '__debezium.oldkey';
+
+/**
+ * Debezium 3.x's connector context headers, on every record: the logical name (`topic.prefix`, here
+ * CDC_SERVER_NAME), the task (Pulse runs one, "0"), the connector type and an id of this run.
+ */
+export function connectorContextHeaders(serverName: string, runId: string): Readonly<Record<string, string>> {
+  return Object.freeze({
+    '__debezium.context.connectorLogicalName': serverName,
+    '__debezium.context.taskId': '0',
+    '__debezium.context.connectorName': 'postgresql',
+    '__debezium.context.runId': runId,
+  });
 }
 
 /**
@@ -64,11 +93,25 @@ export interface MapperSettings {
  * with Debezium's `__debezium.newkey` / `__debezium.oldkey` headers.
  */
 export class ChangeEventMapper {
+  /** Headers of every record the service writes (see connectorContextHeaders). */
+  readonly contextHeaders: Readonly<Record<string, string>>;
+
   constructor(
     private readonly settings: MapperSettings,
     private readonly types: TypeRegistry,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.contextHeaders = connectorContextHeaders(settings.serverName, settings.runId ?? randomUUID());
+  }
+
+  /** A tombstone of `key` (after its delete), with the context headers and `extra`. */
+  tombstone(table: CapturedTable, key: CdcKey, extra?: Record<string, string>): CdcRecord {
+    return { topic: table.topic, key, value: null, headers: this.headers(extra) };
+  }
+
+  private headers(extra?: Record<string, string>): Readonly<Record<string, string>> {
+    return extra ? { ...this.contextHeaders, ...extra } : this.contextHeaders;
+  }
 
   row(table: CapturedTable, values: readonly TupleValue[]): Record<string, unknown> {
     if (values.length !== table.columns.length) {
@@ -112,10 +155,12 @@ export class ChangeEventMapper {
     const newKey = this.key(table, after);
     const oldKey = before ? this.key(table, before) : newKey;
     if (before && JSON.stringify(oldKey) !== JSON.stringify(newKey)) {
-      // The primary key changed: Debezium emits DELETE(old key) [+ tombstone] then CREATE(new key).
-      const records = [this.event(table, 'd', before, null, oldKey, position, { '__debezium.newkey': JSON.stringify(newKey) })];
-      if (this.settings.tombstonesOnDelete) records.push({ topic: table.topic, key: oldKey, value: null });
-      records.push(this.event(table, 'c', null, after, newKey, nextPosition(), { '__debezium.oldkey': JSON.stringify(oldKey) }));
+      // The primary key changed: Debezium emits DELETE(old key) [+ tombstone] then CREATE(new key); the
+      // delete and its tombstone carry the new key, the create the old one.
+      const newKeyHeader = { [NEW_KEY_HEADER]: JSON.stringify(newKey) };
+      const records = [this.event(table, 'd', before, null, oldKey, position, newKeyHeader)];
+      if (this.settings.tombstonesOnDelete) records.push(this.tombstone(table, oldKey, newKeyHeader));
+      records.push(this.event(table, 'c', null, after, newKey, nextPosition(), { [OLD_KEY_HEADER]: JSON.stringify(oldKey) }));
       return records;
     }
     return [this.event(table, 'u', before, after, newKey, position)];
@@ -125,7 +170,7 @@ export class ChangeEventMapper {
     const before = this.row(table, oldTuple.values);
     const key = this.key(table, before);
     const records = [this.event(table, 'd', before, null, key, position)];
-    if (this.settings.tombstonesOnDelete) records.push({ topic: table.topic, key, value: null });
+    if (this.settings.tombstonesOnDelete) records.push(this.tombstone(table, key));
     return records;
   }
 
@@ -143,7 +188,7 @@ export class ChangeEventMapper {
     headers?: Record<string, string>,
   ): CdcRecord {
     const nowMs = this.clock();
-    const source: DebeziumPostgresSource = {
+    const source: PulsePostgresSource = {
       version: CONNECTOR_VERSION,
       connector: 'postgresql',
       name: this.settings.serverName,
@@ -159,6 +204,8 @@ export class ChangeEventMapper {
       txId: position.txId,
       lsn: Number(position.lsn),
       xmin: null,
+      origin: position.origin?.name ?? null,
+      origin_lsn: position.origin ? Number(position.origin.lsn) : null,
     };
     const value: DebeziumEnvelope = {
       before,
@@ -173,6 +220,6 @@ export class ChangeEventMapper {
       ts_us: nowMs * 1000,
       ts_ns: jsonInteger(BigInt(nowMs) * 1_000_000n) as number,
     };
-    return { topic: table.topic, key, value, headers, stats: { table: `${table.schema}.${table.table}`, op } };
+    return { topic: table.topic, key, value, headers: this.headers(headers), stats: { table: `${table.schema}.${table.table}`, op } };
   }
 }

@@ -71,14 +71,15 @@ export async function takeInitialSnapshot(deps: InitialSnapshotDeps): Promise<In
   for (const { info, captured } of tables) {
     shapes[`${info.schema}.${info.table}`] = relationShape(captured.columns);
     await add(
-      encodeRecord(
-        schemaChangeRecord(captured, info, cdcV1.SchemaChangeType.SCHEMA_CHANGE_TYPE_CREATE, {
+      encodeRecord({
+        ...schemaChangeRecord(captured, info, cdcV1.SchemaChangeType.SCHEMA_CHANGE_TYPE_CREATE, {
           database: deps.database,
           lsn: deps.consistentPoint,
           timeMicros: nowMicros(),
           types: deps.types,
         }),
-      ),
+        headers: deps.mapper.contextHeaders,
+      }),
     );
   }
 
