@@ -12,6 +12,8 @@ module.exports = {
       target: 'node',
       compiler: 'tsc',
       main: './src/main.ts',
+      // `node migrate.js` applies the CQL migrations (the `migrate` target, and the image's migrate command).
+      additionalEntryPoints: [{ entryName: 'migrate', entryPath: './src/migrate.ts' }],
       tsConfig: './tsconfig.app.json',
       assets: [],
       optimization: false,
