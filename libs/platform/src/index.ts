@@ -15,3 +15,4 @@ export * from './net/free-port';
 export * from './grpc/grpc-client';
 export * from './testing/read-topic';
 export * from './nest/bootstrap';
+export * from './kafka/consumer-supervisor';

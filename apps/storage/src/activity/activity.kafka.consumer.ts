@@ -1,6 +1,15 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { type ingestV1, Topics } from '@pulse/contracts';
-import { type EventConsumer, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger, ServiceMetrics } from '@pulse/platform';
+import { Topics } from '@pulse/contracts';
+import {
+  HealthRegistry,
+  KAFKA_CLIENT,
+  type KafkaClient,
+  LOGGER,
+  type Logger,
+  ServiceMetrics,
+  type SupervisedConsumer,
+  superviseConsumer,
+} from '@pulse/platform';
 import { Counter } from 'prom-client';
 import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
 import { ActivityRepository } from './activity.cassandra.repository';
@@ -11,8 +20,7 @@ import { ActivityRepository } from './activity.cassandra.repository';
  */
 @Injectable()
 export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private consumer?: EventConsumer<string, ingestV1.ActivityTracked>;
-  private running?: Promise<void>;
+  private supervised?: SupervisedConsumer;
   private readonly written: Counter;
 
   constructor(
@@ -20,6 +28,7 @@ export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicat
     @Inject(STORAGE_CONFIG) private readonly config: StorageConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly activity: ActivityRepository,
+    private readonly health: HealthRegistry,
     metrics: ServiceMetrics,
   ) {
     this.written = new Counter({
@@ -31,26 +40,24 @@ export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicat
 
   onApplicationBootstrap() {
     if (!this.config.STORAGE_ACTIVITY_CONSUMER) return;
-    this.consumer = this.kafka.consumer([Topics.activityTracked], {
-      groupId: this.config.STORAGE_ACTIVITY_GROUP,
-      from: 'earliest',
-      maxBatchSize: 1000,
-    });
-    this.running = this.consumer
-      .run(async (batch) => {
+    this.supervised = superviseConsumer({
+      name: 'activity-consumer',
+      consumer: this.kafka.consumer([Topics.activityTracked], {
+        groupId: this.config.STORAGE_ACTIVITY_GROUP,
+        from: 'earliest',
+        maxBatchSize: 1000,
+      }),
+      handler: async (batch) => {
         const events = batch.flatMap((r) => (r.value ? [r.value] : []));
         await this.activity.write(events);
         this.written.inc(events.length);
-      })
-      .catch((error: unknown) => {
-        // The batch stays uncommitted; the process exits non-zero so the orchestrator restarts it.
-        this.logger.fatal({ err: error }, 'activity consumer stopped');
-        process.exitCode = 1;
-      });
+      },
+      logger: this.logger,
+      health: this.health,
+    });
   }
 
   async onApplicationShutdown() {
-    await this.consumer?.close();
-    await this.running;
+    await this.supervised?.stop();
   }
 }

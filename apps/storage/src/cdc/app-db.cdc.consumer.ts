@@ -1,6 +1,16 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { cdcTopic, type DebeziumEnvelope } from '@pulse/contracts';
-import { type EventConsumer, type IncomingRecord, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger, ServiceMetrics } from '@pulse/platform';
+import {
+  HealthRegistry,
+  type IncomingRecord,
+  KAFKA_CLIENT,
+  type KafkaClient,
+  LOGGER,
+  type Logger,
+  ServiceMetrics,
+  type SupervisedConsumer,
+  superviseConsumer,
+} from '@pulse/platform';
 import { Counter } from 'prom-client';
 import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
 import { GraphService } from '../graph/graph.service';
@@ -25,8 +35,7 @@ export function appDbTopics(schema: string) {
  */
 @Injectable()
 export class AppDbCdcConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private consumer?: EventConsumer<Record<string, unknown>, DebeziumEnvelope>;
-  private running?: Promise<void>;
+  private supervised?: SupervisedConsumer;
   private readonly outcomes: Counter<'table' | 'outcome'>;
 
   constructor(
@@ -36,6 +45,7 @@ export class AppDbCdcConsumer implements OnApplicationBootstrap, OnApplicationSh
     private readonly versions: CdcRowVersionsRepository,
     private readonly profiles: ProfilesRepository,
     private readonly graph: GraphService,
+    private readonly health: HealthRegistry,
     metrics: ServiceMetrics,
   ) {
     this.outcomes = new Counter({
@@ -49,22 +59,21 @@ export class AppDbCdcConsumer implements OnApplicationBootstrap, OnApplicationSh
   onApplicationBootstrap() {
     if (!this.config.STORAGE_CDC_CONSUMER) return;
     const topics = appDbTopics(this.config.STORAGE_CDC_SCHEMA);
-    this.consumer = this.kafka.consumer([topics.users, topics.follows], {
-      groupId: this.config.STORAGE_CDC_GROUP,
-      from: 'earliest',
-      maxBatchSize: 500,
+    this.supervised = superviseConsumer({
+      name: 'cdc-applier',
+      consumer: this.kafka.consumer([topics.users, topics.follows], {
+        groupId: this.config.STORAGE_CDC_GROUP,
+        from: 'earliest',
+        maxBatchSize: 500,
+      }),
+      handler: (batch) => this.applyBatch(batch),
+      logger: this.logger,
+      health: this.health,
     });
-    this.running = this.consumer
-      .run((batch) => this.applyBatch(batch))
-      .catch((error: unknown) => {
-        this.logger.fatal({ err: error }, 'CDC applier stopped');
-        process.exitCode = 1;
-      });
   }
 
   async onApplicationShutdown() {
-    await this.consumer?.close();
-    await this.running;
+    await this.supervised?.stop();
   }
 
   /** Applies a batch: keys in parallel, the changes of one key in their log order. */
