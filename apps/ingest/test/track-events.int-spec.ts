@@ -230,6 +230,7 @@ describe('health, reflection and metrics', () => {
     const body = (await ready.json()) as { checks: Record<string, { ok: boolean }> };
     expect(body.checks.kafka.ok).toBe(true);
     expect(body.checks.redis.ok).toBe(true);
+    await track([event(`u-metrics-${run}`, 1)]);
     const metrics = await (await fetch(`${running.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/ingest_events_total\{status="EVENT_STATUS_ACCEPTED"/);
     expect(metrics).toMatch(/grpc_server_handled_total\{method="TrackEventsGrpcController.trackEvents",code="OK"/);
