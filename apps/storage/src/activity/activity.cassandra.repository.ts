@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ingestV1 } from '@pulse/contracts';
 import type { Client } from 'cassandra-driver';
 import { CASSANDRA } from '../cassandra/cassandra.client';
+import { forEachConcurrently } from '../shared/concurrency';
 import { dayOf } from '../shared/page-token';
 
 export interface ActivityRow {
@@ -49,14 +50,9 @@ export class ActivityRepository {
         statements.push([INSERT_DAY, [e.userId, day]]);
       }
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < statements.length) {
-        const [query, params] = statements[next++];
-        await this.db.execute(query, params, { isIdempotent: true });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, statements.length) }, worker));
+    await forEachConcurrently(statements, WRITE_CONCURRENCY, async ([query, params]) => {
+      await this.db.execute(query, params, { isIdempotent: true });
+    });
   }
 
   /** Days holding the user's activity within [fromDay, toDay], newest first. */

@@ -15,6 +15,7 @@ import { Counter } from 'prom-client';
 import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
 import { GraphService } from '../graph/graph.service';
 import { ProfilesRepository } from '../profiles/profiles.cassandra.repository';
+import { forEachConcurrently } from '../shared/concurrency';
 import { CdcRowVersionsRepository } from './cdc-row-versions.cassandra.repository';
 
 type Row = Record<string, unknown>;
@@ -83,14 +84,9 @@ export class AppDbCdcConsumer implements OnApplicationBootstrap, OnApplicationSh
       const key = `${record.topic}\u0000${JSON.stringify(record.key)}`;
       byKey.set(key, [...(byKey.get(key) ?? []), record]);
     }
-    const queues = [...byKey.values()];
-    let next = 0;
-    const worker = async () => {
-      while (next < queues.length) {
-        for (const record of queues[next++]) await this.apply(record);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(KEY_CONCURRENCY, queues.length) }, worker));
+    await forEachConcurrently([...byKey.values()], KEY_CONCURRENCY, async (queue) => {
+      for (const record of queue) await this.apply(record);
+    });
   }
 
   private async apply(record: CdcRecord): Promise<void> {
