@@ -1,5 +1,6 @@
 import { jsonCodec, protoCodec, utf8Codec } from './codecs';
 import { Heartbeat, SchemaChange } from './gen/pulse/cdc/v1';
+import { LateEvent, WindowAggregate } from './gen/pulse/etl/v1';
 import { ActivityRejected, ActivityTracked } from './gen/pulse/ingest/v1';
 import { DAY_MS, defineTopic, TopicDefinition } from './topic-definition';
 
@@ -23,6 +24,14 @@ export const Topics = {
     config: { 'retention.ms': String(30 * DAY_MS), 'cleanup.policy': 'delete' },
     key: utf8Codec,
     value: protoCodec(ActivityRejected, 'pulse.ingest.v1.ActivityRejected'),
+  }),
+  activityLate: defineTopic({
+    name: 'pulse.activity.late.v1',
+    description: 'Tracked events that arrived after their window closed, written by etl with the reason; key = user_id.',
+    partitions: 3,
+    config: { 'retention.ms': String(30 * DAY_MS), 'cleanup.policy': 'delete' },
+    key: utf8Codec,
+    value: protoCodec(LateEvent, 'pulse.etl.v1.LateEvent'),
   }),
   cdcSchemaChanges: defineTopic({
     name: 'pulse.cdc.schema_changes.v1',
@@ -61,6 +70,31 @@ export function cdcTopic(table: string, schema = 'public'): TopicDefinition<Reco
     key: jsonCodec<Record<string, unknown>>(),
     value: jsonCodec<DebeziumEnvelope>(),
   });
+}
+
+/**
+ * The topic of one windowed aggregate of the etl service: `pulse.aggregates.<name>.v1`. Key =
+ * `<window_start RFC 3339>|k=v|...` (group key entries sorted by key), so every update of one window and
+ * group lands on one partition and compaction keeps the latest; value = WindowAggregate.
+ */
+export function aggregateTopic(name: string): TopicDefinition<string, WindowAggregate> {
+  if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`aggregate name "${name}" must match [a-z][a-z0-9_]*`);
+  return defineTopic({
+    name: `pulse.aggregates.${name}.v1`,
+    description: `Window results of aggregate ${name}, updated as data arrives, final once the window closes.`,
+    partitions: 6,
+    config: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(30 * DAY_MS) },
+    key: utf8Codec,
+    value: protoCodec(WindowAggregate, 'pulse.etl.v1.WindowAggregate'),
+  });
+}
+
+/** Record key of a WindowAggregate: window start, then the group key's `k=v` entries sorted by key. */
+export function windowAggregateKey(windowStart: Date, groupKey: Readonly<Record<string, string>>): string {
+  const entries = Object.keys(groupKey)
+    .sort()
+    .map((k) => `${k}=${groupKey[k]}`);
+  return `${windowStart.toISOString()}|${entries.join('|')}`;
 }
 
 function topicSegment(identifier: string): string {
