@@ -64,8 +64,26 @@ export interface ViewMaterialization {
     | undefined;
   /** State for this view. */
   state: JobState;
-  /** Rows written to the online store so far. */
+  /**
+   * Entities written to the online store so far: their values or event
+   * time differed from what the online store held.
+   */
   rowsWritten: number;
+  /**
+   * Entities read from the offline store for the interval (the latest row of
+   * each entity in it).
+   */
+  entitiesScanned: number;
+  /**
+   * Entities not written because the online store already held exactly
+   * these values with this event time.
+   */
+  entitiesUnchanged: number;
+  /**
+   * Entities not written because the online store held a newer event time
+   * (pushed or streamed after the offline row).
+   */
+  entitiesSuperseded: number;
 }
 
 /** RetrievalJob builds a point-in-time-correct training dataset. */
@@ -203,7 +221,16 @@ export const MaterializationJob: MessageFns<MaterializationJob> = {
 };
 
 function createBaseViewMaterialization(): ViewMaterialization {
-  return { featureView: "", startTime: undefined, endTime: undefined, state: 0, rowsWritten: 0 };
+  return {
+    featureView: "",
+    startTime: undefined,
+    endTime: undefined,
+    state: 0,
+    rowsWritten: 0,
+    entitiesScanned: 0,
+    entitiesUnchanged: 0,
+    entitiesSuperseded: 0,
+  };
 }
 
 export const ViewMaterialization: MessageFns<ViewMaterialization> = {
@@ -222,6 +249,15 @@ export const ViewMaterialization: MessageFns<ViewMaterialization> = {
     }
     if (message.rowsWritten !== 0) {
       writer.uint32(40).uint64(message.rowsWritten);
+    }
+    if (message.entitiesScanned !== 0) {
+      writer.uint32(48).uint64(message.entitiesScanned);
+    }
+    if (message.entitiesUnchanged !== 0) {
+      writer.uint32(56).uint64(message.entitiesUnchanged);
+    }
+    if (message.entitiesSuperseded !== 0) {
+      writer.uint32(64).uint64(message.entitiesSuperseded);
     }
     return writer;
   },
@@ -277,6 +313,30 @@ export const ViewMaterialization: MessageFns<ViewMaterialization> = {
             }
 
             message.rowsWritten = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.entitiesScanned = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.entitiesUnchanged = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.entitiesSuperseded = longToNumber(reader.uint64());
             continue;
           }
         }

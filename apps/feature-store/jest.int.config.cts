@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'feature-store:int',
+  preset: '../../jest.int.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,62 @@
+import { Controller, UseFilters } from '@nestjs/common';
+import { featuresV1 } from '@pulse/contracts';
+import { GrpcExceptionFilter } from '@pulse/platform';
+import { MaterializationService } from '../offline/materialization.service';
+import { RetrievalService } from '../offline/retrieval.service';
+import { OnlineFeaturesService } from '../online/online-features.service';
+import { PushService } from '../online/push.service';
+import { RegistryQueryService } from '../registry/registry-query.service';
+
+/** pulse.features.v1.FeaturesService over gRPC; each RPC is answered by its slice's service. */
+@Controller()
+@UseFilters(GrpcExceptionFilter)
+@featuresV1.FeaturesServiceControllerMethods()
+export class FeaturesGrpcController implements featuresV1.FeaturesServiceController {
+  constructor(
+    private readonly online: OnlineFeaturesService,
+    private readonly pushes: PushService,
+    private readonly materialization: MaterializationService,
+    private readonly retrieval: RetrievalService,
+    private readonly registry: RegistryQueryService,
+  ) {}
+
+  getOnlineFeatures(request: featuresV1.GetOnlineFeaturesRequest) {
+    return this.online.get(request);
+  }
+
+  push(request: featuresV1.PushRequest) {
+    return this.pushes.push(request);
+  }
+
+  materialize(request: featuresV1.MaterializeRequest) {
+    return this.materialization.start(request);
+  }
+
+  getMaterializationStatus(request: featuresV1.GetMaterializationStatusRequest) {
+    return this.materialization.get(request);
+  }
+
+  getHistoricalFeatures(request: featuresV1.GetHistoricalFeaturesRequest) {
+    return this.retrieval.start(request);
+  }
+
+  getRetrievalJob(request: featuresV1.GetRetrievalJobRequest) {
+    return this.retrieval.get(request);
+  }
+
+  listFeatureViews(request: featuresV1.ListFeatureViewsRequest) {
+    return this.registry.listFeatureViews(request);
+  }
+
+  getFeatureView(request: featuresV1.GetFeatureViewRequest) {
+    return this.registry.getFeatureView(request);
+  }
+
+  listFeatureServices(request: featuresV1.ListFeatureServicesRequest) {
+    return this.registry.listFeatureServices(request);
+  }
+
+  getRegistry(request: featuresV1.GetRegistryRequest) {
+    return this.registry.getRegistry(request);
+  }
+}

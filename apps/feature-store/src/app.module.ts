@@ -1,0 +1,29 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { KafkaModule, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
+import { FeaturesModule } from './api/features.module';
+import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from './config/feature-store.config';
+import { PostgresModule } from './postgres/postgres.module';
+import { RegistryModule } from './registry/registry.module';
+
+/** config → logging, health, metrics → Kafka, Redis, PostgreSQL → registry → the FeaturesService slices. */
+@Module({})
+export class AppModule {
+  static forRoot(config: FeatureStoreConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
+        // The aggregates topics follow the registry; the consumer ensures them when it subscribes.
+        KafkaModule.forRoot({ settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME }, topics: [] }),
+        // Online serving is the point of the service: without Redis it is not ready.
+        RedisModule.forRoot({ url: config.REDIS_URL, critical: true }),
+        PostgresModule,
+        RegistryModule,
+        FeaturesModule,
+      ],
+      providers: [{ provide: FEATURE_STORE_CONFIG, useValue: config }],
+      exports: [FEATURE_STORE_CONFIG],
+    };
+  }
+}

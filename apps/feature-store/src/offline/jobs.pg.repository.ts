@@ -1,0 +1,82 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
+import { quoteIdent } from '../postgres/migration-runner';
+import { PG_POOL } from '../postgres/postgres.module';
+
+export type JobKind = 'materialization' | 'retrieval';
+export type JobStateName = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+export interface JobRecord<R = unknown, P = unknown> {
+  id: string;
+  kind: JobKind;
+  state: JobStateName;
+  request: R;
+  progress: P;
+  error: string;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** Materialisation and retrieval jobs in PostgreSQL, so any replica answers for any job. */
+@Injectable()
+export class JobsRepository {
+  private readonly table: string;
+  private readonly project: string;
+
+  constructor(@Inject(PG_POOL) private readonly pool: Pool, @Inject(FEATURE_STORE_CONFIG) config: FeatureStoreConfig) {
+    this.table = `${quoteIdent(config.FEATURE_STORE_PG_SCHEMA)}.jobs`;
+    this.project = config.FEATURE_STORE_PROJECT;
+  }
+
+  async create<R, P>(kind: JobKind, request: R, progress: P): Promise<JobRecord<R, P>> {
+    const id = `${kind === 'materialization' ? 'mat' : 'ret'}-${randomUUID()}`;
+    const { rows } = await this.pool.query(
+      `INSERT INTO ${this.table} (id, project, kind, state, request, progress) VALUES ($1, $2, $3, 'PENDING', $4, $5) RETURNING *`,
+      [id, this.project, kind, JSON.stringify(request), JSON.stringify(progress)],
+    );
+    return toRecord(rows[0]);
+  }
+
+  async get<R, P>(id: string, kind: JobKind): Promise<JobRecord<R, P> | undefined> {
+    const { rows } = await this.pool.query(`SELECT * FROM ${this.table} WHERE id = $1 AND kind = $2 AND project = $3`, [id, kind, this.project]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async update(id: string, change: { state?: JobStateName; progress?: unknown; error?: string }): Promise<void> {
+    const sets: string[] = [];
+    const params: unknown[] = [id];
+    if (change.state) {
+      params.push(change.state);
+      sets.push(`state = $${params.length}`);
+      if (change.state === 'RUNNING') sets.push('started_at = now()');
+      if (change.state === 'SUCCEEDED' || change.state === 'FAILED') sets.push('finished_at = now()');
+    }
+    if (change.progress !== undefined) {
+      params.push(JSON.stringify(change.progress));
+      sets.push(`progress = $${params.length}`);
+    }
+    if (change.error !== undefined) {
+      params.push(change.error);
+      sets.push(`error = $${params.length}`);
+    }
+    if (sets.length > 0) await this.pool.query(`UPDATE ${this.table} SET ${sets.join(', ')} WHERE id = $1`, params);
+  }
+}
+
+function toRecord<R, P>(row: Record<string, unknown>): JobRecord<R, P> {
+  const time = (v: unknown) => (v instanceof Date ? v.getTime() : undefined);
+  return {
+    id: String(row['id']),
+    kind: row['kind'] as JobKind,
+    state: row['state'] as JobStateName,
+    request: row['request'] as R,
+    progress: row['progress'] as P,
+    error: String(row['error'] ?? ''),
+    createdAt: time(row['created_at']) ?? 0,
+    startedAt: time(row['started_at']),
+    finishedAt: time(row['finished_at']),
+  };
+}

@@ -1,0 +1,171 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { Inject, Injectable } from '@nestjs/common';
+import { featuresV1 } from '@pulse/contracts';
+import { grpcErrors, LOGGER, type Logger } from '@pulse/platform';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
+import { resolveSelection } from '../online/feature-selection';
+import type { LoadedRegistry } from '../registry/loaded-registry';
+import { RegistryCache } from '../registry/registry.cache';
+import { OfflineEngine } from './duckdb.provider';
+import { JobsRepository, type JobRecord } from './jobs.pg.repository';
+import { fileRelation, lakePath } from './lake-paths';
+import { OfflineStore } from './offline-store';
+import { pointInTimeSql, type RetrievalColumn, sqlIdent, sqlString } from './offline-sql';
+import { jobState, timestamp } from './job-proto';
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const MAX_QUERY = 65_536;
+
+interface RetrievalRequest {
+  entityPath?: string;
+  entityQuery?: string;
+  refs: string[];
+  outputPath: string;
+  timestampColumn: string;
+  fullFeatureNames: boolean;
+  registryVersion: number;
+}
+
+interface RetrievalProgress {
+  rowCount: number;
+}
+
+/**
+ * GetHistoricalFeatures: a point-in-time-correct training set. The entity frame (Parquet/CSV under the
+ * lake root, or a SQL query in which each feature view's offline rows are a table of the view's name)
+ * is joined with every selected view by DuckDB's ASOF join (see pointInTimeSql) and written as one
+ * Parquet file. Runs as a job; its state lives in PostgreSQL.
+ */
+@Injectable()
+export class RetrievalService {
+  constructor(
+    @Inject(FEATURE_STORE_CONFIG) private readonly config: FeatureStoreConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly registry: RegistryCache,
+    private readonly jobs: JobsRepository,
+    private readonly engine: OfflineEngine,
+    private readonly offline: OfflineStore,
+  ) {}
+
+  async start(request: featuresV1.GetHistoricalFeaturesRequest): Promise<featuresV1.GetHistoricalFeaturesResponse> {
+    const registry = this.registry.current;
+    const selection = resolveSelection(registry, request, false);
+    for (const g of selection.byView) {
+      if (!g.view.def.source.batch) throw grpcErrors.failedPrecondition(`feature view ${g.view.def.name} has no offline (batch) source`);
+    }
+    const root = this.config.FEATURE_STORE_LAKE_ROOT;
+    let entityPath: string | undefined;
+    let entityQuery: string | undefined;
+    if (request.entityPath) {
+      entityPath = lakePath(root, request.entityPath, 'entity_path');
+      if (!existsSync(entityPath)) throw grpcErrors.notFound(`entity_path "${request.entityPath}"`);
+    } else if (request.entityQuery) {
+      if (request.entityQuery.length > MAX_QUERY) throw grpcErrors.invalidArgument('entity_query', `exceeds ${MAX_QUERY} characters`);
+      entityQuery = request.entityQuery;
+    } else {
+      throw grpcErrors.invalidArgument('entity_source', 'set entity_path or entity_query');
+    }
+    const outputPath = lakePath(root, request.outputPath, 'output_path');
+    if (!/\.parquet$/i.test(outputPath)) throw grpcErrors.invalidArgument('output_path', 'must end in .parquet');
+    if (existsSync(outputPath)) throw grpcErrors.alreadyExists(`output_path "${request.outputPath}"`);
+    const timestampColumn = request.eventTimestampColumn || 'event_timestamp';
+    if (!IDENT.test(timestampColumn)) throw grpcErrors.invalidArgument('event_timestamp_column', 'is not a column name');
+    const outputs = selection.refs.map((ref) => (request.fullFeatureNames ? ref.replace(':', '__') : ref.slice(ref.indexOf(':') + 1)));
+    const dupe = outputs.find((o, i) => outputs.indexOf(o) !== i);
+    if (dupe) throw grpcErrors.invalidArgument('full_feature_names', `two selected features are named "${dupe}"; set full_feature_names`);
+
+    const job = await this.jobs.create<RetrievalRequest, RetrievalProgress>(
+      'retrieval',
+      { entityPath, entityQuery, refs: selection.refs, outputPath, timestampColumn, fullFeatureNames: request.fullFeatureNames, registryVersion: registry.version },
+      { rowCount: 0 },
+    );
+    void this.run(job, registry);
+    return { job: this.toProto(job) };
+  }
+
+  async get(request: featuresV1.GetRetrievalJobRequest): Promise<featuresV1.GetRetrievalJobResponse> {
+    if (!request.jobId) throw grpcErrors.invalidArgument('job_id', 'is required');
+    const job = await this.jobs.get<RetrievalRequest, RetrievalProgress>(request.jobId, 'retrieval');
+    if (!job) throw grpcErrors.notFound(`retrieval job "${request.jobId}"`);
+    return { job: this.toProto(job) };
+  }
+
+  private async run(job: JobRecord<RetrievalRequest, RetrievalProgress>, registry: LoadedRegistry): Promise<void> {
+    let connection: DuckDBConnection | undefined;
+    try {
+      await this.jobs.update(job.id, { state: 'RUNNING' });
+      connection = await this.engine.connect();
+      const rowCount = await this.build(connection, job.request, registry);
+      await this.jobs.update(job.id, { state: 'SUCCEEDED', progress: { rowCount } });
+      this.logger.info({ job: job.id, rows: rowCount }, 'training set written');
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.warn({ job: job.id, err: error }, 'retrieval job failed');
+      await this.jobs.update(job.id, { state: 'FAILED', error: message }).catch(() => undefined);
+    } finally {
+      connection?.closeSync();
+    }
+  }
+
+  /** Builds the training set; returns its row count. */
+  async build(connection: DuckDBConnection, request: RetrievalRequest, registry: LoadedRegistry): Promise<number> {
+    const selection = resolveSelection(registry, { features: { refs: request.refs } }, false);
+    const columns: RetrievalColumn[] = [];
+    for (const g of selection.byView) {
+      const relation = await this.offline.relation(g.view);
+      columns.push({
+        view: g.view,
+        features: g.features,
+        outputs: g.features.map((f) => (request.fullFeatureNames ? `${g.view.def.name}__${f.name}` : f.name)),
+        relation,
+      });
+    }
+    let entityRelation: string;
+    if (request.entityPath) {
+      entityRelation = fileRelation(request.entityPath);
+    } else {
+      // In an entity query, each feature view's offline rows are a table named after the view.
+      // A view whose source has no data yet is left out; a query naming it fails with "table does not exist".
+      for (const view of registry.views.values()) {
+        if (!view.def.source.batch) continue;
+        await connection
+          .run(`CREATE OR REPLACE TEMP VIEW ${sqlIdent(view.def.name)} AS SELECT * FROM ${await this.offline.relation(view)}`)
+          .catch((error: unknown) => this.logger.debug({ view: view.def.name, err: error }, 'offline source not readable; left out of the entity query'));
+      }
+      entityRelation = `(${request.entityQuery})`;
+    }
+    const ts = sqlIdent(request.timestampColumn);
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE __entity AS SELECT *, CAST(${ts} AS TIMESTAMP) AS __ets, row_number() OVER () AS __row FROM ${entityRelation}`,
+    );
+    const described = await connection.runAndReadAll('DESCRIBE __entity');
+    const entityColumns = (described.getRowObjectsJS() as { column_name: string }[]).map((r) => r.column_name).filter((c) => c !== '__ets' && c !== '__row');
+    if (!entityColumns.includes(request.timestampColumn)) throw new Error(`the entity frame has no column "${request.timestampColumn}"`);
+    for (const c of columns) {
+      for (const key of c.view.joinKeys) {
+        if (!entityColumns.includes(key)) throw new Error(`the entity frame has no column "${key}" (join key of feature view ${c.view.def.name})`);
+      }
+      for (const o of c.outputs) {
+        if (entityColumns.includes(o)) throw new Error(`output column "${o}" is also a column of the entity frame; set full_feature_names`);
+      }
+    }
+    mkdirSync(dirname(request.outputPath), { recursive: true });
+    const copied = await connection.runAndReadAll(`COPY (${pointInTimeSql(columns, entityColumns)}) TO ${sqlString(request.outputPath)} (FORMAT parquet)`);
+    await connection.run('DROP TABLE __entity');
+    return Number((copied.getRows()[0] ?? [0])[0]);
+  }
+
+  private toProto(job: JobRecord<RetrievalRequest, RetrievalProgress>): featuresV1.RetrievalJob {
+    return {
+      id: job.id,
+      state: jobState(job.state),
+      outputPath: relative(resolve(this.config.FEATURE_STORE_LAKE_ROOT), job.request.outputPath),
+      rowCount: job.state === 'SUCCEEDED' ? job.progress.rowCount : 0,
+      createdAt: timestamp(job.createdAt),
+      finishedAt: timestamp(job.finishedAt),
+      error: job.error,
+    };
+  }
+}

@@ -1,0 +1,40 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
+import { quoteIdent } from '../postgres/migration-runner';
+import { PG_POOL } from '../postgres/postgres.module';
+
+/** Each view's materialisation watermark: the end of the latest interval copied offline -> online. */
+@Injectable()
+export class WatermarksRepository {
+  private readonly table: string;
+  private readonly project: string;
+
+  constructor(@Inject(PG_POOL) private readonly pool: Pool, @Inject(FEATURE_STORE_CONFIG) config: FeatureStoreConfig) {
+    this.table = `${quoteIdent(config.FEATURE_STORE_PG_SCHEMA)}.materialization_state`;
+    this.project = config.FEATURE_STORE_PROJECT;
+  }
+
+  /** Watermarks (ms) by view name. */
+  async all(): Promise<Map<string, number>> {
+    const { rows } = await this.pool.query<{ feature_view: string; until: Date }>(
+      `SELECT feature_view, materialized_until AS until FROM ${this.table} WHERE project = $1`,
+      [this.project],
+    );
+    return new Map(rows.map((r) => [r.feature_view, r.until.getTime()]));
+  }
+
+  async get(view: string): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ until: Date }>(`SELECT materialized_until AS until FROM ${this.table} WHERE project = $1 AND feature_view = $2`, [this.project, view]);
+    return rows[0]?.until.getTime();
+  }
+
+  /** Moves a view's watermark forward (never back). */
+  async advance(view: string, untilMs: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.table} (project, feature_view, materialized_until) VALUES ($1, $2, to_timestamp($3 / 1000.0))
+       ON CONFLICT (project, feature_view) DO UPDATE SET materialized_until = GREATEST(${this.table}.materialized_until, EXCLUDED.materialized_until), updated_at = now()`,
+      [this.project, view, untilMs],
+    );
+  }
+}

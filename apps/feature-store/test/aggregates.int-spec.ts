@@ -1,0 +1,105 @@
+import { aggregateTopic, etlV1, featuresV1, windowAggregateKey } from '@pulse/contracts';
+import { PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { FeatureStoreWorld, stackConfig, str, ts, waitFor } from './feature-store-test-app';
+
+const { FeatureStatus } = featuresV1;
+const HOUR = 3_600_000;
+
+const world = new FeatureStoreWorld({ FEATURE_STORE_AGGREGATES_CONSUMER: 'true' });
+const aggregate = `fs_test_${world.run}`;
+const topic = aggregateTopic(aggregate);
+const kafka = new PlatformaticKafkaClient({ brokers: stackConfig.KAFKA_BROKERS, clientId: `fs-aggregates-test-${world.run}` });
+let client: UnaryClient;
+
+beforeAll(async () => {
+  await kafka.admin.ensureTopics([topic]);
+  world.writeRepo({
+    'repo.yaml': `
+project: pulse
+entities:
+  - { name: post, join_key: post_id }
+feature_views:
+  - name: post_engagement
+    entities: [post]
+    ttl: 2h
+    source: { name: engagement_stream, type: kafka, location: ${topic.name} }
+    features:
+      - { name: views, type: double }
+      - { name: likes, type: int64 }
+      - { name: ctr, type: double }
+`,
+  });
+  expect((await world.registry('apply')).exitCode).toBe(0);
+  client = await world.start();
+});
+
+afterAll(async () => {
+  await world.dispose();
+  await kafka.admin.deleteTopics([topic.name]).catch(() => undefined);
+  await kafka.close();
+});
+
+function windowResult(postId: string, windowEnd: number, watermark: number, metrics: Record<string, number>): etlV1.WindowAggregate {
+  return {
+    aggregate,
+    windowStart: ts(windowEnd - HOUR),
+    windowEnd: ts(windowEnd),
+    windowKind: etlV1.WindowKind.WINDOW_KIND_TUMBLING,
+    slide: undefined,
+    groupKey: { post_id: postId },
+    metrics,
+    emittedAt: ts(Date.now()),
+    watermark: ts(watermark),
+    isFinal: false,
+    updateCount: 1,
+  };
+}
+
+async function metricCount(outcome: string): Promise<number> {
+  const text = await (await fetch(`${world.app!.httpUrl}/metrics`)).text();
+  return Number(new RegExp(`^feature_store_aggregate_records_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+}
+
+describe('aggregates consumer', () => {
+  it('pushes a closed window result online within seconds, and holds back a window still open', async () => {
+    const closedEnd = Math.floor(Date.now() / HOUR) * HOUR;
+    const closed = windowResult('p-closed', closedEnd, closedEnd + 1000, { views: 120, likes: 7, ctr: 0.058 });
+    const open = windowResult('p-open', closedEnd + HOUR, closedEnd + 1000, { views: 3 });
+    await kafka.producer.send(topic, [
+      { key: windowAggregateKey(new Date(closedEnd + HOUR - HOUR), { post_id: 'p-open' }), value: open },
+      { key: windowAggregateKey(new Date(closedEnd - HOUR), { post_id: 'p-closed' }), value: closed },
+    ]);
+    const started = Date.now();
+    const res = await waitFor(async () => {
+      const r = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
+        entityRows: [{ joinKeys: { post_id: str('p-closed') } }],
+        features: { refs: ['post_engagement:views', 'post_engagement:likes', 'post_engagement:ctr'] },
+      });
+      return r.rows[0].features[0].status === FeatureStatus.FEATURE_STATUS_PRESENT ? r : undefined;
+    }, 15_000, 'the closed window online');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const [views, likes, ctr] = res.rows[0].features;
+    expect(views.value).toMatchObject({ doubleValue: 120 });
+    expect(likes.value).toMatchObject({ int64Value: 7 });
+    expect(ctr.value).toMatchObject({ doubleValue: 0.058 });
+    expect(views.eventTimestamp).toEqual(ts(closedEnd));
+
+    await waitFor(async () => (await metricCount('window_open')) >= 1, 10_000, 'the open window handled');
+    const held = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
+      entityRows: [{ joinKeys: { post_id: str('p-open') } }],
+      features: { refs: ['post_engagement:views'] },
+    });
+    expect(held.rows[0].features[0].status).toBe(FeatureStatus.FEATURE_STATUS_NOT_FOUND);
+
+    // A late update of the closed window (higher update_count) supersedes the first result.
+    const update = { ...closed, metrics: { views: 130, likes: 8, ctr: 0.06 }, updateCount: 2, isFinal: true };
+    await kafka.producer.send(topic, [{ key: windowAggregateKey(new Date(closedEnd - HOUR), { post_id: 'p-closed' }), value: update }]);
+    await waitFor(async () => {
+      const r = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
+        entityRows: [{ joinKeys: { post_id: str('p-closed') } }],
+        features: { refs: ['post_engagement:views'] },
+      });
+      return r.rows[0].features[0].value?.doubleValue === 130;
+    }, 10_000, 'the window update online');
+  });
+});

@@ -1,0 +1,230 @@
+import { status } from '@grpc/grpc-js';
+import { featuresV1 } from '@pulse/contracts';
+import type { UnaryClient } from '@pulse/platform';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { duck, FeatureStoreWorld, str, ts, waitFor } from './feature-store-test-app';
+
+const { FeatureStatus, JobState } = featuresV1;
+
+const REPO = `
+project: pulse
+entities:
+  - { name: user, join_key: user_id }
+feature_views:
+  - name: user_clicks
+    entities: [user]
+    ttl: 1h
+    source: { name: clicks_files, type: file, location: sources/clicks, timestamp_field: event_timestamp, created_timestamp_field: created }
+    features:
+      - { name: clicks, type: int64 }
+  - name: user_country
+    entities: [user]
+    ttl: 0s
+    online: false
+    source: { name: country_files, type: file, location: sources/country.parquet, timestamp_field: ts }
+    features:
+      - { name: country, type: string }
+  - name: user_score
+    entities: [user]
+    ttl: 1d
+    source: { name: score_files, type: file, location: sources/score, timestamp_field: event_timestamp }
+    features:
+      - { name: score, type: double }
+      - { name: segment, type: string }
+`;
+
+const world = new FeatureStoreWorld();
+let client: UnaryClient;
+
+beforeAll(async () => {
+  world.writeRepo({ 'repo.yaml': REPO });
+  expect((await world.registry('apply')).exitCode).toBe(0);
+  client = await world.start();
+});
+
+afterAll(() => world.dispose());
+
+const lake = (path: string) => join(world.lakeRoot, path);
+
+async function writeParquet(path: string, select: string): Promise<void> {
+  mkdirSync(join(lake(path), '..'), { recursive: true });
+  await duck(`COPY (${select}) TO '${lake(path)}' (FORMAT parquet)`);
+}
+
+async function retrievalDone(jobId: string): Promise<featuresV1.RetrievalJob> {
+  return waitFor(async () => {
+    const { job } = await client.call<featuresV1.GetRetrievalJobResponse>('GetRetrievalJob', { jobId });
+    return job!.state === JobState.JOB_STATE_SUCCEEDED || job!.state === JobState.JOB_STATE_FAILED ? job! : undefined;
+  }, 30_000, 'retrieval job finished');
+}
+
+async function materialize(request: Record<string, unknown>): Promise<featuresV1.MaterializationJob> {
+  const { job } = await client.call<featuresV1.MaterializeResponse>('Materialize', request);
+  return waitFor(async () => {
+    const r = await client.call<featuresV1.GetMaterializationStatusResponse>('GetMaterializationStatus', { jobId: job!.id });
+    return r.job!.state === JobState.JOB_STATE_SUCCEEDED || r.job!.state === JobState.JOB_STATE_FAILED ? r.job! : undefined;
+  }, 30_000, 'materialization finished');
+}
+
+const T = (hhmmss: string) => `TIMESTAMP '2026-11-20 ${hhmmss}'`;
+
+describe('historical retrieval', () => {
+  it('builds a point-in-time-correct training set: latest value at or before each row, within ttl, ties by created time, never from the future', async () => {
+    await writeParquet(
+      'sources/clicks/part-0.parquet',
+      `SELECT * FROM (VALUES
+        ('u1', ${T('10:00:00')}, ${T('10:00:00')}, 1::BIGINT),
+        ('u1', ${T('10:30:00')}, ${T('10:31:00')}, 2::BIGINT),
+        ('u1', ${T('10:30:00')}, ${T('10:45:00')}, 3::BIGINT),
+        ('u2', ${T('09:00:00')}, ${T('09:00:00')}, 10::BIGINT)
+      ) t(user_id, event_timestamp, created, clicks)`,
+    );
+    // A second file of the same source: a later value of u1.
+    await writeParquet('sources/clicks/part-1.parquet', `SELECT 'u1' AS user_id, ${T('11:00:00')} AS event_timestamp, ${T('11:00:00')} AS created, 4::BIGINT AS clicks`);
+    await writeParquet(
+      'sources/country.parquet',
+      `SELECT * FROM (VALUES ('u1', ${T('08:00:00')}, 'de'), ('u1', ${T('10:35:00')}, 'fr'), ('u2', TIMESTAMP '2026-01-01 00:00:00', 'us')) t(user_id, ts, country)`,
+    );
+    await writeParquet(
+      'entities/rows.parquet',
+      `SELECT * FROM (VALUES
+        ('u1', ${T('09:59:00')}, 0),
+        ('u1', ${T('10:00:00')}, 1),
+        ('u1', ${T('10:40:00')}, 2),
+        ('u1', ${T('10:59:59')}, 3),
+        ('u1', ${T('11:00:00')}, 4),
+        ('u2', ${T('09:30:00')}, 5),
+        ('u2', ${T('10:00:00')}, 6),
+        ('u2', ${T('10:00:01')}, 7),
+        ('u3', ${T('10:00:00')}, 8),
+        ('u1', ${T('10:40:00')}, 9)
+      ) t(user_id, event_timestamp, label)`,
+    );
+
+    const { job } = await client.call<featuresV1.GetHistoricalFeaturesResponse>('GetHistoricalFeatures', {
+      entityPath: 'entities/rows.parquet',
+      features: { refs: ['user_clicks:clicks', 'user_country:country'] },
+      outputPath: 'training/set-1.parquet',
+    });
+    const done = await retrievalDone(job!.id);
+    expect(done).toMatchObject({ state: JobState.JOB_STATE_SUCCEEDED, rowCount: 10, outputPath: 'training/set-1.parquet', error: '' });
+
+    const rows = await duck<{ user_id: string; event_timestamp: Date; label: number; clicks: bigint | null; country: string | null }>(
+      `SELECT * FROM read_parquet('${lake('training/set-1.parquet')}')`,
+    );
+    const t = (hhmmss: string) => new Date(`2026-11-20T${hhmmss}Z`);
+    expect(rows).toEqual([
+      { user_id: 'u1', event_timestamp: t('09:59:00'), label: 0, clicks: null, country: 'de' }, // before the first click row
+      { user_id: 'u1', event_timestamp: t('10:00:00'), label: 1, clicks: 1n, country: 'de' }, // at exactly its event time
+      { user_id: 'u1', event_timestamp: t('10:40:00'), label: 2, clicks: 3n, country: 'fr' }, // tie at 10:30: latest created wins
+      { user_id: 'u1', event_timestamp: t('10:59:59'), label: 3, clicks: 3n, country: 'fr' }, // 11:00 is in the future
+      { user_id: 'u1', event_timestamp: t('11:00:00'), label: 4, clicks: 4n, country: 'fr' },
+      { user_id: 'u2', event_timestamp: t('09:30:00'), label: 5, clicks: 10n, country: 'us' },
+      { user_id: 'u2', event_timestamp: t('10:00:00'), label: 6, clicks: 10n, country: 'us' }, // exactly ttl old: still in
+      { user_id: 'u2', event_timestamp: t('10:00:01'), label: 7, clicks: null, country: 'us' }, // older than the 1 h ttl; country has none
+      { user_id: 'u3', event_timestamp: t('10:00:00'), label: 8, clicks: null, country: null },
+      { user_id: 'u1', event_timestamp: t('10:40:00'), label: 9, clicks: 3n, country: 'fr' }, // duplicates keep their place
+    ]);
+  });
+
+  it('takes the entity frame from a query over the offline store, with full feature names', async () => {
+    const { job } = await client.call<featuresV1.GetHistoricalFeaturesResponse>('GetHistoricalFeatures', {
+      entityQuery: `SELECT user_id, ts AS at FROM user_country WHERE country = 'fr'`,
+      features: { refs: ['user_clicks:clicks'] },
+      outputPath: 'training/set-2.parquet',
+      eventTimestampColumn: 'at',
+      fullFeatureNames: true,
+    });
+    expect(await retrievalDone(job!.id)).toMatchObject({ state: JobState.JOB_STATE_SUCCEEDED, rowCount: 1 });
+    const rows = await duck(`SELECT * FROM read_parquet('${lake('training/set-2.parquet')}')`);
+    expect(rows).toEqual([{ user_id: 'u1', at: new Date('2026-11-20T10:35:00Z'), user_clicks__clicks: 3n }]);
+  });
+
+  it('refuses an existing output, a path outside the lake and an unknown entity file', async () => {
+    const base = { features: { refs: ['user_clicks:clicks'] }, entityPath: 'entities/rows.parquet' };
+    await expect(client.call('GetHistoricalFeatures', { ...base, outputPath: 'training/set-1.parquet' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
+    await expect(client.call('GetHistoricalFeatures', { ...base, outputPath: '../escape.parquet' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(client.call('GetHistoricalFeatures', { ...base, entityPath: 'entities/none.parquet', outputPath: 'x.parquet' })).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+    });
+    const { job } = await client.call<featuresV1.GetHistoricalFeaturesResponse>('GetHistoricalFeatures', {
+      entityQuery: `SELECT 'u1' AS member, now() AS event_timestamp`,
+      features: { refs: ['user_clicks:clicks'] },
+      outputPath: 'training/bad.parquet',
+    });
+    const failed = await retrievalDone(job!.id);
+    expect(failed.state).toBe(JobState.JOB_STATE_FAILED);
+    expect(failed.error).toMatch(/no column "user_id"/);
+  });
+});
+
+describe('materialisation', () => {
+  const scoreRows = (rows: [string, number, number, string][]) =>
+    `SELECT * FROM (VALUES ${rows.map(([u, at, s, seg]) => `('${u}', make_timestamp(${at * 1000}), ${s}::DOUBLE, '${seg}')`).join(', ')}) t(user_id, event_timestamp, score, segment)`;
+  const online = async (users: string[]) => {
+    const r = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
+      entityRows: users.map((u) => ({ joinKeys: { user_id: str(u) } })),
+      features: { refs: ['user_score:score', 'user_score:segment'] },
+    });
+    return r.rows.map((row) => (row.features[0].status === FeatureStatus.FEATURE_STATUS_PRESENT ? row.features[0].value!.doubleValue : null));
+  };
+
+  it('copies the latest row per entity online, then incrementally writes only the entities that changed', async () => {
+    const now = Date.now();
+    // Five users, two rows each for u1 (the later one counts), one row outside the 1 d ttl window (never materialised).
+    await writeParquet('sources/score/part-0.parquet', scoreRows([
+      ['m1', now - 3 * 3_600_000, 0.1, 'a'],
+      ['m1', now - 2 * 3_600_000, 0.2, 'a'],
+      ['m2', now - 2 * 3_600_000, 0.3, 'b'],
+      ['m3', now - 2 * 3_600_000, 0.4, 'b'],
+      ['m4', now - 2 * 3_600_000, 0.5, 'c'],
+      ['m5', now - 2 * 3_600_000, 0.6, 'c'],
+      ['m6', now - 3 * 86_400_000, 0.7, 'old'],
+    ]));
+    const first = await materialize({ featureViews: ['user_score'] });
+    expect(first.state).toBe(JobState.JOB_STATE_SUCCEEDED);
+    expect(first.views[0]).toMatchObject({ featureView: 'user_score', rowsWritten: 5, entitiesScanned: 5, entitiesUnchanged: 0 });
+    expect(await online(['m1', 'm2', 'm3', 'm4', 'm5', 'm6'])).toEqual([0.2, 0.3, 0.4, 0.5, 0.6, null]);
+    const { featureView } = await client.call<featuresV1.GetFeatureViewResponse>('GetFeatureView', { name: 'user_score' });
+    expect(featureView!.materializedUntil).toEqual(first.views[0].endTime);
+
+    // New rows after the watermark for two users: the incremental run reads and writes only them.
+    await new Promise((r) => setTimeout(r, 20));
+    const later = Date.now() - 5;
+    await writeParquet('sources/score/part-1.parquet', scoreRows([['m2', later, 0.35, 'b'], ['m4', later, 0.55, 'c']]));
+    const second = await materialize({});
+    expect(second.views.map((v) => [v.featureView, Number(v.rowsWritten), Number(v.entitiesScanned)])).toEqual([
+      ['user_clicks', 0, 0],
+      ['user_score', 2, 2],
+    ]);
+    expect(await online(['m1', 'm2', 'm3', 'm4', 'm5'])).toEqual([0.2, 0.35, 0.4, 0.55, 0.6]);
+
+    // The whole range again: everything is already online, nothing is written.
+    const again = await materialize({ featureViews: ['user_score'], startTime: ts(now - 86_400_000), endTime: ts(Date.now()) });
+    expect(again.views[0]).toMatchObject({ rowsWritten: 0, entitiesScanned: 5, entitiesUnchanged: 5 });
+  });
+
+  it('materialises a subset of entities without moving the watermark, and never overwrites a newer pushed value', async () => {
+    const before = (await client.call<featuresV1.GetFeatureViewResponse>('GetFeatureView', { name: 'user_score' })).featureView!.materializedUntil;
+    const now = Date.now();
+    await writeParquet('sources/score/part-2.parquet', scoreRows([['m1', now - 1000, 0.9, 'z'], ['m3', now - 1000, 0.8, 'z'], ['m5', now - 1000, 0.95, 'z']]));
+    // m5 got a fresher value by Push in the meantime.
+    await client.call('Push', {
+      featureView: 'user_score',
+      rows: [{ joinKeys: { user_id: str('m5') }, features: { score: { doubleValue: 0.99 }, segment: str('push') }, eventTimestamp: ts(now) }],
+    });
+    const subset = await materialize({ featureViews: ['user_score'], startTime: ts(now - 60_000), entityRows: [{ joinKeys: { user_id: str('m1') } }, { joinKeys: { user_id: str('m5') } }] });
+    expect(subset.views[0]).toMatchObject({ rowsWritten: 1, entitiesScanned: 2, entitiesSuperseded: 1 });
+    expect(await online(['m1', 'm3', 'm5'])).toEqual([0.9, 0.4, 0.99]);
+    const after = (await client.call<featuresV1.GetFeatureViewResponse>('GetFeatureView', { name: 'user_score' })).featureView!.materializedUntil;
+    expect(after).toEqual(before);
+  });
+
+  it('refuses views that are not online and a start after the end', async () => {
+    await expect(client.call('Materialize', { featureViews: ['user_country'] })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(client.call('Materialize', { featureViews: ['nope'] })).rejects.toMatchObject({ code: status.NOT_FOUND });
+    await expect(client.call('Materialize', { startTime: ts(Date.now() - 1000), endTime: ts(Date.now() - 2000) })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(client.call('GetMaterializationStatus', { jobId: 'mat-nope' })).rejects.toMatchObject({ code: status.NOT_FOUND });
+  });
+});
