@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { featuresV1 } from '@pulse/contracts';
+import { DeltaTable, LocalLakeStorage } from '@pulse/lake';
 import type { UnaryClient } from '@pulse/platform';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ feature_views:
   - name: user_clicks
     entities: [user]
     ttl: 1h
-    source: { name: clicks_files, type: file, location: sources/clicks, timestamp_field: event_timestamp, created_timestamp_field: created }
+    source: { name: clicks_table, type: delta, location: tables/clicks, timestamp_field: event_timestamp, created_timestamp_field: created }
     features:
       - { name: clicks, type: int64 }
   - name: user_country
@@ -32,6 +33,16 @@ feature_views:
     features:
       - { name: score, type: double }
       - { name: segment, type: string }
+  - name: user_profile
+    entities: [user]
+    ttl: 30d
+    source:
+      name: profile_push
+      type: push
+      batch_source: { type: delta, location: tables/user_profile, timestamp_field: event_timestamp, created_timestamp_field: created_timestamp }
+    features:
+      - { name: followers, type: int64 }
+      - { name: locale, type: string }
 `;
 
 const world = new FeatureStoreWorld();
@@ -71,17 +82,23 @@ const T = (hhmmss: string) => `TIMESTAMP '2026-11-20 ${hhmmss}'`;
 
 describe('historical retrieval', () => {
   it('builds a point-in-time-correct training set: latest value at or before each row, within ttl, ties by created time, never from the future', async () => {
-    await writeParquet(
-      'sources/clicks/part-0.parquet',
-      `SELECT * FROM (VALUES
-        ('u1', ${T('10:00:00')}, ${T('10:00:00')}, 1::BIGINT),
-        ('u1', ${T('10:30:00')}, ${T('10:31:00')}, 2::BIGINT),
-        ('u1', ${T('10:30:00')}, ${T('10:45:00')}, 3::BIGINT),
-        ('u2', ${T('09:00:00')}, ${T('09:00:00')}, 10::BIGINT)
-      ) t(user_id, event_timestamp, created, clicks)`,
-    );
-    // A second file of the same source: a later value of u1.
-    await writeParquet('sources/clicks/part-1.parquet', `SELECT 'u1' AS user_id, ${T('11:00:00')} AS event_timestamp, ${T('11:00:00')} AS created, 4::BIGINT AS clicks`);
+    // The clicks timeline is a Delta table of the lake, written in two commits.
+    const clicks = await DeltaTable.create(new LocalLakeStorage(world.lakeRoot), 'tables/clicks', {
+      columns: [
+        { name: 'user_id', type: 'string' },
+        { name: 'event_timestamp', type: 'timestamp' },
+        { name: 'created', type: 'timestamp' },
+        { name: 'clicks', type: 'long' },
+      ],
+    });
+    const at = (hhmmss: string) => `2026-11-20T${hhmmss}Z`;
+    await clicks.append([
+      { user_id: 'u1', event_timestamp: at('10:00:00'), created: at('10:00:00'), clicks: 1 },
+      { user_id: 'u1', event_timestamp: at('10:30:00'), created: at('10:31:00'), clicks: 2 },
+      { user_id: 'u1', event_timestamp: at('10:30:00'), created: at('10:45:00'), clicks: 3 },
+      { user_id: 'u2', event_timestamp: at('09:00:00'), created: at('09:00:00'), clicks: 10 },
+    ]);
+    await clicks.append([{ user_id: 'u1', event_timestamp: at('11:00:00'), created: at('11:00:00'), clicks: 4 }]);
     await writeParquet(
       'sources/country.parquet',
       `SELECT * FROM (VALUES ('u1', ${T('08:00:00')}, 'de'), ('u1', ${T('10:35:00')}, 'fr'), ('u2', TIMESTAMP '2026-01-01 00:00:00', 'us')) t(user_id, ts, country)`,
@@ -159,6 +176,46 @@ describe('historical retrieval', () => {
   });
 });
 
+describe('push to the offline store', () => {
+  it('appends pushed rows to the view\'s Delta table, readable in a training set and by materialisation', async () => {
+    const now = Date.now();
+    const row = (u: string, at: number, followers: number) => ({
+      joinKeys: { user_id: str(u) },
+      features: { followers: { int64Value: followers }, locale: str('de') },
+      eventTimestamp: ts(at),
+    });
+    const offline = await client.call<featuresV1.PushResponse>('Push', {
+      pushSource: 'profile_push',
+      rows: [row('p1', now - 60_000, 10), row('p2', now - 60_000, 20)],
+      mode: featuresV1.PushMode.PUSH_MODE_OFFLINE,
+    });
+    expect(offline).toEqual({ onlineRows: 0, offlineRows: 2 });
+    const both = await client.call<featuresV1.PushResponse>('Push', {
+      pushSource: 'profile_push',
+      rows: [row('p1', now - 30_000, 11)],
+      mode: featuresV1.PushMode.PUSH_MODE_ONLINE_AND_OFFLINE,
+    });
+    expect(both).toEqual({ onlineRows: 1, offlineRows: 1 });
+    const table = await DeltaTable.open(new LocalLakeStorage(world.lakeRoot), 'tables/user_profile');
+    expect(table.snapshot().version).toBe(2);
+
+    await writeParquet('entities/profile.parquet', `SELECT * FROM (VALUES ('p1', make_timestamp(${(now - 45_000) * 1000})), ('p1', make_timestamp(${now * 1000})), ('p2', make_timestamp(${now * 1000}))) t(user_id, event_timestamp)`);
+    const { job } = await client.call<featuresV1.GetHistoricalFeaturesResponse>('GetHistoricalFeatures', {
+      entityPath: 'entities/profile.parquet',
+      featureService: '',
+      features: { refs: ['user_profile:followers'] },
+      outputPath: 'training/profile.parquet',
+    });
+    expect(await retrievalDone(job!.id)).toMatchObject({ state: JobState.JOB_STATE_SUCCEEDED, rowCount: 3 });
+    const rows = await duck<{ followers: bigint }>(`SELECT followers FROM read_parquet('${lake('training/profile.parquet')}')`);
+    expect(rows.map((r) => r.followers)).toEqual([10n, 11n, 20n]);
+
+    // p2 reached only the offline store: materialisation brings it online, p1 is already there.
+    const mat = await materialize({ featureViews: ['user_profile'] });
+    expect(mat.views[0]).toMatchObject({ rowsWritten: 1, entitiesScanned: 2, entitiesUnchanged: 1 });
+  });
+});
+
 describe('materialisation', () => {
   const scoreRows = (rows: [string, number, number, string][]) =>
     `SELECT * FROM (VALUES ${rows.map(([u, at, s, seg]) => `('${u}', make_timestamp(${at * 1000}), ${s}::DOUBLE, '${seg}')`).join(', ')}) t(user_id, event_timestamp, score, segment)`;
@@ -196,6 +253,7 @@ describe('materialisation', () => {
     const second = await materialize({});
     expect(second.views.map((v) => [v.featureView, Number(v.rowsWritten), Number(v.entitiesScanned)])).toEqual([
       ['user_clicks', 0, 0],
+      ['user_profile', 0, 0],
       ['user_score', 2, 2],
     ]);
     expect(await online(['m1', 'm2', 'm3', 'm4', 'm5'])).toEqual([0.2, 0.35, 0.4, 0.55, 0.6]);

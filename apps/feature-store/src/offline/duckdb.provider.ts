@@ -1,28 +1,31 @@
-import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { LakeEngine } from '@pulse/lake';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
 
 /**
- * The offline engine: one in-memory DuckDB per process, its memory capped (FEATURE_STORE_DUCKDB_MEMORY;
- * larger joins spill to disk), UTC as its time zone. Each job takes its own connection.
+ * The offline engine: one in-memory DuckDB per process (the lake's engine, also used for the Delta
+ * tables the feature store writes), its memory capped by FEATURE_STORE_DUCKDB_MEMORY (larger joins
+ * spill to disk), UTC as the session time zone. Each job takes its own connection.
  */
 @Injectable()
 export class OfflineEngine implements OnApplicationShutdown {
-  private instance?: Promise<DuckDBInstance>;
+  private engine?: Promise<LakeEngine>;
 
   constructor(@Inject(FEATURE_STORE_CONFIG) private readonly config: FeatureStoreConfig) {}
 
+  lake(): Promise<LakeEngine> {
+    this.engine ??= LakeEngine.create({ memoryLimit: this.config.FEATURE_STORE_DUCKDB_MEMORY, threads: this.config.FEATURE_STORE_DUCKDB_THREADS });
+    return this.engine;
+  }
+
   async connect(): Promise<DuckDBConnection> {
-    this.instance ??= DuckDBInstance.create(':memory:', {
-      memory_limit: this.config.FEATURE_STORE_DUCKDB_MEMORY,
-      threads: String(this.config.FEATURE_STORE_DUCKDB_THREADS),
-    });
-    const connection = await (await this.instance).connect();
+    const connection = await (await this.lake()).connect();
     await connection.run("SET TimeZone = 'UTC'");
     return connection;
   }
 
   async onApplicationShutdown() {
-    if (this.instance) (await this.instance).closeSync();
+    if (this.engine) (await this.engine).close();
   }
 }

@@ -1,8 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { type DeltaColumn, DeltaTable, DeltaTableNotFoundError, LocalLakeStorage } from '@pulse/lake';
 import { grpcErrors } from '@pulse/platform';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
 import type { PlainValue } from '../online/value-codec';
+import type { ValueTypeName } from '../registry/definitions';
 import type { ServedView } from '../registry/loaded-registry';
+import { OfflineEngine } from './duckdb.provider';
 import { fileRelation, lakePath } from './lake-paths';
 
 /** One row for a view's offline table. */
@@ -13,21 +16,97 @@ export interface OfflineRow {
   createdTimeMs: number;
 }
 
-/** The offline store: each view's batch source under the lake root, as DuckDB reads it. */
+/** Delta column type of a declared type; undefined when a Delta table of the lake cannot hold it. */
+const DELTA_TYPES: Partial<Record<ValueTypeName, DeltaColumn['type']>> = {
+  int32: 'integer',
+  int64: 'long',
+  float: 'double',
+  double: 'double',
+  string: 'string',
+  bool: 'boolean',
+  timestamp: 'timestamp',
+};
+
+/**
+ * The offline store: each view's batch source under the lake root. Delta tables are read at their
+ * latest version through @pulse/lake (the snapshot's files, as a DuckDB table expression); file sources
+ * directly as Parquet/CSV. Push with an offline mode appends to the view's Delta table (one commit per
+ * request), creating it on first use.
+ */
 @Injectable()
 export class OfflineStore {
-  constructor(@Inject(FEATURE_STORE_CONFIG) private readonly config: FeatureStoreConfig) {}
+  private readonly storage: LocalLakeStorage;
+
+  constructor(
+    @Inject(FEATURE_STORE_CONFIG) private readonly config: FeatureStoreConfig,
+    private readonly engine: OfflineEngine,
+  ) {
+    this.storage = new LocalLakeStorage(config.FEATURE_STORE_LAKE_ROOT);
+  }
 
   /** DuckDB table expression over the view's offline rows. */
   async relation(view: ServedView): Promise<string> {
     const batch = view.def.source.batch;
     if (!batch) throw new Error(`feature view ${view.def.name} has no offline source`);
     if (batch.type === 'file') return fileRelation(lakePath(this.config.FEATURE_STORE_LAKE_ROOT, batch.location, 'location'));
-    throw new Error(`feature view ${view.def.name}: Delta sources are not readable in this build`);
+    try {
+      const table = await DeltaTable.open(this.storage, batch.location, { engine: await this.engine.lake() });
+      return await table.scanSql();
+    } catch (error) {
+      if (error instanceof DeltaTableNotFoundError) throw new Error(`feature view ${view.def.name}: no Delta table at ${batch.location} under the lake root`);
+      throw error;
+    }
   }
 
-  async append(view: ServedView, rows: readonly OfflineRow[]): Promise<void> {
-    void rows;
-    throw grpcErrors.unimplemented(`offline writes (feature view ${view.def.name}) are not available in this build`);
+  /** Appends rows to the view's Delta batch source (one commit); FAILED_PRECONDITION when it cannot hold them. */
+  async append(view: ServedView, rows: readonly OfflineRow[]): Promise<number> {
+    const batch = view.def.source.batch;
+    if (!batch || batch.type !== 'delta') throw grpcErrors.failedPrecondition(`feature view ${view.def.name} has no Delta batch source to push offline rows to`);
+    const columns: DeltaColumn[] = [];
+    for (const key of view.joinKeys) {
+      const type = DELTA_TYPES[view.joinKeyTypes.get(key)!];
+      if (!type) throw grpcErrors.failedPrecondition(`join key ${key} cannot be stored in a Delta table`);
+      columns.push({ name: key, type });
+    }
+    columns.push({ name: batch.timestampField, type: 'timestamp' });
+    if (batch.createdTimestampField) columns.push({ name: batch.createdTimestampField, type: 'timestamp' });
+    for (const f of view.def.features) {
+      const type = DELTA_TYPES[f.valueType];
+      if (!type) throw grpcErrors.failedPrecondition(`feature ${view.def.name}:${f.name} of type ${f.valueType} cannot be stored in a Delta table; push it online only`);
+      columns.push({ name: f.name, type });
+    }
+    const table = await this.openOrCreate(view, batch.location, columns);
+    const existing = new Map(table.snapshot().schema.map((c) => [c.name, c.type]));
+    const mismatch = columns.filter((c) => existing.get(c.name) !== c.type);
+    if (mismatch.length > 0) {
+      throw grpcErrors.failedPrecondition(
+        `the Delta table ${batch.location} does not have the view's columns ${mismatch.map((c) => `${c.name} ${c.type}`).join(', ')} (its schema: ${[...existing].map(([n, t]) => `${n} ${t}`).join(', ')})`,
+      );
+    }
+    const records = rows.map((r) => {
+      const record: Record<string, unknown> = {};
+      for (const key of view.joinKeys) record[key] = r.keys.get(key);
+      record[batch.timestampField] = new Date(r.eventTimeMs).toISOString();
+      if (batch.createdTimestampField) record[batch.createdTimestampField] = new Date(r.createdTimeMs).toISOString();
+      for (const f of view.def.features) {
+        const v = r.values.get(f.name) ?? null;
+        record[f.name] = f.valueType === 'timestamp' && typeof v === 'number' ? new Date(v).toISOString() : v;
+      }
+      return record;
+    });
+    const result = await table.append(records, { operation: 'WRITE', operationParameters: { mode: 'Append', source: 'feature-store push' } });
+    return result.version;
+  }
+
+  private async openOrCreate(view: ServedView, location: string, columns: DeltaColumn[]): Promise<DeltaTable> {
+    const options = { engine: await this.engine.lake() };
+    if (await DeltaTable.exists(this.storage, location)) return DeltaTable.open(this.storage, location, options);
+    try {
+      return await DeltaTable.create(this.storage, location, { columns, name: view.def.name, description: `feature view ${view.def.name}` }, options);
+    } catch (error) {
+      // Another replica created it first.
+      if (await DeltaTable.exists(this.storage, location)) return DeltaTable.open(this.storage, location, options);
+      throw error;
+    }
   }
 }

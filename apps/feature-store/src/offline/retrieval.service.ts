@@ -130,9 +130,11 @@ export class RetrievalService {
       // A view whose source has no data yet is left out; a query naming it fails with "table does not exist".
       for (const view of registry.views.values()) {
         if (!view.def.source.batch) continue;
-        await connection
-          .run(`CREATE OR REPLACE TEMP VIEW ${sqlIdent(view.def.name)} AS SELECT * FROM ${await this.offline.relation(view)}`)
-          .catch((error: unknown) => this.logger.debug({ view: view.def.name, err: error }, 'offline source not readable; left out of the entity query'));
+        try {
+          await connection.run(`CREATE OR REPLACE TEMP VIEW ${sqlIdent(view.def.name)} AS SELECT * FROM ${await this.offline.relation(view)}`);
+        } catch (error) {
+          this.logger.debug({ view: view.def.name, err: error }, 'offline source not readable; left out of the entity query');
+        }
       }
       entityRelation = `(${request.entityQuery})`;
     }
