@@ -1,0 +1,159 @@
+import { existsSync } from 'node:fs';
+import type { Interactions } from '../data/interactions';
+import { fingerprint } from '../data/interactions';
+import { type NcfDataset, readMovieLens, readNcf } from '../data/readers';
+import { leaveOneOut } from '../data/split';
+import { ItemKnnModel } from '../models/item-knn.model';
+import { ItemPopModel } from '../models/item-pop.model';
+import { type FitHooks, type FitResult, type ModelName, type Recommender, type TrainingData, trainingData } from '../models/model';
+import { type NcfConfig, ncfConfig, NcfModel } from '../models/ncf.model';
+import { tfLoaded } from '../tf/tf-backend';
+import { evaluateFullRank, evaluateSampled, type FullRankMetrics, type SampledMetrics } from './metrics';
+
+/** A model to run: one of the six, NeuMF optionally from pre-trained GMF and MLP. */
+export interface ModelSpec {
+  name: ModelName;
+  pretrain?: boolean;
+  overrides?: Partial<NcfConfig>;
+}
+
+export function specLabel(spec: ModelSpec): string {
+  return spec.name === 'neumf' && spec.pretrain ? 'neumf-pretrained' : spec.name;
+}
+
+/** Parses `itempop,itemknn,mf,gmf,mlp,neumf,neumf-pretrained` (or `all`). */
+export function parseModelList(text: string): ModelSpec[] {
+  const names = text === 'all' ? ['itempop', 'itemknn', 'mf', 'gmf', 'mlp', 'neumf', 'neumf-pretrained'] : text.split(',').map((s) => s.trim()).filter(Boolean);
+  return names.map((name) => {
+    if (name === 'neumf-pretrained') return { name: 'neumf', pretrain: true };
+    if (!['itempop', 'itemknn', 'mf', 'gmf', 'mlp', 'neumf'].includes(name)) throw new Error(`unknown model "${name}" (itempop, itemknn, mf, gmf, mlp, neumf, neumf-pretrained)`);
+    return { name: name as ModelName };
+  });
+}
+
+/** A dataset prepared for the 1 + N protocol. */
+export interface PreparedData {
+  source: string;
+  split: NcfDataset;
+  train: TrainingData;
+  trainInteractions: Interactions;
+  fingerprint: string;
+  /** Latest training timestamp (seconds), 0 when unknown. */
+  cutoff: number;
+}
+
+/**
+ * Reads `source`: an NCF file triple by prefix (its split as given) or a MovieLens ratings file (split
+ * leave-one-out by latest timestamp with `negatives` seeded negatives per user).
+ */
+export async function prepare(source: string, options: { negatives?: number; seed?: number } = {}): Promise<PreparedData> {
+  const split = existsSync(`${source}.train.rating`) ? await readNcf(source) : leaveOneOut(await readMovieLens(source), options);
+  let cutoff = 0;
+  for (const t of split.train.timestamps) if (t > cutoff) cutoff = t;
+  return { source, split, train: trainingData(split.train), trainInteractions: split.train, fingerprint: fingerprint(split.train), cutoff };
+}
+
+export interface EpochPoint {
+  epoch: number;
+  loss: number;
+  hr: number;
+  ndcg: number;
+  seconds: number;
+}
+
+export interface ModelResult {
+  model: string;
+  backend: string;
+  config?: NcfConfig;
+  fit: FitResult;
+  sampled: SampledMetrics;
+  /** The epoch with the best HR@10 (the paper reports the best epoch). */
+  best?: EpochPoint;
+  fullRank?: FullRankMetrics;
+  history: EpochPoint[];
+}
+
+/**
+ * Builds and trains one model. NeuMF with pretraining first trains GMF and MLP (same settings), then
+ * starts from them with SGD, as the paper does.
+ */
+export async function trainModel(
+  spec: ModelSpec,
+  data: TrainingData,
+  hooks: FitHooks = {},
+  defaults: Partial<NcfConfig> = {},
+  onCreated: (model: Recommender) => void = () => undefined,
+): Promise<{ model: Recommender; fit: FitResult }> {
+  if (spec.name === 'itempop') {
+    const model = new ItemPopModel();
+    return { model, fit: await model.fit(data) };
+  }
+  if (spec.name === 'itemknn') {
+    const model = new ItemKnnModel();
+    return { model, fit: await model.fit(data) };
+  }
+  const settings = { ...defaults, ...spec.overrides };
+  if (spec.name === 'neumf' && spec.pretrain) {
+    const gmf = new NcfModel(ncfConfig('gmf', settings));
+    const mlp = new NcfModel(ncfConfig('mlp', settings));
+    await gmf.fit(data);
+    await mlp.fit(data);
+    const model = new NcfModel(ncfConfig('neumf', { ...settings, optimizer: 'sgd', learningRate: settings.learningRate ?? 0.001 }));
+    model.initializeFromPretrained(gmf, mlp);
+    gmf.dispose();
+    mlp.dispose();
+    onCreated(model);
+    return { model, fit: await model.fit(data, hooks) };
+  }
+  const model = new NcfModel(ncfConfig(spec.name, settings));
+  onCreated(model);
+  return { model, fit: await model.fit(data, hooks) };
+}
+
+/** Trains and evaluates every model on one prepared dataset; HR@10 and NDCG@10 are tracked per epoch. */
+export async function runExperiment(
+  data: PreparedData,
+  specs: ModelSpec[],
+  options: { defaults?: Partial<NcfConfig>; fullRank?: boolean; k?: number; onProgress?: (label: string) => FitHooks } = {},
+): Promise<ModelResult[]> {
+  const k = options.k ?? 10;
+  const results: ModelResult[] = [];
+  for (const spec of specs) {
+    const label = specLabel(spec);
+    const history: EpochPoint[] = [];
+    const progress = options.onProgress?.(label) ?? {};
+    let current: Recommender | undefined;
+    const hooks: FitHooks = {
+      onBatch: progress.onBatch,
+      onEpoch: async (report) => {
+        if (current) {
+          const m = evaluateSampled(current, data.split, k);
+          history.push({ epoch: report.epoch, loss: report.loss, hr: m.hr, ndcg: m.ndcg, seconds: report.seconds });
+        }
+        await progress.onEpoch?.(report);
+      },
+    };
+    // The model object exists before fit() starts, so per-epoch evaluation can score it.
+    const trained = await trainModel(spec, data.train, hooks, options.defaults ?? {}, (m) => (current = m));
+    const sampled = evaluateSampled(trained.model, data.split, k);
+    let fullRank: FullRankMetrics | undefined;
+    if (options.fullRank) {
+      const test = new Map<number, Set<number>>();
+      data.split.testItem.forEach((item, u) => item >= 0 && test.set(u, new Set([item])));
+      fullRank = evaluateFullRank(trained.model, test, data.train.byUser, data.train.numItems, k);
+    }
+    const best = history.length > 0 ? history.reduce((a, b) => (b.hr > a.hr ? b : a)) : undefined;
+    results.push({
+      model: label,
+      backend: tfLoaded().backend,
+      config: trained.model instanceof NcfModel ? trained.model.config : undefined,
+      fit: trained.fit,
+      sampled,
+      best,
+      fullRank,
+      history,
+    });
+    trained.model.dispose();
+  }
+  return results;
+}

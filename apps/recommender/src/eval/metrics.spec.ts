@@ -1,0 +1,48 @@
+import type { NcfDataset } from '../data/readers';
+import type { Recommender } from '../models/model';
+import { evaluateSampled, topK } from './metrics';
+
+function scorer(score: (u: number, i: number) => number): Recommender {
+  return {
+    name: 'itempop',
+    fit: async () => ({ epochs: 0, samples: 0, seconds: 0, samplesPerSecond: 0, losses: [] }),
+    scorePairs: (users, items) => Float32Array.from(users, (u, k) => score(u, items[k])),
+    scoreUser: () => new Float32Array(0),
+    similarItems: () => ({ items: new Int32Array(0), scores: new Float32Array(0) }),
+    save: async () => undefined,
+    dispose: () => undefined,
+  };
+}
+
+const split = {
+  train: undefined,
+  testItem: Int32Array.from([5, 7]),
+  negatives: [Int32Array.from([0, 1, 2]), Int32Array.from([0, 1, 2])],
+} as unknown as NcfDataset;
+
+describe('sampled metrics', () => {
+  it('a scorer that ranks the held-out item first gets HR = NDCG = MRR = AUC = 1', () => {
+    const m = evaluateSampled(scorer((_u, i) => i), split, 1);
+    expect(m).toMatchObject({ users: 2, hr: 1, ndcg: 1, mrr: 1, auc: 1 });
+  });
+
+  it('ties count against the model: a constant scorer gets nothing at K=1', () => {
+    const m = evaluateSampled(scorer(() => 0.5), split, 1);
+    expect(m.hr).toBe(0);
+    expect(m.auc).toBe(0);
+  });
+
+  it('NDCG discounts by log2 of the rank', () => {
+    // held-out item second of four: NDCG = 1/log2(3)
+    const m = evaluateSampled(scorer((_u, i) => (i === 2 ? 100 : i)), split, 10);
+    expect(m.ndcg).toBeCloseTo(1 / Math.log2(3), 6);
+    expect(m.mrr).toBeCloseTo(0.5, 6);
+  });
+});
+
+describe('topK', () => {
+  it('returns the best k, best first, skipping excluded (-Infinity) items', () => {
+    expect(topK([0.1, 0.9, -Infinity, 0.5, 0.9], 3)).toEqual([1, 4, 3]);
+    expect(topK([1, 2], 5)).toEqual([1, 0]);
+  });
+});

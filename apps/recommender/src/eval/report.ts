@@ -1,0 +1,104 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ModelResult } from './experiment';
+
+/** One JSON line per model: what `evaluate --json` prints, comparable with any other implementation. */
+export function jsonLine(result: ModelResult, source: string): string {
+  return JSON.stringify({
+    model: result.model,
+    source,
+    backend: result.backend,
+    'hr@10': round(result.sampled.hr),
+    'ndcg@10': round(result.sampled.ndcg),
+    mrr: round(result.sampled.mrr),
+    auc: round(result.sampled.auc),
+    best_epoch: result.best?.epoch,
+    'best_hr@10': result.best ? round(result.best.hr) : undefined,
+    'best_ndcg@10': result.best ? round(result.best.ndcg) : undefined,
+    full_rank: result.fullRank
+      ? {
+          'precision@10': round(result.fullRank.precision),
+          'recall@10': round(result.fullRank.recall),
+          'f1@10': round(result.fullRank.f1),
+          'ndcg@10': round(result.fullRank.ndcg),
+          'map@10': round(result.fullRank.map),
+          coverage: round(result.fullRank.coverage),
+        }
+      : undefined,
+    epochs: result.fit.epochs,
+    train_seconds: round(result.fit.seconds, 2),
+    samples_per_second: result.fit.samplesPerSecond > 0 ? Math.round(result.fit.samplesPerSecond) : null,
+    users: result.sampled.users,
+  });
+}
+
+const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+
+function lineChart(title: string, series: { name: string; points: [number, number][] }[]): string {
+  const W = 520;
+  const H = 260;
+  const P = 40;
+  const all = series.flatMap((s) => s.points);
+  if (all.length === 0) return '';
+  const xs = all.map((p) => p[0]);
+  const ys = all.map((p) => p[1]);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs, Math.min(...xs) + 1)];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys, Math.min(...ys) + 1e-6)];
+  const sx = (x: number) => P + ((x - x0) / (x1 - x0)) * (W - 2 * P);
+  const sy = (y: number) => H - P - ((y - y0) / (y1 - y0)) * (H - 2 * P);
+  const lines = series
+    .map((s, k) => `<polyline fill="none" stroke="${COLORS[k % COLORS.length]}" stroke-width="2" points="${s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`)
+    .join('');
+  const legend = series.map((s, k) => `<text x="${W - P - 130}" y="${P + 14 * k}" fill="${COLORS[k % COLORS.length]}" font-size="11">${esc(s.name)}</text>`).join('');
+  return `<figure><figcaption>${esc(title)}</figcaption><svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">
+<rect x="${P}" y="${P / 2}" width="${W - 2 * P}" height="${H - 1.5 * P}" fill="none" stroke="#ccc"/>
+<text x="${P}" y="${H - 8}" font-size="10">epoch ${x0}</text><text x="${W - P - 30}" y="${H - 8}" font-size="10">${x1}</text>
+<text x="2" y="${sy(y1) + 4}" font-size="10">${y1.toFixed(3)}</text><text x="2" y="${sy(y0)}" font-size="10">${y0.toFixed(3)}</text>
+${lines}${legend}</svg></figure>`;
+}
+
+function barChart(title: string, bars: { name: string; value: number }[]): string {
+  const W = 520;
+  const row = 22;
+  const H = row * bars.length + 20;
+  const max = Math.max(...bars.map((b) => b.value), 1e-9);
+  const body = bars
+    .map((b, k) => {
+      const w = (b.value / max) * (W - 200);
+      return `<text x="0" y="${k * row + 15}" font-size="12">${esc(b.name)}</text><rect x="140" y="${k * row + 4}" width="${w.toFixed(1)}" height="14" fill="${COLORS[k % COLORS.length]}"/><text x="${(145 + w).toFixed(1)}" y="${k * row + 15}" font-size="11">${b.value.toFixed(4)}</text>`;
+    })
+    .join('');
+  return `<figure><figcaption>${esc(title)}</figcaption><svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">${body}</svg></figure>`;
+}
+
+/** The HTML report: a table of every model beside ItemPop, loss and HR@10 per epoch, metrics per model. */
+export function writeHtmlReport(path: string, source: string, results: ModelResult[]): void {
+  const pop = results.find((r) => r.model === 'itempop');
+  const rows = results
+    .map((r) => {
+      const fr = r.fullRank;
+      const vsPop = pop && r !== pop ? ` (${r.sampled.hr >= pop.sampled.hr ? '+' : ''}${(r.sampled.hr - pop.sampled.hr).toFixed(3)})` : '';
+      return `<tr><td>${esc(r.model)}</td><td>${r.sampled.hr.toFixed(4)}${vsPop}</td><td>${r.sampled.ndcg.toFixed(4)}</td><td>${r.sampled.mrr.toFixed(4)}</td><td>${r.sampled.auc.toFixed(4)}</td>
+<td>${r.best ? `${r.best.epoch}: ${r.best.hr.toFixed(4)} / ${r.best.ndcg.toFixed(4)}` : ''}</td>
+<td>${fr ? fr.recall.toFixed(4) : ''}</td><td>${fr ? fr.ndcg.toFixed(4) : ''}</td><td>${fr ? fr.map.toFixed(4) : ''}</td><td>${fr ? fr.coverage.toFixed(4) : ''}</td>
+<td>${r.fit.epochs}</td><td>${r.fit.seconds.toFixed(1)}</td><td>${Math.round(r.fit.samplesPerSecond)}</td><td>${esc(r.backend)}</td></tr>`;
+    })
+    .join('\n');
+  const withHistory = results.filter((r) => r.history.length > 0);
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>Pulse recommender report</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}figure{display:inline-block;margin:1em}</style></head><body>
+<h1>Recommender evaluation</h1>
+<p>Source: <code>${esc(source)}</code>. Sampled metrics: the held-out item among its sampled negatives (1 + N). Full-rank metrics: all items not seen in training are candidates.
+Sampled and full-rank metrics can order models differently (Krichene &amp; Rendle 2020), so both are shown.</p>
+<table><tr><th>model</th><th>HR@10 (vs ItemPop)</th><th>NDCG@10</th><th>MRR</th><th>AUC</th><th>best epoch: HR / NDCG</th><th>full recall@10</th><th>full NDCG@10</th><th>full MAP@10</th><th>coverage</th><th>epochs</th><th>train s</th><th>samples/s</th><th>backend</th></tr>
+${rows}</table>
+${lineChart('training loss per epoch', withHistory.map((r) => ({ name: r.model, points: r.history.map((h) => [h.epoch, h.loss] as [number, number]) })))}
+${lineChart('HR@10 per epoch', withHistory.map((r) => ({ name: r.model, points: r.history.map((h) => [h.epoch, h.hr] as [number, number]) })))}
+${barChart('HR@10 per model', results.map((r) => ({ name: r.model, value: r.sampled.hr })))}
+${barChart('NDCG@10 per model', results.map((r) => ({ name: r.model, value: r.sampled.ndcg })))}
+</body></html>`;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, html);
+}

@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IdMap } from '../data/id-map';
+import type { UserItems } from '../data/interactions';
+import { ItemKnnModel } from '../models/item-knn.model';
+import { ItemPopModel } from '../models/item-pop.model';
+import type { ModelName, Recommender } from '../models/model';
+import { loadNcfModel } from '../models/ncf.tfjs-format';
+
+/** What the registry keeps about one trained model (the manifest.json of its directory). */
+export interface ModelRecord {
+  version: string;
+  algorithm: ModelName;
+  createdAt: string;
+  metrics: Record<string, number>;
+  dataFingerprint: string;
+  /** Latest event time in the training data, ISO 8601; empty when the data had no timestamps. */
+  dataCutoff: string;
+  hyperparameters: Record<string, unknown>;
+}
+
+export interface PromotionState {
+  promoted: string | null;
+  promotedAt: Record<string, string>;
+  /** Promotions, oldest first; rollback pops the newest. */
+  history: { version: string; at: string; reason: string; rollback: boolean }[];
+}
+
+/** A model ready to serve: its record, the model, its id maps, popularity and what each user has seen. */
+export interface LoadedModel {
+  record: ModelRecord;
+  model: Recommender;
+  users: IdMap;
+  items: IdMap;
+  popularity: Float32Array;
+  seen: UserItems;
+}
+
+export class ModelNotFoundError extends Error {}
+export class NothingToRollBackError extends Error {}
+
+/**
+ * Versioned model artifacts in a directory: `versions/<version>/` holds the model files (a TF.js model for
+ * the neural models), manifest.json, id maps, popularity and seen items; `registry.json` says which version
+ * is promoted and the promotion history. Every write is a rename of a complete file, so a reader (another
+ * replica watching the same volume) never sees half a version or half a promotion.
+ */
+export class ModelRegistry {
+  constructor(readonly root: string) {
+    mkdirSync(join(root, 'versions'), { recursive: true });
+  }
+
+  private get statePath(): string {
+    return join(this.root, 'registry.json');
+  }
+
+  /** Writes a trained model as a new version; returns its record. */
+  async register(
+    model: Recommender,
+    meta: Omit<ModelRecord, 'version' | 'createdAt' | 'algorithm'>,
+    data: { users: IdMap; items: IdMap; popularity: Float32Array; seen: UserItems },
+  ): Promise<ModelRecord> {
+    const createdAt = new Date();
+    const stamp = createdAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const version = `${stamp}-${model.name}-${randomBytes(3).toString('hex')}`;
+    const staging = join(this.root, 'versions', `.${version}.tmp`);
+    mkdirSync(staging, { recursive: true });
+    await model.save(join(staging, 'model'));
+    const record: ModelRecord = { version, algorithm: model.name, createdAt: createdAt.toISOString(), ...meta };
+    writeFileSync(join(staging, 'ids.json'), JSON.stringify({ users: data.users.ids, items: data.items.ids }));
+    writeBinary(join(staging, 'popularity.bin'), data.popularity);
+    writeBinary(join(staging, 'seen.offsets.bin'), data.seen.offsets);
+    writeBinary(join(staging, 'seen.items.bin'), data.seen.items);
+    writeFileSync(join(staging, 'manifest.json'), JSON.stringify(record, null, 2));
+    renameSync(staging, join(this.root, 'versions', version));
+    return record;
+  }
+
+  /** Every version, newest first. */
+  list(): ModelRecord[] {
+    const dir = join(this.root, 'versions');
+    return readdirSync(dir)
+      .filter((name) => !name.startsWith('.') && existsSync(join(dir, name, 'manifest.json')))
+      .map((name) => JSON.parse(readFileSync(join(dir, name, 'manifest.json'), 'utf8')) as ModelRecord)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.version.localeCompare(a.version));
+  }
+
+  get(version: string): ModelRecord | undefined {
+    if (!/^[A-Za-z0-9._-]+$/.test(version)) return undefined;
+    const path = join(this.root, 'versions', version, 'manifest.json');
+    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ModelRecord) : undefined;
+  }
+
+  state(): PromotionState {
+    if (!existsSync(this.statePath)) return { promoted: null, promotedAt: {}, history: [] };
+    return JSON.parse(readFileSync(this.statePath, 'utf8')) as PromotionState;
+  }
+
+  /** Modification time of the promotion state; watchers reload when it changes. */
+  stateStamp(): number {
+    return existsSync(this.statePath) ? statSync(this.statePath).mtimeMs : 0;
+  }
+
+  /** Makes `version` serve. Idempotent: promoting the promoted version changes nothing. */
+  promote(version: string, reason = ''): { record: ModelRecord; previous: string | null } {
+    const record = this.get(version);
+    if (!record) throw new ModelNotFoundError(`model version ${version}`);
+    const state = this.state();
+    const previous = state.promoted;
+    if (previous === version) return { record, previous };
+    const at = new Date().toISOString();
+    state.promoted = version;
+    state.promotedAt[version] = at;
+    state.history.push({ version, at, reason, rollback: false });
+    this.writeState(state);
+    return { record, previous };
+  }
+
+  /** Re-promotes the version promoted before the current one. */
+  rollback(reason = ''): { record: ModelRecord; rolledBack: string } {
+    const state = this.state();
+    const current = state.promoted;
+    // The promotion stack without rollbacks: drop the current one, serve the one before.
+    const stack = this.promotionStack(state);
+    if (!current || stack.length < 2) throw new NothingToRollBackError('no previously promoted version to roll back to');
+    const target = stack[stack.length - 2];
+    const record = this.get(target);
+    if (!record) throw new ModelNotFoundError(`model version ${target}`);
+    const at = new Date().toISOString();
+    state.promoted = target;
+    state.promotedAt[target] = at;
+    state.history.push({ version: target, at, reason, rollback: true });
+    this.writeState(state);
+    return { record, rolledBack: current };
+  }
+
+  /** The versions a rollback can walk back through: promotions in order, each rollback undoing the newest. */
+  private promotionStack(state: PromotionState): string[] {
+    const stack: string[] = [];
+    for (const h of state.history) {
+      if (h.rollback) {
+        stack.pop();
+        continue;
+      }
+      if (stack[stack.length - 1] !== h.version) stack.push(h.version);
+    }
+    return stack;
+  }
+
+  private writeState(state: PromotionState): void {
+    const tmp = `${this.statePath}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(state, null, 2));
+    renameSync(tmp, this.statePath);
+  }
+
+  /** Loads a version's model and serving data. */
+  async load(version: string): Promise<LoadedModel> {
+    const record = this.get(version);
+    if (!record) throw new ModelNotFoundError(`model version ${version}`);
+    const dir = join(this.root, 'versions', version);
+    const ids = JSON.parse(readFileSync(join(dir, 'ids.json'), 'utf8')) as { users: string[]; items: string[] };
+    let model: Recommender;
+    if (record.algorithm === 'itempop') model = ItemPopModel.load(join(dir, 'model'));
+    else if (record.algorithm === 'itemknn') model = ItemKnnModel.load(join(dir, 'model'));
+    else model = await loadNcfModel(join(dir, 'model'));
+    return {
+      record,
+      model,
+      users: IdMap.from(ids.users),
+      items: IdMap.from(ids.items),
+      popularity: new Float32Array(readBinary(join(dir, 'popularity.bin'))),
+      seen: { offsets: new Int32Array(readBinary(join(dir, 'seen.offsets.bin'))), items: new Int32Array(readBinary(join(dir, 'seen.items.bin'))) },
+    };
+  }
+
+  /** Deletes a version that is not promoted. */
+  remove(version: string): void {
+    if (this.state().promoted === version) throw new Error(`${version} is promoted; promote another version first`);
+    if (!this.get(version)) throw new ModelNotFoundError(`model version ${version}`);
+    rmSync(join(this.root, 'versions', version), { recursive: true, force: true });
+  }
+}
+
+function writeBinary(path: string, array: Float32Array | Int32Array): void {
+  writeFileSync(path, Buffer.from(array.buffer, array.byteOffset, array.byteLength));
+}
+
+function readBinary(path: string): ArrayBuffer {
+  const b = readFileSync(path);
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}

@@ -1,0 +1,280 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { recsV1 } from '@pulse/contracts';
+import { grpcErrors, HealthRegistry, type Logger, LOGGER } from '@pulse/platform';
+import { randomUUID } from 'node:crypto';
+import { topK } from '../eval/metrics';
+import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
+import { type LoadedModel, type ModelRecord, ModelNotFoundError, ModelRegistry, NothingToRollBackError } from '../registry/model-registry';
+
+const { Strategy } = recsV1;
+type RecommendedItem = recsV1.RecommendedItem;
+
+/** Field limits from the contract (proto/pulse/recs/v1). */
+const MAX_ID = 128;
+const MAX_EXCLUDE = 1000;
+const MAX_CONTEXT = 20;
+
+/**
+ * Serves the promoted model: recommendations for users, similar items, ranking of candidates, and the
+ * registry (list, get, promote, rollback). A promotion loads the new version beside the serving one and
+ * swaps a reference: requests in flight finish on the version they started with, none is dropped. Other
+ * replicas notice the promotion by watching the registry's state file.
+ */
+@Injectable()
+export class RecsService implements OnModuleInit, OnApplicationShutdown {
+  readonly registry: ModelRegistry;
+  private serving?: LoadedModel;
+  /** Versions served on request (`model_version`), loaded once. */
+  private readonly pinned = new Map<string, Promise<LoadedModel>>();
+  private stamp = -1;
+  private timer?: NodeJS.Timeout;
+  private swapping: Promise<void> = Promise.resolve();
+
+  constructor(
+    @Inject(RECOMMENDER_CONFIG) private readonly config: RecommenderConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    health: HealthRegistry,
+  ) {
+    this.registry = new ModelRegistry(config.RECS_MODELS_DIR);
+    health.register('model-registry', async () => {
+      this.registry.state();
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.syncPromoted();
+    if (this.config.RECS_REGISTRY_POLL > 0) {
+      this.timer = setInterval(() => void this.syncPromoted().catch((error: unknown) => this.logger.error({ err: error }, 'reloading the promoted model failed')), this.config.RECS_REGISTRY_POLL);
+      this.timer.unref();
+    }
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** The version serving now, if any. */
+  get servingVersion(): string | undefined {
+    return this.serving?.record.version;
+  }
+
+  /** Loads the promoted version when the registry's state changed since the last look. */
+  syncPromoted(): Promise<void> {
+    this.swapping = this.swapping.then(async () => {
+      const stamp = this.registry.stateStamp();
+      if (stamp === this.stamp) return;
+      this.stamp = stamp;
+      const promoted = this.registry.state().promoted;
+      if (!promoted || promoted === this.serving?.record.version) return;
+      const started = performance.now();
+      const next = await this.registry.load(promoted);
+      const previous = this.serving;
+      this.serving = next;
+      this.logger.info({ version: promoted, previous: previous?.record.version, ms: Math.round(performance.now() - started) }, 'serving model version');
+      // Scoring is synchronous, so no request still holds the previous model once this point is reached.
+      if (previous && !this.pinned.has(previous.record.version)) previous.model.dispose();
+    });
+    return this.swapping;
+  }
+
+  private async modelFor(version: string): Promise<LoadedModel | undefined> {
+    if (!version) return this.serving;
+    if (version === this.serving?.record.version) return this.serving;
+    if (!this.registry.get(version)) throw grpcErrors.notFound(`model version ${version}`);
+    let loading = this.pinned.get(version);
+    if (!loading) {
+      loading = this.registry.load(version);
+      this.pinned.set(version, loading);
+    }
+    return loading;
+  }
+
+  async recommend(request: recsV1.RecommendRequest): Promise<recsV1.RecommendResponse> {
+    validateId('user_id', request.userId);
+    const k = this.numResults(request.numResults);
+    const exclude = this.validateFilter(request.filter, 'filter');
+    validateContext(request.context);
+    const loaded = await this.modelFor(request.modelVersion);
+    const recommendationId = randomUUID();
+    if (!loaded) return { items: [], recommendationId, modelVersion: '', strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
+    const user = loaded.users.get(request.userId);
+    const excluded = this.excludedIndices(loaded, exclude, request.excludeSeen ? user : undefined);
+    if (user === undefined) {
+      return { items: this.ranked(loaded, loaded.popularity, k, excluded), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
+    }
+    const scores = loaded.model.scoreUser(user);
+    return { items: this.ranked(loaded, scores, k, excluded), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_PERSONALIZED };
+  }
+
+  async recommendSimilar(request: recsV1.RecommendSimilarRequest): Promise<recsV1.RecommendSimilarResponse> {
+    validateId('item_id', request.itemId);
+    if (request.userId) validateId('user_id', request.userId);
+    const k = this.numResults(request.numResults);
+    const exclude = this.validateFilter(request.filter, 'filter');
+    const loaded = this.serving;
+    const recommendationId = randomUUID();
+    if (!loaded) return { items: [], recommendationId, modelVersion: '', strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
+    const user = request.excludeSeen && request.userId ? loaded.users.get(request.userId) : undefined;
+    const excluded = this.excludedIndices(loaded, exclude, user);
+    const seed = loaded.items.get(request.itemId);
+    if (seed === undefined) {
+      return { items: this.ranked(loaded, loaded.popularity, k, excluded), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
+    }
+    excluded.add(seed);
+    const similar = loaded.model.similarItems(seed, k + excluded.size);
+    const items: RecommendedItem[] = [];
+    for (let n = 0; n < similar.items.length && items.length < k; n++) {
+      const i = similar.items[n];
+      if (excluded.has(i)) continue;
+      items.push({ itemId: loaded.items.id(i), score: similar.scores[n], rank: items.length + 1 });
+    }
+    return { items, recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_ITEM_SIMILARITY };
+  }
+
+  async rankItems(request: recsV1.RankItemsRequest): Promise<recsV1.RankItemsResponse> {
+    validateId('user_id', request.userId);
+    validateContext(request.context);
+    const ids = request.itemIds ?? [];
+    if (ids.length < 1 || ids.length > 500) throw grpcErrors.invalidArgument('item_ids', 'between 1 and 500 item ids are required');
+    if (new Set(ids).size !== ids.length) throw grpcErrors.invalidArgument('item_ids', 'item ids must be distinct');
+    ids.forEach((id, n) => validateId(`item_ids[${n}]`, id));
+    const loaded = this.serving;
+    const recommendationId = randomUUID();
+    if (!loaded) {
+      return { items: ids.map((itemId, n) => ({ itemId, score: 0, rank: n + 1 })), recommendationId, modelVersion: '', strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
+    }
+    const user = loaded.users.get(request.userId);
+    const scores = user === undefined ? loaded.popularity : loaded.model.scoreUser(user);
+    const known = ids.map((id) => ({ id, index: loaded.items.get(id) })).filter((x): x is { id: string; index: number } => x.index !== undefined);
+    known.sort((a, b) => scores[b.index] - scores[a.index]);
+    const unknown = ids.filter((id) => loaded.items.get(id) === undefined);
+    const items = [...known.map((x) => ({ itemId: x.id, score: scores[x.index] })), ...unknown.map((itemId) => ({ itemId, score: 0 }))].map((x, n) => ({ ...x, rank: n + 1 }));
+    return {
+      items,
+      recommendationId,
+      modelVersion: loaded.record.version,
+      strategy: user === undefined ? Strategy.STRATEGY_POPULAR_FALLBACK : Strategy.STRATEGY_PERSONALIZED,
+    };
+  }
+
+  getModel(version: string): recsV1.ModelVersion {
+    const wanted = version || this.registry.state().promoted;
+    if (!wanted) throw grpcErrors.notFound('promoted model version (none is promoted)');
+    const record = this.registry.get(wanted);
+    if (!record) throw grpcErrors.notFound(`model version ${wanted}`);
+    return this.toProto(record);
+  }
+
+  listModels(pageSize: number, pageToken: string): recsV1.ListModelsResponse {
+    if (pageSize < 0 || pageSize > 100) throw grpcErrors.invalidArgument('page_size', 'must be between 0 and 100');
+    const size = pageSize || 20;
+    let offset = 0;
+    if (pageToken) {
+      offset = Number(Buffer.from(pageToken, 'base64url').toString('utf8'));
+      if (!Number.isInteger(offset) || offset < 0) throw grpcErrors.invalidArgument('page_token', 'not a token returned by ListModels');
+    }
+    const all = this.registry.list();
+    const models = all.slice(offset, offset + size).map((r) => this.toProto(r));
+    const next = offset + size < all.length ? Buffer.from(String(offset + size)).toString('base64url') : '';
+    return { models, nextPageToken: next };
+  }
+
+  async promote(version: string, reason: string): Promise<recsV1.PromoteModelResponse> {
+    if (!version) throw grpcErrors.invalidArgument('version', 'is required');
+    if (reason.length > 512) throw grpcErrors.invalidArgument('reason', 'at most 512 characters');
+    try {
+      const { record, previous } = this.registry.promote(version, reason);
+      await this.syncPromoted();
+      return { model: this.toProto(record), previousVersion: previous ?? '' };
+    } catch (error) {
+      if (error instanceof ModelNotFoundError) throw grpcErrors.notFound(`model version ${version}`);
+      throw error;
+    }
+  }
+
+  async rollback(reason: string): Promise<recsV1.RollbackModelResponse> {
+    if (reason.length > 512) throw grpcErrors.invalidArgument('reason', 'at most 512 characters');
+    try {
+      const { record, rolledBack } = this.registry.rollback(reason);
+      await this.syncPromoted();
+      return { model: this.toProto(record), rolledBackVersion: rolledBack };
+    } catch (error) {
+      if (error instanceof NothingToRollBackError) throw grpcErrors.failedPrecondition(error.message);
+      if (error instanceof ModelNotFoundError) throw grpcErrors.notFound(error.message);
+      throw error;
+    }
+  }
+
+  private toProto(record: ModelRecord): recsV1.ModelVersion {
+    const state = this.registry.state();
+    const ts = (iso: string | undefined) => {
+      if (!iso) return undefined;
+      const ms = Date.parse(iso);
+      return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
+    };
+    return {
+      version: record.version,
+      algorithm: record.algorithm,
+      createdAt: ts(record.createdAt),
+      metrics: record.metrics,
+      promoted: state.promoted === record.version,
+      promotedAt: ts(state.promotedAt[record.version]),
+      dataFingerprint: record.dataFingerprint,
+      dataCutoff: ts(record.dataCutoff),
+      hyperparameters: record.hyperparameters,
+    };
+  }
+
+  private numResults(n: number): number {
+    if (n > 500 || n > this.config.RECS_MAX_RESULTS) throw grpcErrors.invalidArgument('num_results', `must be between 0 and ${Math.min(500, this.config.RECS_MAX_RESULTS)}`);
+    return n === 0 ? 10 : n;
+  }
+
+  private validateFilter(filter: recsV1.Filter | undefined, field: string): string[] {
+    if (!filter) return [];
+    const exclude = filter.excludeItemIds ?? [];
+    if (exclude.length > MAX_EXCLUDE) throw grpcErrors.invalidArgument(`${field}.exclude_item_ids`, `at most ${MAX_EXCLUDE} ids`);
+    const conditions = [...(filter.include ?? []).map((c, n) => [`include[${n}]`, c] as const), ...(filter.exclude ?? []).map((c, n) => [`exclude[${n}]`, c] as const)];
+    for (const [path, condition] of conditions) {
+      // The models know no item attributes yet; the contract answers INVALID_ARGUMENT for an unknown one.
+      throw grpcErrors.invalidArgument(`${field}.${path}.attribute`, `unknown item attribute "${condition.attribute}"`);
+    }
+    return exclude;
+  }
+
+  private excludedIndices(loaded: LoadedModel, excludeIds: string[], seenBy: number | undefined): Set<number> {
+    const out = new Set<number>();
+    for (const id of excludeIds) {
+      const i = loaded.items.get(id);
+      if (i !== undefined) out.add(i);
+    }
+    if (seenBy !== undefined && seenBy + 1 < loaded.seen.offsets.length) {
+      for (let p = loaded.seen.offsets[seenBy]; p < loaded.seen.offsets[seenBy + 1]; p++) out.add(loaded.seen.items[p]);
+    }
+    return out;
+  }
+
+  private ranked(loaded: LoadedModel, scores: Float32Array, k: number, excluded: Set<number>): RecommendedItem[] {
+    let candidates: ArrayLike<number> = scores;
+    if (excluded.size > 0) {
+      const copy = Float32Array.from(scores);
+      for (const i of excluded) copy[i] = -Infinity;
+      candidates = copy;
+    }
+    return topK(candidates, k).map((i, n) => ({ itemId: loaded.items.id(i), score: scores[i], rank: n + 1 }));
+  }
+}
+
+function validateId(field: string, id: string | undefined): void {
+  if (!id) throw grpcErrors.invalidArgument(field, 'is required');
+  if (id.length > MAX_ID) throw grpcErrors.invalidArgument(field, `at most ${MAX_ID} characters`);
+}
+
+function validateContext(context: Record<string, string> | undefined): void {
+  const entries = Object.entries(context ?? {});
+  if (entries.length > MAX_CONTEXT) throw grpcErrors.invalidArgument('context', `at most ${MAX_CONTEXT} entries`);
+  for (const [key, value] of entries) {
+    if (key.length > 64) throw grpcErrors.invalidArgument(`context[${key.slice(0, 16)}]`, 'keys are at most 64 characters');
+    if (value.length > 256) throw grpcErrors.invalidArgument(`context[${key}]`, 'values are at most 256 characters');
+  }
+}

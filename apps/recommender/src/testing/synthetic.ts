@@ -1,0 +1,37 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Rng } from '../data/rng';
+
+/**
+ * MovieLens-format interactions with structure a collaborative model can find and popularity cannot: users
+ * belong to taste clusters and mostly pick items of their cluster, while a few globally popular items are
+ * picked by everyone. Returns the `userId,movieId,rating,timestamp` CSV text.
+ */
+export function syntheticRatingsCsv(options: { users?: number; items?: number; clusters?: number; perUser?: number; seed?: number } = {}): string {
+  const users = options.users ?? 120;
+  const items = options.items ?? 240;
+  const clusters = options.clusters ?? 6;
+  const perUser = options.perUser ?? 20;
+  const rng = new Rng(options.seed ?? 7);
+  const perCluster = Math.floor(items / clusters);
+  const lines = ['userId,movieId,rating,timestamp'];
+  for (let u = 0; u < users; u++) {
+    const cluster = u % clusters;
+    const chosen = new Set<number>();
+    while (chosen.size < perUser) {
+      const r = rng.next();
+      // 80 %: an item of the user's cluster, skewed to its first items; 20 %: one of the 10 global hits.
+      const item = r < 0.8 ? cluster * perCluster + Math.floor(perCluster * rng.next() ** 2) : items - 1 - rng.int(10);
+      chosen.add(item);
+    }
+    let t = 1_600_000_000 + u * 1000;
+    for (const item of chosen) lines.push(`u${u},m${item},${1 + rng.int(5)},${(t += 60)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function writeSyntheticRatings(path: string, options: Parameters<typeof syntheticRatingsCsv>[0] = {}): string {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, syntheticRatingsCsv(options));
+  return path;
+}
