@@ -1,9 +1,8 @@
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
-import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { eventually, grpcClient, PlatformaticKafkaClient, runBuilt, type ServiceProcess, startService, type UnaryClient } from '@pulse/platform';
 import { Client as CassandraClient } from 'cassandra-driver';
 import { Client as PgClient } from 'pg';
 import { randomUUID } from 'node:crypto';
-import { eventually, runBuilt, type ServiceProcess, startService } from './services';
 
 // The platform as a client sees it: the built ingest, cdc and storage services as separate processes,
 // the app database written with SQL, results read back over gRPC.

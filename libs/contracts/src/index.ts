@@ -2,6 +2,7 @@ export * from './codecs';
 export * from './topic-definition';
 export * from './topics';
 export * from './proto-path';
+export * from './timestamps';
 
 /** Generated contract types, one namespace per proto package (pulse.<domain>.v1). */
 export * as ingestV1 from './gen/pulse/ingest/v1';

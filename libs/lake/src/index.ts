@@ -1,4 +1,5 @@
 export * from './delta/actions';
+export * from './delta/column-batch';
 export * from './delta/errors';
 export * from './delta/table-state';
 export * from './delta/delta-table';

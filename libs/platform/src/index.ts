@@ -14,5 +14,6 @@ export * from './nest/redis.module';
 export * from './net/free-port';
 export * from './grpc/grpc-client';
 export * from './testing/read-topic';
+export * from './testing/built-service';
 export * from './nest/bootstrap';
 export * from './kafka/consumer-supervisor';

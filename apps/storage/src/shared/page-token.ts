@@ -42,13 +42,4 @@ export function dayOf(ms: number): number {
   return Math.floor(ms / DAY_MS);
 }
 
-export function toTimestamp(date: Date | null | undefined): { seconds: number; nanos: number } | undefined {
-  if (!date) return undefined;
-  const ms = date.getTime();
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
-}
-
-export function fromTimestamp(ts: { seconds: number; nanos: number } | null | undefined): Date | undefined {
-  if (!ts) return undefined;
-  return new Date(ts.seconds * 1000 + Math.floor(ts.nanos / 1e6));
-}
+export { fromTimestamp, toTimestamp } from '@pulse/contracts';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LakeEngine } from '../engine/duckdb.engine';
 import { LocalLakeStorage } from '../storage/local.lake-storage';
+import { ColumnBatch } from './column-batch';
 import { type CreateTableOptions, DeltaTable } from './delta-table';
 import { DeltaConflictError, DeltaTxnReplayError } from './errors';
 
@@ -161,6 +162,21 @@ describe('DeltaTable', () => {
     expect(await parquetFiles(join(root, 'events'))).toHaveLength(1);
     expect(await count(table)).toBe(30);
     expect((await table.history(2)).map((h) => h.operation)).toEqual(['VACUUM END', 'VACUUM START']);
+  });
+
+  it('appends a column batch with every column type', async () => {
+    const table = await DeltaTable.create(storage, 'events', EVENTS, { engine });
+    const batch = new ColumnBatch(table.snapshot().schema);
+    for (let i = 0; i < 3000; i++) {
+      batch.push([`e${i}`, i % 2 ? null : `u${i}`, Date.UTC(2024, 5, 1, 10) + i, i / 4, { i: String(i) }, i < 1000 ? '2024-06-01' : 19876]);
+    }
+    const written = await table.appendBatch(batch, { txns: [{ appId: 'etl:t:0', version: 3000 }] });
+    expect(written.rows).toBe(3000);
+    const [row] = await engine.query(
+      `SELECT count(*)::INT AS n, count(user_id)::INT AS users, min(occurred_at)::VARCHAR AS first, sum(weight) AS w, max(props['i']) AS maxi, count(DISTINCT event_date)::INT AS days, max(event_date)::VARCHAR AS last_day FROM ${await table.scanSql()}`,
+    );
+    expect(row).toEqual({ n: 3000, users: 1500, first: '2024-06-01 10:00:00+00', w: 1124625, maxi: '999', days: 2, last_day: '2024-06-02' });
+    expect(written.files).toHaveLength(2);
   });
 
   it('finds the version of a point in time', async () => {

@@ -21,6 +21,7 @@ import {
   serializeActions,
   type TxnAction,
 } from './actions';
+import type { ColumnBatch } from './column-batch';
 import { DeltaConflictError, DeltaTableNotFoundError, DeltaTxnReplayError } from './errors';
 import { type DeltaSnapshot, TableState } from './table-state';
 
@@ -388,6 +389,20 @@ export class DeltaTable {
     } catch (error) {
       await this.discard(files).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /** Appends a column batch in one commit (the fast path for streams); see `appendFrom`. */
+  async appendBatch(batch: ColumnBatch, options: Partial<CommitOptions> & { txns?: TxnAction[] } = {}): Promise<WriteResult> {
+    checkTxns(this.state, options.txns ?? []);
+    const name = `pulse_batch_${randomUUID().replace(/-/g, '')}`;
+    const connection = await this.engine.connect();
+    try {
+      await batch.load(connection, name);
+      return await this.appendFrom(`SELECT * FROM ${sqlIdent(name)}`, options);
+    } finally {
+      await connection.run(`DROP TABLE IF EXISTS ${sqlIdent(name)}`).catch(() => undefined);
+      connection.closeSync();
     }
   }
 

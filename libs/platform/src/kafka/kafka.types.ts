@@ -54,6 +54,11 @@ export interface ConsumeOptions {
   from: 'earliest' | 'latest' | { offsets: readonly bigint[] };
   /** Max records handed to the handler at once. */
   maxBatchSize?: number;
+  /**
+   * How long to keep collecting records for a batch after its first one arrived, until `maxBatchSize`
+   * (a processing-time trigger, like Spark's). 0 (default): hand over what is already fetched at once.
+   */
+  maxBatchWaitMs?: number;
 }
 
 /**
@@ -72,10 +77,10 @@ export interface KafkaAdmin {
   /** Latest offset (next to be written) of every partition of a topic. */
   endOffsets(topic: string): Promise<bigint[]>;
   /**
-   * Sets a consumer group's committed offsets on a topic (index = partition), like
-   * `kafka-consumer-groups --reset-offsets`; the group must have no active member.
+   * Sets a consumer group's committed offsets on a topic (index = partition, or only the partitions of
+   * a map), like `kafka-consumer-groups --reset-offsets`; the group must have no active member.
    */
-  setGroupOffsets(groupId: string, topic: string, offsets: readonly bigint[]): Promise<void>;
+  setGroupOffsets(groupId: string, topic: string, offsets: readonly bigint[] | ReadonlyMap<number, bigint>): Promise<void>;
   /** Throws when the cluster does not answer a metadata request. */
   ping(): Promise<void>;
   close(): Promise<void>;

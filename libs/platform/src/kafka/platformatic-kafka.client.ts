@@ -162,10 +162,14 @@ class PlatformaticAdmin implements KafkaAdmin {
     }
   }
 
-  async setGroupOffsets(groupId: string, topic: string, offsets: readonly bigint[]): Promise<void> {
+  async setGroupOffsets(groupId: string, topic: string, offsets: readonly bigint[] | ReadonlyMap<number, bigint>): Promise<void> {
+    const entries: [number, bigint][] = Array.isArray(offsets)
+      ? offsets.map((offset, partition) => [partition, offset])
+      : [...(offsets as ReadonlyMap<number, bigint>).entries()];
+    if (entries.length === 0) return;
     await this.admin.alterConsumerGroupOffsets({
       groupId,
-      topics: [{ name: topic, partitionOffsets: offsets.map((offset, partition) => ({ partition, offset })) }],
+      topics: [{ name: topic, partitionOffsets: entries.map(([partition, offset]) => ({ partition, offset })) }],
     });
   }
 
@@ -215,21 +219,48 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
     );
     this.stream = stream;
     const max = this.options.maxBatchSize ?? 500;
+    const waitMs = this.options.maxBatchWaitMs ?? 0;
     const iterator = stream[Symbol.asyncIterator]();
+    // A read that outlived a batch's wait is kept for the next batch, never dropped.
+    let pending: Promise<IteratorResult<Message<Buffer, Buffer, Buffer, Buffer>>> | undefined;
+    const read = () => (pending ??= iterator.next());
+    const TIMEOUT = Symbol('timeout');
     while (!this.closed) {
-      const first = await iterator.next();
+      const first = await read();
+      pending = undefined;
       if (first.done) break;
       const messages: Message<Buffer, Buffer, Buffer, Buffer>[] = [first.value];
-      // Take what is already buffered without waiting for more.
-      while (messages.length < max && stream.readableLength > 0) {
-        const next = await iterator.next();
-        if (next.done) break;
+      const deadline = Date.now() + waitMs;
+      let ended = false;
+      while (messages.length < max) {
+        if (stream.readableLength === 0) {
+          const remaining = deadline - Date.now();
+          if (remaining <= 0) break;
+          let timer: NodeJS.Timeout | undefined;
+          const next = await Promise.race([read(), new Promise<typeof TIMEOUT>((r) => (timer = setTimeout(() => r(TIMEOUT), remaining)))]);
+          clearTimeout(timer);
+          if (next === TIMEOUT) break;
+          pending = undefined;
+          if (next.done) {
+            ended = true;
+            break;
+          }
+          messages.push(next.value);
+          continue;
+        }
+        const next = await read();
+        pending = undefined;
+        if (next.done) {
+          ended = true;
+          break;
+        }
         messages.push(next.value);
       }
       await handler(messages.map((m) => this.decode(m)));
       // Closed while handling: leave the batch uncommitted, the group's next owner re-reads it.
       if (this.closed) break;
       await commitLastPerPartition(messages);
+      if (ended) break;
     }
   }
 

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '@pulse/platform';
+import { freePort } from '../net/free-port';
 
-const ROOT = join(__dirname, '..', '..', '..');
+/** The workspace root (this file is libs/platform/src/testing/). */
+const ROOT = join(__dirname, '..', '..', '..', '..');
 
 export interface ServiceProcess {
   name: string;
@@ -10,6 +11,8 @@ export interface ServiceProcess {
   httpUrl: string;
   output: () => string;
   stop(): Promise<void>;
+  /** Sends a signal (SIGKILL: a crash) and waits for the process to exit. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -44,6 +47,12 @@ export async function startService(name: string, env: Record<string, string>, ti
     grpcAddress: `127.0.0.1:${grpcPort}`,
     httpUrl,
     output: () => log,
+    kill: (signal) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -68,6 +77,7 @@ export function runBuilt(name: string, file: string, env: Record<string, string>
   });
 }
 
+/** Polls `read` until `ok` holds or the timeout passes; returns the last value read. */
 export async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import {
+  aggregateTopic,
+  etlV1,
+  type ingestV1,
+  millisToDuration,
+  millisToTimestamp,
+  type TopicDefinition,
+  timestampToMillis,
+  windowAggregateKey,
+} from '@pulse/contracts';
+import { ColumnBatch, type DeltaTable } from '@pulse/lake';
+import type { IncomingRecord, KafkaClient, Logger, TopicBatch } from '@pulse/platform';
+import { activityTypeName, targetTypeName, utcDate } from '../bronze/bronze-tables';
+import { committedOffsets, txnAppId } from '../streams/exactly-once.sink';
+import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner';
+import type { ActivityFacts, AggregateDefinition } from './aggregate-definitions';
+import { type AggregatorState, type WindowAggregator, type WindowResult } from './window-aggregator';
+
+type Tracked = ingestV1.ActivityTracked;
+
+const STATE_DIR = '_pulse_state';
+
+/** Commit-info field of an aggregate stream's commits: where its window state of that version is. */
+export interface StreamStateRef {
+  stream: string;
+  key: string;
+  watermark: number | null;
+}
+
+/** The fields aggregates read, from a tracked event; null for a record without an event. */
+export function activityFacts(tracked: Tracked | null, fallbackTime: number): ActivityFacts | null {
+  const e = tracked?.event;
+  if (!e) return null;
+  return {
+    eventId: e.eventId,
+    userId: e.userId,
+    type: activityTypeName(e.type),
+    targetType: e.target ? targetTypeName(e.target.type) : null,
+    targetId: e.target?.id ?? null,
+    occurredAt: e.occurredAt ? timestampToMillis(e.occurredAt) : fallbackTime,
+  };
+}
+
+/**
+ * One windowed aggregate as a stream: events → WindowAggregator → updates on pulse.aggregates.<name>.v1,
+ * final windows into the Delta table agg/<name>, late events on the late topic. Exactly once in the
+ * table: each batch is one commit carrying the final rows, the partitions' next offsets (txn) and a
+ * reference to the window state as of those offsets, so a restart resumes the state and the offsets
+ * together. Kafka outputs are published before the commit (at least once): a window update is keyed
+ * and superseded by the next, so a replay after a crash only repeats records.
+ */
+export class AggregateStream implements StreamProcessor<string, Tracked> {
+  readonly name: string;
+
+  constructor(
+    readonly definition: AggregateDefinition,
+    private readonly table: DeltaTable,
+    private readonly aggregator: WindowAggregator,
+    private readonly source: TopicDefinition<string, Tracked>,
+    private readonly lateTopic: TopicDefinition<string, etlV1.LateEvent>,
+    private readonly kafka: KafkaClient,
+    private readonly logger: Logger,
+  ) {
+    this.name = `agg_${definition.name}`;
+  }
+
+  get topic(): TopicDefinition<string, etlV1.WindowAggregate> {
+    return aggregateTopic(this.definition.name);
+  }
+
+  /** Restores the window state committed with the table's latest offsets for this stream. */
+  async restore(): Promise<void> {
+    const snapshot = await this.table.refresh();
+    for (let v = snapshot.version; v >= 0; v--) {
+      const info = await this.table.commitInfo(v);
+      if (info === null) break;
+      const ref = info['pulseStreamState'] as StreamStateRef | undefined;
+      if (!ref || ref.stream !== this.name) continue;
+      const data = await this.table.storage.read(ref.key);
+      if (!data) throw new Error(`window state ${ref.key} of ${this.name} (version ${v}) is missing`);
+      this.aggregator.restore(JSON.parse(data.toString('utf8')) as AggregatorState);
+      this.logger.info({ stream: this.name, version: v, openWindows: this.aggregator.openWindows() }, 'window state restored');
+      return;
+    }
+    if (committedOffsets(snapshot, this.name, this.source.name).size > 0) {
+      throw new Error(`${this.name}: the table has offsets but no window state; refusing to double-count`);
+    }
+  }
+
+  async committedOffsets(): Promise<Map<string, Map<number, bigint>>> {
+    return new Map([[this.source.name, committedOffsets(await this.table.refresh(), this.name, this.source.name)]]);
+  }
+
+  watermarkMs(): number | null {
+    return this.aggregator.watermarkMs();
+  }
+
+  async process(batch: IncomingRecord<string, Tracked>[]): Promise<BatchOutcome> {
+    const snapshot = await this.table.refresh();
+    const committed = committedOffsets(snapshot, this.name, this.source.name);
+    const next = new Map<number, bigint>();
+    const facts: ActivityFacts[] = [];
+    const records = new Map<ActivityFacts, IncomingRecord<string, Tracked>>();
+    let skipped = 0;
+    for (const record of batch) {
+      const from = committed.get(record.partition);
+      if (from !== undefined && record.offset < from) {
+        skipped++;
+        continue;
+      }
+      next.set(record.partition, record.offset + 1n);
+      const f = activityFacts(record.value, record.timestampMs);
+      if (f) {
+        facts.push(f);
+        records.set(f, record);
+      }
+    }
+    if (next.size === 0) return { version: null, written: 0, skipped };
+
+    const before = this.aggregator.snapshot();
+    try {
+      const emission = this.aggregator.process(facts);
+      const now = Date.now();
+      const watermark = emission.watermark;
+      const outputs: TopicBatch[] = [];
+      const results = [...emission.updates, ...emission.finals];
+      if (results.length > 0) {
+        outputs.push({ topic: this.topic, records: results.map((r) => ({ key: windowAggregateKey(new Date(r.start), this.groupKey(r)), value: this.message(r, now, watermark) })) });
+      }
+      if (emission.late.length > 0) {
+        outputs.push({
+          topic: this.lateTopic,
+          records: emission.late.map(({ facts: f, reason }) => ({
+            key: f.userId,
+            value: {
+              tracked: records.get(f)!.value ?? undefined,
+              stream: this.name,
+              watermark: watermark === null ? undefined : millisToTimestamp(watermark),
+              lateness: millisToDuration(Math.max(0, (watermark ?? f.occurredAt) - f.occurredAt)),
+              reason: reason === 'WINDOW_CLOSED' ? etlV1.LateReason.LATE_REASON_WINDOW_CLOSED : etlV1.LateReason.LATE_REASON_BEHIND_WATERMARK,
+              detectedAt: millisToTimestamp(now),
+            },
+          })),
+        });
+      }
+      if (outputs.length > 0) await this.kafka.producer.sendMany(outputs);
+
+      const stateKey = `${this.table.path}/${STATE_DIR}/${this.name}/${String(snapshot.version + 1).padStart(20, '0')}-${randomUUID()}.json`;
+      await this.table.storage.write(stateKey, JSON.stringify(this.aggregator.snapshot()));
+      const rows = new ColumnBatch(snapshot.schema);
+      for (const f of emission.finals) rows.push(this.row(f, now));
+      const txns = [...next].map(([partition, offset]) => ({ appId: txnAppId(this.name, this.source.name, partition), version: Number(offset) }));
+      const ref: StreamStateRef = { stream: this.name, key: stateKey, watermark };
+      const result = await this.table.appendBatch(rows, {
+        operation: 'STREAMING UPDATE',
+        operationParameters: { outputMode: 'Append', queryId: this.name, epochId: String(snapshot.version + 1) },
+        operationMetrics: { numLateEvents: String(emission.late.length), numUpdates: String(emission.updates.length) },
+        txns,
+        info: { pulseStreamState: ref },
+      });
+      await this.dropOldStates(stateKey);
+      return { version: result.version, written: emission.finals.length, skipped };
+    } catch (error) {
+      this.aggregator.restore(before);
+      throw error;
+    }
+  }
+
+  private groupKey(r: WindowResult): Record<string, string> {
+    return { [this.definition.group.column]: r.group };
+  }
+
+  private message(r: WindowResult, now: number, watermark: number | null): etlV1.WindowAggregate {
+    const spec = this.definition.window;
+    const metrics: Record<string, number> = {};
+    this.definition.counters.forEach((c, i) => (metrics[c.name] = r.counters[i]));
+    this.definition.derived.forEach((d, i) => (metrics[d.name] = r.derived[i]));
+    return {
+      aggregate: this.definition.name,
+      windowStart: millisToTimestamp(r.start),
+      windowEnd: millisToTimestamp(r.end),
+      windowKind:
+        spec.kind === 'tumbling'
+          ? etlV1.WindowKind.WINDOW_KIND_TUMBLING
+          : spec.kind === 'sliding'
+            ? etlV1.WindowKind.WINDOW_KIND_SLIDING
+            : etlV1.WindowKind.WINDOW_KIND_SESSION,
+      slide: spec.kind === 'sliding' ? millisToDuration(spec.slideMs) : undefined,
+      groupKey: this.groupKey(r),
+      metrics,
+      emittedAt: millisToTimestamp(now),
+      watermark: watermark === null ? undefined : millisToTimestamp(watermark),
+      isFinal: r.isFinal,
+      updateCount: r.updateCount,
+    };
+  }
+
+  private row(r: WindowResult, now: number) {
+    return [r.start, r.end, r.group, ...r.counters, ...r.derived, r.updateCount, now, utcDate(r.start)];
+  }
+
+  /** Keeps the state of the last two commits (the latest and the one a concurrent reader may hold). */
+  private async dropOldStates(current: string): Promise<void> {
+    const dir = `${this.table.path}/${STATE_DIR}/${this.name}/`;
+    const states = (await this.table.storage.list(dir)).map((o) => o.key).filter((k) => k.endsWith('.json') && k !== current);
+    const old = states.sort().slice(0, Math.max(0, states.length - 1));
+    if (old.length > 0) await this.table.storage.delete(old).catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old window states'));
+  }
+}

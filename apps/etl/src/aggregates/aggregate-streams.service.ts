@@ -1,0 +1,81 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { aggregateTopic, type TopicDefinition, Topics } from '@pulse/contracts';
+import { HealthRegistry, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
+import { activityTopic } from '../bronze/bronze-streams.service';
+import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
+import { Lake } from '../lake/lake';
+import { StreamMetrics } from '../streams/stream-metrics';
+import { StreamRegistry } from '../streams/stream-registry';
+import { StreamRunner } from '../streams/stream-runner';
+import { ACTIVITY_AGGREGATES, type AggregateDefinition, aggregateTable, withPrefix } from './aggregate-definitions';
+import { AggregateStream } from './aggregate-stream';
+import { WindowAggregator } from './window-aggregator';
+
+/** The late-events topic this deployment writes. */
+export function lateTopic(config: EtlConfig): typeof Topics.activityLate {
+  return config.ETL_LATE_TOPIC === Topics.activityLate.name ? Topics.activityLate : { ...Topics.activityLate, name: config.ETL_LATE_TOPIC };
+}
+
+/** The aggregates this deployment computes, with ETL_AGGREGATE_PREFIX applied. */
+export function aggregateDefinitions(config: EtlConfig): AggregateDefinition[] {
+  return ACTIVITY_AGGREGATES.map((d) => withPrefix(d, config.ETL_AGGREGATE_PREFIX));
+}
+
+/** Every topic the etl service writes or reads, for KafkaModule to ensure at start. */
+export function etlTopics(config: EtlConfig): TopicDefinition<any, any>[] {
+  return [activityTopic(config), lateTopic(config), ...aggregateDefinitions(config).map((d) => aggregateTopic(d.name))];
+}
+
+/** Runs the window aggregates of the activity stream (one replica: ETL_AGGREGATE_STREAMS). */
+@Injectable()
+export class AggregateStreamsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly runners: StreamRunner<any, any>[] = [];
+  private readonly streams = new Map<string, AggregateStream>();
+
+  constructor(
+    @Inject(ETL_CONFIG) private readonly config: EtlConfig,
+    @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly lake: Lake,
+    private readonly registry: StreamRegistry,
+    private readonly health: HealthRegistry,
+    private readonly metrics: StreamMetrics,
+  ) {}
+
+  /** The stream of an aggregate (by its name as in the topic), or undefined. */
+  stream(aggregate: string): AggregateStream | undefined {
+    return this.streams.get(aggregate);
+  }
+
+  async onApplicationBootstrap() {
+    for (const definition of aggregateDefinitions(this.config)) {
+      const name = `agg_${definition.name}`;
+      const { table } = await this.lake.table(
+        name,
+        `agg/${definition.name}`,
+        aggregateTable(definition, this.config.LAKE_TARGET_FILE_SIZE, this.config.LAKE_CHECKPOINT_INTERVAL),
+      );
+      const aggregator = new WindowAggregator(definition, this.config.ETL_WATERMARK_DELAY, this.config.ETL_ALLOWED_LATENESS);
+      const stream = new AggregateStream(definition, table, aggregator, activityTopic(this.config), lateTopic(this.config), this.kafka, this.logger);
+      this.streams.set(definition.name, stream);
+      if (!this.config.ETL_AGGREGATE_STREAMS) continue;
+      await stream.restore();
+      const runner = new StreamRunner(name, name, [activityTopic(this.config)], `${this.config.ETL_GROUP_PREFIX}${name}`, stream, {
+        kafka: this.kafka,
+        logger: this.logger,
+        health: this.health,
+        counters: this.metrics,
+        maxBatchRecords: this.config.ETL_MAX_BATCH_RECORDS,
+        triggerIntervalMs: this.config.ETL_TRIGGER_INTERVAL,
+      });
+      this.registry.add(runner);
+      this.runners.push(runner);
+      await runner.start();
+    }
+  }
+
+  // Before the Kafka client closes: each stream finishes (commits) its current batch and leaves its group.
+  async beforeApplicationShutdown() {
+    await Promise.all(this.runners.map((r) => r.pause()));
+  }
+}

@@ -1,0 +1,86 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { cdcTopic, type TopicDefinition, Topics } from '@pulse/contracts';
+import { HealthRegistry, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
+import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
+import { Lake } from '../lake/lake';
+import { committedOffsets, ExactlyOnceDeltaSink } from '../streams/exactly-once.sink';
+import { StreamMetrics } from '../streams/stream-metrics';
+import { StreamRegistry } from '../streams/stream-registry';
+import { type BatchOutcome, type StreamProcessor, StreamRunner } from '../streams/stream-runner';
+import { activityBronzeTable, type BronzeTable, cdcBronzeTable } from './bronze-tables';
+
+/** The activity topic this deployment reads (tests and side-by-side deployments name their own). */
+export function activityTopic(config: EtlConfig): typeof Topics.activityTracked {
+  return config.ETL_ACTIVITY_TOPIC === Topics.activityTracked.name
+    ? Topics.activityTracked
+    : { ...Topics.activityTracked, name: config.ETL_ACTIVITY_TOPIC };
+}
+
+/** The CDC topics given by ETL_CDC_TABLES, with their qualified table names. */
+export function cdcSources(config: EtlConfig) {
+  return config.ETL_CDC_TABLES.map((qualified) => {
+    const [schema, table] = qualified.includes('.') ? qualified.split('.') : ['public', qualified];
+    return { qualified: `${schema}.${table}`, topic: cdcTopic(table, schema) };
+  });
+}
+
+/**
+ * The bronze streams: each source topic into its Delta table, exactly once, scaled out by partition
+ * (every replica joins the same consumer group per stream).
+ */
+@Injectable()
+export class BronzeStreamsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly runners: StreamRunner<any, any>[] = [];
+
+  constructor(
+    @Inject(ETL_CONFIG) private readonly config: EtlConfig,
+    @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly lake: Lake,
+    private readonly registry: StreamRegistry,
+    private readonly health: HealthRegistry,
+    private readonly metrics: StreamMetrics,
+  ) {}
+
+  async onApplicationBootstrap() {
+    if (!this.config.ETL_BRONZE_STREAMS) return;
+    const { LAKE_TARGET_FILE_SIZE: size, LAKE_CHECKPOINT_INTERVAL: interval } = this.config;
+    await this.add(activityBronzeTable(size, interval), activityTopic(this.config));
+    for (const source of cdcSources(this.config)) await this.add(cdcBronzeTable(source.qualified, size, interval), source.topic);
+  }
+
+  private async add<K, V>(definition: BronzeTable<K, V>, topic: TopicDefinition<K, V>) {
+    const { table } = await this.lake.table(definition.name, definition.path, definition.create);
+    const sink = new ExactlyOnceDeltaSink<K, V>(table, '', (record) => definition.row(record));
+    const logger = this.logger;
+    const processor: StreamProcessor<K, V> = {
+      async committedOffsets() {
+        return new Map([[topic.name, committedOffsets(await table.refresh(), '', topic.name)]]);
+      },
+      async process(batch): Promise<BatchOutcome> {
+        const result = await sink.write(batch);
+        for (const gap of result.gaps) {
+          logger.warn({ table: definition.name, ...gap, expected: String(gap.expected), got: String(gap.got) }, 'offsets missing between the table and Kafka (deleted by retention?)');
+        }
+        return result;
+      },
+      watermarkMs: () => null,
+    };
+    const runner = new StreamRunner<K, V>(definition.name, definition.name, [topic], `${this.config.ETL_GROUP_PREFIX}${definition.name}`, processor, {
+      kafka: this.kafka,
+      logger: this.logger,
+      health: this.health,
+      counters: this.metrics,
+      maxBatchRecords: this.config.ETL_MAX_BATCH_RECORDS,
+      triggerIntervalMs: this.config.ETL_TRIGGER_INTERVAL,
+    });
+    this.registry.add(runner);
+    this.runners.push(runner);
+    await runner.start();
+  }
+
+  // Before the Kafka client closes: each stream finishes (commits) its current batch and leaves its group.
+  async beforeApplicationShutdown() {
+    await Promise.all(this.runners.map((r) => r.pause()));
+  }
+}

@@ -1,0 +1,165 @@
+import { type DebeziumEnvelope, ingestV1, timestampToMillis } from '@pulse/contracts';
+import type { ColumnValue, CreateTableOptions, DeltaColumn } from '@pulse/lake';
+import type { IncomingRecord } from '@pulse/platform';
+
+/** How one source topic lands in its bronze Delta table: the table's shape and one row per record. */
+export interface BronzeTable<K, V> {
+  /** Table name, as in GetStatus. */
+  name: string;
+  /** Key of the table under the lake root. */
+  path: string;
+  create: CreateTableOptions;
+  /** The row of a record, in `create.columns` order; null skips the record (a tombstone). */
+  row(record: IncomingRecord<K, V>): ColumnValue[] | null;
+}
+
+const KAFKA_COLUMNS: DeltaColumn[] = [
+  { name: 'kafka_partition', type: 'integer', nullable: false },
+  { name: 'kafka_offset', type: 'long', nullable: false },
+  { name: 'kafka_timestamp', type: 'timestamp' },
+];
+
+const DAY_MS = 86_400_000;
+
+/** `YYYY-MM-DD` (UTC) of a time in ms: the partition value of event-date partitioned tables. */
+export function utcDate(ms: number): string {
+  return new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Enum name without its prefix: ACTIVITY_TYPE_VIEW → VIEW. */
+function enumName(names: Record<number, string>, value: number, prefix: string): string {
+  const name = names[value];
+  return name ? name.slice(prefix.length) : String(value);
+}
+
+/** VIEW, LIKE, … of an ActivityType. */
+export function activityTypeName(type: ingestV1.ActivityType): string {
+  return enumName(ingestV1.ActivityType, type, 'ACTIVITY_TYPE_');
+}
+
+/** POST, USER, COMMENT of a TargetType. */
+export function targetTypeName(type: ingestV1.TargetType): string {
+  return enumName(ingestV1.TargetType, type, 'TARGET_TYPE_');
+}
+
+/**
+ * bronze/activity: every tracked event as accepted by ingest, flattened, partitioned by the UTC date of
+ * `occurred_at` (the event time). One row per Kafka record; `event_id` is unique per accepted event.
+ */
+export function activityBronzeTable(targetFileSize: number, checkpointInterval: number): BronzeTable<string, ingestV1.ActivityTracked> {
+  return {
+    name: 'activity_bronze',
+    path: 'bronze/activity',
+    create: {
+      name: 'activity_bronze',
+      description: 'Tracked user activity (pulse.activity.tracked.v1), one row per accepted event',
+      columns: [
+        { name: 'event_id', type: 'string', nullable: false },
+        { name: 'user_id', type: 'string', nullable: false },
+        { name: 'type', type: 'string', nullable: false },
+        { name: 'target_type', type: 'string' },
+        { name: 'target_id', type: 'string' },
+        { name: 'occurred_at', type: 'timestamp', nullable: false },
+        { name: 'received_at', type: 'timestamp' },
+        { name: 'session_id', type: 'string' },
+        { name: 'recommendation_id', type: 'string' },
+        { name: 'properties', type: 'map<string,string>' },
+        { name: 'platform', type: 'string' },
+        { name: 'app_version', type: 'string' },
+        { name: 'client_id', type: 'string' },
+        ...KAFKA_COLUMNS,
+        { name: 'event_date', type: 'date', nullable: false },
+      ],
+      partitionColumns: ['event_date'],
+      configuration: configuration(targetFileSize, checkpointInterval),
+    },
+    row(record) {
+      const tracked = record.value;
+      const e = tracked?.event;
+      if (!e) return null;
+      const occurred = e.occurredAt ? timestampToMillis(e.occurredAt) : record.timestampMs;
+      return [
+        e.eventId,
+        e.userId,
+        activityTypeName(e.type),
+        e.target ? targetTypeName(e.target.type) : null,
+        e.target?.id ?? null,
+        occurred,
+        tracked.receivedAt ? timestampToMillis(tracked.receivedAt) : null,
+        e.sessionId || null,
+        e.recommendationId || null,
+        e.properties,
+        e.context ? enumName(ingestV1.Platform, e.context.platform, 'PLATFORM_') : null,
+        e.context?.appVersion || null,
+        tracked.ingest?.clientId || null,
+        record.partition,
+        record.offset,
+        record.timestampMs,
+        utcDate(occurred),
+      ];
+    },
+  };
+}
+
+/**
+ * bronze/cdc/<schema>.<table>: the change events of one app-database table, Debezium envelope kept as
+ * JSON (before/after), partitioned by the UTC date of the change's commit (`source.ts_ms`).
+ */
+export function cdcBronzeTable(
+  qualified: string,
+  targetFileSize: number,
+  checkpointInterval: number,
+): BronzeTable<Record<string, unknown>, DebeziumEnvelope> {
+  const name = qualified.replace('.', '_');
+  return {
+    name: `cdc_${name}_bronze`,
+    path: `bronze/cdc/${qualified}`,
+    create: {
+      name: `cdc_${name}_bronze`,
+      description: `Change events of app-database table ${qualified} (Debezium envelope)`,
+      columns: [
+        { name: 'key', type: 'string' },
+        { name: 'op', type: 'string' },
+        { name: 'before', type: 'string' },
+        { name: 'after', type: 'string' },
+        { name: 'source_ts', type: 'timestamp' },
+        { name: 'lsn', type: 'long' },
+        { name: 'tx_id', type: 'long' },
+        { name: 'snapshot', type: 'string' },
+        { name: 'ts', type: 'timestamp' },
+        ...KAFKA_COLUMNS,
+        { name: 'change_date', type: 'date', nullable: false },
+      ],
+      partitionColumns: ['change_date'],
+      configuration: configuration(targetFileSize, checkpointInterval),
+    },
+    row(record) {
+      const v = record.value;
+      if (!v) return null; // tombstone: the delete before it carries the change
+      const at = v.source?.ts_ms ?? v.ts_ms ?? record.timestampMs;
+      return [
+        record.key === null ? null : JSON.stringify(record.key),
+        v.op,
+        v.before === null || v.before === undefined ? null : JSON.stringify(v.before),
+        v.after === null || v.after === undefined ? null : JSON.stringify(v.after),
+        v.source?.ts_ms ?? null,
+        v.source?.lsn ?? null,
+        v.source?.txId ?? null,
+        v.source?.snapshot ?? null,
+        v.ts_ms ?? null,
+        record.partition,
+        record.offset,
+        record.timestampMs,
+        utcDate(at),
+      ];
+    },
+  };
+}
+
+function configuration(targetFileSize: number, checkpointInterval: number): Record<string, string> {
+  return {
+    'delta.checkpointInterval': String(checkpointInterval),
+    'delta.deletedFileRetentionDuration': 'interval 7 days',
+    'pulse.targetFileSize': String(targetFileSize),
+  };
+}

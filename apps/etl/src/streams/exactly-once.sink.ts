@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  ColumnBatch,
+  type ColumnValue,
+  DeltaConflictError,
+  type DeltaSnapshot,
+  type DeltaTable,
+  DeltaTxnReplayError,
+  type TxnAction,
+} from '@pulse/lake';
+import type { IncomingRecord } from '@pulse/platform';
+
+/** The application id of a stream's progress on one topic-partition, kept as a Delta `txn`. */
+export function txnAppId(stream: string, topic: string, partition: number): string {
+  return stream === '' ? `etl:${topic}:${partition}` : `etl:${stream}:${topic}:${partition}`;
+}
+
+/** Next offset per partition of a topic that a table has committed for a stream. */
+export function committedOffsets(snapshot: DeltaSnapshot, stream: string, topic: string): Map<number, bigint> {
+  const out = new Map<number, bigint>();
+  const prefix = txnAppId(stream, topic, 0).replace(/0$/, '');
+  for (const [appId, txn] of snapshot.txns) {
+    if (!appId.startsWith(prefix)) continue;
+    const partition = Number(appId.slice(prefix.length));
+    if (Number.isInteger(partition)) out.set(partition, BigInt(txn.version));
+  }
+  return out;
+}
+
+export interface SinkResult {
+  /** Table version committed; null when every record had been committed before. */
+  version: number | null;
+  /** Records written. */
+  written: number;
+  /** Records skipped because the table already holds them (a replay after a crash or rebalance). */
+  skipped: number;
+  /** Partitions whose first record is past the committed offset (records missing from Kafka). */
+  gaps: { topic: string; partition: number; expected: bigint; got: bigint }[];
+}
+
+/**
+ * Writes micro-batches of Kafka records into a Delta table exactly once. Each batch is one Delta
+ * commit holding its data files and, per topic-partition, a `txn` whose version is the next offset
+ * (Structured Streaming's idempotent Delta sink, with the offsets in the table instead of a checkpoint
+ * directory). Records below the table's committed offset are dropped before writing; a batch that
+ * loses a race to another writer of the same partitions (a rebalance, a zombie replica) is re-filtered
+ * against the winner's offsets and retried, so no record is written twice and none is skipped.
+ */
+export class ExactlyOnceDeltaSink<K, V> {
+  /** Names this writer in its commits (commitInfo.pulseWriter), for operators reading the history. */
+  readonly writerId = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+
+  constructor(
+    private readonly table: DeltaTable,
+    /** '' for a bronze table (one stream per table); the stream name when several streams share a table. */
+    private readonly stream: string,
+    private readonly row: (record: IncomingRecord<K, V>) => ColumnValue[] | null,
+  ) {}
+
+  async write(
+    records: readonly IncomingRecord<K, V>[],
+    options: { batchId?: number; info?: Record<string, unknown> } = {},
+  ): Promise<SinkResult> {
+    for (let attempt = 0; ; attempt++) {
+      const snapshot = await this.table.refresh();
+      const committed = new Map<string, bigint>();
+      for (const [appId, txn] of snapshot.txns) committed.set(appId, BigInt(txn.version));
+      const next = new Map<string, { topic: string; partition: number; first: bigint; last: bigint }>();
+      const batch = new ColumnBatch(snapshot.schema);
+      let skipped = 0;
+      for (const record of records) {
+        const appId = txnAppId(this.stream, record.topic, record.partition);
+        const from = committed.get(appId);
+        if (from !== undefined && record.offset < from) {
+          skipped++;
+          continue;
+        }
+        const seen = next.get(appId);
+        if (seen) seen.last = record.offset;
+        else next.set(appId, { topic: record.topic, partition: record.partition, first: record.offset, last: record.offset });
+        const values = this.row(record);
+        if (values) batch.push(values);
+      }
+      if (next.size === 0) return { version: null, written: 0, skipped, gaps: [] };
+      const gaps = [...next.entries()].flatMap(([appId, p]) => {
+        const expected = committed.get(appId);
+        return expected !== undefined && p.first > expected ? [{ topic: p.topic, partition: p.partition, expected, got: p.first }] : [];
+      });
+      const txns: TxnAction[] = [...next.entries()].map(([appId, p]) => ({ appId, version: Number(p.last + 1n) }));
+      const info: Record<string, unknown> = { ...(options.info ?? {}), pulseWriter: this.writerId };
+      if (options.batchId !== undefined) info['pulseBatchId'] = options.batchId;
+      try {
+        const result = await this.table.appendBatch(batch, {
+          operation: 'STREAMING UPDATE',
+          operationParameters: { outputMode: 'Append', queryId: this.stream || this.table.path, epochId: String(options.batchId ?? -1) },
+          txns,
+          info,
+        });
+        return { version: result.version, written: batch.length, skipped, gaps };
+      } catch (error) {
+        const lostRace = error instanceof DeltaTxnReplayError || (error instanceof DeltaConflictError && error.kind === 'transaction');
+        if (!lostRace || attempt >= 20) throw error;
+        // Another writer committed some of these offsets: re-read and write only what it did not.
+      }
+    }
+  }
+}
+
