@@ -36,7 +36,7 @@ export class FeatureStoreWorld {
       FEATURE_STORE_PG_SCHEMA: this.schema,
       FEATURE_STORE_AUTO_MIGRATE: 'true',
       FEATURE_STORE_REDIS_PREFIX: this.redisPrefix,
-      FEATURE_STORE_LAKE_ROOT: this.lakeRoot,
+      LAKE_ROOT: this.lakeRoot,
       FEATURE_STORE_REPO_DIR: this.repoDir,
       FEATURE_STORE_REGISTRY_REFRESH: '200ms',
       FEATURE_STORE_AGGREGATES_CONSUMER: 'false',

@@ -154,7 +154,7 @@ function serviceEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     FEATURE_STORE_PROJECT: PROJECT,
     FEATURE_STORE_REDIS_PREFIX: PREFIX,
     FEATURE_STORE_AGGREGATES_CONSUMER: 'false',
-    FEATURE_STORE_LAKE_ROOT: join(dir, 'lake'),
+    LAKE_ROOT: join(dir, 'lake'),
     ...extra,
   };
 }

@@ -34,7 +34,7 @@ export const featureStoreConfigSchema = z.object({
    */
   FEATURE_STORE_EXPIRED_RETENTION: env.duration('1d'),
   /** Root directory of the Delta lake; entity files, sources and outputs are paths under it. */
-  FEATURE_STORE_LAKE_ROOT: env.string('tmp/lake'),
+  LAKE_ROOT: env.string('tmp/lake'),
   /** Memory DuckDB may use for retrieval and materialisation (DuckDB syntax, e.g. 512MB, 2GB). */
   FEATURE_STORE_DUCKDB_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/, 'a size like 512MB or 2GB').default('1GB'),
   /** Threads of DuckDB. */

@@ -41,14 +41,14 @@ export class OfflineStore {
     @Inject(FEATURE_STORE_CONFIG) private readonly config: FeatureStoreConfig,
     private readonly engine: OfflineEngine,
   ) {
-    this.storage = new LocalLakeStorage(config.FEATURE_STORE_LAKE_ROOT);
+    this.storage = new LocalLakeStorage(config.LAKE_ROOT);
   }
 
   /** DuckDB table expression over the view's offline rows. */
   async relation(view: ServedView): Promise<string> {
     const batch = view.def.source.batch;
     if (!batch) throw new Error(`feature view ${view.def.name} has no offline source`);
-    if (batch.type === 'file') return fileRelation(lakePath(this.config.FEATURE_STORE_LAKE_ROOT, batch.location, 'location'));
+    if (batch.type === 'file') return fileRelation(lakePath(this.config.LAKE_ROOT, batch.location, 'location'));
     try {
       const table = await DeltaTable.open(this.storage, batch.location, { engine: await this.engine.lake() });
       return await table.scanSql();

@@ -55,7 +55,7 @@ export class RetrievalService {
     for (const g of selection.byView) {
       if (!g.view.def.source.batch) throw grpcErrors.failedPrecondition(`feature view ${g.view.def.name} has no offline (batch) source`);
     }
-    const root = this.config.FEATURE_STORE_LAKE_ROOT;
+    const root = this.config.LAKE_ROOT;
     let entityPath: string | undefined;
     let entityQuery: string | undefined;
     if (request.entityPath) {
@@ -163,7 +163,7 @@ export class RetrievalService {
     return {
       id: job.id,
       state: jobState(job.state),
-      outputPath: relative(resolve(this.config.FEATURE_STORE_LAKE_ROOT), job.request.outputPath),
+      outputPath: relative(resolve(this.config.LAKE_ROOT), job.request.outputPath),
       rowCount: job.state === 'SUCCEEDED' ? job.progress.rowCount : 0,
       createdAt: timestamp(job.createdAt),
       finishedAt: timestamp(job.finishedAt),

@@ -1,4 +1,5 @@
-import { type Definitions, DefinitionError, mergeDefinitions, parseDefinitionFile } from './definitions';
+import { join } from 'node:path';
+import { type Definitions, DefinitionError, loadDefinitionRepo, mergeDefinitions, parseDefinitionFile } from './definitions';
 import { planChanges } from './registry-plan';
 
 const repo = (followers = 'int64', online = true, service = true): Definitions =>
@@ -99,5 +100,14 @@ feature_services:
     const a = parseDefinitionFile('project: a\n', 'a.yaml');
     const b = parseDefinitionFile('project: b\n', 'b.yaml');
     expect(() => mergeDefinitions([a, b])).toThrow(/2 projects/);
+  });
+});
+
+describe("the repository's own feature_repo", () => {
+  it('is a valid project whose feature service selects existing features', () => {
+    const repo = loadDefinitionRepo(join(__dirname, '../../../../feature_repo'));
+    expect(repo.project).toBe('pulse');
+    expect(repo.featureServices.map((s) => s.name)).toContain('ranker_v1');
+    expect(repo.featureViews.find((v) => v.name === 'post_engagement_1h')?.source.batch?.location).toBe('agg/post_engagement_1h');
   });
 });
