@@ -240,6 +240,14 @@ interface FeastSide {
   url: string;
   child: ChildProcess;
   repo: string;
+  /** The worker process(es) `feast serve` forks; they do the serving. */
+  workers: number[];
+}
+
+function childPids(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
+  return out.stdout.split('\n').filter(Boolean).map(Number);
 }
 
 function feastPython(): string {
@@ -288,7 +296,7 @@ async function startFeast(): Promise<FeastSide> {
     if (Date.now() > deadline) throw new Error(`feast serve not ready after 90 s: ${tail(log, 5)}`);
     await sleep(300);
   }
-  return { version, url, child, repo };
+  return { version, url, child, repo, workers: childPids(child.pid) };
 }
 
 const FEAST_REFS = NAMES.map((n) => `${VIEW}:${n}`);
@@ -382,10 +390,10 @@ async function main() {
     const feastOp = feast ? async (e: number) => void (await feastRequest(feast!.url, e)) : undefined;
 
     const pids = stackPids(['redis']);
-    const systems: { name: string; op: (e: number) => Promise<void>; pid?: number }[] = [
-      { name: 'anchor_redis_hgetall', op: anchorOp },
-      { name: 'pulse', op: pulseOp, pid: service.child.pid },
-      ...(feastOp && feast ? [{ name: 'feast', op: feastOp, pid: feast.child.pid }] : []),
+    const systems: { name: string; op: (e: number) => Promise<void>; pids: number[] }[] = [
+      { name: 'anchor_redis_hgetall', op: anchorOp, pids: [] },
+      { name: 'pulse', op: pulseOp, pids: service.child.pid ? [service.child.pid] : [] },
+      ...(feastOp && feast ? [{ name: 'feast', op: feastOp, pids: [feast.child.pid ?? 0, ...feast.workers].filter(Boolean) }] : []),
     ];
     const load: Record<string, Run[]> = {};
     const latency: Record<string, Run[]> = {};
@@ -394,7 +402,7 @@ async function main() {
       for (const s of systems) {
         note(`round ${round_}/${opts.rounds}: ${s.name}, ${opts.concurrency} in flight`);
         const meter = new CpuMeter().track('redis', pids['redis']).track('bench_client', process.pid);
-        if (s.pid) meter.track('server', s.pid);
+        s.pids.forEach((pid, i) => meter.track(i === 0 ? 'server' : `server_worker_${i}`, pid));
         meter.start();
         (load[s.name] ??= []).push(await closedLoop(s.op, opts.concurrency, opts.seconds));
         (cpu[s.name] ??= []).push(meter.stop());

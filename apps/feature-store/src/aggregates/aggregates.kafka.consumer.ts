@@ -82,14 +82,14 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
   }
 
   private async follow(registry: LoadedRegistry): Promise<void> {
-    const topics = [...registry.topics.keys()].filter((t) => registry.topics.get(t)!.some((v) => v.def.online)).sort();
+    const topics = [...registry.topics].filter(([, views]) => views.some((v) => v.def.online)).map(([t]) => t).sort();
     const key = topics.join(',');
     if (key === this.topics || this.stopped) return;
     await this.supervised?.stop();
     this.supervised = undefined;
     this.topics = key;
     if (topics.length === 0) return;
-    const definitions: TopicDefinition<string, etlV1.WindowAggregate>[] = topics.map((t) => aggregateTopic(aggregateName(t)!));
+    const definitions: TopicDefinition<string, etlV1.WindowAggregate>[] = topics.map((t) => aggregateTopic(aggregateName(t) ?? t));
     // The etl service owns these topics; creating a missing one with the same definition lets the feature store start first.
     await this.kafka.admin.ensureTopics(definitions);
     this.logger.info({ topics }, 'consuming aggregates topics');

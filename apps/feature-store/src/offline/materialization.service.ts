@@ -132,7 +132,8 @@ export class MaterializationService {
       await this.jobs.update(job.id, { state: 'RUNNING' });
       connection = await this.engine.connect();
       for (const p of progress) {
-        const view = registry.views.get(p.featureView)!;
+        const view = registry.views.get(p.featureView);
+        if (!view) throw new Error(`feature view ${p.featureView} is not in registry version ${registry.version}`);
         try {
           p.state = 'RUNNING';
           const watermark = await this.watermarks.get(view.def.name);
@@ -205,7 +206,7 @@ export class MaterializationService {
         for (const f of view.def.features) {
           const value = coercePlain(row[f.name], f.valueType);
           if (value !== null && typeof value === 'object' && 'error' in value) {
-            throw new Error(`column ${f.name} of ${view.def.source.batch!.location}: ${value.error} (declared ${f.valueType})`);
+            throw new Error(`column ${f.name} of ${view.def.source.batch?.location ?? view.def.name}: ${value.error} (declared ${f.valueType})`);
           }
           values.set(f.name, value as PlainValue);
         }

@@ -32,7 +32,8 @@ function featureExpr(f: FeatureDef): string {
  * source's table expression; `where` filters on `__ts` and join keys.
  */
 export function deduplicatedSourceSql(view: ServedView, relation: string, where = 'TRUE'): string {
-  const batch = view.def.source.batch!;
+  const batch = view.def.source.batch;
+  if (!batch) throw new Error(`feature view ${view.def.name} has no offline source`);
   const keys = view.joinKeys.map(sqlIdent);
   const ts = `CAST(${sqlIdent(batch.timestampField)} AS TIMESTAMP)`;
   const created = batch.createdTimestampField ? `CAST(${sqlIdent(batch.createdTimestampField)} AS TIMESTAMP)` : 'NULL::TIMESTAMP';

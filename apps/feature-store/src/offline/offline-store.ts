@@ -64,7 +64,8 @@ export class OfflineStore {
     if (!batch || batch.type !== 'delta') throw grpcErrors.failedPrecondition(`feature view ${view.def.name} has no Delta batch source to push offline rows to`);
     const columns: DeltaColumn[] = [];
     for (const key of view.joinKeys) {
-      const type = DELTA_TYPES[view.joinKeyTypes.get(key)!];
+      const keyType = view.joinKeyTypes.get(key);
+      const type = keyType && DELTA_TYPES[keyType];
       if (!type) throw grpcErrors.failedPrecondition(`join key ${key} cannot be stored in a Delta table`);
       columns.push({ name: key, type });
     }

@@ -31,7 +31,7 @@ export function decodeJoinKeys(raw: unknown, views: Iterable<ServedView>, field:
   for (const view of views) {
     for (const key of view.joinKeys) {
       if (out.has(key)) continue;
-      const type = view.joinKeyTypes.get(key)!;
+      const type = view.joinKeyTypes.get(key) ?? 'string';
       if (!(key in given)) throw grpcErrors.invalidArgument(`${field}.${key}`, `join key ${key} is required by feature view ${view.def.name}`);
       const value = plainFromProto(given[key], type);
       if (value === null) throw grpcErrors.invalidArgument(`${field}.${key}`, 'join key is null');
