@@ -17,8 +17,18 @@ if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import deltalake' 2>/
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "deltalake==$DELTALAKE_VERSION"
 fi
-if [[ ${1:-} == --spark ]] && ! "$VENV/bin/python" -c 'import pyspark, delta' 2>/dev/null; then
-  log "installing pyspark and delta-spark into $VENV (PyPI; Spark fetches the Delta jars from Maven Central)"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "pyspark==3.5.3" "delta-spark==3.3.0"
+if [[ ${1:-} == --spark ]]; then
+  # Spark 3.5 runs on Java 8, 11 and 17; delta-spark 3.3 is built for Spark 3.5 (Scala 2.12).
+  PYSPARK_VERSION=3.5.3
+  DELTA_SPARK_VERSION=3.3.0
+  if ! "$VENV/bin/python" - "$PYSPARK_VERSION" "$DELTA_SPARK_VERSION" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+sys.exit(0 if (version("pyspark"), version("delta-spark")) == (sys.argv[1], sys.argv[2]) else 1)
+PY
+  then
+    log "installing pyspark==$PYSPARK_VERSION and delta-spark==$DELTA_SPARK_VERSION into $VENV (PyPI; Spark fetches the Delta jars from Maven Central)"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "pyspark==$PYSPARK_VERSION" "delta-spark==$DELTA_SPARK_VERSION"
+  fi
 fi
 echo "$VENV/bin/python"
