@@ -79,6 +79,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
+  const aggregates = ['post_engagement_1h', 'user_actions_1h', 'user_sessions'].map((a) => aggregateTopic(`${run.id}_${a}`).name);
+  await kafka.admin.deleteTopics([run.activityTopic.name, run.lateTopic.name, ...aggregates]).catch(() => undefined);
   await kafka.close();
   await rm(run.lakeRoot, { recursive: true, force: true });
 });

@@ -7,8 +7,8 @@ const kafka = testKafka('exactly-once');
 const runs: EtlRun[] = [];
 
 afterAll(async () => {
-  await kafka.close();
   await kafka.admin.deleteTopics(runs.map((r) => r.activityTopic.name)).catch(() => undefined);
+  await kafka.close();
   for (const run of runs) await rm(run.lakeRoot, { recursive: true, force: true });
 });
 
