@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { featuresV1 } from '@pulse/contracts';
+import { createApp } from '../src/app.factory';
 import { FeatureStoreWorld, waitFor } from './feature-store-test-app';
 
 const ENTITIES = `
@@ -111,5 +112,11 @@ describe('registry: plan and apply', () => {
     }, 5_000, 'the new registry version served');
     const services = await client.call<featuresV1.ListFeatureServicesResponse>('ListFeatureServices', {});
     expect(services.featureServices[0]).toMatchObject({ name: 'ranker', projections: [{ featureView: 'user_profile', features: ['followers'] }] });
+  });
+
+  it('refuses to start on a schema without its tables, naming the migration to run', async () => {
+    await expect(createApp({ ...world.env, FEATURE_STORE_PG_SCHEMA: `${world.schema}_none`, FEATURE_STORE_AUTO_MIGRATE: 'false' })).rejects.toThrow(
+      /schema "fs_t_\w+_none" has no feature store tables: run `nx run feature-store:migrate`/,
+    );
   });
 });

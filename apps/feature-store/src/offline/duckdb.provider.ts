@@ -1,6 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { LakeEngine } from '@pulse/lake';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
 
 /**
@@ -15,7 +17,12 @@ export class OfflineEngine implements OnApplicationShutdown {
   constructor(@Inject(FEATURE_STORE_CONFIG) private readonly config: FeatureStoreConfig) {}
 
   lake(): Promise<LakeEngine> {
-    this.engine ??= LakeEngine.create({ memoryLimit: this.config.FEATURE_STORE_DUCKDB_MEMORY, threads: this.config.FEATURE_STORE_DUCKDB_THREADS });
+    // Joins larger than the memory limit spill to a directory of the temp dir (writable in the container too).
+    this.engine ??= LakeEngine.create({
+      memoryLimit: this.config.FEATURE_STORE_DUCKDB_MEMORY,
+      threads: this.config.FEATURE_STORE_DUCKDB_THREADS,
+      tempDirectory: join(tmpdir(), 'pulse-feature-store-duckdb'),
+    });
     return this.engine;
   }
 

@@ -2,7 +2,7 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { HealthRegistry, LOGGER, type Logger } from '@pulse/platform';
 import { Pool } from 'pg';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
-import { runMigrations } from './migration-runner';
+import { quoteIdent, runMigrations } from './migration-runner';
 
 export const PG_POOL = Symbol('PG_POOL');
 
@@ -28,7 +28,13 @@ class PoolLifecycle implements OnApplicationShutdown {
         }
         const pool = new Pool({ connectionString: config.PG_URL, max: 8, application_name: config.SERVICE_NAME, connectionTimeoutMillis: 5_000 });
         pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
-        await pool.query('SELECT 1');
+        const { rows } = await pool.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [`${quoteIdent(config.FEATURE_STORE_PG_SCHEMA)}.registry_versions`]);
+        if (!rows[0]?.found) {
+          await pool.end();
+          throw new Error(
+            `schema "${config.FEATURE_STORE_PG_SCHEMA}" has no feature store tables: run \`nx run feature-store:migrate\` (node migrate.js) or set FEATURE_STORE_AUTO_MIGRATE=true`,
+          );
+        }
         health.register('postgres', async () => void (await pool.query('SELECT 1')));
         return pool;
       },
