@@ -158,6 +158,19 @@ describe('historical retrieval', () => {
     expect(rows).toEqual([{ user_id: 'u1', at: new Date('2026-11-20T10:35:00Z'), user_clicks__clicks: 3n }]);
   });
 
+  it('reads the entity frame from a CSV file', async () => {
+    mkdirSync(lake('entities'), { recursive: true });
+    await duck(`COPY (SELECT 'u1' AS user_id, TIMESTAMP '2026-11-20 10:40:00' AS event_timestamp UNION ALL SELECT 'u2', TIMESTAMP '2026-11-20 09:30:00') TO '${lake('entities/rows.csv')}' (FORMAT csv, HEADER)`);
+    const { job } = await client.call<featuresV1.GetHistoricalFeaturesResponse>('GetHistoricalFeatures', {
+      entityPath: 'entities/rows.csv',
+      features: { refs: ['user_clicks:clicks'] },
+      outputPath: 'training/from-csv.parquet',
+    });
+    expect(await retrievalDone(job!.id)).toMatchObject({ state: JobState.JOB_STATE_SUCCEEDED, rowCount: 2 });
+    const rows = await duck<{ user_id: string; clicks: bigint }>(`SELECT user_id, clicks FROM read_parquet('${lake('training/from-csv.parquet')}')`);
+    expect(rows).toEqual([{ user_id: 'u1', clicks: 3n }, { user_id: 'u2', clicks: 10n }]);
+  });
+
   it('refuses an existing output, a path outside the lake and an unknown entity file', async () => {
     const base = { features: { refs: ['user_clicks:clicks'] }, entityPath: 'entities/rows.parquet' };
     await expect(client.call('GetHistoricalFeatures', { ...base, outputPath: 'training/set-1.parquet' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
