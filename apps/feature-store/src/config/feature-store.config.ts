@@ -25,7 +25,7 @@ export const featureStoreConfigSchema = z.object({
   /** Directory of the definition files (*.yaml) that `plan` and `apply` read. */
   FEATURE_STORE_REPO_DIR: env.string('feature_repo'),
   /** How often the cached registry checks PostgreSQL for a newer version; reads never wait for it. */
-  FEATURE_STORE_REGISTRY_REFRESH: env.duration('5s'),
+  FEATURE_STORE_REGISTRY_REFRESH: env.duration('5s').refine((ms) => ms >= 100, 'at least 100ms'),
   /** Prefix of every online-store key in Redis; tests isolate runs with it. */
   FEATURE_STORE_REDIS_PREFIX: env.string('pulse:fs:'),
   /**
