@@ -4,7 +4,7 @@ import { aggregateTopic, etlV1, millisToTimestamp, windowAggregateKey } from '@p
 import { type AddAction, type DeltaTable, sqlIdent } from '@pulse/lake';
 import { grpcErrors, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
 import { aggregateDefinitions, AggregateStreamsService } from '../aggregates/aggregate-streams.service';
-import { utcDate } from '../bronze/bronze-tables';
+import { activityBronzeTable, utcDate } from '../bronze/bronze-tables';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
 import { aggregateWindowsSql } from './aggregate-sql';
@@ -116,9 +116,11 @@ export class BackfillService {
     job.job.startedAt = millisToTimestamp(Date.now());
     try {
       const definition = aggregateDefinitions(this.config).find((d) => d.name === job.job.aggregate)!;
-      const bronze = await this.lake.find('activity_bronze');
+      // The bronze table may be written by other replicas (ETL_BRONZE_STREAMS=false here): open it.
+      const source = activityBronzeTable(this.config.LAKE_TARGET_FILE_SIZE, this.config.LAKE_CHECKPOINT_INTERVAL);
+      const bronze = await this.lake.table(source.name, source.path, source.create);
       const target = await this.lake.find(`agg_${definition.name}`);
-      if (!bronze || !target) throw new Error('the bronze activity table or the aggregate table is not open on this replica');
+      if (!target) throw new Error(`the table of ${definition.name} is not open on this replica`);
       const bronzeScan = await bronze.table.scanSql(await bronze.table.refresh());
       const recomputed = aggregateWindowsSql(definition, bronzeScan, fromMs, toMs);
       const engine = this.lake.engine;
