@@ -3,8 +3,9 @@ import { featuresV1 } from '@pulse/contracts';
 import { DeltaTable, LocalLakeStorage } from '@pulse/lake';
 import type { UnaryClient } from '@pulse/platform';
 import { mkdirSync } from 'node:fs';
+import { Client } from 'pg';
 import { join } from 'node:path';
-import { duck, FeatureStoreWorld, str, ts, waitFor } from './feature-store-test-app';
+import { duck, FeatureStoreWorld, stackConfig, str, ts, waitFor } from './feature-store-test-app';
 
 const { FeatureStatus, JobState } = featuresV1;
 
@@ -45,7 +46,7 @@ feature_views:
       - { name: locale, type: string }
 `;
 
-const world = new FeatureStoreWorld();
+const world = new FeatureStoreWorld({ FEATURE_STORE_JOB_STALE: '3s' });
 let client: UnaryClient;
 
 beforeAll(async () => {
@@ -297,5 +298,24 @@ describe('materialisation', () => {
     await expect(client.call('Materialize', { featureViews: ['nope'] })).rejects.toMatchObject({ code: status.NOT_FOUND });
     await expect(client.call('Materialize', { startTime: ts(Date.now() - 1000), endTime: ts(Date.now() - 2000) })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await expect(client.call('GetMaterializationStatus', { jobId: 'mat-nope' })).rejects.toMatchObject({ code: status.NOT_FOUND });
+  });
+});
+
+describe('jobs', () => {
+  it('reports a job FAILED once the replica running it stopped sending heartbeats', async () => {
+    const pg = new Client({ connectionString: stackConfig.PG_URL });
+    await pg.connect();
+    try {
+      // A job some replica took and then died with: RUNNING, last heartbeat a minute ago.
+      await pg.query(
+        `INSERT INTO "${world.schema}".jobs (id, project, kind, state, request, progress, started_at, heartbeat_at)
+         VALUES ('mat-orphan', 'pulse', 'materialization', 'RUNNING', '{"views":["user_score"],"endMs":0,"entityRows":[],"registryVersion":1}', '[]', now() - interval '1 minute', now() - interval '1 minute')`,
+      );
+    } finally {
+      await pg.end();
+    }
+    const { job } = await client.call<featuresV1.GetMaterializationStatusResponse>('GetMaterializationStatus', { jobId: 'mat-orphan' });
+    expect(job!.state).toBe(JobState.JOB_STATE_FAILED);
+    expect(job!.error).toMatch(/no heartbeat from the replica running this job for 6\d s/);
   });
 });

@@ -45,6 +45,8 @@ export const featureStoreConfigSchema = z.object({
   FEATURE_STORE_AGGREGATES_CONSUMER: bool('true'),
   /** Consumer group of the aggregates consumer. */
   FEATURE_STORE_AGGREGATES_GROUP: env.string('feature-store-aggregates'),
+  /** A PENDING or RUNNING job without a heartbeat for this long is reported FAILED (the replica running it stopped). */
+  FEATURE_STORE_JOB_STALE: env.duration('2m').refine((ms) => ms >= 1000, 'at least 1s'),
   /** Push rows whose event time is further ahead of the server clock than this are refused. */
   FEATURE_STORE_MAX_FUTURE_SKEW: env.duration('5m'),
 });

@@ -25,10 +25,25 @@ export interface JobRecord<R = unknown, P = unknown> {
 export class JobsRepository {
   private readonly table: string;
   private readonly project: string;
+  private readonly staleMs: number;
 
   constructor(@Inject(PG_POOL) private readonly pool: Pool, @Inject(FEATURE_STORE_CONFIG) config: FeatureStoreConfig) {
     this.table = `${quoteIdent(config.FEATURE_STORE_PG_SCHEMA)}.jobs`;
     this.project = config.FEATURE_STORE_PROJECT;
+    this.staleMs = config.FEATURE_STORE_JOB_STALE;
+  }
+
+  /**
+   * Runs `work` for a job while touching its heartbeat every quarter of FEATURE_STORE_JOB_STALE, so other
+   * replicas can tell a running job from one whose replica stopped.
+   */
+  async whileAlive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const timer = setInterval(() => void this.pool.query(`UPDATE ${this.table} SET heartbeat_at = now() WHERE id = $1`, [id]).catch(() => undefined), Math.max(250, this.staleMs / 4));
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   async create<R, P>(kind: JobKind, request: R, progress: P): Promise<JobRecord<R, P>> {
@@ -41,12 +56,22 @@ export class JobsRepository {
   }
 
   async get<R, P>(id: string, kind: JobKind): Promise<JobRecord<R, P> | undefined> {
-    const { rows } = await this.pool.query(`SELECT * FROM ${this.table} WHERE id = $1 AND kind = $2 AND project = $3`, [id, kind, this.project]);
-    return rows[0] ? toRecord(rows[0]) : undefined;
+    const { rows } = await this.pool.query(`SELECT *, now() AS read_at FROM ${this.table} WHERE id = $1 AND kind = $2 AND project = $3`, [id, kind, this.project]);
+    if (!rows[0]) return undefined;
+    const job = toRecord<R, P>(rows[0]);
+    const silentMs = (rows[0]['read_at'] as Date).getTime() - (rows[0]['heartbeat_at'] as Date).getTime();
+    if ((job.state === 'PENDING' || job.state === 'RUNNING') && silentMs > this.staleMs) {
+      return {
+        ...job,
+        state: 'FAILED',
+        error: `no heartbeat from the replica running this job for ${Math.round(silentMs / 1000)} s: it stopped before the job finished; start the job again`,
+      };
+    }
+    return job;
   }
 
   async update(id: string, change: { state?: JobStateName; progress?: unknown; error?: string }): Promise<void> {
-    const sets: string[] = [];
+    const sets: string[] = ['heartbeat_at = now()'];
     const params: unknown[] = [id];
     if (change.state) {
       params.push(change.state);
@@ -62,7 +87,7 @@ export class JobsRepository {
       params.push(change.error);
       sets.push(`error = $${params.length}`);
     }
-    if (sets.length > 0) await this.pool.query(`UPDATE ${this.table} SET ${sets.join(', ')} WHERE id = $1`, params);
+    await this.pool.query(`UPDATE ${this.table} SET ${sets.join(', ')} WHERE id = $1`, params);
   }
 }
 

@@ -127,34 +127,41 @@ export class MaterializationService {
   private async run(job: JobRecord<MaterializationRequest, ViewProgress[]>, registry: LoadedRegistry): Promise<void> {
     const progress = job.progress;
     let connection: DuckDBConnection | undefined;
-    let failure: string | undefined;
     try {
       await this.jobs.update(job.id, { state: 'RUNNING' });
-      connection = await this.engine.connect();
-      for (const p of progress) {
-        const view = registry.views.get(p.featureView);
-        if (!view) throw new Error(`feature view ${p.featureView} is not in registry version ${registry.version}`);
-        try {
-          p.state = 'RUNNING';
-          const watermark = await this.watermarks.get(view.def.name);
-          p.startMs = job.request.startMs ?? watermark ?? (view.def.ttlMs > 0 ? job.request.endMs - view.def.ttlMs : 0);
-          await this.jobs.update(job.id, { progress });
-          if (p.startMs < p.endMs) await this.materializeView(connection, view, p, job.request.entityRows, () => this.jobs.update(job.id, { progress }));
-          if (job.request.entityRows.length === 0) await this.watermarks.advance(view.def.name, p.endMs);
-          p.state = 'SUCCEEDED';
-        } catch (error) {
-          p.state = 'FAILED';
-          failure ??= `${view.def.name}: ${error instanceof Error ? error.message : String(error)}`;
-          this.logger.warn({ job: job.id, view: view.def.name, err: error }, 'materialisation of a view failed');
-        }
-        await this.jobs.update(job.id, { progress });
-      }
+      const open = (connection = await this.engine.connect());
+      const failure = await this.jobs.whileAlive(job.id, () => this.runViews(job, registry, open));
       await this.jobs.update(job.id, failure ? { state: 'FAILED', error: failure } : { state: 'SUCCEEDED' });
     } catch (error) {
       await this.jobs.update(job.id, { state: 'FAILED', error: error instanceof Error ? error.message : String(error), progress }).catch(() => undefined);
     } finally {
       connection?.closeSync();
     }
+  }
+
+  /** Materialises each view of a job in turn; the first failure's message, or undefined. */
+  private async runViews(job: JobRecord<MaterializationRequest, ViewProgress[]>, registry: LoadedRegistry, connection: DuckDBConnection): Promise<string | undefined> {
+    const progress = job.progress;
+    let failure: string | undefined;
+    for (const p of progress) {
+      const view = registry.views.get(p.featureView);
+      if (!view) throw new Error(`feature view ${p.featureView} is not in registry version ${registry.version}`);
+      try {
+        p.state = 'RUNNING';
+        const watermark = await this.watermarks.get(view.def.name);
+        p.startMs = job.request.startMs ?? watermark ?? (view.def.ttlMs > 0 ? job.request.endMs - view.def.ttlMs : 0);
+        await this.jobs.update(job.id, { progress });
+        if (p.startMs < p.endMs) await this.materializeView(connection, view, p, job.request.entityRows, () => this.jobs.update(job.id, { progress }));
+        if (job.request.entityRows.length === 0) await this.watermarks.advance(view.def.name, p.endMs);
+        p.state = 'SUCCEEDED';
+      } catch (error) {
+        p.state = 'FAILED';
+        failure ??= `${view.def.name}: ${error instanceof Error ? error.message : String(error)}`;
+        this.logger.warn({ job: job.id, view: view.def.name, err: error }, 'materialisation of a view failed');
+      }
+      await this.jobs.update(job.id, { progress });
+    }
+    return failure;
   }
 
   /** Streams one view's interval to Redis in batches; counts into `p`. */

@@ -96,8 +96,8 @@ export class RetrievalService {
     let connection: DuckDBConnection | undefined;
     try {
       await this.jobs.update(job.id, { state: 'RUNNING' });
-      connection = await this.engine.connect();
-      const rowCount = await this.build(connection, job.request, registry);
+      const open = (connection = await this.engine.connect());
+      const rowCount = await this.jobs.whileAlive(job.id, () => this.build(open, job.request, registry));
       await this.jobs.update(job.id, { state: 'SUCCEEDED', progress: { rowCount } });
       this.logger.info({ job: job.id, rows: rowCount }, 'training set written');
     } catch (error) {
