@@ -8,6 +8,7 @@ import { type ModelSpec, parseModelList, prepare, runExperiment, specLabel, trai
 import { jsonLine, writeHtmlReport } from '../eval/report';
 import { ModelRegistry } from '../registry/model-registry';
 import { writeSyntheticRatings } from '../testing/synthetic';
+import { profileTraining } from '../eval/profile';
 import { type BackendChoice, describeBackend, loadTf } from '../tf/tf-backend';
 
 const USAGE = `usage: recs <command> [options]
@@ -22,7 +23,9 @@ const USAGE = `usage: recs <command> [options]
       train one model on the source's training part, evaluate it and register it as a new version
   search <source> --model <name> [--grid "factors=8,16;learningRate=0.001,0.005"] [--trials n]
       hyperparameter search (grid, or n random picks from it) on a validation hold-out of the training part
-  synthetic --out <ratings.csv> [--seed 7]
+  profile <source> [--models gmf,mlp,neumf] [--epochs 1] [--max-samples n] [--layers-steps 200]
+      training samples/s and where a step's time goes, scoring latency for all items; one JSON line
+  synthetic --out <ratings.csv> [--users 120] [--items 240] [--per-user 20] [--seed 7]
       write a MovieLens-format file with taste clusters (tests, demos, benchmarks without a download)
   models [--models-dir dir]       list registered versions, newest first
   promote <version> [--reason text] [--models-dir dir]
@@ -54,6 +57,11 @@ const options = {
   l2: { type: 'string' },
   dropout: { type: 'string' },
   backend: { type: 'string' },
+  'max-samples': { type: 'string' },
+  users: { type: 'string' },
+  items: { type: 'string' },
+  'per-user': { type: 'string' },
+  'layers-steps': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -113,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!arg) throw new Error(`${command}: missing ${what}\n${USAGE}`);
     return arg;
   };
-  const needsTf = ['evaluate', 'compare', 'train', 'search'].includes(command);
+  const needsTf = ['evaluate', 'compare', 'train', 'search', 'profile'].includes(command);
   if (needsTf) log(describeBackend(await loadTf((v.backend ?? 'auto') as BackendChoice)));
 
   switch (command) {
@@ -194,9 +202,20 @@ export async function main(argv: string[]): Promise<number> {
       log(`best on the validation hold-out: ${JSON.stringify(best)}`);
       return 0;
     }
+    case 'profile': {
+      const data = await prepare(needArg('<source>'), { negatives: num(v.negatives, 'negatives'), seed: num(v.seed, 'seed') });
+      const result = await profileTraining(data, {
+        models: (v.models ?? 'gmf,mlp,neumf').split(','),
+        settings: { epochs: 1, ...trainingSettings(v) },
+        maxSamples: num(v['max-samples'], 'max-samples'),
+        layersSteps: num(v['layers-steps'], 'layers-steps') ?? 0,
+      });
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      return 0;
+    }
     case 'synthetic': {
       if (!v.out) throw new Error('synthetic: --out <ratings.csv> is required');
-      writeSyntheticRatings(v.out, { seed: num(v.seed, 'seed') });
+      writeSyntheticRatings(v.out, { seed: num(v.seed, 'seed'), users: num(v.users, 'users'), items: num(v.items, 'items'), perUser: num(v['per-user'], 'per-user') });
       log(`wrote ${v.out}`);
       return 0;
     }

@@ -68,24 +68,27 @@ interface DenseSlot {
 /** Time spent per phase of training, for the benchmark's breakdown. */
 export interface StepProfile {
   samplingMs: number;
-  uploadMs: number;
   stepMs: number;
   steps: number;
 }
+
+/** Phases of one training step (milliseconds, summed over steps) when `NcfModel.phases` is set. */
+export type StepPhases = Record<'gatherRows' | 'forward' | 'lossInJs' | 'backward' | 'downloadGradients' | 'sparseRowAdam' | 'denseAdam', number>;
 
 const B1 = 0.9;
 const B2 = 0.999;
 const EPS = 1e-7;
 
 /**
- * MF, GMF, MLP and NeuMF (He et al. 2017) in TensorFlow.js with a hand-built training step: the user and
- * item embeddings of every kind live in one table whose rows also carry their Adam moments, so a step is
- * one gather, the network's forward and hand-written backward on the gathered rows, a segment sum
- * over the unique rows of the batch and one scatter of their updated values and moments (a lazy, sparse
- * Adam as TF's LazyAdam or PyTorch's SparseAdam); the dense weights are one flat vector with one Adam
- * update. A whole epoch of sampled (user, item, label) triples is uploaded once and sliced per batch.
- * Layers' fit/trainOnBatch spends most of a step in bookkeeping and dense updates of whole embedding
- * tables; see docs/decisions/0012-recommender-tfjs.md for the measurements.
+ * MF, GMF, MLP and NeuMF (He et al. 2017) in TensorFlow.js with a hand-built training step. The network's
+ * forward pass and its hand-written backward pass run as TF.js kernels on the batch's embedding rows; the
+ * parameters live in host arrays next to their Adam moments: a step copies the batch's rows out, and
+ * after the backward pass sums the gradients of repeated rows and updates only those rows and their
+ * moments in place (a lazy, sparse Adam, as TF's LazyAdam or PyTorch's SparseAdam); the few thousand dense
+ * weights get the same Adam in one loop. What this avoids, measured (docs/decisions/0012-recommender-tfjs.md):
+ * Layers' trainOnBatch (per-step bookkeeping, dense Adam over whole embedding tables), and, with the
+ * tables kept as tensors, a copy of each whole table per step (TensorScatterUpdate) plus ~30 small
+ * kernel calls for the optimiser. Saved models are TF.js Layers models (ncf.tfjs-format.ts).
  */
 export class NcfModel implements Recommender {
   readonly name: NcfKind;
@@ -97,14 +100,27 @@ export class NcfModel implements Recommender {
   readonly denseSize: number;
   numUsers = 0;
   numItems = 0;
-  /** [numUsers + numItems, rowDim]: user rows first, then item rows; each row is [gmf | mlp]. */
-  private table?: Tensor2D;
-  private tableMoments?: Tensor2D;
-  private dense?: Tensor1D;
-  private denseMoments?: Tensor1D;
+  /**
+   * [numUsers + numItems] rows of 3 × rowDim floats: user rows first, then item rows; each row is the
+   * embedding ([gmf | mlp]), then its Adam first and second moments.
+   */
+  private host?: Float32Array;
+  /** The dense weights (flat, by `slots`), then their Adam first and second moments. */
+  private denseHost?: Float32Array;
+  /** Tensors made from the host arrays when needed, dropped when the host arrays change. */
+  private tableCache?: Tensor2D;
+  private paramCache?: Tensor[];
+  /** Per table row: the step that last touched it, and its slot among the step's unique rows. */
+  private rowStamp = new Int32Array(0);
+  private rowSlot = new Int32Array(0);
+  /** Reused per step: the batch's unique rows and their summed gradients. */
+  private scratchRows = new Int32Array(0);
+  private scratchSums = new Float32Array(0);
   private step = 0;
   private scorer?: { user: Tensor2D; itemGmf?: Tensor2D; itemMlpA?: Tensor2D };
-  readonly profile: StepProfile = { samplingMs: 0, uploadMs: 0, stepMs: 0, steps: 0 };
+  readonly profile: StepProfile = { samplingMs: 0, stepMs: 0, steps: 0 };
+  /** When set, each training step adds the milliseconds of its phases here (ops run synchronously on tfjs-node). */
+  phases?: StepPhases;
 
   constructor(config: NcfConfig) {
     this.config = config;
@@ -134,36 +150,57 @@ export class NcfModel implements Recommender {
     this.denseSize = offset;
   }
 
-  private constantsCache?: AdamConstants;
-
-  private constants(): AdamConstants {
-    if (!this.constantsCache) {
-      const { tf } = this;
-      this.constantsCache = {
-        b1: tf.keep(tf.scalar(B1)),
-        oneMinusB1: tf.keep(tf.scalar(1 - B1)),
-        b2: tf.keep(tf.scalar(B2)),
-        oneMinusB2: tf.keep(tf.scalar(1 - B2)),
-        eps: tf.keep(tf.scalar(EPS)),
-        l2: tf.keep(tf.scalar(this.config.l2)),
-      };
-    }
-    return this.constantsCache;
-  }
-
   private get tf(): Tf {
     return tfLoaded().tf;
   }
 
+  /** [numUsers + numItems, rowDim]: the embeddings as a tensor. */
+  private get table(): Tensor2D | undefined {
+    if (!this.host) return undefined;
+    // Kept: the first caller may be inside a tf.tidy.
+    this.tableCache ??= this.tf.keep(this.tf.tensor2d(this.tableData(), [this.numUsers + this.numItems, this.rowDim]));
+    return this.tableCache;
+  }
+
+  /** The dense weights as tensors of their shapes, in `slots` order. */
+  private get params(): Tensor[] {
+    const host = this.denseHost;
+    if (!host) throw new Error('the model has no weights yet');
+    const { tf } = this;
+    this.paramCache ??= this.slots.map((s) => tf.keep(tf.tensor(host.slice(s.offset, s.offset + s.size), s.shape)));
+    return this.paramCache;
+  }
+
+  private dropCaches(): void {
+    this.tableCache?.dispose();
+    this.tableCache = undefined;
+    this.paramCache?.forEach((t) => t.dispose());
+    this.paramCache = undefined;
+  }
+
+  /** Fresh host arrays around the embeddings `table` ([rows × rowDim]) and dense weights `dense`, with zero moments. */
+  private setHost(table: Float32Array, dense: Float32Array): void {
+    const rows = this.numUsers + this.numItems;
+    const d = this.rowDim;
+    if (table.length !== rows * d) throw new Error('embedding table has the wrong size');
+    const host = new Float32Array(rows * 3 * d);
+    for (let r = 0; r < rows; r++) host.set(table.subarray(r * d, (r + 1) * d), r * 3 * d);
+    this.host = host;
+    this.denseHost = new Float32Array(3 * this.denseSize);
+    this.denseHost.set(dense);
+    this.rowStamp = new Int32Array(rows).fill(-1);
+    this.rowSlot = new Int32Array(rows);
+    this.step = 0;
+    this.dropCaches();
+    this.invalidateScorer();
+  }
+
   /** Random initialisation: N(0, initStd) embeddings, Glorot-uniform hidden layers, LeCun-uniform output. */
   initialize(numUsers: number, numItems: number): void {
-    const { tf } = this;
     const rng = new Rng(this.config.seed);
-    this.disposeTensors();
     this.numUsers = numUsers;
     this.numItems = numItems;
-    const rows = numUsers + numItems;
-    const table = new Float32Array(rows * this.rowDim);
+    const table = new Float32Array((numUsers + numItems) * this.rowDim);
     for (let k = 0; k < table.length; k++) table[k] = rng.normal() * this.config.initStd;
     const dense = new Float32Array(this.denseSize);
     for (const slot of this.slots) {
@@ -172,9 +209,7 @@ export class NcfModel implements Recommender {
       const limit = slot.name.startsWith('prediction') ? Math.sqrt(3 / fanIn) : Math.sqrt(6 / (fanIn + fanOut));
       for (let k = 0; k < slot.size; k++) dense[slot.offset + k] = (rng.next() * 2 - 1) * limit;
     }
-    this.table = tf.tensor2d(table, [rows, this.rowDim]);
-    this.dense = tf.tensor1d(dense);
-    this.resetOptimizer();
+    this.setHost(table, dense);
   }
 
   /**
@@ -184,14 +219,19 @@ export class NcfModel implements Recommender {
   initializeFromPretrained(gmf: NcfModel, mlp: NcfModel): void {
     if (this.config.kind !== 'neumf' || gmf.config.kind !== 'gmf' || mlp.config.kind !== 'mlp') throw new Error('pretraining combines a GMF and an MLP into a NeuMF');
     if (gmf.numUsers !== mlp.numUsers || gmf.numItems !== mlp.numItems) throw new Error('GMF and MLP were trained on different id spaces');
-    const { tf } = this;
-    this.disposeTensors();
     this.numUsers = gmf.numUsers;
     this.numItems = gmf.numItems;
     const g = gmf.weights();
     const m = mlp.weights();
     const a = this.config.alpha;
-    this.table = tf.concat([g.table, m.table], 1) as Tensor2D;
+    const gRows = g.table;
+    const mRows = m.table;
+    const rows = this.numUsers + this.numItems;
+    const table = new Float32Array(rows * this.rowDim);
+    for (let r = 0; r < rows; r++) {
+      table.set(gRows.subarray(r * gmf.rowDim, (r + 1) * gmf.rowDim), r * this.rowDim);
+      table.set(mRows.subarray(r * mlp.rowDim, (r + 1) * mlp.rowDim), r * this.rowDim + gmf.rowDim);
+    }
     const dense = new Float32Array(this.denseSize);
     for (const slot of this.slots) {
       if (slot.name.startsWith('mlp_')) dense.set(m.dense[slot.name], slot.offset);
@@ -202,20 +242,7 @@ export class NcfModel implements Recommender {
     for (let k = 0; k < gk.length; k++) dense[out.offset + k] = a * gk[k];
     for (let k = 0; k < mk.length; k++) dense[out.offset + gk.length + k] = (1 - a) * mk[k];
     dense[this.slot('prediction/bias').offset] = a * g.dense['prediction/bias'][0] + (1 - a) * m.dense['prediction/bias'][0];
-    this.dense = tf.tensor1d(dense);
-    g.table.dispose();
-    m.table.dispose();
-    this.resetOptimizer();
-  }
-
-  private resetOptimizer(): void {
-    const { tf } = this;
-    this.tableMoments?.dispose();
-    this.denseMoments?.dispose();
-    this.tableMoments = tf.zeros([this.numUsers + this.numItems, 2 * this.rowDim]);
-    this.denseMoments = tf.zeros([2 * this.denseSize]);
-    this.step = 0;
-    this.invalidateScorer();
+    this.setHost(table, dense);
   }
 
   private slotIndex(name: string): number {
@@ -224,18 +251,8 @@ export class NcfModel implements Recommender {
     return k;
   }
 
-  /** The dense parameters as tensors of their shapes, sliced from the flat vector. */
-  private unflatten(dense: Tensor1D): Tensor[] {
-    return this.slots.map((s) => {
-      const flat = dense.slice(s.offset, s.size);
-      return s.shape.length === 1 ? flat : flat.reshape(s.shape);
-    });
-  }
-
   private slot(name: string): DenseSlot {
-    const slot = this.slots.find((s) => s.name === name);
-    if (!slot) throw new Error(`no dense parameter ${name}`);
-    return slot;
+    return this.slots[this.slotIndex(name)];
   }
 
   /** Logits of B (user row, item row) pairs given their embedding rows and the flat dense parameters. */
@@ -269,10 +286,11 @@ export class NcfModel implements Recommender {
   /**
    * The training forward pass and its backward pass written out by hand: the gradients of the mean
    * binary cross-entropy with respect to the batch's user rows and item rows (stacked, [2B, rowDim]) and
-   * to the flat dense parameters. Autodiff (tf.valueAndGrads) computes the same values with about twice
-   * the kernel calls and its tape bookkeeping; `ncf.model.spec.ts` checks the two agree.
+   * to the flat dense parameters. The logits come back to JS, where the loss and its derivative are a few
+   * float operations instead of eight kernel calls. Autodiff (tf.valueAndGrads) computes the same values
+   * with about twice the kernel calls and its tape bookkeeping; `ncf.model.spec.ts` checks the two agree.
    */
-  forwardBackward(ue: Tensor2D, ie: Tensor2D, params: Tensor[], y: Tensor1D): { loss: Tensor; rows: Tensor2D; dense: Tensor1D } {
+  forwardBackward(ue: Tensor2D, ie: Tensor2D, params: Tensor[], labels: Float32Array, lap: (phase: keyof StepPhases) => void = () => undefined): { loss: number; rows: Tensor2D; dense: Tensor1D } {
     const { tf } = this;
     const { kind, dropout, layers } = this.config;
     const n = ue.shape[0];
@@ -313,16 +331,28 @@ export class NcfModel implements Recommender {
       features = gmf && mlp ? tf.concat([gmf, mlp], 1) : ((gmf ?? mlp) as Tensor2D);
       logits = tf.add(tf.matMul(features, param('prediction/kernel') as Tensor2D).reshape([n]), param('prediction/bias'));
     }
-    const loss = tf.mean(tf.sub(tf.softplus(logits), tf.mul(logits, y)));
-    // Backward: d loss / d logit = (sigmoid(logit) - y) / n.
-    const dLogit = tf.mul(tf.sub(tf.sigmoid(logits), y), tf.scalar(1 / n));
-    const grads: Record<string, Tensor> = { 'prediction/bias': tf.sum(dLogit).reshape([1]) };
+    lap('forward');
+    // Loss: mean(softplus(x) − x·y); d loss / d logit = (sigmoid(x) − y) / n.
+    const z = logits.dataSync() as Float32Array;
+    const dl = new Float32Array(n);
+    let lossSum = 0;
+    let biasGrad = 0;
+    for (let k = 0; k < n; k++) {
+      const x = z[k];
+      const y = labels[k];
+      lossSum += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
+      const g = (1 / (1 + Math.exp(-x)) - y) / n;
+      dl[k] = g;
+      biasGrad += g;
+    }
+    lap('lossInJs');
+    const d2 = tf.tensor2d(dl, [n, 1]);
+    const grads: Record<string, Tensor> = { 'prediction/bias': tf.tensor1d([biasGrad]) };
     let dGmf: Tensor2D | undefined;
     let dMlp: Tensor2D | undefined;
     if (kind === 'mf') {
-      dGmf = tf.mul(tf.ones([1, G]), dLogit.reshape([n, 1]));
+      dGmf = tf.mul(tf.ones([1, G]), d2);
     } else {
-      const d2 = dLogit.reshape([n, 1]) as Tensor2D;
       grads['prediction/kernel'] = tf.matMul(features as Tensor2D, d2, true, false);
       const dFeatures = tf.matMul(d2, param('prediction/kernel') as Tensor2D, false, true);
       if (gmf && mlp) {
@@ -360,14 +390,15 @@ export class NcfModel implements Recommender {
       dI = dItemMlp as Tensor2D;
     }
     const dense = tf.concat(this.slots.map((s) => (s.shape.length === 1 ? grads[s.name] : grads[s.name].reshape([s.size])))) as Tensor1D;
-    return { loss, rows: tf.concat([dU, dI], 0), dense };
+    const rows = tf.concat([dU, dI], 0);
+    lap('backward');
+    return { loss: lossSum / n, rows, dense };
   }
 
   /** Trains from the current weights (randomly initialised first if there are none). */
   async fit(data: TrainingData, hooks: FitHooks = {}): Promise<FitResult> {
-    const { tf } = this;
     const { batchSize, negatives, epochs } = this.config;
-    if (!this.table || this.numUsers !== data.numUsers || this.numItems !== data.numItems) this.initialize(data.numUsers, data.numItems);
+    if (!this.host || this.numUsers !== data.numUsers || this.numItems !== data.numItems) this.initialize(data.numUsers, data.numItems);
     const rng = new Rng(this.config.seed + 7);
     const losses: number[] = [];
     let samples = 0;
@@ -376,33 +407,20 @@ export class NcfModel implements Recommender {
       const started = performance.now();
       const sampled = this.sampleEpoch(data, negatives, batchSize, rng);
       const t1 = performance.now();
-      const ids = tf.tensor1d(sampled.ids, 'int32');
-      const labels = tf.tensor1d(sampled.labels, 'float32');
-      const t2 = performance.now();
       const n = sampled.labels.length;
       const batches = Math.ceil(n / batchSize);
-      let lossSum: Tensor = tf.scalar(0);
+      let lossSum = 0;
       for (let b = 0; b < batches; b++) {
         const size = Math.min(batchSize, n - b * batchSize);
-        const batchLoss = this.trainStep(ids, labels, b * batchSize, size);
-        const next = tf.add(lossSum, tf.mul(batchLoss, size));
-        lossSum.dispose();
-        batchLoss.dispose();
-        lossSum = next;
-        if (hooks.onBatch && (b % 50 === 49 || b === batches - 1)) {
-          hooks.onBatch(epoch, b + 1, batches, (lossSum.dataSync()[0] as number) / ((b * batchSize) + size));
-        }
+        lossSum += this.trainStep(sampled.ids, sampled.labels, b * batchSize, size) * size;
+        if (hooks.onBatch && (b % 50 === 49 || b === batches - 1)) hooks.onBatch(epoch, b + 1, batches, lossSum / (b * batchSize + size));
       }
-      const loss = (lossSum.dataSync()[0] as number) / n;
-      lossSum.dispose();
-      ids.dispose();
-      labels.dispose();
-      const t3 = performance.now();
+      const loss = lossSum / n;
+      const t2 = performance.now();
       this.profile.samplingMs += t1 - started;
-      this.profile.uploadMs += t2 - t1;
-      this.profile.stepMs += t3 - t2;
+      this.profile.stepMs += t2 - t1;
       this.profile.steps += batches;
-      const epochSeconds = (t3 - started) / 1000;
+      const epochSeconds = (t2 - started) / 1000;
       samples += n;
       seconds += epochSeconds;
       losses.push(loss);
@@ -453,66 +471,104 @@ export class NcfModel implements Recommender {
     return { ids, labels };
   }
 
-  /** One optimisation step on rows [start, start + size) of the epoch tensors; returns the batch's mean loss. */
-  private trainStep(epochIds: Tensor1D, epochLabels: Tensor1D, start: number, size: number): Tensor {
+  /** One optimisation step on samples [start, start + size) of the epoch; returns the batch's mean loss. */
+  private trainStep(epochIds: Int32Array, epochLabels: Float32Array, start: number, size: number): number {
     const { tf } = this;
-    const table = this.table as Tensor2D;
-    const moments = this.tableMoments as Tensor2D;
-    const dense = this.dense as Tensor1D;
-    const denseMoments = this.denseMoments as Tensor1D;
-    const { optimizer, learningRate, l2 } = this.config;
+    const host = this.host as Float32Array;
+    const d = this.rowDim;
+    const width = 3 * d;
     this.step++;
+    const { optimizer, learningRate } = this.config;
     const t = this.step;
     const lr = optimizer === 'adam' ? (learningRate * Math.sqrt(1 - B2 ** t)) / (1 - B1 ** t) : learningRate;
-    const nativeSegmentSum = tfLoaded().backend === 'tensorflow';
-    const c = this.constants();
-    const out = tf.tidy(() => {
-      const lrT = tf.scalar(lr);
-      const ids = epochIds.slice(2 * start, 2 * size);
-      const y = epochLabels.slice(start, size);
-      const rows = tf.gather(table, ids);
-      const ue = rows.slice([0, 0], [size, this.rowDim]);
-      const ie = rows.slice([size, 0], [size, this.rowDim]);
-      const { loss: value, rows: rowGrads, dense: denseGrads } = this.forwardBackward(ue, ie, this.unflatten(dense), y);
-      // Embedding rows: sum the gradients of repeated rows, then update only the rows of this batch.
-      let gRows = rowGrads;
-      const { values: unique, indices } = tf.unique(ids);
-      const k = unique.shape[0];
-      gRows = nativeSegmentSum
-        ? (tf.unsortedSegmentSum(gRows, indices, k) as Tensor2D)
-        : tf.matMul(tf.oneHot(indices, k), gRows, true, false); // the wasm backend has no UnsortedSegmentSum
-      const current = tf.gather(table, unique);
-      if (l2 > 0) gRows = tf.add(gRows, tf.mul(current, c.l2));
-      let gDense = denseGrads;
-      if (l2 > 0) gDense = tf.add(gDense, tf.mul(dense, c.l2));
-      const where = unique.reshape([k, 1]);
-      if (optimizer === 'sgd') {
-        const newRows = tf.sub(current, tf.mul(gRows, lrT));
-        return { loss: value, table: tf.tensorScatterUpdate(table, where, newRows), dense: tf.sub(dense, tf.mul(gDense, lrT)) };
-      }
-      const mv = tf.gather(moments, unique);
-      const rowUpdate = adam(tf, c, current, mv.slice([0, 0], [k, this.rowDim]), mv.slice([0, this.rowDim], [k, this.rowDim]), gRows, lrT);
-      const d = this.denseSize;
-      const denseUpdate = adam(tf, c, dense, denseMoments.slice(0, d), denseMoments.slice(d, d), gDense, lrT);
-      return {
-        loss: value,
-        table: tf.tensorScatterUpdate(table, where, rowUpdate.param),
-        moments: tf.tensorScatterUpdate(moments, where, tf.concat([rowUpdate.m, rowUpdate.v], 1)),
-        dense: denseUpdate.param,
-        denseMoments: tf.concat([denseUpdate.m, denseUpdate.v]),
-      };
-    });
-    table.dispose();
-    dense.dispose();
-    this.table = out.table as Tensor2D;
-    this.dense = out.dense as Tensor1D;
-    if (out.moments) {
-      moments.dispose();
-      denseMoments.dispose();
-      this.tableMoments = out.moments as Tensor2D;
-      this.denseMoments = out.denseMoments as Tensor1D;
+    const phases = this.phases;
+    let mark = phases ? performance.now() : 0;
+    const lap = (phase: keyof StepPhases) => {
+      if (!phases) return;
+      const now = performance.now();
+      phases[phase] += now - mark;
+      mark = now;
+    };
+    // The batch's users then its items (offset by numUsers), as laid out by sampleEpoch.
+    const base = 2 * start;
+    const count = 2 * size;
+    const rows = new Float32Array(count * d);
+    for (let k = 0; k < count; k++) {
+      const off = epochIds[base + k] * width;
+      rows.set(host.subarray(off, off + d), k * d);
     }
+    const params = this.params;
+    lap('gatherRows');
+    const labels = epochLabels.subarray(start, start + size);
+    const out = tf.tidy(() => {
+      const batch = tf.tensor2d(rows, [count, d]);
+      return this.forwardBackward(batch.slice([0, 0], [size, d]), batch.slice([size, 0], [size, d]), params, labels, lap);
+    });
+    const rowGrads = out.rows.dataSync() as Float32Array;
+    const denseGrads = out.dense.dataSync() as Float32Array;
+    out.rows.dispose();
+    out.dense.dispose();
+    lap('downloadGradients');
+    this.updateRows(epochIds, base, count, rowGrads, lr);
+    lap('sparseRowAdam');
+    applyAdam(this.denseHost as Float32Array, 0, this.denseSize, this.denseSize, denseGrads, 0, lr, this.config);
+    this.dropCaches();
+    lap('denseAdam');
     return out.loss;
+  }
+
+  /**
+   * Sums the gradients of rows that occur more than once in the batch, then applies Adam (or SGD) to
+   * those rows and their moments only, in place: rows not in the batch keep their values and moments,
+   * as with TF's LazyAdam. `lr` already carries Adam's bias correction of this step.
+   */
+  private updateRows(ids: Int32Array, base: number, count: number, grads: Float32Array, lr: number): void {
+    const host = this.host as Float32Array;
+    const d = this.rowDim;
+    const stamp = this.rowStamp;
+    const slotOf = this.rowSlot;
+    if (this.scratchRows.length < count) {
+      this.scratchRows = new Int32Array(count);
+      this.scratchSums = new Float32Array(count * d);
+    }
+    const unique = this.scratchRows;
+    const sum = this.scratchSums;
+    sum.fill(0, 0, count * d);
+    let k = 0;
+    for (let p = 0; p < count; p++) {
+      const row = ids[base + p];
+      let slot: number;
+      if (stamp[row] !== this.step) {
+        stamp[row] = this.step;
+        slot = k++;
+        slotOf[row] = slot;
+        unique[slot] = row;
+      } else {
+        slot = slotOf[row];
+      }
+      const g = p * d;
+      const o = slot * d;
+      for (let j = 0; j < d; j++) sum[o + j] += grads[g + j];
+    }
+    const { l2 } = this.config;
+    if (this.config.optimizer === 'sgd') {
+      for (let slot = 0; slot < k; slot++) applyAdam(host, unique[slot] * 3 * d, d, d, sum, slot * d, lr, this.config);
+      return;
+    }
+    // Adam, inlined: this loop runs for every embedding value of the batch.
+    for (let slot = 0; slot < k; slot++) {
+      const at = unique[slot] * 3 * d;
+      const from = slot * d;
+      for (let j = 0; j < d; j++) {
+        const w = host[at + j];
+        const g = sum[from + j] + l2 * w;
+        const m = B1 * host[at + d + j] + (1 - B1) * g;
+        const v = B2 * host[at + 2 * d + j] + (1 - B2) * g * g;
+        host[at + d + j] = m;
+        host[at + 2 * d + j] = v;
+        host[at + j] = w - (lr * m) / (Math.sqrt(v) + EPS);
+      }
+    }
   }
 
   scorePairs(users: Int32Array, items: Int32Array): Float32Array {
@@ -524,7 +580,7 @@ export class NcfModel implements Recommender {
       const scores = tf.tidy(() => {
         const u = tf.gather(this.table as Tensor2D, tf.tensor1d(users.subarray(start, end), 'int32'));
         const i = tf.gather(this.table as Tensor2D, tf.add(tf.tensor1d(items.subarray(start, end), 'int32'), tf.scalar(this.numUsers, 'int32')));
-        return this.forward(u, i, this.unflatten(this.dense as Tensor1D), false);
+        return this.forward(u, i, this.params, false);
       });
       out.set(scores.dataSync() as Float32Array, start);
       scores.dispose();
@@ -543,11 +599,8 @@ export class NcfModel implements Recommender {
     const scores = tf.tidy(() => {
       const n = this.numItems;
       const u = scorer.user.slice([user, 0], [1, this.rowDim]);
-      const param = (name: string) => {
-        const s = this.slot(name);
-        const flat = (this.dense as Tensor1D).slice(s.offset, s.size);
-        return s.shape.length === 1 ? flat : flat.reshape(s.shape);
-      };
+      const params = this.params;
+      const param = (name: string) => params[this.slotIndex(name)];
       let gmf: Tensor2D | undefined;
       let mlp: Tensor2D | undefined;
       if (this.gmfDim > 0 && scorer.itemGmf) gmf = tf.mul(scorer.itemGmf, u.slice([0, 0], [1, this.gmfDim]));
@@ -579,9 +632,8 @@ export class NcfModel implements Recommender {
       const itemGmf = this.gmfDim > 0 ? items.slice([0, 0], [this.numItems, this.gmfDim]) : undefined;
       let itemMlpA: Tensor2D | undefined;
       if (this.mlpDim > 0) {
-        const s = this.slot('mlp_1/kernel');
-        const k1 = (this.dense as Tensor1D).slice(s.offset, s.size).reshape(s.shape) as Tensor2D;
-        const b1 = (this.dense as Tensor1D).slice(this.slot('mlp_1/bias').offset, this.config.layers[1]);
+        const k1 = this.params[this.slotIndex('mlp_1/kernel')];
+        const b1 = this.params[this.slotIndex('mlp_1/bias')];
         itemMlpA = tf.add(tf.matMul(items.slice([0, this.gmfDim], [this.numItems, this.mlpDim]), k1.slice([this.mlpDim, 0], [this.mlpDim, this.config.layers[1]])), b1);
       }
       return { user, itemGmf, itemMlpA };
@@ -613,30 +665,26 @@ export class NcfModel implements Recommender {
     return { items: Int32Array.from(top), scores: Float32Array.from(top, (i) => values[i]) };
   }
 
-  /** The weights as host arrays: the embedding table and each dense parameter by name. */
-  weights(): { table: Tensor2D; dense: Record<string, Float32Array> } {
-    const flat = (this.dense as Tensor1D).dataSync() as Float32Array;
+  /** The weights as host arrays: the embedding table ([rows × rowDim]) and each dense parameter by name. */
+  weights(): { table: Float32Array; dense: Record<string, Float32Array> } {
+    const flat = this.denseHost;
+    if (!flat) throw new Error('the model has no weights yet');
     const dense: Record<string, Float32Array> = {};
     for (const s of this.slots) dense[s.name] = flat.slice(s.offset, s.offset + s.size);
-    return { table: (this.table as Tensor2D).clone(), dense };
+    return { table: this.tableData(), dense };
   }
 
-  /** Replaces the weights (after loading a saved model). */
+  /** Replaces the weights (after loading a saved model); the optimiser state starts from zero. */
   setWeights(numUsers: number, numItems: number, table: Float32Array, dense: Record<string, Float32Array>): void {
-    const { tf } = this;
-    this.disposeTensors();
     this.numUsers = numUsers;
     this.numItems = numItems;
-    if (table.length !== (numUsers + numItems) * this.rowDim) throw new Error('embedding table has the wrong size');
-    this.table = tf.tensor2d(table, [numUsers + numItems, this.rowDim]);
     const flat = new Float32Array(this.denseSize);
     for (const s of this.slots) {
       const w = dense[s.name];
       if (!w || w.length !== s.size) throw new Error(`dense parameter ${s.name} is missing or has the wrong size`);
       flat.set(w, s.offset);
     }
-    this.dense = tf.tensor1d(flat);
-    this.resetOptimizer();
+    this.setHost(table, flat);
   }
 
   async save(dir: string): Promise<void> {
@@ -644,38 +692,42 @@ export class NcfModel implements Recommender {
     await saveNcfAsLayersModel(this, dir);
   }
 
+  /** The embeddings, [numUsers + numItems] rows of rowDim floats. */
   tableData(): Float32Array {
-    return (this.table as Tensor2D).dataSync() as Float32Array;
-  }
-
-  private disposeTensors(): void {
-    this.invalidateScorer();
-    for (const t of [this.table, this.tableMoments, this.dense, this.denseMoments]) t?.dispose();
-    this.table = this.tableMoments = undefined;
-    this.dense = this.denseMoments = undefined;
+    const host = this.host;
+    if (!host) throw new Error('the model has no weights yet');
+    const d = this.rowDim;
+    const rows = this.numUsers + this.numItems;
+    const out = new Float32Array(rows * d);
+    for (let r = 0; r < rows; r++) out.set(host.subarray(r * 3 * d, r * 3 * d + d), r * d);
+    return out;
   }
 
   dispose(): void {
-    this.disposeTensors();
-    if (this.constantsCache) Object.values(this.constantsCache).forEach((t: Tensor) => t.dispose());
-    this.constantsCache = undefined;
+    this.invalidateScorer();
+    this.dropCaches();
+    this.host = undefined;
+    this.denseHost = undefined;
   }
 }
 
-/** Adam on `param` with its moments; `lr` already carries the bias correction of step t. */
-function adam(tf: Tf, c: AdamConstants, param: Tensor, m: Tensor, v: Tensor, g: Tensor, lr: Tensor): { param: Tensor; m: Tensor; v: Tensor } {
-  const m1 = tf.add(tf.mul(m, c.b1), tf.mul(g, c.oneMinusB1));
-  const v1 = tf.add(tf.mul(v, c.b2), tf.mul(tf.square(g), c.oneMinusB2));
-  const next = tf.sub(param, tf.mul(tf.div(m1, tf.add(tf.sqrt(v1), c.eps)), lr));
-  return { param: next, m: m1, v: v1 };
-}
-
-/** Scalars every step uses, created once (a number argument becomes a new tensor on every call). */
-interface AdamConstants {
-  b1: Tensor;
-  oneMinusB1: Tensor;
-  b2: Tensor;
-  oneMinusB2: Tensor;
-  eps: Tensor;
-  l2: Tensor;
+/**
+ * Adam (or SGD) in place on `count` parameters at `host[at]`, whose first and second moments follow at
+ * `at + stride` and `at + 2 · stride`; gradients from `grads[from]`. `lr` carries the bias correction.
+ */
+function applyAdam(host: Float32Array, at: number, count: number, stride: number, grads: Float32Array, from: number, lr: number, config: NcfConfig): void {
+  const { l2, optimizer } = config;
+  for (let j = 0; j < count; j++) {
+    const w = host[at + j];
+    const g = grads[from + j] + l2 * w;
+    if (optimizer === 'sgd') {
+      host[at + j] = w - lr * g;
+      continue;
+    }
+    const m = B1 * host[at + stride + j] + (1 - B1) * g;
+    const v = B2 * host[at + 2 * stride + j] + (1 - B2) * g * g;
+    host[at + stride + j] = m;
+    host[at + 2 * stride + j] = v;
+    host[at + j] = w - (lr * m) / (Math.sqrt(v) + EPS);
+  }
 }
