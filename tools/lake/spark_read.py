@@ -4,7 +4,8 @@ usage: spark_read.py <table dir> [--expected FILE] [--app-id ID ...]
 
 With --expected (the JSON printed by tools/lake/sample-table.ts) every figure is compared with what
 the writer wrote; the exit status is 1 on a mismatch, 2 when Spark fails to read the table.
-Environment: PULSE_SPARK_IVY (Ivy cache for the Delta jars), PULSE_SPARK_DRIVER_MEMORY (default 1g).
+Environment: PULSE_SPARK_IVY (Ivy cache for the Delta jars), PULSE_SPARK_DRIVER_MEMORY (default 1g),
+PULSE_SPARK_JAVA_OPTIONS (the driver JVM's options; default C1 only and the serial GC).
 """
 import argparse
 import datetime
@@ -48,6 +49,8 @@ builder = (
     .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
     .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
     .config("spark.driver.memory", os.environ.get("PULSE_SPARK_DRIVER_MEMORY", "1g"))
+    # A short job on a small machine: the C1 compiler and the serial collector halve the run and its CPU.
+    .config("spark.driver.extraJavaOptions", os.environ.get("PULSE_SPARK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"))
     .config("spark.jars.ivy", os.environ.get("PULSE_SPARK_IVY", os.path.expanduser("~/.cache/pulse-tools/spark-ivy")))
     .config("spark.driver.host", "127.0.0.1")
     .config("spark.driver.bindAddress", "127.0.0.1")
@@ -258,7 +261,12 @@ def _version_as_of():
             return
     df = reader(versionAsOf=v)
     out["version_as_of"] = {"version": v, "rows": df.count(), "files": len(df.inputFiles())}
+    parts = state.get("partition_columns") or []
+    if parts:
+        grouped = df.groupBy(parts[0]).count().orderBy(parts[0]).collect()
+        out["version_as_of"]["per_partition"] = {str(r[0]): r["count"] for r in grouped}
     if expected:
+        expect(f"rows per partition at version {v}", out["version_as_of"].get("per_partition"), expected["per_partition_at"][str(v)])
         expect(f"rows at version {v} (before OPTIMIZE)", out["version_as_of"]["rows"], expected["before_compaction"]["rows"])
         expect(f"data files at version {v} (before OPTIMIZE)", out["version_as_of"]["files"], expected["before_compaction"]["files"])
         for version in sorted({1, expected["checkpoints"][0] if expected["checkpoints"] else 1, expected["optimize"]["version"]}):

@@ -3,7 +3,8 @@
 # local[2]) reads a table and tools/lake/spark_read.py prints what it sees as JSON: row count and distinct
 # event ids, count per partition, a query filtered on the partition column (with partition pruning),
 # data skipping on the file statistics, one row's values, time travel by version (before the OPTIMIZE) and by
-# timestamp, DESCRIBE HISTORY with the OPTIMIZE's metrics, the streaming application transaction, the schema.
+# timestamp, DESCRIBE HISTORY with the OPTIMIZE's metrics, the checkpoints Spark built its snapshots from, the
+# streaming application transaction, the schema.
 #
 #   tools/lake/verify-spark.sh              writes a sample table first (tools/lake/sample-table.ts) and
 #                                           compares every figure with what the sample wrote
@@ -15,7 +16,7 @@
 # Installs on first use, cached under ~/.cache/pulse-tools (PULSE_TOOLS_CACHE): PySpark and delta-spark in the
 # lake's venv (tools/lake/python-env.sh --spark, PyPI), the Delta jars in an Ivy cache (Maven Central); later
 # runs need no network. Needs Java 17 (JAVA_HOME or java on PATH) and Node (node_modules/.bin).
-# Environment: PULSE_SPARK_DRIVER_MEMORY (default 1g).
+# Environment: PULSE_SPARK_DRIVER_MEMORY (default 1g), PULSE_SPARK_JAVA_OPTIONS (driver JVM options).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -31,7 +32,7 @@ table=""
 for arg in "$@"; do
   case "$arg" in
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) die "unknown option $arg" ;;
     *) [[ -z $table ]] || die "one table at a time"; table="$arg" ;;
   esac
