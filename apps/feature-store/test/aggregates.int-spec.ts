@@ -84,6 +84,8 @@ describe('aggregates consumer', () => {
     expect(likes.value).toMatchObject({ int64Value: 7 });
     expect(ctr.value).toMatchObject({ doubleValue: 0.058 });
     expect(views.eventTimestamp).toEqual(ts(closedEnd));
+    const text = await (await fetch(`${world.app!.httpUrl}/metrics`)).text();
+    expect(Number(/^feature_store_aggregate_online_delay_seconds_count\{?[^ ]*\}? (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
 
     await waitFor(async () => (await metricCount('window_open')) >= 1, 10_000, 'the open window handled');
     const held = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {

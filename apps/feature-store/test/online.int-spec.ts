@@ -102,6 +102,9 @@ describe('online store', () => {
     expect(ageMs(clicks)).toBeGreaterThanOrEqual(2 * HOUR);
     expect(locale).toMatchObject({ status: FeatureStatus.FEATURE_STATUS_PRESENT, value: { stringValue: 'de' } });
     expect(tags.value).toMatchObject({ stringListValue: { values: ['a', 'b'] } });
+    // Operators see how often expired values are served, per view.
+    const metrics = await (await fetch(`${world.app!.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^feature_store_online_values_total\{[^}]*feature_view="user_activity"[^}]*status="EXPIRED"[^}]*\} [1-9]/m);
   });
 
   it('keeps the newer value when an older row is pushed later, and reports a pushed null as NULL_VALUE', async () => {

@@ -11,7 +11,7 @@ import {
   type SupervisedConsumer,
   superviseConsumer,
 } from '@pulse/platform';
-import { Counter } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
 import { OnlineStoreRepository, type OnlineWrite, WriteOutcome } from '../online/online-store.redis.repository';
 import { onlineWrite } from '../online/online-writes';
@@ -40,6 +40,7 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
   private restarting: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly records: Counter<'outcome'>;
+  private readonly delay: Histogram;
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
@@ -54,6 +55,12 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
       name: 'feature_store_aggregate_records_total',
       help: 'Aggregate records handled per view, by outcome (window_open: not pushed until the window closes)',
       labelNames: ['outcome'],
+      registers: [metrics.registry],
+    });
+    this.delay = new Histogram({
+      name: 'feature_store_aggregate_online_delay_seconds',
+      help: "From a window result's event time (the window's end, as the view's source says) to its being online",
+      buckets: [0.5, 1, 2, 5, 10, 30, 60, 300, 1800],
       registers: [metrics.registry],
     });
   }
@@ -118,7 +125,11 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
       }
     }
     const outcomes = await this.store.writeMany(writes);
-    for (const o of outcomes) count(o === WriteOutcome.Written ? 'written' : o === WriteOutcome.Unchanged ? 'unchanged' : 'stale');
+    const now = Date.now();
+    outcomes.forEach((o, i) => {
+      count(o === WriteOutcome.Written ? 'written' : o === WriteOutcome.Unchanged ? 'unchanged' : 'stale');
+      if (o === WriteOutcome.Written) this.delay.observe(Math.max(0, now - writes[i].eventTimeMs) / 1000);
+    });
     for (const [outcome, n] of tally) this.records.inc({ outcome }, n);
     const missing = tally.get('missing_join_key');
     if (missing) this.logger.warn({ records: missing }, 'aggregate records without the join keys of their views were not pushed');

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { featuresV1 } from '@pulse/contracts';
-import { grpcErrors } from '@pulse/platform';
+import { grpcErrors, ServiceMetrics } from '@pulse/platform';
+import { Counter } from 'prom-client';
 import type { LoadedRegistry } from '../registry/loaded-registry';
 import { RegistryCache } from '../registry/registry.cache';
 import { decodeJoinKeys, entityKeyString } from './entity-key';
@@ -22,11 +23,20 @@ type FeatureResult = featuresV1.FeatureResult;
 export class OnlineFeaturesService {
   /** Resolved selections of the registry version being served, by selection text. */
   private selections = new WeakMap<LoadedRegistry, Map<string, Selection>>();
+  private readonly served: Counter<'feature_view' | 'status'>;
 
   constructor(
     private readonly registry: RegistryCache,
     private readonly store: OnlineStoreRepository,
-  ) {}
+    metrics: ServiceMetrics,
+  ) {
+    this.served = new Counter({
+      name: 'feature_store_online_values_total',
+      help: 'Values answered by GetOnlineFeatures, by feature view and status (how often EXPIRED or NOT_FOUND is served)',
+      labelNames: ['feature_view', 'status'],
+      registers: [metrics.registry],
+    });
+  }
 
   async get(request: featuresV1.GetOnlineFeaturesRequest): Promise<featuresV1.GetOnlineFeaturesResponse> {
     const registry = this.registry.current;
@@ -51,14 +61,19 @@ export class OnlineFeaturesService {
     const now = Date.now();
     const width = selection.refs.length;
     const outRows: featuresV1.OnlineFeatureRow[] = new Array(rows.length);
+    // Per view: present, null, expired, not found — counted once per call.
+    const tallies = selection.byView.map(() => [0, 0, 0, 0]);
     let read = 0;
     for (let r = 0; r < rows.length; r++) {
       const features: FeatureResult[] = new Array(width);
-      for (const group of selection.byView) {
+      for (let g = 0; g < selection.byView.length; g++) {
+        const group = selection.byView[g];
+        const tally = tallies[g];
         const values = cells[read++];
         const tsCell = values[0];
         if (tsCell === null) {
           for (const column of group.columns) features[column] = { value: undefined, status: FeatureStatus.FEATURE_STATUS_NOT_FOUND, eventTimestamp: undefined, age: undefined };
+          tally[3] += group.columns.length;
           continue;
         }
         const eventMs = Number(tsCell);
@@ -72,18 +87,32 @@ export class OnlineFeaturesService {
           const column = group.columns[i];
           if (cell === null) {
             features[column] = { value: undefined, status: FeatureStatus.FEATURE_STATUS_NOT_FOUND, eventTimestamp: undefined, age: undefined };
+            tally[3]++;
           } else if (expired) {
             features[column] = { value: undefined, status: FeatureStatus.FEATURE_STATUS_EXPIRED, eventTimestamp, age };
+            tally[2]++;
           } else {
             const value = decodeCell(cell, group.features[i].valueType);
-            features[column] = value
-              ? { value, status: FeatureStatus.FEATURE_STATUS_PRESENT, eventTimestamp, age }
-              : { value: undefined, status: FeatureStatus.FEATURE_STATUS_NULL_VALUE, eventTimestamp, age };
+            if (value) {
+              features[column] = { value, status: FeatureStatus.FEATURE_STATUS_PRESENT, eventTimestamp, age };
+              tally[0]++;
+            } else {
+              features[column] = { value: undefined, status: FeatureStatus.FEATURE_STATUS_NULL_VALUE, eventTimestamp, age };
+              tally[1]++;
+            }
           }
         }
       }
       outRows[r] = { joinKeys: (rows[r].joinKeys ?? {}) as featuresV1.OnlineFeatureRow['joinKeys'], features };
     }
+    selection.byView.forEach((group, g) => {
+      const [present, nulls, expired, notFound] = tallies[g];
+      const view = group.view.def.name;
+      if (present) this.served.inc({ feature_view: view, status: 'PRESENT' }, present);
+      if (nulls) this.served.inc({ feature_view: view, status: 'NULL_VALUE' }, nulls);
+      if (expired) this.served.inc({ feature_view: view, status: 'EXPIRED' }, expired);
+      if (notFound) this.served.inc({ feature_view: view, status: 'NOT_FOUND' }, notFound);
+    });
     return { featureRefs: selection.refs, rows: outRows };
   }
 
