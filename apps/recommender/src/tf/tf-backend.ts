@@ -72,10 +72,8 @@ function loadNative(): LoadedBackend {
   // Small matrices are faster on TensorFlow's own kernels than through oneDNN's dispatch (measured: a
   // 256×64·64×32 matmul takes 47 µs with oneDNN, 12 µs without).
   process.env['TF_ENABLE_ONEDNN_OPTS'] ??= '0';
-  // One intra-op thread: a training step is ~100 small kernels, where a second thread only adds hand-off
-  // and, on a busy machine, spin-waiting (tools/bench/recs-train measures both).
-  process.env['TF_NUM_INTRAOP_THREADS'] ??= '1';
-  process.env['TF_NUM_INTEROP_THREADS'] ??= '1';
+  // TensorFlow's own thread pools stay at their default (one thread per core); TF_NUM_INTRAOP_THREADS=1
+  // suits a machine busy with other work (tools/bench/recs-train measures both).
   process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '2';
   const tf = require('@tensorflow/tfjs-node') as Tf;
   if (tf.getBackend() !== 'tensorflow') throw new Error(`tfjs-node loaded but the backend is ${tf.getBackend()}`);
