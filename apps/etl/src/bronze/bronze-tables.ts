@@ -21,9 +21,18 @@ const KAFKA_COLUMNS: DeltaColumn[] = [
 
 const DAY_MS = 86_400_000;
 
+const dates = new Map<number, string>();
+
 /** `YYYY-MM-DD` (UTC) of a time in ms: the partition value of event-date partitioned tables. */
 export function utcDate(ms: number): string {
-  return new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+  const day = Math.floor(ms / DAY_MS);
+  let date = dates.get(day);
+  if (date === undefined) {
+    date = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    if (dates.size > 10_000) dates.clear();
+    dates.set(day, date);
+  }
+  return date;
 }
 
 /** Enum name without its prefix: ACTIVITY_TYPE_VIEW → VIEW. */

@@ -202,6 +202,8 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       maxWaitTime: 500,
+      // Fetch ahead while a batch is handled: up to one batch more than the client's default of 1024.
+      highWaterMark: Math.max(1024, options.maxBatchSize ?? 500),
     });
   }
 
