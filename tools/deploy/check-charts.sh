@@ -17,7 +17,7 @@ HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.7.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
 KUBERNETES_VERSION=1.35.0
-SERVICES=(ingest cdc storage feature-store recommender)
+SERVICES=(ingest cdc etl etl-aggregates storage feature-store recommender)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache="${PULSE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulse-tools}"
@@ -133,7 +133,7 @@ for s in "${SERVICES[@]}"; do
 done
 render everything.yaml everything "$helm_dir/service" -n pulse "${infra[@]}" -f "$helm_dir/values/ingest.yaml" -f "$here/testdata/everything.yaml" || true
 render platform.yaml pulse "$helm_dir/platform" -n pulse || true
-render platform-subset.yaml pulse "$helm_dir/platform" -n pulse --set cdc.enabled=false --set storage.enabled=false --set feature-store.enabled=false --set recommender.enabled=false || true
+render platform-subset.yaml pulse "$helm_dir/platform" -n pulse --set cdc.enabled=false --set etl.enabled=false --set etl-aggregates.enabled=false --set storage.enabled=false --set feature-store.enabled=false --set recommender.enabled=false || true
 
 expect_kinds() { # file, description, grep -c pattern, count
   local n
@@ -144,7 +144,7 @@ if [[ -e $work/platform.yaml ]]; then
   expect_kinds platform.yaml "platform renders a Deployment per service" '^kind: Deployment$' "${#SERVICES[@]}"
   expect_kinds platform.yaml "platform renders no ServiceMonitor by default" '^kind: ServiceMonitor$' 0
 fi
-[[ -e $work/platform-subset.yaml ]] && expect_kinds platform-subset.yaml "platform with cdc, storage, feature-store and recommender off renders ingest only" '^kind: Deployment$' 1
+[[ -e $work/platform-subset.yaml ]] && expect_kinds platform-subset.yaml "platform with every service but ingest off renders ingest only" '^kind: Deployment$' 1
 if [[ -e $work/ingest.yaml ]]; then
   expect_kinds ingest.yaml "autoscaling drops replicas from the Deployment" '^  replicas:' 0
   expect_kinds ingest.yaml "ingest renders an autoscaling/v2 HPA" '^apiVersion: autoscaling/v2$' 1

@@ -7,7 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 target="$root/deploy/helm/platform/values.yaml"
 marker='# ---- Below: generated from deploy/helm/values/<service>.yaml by tools/deploy/sync-platform-values.sh; edit those files. ----'
-services=(ingest cdc storage feature-store recommender)
+services=(ingest cdc etl etl-aggregates storage feature-store recommender)
 
 render() {
   if grep -qxF "$marker" "$target"; then
