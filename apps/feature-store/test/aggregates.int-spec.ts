@@ -8,13 +8,19 @@ const HOUR = 3_600_000;
 const world = new FeatureStoreWorld({ FEATURE_STORE_AGGREGATES_CONSUMER: 'true' });
 const aggregate = `fs_test_${world.run}`;
 const topic = aggregateTopic(aggregate);
+const laterTopic = aggregateTopic(`${aggregate}_later`);
 const kafka = new PlatformaticKafkaClient({ brokers: stackConfig.KAFKA_BROKERS, clientId: `fs-aggregates-test-${world.run}` });
 let client: UnaryClient;
 
 beforeAll(async () => {
   await kafka.admin.ensureTopics([topic]);
-  world.writeRepo({
-    'repo.yaml': `
+  world.writeRepo({ 'repo.yaml': repo('') });
+  expect((await world.registry('apply')).exitCode).toBe(0);
+  client = await world.start();
+});
+
+function repo(extra: string): string {
+  return `
 project: pulse
 entities:
   - { name: post, join_key: post_id }
@@ -27,15 +33,12 @@ feature_views:
       - { name: views, type: double }
       - { name: likes, type: int64 }
       - { name: ctr, type: double }
-`,
-  });
-  expect((await world.registry('apply')).exitCode).toBe(0);
-  client = await world.start();
-});
+${extra}`;
+}
 
 afterAll(async () => {
   await world.dispose();
-  await kafka.admin.deleteTopics([topic.name]).catch(() => undefined);
+  await kafka.admin.deleteTopics([topic.name, laterTopic.name]).catch(() => undefined);
   await kafka.close();
 });
 
@@ -104,5 +107,30 @@ describe('aggregates consumer', () => {
       });
       return r.rows[0].features[0].value?.doubleValue === 130;
     }, 10_000, 'the window update online');
+  });
+
+  it('follows a new registry version: a view on another aggregates topic is consumed without a restart', async () => {
+    await kafka.admin.ensureTopics([laterTopic]);
+    world.writeRepo({
+      'repo.yaml': repo(`  - name: post_reach
+    entities: [post]
+    ttl: 2h
+    source: { name: reach_stream, type: kafka, location: ${laterTopic.name} }
+    features:
+      - { name: reach, type: double }
+`),
+    });
+    expect((await world.registry('apply')).exitCode).toBe(0);
+    const end = Math.floor(Date.now() / HOUR) * HOUR;
+    await kafka.producer.send(laterTopic, [
+      { key: windowAggregateKey(new Date(end - HOUR), { post_id: 'p-reach' }), value: { ...windowResult('p-reach', end, end + 1, { reach: 42 }), aggregate: `${aggregate}_later` } },
+    ]);
+    await waitFor(async () => {
+      const r = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
+        entityRows: [{ joinKeys: { post_id: str('p-reach') } }],
+        features: { refs: ['post_reach:reach'] },
+      }).catch(() => undefined);
+      return r?.rows[0].features[0].value?.doubleValue === 42;
+    }, 30_000, 'the new view consumed');
   });
 });
