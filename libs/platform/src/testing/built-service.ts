@@ -66,10 +66,10 @@ export async function startService(name: string, env: Record<string, string>, ti
   };
 }
 
-/** Runs a built one-shot command (`dist/apps/<name>/<file>`) to completion. */
-export function runBuilt(name: string, file: string, env: Record<string, string>): Promise<string> {
+/** Runs a built one-shot command (`dist/apps/<name>/<file> [args]`) to completion. */
+export function runBuilt(name: string, file: string, env: Record<string, string>, args: readonly string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, file)], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, file), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let log = '';
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
