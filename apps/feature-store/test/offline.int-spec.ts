@@ -230,6 +230,35 @@ describe('push to the offline store', () => {
   });
 });
 
+describe('materialisation of a Delta source', () => {
+  it('picks up rows that landed late, behind the time watermark, and only the entities they touch', async () => {
+    const view = (await client.call<featuresV1.GetFeatureViewResponse>('GetFeatureView', { name: 'user_profile' })).featureView!;
+    const watermarkMs = Number(view.materializedUntil!.seconds) * 1000;
+    const before = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
+      entityRows: [{ joinKeys: { user_id: str('p1') } }, { joinKeys: { user_id: str('p2') } }],
+      features: { refs: ['user_profile:followers'] },
+    });
+    const [p1At, p2At] = before.rows.map((r) => Number(r.features[0].eventTimestamp!.seconds) * 1000 + r.features[0].eventTimestamp!.nanos / 1e6);
+    expect(p2At).toBeLessThan(watermarkMs - 5000);
+    // A late row of p2 (newer than its online value, older than the watermark) and an old row of p1.
+    await client.call('Push', {
+      pushSource: 'profile_push',
+      mode: featuresV1.PushMode.PUSH_MODE_OFFLINE,
+      rows: [
+        { joinKeys: { user_id: str('p2') }, features: { followers: { int64Value: 21 }, locale: str('de') }, eventTimestamp: ts(p2At + 5000) },
+        { joinKeys: { user_id: str('p1') }, features: { followers: { int64Value: 9 }, locale: str('de') }, eventTimestamp: ts(p1At - 5000) },
+      ],
+    });
+    const run = await materialize({ featureViews: ['user_profile'] });
+    expect(run.views[0]).toMatchObject({ rowsWritten: 1, entitiesScanned: 2, entitiesUnchanged: 1 });
+    const after = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
+      entityRows: [{ joinKeys: { user_id: str('p1') } }, { joinKeys: { user_id: str('p2') } }],
+      features: { refs: ['user_profile:followers'] },
+    });
+    expect(after.rows.map((r) => r.features[0].value!.int64Value)).toEqual([11, 21]);
+  });
+});
+
 describe('materialisation', () => {
   const scoreRows = (rows: [string, number, number, string][]) =>
     `SELECT * FROM (VALUES ${rows.map(([u, at, s, seg]) => `('${u}', make_timestamp(${at * 1000}), ${s}::DOUBLE, '${seg}')`).join(', ')}) t(user_id, event_timestamp, score, segment)`;

@@ -14,7 +14,7 @@ import { OfflineEngine } from './duckdb.provider';
 import { jobState, timestamp, toMs } from './job-proto';
 import { JobsRepository, type JobRecord } from './jobs.pg.repository';
 import { OfflineStore } from './offline-store';
-import { latestPerEntitySql, sqlIdent, sqlValue } from './offline-sql';
+import { deduplicatedSourceSql, latestPerEntitySql, sqlIdent, sqlTimestamp, sqlValue } from './offline-sql';
 import { WatermarksRepository } from './watermarks.pg.repository';
 
 const MAX_ENTITY_ROWS = 10_000;
@@ -148,11 +148,7 @@ export class MaterializationService {
       if (!view) throw new Error(`feature view ${p.featureView} is not in registry version ${registry.version}`);
       try {
         p.state = 'RUNNING';
-        const watermark = await this.watermarks.get(view.def.name);
-        p.startMs = job.request.startMs ?? watermark ?? (view.def.ttlMs > 0 ? job.request.endMs - view.def.ttlMs : 0);
-        await this.jobs.update(job.id, { progress });
-        if (p.startMs < p.endMs) await this.materializeView(connection, view, p, job.request.entityRows, () => this.jobs.update(job.id, { progress }));
-        if (job.request.entityRows.length === 0) await this.watermarks.advance(view.def.name, p.endMs);
+        await this.materializeOne(connection, view, p, job.request, () => this.jobs.update(job.id, { progress }));
         p.state = 'SUCCEEDED';
       } catch (error) {
         p.state = 'FAILED';
@@ -164,21 +160,60 @@ export class MaterializationService {
     return failure;
   }
 
-  /** Streams one view's interval to Redis in batches; counts into `p`. */
+  /**
+   * One view of a job. Incremental runs over a Delta table whose last run's table version is known read
+   * the entities that have rows in data files added since that version (late rows included, whatever
+   * their event time) or rows with event time after the time watermark, and write the latest row of each
+   * of those entities within the ttl. Other runs read the time interval [start, end). Runs restricted to
+   * some entities leave the watermark alone; explicit intervals do not record a table version.
+   */
+  private async materializeOne(
+    connection: DuckDBConnection,
+    view: ServedView,
+    p: ViewProgress,
+    request: MaterializationRequest,
+    onBatch: () => Promise<void>,
+  ): Promise<void> {
+    const incremental = request.startMs === undefined;
+    const filtered = request.entityRows.length > 0;
+    const state = await this.watermarks.get(view.def.name);
+    const ttlStart = view.def.ttlMs > 0 ? p.endMs - view.def.ttlMs : 0;
+    const delta = await this.offline.deltaChanges(view, incremental && !filtered ? state?.deltaVersion : undefined);
+    const relation = delta?.relation ?? (await this.offline.relation(view));
+    let keysTable: string | undefined;
+    if (filtered) {
+      keysTable = '__keys';
+      const tuples = request.entityRows.map((r) => `(${view.joinKeys.map((k) => sqlValue(r[k])).join(', ')})`);
+      await connection.run(`CREATE OR REPLACE TEMP TABLE __keys AS SELECT * FROM (VALUES ${tuples.join(', ')}) t(${view.joinKeys.map(sqlIdent).join(', ')})`);
+    }
+    if (delta?.added !== undefined && state) {
+      // Entities touched since the last run: rows in added files, or rows after the time watermark.
+      p.startMs = ttlStart;
+      keysTable = '__keys';
+      await connection.run(
+        `CREATE OR REPLACE TEMP TABLE __keys AS SELECT DISTINCT ${view.joinKeys.map(sqlIdent).join(', ')} FROM (
+           SELECT * FROM (${deduplicatedSourceSql(view, delta.added, `__ts < ${sqlTimestamp(p.endMs)}`)})
+           UNION ALL
+           SELECT * FROM (${deduplicatedSourceSql(view, relation, `__ts >= ${sqlTimestamp(state.untilMs)} AND __ts < ${sqlTimestamp(p.endMs)}`)})
+         )`,
+      );
+    } else {
+      p.startMs = request.startMs ?? state?.untilMs ?? ttlStart;
+    }
+    if (p.startMs < p.endMs) await this.materializeView(connection, view, p, relation, keysTable, onBatch);
+    if (keysTable) await connection.run('DROP TABLE IF EXISTS __keys');
+    if (!filtered) await this.watermarks.advance(view.def.name, p.endMs, incremental ? delta?.version : undefined);
+  }
+
+  /** Streams the latest row per entity of [p.startMs, p.endMs) (of the entities in `keysTable`, if given) to Redis in batches; counts into `p`. */
   async materializeView(
     connection: DuckDBConnection,
     view: ServedView,
     p: ViewProgress,
-    entityRows: readonly Record<string, string | number | boolean>[],
+    relation: string,
+    keysTable: string | undefined,
     onBatch: () => Promise<void>,
   ): Promise<void> {
-    const relation = await this.offline.relation(view);
-    let keysTable: string | undefined;
-    if (entityRows.length > 0) {
-      keysTable = '__keys';
-      const tuples = entityRows.map((r) => `(${view.joinKeys.map((k) => sqlValue(r[k])).join(', ')})`);
-      await connection.run(`CREATE OR REPLACE TEMP TABLE __keys AS SELECT * FROM (VALUES ${tuples.join(', ')}) t(${view.joinKeys.map(sqlIdent).join(', ')})`);
-    }
     const result = await connection.stream(latestPerEntitySql(view, relation, p.startMs, p.endMs, keysTable));
     const batchSize = this.config.FEATURE_STORE_MATERIALIZE_BATCH;
     let writes: OnlineWrite[] = [];
@@ -222,7 +257,6 @@ export class MaterializationService {
       }
     }
     if (writes.length > 0) await flush();
-    if (keysTable) await connection.run('DROP TABLE __keys');
   }
 
   private toProto(job: JobRecord<MaterializationRequest, ViewProgress[]>): featuresV1.MaterializationJob {

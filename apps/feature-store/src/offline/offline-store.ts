@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type DeltaColumn, DeltaTable, DeltaTableNotFoundError, LocalLakeStorage } from '@pulse/lake';
+import { type DeltaColumn, DeltaTable, DeltaTableNotFoundError, LocalLakeStorage, scanSql } from '@pulse/lake';
 import { grpcErrors } from '@pulse/platform';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
 import type { PlainValue } from '../online/value-codec';
@@ -56,6 +56,37 @@ export class OfflineStore {
       if (error instanceof DeltaTableNotFoundError) throw new Error(`feature view ${view.def.name}: no Delta table at ${batch.location} under the lake root`);
       throw error;
     }
+  }
+
+  /**
+   * The view's Delta table now, and (when `sinceVersion` is given and still readable in the log) a table
+   * expression over only the data files added after that version: rows appended since, whatever their
+   * event time. Files rewritten by compaction count as added (their rows are read again; writes stay
+   * idempotent). Undefined for a source that is not a Delta table.
+   */
+  async deltaChanges(view: ServedView, sinceVersion?: number): Promise<{ version: number; relation: string; added?: string; addedFiles: number } | undefined> {
+    const batch = view.def.source.batch;
+    if (batch?.type !== 'delta') return undefined;
+    let table: DeltaTable;
+    try {
+      table = await DeltaTable.open(this.storage, batch.location, { engine: await this.engine.lake() });
+    } catch (error) {
+      if (error instanceof DeltaTableNotFoundError) throw new Error(`feature view ${view.def.name}: no Delta table at ${batch.location} under the lake root`);
+      throw error;
+    }
+    const now = table.snapshot();
+    const relation = await table.scanSql(now);
+    if (sinceVersion === undefined || sinceVersion > now.version) return { version: now.version, relation, addedFiles: 0 };
+    let before;
+    try {
+      before = await table.snapshotAt(sinceVersion);
+    } catch {
+      // That version's log entries are gone (log retention): no diff, the caller reads by time.
+      return { version: now.version, relation, addedFiles: 0 };
+    }
+    const known = new Set(before.files.map((f) => f.path));
+    const files = now.files.filter((f) => !known.has(f.path));
+    return { version: now.version, relation, added: await scanSql(this.storage, batch.location, { ...now, files }), addedFiles: files.length };
   }
 
   /** Appends rows to the view's Delta batch source (one commit); FAILED_PRECONDITION when it cannot hold them. */
