@@ -42,7 +42,8 @@ export interface ViewProgress {
 /**
  * Materialize: copies, per online view with an offline source, the latest row of each entity in
  * [start, end) from the lake to Redis. Incremental by default: each view starts at its watermark (the
- * end of its last full materialisation) or, never materialised, at now minus its ttl. DuckDB streams
+ * end of its last full materialisation) or, never materialised, at now minus its ttl; a Delta source also
+ * re-reads the entities of the files added since the table version of its last run (see materializeOne). DuckDB streams
  * the result in chunks and Redis gets FEATURE_STORE_MATERIALIZE_BATCH entities per round trip, so memory
  * stays bounded by DuckDB's limit and one batch. The write script compares with what is online: an
  * entity whose values and event time are already there, or that holds a newer event time, is not
