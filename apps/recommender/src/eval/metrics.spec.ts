@@ -46,3 +46,12 @@ describe('topK', () => {
     expect(topK([1, 2], 5)).toEqual([1, 0]);
   });
 });
+
+describe('topK with exclusions', () => {
+  it('skips excluded items and keeps ties in index order', () => {
+    const scores = [5, 9, 9, 1, 7, 9];
+    expect(topK(scores, 3, (i) => i === 2)).toEqual([1, 5, 4]);
+    expect(topK(scores, 0)).toEqual([]);
+    expect(topK([NaN, 2, -Infinity], 5)).toEqual([1]);
+  });
+});

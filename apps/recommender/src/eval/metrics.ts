@@ -119,36 +119,29 @@ export function evaluateFullRank(
   };
 }
 
-/** Indices of the k largest scores, best first (ties: lower index first); -Infinity entries are never returned. */
-export function topK(scores: ArrayLike<number>, k: number): number[] {
-  const heapItems: number[] = [];
-  const better = (a: number, b: number) => scores[a] > scores[b] || (scores[a] === scores[b] && a < b);
+/**
+ * Indices of the k largest scores, best first (ties: lower index first), skipping -Infinity entries and
+ * the indices `skip` rejects. One pass with a small insertion-sorted buffer: `skip` is asked only about
+ * items good enough to enter the top k.
+ */
+export function topK(scores: ArrayLike<number>, k: number, skip?: (index: number) => boolean): number[] {
+  if (k <= 0) return [];
+  const index = new Int32Array(k);
+  const value = new Float64Array(k);
+  let n = 0;
   for (let i = 0; i < scores.length; i++) {
-    if (scores[i] === -Infinity) continue;
-    if (heapItems.length < k) {
-      heapItems.push(i);
-      let c = heapItems.length - 1;
-      while (c > 0) {
-        const parent = (c - 1) >> 1;
-        if (better(heapItems[parent], heapItems[c])) {
-          [heapItems[parent], heapItems[c]] = [heapItems[c], heapItems[parent]];
-          c = parent;
-        } else break;
-      }
-    } else if (k > 0 && better(i, heapItems[0])) {
-      heapItems[0] = i;
-      let c = 0;
-      for (;;) {
-        const l = 2 * c + 1;
-        const r = l + 1;
-        let worst = c;
-        if (l < heapItems.length && better(heapItems[worst], heapItems[l])) worst = l;
-        if (r < heapItems.length && better(heapItems[worst], heapItems[r])) worst = r;
-        if (worst === c) break;
-        [heapItems[worst], heapItems[c]] = [heapItems[c], heapItems[worst]];
-        c = worst;
-      }
+    const s = scores[i];
+    if (s === -Infinity || Number.isNaN(s)) continue;
+    if (n === k && s <= value[k - 1]) continue;
+    if (skip?.(i)) continue;
+    let p = n < k ? n++ : k - 1;
+    while (p > 0 && value[p - 1] < s) {
+      value[p] = value[p - 1];
+      index[p] = index[p - 1];
+      p--;
     }
+    value[p] = s;
+    index[p] = i;
   }
-  return heapItems.sort((a, b) => (better(a, b) ? -1 : 1));
+  return Array.from(index.subarray(0, n));
 }

@@ -255,13 +255,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private ranked(loaded: LoadedModel, scores: Float32Array, k: number, excluded: Set<number>): RecommendedItem[] {
-    let candidates: ArrayLike<number> = scores;
-    if (excluded.size > 0) {
-      const copy = Float32Array.from(scores);
-      for (const i of excluded) copy[i] = -Infinity;
-      candidates = copy;
-    }
-    return topK(candidates, k).map((i, n) => ({ itemId: loaded.items.id(i), score: scores[i], rank: n + 1 }));
+    const skip = excluded.size > 0 ? (i: number) => excluded.has(i) : undefined;
+    return topK(scores, k, skip).map((i, n) => ({ itemId: loaded.items.id(i), score: scores[i], rank: n + 1 }));
   }
 }
 
