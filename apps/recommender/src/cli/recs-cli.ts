@@ -4,7 +4,7 @@ import { leaveOneOut, validationSplit, writeNcf } from '../data/split';
 import { trainingData } from '../models/model';
 import { type NcfConfig, PAPER_DEFAULTS } from '../models/ncf.model';
 import { evaluateSampled } from '../eval/metrics';
-import { type ModelSpec, parseModelList, prepare, runExperiment, specLabel, trainModel } from '../eval/experiment';
+import { type ModelResult, type ModelSpec, parseModelList, parseSplit, prepare, prepareSplits, runExperiment, specLabel, trainModel } from '../eval/experiment';
 import { jsonLine, writeHtmlReport } from '../eval/report';
 import { ModelRegistry } from '../registry/model-registry';
 import { writeSyntheticRatings } from '../testing/synthetic';
@@ -15,8 +15,10 @@ const USAGE = `usage: recs <command> [options]
 
   split <ratings> --out <prefix> [--negatives 99] [--seed 42]
       leave-one-out split of a MovieLens file, written in the NCF format (<prefix>.train.rating, .test.rating, .test.negative)
-  evaluate <source> [--models all|itempop,itemknn,mf,gmf,mlp,neumf,neumf-pretrained] [--json] [--report out.html] [--full-rank]
-      train every model on the source's training part and evaluate HR@10, NDCG@10, MRR, AUC (1 + N protocol);
+  evaluate <source> [--models all|itempop,itemknn,mf,gmf,mlp,neumf,neumf-pretrained] [--json] [--report out.html]
+           [--split loo|temporal:0.2|random:0.2|kfold:5]
+      train every model on the source's training part and evaluate HR@10, NDCG@10, MRR, AUC (1 + N protocol,
+      leave-one-out) and full-rank precision/recall/F1/NDCG/MAP@10 and coverage (every split);
       <source> is a MovieLens ratings file (ratings.csv, u.data, ratings.dat) or an NCF file prefix
   compare <source> ...            the same as evaluate with --models all
   train <source> --model <name> [--models-dir dir] [--promote]
@@ -58,6 +60,7 @@ const options = {
   dropout: { type: 'string' },
   backend: { type: 'string' },
   'max-samples': { type: 'string' },
+  split: { type: 'string' },
   users: { type: 'string' },
   items: { type: 'string' },
   'per-user': { type: 'string' },
@@ -135,20 +138,43 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'evaluate':
     case 'compare': {
-      const data = await prepare(needArg('<source>'), { negatives: num(v.negatives, 'negatives'), seed: num(v.seed, 'seed') });
+      const source = needArg('<source>');
+      const splitSpec = parseSplit(v.split ?? 'loo');
+      const folds =
+        splitSpec.mode === 'leave-one-out'
+          ? [await prepare(source, { negatives: num(v.negatives, 'negatives'), seed: num(v.seed, 'seed') })]
+          : await prepareSplits(source, splitSpec, num(v.seed, 'seed'));
       const specs = parseModelList(command === 'compare' ? (v.models ?? 'all') : (v.models ?? 'itempop,neumf'));
       if (!specs.some((s) => s.name === 'itempop')) specs.unshift({ name: 'itempop' });
-      const results = await runExperiment(data, specs, {
-        defaults: trainingSettings(v),
-        fullRank: v['full-rank'] ?? true,
-        onProgress: (label) => progress(label, v.json === true && !process.stderr.isTTY),
-      });
-      for (const r of results) {
-        if (v.json) process.stdout.write(`${jsonLine(r, data.source)}\n`);
-        else log(`${r.model.padEnd(18)} HR@10 ${r.sampled.hr.toFixed(4)}  NDCG@10 ${r.sampled.ndcg.toFixed(4)}  best epoch ${r.best?.epoch ?? '-'}  ${Math.round(r.fit.samplesPerSecond)} samples/s`);
+      const all: ModelResult[] = [];
+      for (const [f, data] of folds.entries()) {
+        const results = await runExperiment(data, specs, {
+          defaults: trainingSettings(v),
+          fullRank: v['full-rank'] ?? true,
+          onProgress: (label) => progress(folds.length > 1 ? `${label} f${f + 1}` : label, v.json === true && !process.stderr.isTTY),
+        });
+        const extra = { split: data.protocol, ...(folds.length > 1 ? { fold: f + 1 } : {}) };
+        for (const r of results) {
+          if (v.json) process.stdout.write(`${jsonLine(r, data.source, extra)}\n`);
+          else {
+            const full = r.fullRank ? `  full-rank recall@10 ${r.fullRank.recall.toFixed(4)} NDCG@10 ${r.fullRank.ndcg.toFixed(4)}` : '';
+            log(`${r.model.padEnd(18)} HR@10 ${r.sampled.hr.toFixed(4)}  NDCG@10 ${r.sampled.ndcg.toFixed(4)}${full}  best epoch ${r.best?.epoch ?? '-'}  ${Math.round(r.fit.samplesPerSecond)} samples/s`);
+          }
+          all.push(folds.length > 1 ? { ...r, model: `${r.model} (fold ${f + 1})` } : r);
+        }
+      }
+      if (folds.length > 1 && v.json) {
+        for (const spec of specs) {
+          const label = specLabel(spec);
+          const mine = all.filter((r) => r.model.startsWith(`${label} (fold `));
+          const mean = (pick: (r: ModelResult) => number | undefined) => mine.reduce((a, r) => a + (pick(r) ?? 0), 0) / mine.length;
+          process.stdout.write(
+            `${JSON.stringify({ model: label, source, split: 'fold', fold: 'mean', folds: mine.length, 'full_rank_recall@10': mean((r) => r.fullRank?.recall), 'full_rank_ndcg@10': mean((r) => r.fullRank?.ndcg), 'full_rank_map@10': mean((r) => r.fullRank?.map) })}\n`,
+          );
+        }
       }
       const report = v.report ?? 'tmp/recs-report.html';
-      writeHtmlReport(report, data.source, results);
+      writeHtmlReport(report, source, all, folds[0].protocol);
       log(`report: ${report}`);
       return 0;
     }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Interactions } from '../data/interactions';
 import { fingerprint } from '../data/interactions';
 import { type NcfDataset, readMovieLens, readNcf } from '../data/readers';
-import { leaveOneOut } from '../data/split';
+import { kFold, leaveOneOut, percentageSplit } from '../data/split';
 import { ItemKnnModel } from '../models/item-knn.model';
 import { ItemPopModel } from '../models/item-pop.model';
 import { type FitHooks, type FitResult, type ModelName, type Recommender, type TrainingData, trainingData } from '../models/model';
@@ -40,6 +40,46 @@ export interface PreparedData {
   fingerprint: string;
   /** Latest training timestamp (seconds), 0 when unknown. */
   cutoff: number;
+  /** `leave-one-out` (1 + N sampled metrics and full-rank on the held-out item) or a percentage split (full-rank only). */
+  protocol: 'leave-one-out' | 'temporal' | 'random' | 'fold';
+  /** Held-out items per user, the relevant set of the full-rank metrics. */
+  heldOut: Map<number, Set<number>>;
+}
+
+/** How `evaluate` splits a MovieLens file: leave-one-out (default), a temporal or random percentage, or k folds. */
+export type SplitSpec = { mode: 'leave-one-out' } | { mode: 'temporal' | 'random'; testFraction: number } | { mode: 'kfold'; k: number };
+
+/** Parses `loo`, `temporal:0.2`, `random:0.2` or `kfold:5`. */
+export function parseSplit(text: string): SplitSpec {
+  const [mode, arg] = text.split(':');
+  if (mode === 'loo' || mode === 'leave-one-out') return { mode: 'leave-one-out' };
+  const value = Number(arg);
+  if ((mode === 'temporal' || mode === 'random') && value > 0 && value < 1) return { mode, testFraction: value };
+  if (mode === 'kfold' && Number.isInteger(value) && value >= 2) return { mode: 'kfold', k: value };
+  throw new Error(`--split: expected loo, temporal:<fraction>, random:<fraction> or kfold:<k>, got "${text}"`);
+}
+
+function fromTrainTest(source: string, train: Interactions, test: Interactions, protocol: PreparedData['protocol']): PreparedData {
+  const numUsers = train.userIds.size;
+  const split: NcfDataset = { train, testItem: new Int32Array(numUsers).fill(-1), negatives: Array.from({ length: numUsers }, () => new Int32Array(0)) };
+  const heldOut = new Map<number, Set<number>>();
+  for (let r = 0; r < test.users.length; r++) {
+    const u = test.users[r];
+    if (!heldOut.has(u)) heldOut.set(u, new Set());
+    heldOut.get(u)?.add(test.items[r]);
+  }
+  let cutoff = 0;
+  for (const t of train.timestamps) if (t > cutoff) cutoff = t;
+  return { source, split, train: trainingData(train), trainInteractions: train, fingerprint: fingerprint(train), cutoff, protocol, heldOut };
+}
+
+/** The train/test pairs of a percentage split or of k folds of a MovieLens file (full-rank evaluation). */
+export async function prepareSplits(source: string, spec: SplitSpec, seed = 42): Promise<PreparedData[]> {
+  if (spec.mode === 'leave-one-out') return [await prepare(source, { seed })];
+  const data = await readMovieLens(source);
+  if (spec.mode === 'kfold') return kFold(data, spec.k, seed).map((f) => fromTrainTest(source, f.train, f.test, 'fold'));
+  const { train, test } = percentageSplit(data, { testFraction: spec.testFraction, mode: spec.mode, seed });
+  return [fromTrainTest(source, train, test, spec.mode)];
 }
 
 /**
@@ -50,9 +90,21 @@ export async function prepare(source: string, options: { negatives?: number; see
   const split = existsSync(`${source}.train.rating`) ? await readNcf(source) : leaveOneOut(await readMovieLens(source), options);
   let cutoff = 0;
   for (const t of split.train.timestamps) if (t > cutoff) cutoff = t;
-  return { source, split, train: trainingData(split.train), trainInteractions: split.train, fingerprint: fingerprint(split.train), cutoff };
+  const heldOut = new Map<number, Set<number>>();
+  split.testItem.forEach((item, u) => item >= 0 && heldOut.set(u, new Set([item])));
+  return {
+    source,
+    split,
+    train: trainingData(split.train),
+    trainInteractions: split.train,
+    fingerprint: fingerprint(split.train),
+    cutoff,
+    protocol: 'leave-one-out',
+    heldOut,
+  };
 }
 
+/** Per-epoch evaluation: HR@10 and NDCG@10 of the 1 + N protocol, or full-rank recall@10 and NDCG@10 after a percentage split. */
 export interface EpochPoint {
   epoch: number;
   loss: number;
@@ -126,9 +178,12 @@ export async function runExperiment(
     const hooks: FitHooks = {
       onBatch: progress.onBatch,
       onEpoch: async (report) => {
-        if (current) {
+        if (current && data.protocol === 'leave-one-out') {
           const m = evaluateSampled(current, data.split, k);
           history.push({ epoch: report.epoch, loss: report.loss, hr: m.hr, ndcg: m.ndcg, seconds: report.seconds });
+        } else if (current) {
+          const m = evaluateFullRank(current, data.heldOut, data.train.byUser, data.train.numItems, k);
+          history.push({ epoch: report.epoch, loss: report.loss, hr: m.recall, ndcg: m.ndcg, seconds: report.seconds });
         }
         await progress.onEpoch?.(report);
       },
@@ -137,10 +192,8 @@ export async function runExperiment(
     const trained = await trainModel(spec, data.train, hooks, options.defaults ?? {}, (m) => (current = m));
     const sampled = evaluateSampled(trained.model, data.split, k);
     let fullRank: FullRankMetrics | undefined;
-    if (options.fullRank) {
-      const test = new Map<number, Set<number>>();
-      data.split.testItem.forEach((item, u) => item >= 0 && test.set(u, new Set([item])));
-      fullRank = evaluateFullRank(trained.model, test, data.train.byUser, data.train.numItems, k);
+    if (options.fullRank || data.protocol !== 'leave-one-out') {
+      fullRank = evaluateFullRank(trained.model, data.heldOut, data.train.byUser, data.train.numItems, k);
     }
     const best = history.length > 0 ? history.reduce((a, b) => (b.hr > a.hr ? b : a)) : undefined;
     results.push({

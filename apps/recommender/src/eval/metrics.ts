@@ -37,6 +37,7 @@ export function evaluateSampled(model: Recommender, split: NcfDataset, k = 10): 
   let mrr = 0;
   let auc = 0;
   const n = starts.length - 1;
+  if (n === 0) return { users: 0, hr: NaN, ndcg: NaN, mrr: NaN, auc: NaN, k };
   for (let s = 0; s < n; s++) {
     const from = starts[s];
     const to = starts[s + 1];

@@ -3,17 +3,19 @@ import { dirname } from 'node:path';
 import type { ModelResult } from './experiment';
 
 /** One JSON line per model: what `evaluate --json` prints, comparable with any other implementation. */
-export function jsonLine(result: ModelResult, source: string): string {
+export function jsonLine(result: ModelResult, source: string, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
     model: result.model,
     source,
+    ...extra,
     backend: result.backend,
     'hr@10': round(result.sampled.hr),
     'ndcg@10': round(result.sampled.ndcg),
     mrr: round(result.sampled.mrr),
     auc: round(result.sampled.auc),
     best_epoch: result.best?.epoch,
-    'best_hr@10': result.best ? round(result.best.hr) : undefined,
+    // Per-epoch curves track HR@10 after leave-one-out, full-rank recall@10 after a percentage split.
+    [extra['split'] === undefined || extra['split'] === 'leave-one-out' ? 'best_hr@10' : 'best_recall@10']: result.best ? round(result.best.hr) : undefined,
     'best_ndcg@10': result.best ? round(result.best.ndcg) : undefined,
     full_rank: result.fullRank
       ? {
@@ -28,11 +30,13 @@ export function jsonLine(result: ModelResult, source: string): string {
     epochs: result.fit.epochs,
     train_seconds: round(result.fit.seconds, 2),
     samples_per_second: result.fit.samplesPerSecond > 0 ? Math.round(result.fit.samplesPerSecond) : null,
-    users: result.sampled.users,
+    users: result.sampled.users || result.fullRank?.users,
   });
 }
 
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
+/** A metric for the HTML table; NaN (a metric the protocol does not have) shows as a dash. */
+const fmt = (x: number | undefined, digits = 4) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits));
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 
@@ -74,14 +78,15 @@ function barChart(title: string, bars: { name: string; value: number }[]): strin
 }
 
 /** The HTML report: a table of every model beside ItemPop, loss and HR@10 per epoch, metrics per model. */
-export function writeHtmlReport(path: string, source: string, results: ModelResult[]): void {
+export function writeHtmlReport(path: string, source: string, results: ModelResult[], protocol = 'leave-one-out'): void {
+  const curve = protocol === 'leave-one-out' ? 'HR@10' : 'full-rank recall@10';
   const pop = results.find((r) => r.model === 'itempop');
   const rows = results
     .map((r) => {
       const fr = r.fullRank;
-      const vsPop = pop && r !== pop ? ` (${r.sampled.hr >= pop.sampled.hr ? '+' : ''}${(r.sampled.hr - pop.sampled.hr).toFixed(3)})` : '';
-      return `<tr><td>${esc(r.model)}</td><td>${r.sampled.hr.toFixed(4)}${vsPop}</td><td>${r.sampled.ndcg.toFixed(4)}</td><td>${r.sampled.mrr.toFixed(4)}</td><td>${r.sampled.auc.toFixed(4)}</td>
-<td>${r.best ? `${r.best.epoch}: ${r.best.hr.toFixed(4)} / ${r.best.ndcg.toFixed(4)}` : ''}</td>
+      const vsPop = pop && r !== pop && r.sampled.users > 0 ? ` (${r.sampled.hr >= pop.sampled.hr ? '+' : ''}${(r.sampled.hr - pop.sampled.hr).toFixed(3)})` : '';
+      return `<tr><td>${esc(r.model)}</td><td>${fmt(r.sampled.hr)}${vsPop}</td><td>${fmt(r.sampled.ndcg)}</td><td>${fmt(r.sampled.mrr)}</td><td>${fmt(r.sampled.auc)}</td>
+<td>${r.best ? `${r.best.epoch}: ${fmt(r.best.hr)} / ${fmt(r.best.ndcg)}` : ''}</td>
 <td>${fr ? fr.recall.toFixed(4) : ''}</td><td>${fr ? fr.ndcg.toFixed(4) : ''}</td><td>${fr ? fr.map.toFixed(4) : ''}</td><td>${fr ? fr.coverage.toFixed(4) : ''}</td>
 <td>${r.fit.epochs}</td><td>${r.fit.seconds.toFixed(1)}</td><td>${Math.round(r.fit.samplesPerSecond)}</td><td>${esc(r.backend)}</td></tr>`;
     })
@@ -90,14 +95,15 @@ export function writeHtmlReport(path: string, source: string, results: ModelResu
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>Pulse recommender report</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}figure{display:inline-block;margin:1em}</style></head><body>
 <h1>Recommender evaluation</h1>
-<p>Source: <code>${esc(source)}</code>. Sampled metrics: the held-out item among its sampled negatives (1 + N). Full-rank metrics: all items not seen in training are candidates.
+<p>Source: <code>${esc(source)}</code>, split: ${esc(protocol)}. Sampled metrics: the held-out item among its sampled negatives (1 + N). Full-rank metrics: all items not seen in training are candidates.
 Sampled and full-rank metrics can order models differently (Krichene &amp; Rendle 2020), so both are shown.</p>
-<table><tr><th>model</th><th>HR@10 (vs ItemPop)</th><th>NDCG@10</th><th>MRR</th><th>AUC</th><th>best epoch: HR / NDCG</th><th>full recall@10</th><th>full NDCG@10</th><th>full MAP@10</th><th>coverage</th><th>epochs</th><th>train s</th><th>samples/s</th><th>backend</th></tr>
+<table><tr><th>model</th><th>HR@10 (vs ItemPop)</th><th>NDCG@10</th><th>MRR</th><th>AUC</th><th>best epoch: ${curve} / NDCG</th><th>full recall@10</th><th>full NDCG@10</th><th>full MAP@10</th><th>coverage</th><th>epochs</th><th>train s</th><th>samples/s</th><th>backend</th></tr>
 ${rows}</table>
 ${lineChart('training loss per epoch', withHistory.map((r) => ({ name: r.model, points: r.history.map((h) => [h.epoch, h.loss] as [number, number]) })))}
-${lineChart('HR@10 per epoch', withHistory.map((r) => ({ name: r.model, points: r.history.map((h) => [h.epoch, h.hr] as [number, number]) })))}
-${barChart('HR@10 per model', results.map((r) => ({ name: r.model, value: r.sampled.hr })))}
-${barChart('NDCG@10 per model', results.map((r) => ({ name: r.model, value: r.sampled.ndcg })))}
+${lineChart(`${curve} per epoch`, withHistory.map((r) => ({ name: r.model, points: r.history.map((h) => [h.epoch, h.hr] as [number, number]) })))}
+${protocol === 'leave-one-out' ? barChart('HR@10 per model', results.map((r) => ({ name: r.model, value: r.sampled.hr }))) : ''}
+${protocol === 'leave-one-out' ? barChart('NDCG@10 per model', results.map((r) => ({ name: r.model, value: r.sampled.ndcg }))) : ''}
+${barChart('full-rank recall@10 per model', results.filter((r) => r.fullRank).map((r) => ({ name: r.model, value: r.fullRank?.recall ?? 0 })))}
 </body></html>`;
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, html);
