@@ -13,6 +13,8 @@ type RecommendedItem = recsV1.RecommendedItem;
 const MAX_ID = 128;
 const MAX_EXCLUDE = 1000;
 const MAX_CONTEXT = 20;
+/** How long a replaced model stays usable for requests that started before the swap. */
+const RETIRE_AFTER_MS = 30_000;
 
 /**
  * Serves the promoted model: recommendations for users, similar items, ranking of candidates, and the
@@ -71,8 +73,9 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       const previous = this.serving;
       this.serving = next;
       this.logger.info({ version: promoted, previous: previous?.record.version, ms: Math.round(performance.now() - started) }, 'serving model version');
-      // Scoring is synchronous, so no request still holds the previous model once this point is reached.
-      if (previous && !this.pinned.has(previous.record.version)) previous.model.dispose();
+      // A request that picked the previous model just before the swap may still be between its await and
+      // its (synchronous) scoring: release the previous model's tensors only after a grace period.
+      if (previous && !this.pinned.has(previous.record.version)) setTimeout(() => previous.model.dispose(), RETIRE_AFTER_MS).unref();
     });
     return this.swapping;
   }
