@@ -44,6 +44,15 @@ feature_views:
     features:
       - { name: followers, type: int64 }
       - { name: locale, type: string }
+  - name: user_locale
+    entities: [user]
+    ttl: 30d
+    source:
+      name: profile_push
+      type: push
+      batch_source: { type: delta, location: tables/user_profile, timestamp_field: event_timestamp, created_timestamp_field: created_timestamp }
+    features:
+      - { name: locale, type: string }
 `;
 
 const world = new FeatureStoreWorld({ FEATURE_STORE_JOB_STALE: '3s' });
@@ -210,8 +219,10 @@ describe('push to the offline store', () => {
       mode: featuresV1.PushMode.PUSH_MODE_ONLINE_AND_OFFLINE,
     });
     expect(both).toEqual({ onlineRows: 1, offlineRows: 1 });
+    // Both views of the push source share one table: one commit per request (after the create), not one per view.
     const table = await DeltaTable.open(new LocalLakeStorage(world.lakeRoot), 'tables/user_profile');
     expect(table.snapshot().version).toBe(2);
+    expect(table.snapshot().schema.map((c) => c.name)).toEqual(['user_id', 'event_timestamp', 'created_timestamp', 'locale', 'followers']);
 
     await writeParquet('entities/profile.parquet', `SELECT * FROM (VALUES ('p1', make_timestamp(${(now - 45_000) * 1000})), ('p1', make_timestamp(${now * 1000})), ('p2', make_timestamp(${now * 1000}))) t(user_id, event_timestamp)`);
     const { job } = await client.call<featuresV1.GetHistoricalFeaturesResponse>('GetHistoricalFeatures', {
@@ -296,6 +307,8 @@ describe('materialisation', () => {
     const second = await materialize({});
     expect(second.views.map((v) => [v.featureView, Number(v.rowsWritten), Number(v.entitiesScanned)])).toEqual([
       ['user_clicks', 0, 0],
+      // Never materialised before: its first run reads its ttl window; p2 was pushed offline only.
+      ['user_locale', 1, 2],
       ['user_profile', 0, 0],
       ['user_score', 2, 2],
     ]);

@@ -89,8 +89,13 @@ export class OfflineStore {
     return { version: now.version, relation, added: await scanSql(this.storage, batch.location, { ...now, files }), addedFiles: files.length };
   }
 
-  /** Appends rows to the view's Delta batch source (one commit); FAILED_PRECONDITION when it cannot hold them. */
-  async append(view: ServedView, rows: readonly OfflineRow[]): Promise<number> {
+  /**
+   * Appends rows to the Delta batch source of `views` (the views of one push source, which share their
+   * source and so one table: its columns are the union of their features), in one commit;
+   * FAILED_PRECONDITION when the table cannot hold them.
+   */
+  async append(views: readonly ServedView[], rows: readonly OfflineRow[]): Promise<number> {
+    const view = views[0];
     const batch = view.def.source.batch;
     if (!batch || batch.type !== 'delta') throw grpcErrors.failedPrecondition(`feature view ${view.def.name} has no Delta batch source to push offline rows to`);
     const columns: DeltaColumn[] = [];
@@ -102,9 +107,11 @@ export class OfflineStore {
     }
     columns.push({ name: batch.timestampField, type: 'timestamp' });
     if (batch.createdTimestampField) columns.push({ name: batch.createdTimestampField, type: 'timestamp' });
-    for (const f of view.def.features) {
+    const features = new Map<string, ServedView['def']['features'][number]>();
+    for (const v of views) for (const f of v.def.features) if (!features.has(f.name)) features.set(f.name, f);
+    for (const f of features.values()) {
       const type = DELTA_TYPES[f.valueType];
-      if (!type) throw grpcErrors.failedPrecondition(`feature ${view.def.name}:${f.name} of type ${f.valueType} cannot be stored in a Delta table; push it online only`);
+      if (!type) throw grpcErrors.failedPrecondition(`feature ${f.name} of type ${f.valueType} cannot be stored in a Delta table; push it online only`);
       columns.push({ name: f.name, type });
     }
     const table = await this.openOrCreate(view, batch.location, columns);
@@ -120,7 +127,7 @@ export class OfflineStore {
       for (const key of view.joinKeys) record[key] = r.keys.get(key);
       record[batch.timestampField] = new Date(r.eventTimeMs).toISOString();
       if (batch.createdTimestampField) record[batch.createdTimestampField] = new Date(r.createdTimeMs).toISOString();
-      for (const f of view.def.features) {
+      for (const f of features.values()) {
         const v = r.values.get(f.name) ?? null;
         record[f.name] = f.valueType === 'timestamp' && typeof v === 'number' ? new Date(v).toISOString() : v;
       }

@@ -91,10 +91,9 @@ export class PushService {
     let offlineRows = 0;
     if (toOffline) {
       const createdMs = Date.now();
-      for (const view of views) {
-        const offlineRowsOfView: OfflineRow[] = rows.map((r) => ({ keys: r.keys, values: r.values, eventTimeMs: r.eventTimeMs, createdTimeMs: createdMs }));
-        await this.offline.append(view, offlineRowsOfView);
-      }
+      const offlineRowsOfRequest: OfflineRow[] = rows.map((r) => ({ keys: r.keys, values: r.values, eventTimeMs: r.eventTimeMs, createdTimeMs: createdMs }));
+      // The views of one push source share one batch source: one append.
+      await this.offline.append(views, offlineRowsOfRequest);
       offlineRows = rows.length;
       this.rowsPushed.inc({ store: 'offline' }, offlineRows);
     }
