@@ -17,11 +17,12 @@ export class OfflineEngine implements OnApplicationShutdown {
   constructor(@Inject(FEATURE_STORE_CONFIG) private readonly config: FeatureStoreConfig) {}
 
   lake(): Promise<LakeEngine> {
-    // Joins larger than the memory limit spill to a directory of the temp dir (writable in the container too).
+    // Joins larger than the memory limit spill to a directory of this process under the temp dir (writable in
+    // the container too; one per process, so two services on one host never share spill files).
     this.engine ??= LakeEngine.create({
       memoryLimit: this.config.FEATURE_STORE_DUCKDB_MEMORY,
       threads: this.config.FEATURE_STORE_DUCKDB_THREADS,
-      tempDirectory: join(tmpdir(), 'pulse-feature-store-duckdb'),
+      tempDirectory: join(tmpdir(), `pulse-feature-store-duckdb-${process.pid}`),
     });
     return this.engine;
   }
