@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { envInt, note, NODE, REPO, round, runDir } from '../lib/bench.ts';
 
 const DATA = process.env['RECS_BENCH_DATA'] ?? join(REPO, '../shared/datasets/ml-latest-small/ratings.csv');
-const ROUNDS = envInt('BENCH_ROUNDS', 2);
+const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const EPOCHS = envInt('BENCH_EPOCHS', 1);
 const BATCH = envInt('BENCH_BATCH', 256);
 const WASM_POSITIVES = envInt('BENCH_WASM_POSITIVES', 20_000);
@@ -49,16 +49,26 @@ async function main(): Promise<void> {
   }
   const prefix = join(dir, 'split');
   execFileSync(NODE, [RECS, 'split', source, '--out', prefix, '--seed', '42'], { stdio: 'ignore' });
-  note(`split written to ${prefix}.*; ${ROUNDS} rounds of PyTorch then TF.js (tensorflow backend), ${EPOCHS} epoch(s) each`);
+  note(`split written to ${prefix}.*; ${ROUNDS} rounds of (PyTorch, TF.js tensorflow backend) per model, ${EPOCHS} epoch(s) each`);
 
   const torchAvailable = TORCH !== '' && existsSync(TORCH);
+  const models = MODELS.split(',');
+  // Each round runs, per model, PyTorch then TF.js back to back: the two sides of a pair see the same load.
   const rounds: Json[] = [];
   for (let r = 1; r <= ROUNDS; r++) {
-    const anchor = torchAvailable ? torch(prefix, MODELS, 0, 1) : { error: 'no PyTorch venv (see run.sh)' };
-    note(`round ${r}: PyTorch ${JSON.stringify(Object.fromEntries(Object.entries((anchor as Json).models ?? {}).map(([k, v]) => [k, (v as Json).samples_per_second])))}`);
-    const tfjs = recs('tensorflow', ['profile', prefix, '--models', MODELS, '--epochs', String(EPOCHS), '--batch-size', String(BATCH), '--layers-steps', r === 1 ? '100' : '0']);
-    note(`round ${r}: TF.js ${JSON.stringify(Object.fromEntries(Object.entries(tfjs.models).map(([k, v]) => [k, (v as Json).samples_per_second])))}`);
-    rounds.push({ torch: anchor, tfjs });
+    const round: Json = { torch: { models: {} }, tfjs: { models: {} } };
+    for (const m of models) {
+      const anchor = torchAvailable ? torch(prefix, m, 0, 1) : { error: 'no PyTorch venv (see run.sh)' };
+      if ((anchor as Json).models) {
+        round.torch.models[m] = (anchor as Json).models[m];
+        round.torch.version = (anchor as Json).torch;
+      } else round.torch.error = (anchor as Json).error;
+      const tfjs = recs('tensorflow', ['profile', prefix, '--models', m, '--epochs', String(EPOCHS), '--batch-size', String(BATCH), '--layers-steps', r === 1 ? '100' : '0']);
+      round.tfjs.models[m] = tfjs.models[m];
+      Object.assign(round.tfjs, { backend: tfjs.backend, native_version: tfjs.native_version, users: tfjs.users, items: tfjs.items, train_interactions: tfjs.train_interactions, neumf_score_10k_items: tfjs.neumf_score_10k_items });
+      note(`round ${r} ${m}: PyTorch ${round.torch.models[m]?.samples_per_second ?? '-'} samples/s, TF.js ${tfjs.models[m].samples_per_second} samples/s`);
+    }
+    rounds.push(round);
   }
   // PyTorch's own thread default (2 here) on a sample, for the record: on a busy machine its OpenMP pool spins.
   const torchTwoThreads = torchAvailable ? torch(prefix, 'neumf', 10_000, 0) : undefined;
@@ -69,7 +79,6 @@ async function main(): Promise<void> {
   const thread1 = recs('tensorflow', ['profile', prefix, '--models', 'neumf', '--epochs', '1', '--batch-size', String(BATCH)], { TF_NUM_INTRAOP_THREADS: '1' });
   const big = recs('tensorflow', ['profile', prefix, '--models', 'neumf', '--epochs', String(EPOCHS), '--batch-size', '1024']);
 
-  const models = MODELS.split(',');
   const best = (pick: (round: Json) => number | undefined) => Math.max(...rounds.map(pick).filter((x): x is number => typeof x === 'number'));
   const perModel: Json = {};
   for (const m of models) {
@@ -108,7 +117,7 @@ async function main(): Promise<void> {
       backend: last.tfjs.backend,
       libtensorflow: last.tfjs.native_version,
       anchor: torchAvailable
-        ? { name: 'pytorch', version: (last.torch as Json).torch ?? null, threads: 1, error: (last.torch as Json).error, neumf_with_default_threads: torchTwoThreads }
+        ? { name: 'pytorch', version: (last.torch as Json).version ?? null, threads: 1, error: (last.torch as Json).error, neumf_with_default_threads: torchTwoThreads }
         : { name: 'pytorch', available: false, reason: 'torch venv missing: pip install torch failed or was not run (run.sh)' },
       models: perModel,
       goal_neumf_ratio_at_batch_256: { target: 0.5, wall: perModel['neumf']?.ratio_vs_torch ?? null, per_cpu_second: perModel['neumf']?.ratio_vs_torch_per_cpu_second ?? null },
