@@ -122,6 +122,16 @@ describe('RecsService', () => {
     expect(ranked.items[2].score).toBe(0);
   });
 
+  it('counts lists by strategy and names the serving version in /metrics', async () => {
+    await call('Recommend', { userId: 'u5' });
+    await call('Recommend', { userId: 'nobody-known' });
+    const text = await fetch(`${running.httpUrl}/metrics`).then((r) => r.text());
+    const count = (strategy: string) => Number(new RegExp(`recs_lists_total\\{[^}]*rpc="Recommend"[^}]*strategy="${strategy}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    expect(count('STRATEGY_PERSONALIZED')).toBeGreaterThan(0);
+    expect(count('STRATEGY_POPULAR_FALLBACK')).toBeGreaterThan(0);
+    expect(text).toMatch(new RegExp(`recs_serving_model_info\\{[^}]*version="${gmfVersion}"[^}]*\\} 1`));
+  });
+
   it('lists versions newest first, page by page', async () => {
     const first = await call('ListModels', { pageSize: 1 });
     expect(first.models).toHaveLength(1);

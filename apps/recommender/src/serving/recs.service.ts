@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { recsV1 } from '@pulse/contracts';
-import { grpcErrors, HealthRegistry, type Logger, LOGGER } from '@pulse/platform';
+import { grpcErrors, HealthRegistry, type Logger, LOGGER, ServiceMetrics } from '@pulse/platform';
+import { Counter, Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { topK } from '../eval/metrics';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
@@ -31,13 +32,28 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   private stamp = -1;
   private timer?: NodeJS.Timeout;
   private swapping: Promise<void> = Promise.resolve();
+  private readonly lists: Counter<'rpc' | 'strategy'>;
+  private readonly servingInfo: Gauge<'version' | 'algorithm'>;
 
   constructor(
     @Inject(RECOMMENDER_CONFIG) private readonly config: RecommenderConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     health: HealthRegistry,
+    metrics: ServiceMetrics,
   ) {
     this.registry = new ModelRegistry(config.RECS_MODELS_DIR);
+    this.lists = new Counter({
+      name: 'recs_lists_total',
+      help: 'Lists answered, by RPC and strategy (how often the popularity fallback serves)',
+      labelNames: ['rpc', 'strategy'],
+      registers: [metrics.registry],
+    });
+    this.servingInfo = new Gauge({
+      name: 'recs_serving_model_info',
+      help: 'The model version this replica serves (value 1)',
+      labelNames: ['version', 'algorithm'],
+      registers: [metrics.registry],
+    });
     health.register('model-registry', async () => {
       this.registry.state();
     });
@@ -72,6 +88,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       const next = await this.registry.load(promoted);
       const previous = this.serving;
       this.serving = next;
+      this.servingInfo.reset();
+      this.servingInfo.set({ version: next.record.version, algorithm: next.record.algorithm }, 1);
       this.logger.info({ version: promoted, previous: previous?.record.version, ms: Math.round(performance.now() - started) }, 'serving model version');
       // A request that picked the previous model just before the swap may still be between its await and
       // its (synchronous) scoring: release the previous model's tensors only after a grace period.
@@ -93,6 +111,23 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async recommend(request: recsV1.RecommendRequest): Promise<recsV1.RecommendResponse> {
+    return this.counted('Recommend', await this.recommendList(request));
+  }
+
+  async recommendSimilar(request: recsV1.RecommendSimilarRequest): Promise<recsV1.RecommendSimilarResponse> {
+    return this.counted('RecommendSimilar', await this.similarList(request));
+  }
+
+  async rankItems(request: recsV1.RankItemsRequest): Promise<recsV1.RankItemsResponse> {
+    return this.counted('RankItems', await this.rankList(request));
+  }
+
+  private counted<T extends { strategy: recsV1.Strategy }>(rpc: string, response: T): T {
+    this.lists.inc({ rpc, strategy: Strategy[response.strategy] ?? String(response.strategy) });
+    return response;
+  }
+
+  private async recommendList(request: recsV1.RecommendRequest): Promise<recsV1.RecommendResponse> {
     validateId('user_id', request.userId);
     const k = this.numResults(request.numResults);
     const exclude = this.validateFilter(request.filter, 'filter');
@@ -109,7 +144,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     return { items: this.ranked(loaded, scores, k, excluded), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_PERSONALIZED };
   }
 
-  async recommendSimilar(request: recsV1.RecommendSimilarRequest): Promise<recsV1.RecommendSimilarResponse> {
+  private async similarList(request: recsV1.RecommendSimilarRequest): Promise<recsV1.RecommendSimilarResponse> {
     validateId('item_id', request.itemId);
     if (request.userId) validateId('user_id', request.userId);
     const k = this.numResults(request.numResults);
@@ -134,7 +169,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     return { items, recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_ITEM_SIMILARITY };
   }
 
-  async rankItems(request: recsV1.RankItemsRequest): Promise<recsV1.RankItemsResponse> {
+  private async rankList(request: recsV1.RankItemsRequest): Promise<recsV1.RankItemsResponse> {
     validateId('user_id', request.userId);
     validateContext(request.context);
     const ids = request.itemIds ?? [];
