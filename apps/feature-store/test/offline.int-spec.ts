@@ -55,7 +55,8 @@ feature_views:
       - { name: locale, type: string }
 `;
 
-const world = new FeatureStoreWorld({ FEATURE_STORE_JOB_STALE: '3s' });
+// Two source rows per aggregation pass: every materialisation here runs in several passes over entity partitions.
+const world = new FeatureStoreWorld({ FEATURE_STORE_JOB_STALE: '3s', FEATURE_STORE_MATERIALIZE_PARTITION_ROWS: '2' });
 let client: UnaryClient;
 
 beforeAll(async () => {

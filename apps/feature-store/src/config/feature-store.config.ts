@@ -41,6 +41,11 @@ export const featureStoreConfigSchema = z.object({
   FEATURE_STORE_DUCKDB_THREADS: env.int(2, 1, 64),
   /** Entities per Redis round trip when materialising; bounds memory together with DuckDB's chunks. */
   FEATURE_STORE_MATERIALIZE_BATCH: env.int(1000, 1, 100_000),
+  /**
+   * Source rows per aggregation pass of materialisation: a larger interval is split into passes over hash
+   * partitions of the entities, so DuckDB holds the state of a share of them at a time.
+   */
+  FEATURE_STORE_MATERIALIZE_PARTITION_ROWS: env.int(2_000_000, 1),
   /** Whether this replica consumes the aggregates topics of Kafka-sourced views and pushes them online. */
   FEATURE_STORE_AGGREGATES_CONSUMER: bool('true'),
   /** Consumer group of the aggregates consumer. */

@@ -14,7 +14,7 @@ import { OfflineEngine } from './duckdb.provider';
 import { jobState, timestamp, toMs } from './job-proto';
 import { JobsRepository, type JobRecord } from './jobs.pg.repository';
 import { OfflineStore } from './offline-store';
-import { deduplicatedSourceSql, latestPerEntitySql, sqlIdent, sqlTimestamp, sqlValue } from './offline-sql';
+import { countRowsSql, entityKeysSql, latestPerEntitySql, materializationFilter, sqlIdent, sqlTimestamp, sqlValue } from './offline-sql';
 import { WatermarksRepository } from './watermarks.pg.repository';
 
 const MAX_ENTITY_ROWS = 10_000;
@@ -192,11 +192,10 @@ export class MaterializationService {
       p.startMs = ttlStart;
       keysTable = '__keys';
       await connection.run(
-        `CREATE OR REPLACE TEMP TABLE __keys AS SELECT DISTINCT ${view.joinKeys.map(sqlIdent).join(', ')} FROM (
-           SELECT * FROM (${deduplicatedSourceSql(view, delta.added, `__ts < ${sqlTimestamp(p.endMs)}`)})
-           UNION ALL
-           SELECT * FROM (${deduplicatedSourceSql(view, relation, `__ts >= ${sqlTimestamp(state.untilMs)} AND __ts < ${sqlTimestamp(p.endMs)}`)})
-         )`,
+        `CREATE OR REPLACE TEMP TABLE __keys AS
+           ${entityKeysSql(view, delta.added, `__ts < ${sqlTimestamp(p.endMs)}`)}
+           UNION
+           ${entityKeysSql(view, relation, `__ts >= ${sqlTimestamp(state.untilMs)} AND __ts < ${sqlTimestamp(p.endMs)}`)}`,
       );
     } else {
       p.startMs = request.startMs ?? state?.untilMs ?? ttlStart;
@@ -215,7 +214,12 @@ export class MaterializationService {
     keysTable: string | undefined,
     onBatch: () => Promise<void>,
   ): Promise<void> {
-    const result = await connection.stream(latestPerEntitySql(view, relation, p.startMs, p.endMs, keysTable));
+    const filter = materializationFilter(view, p.startMs, p.endMs, keysTable);
+    // Large intervals are aggregated in passes over hash partitions of the entities, so DuckDB's state stays
+    // within its memory limit whatever the size of the source.
+    const counted = await connection.runAndReadAll(countRowsSql(view, relation, filter));
+    const rowsInInterval = Number((counted.getRows()[0] ?? [0])[0]);
+    const passes = Math.max(1, Math.ceil(rowsInInterval / this.config.FEATURE_STORE_MATERIALIZE_PARTITION_ROWS));
     const batchSize = this.config.FEATURE_STORE_MATERIALIZE_BATCH;
     let writes: OnlineWrite[] = [];
     const flush = async () => {
@@ -237,24 +241,27 @@ export class MaterializationService {
       this.entities.inc({ outcome: 'superseded' }, superseded);
       await onBatch();
     };
-    for await (const rows of result.yieldRowObjectJs()) {
-      for (const row of rows) {
-        p.scanned++;
-        const keys = new Map<string, PlainValue>();
-        for (const k of view.joinKeys) {
-          const v = row[k];
-          keys.set(k, typeof v === 'bigint' ? Number(v) : (v as PlainValue));
-        }
-        const values = new Map<string, PlainValue>();
-        for (const f of view.def.features) {
-          const value = coercePlain(row[f.name], f.valueType);
-          if (value !== null && typeof value === 'object' && 'error' in value) {
-            throw new Error(`column ${f.name} of ${view.def.source.batch?.location ?? view.def.name}: ${value.error} (declared ${f.valueType})`);
+    for (let pass = 0; pass < passes; pass++) {
+      const result = await connection.stream(latestPerEntitySql(view, relation, filter, { index: pass, count: passes }));
+      for await (const rows of result.yieldRowObjectJs()) {
+        for (const row of rows) {
+          p.scanned++;
+          const keys = new Map<string, PlainValue>();
+          for (const k of view.joinKeys) {
+            const v = row[k];
+            keys.set(k, typeof v === 'bigint' ? Number(v) : (v as PlainValue));
           }
-          values.set(f.name, value as PlainValue);
+          const values = new Map<string, PlainValue>();
+          for (const f of view.def.features) {
+            const value = coercePlain(row[f.name], f.valueType);
+            if (value !== null && typeof value === 'object' && 'error' in value) {
+              throw new Error(`column ${f.name} of ${view.def.source.batch?.location ?? view.def.name}: ${value.error} (declared ${f.valueType})`);
+            }
+            values.set(f.name, value as PlainValue);
+          }
+          writes.push(onlineWrite(view, keys, Number(row['__ts_ms']), values, this.config.FEATURE_STORE_EXPIRED_RETENTION));
+          if (writes.length >= batchSize) await flush();
         }
-        writes.push(onlineWrite(view, keys, Number(row['__ts_ms']), values, this.config.FEATURE_STORE_EXPIRED_RETENTION));
-        if (writes.length >= batchSize) await flush();
       }
     }
     if (writes.length > 0) await flush();

@@ -26,37 +26,71 @@ function featureExpr(f: FeatureDef): string {
   return f.valueType === 'timestamp' ? `epoch_ms(CAST(${sqlIdent(f.name)} AS TIMESTAMP))` : sqlIdent(f.name);
 }
 
-/**
- * The rows of a view's offline source, one per entity and event time (ties broken by the created
- * timestamp, latest first): join keys, `__ts` (TIMESTAMP, UTC) and the features. `relation` is the
- * source's table expression; `where` filters on `__ts` and join keys.
- */
-export function deduplicatedSourceSql(view: ServedView, relation: string, where = 'TRUE'): string {
+/** The source columns a view reads: join keys, `__ts` and `__created` (TIMESTAMP, UTC), the features. */
+function sourceColumnsSql(view: ServedView, relation: string): string {
   const batch = view.def.source.batch;
   if (!batch) throw new Error(`feature view ${view.def.name} has no offline source`);
   const keys = view.joinKeys.map(sqlIdent);
   const ts = `CAST(${sqlIdent(batch.timestampField)} AS TIMESTAMP)`;
   const created = batch.createdTimestampField ? `CAST(${sqlIdent(batch.createdTimestampField)} AS TIMESTAMP)` : 'NULL::TIMESTAMP';
   const features = view.def.features.map((f) => `${featureExpr(f)} AS ${sqlIdent(f.name)}`);
-  return `SELECT ${[...keys, '__ts', ...view.def.features.map((f) => sqlIdent(f.name))].join(', ')} FROM (
-    SELECT ${[...keys, `${ts} AS __ts`, `${created} AS __created`, ...features].join(', ')} FROM ${relation}
-  ) __s WHERE ${where}
-  QUALIFY row_number() OVER (PARTITION BY ${[...keys, '__ts'].join(', ')} ORDER BY __created DESC NULLS LAST) = 1`;
+  return `SELECT ${[...keys, `${ts} AS __ts`, `${created} AS __created`, ...features].join(', ')} FROM ${relation}`;
+}
+
+/** The features of a view packed in one struct, the value an arg_max picks per group. */
+function packedFeatures(view: ServedView, extra: string[] = []): string {
+  return `struct_pack(${[...extra, ...view.def.features.map((f) => `${sqlIdent(f.name)} := ${sqlIdent(f.name)}`)].join(', ')})`;
+}
+
+/** Ordering of rows with equal keys: the event time, then the created timestamp (absent counts as oldest). */
+const LATEST = "struct_pack(t := __ts, c := coalesce(__created, '-infinity'::TIMESTAMP))";
+
+/**
+ * The rows of a view's offline source, one per entity and event time (ties broken by the created
+ * timestamp, latest first): join keys, `__ts` (TIMESTAMP, UTC) and the features. `where` filters on `__ts`
+ * and join keys. An aggregation (arg_max), not a window function, so DuckDB can spill it to disk.
+ */
+export function deduplicatedSourceSql(view: ServedView, relation: string, where = 'TRUE'): string {
+  const keys = view.joinKeys.map(sqlIdent);
+  return `SELECT ${[...keys, '__ts'].join(', ')}, __r.* FROM (
+    SELECT ${[...keys, '__ts'].join(', ')}, arg_max(${packedFeatures(view)}, coalesce(__created, '-infinity'::TIMESTAMP)) AS __r
+    FROM (${sourceColumnsSql(view, relation)}) __s WHERE ${where}
+    GROUP BY ${[...keys, '__ts'].join(', ')}
+  )`;
+}
+
+/** The distinct join keys of a view's source rows matching `where` (on `__ts` and join keys). */
+export function entityKeysSql(view: ServedView, relation: string, where: string): string {
+  const keys = view.joinKeys.map(sqlIdent);
+  return `SELECT DISTINCT ${keys.join(', ')} FROM (${sourceColumnsSql(view, relation)}) __s WHERE ${where}`;
+}
+
+/** Materialisation's row filter: event time in [startMs, endMs), and the entities of `keysTable` when given. */
+export function materializationFilter(view: ServedView, startMs: number, endMs: number, keysTable?: string): string {
+  const keys = view.joinKeys.map(sqlIdent);
+  const window = `__ts >= ${sqlTimestamp(startMs)} AND __ts < ${sqlTimestamp(endMs)}`;
+  return keysTable ? `${window} AND EXISTS (SELECT 1 FROM ${keysTable} __k WHERE ${keys.map((k) => `__k.${k} = __s.${k}`).join(' AND ')})` : window;
+}
+
+/** How many source rows of a view match `where`. */
+export function countRowsSql(view: ServedView, relation: string, where: string): string {
+  return `SELECT count(*) AS n FROM (${sourceColumnsSql(view, relation)}) __s WHERE ${where}`;
 }
 
 /**
- * The latest row of each entity with event time in [startMs, endMs) (ties broken by created
- * timestamp): what materialisation writes online. `keysTable` (a table of join key columns) restricts to some entities.
+ * The latest row of each entity among the source rows matching `where` (ties broken by created
+ * timestamp): what materialisation writes online. One aggregation (arg_max over event time, then created
+ * time); `partition` restricts it to the entities whose key hash falls in one of `count` partitions, so
+ * each pass holds the state of a share of the entities only.
  */
-export function latestPerEntitySql(view: ServedView, relation: string, startMs: number, endMs: number, keysTable?: string): string {
+export function latestPerEntitySql(view: ServedView, relation: string, filter: string, partition?: { index: number; count: number }): string {
   const keys = view.joinKeys.map(sqlIdent);
-  const window = `__ts >= ${sqlTimestamp(startMs)} AND __ts < ${sqlTimestamp(endMs)}`;
-  const where = keysTable
-    ? `${window} AND EXISTS (SELECT 1 FROM ${keysTable} __k WHERE ${keys.map((k) => `__k.${k} = __s.${k}`).join(' AND ')})`
-    : window;
-  return `SELECT ${[...keys, 'epoch_ms(__ts) AS __ts_ms', ...view.def.features.map((f) => sqlIdent(f.name))].join(', ')}
-  FROM (${deduplicatedSourceSql(view, relation, where)})
-  QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY __ts DESC) = 1`;
+  const where = partition && partition.count > 1 ? `${filter} AND hash(${keys.join(', ')}) % ${partition.count} = ${partition.index}` : filter;
+  return `SELECT ${keys.join(', ')}, __r.* FROM (
+    SELECT ${keys.join(', ')}, arg_max(${packedFeatures(view, ['__ts_ms := epoch_ms(__ts)'])}, ${LATEST}) AS __r
+    FROM (${sourceColumnsSql(view, relation)}) __s WHERE ${where}
+    GROUP BY ${keys.join(', ')}
+  )`;
 }
 
 export interface RetrievalColumn {
