@@ -88,7 +88,7 @@ export function writeHtmlReport(path: string, source: string, results: ModelResu
       return `<tr><td>${esc(r.model)}</td><td>${fmt(r.sampled.hr)}${vsPop}</td><td>${fmt(r.sampled.ndcg)}</td><td>${fmt(r.sampled.mrr)}</td><td>${fmt(r.sampled.auc)}</td>
 <td>${r.best ? `${r.best.epoch}: ${fmt(r.best.hr)} / ${fmt(r.best.ndcg)}` : ''}</td>
 <td>${fr ? fr.recall.toFixed(4) : ''}</td><td>${fr ? fr.ndcg.toFixed(4) : ''}</td><td>${fr ? fr.map.toFixed(4) : ''}</td><td>${fr ? fr.coverage.toFixed(4) : ''}</td>
-<td>${r.fit.epochs}</td><td>${r.fit.seconds.toFixed(1)}</td><td>${Math.round(r.fit.samplesPerSecond)}</td><td>${esc(r.backend)}</td></tr>`;
+<td>${r.fit.epochs}</td><td>${r.fit.seconds.toFixed(1)}</td><td>${r.fit.samplesPerSecond > 0 ? Math.round(r.fit.samplesPerSecond) : "–"}</td><td>${esc(r.backend)}</td></tr>`;
     })
     .join('\n');
   const withHistory = results.filter((r) => r.history.length > 0);
