@@ -74,6 +74,8 @@ describe('leave-one-out split', () => {
     expect(readFileSync(`${prefix}.test.negative`, 'utf8').split('\n')[0]).toMatch(/^\(0,\d+\)\t\d+/);
     const back = await readNcf(prefix);
     expect(Array.from(back.testItem)).toEqual(Array.from(split.testItem));
+    expect(Array.from(back.testTimestamp ?? [])).toEqual(Array.from(split.testTimestamp ?? []));
+    expect(Array.from(back.testRating ?? [])).toEqual(Array.from(split.testRating ?? []));
     expect(back.negatives.map((n) => Array.from(n))).toEqual(split.negatives.map((n) => Array.from(n)));
     expect(Array.from(back.train.users)).toEqual(Array.from(split.train.users));
     expect(Array.from(back.train.items.map((i) => Number(back.train.itemIds.id(i))))).toEqual(Array.from(split.train.items));

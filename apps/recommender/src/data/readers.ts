@@ -61,6 +61,9 @@ export interface NcfDataset {
   testItem: Int32Array;
   /** Sampled negative items per user index (empty when none). */
   negatives: Int32Array[];
+  /** Rating and timestamp of each held-out interaction, when known (written to `.test.rating`). */
+  testRating?: Float32Array;
+  testTimestamp?: Float64Array;
 }
 
 /**
@@ -87,8 +90,8 @@ export async function readNcf(prefix: string): Promise<NcfDataset> {
     }
   };
   await parse(`${prefix}.train.rating`, (u, i, r, t) => rows.push([u, i, r, t]));
-  const tests: [number, number][] = [];
-  await parse(`${prefix}.test.rating`, (u, i) => tests.push([u, i]));
+  const tests: [number, number, number, number][] = [];
+  await parse(`${prefix}.test.rating`, (u, i, r, t) => tests.push([u, i, r, t]));
   const negativeRows = new Map<number, number[]>();
   const negFile = `${prefix}.test.negative`;
   if (!existsSync(negFile)) throw new Error(`${negFile}: no such file`);
@@ -108,9 +111,15 @@ export async function readNcf(prefix: string): Promise<NcfDataset> {
   const builder = new InteractionsBuilder(userIds, itemIds);
   for (const [u, i, r, t] of rows) builder.add(String(u), String(i), r, t);
   const testItem = new Int32Array(userIds.size).fill(-1);
-  for (const [u, i] of tests) testItem[u] = i;
+  const testRating = new Float32Array(userIds.size);
+  const testTimestamp = new Float64Array(userIds.size);
+  for (const [u, i, r, t] of tests) {
+    testItem[u] = i;
+    testRating[u] = r;
+    testTimestamp[u] = t;
+  }
   const negatives = Array.from({ length: userIds.size }, (_, u) => Int32Array.from(negativeRows.get(u) ?? []));
-  return { train: builder.build(), testItem, negatives };
+  return { train: builder.build(), testItem, negatives, testRating, testTimestamp };
 }
 
 async function* lines(path: string): AsyncGenerator<string> {

@@ -23,10 +23,14 @@ export function leaveOneOut(data: Interactions, options: { negatives?: number; s
   }
   const held = new Uint8Array(data.users.length);
   const testItem = new Int32Array(numUsers).fill(-1);
+  const testRating = new Float32Array(numUsers);
+  const testTimestamp = new Float64Array(numUsers);
   for (let u = 0; u < numUsers; u++) {
     if (count[u] < 2) continue;
     held[latest[u]] = 1;
     testItem[u] = data.items[latest[u]];
+    testRating[u] = data.ratings[latest[u]];
+    testTimestamp[u] = data.timestamps[latest[u]];
   }
   const keep: number[] = [];
   for (let k = 0; k < held.length; k++) if (!held[k]) keep.push(k);
@@ -47,7 +51,7 @@ export function leaveOneOut(data: Interactions, options: { negatives?: number; s
     }
     negatives.push(Int32Array.from(chosen));
   }
-  return { train: subset(data, keep), testItem, negatives };
+  return { train: subset(data, keep), testItem, negatives, testRating, testTimestamp };
 }
 
 /**
@@ -103,7 +107,7 @@ export function writeNcf(prefix: string, split: NcfDataset): void {
   const negLines: string[] = [];
   split.testItem.forEach((item, u) => {
     if (item < 0) return;
-    testLines.push(`${u}\t${item}\t1\t0`);
+    testLines.push(`${u}\t${item}\t${split.testRating?.[u] ?? 1}\t${split.testTimestamp?.[u] ?? 0}`);
     negLines.push(`(${u},${item})\t${Array.from(split.negatives[u]).join('\t')}`);
   });
   writeFileSync(`${prefix}.train.rating`, trainLines.join('\n') + '\n');
