@@ -55,8 +55,8 @@ feature_views:
       - { name: locale, type: string }
 `;
 
-// Two source rows per aggregation pass: every materialisation here runs in several passes over entity partitions.
-const world = new FeatureStoreWorld({ FEATURE_STORE_JOB_STALE: '3s', FEATURE_STORE_MATERIALIZE_PARTITION_ROWS: '2' });
+// Four source rows per pass: larger sources here (clicks, scores) are processed in passes over entity partitions, smaller ones in one.
+const world = new FeatureStoreWorld({ FEATURE_STORE_JOB_STALE: '3s', FEATURE_STORE_OFFLINE_PARTITION_ROWS: '4' });
 let client: UnaryClient;
 
 beforeAll(async () => {

@@ -42,10 +42,10 @@ export const featureStoreConfigSchema = z.object({
   /** Entities per Redis round trip when materialising; bounds memory together with DuckDB's chunks. */
   FEATURE_STORE_MATERIALIZE_BATCH: env.int(1000, 1, 100_000),
   /**
-   * Source rows per aggregation pass of materialisation: a larger interval is split into passes over hash
-   * partitions of the entities, so DuckDB holds the state of a share of them at a time.
+   * Source rows per pass of materialisation and of historical retrieval: more rows are processed in passes
+   * over hash partitions of the entities, so DuckDB holds the state of a share of them at a time.
    */
-  FEATURE_STORE_MATERIALIZE_PARTITION_ROWS: env.int(2_000_000, 1),
+  FEATURE_STORE_OFFLINE_PARTITION_ROWS: env.int(2_000_000, 1),
   /** Whether this replica consumes the aggregates topics of Kafka-sourced views and pushes them online. */
   FEATURE_STORE_AGGREGATES_CONSUMER: bool('true'),
   /** Consumer group of the aggregates consumer. */

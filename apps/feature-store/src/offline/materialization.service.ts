@@ -219,7 +219,7 @@ export class MaterializationService {
     // within its memory limit whatever the size of the source.
     const counted = await connection.runAndReadAll(countRowsSql(view, relation, filter));
     const rowsInInterval = Number((counted.getRows()[0] ?? [0])[0]);
-    const passes = Math.max(1, Math.ceil(rowsInInterval / this.config.FEATURE_STORE_MATERIALIZE_PARTITION_ROWS));
+    const passes = Math.max(1, Math.ceil(rowsInInterval / this.config.FEATURE_STORE_OFFLINE_PARTITION_ROWS));
     const batchSize = this.config.FEATURE_STORE_MATERIALIZE_BATCH;
     let writes: OnlineWrite[] = [];
     const flush = async () => {

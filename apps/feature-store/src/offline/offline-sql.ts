@@ -83,9 +83,9 @@ export function countRowsSql(view: ServedView, relation: string, where: string):
  * time); `partition` restricts it to the entities whose key hash falls in one of `count` partitions, so
  * each pass holds the state of a share of the entities only.
  */
-export function latestPerEntitySql(view: ServedView, relation: string, filter: string, partition?: { index: number; count: number }): string {
+export function latestPerEntitySql(view: ServedView, relation: string, filter: string, partition?: KeyPartition): string {
   const keys = view.joinKeys.map(sqlIdent);
-  const where = partition && partition.count > 1 ? `${filter} AND hash(${keys.join(', ')}) % ${partition.count} = ${partition.index}` : filter;
+  const where = `${filter} AND ${keyPartitionSql(view, partition)}`;
   return `SELECT ${keys.join(', ')}, __r.* FROM (
     SELECT ${keys.join(', ')}, arg_max(${packedFeatures(view, ['__ts_ms := epoch_ms(__ts)'])}, ${LATEST}) AS __r
     FROM (${sourceColumnsSql(view, relation)}) __s WHERE ${where}
@@ -101,34 +101,57 @@ export interface RetrievalColumn {
   relation: string;
 }
 
+/** A hash partition of entities: the rows whose join key hash modulo `count` is `index`. */
+export interface KeyPartition {
+  index: number;
+  count: number;
+}
+
+const KEY_CASTS: Record<string, string> = { int32: 'BIGINT', int64: 'BIGINT', string: 'VARCHAR', bool: 'BOOLEAN' };
+
 /**
- * The point-in-time join of an entity frame (table `__entity` with `__row` and `__ets`) with each view:
- * per entity row the latest feature row with event time at or before `__ets` (an ASOF join: never a
- * value from the future), ties broken by created timestamp, and only if within the view's ttl of
- * `__ets`; otherwise null. Rows come out in the entity frame's order, with its columns first.
+ * The predicate of one key-hash partition of a view's entities. Keys are cast to their entity's declared
+ * type first, so an entity frame and a source that store a key with different widths (INTEGER, BIGINT)
+ * hash it alike. `prefix` qualifies the columns (`e.`).
  */
-export function pointInTimeSql(views: readonly RetrievalColumn[], entityColumns: readonly string[]): string {
-  const ctes = views.map((v, i) => {
-    const keys = v.view.joinKeys.map(sqlIdent);
-    const on = [...keys.map((k) => `e.${k} = f.${k}`), 'e.__ets >= f.__ts'].join(' AND ');
-    const ttl = v.view.def.ttlMs;
-    const fresh = ttl > 0 ? `f.__ts >= e.__ets - to_milliseconds(${ttl})` : 'f.__ts IS NOT NULL';
-    const cols = v.features.map((f, j) => {
-      const value = f.valueType === 'timestamp' ? `make_timestamp(f.${sqlIdent(f.name)} * 1000)` : `f.${sqlIdent(f.name)}`;
-      return `CASE WHEN ${fresh} THEN ${value} END AS ${sqlIdent(v.outputs[j])}`;
-    });
-    return `__v${i} AS (
-      SELECT e.__row, ${cols.join(', ')}
-      FROM __entity e ASOF LEFT JOIN (${deduplicatedSourceSql(v.view, v.relation)}) f ON ${on}
-    )`;
+export function keyPartitionSql(view: ServedView, partition: KeyPartition | undefined, prefix = ''): string {
+  if (!partition || partition.count <= 1) return 'TRUE';
+  const keys = view.joinKeys.map((k) => `CAST(${prefix}${sqlIdent(k)} AS ${KEY_CASTS[view.joinKeyTypes.get(k) ?? 'string'] ?? 'VARCHAR'})`);
+  return `hash(${keys.join(', ')}) % ${partition.count} = ${partition.index}`;
+}
+
+/**
+ * One view's point-in-time values for the entity frame (table `__entity` with `__row` and `__ets`), or
+ * for the entity rows of one key partition: per entity row the latest feature row with event time at or
+ * before `__ets` (an ASOF join: never a value from the future), ties broken by created timestamp, and only
+ * if within the view's ttl of `__ets`; otherwise null. Columns: `__row`, then the view's output columns.
+ */
+export function viewAsOfSql(v: RetrievalColumn, partition?: KeyPartition): string {
+  const keys = v.view.joinKeys.map(sqlIdent);
+  const on = [...keys.map((k) => `e.${k} = f.${k}`), 'e.__ets >= f.__ts'].join(' AND ');
+  const ttl = v.view.def.ttlMs;
+  const fresh = ttl > 0 ? `f.__ts >= e.__ets - to_milliseconds(${ttl})` : 'f.__ts IS NOT NULL';
+  const cols = v.features.map((f, j) => {
+    const value = f.valueType === 'timestamp' ? `make_timestamp(f.${sqlIdent(f.name)} * 1000)` : `f.${sqlIdent(f.name)}`;
+    return `CASE WHEN ${fresh} THEN ${value} END AS ${sqlIdent(v.outputs[j])}`;
   });
+  return `SELECT e.__row, ${cols.join(', ')}
+    FROM (SELECT * FROM __entity WHERE ${keyPartitionSql(v.view, partition)}) e
+    ASOF LEFT JOIN (${deduplicatedSourceSql(v.view, v.relation, keyPartitionSql(v.view, partition))}) f ON ${on}`;
+}
+
+/**
+ * The training set: the entity frame's columns, then each view's output columns, joined on `__row` from
+ * `perView` (a table expression per view with `__row` and its outputs: the view's ASOF join itself, or the
+ * Parquet files its partitions were written to). Rows come out in the entity frame's order, duplicates kept.
+ */
+export function trainingSetSql(views: readonly RetrievalColumn[], entityColumns: readonly string[], perView: readonly string[]): string {
   const select = [
     ...entityColumns.map((c) => `e.${sqlIdent(c)}`),
     ...views.flatMap((v, i) => v.outputs.map((o) => `__v${i}.${sqlIdent(o)}`)),
   ];
-  const joins = views.map((_, i) => `LEFT JOIN __v${i} USING (__row)`).join('\n');
-  return `WITH ${ctes.join(',\n')}
-  SELECT ${select.join(', ')} FROM __entity e
+  const joins = perView.map((relation, i) => `LEFT JOIN ${relation} __v${i} ON __v${i}.__row = e.__row`).join('\n');
+  return `SELECT ${select.join(', ')} FROM __entity e
   ${joins}
   ORDER BY e.__row`;
 }

@@ -2,8 +2,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { Inject, Injectable } from '@nestjs/common';
 import { featuresV1 } from '@pulse/contracts';
 import { grpcErrors, LOGGER, type Logger } from '@pulse/platform';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
 import { resolveSelection } from '../online/feature-selection';
 import type { LoadedRegistry } from '../registry/loaded-registry';
@@ -12,7 +13,7 @@ import { OfflineEngine } from './duckdb.provider';
 import { JobsRepository, type JobRecord } from './jobs.pg.repository';
 import { fileRelation, lakePath } from './lake-paths';
 import { OfflineStore } from './offline-store';
-import { pointInTimeSql, type RetrievalColumn, sqlIdent, sqlString } from './offline-sql';
+import { type RetrievalColumn, sqlIdent, sqlString, trainingSetSql, viewAsOfSql } from './offline-sql';
 import { jobState, timestamp } from './job-proto';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -35,7 +36,7 @@ interface RetrievalProgress {
 /**
  * GetHistoricalFeatures: a point-in-time-correct training set. The entity frame (Parquet/CSV under the
  * lake root, or a SQL query in which each feature view's offline rows are a table of the view's name)
- * is joined with every selected view by DuckDB's ASOF join (see pointInTimeSql) and written as one
+ * is joined with every selected view by DuckDB's ASOF join (see viewAsOfSql) and written as one
  * Parquet file. Runs as a job; its state lives in PostgreSQL.
  */
 @Injectable()
@@ -154,9 +155,29 @@ export class RetrievalService {
       }
     }
     mkdirSync(dirname(request.outputPath), { recursive: true });
-    const copied = await connection.runAndReadAll(`COPY (${pointInTimeSql(columns, entityColumns)}) TO ${sqlString(request.outputPath)} (FORMAT parquet)`);
-    await connection.run('DROP TABLE __entity');
-    return Number((copied.getRows()[0] ?? [0])[0]);
+    // A view with more source rows than a pass holds is joined partition by partition of its entities into
+    // Parquet files of this job, then all views are assembled by entity row.
+    const work = mkdtempSync(join(tmpdir(), 'pulse-feature-store-retrieval-'));
+    try {
+      const perView: string[] = [];
+      for (const [i, c] of columns.entries()) {
+        const counted = await connection.runAndReadAll(`SELECT count(*) FROM ${c.relation}`);
+        const passes = Math.max(1, Math.ceil(Number((counted.getRows()[0] ?? [0])[0]) / this.config.FEATURE_STORE_OFFLINE_PARTITION_ROWS));
+        if (passes === 1) {
+          perView.push(`(${viewAsOfSql(c)})`);
+          continue;
+        }
+        for (let index = 0; index < passes; index++) {
+          await connection.run(`COPY (${viewAsOfSql(c, { index, count: passes })}) TO ${sqlString(join(work, `v${i}-p${index}.parquet`))} (FORMAT parquet)`);
+        }
+        perView.push(`read_parquet(${sqlString(join(work, `v${i}-p*.parquet`))})`);
+      }
+      const copied = await connection.runAndReadAll(`COPY (${trainingSetSql(columns, entityColumns, perView)}) TO ${sqlString(request.outputPath)} (FORMAT parquet)`);
+      return Number((copied.getRows()[0] ?? [0])[0]);
+    } finally {
+      await connection.run('DROP TABLE IF EXISTS __entity');
+      rmSync(work, { recursive: true, force: true });
+    }
   }
 
   private toProto(job: JobRecord<RetrievalRequest, RetrievalProgress>): featuresV1.RetrievalJob {
