@@ -12,6 +12,12 @@ export const recommenderConfigSchema = z.object({
   RECS_MODELS_DIR: env.string('tmp/models'),
   /** TensorFlow.js backend: auto (native tfjs-node when it loads, else wasm, else cpu), tensorflow, wasm or cpu. */
   RECS_TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /**
+   * Threads of TensorFlow's intra-op pool (native backend): scoring one user is a dozen small kernels, where a
+   * second thread costs more CPU in hand-offs than it saves (tools/bench/recs-serve: 0.84 ms of CPU per
+   * Recommend with one thread, 1.26 ms with two). 0 leaves TensorFlow's default, a thread per core.
+   */
+  RECS_TF_INTRAOP_THREADS: env.int(1, 0, 256),
   /** How often the promotion state is checked for a new promoted version (hot swap). */
   RECS_REGISTRY_POLL: env.duration('2s'),
   /** Most results one request may ask for. */

@@ -22,7 +22,7 @@ let loaded: LoadedBackend | undefined;
  * (tools/tfjs/install-native.sh builds it) and falls back to the pure-JS packages when its addon does
  * not load; see docs/decisions/0012-recommender-tfjs.md.
  */
-export async function loadTf(choice: BackendChoice = 'auto'): Promise<LoadedBackend> {
+export async function loadTf(choice: BackendChoice = 'auto', options: { intraOpThreads?: number } = {}): Promise<LoadedBackend> {
   if (loaded) {
     if (choice !== 'auto' && choice !== loaded.backend) {
       throw new Error(`TensorFlow.js already runs on backend ${loaded.backend}; cannot switch to ${choice} in one process`);
@@ -32,7 +32,7 @@ export async function loadTf(choice: BackendChoice = 'auto'): Promise<LoadedBack
   let fallbackReason: string | undefined;
   if (choice === 'auto' || choice === 'tensorflow') {
     try {
-      loaded = loadNative();
+      loaded = loadNative(options.intraOpThreads ?? 0);
       return loaded;
     } catch (error) {
       if (choice === 'tensorflow') throw new Error(`the tensorflow backend (tfjs-node) does not load: ${message(error)}`);
@@ -63,7 +63,7 @@ export function tfLoaded(): LoadedBackend {
   return loaded;
 }
 
-function loadNative(): LoadedBackend {
+function loadNative(intraOpThreads: number): LoadedBackend {
   // tfjs-node 4.22 calls util.isNullOrUndefined, which Node 23 removed.
   const util = require('node:util') as { isNullOrUndefined?: (v: unknown) => boolean };
   if (typeof util.isNullOrUndefined !== 'function') {
@@ -72,8 +72,10 @@ function loadNative(): LoadedBackend {
   // Small matrices are faster on TensorFlow's own kernels than through oneDNN's dispatch (measured: a
   // 256×64·64×32 matmul takes 47 µs with oneDNN, 12 µs without).
   process.env['TF_ENABLE_ONEDNN_OPTS'] ??= '0';
-  // TensorFlow's own thread pools stay at their default (one thread per core); TF_NUM_INTRAOP_THREADS=1
-  // suits a machine busy with other work (tools/bench/recs-train measures both).
+  // TensorFlow reads its intra-op pool size when the library loads; 0 keeps its default (a thread per core).
+  // The service asks for one (RECS_TF_INTRAOP_THREADS); training keeps the default (tools/bench/recs-train
+  // measures both).
+  if (intraOpThreads > 0) process.env['TF_NUM_INTRAOP_THREADS'] = String(intraOpThreads);
   process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '2';
   const tf = require('@tensorflow/tfjs-node') as Tf;
   if (tf.getBackend() !== 'tensorflow') throw new Error(`tfjs-node loaded but the backend is ${tf.getBackend()}`);
