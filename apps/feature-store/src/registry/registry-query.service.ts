@@ -20,7 +20,7 @@ export class RegistryQueryService {
   async listFeatureViews(request: featuresV1.ListFeatureViewsRequest): Promise<featuresV1.ListFeatureViewsResponse> {
     const registry = this.cache.current;
     if (request.entity && !registry.entities.has(request.entity)) throw grpcErrors.notFound(`entity "${request.entity}"`);
-    const marks = await this.watermarksOrEmpty();
+    const marks = await this.currentWatermarks();
     const featureViews = registry.definitions.featureViews
       .filter((v) => hasTags(v.tags, request.tags) && (!request.entity || v.entities.includes(request.entity)))
       .map((v) => featureViewProto(v, registry, marks.get(v.name)));
@@ -32,7 +32,7 @@ export class RegistryQueryService {
     const registry = this.cache.current;
     const view = registry.views.get(request.name);
     if (!view) throw grpcErrors.notFound(`feature view "${request.name}"`);
-    const marks = await this.watermarksOrEmpty();
+    const marks = await this.currentWatermarks();
     return { featureView: featureViewProto(view.def, registry, marks.get(view.def.name)) };
   }
 
@@ -48,10 +48,10 @@ export class RegistryQueryService {
     if (request.ifVersionNot && Number(request.ifVersionNot) === registry.version) {
       return { registry: { project: registry.project, version: registry.version, lastUpdatedAt: undefined, entities: [], featureViews: [], featureServices: [] }, notModified: true };
     }
-    return { registry: registryProto(registry, await this.watermarksOrEmpty()), notModified: false };
+    return { registry: registryProto(registry, await this.currentWatermarks()), notModified: false };
   }
 
-  private async watermarksOrEmpty(): Promise<Map<string, number>> {
+  private async currentWatermarks(): Promise<Map<string, number>> {
     try {
       return await this.watermarks.all();
     } catch (error) {
