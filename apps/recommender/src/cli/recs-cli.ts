@@ -9,6 +9,7 @@ import { jsonLine, writeHtmlReport } from '../eval/report';
 import { ModelRegistry } from '../registry/model-registry';
 import { writeSyntheticRatings } from '../testing/synthetic';
 import { profileTraining } from '../eval/profile';
+import { hasExplicitRatings, type RatingMetrics, ratingMetrics } from '../eval/rating-metrics';
 import { type BackendChoice, describeBackend, loadTf } from '../tf/tf-backend';
 
 const USAGE = `usage: recs <command> [options]
@@ -147,6 +148,7 @@ export async function main(argv: string[]): Promise<number> {
       const specs = parseModelList(command === 'compare' ? (v.models ?? 'all') : (v.models ?? 'itempop,neumf'));
       if (!specs.some((s) => s.name === 'itempop')) specs.unshift({ name: 'itempop' });
       const all: ModelResult[] = [];
+      const ratings: (RatingMetrics & { fold?: number })[] = [];
       for (const [f, data] of folds.entries()) {
         const results = await runExperiment(data, specs, {
           defaults: trainingSettings(v),
@@ -162,6 +164,14 @@ export async function main(argv: string[]): Promise<number> {
           }
           all.push(folds.length > 1 ? { ...r, model: `${r.model} (fold ${f + 1})` } : r);
         }
+        if (hasExplicitRatings(data.trainInteractions) && data.heldOutRatings.ratings.length > 0) {
+          for (const m of ratingMetrics(data.trainInteractions, data.heldOutRatings)) {
+            const line = { model: m.model, source: data.source, ...extra, ratings: m.ratings, mae: Number(m.mae.toFixed(4)), rmse: Number(m.rmse.toFixed(4)) };
+            if (v.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+            else log(`${m.model.padEnd(18)} MAE ${m.mae.toFixed(4)}  RMSE ${m.rmse.toFixed(4)} on ${m.ratings} held-out ratings`);
+            ratings.push({ ...m, fold: folds.length > 1 ? f + 1 : undefined });
+          }
+        }
       }
       if (folds.length > 1 && v.json) {
         for (const spec of specs) {
@@ -174,7 +184,7 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
       const report = v.report ?? 'tmp/recs-report.html';
-      writeHtmlReport(report, source, all, folds[0].protocol);
+      writeHtmlReport(report, source, all, folds[0].protocol, ratings);
       log(`report: ${report}`);
       return 0;
     }

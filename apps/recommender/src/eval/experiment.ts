@@ -44,6 +44,8 @@ export interface PreparedData {
   protocol: 'leave-one-out' | 'temporal' | 'random' | 'fold';
   /** Held-out items per user, the relevant set of the full-rank metrics. */
   heldOut: Map<number, Set<number>>;
+  /** The held-out interactions with their ratings (MAE/RMSE when the ratings are explicit). */
+  heldOutRatings: { users: number[]; items: number[]; ratings: number[] };
 }
 
 /** How `evaluate` splits a MovieLens file: leave-one-out (default), a temporal or random percentage, or k folds. */
@@ -70,7 +72,8 @@ function fromTrainTest(source: string, train: Interactions, test: Interactions, 
   }
   let cutoff = 0;
   for (const t of train.timestamps) if (t > cutoff) cutoff = t;
-  return { source, split, train: trainingData(train), trainInteractions: train, fingerprint: fingerprint(train), cutoff, protocol, heldOut };
+  const heldOutRatings = { users: Array.from(test.users), items: Array.from(test.items), ratings: Array.from(test.ratings) };
+  return { source, split, train: trainingData(train), trainInteractions: train, fingerprint: fingerprint(train), cutoff, protocol, heldOut, heldOutRatings };
 }
 
 /** The train/test pairs of a percentage split or of k folds of a MovieLens file (full-rank evaluation). */
@@ -91,7 +94,14 @@ export async function prepare(source: string, options: { negatives?: number; see
   let cutoff = 0;
   for (const t of split.train.timestamps) if (t > cutoff) cutoff = t;
   const heldOut = new Map<number, Set<number>>();
-  split.testItem.forEach((item, u) => item >= 0 && heldOut.set(u, new Set([item])));
+  const heldOutRatings: PreparedData['heldOutRatings'] = { users: [], items: [], ratings: [] };
+  split.testItem.forEach((item, u) => {
+    if (item < 0) return;
+    heldOut.set(u, new Set([item]));
+    heldOutRatings.users.push(u);
+    heldOutRatings.items.push(item);
+    heldOutRatings.ratings.push(split.testRating?.[u] ?? 1);
+  });
   return {
     source,
     split,
@@ -101,6 +111,7 @@ export async function prepare(source: string, options: { negatives?: number; see
     cutoff,
     protocol: 'leave-one-out',
     heldOut,
+    heldOutRatings,
   };
 }
 

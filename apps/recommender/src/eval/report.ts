@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ModelResult } from './experiment';
+import type { RatingMetrics } from './rating-metrics';
 
 /** One JSON line per model: what `evaluate --json` prints, comparable with any other implementation. */
 export function jsonLine(result: ModelResult, source: string, extra: Record<string, unknown> = {}): string {
@@ -78,7 +79,13 @@ function barChart(title: string, bars: { name: string; value: number }[]): strin
 }
 
 /** The HTML report: a table of every model beside ItemPop, loss and HR@10 per epoch, metrics per model. */
-export function writeHtmlReport(path: string, source: string, results: ModelResult[], protocol = 'leave-one-out'): void {
+export function writeHtmlReport(
+  path: string,
+  source: string,
+  results: ModelResult[],
+  protocol = 'leave-one-out',
+  ratings: (RatingMetrics & { fold?: number })[] = [],
+): void {
   const curve = protocol === 'leave-one-out' ? 'HR@10' : 'full-rank recall@10';
   const pop = results.find((r) => r.model === 'itempop');
   const rows = results
@@ -99,6 +106,14 @@ export function writeHtmlReport(path: string, source: string, results: ModelResu
 Sampled and full-rank metrics can order models differently (Krichene &amp; Rendle 2020), so both are shown.</p>
 <table><tr><th>model</th><th>HR@10 (vs ItemPop)</th><th>NDCG@10</th><th>MRR</th><th>AUC</th><th>best epoch: ${curve} / NDCG</th><th>full recall@10</th><th>full NDCG@10</th><th>full MAP@10</th><th>coverage</th><th>epochs</th><th>train s</th><th>samples/s</th><th>backend</th></tr>
 ${rows}</table>
+${
+  ratings.length > 0
+    ? `<h2>Explicit ratings</h2><p>The recommenders learn from implicit feedback and predict no ratings; these rating predictors give MAE and RMSE on the same held-out interactions.</p>
+<table><tr><th>predictor</th><th>fold</th><th>MAE</th><th>RMSE</th><th>ratings</th></tr>${ratings
+        .map((m) => `<tr><td>${esc(m.model)}</td><td>${m.fold ?? ''}</td><td>${m.mae.toFixed(4)}</td><td>${m.rmse.toFixed(4)}</td><td>${m.ratings}</td></tr>`)
+        .join('')}</table>`
+    : ''
+}
 ${lineChart('training loss per epoch', withHistory.map((r) => ({ name: r.model, points: r.history.map((h) => [h.epoch, h.loss] as [number, number]) })))}
 ${lineChart(`${curve} per epoch`, withHistory.map((r) => ({ name: r.model, points: r.history.map((h) => [h.epoch, h.hr] as [number, number]) })))}
 ${protocol === 'leave-one-out' ? barChart('HR@10 per model', results.map((r) => ({ name: r.model, value: r.sampled.hr }))) : ''}
