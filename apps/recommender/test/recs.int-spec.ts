@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { createApp, type RunningApp } from '../src/app.factory';
 import { main as recs } from '../src/cli/recs-cli';
 import { ModelRegistry } from '../src/registry/model-registry';
-import { writeSyntheticRatings } from '../src/testing/synthetic';
+import { syntheticMoviesCsv, writeSyntheticRatings } from '../src/testing/synthetic';
+import { writeFileSync } from 'node:fs';
 
 const { Strategy } = recsV1;
 
@@ -15,6 +16,8 @@ const { Strategy } = recsV1;
 const dir = mkdtempSync(join(tmpdir(), 'recs-int-'));
 const modelsDir = join(dir, 'models');
 const ratings = writeSyntheticRatings(join(dir, 'ratings.csv'), { users: 120, items: 240, clusters: 6, perUser: 20 });
+const movies = join(dir, 'movies.csv');
+writeFileSync(movies, syntheticMoviesCsv({ items: 240, clusters: 6 }));
 let running: RunningApp;
 let client: UnaryClient;
 let gmfVersion: string;
@@ -31,7 +34,7 @@ beforeAll(async () => {
   const quiet = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
   try {
-    expect(await recs(['train', ratings, '--model', 'gmf', '--models-dir', modelsDir, '--epochs', '6', '--lr', '0.01', '--batch-size', '128'])).toBe(0);
+    expect(await recs(['train', ratings, '--model', 'gmf', '--models-dir', modelsDir, '--item-metadata', movies, '--epochs', '6', '--lr', '0.01', '--batch-size', '128'])).toBe(0);
     expect(await recs(['train', ratings, '--model', 'itempop', '--models-dir', modelsDir])).toBe(0);
   } finally {
     quiet.mockRestore();
@@ -109,6 +112,21 @@ describe('RecsService', () => {
     expect((await fail('Recommend', { userId: 'u1', modelVersion: 'no-such-version' }))?.code).toBe(status.NOT_FOUND);
     expect((await fail('GetModel', { version: 'no-such-version' }))?.code).toBe(status.NOT_FOUND);
     expect((await fail('PromoteModel', { version: 'no-such-version' }))?.code).toBe(status.NOT_FOUND);
+  });
+
+  it('filters candidates by item attributes: every include must match, no exclude may', async () => {
+    const only = await call('Recommend', { userId: 'u3', numResults: 10, filter: { include: [{ attribute: 'genre', values: ['c1'] }] } });
+    expect(only.items).toHaveLength(10);
+    expect(only.items.every((i: { itemId: string }) => clusterOf(i.itemId) === 1)).toBe(true);
+    const without = await call('Recommend', { userId: 'u3', numResults: 20, filter: { exclude: [{ attribute: 'genre', values: ['c3', 'Hit'] }] } });
+    expect(without.items).toHaveLength(20);
+    expect(without.items.some((i: { itemId: string }) => clusterOf(i.itemId) === 3 || Number(i.itemId.slice(1)) >= 230)).toBe(false);
+    const both = await call('RecommendSimilar', { itemId: 'm41', numResults: 5, filter: { include: [{ attribute: 'year', values: ['2002'] }] } });
+    expect(both.items).toHaveLength(5);
+    expect(both.items.every((i: { itemId: string }) => clusterOf(i.itemId) === 2)).toBe(true);
+    const error = await fail('Recommend', { userId: 'u3', filter: { exclude: [{ attribute: 'genre', values: [] }] } });
+    expect(error?.code).toBe(status.INVALID_ARGUMENT);
+    expect(decodeFieldViolations(error?.metadata as never).map((v) => v.field)).toEqual(['filter.exclude[0].values']);
   });
 
   it('serves similar items of the seed’s cluster, and ranks candidates with unknown ones last', async () => {

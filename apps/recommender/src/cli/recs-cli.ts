@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { readItemAttributes } from '../data/item-attributes';
 import { readMovieLens } from '../data/readers';
 import { leaveOneOut, validationSplit, writeNcf } from '../data/split';
 import { trainingData } from '../models/model';
@@ -22,8 +23,9 @@ const USAGE = `usage: recs <command> [options]
       leave-one-out) and full-rank precision/recall/F1/NDCG/MAP@10 and coverage (every split);
       <source> is a MovieLens ratings file (ratings.csv, u.data, ratings.dat) or an NCF file prefix
   compare <source> ...            the same as evaluate with --models all
-  train <source> --model <name> [--models-dir dir] [--promote]
-      train one model on the source's training part, evaluate it and register it as a new version
+  train <source> --model <name> [--models-dir dir] [--promote] [--item-metadata movies.csv]
+      train one model on the source's training part, evaluate it and register it as a new version;
+      --item-metadata keeps MovieLens item metadata (movies.csv, movies.dat, u.item: genre, year) for Recommend filters
   search <source> --model <name> [--grid "factors=8,16;learningRate=0.001,0.005"] [--trials n]
       hyperparameter search (grid, or n random picks from it) on a validation hold-out of the training part
   profile <source> [--models gmf,mlp,neumf] [--epochs 1] [--max-samples n] [--layers-steps 200]
@@ -65,6 +67,7 @@ const options = {
   users: { type: 'string' },
   items: { type: 'string' },
   'per-user': { type: 'string' },
+  'item-metadata': { type: 'string' },
   'layers-steps': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -204,7 +207,13 @@ export async function main(argv: string[]): Promise<number> {
           dataCutoff: data.cutoff > 0 ? new Date(data.cutoff * 1000).toISOString() : '',
           hyperparameters: { ...PAPER_DEFAULTS, ...settings, model: specLabel(spec) },
         },
-        { users: data.trainInteractions.userIds, items: data.trainInteractions.itemIds, popularity: data.train.popularity, seen: data.train.byUser },
+        {
+          users: data.trainInteractions.userIds,
+          items: data.trainInteractions.itemIds,
+          popularity: data.train.popularity,
+          seen: data.train.byUser,
+          attributes: v['item-metadata'] ? await readItemAttributes(v['item-metadata']) : undefined,
+        },
       );
       model.dispose();
       log(`registered ${record.version}: HR@10 ${metrics.hr.toFixed(4)} NDCG@10 ${metrics.ndcg.toFixed(4)}`);

@@ -93,3 +93,17 @@ describe('percentage and k-fold splits', () => {
     expect(folds.every((f) => f.train.users.length + f.test.users.length === data.users.length)).toBe(true);
   });
 });
+
+describe('item metadata', () => {
+  it('reads genres and years from movies.csv (quoted titles), movies.dat and u.item', async () => {
+    const { readItemAttributes } = await import('./item-attributes');
+    const csv = write('movies.csv', 'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n11,"American President, The (1995)",Comedy|Drama|Romance\n99,Untitled,(no genres listed)\n');
+    const a = await readItemAttributes(csv);
+    expect(a['genre']).toEqual({ '1': ['Adventure', 'Animation'], '11': ['Comedy', 'Drama', 'Romance'], '99': [] });
+    expect(a['year']).toEqual({ '1': ['1995'], '11': ['1995'] });
+    const dat = write('movies.dat', '1::Toy Story (1995)::Animation|Comedy\n');
+    expect((await readItemAttributes(dat))['genre']).toEqual({ '1': ['Animation', 'Comedy'] });
+    const item = write('u.item', '1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n');
+    expect((await readItemAttributes(item))['genre']).toEqual({ '1': ['Animation', "Children's", 'Comedy'] });
+  });
+});

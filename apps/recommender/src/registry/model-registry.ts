@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join } from 'node:path';
 import { IdMap } from '../data/id-map';
 import type { UserItems } from '../data/interactions';
+import type { ItemAttributes } from '../data/item-attributes';
 import { ItemKnnModel } from '../models/item-knn.model';
 import { ItemPopModel } from '../models/item-pop.model';
 import type { ModelName, Recommender } from '../models/model';
@@ -35,6 +36,8 @@ export interface LoadedModel {
   items: IdMap;
   popularity: Float32Array;
   seen: UserItems;
+  /** Item attributes for filters: attribute → values per item index (undefined: the item has none). */
+  attributes: Map<string, (string[] | undefined)[]>;
 }
 
 export class ModelNotFoundError extends Error {}
@@ -59,7 +62,7 @@ export class ModelRegistry {
   async register(
     model: Recommender,
     meta: Omit<ModelRecord, 'version' | 'createdAt' | 'algorithm'>,
-    data: { users: IdMap; items: IdMap; popularity: Float32Array; seen: UserItems },
+    data: { users: IdMap; items: IdMap; popularity: Float32Array; seen: UserItems; attributes?: ItemAttributes },
   ): Promise<ModelRecord> {
     const createdAt = new Date();
     const stamp = createdAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -72,6 +75,14 @@ export class ModelRegistry {
     writeBinary(join(staging, 'popularity.bin'), data.popularity);
     writeBinary(join(staging, 'seen.offsets.bin'), data.seen.offsets);
     writeBinary(join(staging, 'seen.items.bin'), data.seen.items);
+    if (data.attributes) {
+      // Only the catalogue's items: attribute → item id → values.
+      const kept: ItemAttributes = {};
+      for (const [attribute, byItem] of Object.entries(data.attributes)) {
+        kept[attribute] = Object.fromEntries(data.items.ids.filter((id) => byItem[id] !== undefined).map((id) => [id, byItem[id]]));
+      }
+      writeFileSync(join(staging, 'attributes.json'), JSON.stringify(kept));
+    }
     writeFileSync(join(staging, 'manifest.json'), JSON.stringify(record, null, 2));
     renameSync(staging, join(this.root, 'versions', version));
     return record;
@@ -164,11 +175,18 @@ export class ModelRegistry {
     if (record.algorithm === 'itempop') model = ItemPopModel.load(join(dir, 'model'));
     else if (record.algorithm === 'itemknn') model = ItemKnnModel.load(join(dir, 'model'));
     else model = await loadNcfModel(join(dir, 'model'));
+    const items = IdMap.from(ids.items);
+    const attributes = new Map<string, (string[] | undefined)[]>();
+    if (existsSync(join(dir, 'attributes.json'))) {
+      const raw = JSON.parse(readFileSync(join(dir, 'attributes.json'), 'utf8')) as ItemAttributes;
+      for (const [attribute, byItem] of Object.entries(raw)) attributes.set(attribute, items.ids.map((id) => byItem[id]));
+    }
     return {
       record,
       model,
+      attributes,
       users: IdMap.from(ids.users),
-      items: IdMap.from(ids.items),
+      items,
       popularity: new Float32Array(readBinary(join(dir, 'popularity.bin'))),
       seen: { offsets: new Int32Array(readBinary(join(dir, 'seen.offsets.bin'))), items: new Int32Array(readBinary(join(dir, 'seen.items.bin'))) },
     };

@@ -14,6 +14,7 @@ type RecommendedItem = recsV1.RecommendedItem;
 const MAX_ID = 128;
 const MAX_EXCLUDE = 1000;
 const MAX_CONTEXT = 20;
+const MAX_CONDITIONS = 10;
 /** How long a replaced model stays usable for requests that started before the swap. */
 const RETIRE_AFTER_MS = 30_000;
 
@@ -130,40 +131,41 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   private async recommendList(request: recsV1.RecommendRequest): Promise<recsV1.RecommendResponse> {
     validateId('user_id', request.userId);
     const k = this.numResults(request.numResults);
-    const exclude = this.validateFilter(request.filter, 'filter');
+    const filter = validateFilter(request.filter, 'filter');
     validateContext(request.context);
     const loaded = await this.modelFor(request.modelVersion);
     const recommendationId = randomUUID();
     if (!loaded) return { items: [], recommendationId, modelVersion: '', strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
     const user = loaded.users.get(request.userId);
-    const excluded = this.excludedIndices(loaded, exclude, request.excludeSeen ? user : undefined);
+    const skip = this.candidateFilter(loaded, filter, request.excludeSeen ? user : undefined);
     if (user === undefined) {
-      return { items: this.ranked(loaded, loaded.popularity, k, excluded), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
+      return { items: this.ranked(loaded, loaded.popularity, k, skip), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
     }
     const scores = loaded.model.scoreUser(user);
-    return { items: this.ranked(loaded, scores, k, excluded), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_PERSONALIZED };
+    return { items: this.ranked(loaded, scores, k, skip), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_PERSONALIZED };
   }
 
   private async similarList(request: recsV1.RecommendSimilarRequest): Promise<recsV1.RecommendSimilarResponse> {
     validateId('item_id', request.itemId);
     if (request.userId) validateId('user_id', request.userId);
     const k = this.numResults(request.numResults);
-    const exclude = this.validateFilter(request.filter, 'filter');
+    const filter = validateFilter(request.filter, 'filter');
     const loaded = this.serving;
     const recommendationId = randomUUID();
     if (!loaded) return { items: [], recommendationId, modelVersion: '', strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
     const user = request.excludeSeen && request.userId ? loaded.users.get(request.userId) : undefined;
-    const excluded = this.excludedIndices(loaded, exclude, user);
     const seed = loaded.items.get(request.itemId);
+    const skip = this.candidateFilter(loaded, filter, user, seed);
     if (seed === undefined) {
-      return { items: this.ranked(loaded, loaded.popularity, k, excluded), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
+      return { items: this.ranked(loaded, loaded.popularity, k, skip), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
     }
-    excluded.add(seed);
-    const similar = loaded.model.similarItems(seed, k + excluded.size);
+    // With attribute conditions any item may be filtered out: rank the whole catalogue then.
+    const depth = filter.conditions.length > 0 ? loaded.items.size : k + filter.excludeItemIds.length + 1 + (user === undefined ? 0 : loaded.seen.items.length);
+    const similar = loaded.model.similarItems(seed, Math.min(depth, loaded.items.size));
     const items: RecommendedItem[] = [];
     for (let n = 0; n < similar.items.length && items.length < k; n++) {
       const i = similar.items[n];
-      if (excluded.has(i)) continue;
+      if (skip?.(i)) continue;
       items.push({ itemId: loaded.items.id(i), score: similar.scores[n], rank: items.length + 1 });
     }
     return { items, recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_ITEM_SIMILARITY };
@@ -268,34 +270,66 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     return n === 0 ? 10 : n;
   }
 
-  private validateFilter(filter: recsV1.Filter | undefined, field: string): string[] {
-    if (!filter) return [];
-    const exclude = filter.excludeItemIds ?? [];
-    if (exclude.length > MAX_EXCLUDE) throw grpcErrors.invalidArgument(`${field}.exclude_item_ids`, `at most ${MAX_EXCLUDE} ids`);
-    const conditions = [...(filter.include ?? []).map((c, n) => [`include[${n}]`, c] as const), ...(filter.exclude ?? []).map((c, n) => [`exclude[${n}]`, c] as const)];
-    for (const [path, condition] of conditions) {
-      // The models know no item attributes yet; the contract answers INVALID_ARGUMENT for an unknown one.
-      throw grpcErrors.invalidArgument(`${field}.${path}.attribute`, `unknown item attribute "${condition.attribute}"`);
-    }
-    return exclude;
-  }
-
-  private excludedIndices(loaded: LoadedModel, excludeIds: string[], seenBy: number | undefined): Set<number> {
-    const out = new Set<number>();
-    for (const id of excludeIds) {
+  /**
+   * Whether to leave out a candidate: listed in exclude_item_ids, seen by `seenBy`, the seed, or failing
+   * an attribute condition (every include must match, no exclude may). Undefined when nothing is left out.
+   */
+  private candidateFilter(loaded: LoadedModel, filter: CandidateFilter, seenBy: number | undefined, seed?: number): ((i: number) => boolean) | undefined {
+    const excluded = new Set<number>();
+    for (const id of filter.excludeItemIds) {
       const i = loaded.items.get(id);
-      if (i !== undefined) out.add(i);
+      if (i !== undefined) excluded.add(i);
     }
     if (seenBy !== undefined && seenBy + 1 < loaded.seen.offsets.length) {
-      for (let p = loaded.seen.offsets[seenBy]; p < loaded.seen.offsets[seenBy + 1]; p++) out.add(loaded.seen.items[p]);
+      for (let p = loaded.seen.offsets[seenBy]; p < loaded.seen.offsets[seenBy + 1]; p++) excluded.add(loaded.seen.items[p]);
     }
-    return out;
+    if (seed !== undefined) excluded.add(seed);
+    const conditions = filter.conditions.map((c) => {
+      const byItem = loaded.attributes.get(c.attribute);
+      if (!byItem) {
+        const known = [...loaded.attributes.keys()];
+        throw grpcErrors.invalidArgument(`${c.path}.attribute`, `unknown item attribute "${c.attribute}"${known.length ? ` (this model knows ${known.join(', ')})` : ' (this model has no item attributes)'}`);
+      }
+      return { byItem, values: c.values, include: c.include };
+    });
+    if (excluded.size === 0 && conditions.length === 0) return undefined;
+    return (i: number) => {
+      if (excluded.has(i)) return true;
+      for (const c of conditions) {
+        const matches = c.byItem[i]?.some((v) => c.values.has(v)) ?? false;
+        if (matches !== c.include) return true;
+      }
+      return false;
+    };
   }
 
-  private ranked(loaded: LoadedModel, scores: Float32Array, k: number, excluded: Set<number>): RecommendedItem[] {
-    const skip = excluded.size > 0 ? (i: number) => excluded.has(i) : undefined;
+  private ranked(loaded: LoadedModel, scores: Float32Array, k: number, skip: ((i: number) => boolean) | undefined): RecommendedItem[] {
     return topK(scores, k, skip).map((i, n) => ({ itemId: loaded.items.id(i), score: scores[i], rank: n + 1 }));
   }
+}
+
+/** A request's candidate filter, checked for shape; attribute names are checked against the serving model. */
+interface CandidateFilter {
+  excludeItemIds: string[];
+  conditions: { path: string; attribute: string; values: Set<string>; include: boolean }[];
+}
+
+function validateFilter(filter: recsV1.Filter | undefined, field: string): CandidateFilter {
+  if (!filter) return { excludeItemIds: [], conditions: [] };
+  const excludeItemIds = filter.excludeItemIds ?? [];
+  if (excludeItemIds.length > MAX_EXCLUDE) throw grpcErrors.invalidArgument(`${field}.exclude_item_ids`, `at most ${MAX_EXCLUDE} ids`);
+  const conditions: CandidateFilter['conditions'] = [];
+  for (const [kind, list] of [['include', filter.include ?? []], ['exclude', filter.exclude ?? []]] as const) {
+    if (list.length > MAX_CONDITIONS) throw grpcErrors.invalidArgument(`${field}.${kind}`, `at most ${MAX_CONDITIONS} conditions`);
+    list.forEach((c, n) => {
+      const path = `${field}.${kind}[${n}]`;
+      if (!c.attribute || c.attribute.length > 64) throw grpcErrors.invalidArgument(`${path}.attribute`, '1 to 64 characters');
+      const values = c.values ?? [];
+      if (values.length < 1 || values.length > 100) throw grpcErrors.invalidArgument(`${path}.values`, '1 to 100 values');
+      conditions.push({ path, attribute: c.attribute, values: new Set(values), include: kind === 'include' });
+    });
+  }
+  return { excludeItemIds, conditions };
 }
 
 function validateId(field: string, id: string | undefined): void {

@@ -35,3 +35,20 @@ export function writeSyntheticRatings(path: string, options: Parameters<typeof s
   writeFileSync(path, syntheticRatingsCsv(options));
   return path;
 }
+
+/**
+ * The items of `syntheticRatingsCsv` as a MovieLens `movies.csv`: each item's genre is its taste cluster
+ * (`c0`, `c1`, …; the last ten, the global hits, also `Hit`), its title ends in the year 2000 + cluster.
+ */
+export function syntheticMoviesCsv(options: { items?: number; clusters?: number } = {}): string {
+  const items = options.items ?? 240;
+  const clusters = options.clusters ?? 6;
+  const perCluster = Math.floor(items / clusters);
+  const lines = ['movieId,title,genres'];
+  for (let i = 0; i < items; i++) {
+    const cluster = Math.min(Math.floor(i / perCluster), clusters - 1);
+    const genres = [`c${cluster}`, ...(i >= items - 10 ? ['Hit'] : [])];
+    lines.push(`m${i},"Item ${i}, the movie (${2000 + cluster})",${genres.join('|')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
