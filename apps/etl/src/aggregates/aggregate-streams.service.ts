@@ -1,12 +1,10 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { aggregateTopic, type TopicDefinition, Topics } from '@pulse/contracts';
-import { HealthRegistry, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
+import { KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
 import { activityTopic } from '../bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
-import { StreamMetrics } from '../streams/stream-metrics';
 import { StreamRegistry } from '../streams/stream-registry';
-import { StreamRunner } from '../streams/stream-runner';
 import { ACTIVITY_AGGREGATES, type AggregateDefinition, aggregateTable, withPrefix } from './aggregate-definitions';
 import { AggregateStream } from './aggregate-stream';
 import { WindowAggregator } from './window-aggregator';
@@ -28,8 +26,7 @@ export function etlTopics(config: EtlConfig): TopicDefinition<any, any>[] {
 
 /** Runs the window aggregates of the activity stream (one replica: ETL_AGGREGATE_STREAMS). */
 @Injectable()
-export class AggregateStreamsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly runners: StreamRunner<any, any>[] = [];
+export class AggregateStreamsService implements OnApplicationBootstrap {
   private readonly streams = new Map<string, AggregateStream>();
 
   constructor(
@@ -38,8 +35,6 @@ export class AggregateStreamsService implements OnApplicationBootstrap, BeforeAp
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly lake: Lake,
     private readonly registry: StreamRegistry,
-    private readonly health: HealthRegistry,
-    private readonly metrics: StreamMetrics,
   ) {}
 
   /** The stream of an aggregate (by its name as in the topic), or undefined. */
@@ -60,22 +55,7 @@ export class AggregateStreamsService implements OnApplicationBootstrap, BeforeAp
       this.streams.set(definition.name, stream);
       if (!this.config.ETL_AGGREGATE_STREAMS) continue;
       await stream.restore();
-      const runner = new StreamRunner(name, name, [activityTopic(this.config)], `${this.config.ETL_GROUP_PREFIX}${name}`, stream, {
-        kafka: this.kafka,
-        logger: this.logger,
-        health: this.health,
-        counters: this.metrics,
-        maxBatchRecords: this.config.ETL_MAX_BATCH_RECORDS,
-        triggerIntervalMs: this.config.ETL_TRIGGER_INTERVAL,
-      });
-      this.registry.add(runner);
-      this.runners.push(runner);
-      await runner.start();
+      await this.registry.launch(name, name, [activityTopic(this.config)], stream);
     }
-  }
-
-  // Before the Kafka client closes: each stream finishes (commits) its current batch and leaves its group.
-  async beforeApplicationShutdown() {
-    await Promise.all(this.runners.map((r) => r.pause()));
   }
 }

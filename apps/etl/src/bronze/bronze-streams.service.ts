@@ -1,12 +1,11 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { cdcTopic, type TopicDefinition, Topics } from '@pulse/contracts';
-import { HealthRegistry, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
+import { LOGGER, type Logger } from '@pulse/platform';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
 import { committedOffsets, ExactlyOnceDeltaSink } from '../streams/exactly-once.sink';
-import { StreamMetrics } from '../streams/stream-metrics';
 import { StreamRegistry } from '../streams/stream-registry';
-import { type BatchOutcome, type StreamProcessor, StreamRunner } from '../streams/stream-runner';
+import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner';
 import { activityBronzeTable, type BronzeTable, cdcBronzeTable } from './bronze-tables';
 
 /** The activity topic this deployment reads (tests and side-by-side deployments name their own). */
@@ -29,17 +28,13 @@ export function cdcSources(config: EtlConfig) {
  * (every replica joins the same consumer group per stream).
  */
 @Injectable()
-export class BronzeStreamsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly runners: StreamRunner<any, any>[] = [];
+export class BronzeStreamsService implements OnApplicationBootstrap {
 
   constructor(
     @Inject(ETL_CONFIG) private readonly config: EtlConfig,
-    @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly lake: Lake,
     private readonly registry: StreamRegistry,
-    private readonly health: HealthRegistry,
-    private readonly metrics: StreamMetrics,
   ) {}
 
   async onApplicationBootstrap() {
@@ -66,21 +61,6 @@ export class BronzeStreamsService implements OnApplicationBootstrap, BeforeAppli
       },
       watermarkMs: () => null,
     };
-    const runner = new StreamRunner<K, V>(definition.name, definition.name, [topic], `${this.config.ETL_GROUP_PREFIX}${definition.name}`, processor, {
-      kafka: this.kafka,
-      logger: this.logger,
-      health: this.health,
-      counters: this.metrics,
-      maxBatchRecords: this.config.ETL_MAX_BATCH_RECORDS,
-      triggerIntervalMs: this.config.ETL_TRIGGER_INTERVAL,
-    });
-    this.registry.add(runner);
-    this.runners.push(runner);
-    await runner.start();
-  }
-
-  // Before the Kafka client closes: each stream finishes (commits) its current batch and leaves its group.
-  async beforeApplicationShutdown() {
-    await Promise.all(this.runners.map((r) => r.pause()));
+    await this.registry.launch(definition.name, definition.name, [topic], processor);
   }
 }
