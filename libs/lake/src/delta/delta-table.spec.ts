@@ -127,6 +127,32 @@ describe('DeltaTable', () => {
     expect(await count(fresh, 5)).toBe(10);
   });
 
+  it('drops log files before a checkpoint once older than the log retention, and still opens', async () => {
+    await DeltaTable.create(
+      storage,
+      'events',
+      { ...EVENTS, configuration: { 'delta.checkpointInterval': '3', 'delta.logRetentionDuration': 'interval 0 seconds' } },
+      { engine },
+    );
+    const table = await DeltaTable.open(storage, 'events', { engine });
+    for (let i = 0; i < 7; i++) await table.append(rows(i * 2, 2));
+    const log = (await readdir(join(root, 'events', '_delta_log'))).filter((f) => !f.startsWith('.')).sort();
+    expect(log).toEqual([
+      '00000000000000000006.checkpoint.parquet',
+      '00000000000000000006.json',
+      '00000000000000000007.json',
+      '_last_checkpoint',
+    ]);
+    const fresh = await DeltaTable.open(storage, 'events', { engine });
+    expect(fresh.version).toBe(7);
+    expect(await count(fresh)).toBe(14);
+    await expect(fresh.snapshotAt(2)).rejects.toThrow(RangeError);
+    // Opening it for writing again neither recreates version 0 nor loses anything.
+    const again = await DeltaTable.create(storage, 'events', { ...EVENTS, configuration: { 'delta.checkpointInterval': '3', 'delta.logRetentionDuration': 'interval 0 seconds' } }, { engine });
+    expect(again.version).toBe(7);
+    expect((await readdir(join(root, 'events', '_delta_log'))).includes('00000000000000000000.json')).toBe(false);
+  });
+
   it('compacts small files per partition without changing the data, and time-travels past it', async () => {
     const table = await DeltaTable.create(storage, 'events', EVENTS, { engine });
     for (let i = 0; i < 5; i++) await table.append(rows(i * 10, 10));

@@ -101,6 +101,7 @@ export interface VacuumResult {
 
 const DEFAULT_CHECKPOINT_INTERVAL = 10;
 const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
+const DEFAULT_LOG_RETENTION_MS = 30 * 24 * 3600 * 1000;
 const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
 const STAGING = '_pulse_staging';
 
@@ -146,7 +147,8 @@ export class DeltaTable {
 
   /** True when a Delta table exists at the path. */
   static async exists(storage: LakeStorage, path: string): Promise<boolean> {
-    return (await storage.read(logKey(path, 0))) !== null;
+    // Version 0's commit, or a checkpoint once log cleanup removed the early commits.
+    return (await storage.read(logKey(path, 0))) !== null || (await storage.read(lastCheckpointKey(path))) !== null;
   }
 
   /**
@@ -188,7 +190,7 @@ export class DeltaTable {
         },
       },
     ];
-    await storage.putIfAbsent(logKey(path, 0), serializeActions(actions));
+    if (!(await DeltaTable.exists(storage, path))) await storage.putIfAbsent(logKey(path, 0), serializeActions(actions));
     const table = await DeltaTable.open(storage, path, options);
     const existing = table.state.metadata!;
     if (existing.schemaString !== schema || JSON.stringify(existing.partitionColumns) !== JSON.stringify(partitionColumns)) {
@@ -592,10 +594,26 @@ export class DeltaTable {
         lastCheckpointKey(this.path),
         JSON.stringify({ version: snapshot.version, size: rows.length, sizeInBytes: data.length }),
       );
+      await this.cleanUpLog(snapshot);
       return snapshot.version;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Delta's metadata cleanup: once a checkpoint is written, log files (commits and older checkpoints)
+   * before it and older than `delta.logRetentionDuration` (30 days) go; versions before them can no
+   * longer be time-travelled to, as in Delta.
+   */
+  private async cleanUpLog(snapshot: DeltaSnapshot): Promise<void> {
+    const retention = intervalMs(snapshot.metadata.configuration['delta.logRetentionDuration']) ?? DEFAULT_LOG_RETENTION_MS;
+    const cutoff = Date.now() - retention;
+    const expired = (await this.storage.list(`${this.path}/_delta_log/`)).filter((o) => {
+      const m = o.key.match(/\/(\d{20})\.(json|checkpoint\.parquet)$/);
+      return m !== null && Number(m[1]) < snapshot.version && o.modifiedMs < cutoff;
+    });
+    if (expired.length > 0) await this.storage.delete(expired.map((o) => o.key));
   }
 
   private async maybeCheckpoint(version: number): Promise<void> {
@@ -647,9 +665,13 @@ function targetFileSize(snapshot: DeltaSnapshot): number {
 }
 
 function retentionMs(snapshot: DeltaSnapshot): number {
-  const value = snapshot.metadata.configuration['delta.deletedFileRetentionDuration'];
+  return intervalMs(snapshot.metadata.configuration['delta.deletedFileRetentionDuration']) ?? DEFAULT_RETENTION_MS;
+}
+
+/** A Delta table property duration (`interval 7 days`) in ms; undefined when absent or not understood. */
+function intervalMs(value: string | undefined): number | undefined {
   const match = value?.match(/^interval\s+(\d+)\s+(second|minute|hour|day|week)s?$/i);
-  if (!match) return DEFAULT_RETENTION_MS;
+  if (!match) return undefined;
   const unit = { second: 1e3, minute: 6e4, hour: 36e5, day: 864e5, week: 6048e5 }[match[2].toLowerCase() as 'second'];
   return Number(match[1]) * unit;
 }
