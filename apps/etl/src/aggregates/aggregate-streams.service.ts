@@ -43,6 +43,8 @@ export class AggregateStreamsService implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap() {
+    // Replicas without the aggregates leave their tables (and their compaction) to the one that has them.
+    if (!this.config.ETL_AGGREGATE_STREAMS) return;
     for (const definition of aggregateDefinitions(this.config)) {
       const name = `agg_${definition.name}`;
       const { table } = await this.lake.table(
@@ -53,7 +55,6 @@ export class AggregateStreamsService implements OnApplicationBootstrap {
       const aggregator = new WindowAggregator(definition, this.config.ETL_WATERMARK_DELAY, this.config.ETL_ALLOWED_LATENESS);
       const stream = new AggregateStream(definition, table, aggregator, activityTopic(this.config), lateTopic(this.config), this.kafka, this.logger);
       this.streams.set(definition.name, stream);
-      if (!this.config.ETL_AGGREGATE_STREAMS) continue;
       await stream.restore();
       await this.registry.launch(name, name, [activityTopic(this.config)], stream);
     }

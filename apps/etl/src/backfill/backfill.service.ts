@@ -38,6 +38,9 @@ export class BackfillService {
   start(request: { aggregate: string; fromMs: number; toMs: number; republish: boolean }): etlV1.BackfillJob {
     const definition = aggregateDefinitions(this.config).find((d) => d.name === request.aggregate);
     if (!definition) throw grpcErrors.notFound(`aggregate ${request.aggregate}`);
+    if (!this.aggregates.stream(definition.name)) {
+      throw grpcErrors.failedPrecondition(`this replica does not run the aggregates (ETL_AGGREGATE_STREAMS=false); call the etl-aggregates release`);
+    }
     if (definition.window.kind === 'session') {
       throw grpcErrors.failedPrecondition(`${request.aggregate} uses session windows, which depend on events outside any range; backfill is for tumbling and sliding windows`);
     }
