@@ -15,4 +15,4 @@ PODMAN_CMD=("$PODMAN")
 [[ -n "${PODMAN_STORAGE_DRIVER:-}" ]] && PODMAN_CMD+=(--storage-driver "$PODMAN_STORAGE_DRIVER")
 BASE_IMAGE_NAME="${BASE_IMAGE_NAME:-localhost/pulse-node-base:24-bookworm}"
 # shellcheck disable=SC2034 # used by the scripts that source this file
-APPS=(ingest cdc storage)
+APPS=(ingest cdc etl storage)

@@ -7,7 +7,7 @@
 #   tools/images/verify.sh ingest [image]      # default image localhost/pulse/<app>:<git short sha>
 #
 # The container uses the host network on ports 45xxx (gRPC) / 48xxx (HTTP), so it does not collide with services
-# started from the checkout. storage runs without its Kafka consumers, on a throwaway keyspace it migrates itself;
+# started from the checkout. etl runs without streams; storage runs without its Kafka consumers, on a throwaway keyspace it migrates itself;
 # cdc runs `node migrate.js` and then the service on a throwaway schema, publication and slot (no snapshot, no
 # heartbeat). All of them are dropped afterwards. Environment: GRPCURL (default ~/go/bin/grpcurl or grpcurl on PATH), KAFKA_BROKERS, REDIS_URL,
 # CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC, PG_URL, READY_TIMEOUT (s, default 90), plus those of tools/images/lib.sh.
@@ -46,6 +46,11 @@ case "$app" in
            env=(-e "KAFKA_BROKERS=$KAFKA_BROKERS" -e "PG_URL=$PG_URL" -e "CDC_SERVER_NAME=$id" -e "CDC_SCHEMA=$pg_schema"
                 -e "CDC_PUBLICATION=$id" -e "CDC_SLOT=$id" -e "CDC_STATE_SCHEMA=${id}_state" -e CDC_SNAPSHOT_MODE=no_data
                 -e CDC_HEARTBEAT_INTERVAL=0s) ;;
+  etl)     grpc=45054; http=48084; service=pulse.etl.v1.EtlService
+           # no streams (nothing of the shared topics is consumed); the lake on the tmpfs: DuckDB's native
+           # binding loads and the service answers
+           env=(-e "KAFKA_BROKERS=$KAFKA_BROKERS" -e LAKE_ROOT=/tmp/lake -e ETL_BRONZE_STREAMS=false
+                -e ETL_AGGREGATE_STREAMS=false -e LAKE_COMPACTION_INTERVAL=0s) ;;
   *) echo "verify: unknown app $app" >&2; exit 2 ;;
 esac
 
