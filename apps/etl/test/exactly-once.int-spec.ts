@@ -32,7 +32,7 @@ describe('bronze activity table, exactly once', () => {
     await kafka.admin.ensureTopics([run.activityTopic]);
     const total = 60_000;
     await produce(kafka, run, events(run, 0, total));
-    const env = { ...run.env, ETL_AGGREGATE_STREAMS: 'false', ETL_MAX_BATCH_RECORDS: '500', ETL_TRIGGER_INTERVAL: '50ms' };
+    const env = { ...run.env, ETL_AGGREGATE_STREAMS: 'false', ETL_MAX_BATCH_RECORDS: '250', ETL_TRIGGER_INTERVAL: '50ms' };
 
     const first = await startService('etl', env);
     // Let it commit a few batches, then crash it without warning.
