@@ -67,6 +67,8 @@ describe('bronze activity table, exactly once', () => {
     const b = await startEtl(run, overrides);
     let bOpen = true;
     try {
+      // Let the group settle with both members, so the first events are split between them.
+      await new Promise((r) => setTimeout(r, 4000));
       await produce(kafka, run, events(run, 0, 8000, 500));
       await waitFor(() => bronzeCounts(run), (c) => c.rows >= 2000);
       // One replica leaves mid-stream: its partitions move to the other.
