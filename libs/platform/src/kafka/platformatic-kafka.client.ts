@@ -204,6 +204,9 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
       maxWaitTime: 500,
       // Fetch ahead while a batch is handled: up to one batch more than the client's default of 1024.
       highWaterMark: Math.max(1024, options.maxBatchSize ?? 500),
+      // Kafka's Java default (max.partition.fetch.bytes): a fetch takes at most 1 MiB from each partition, so
+      // a backlog on one partition cannot fill a batch alone (event-time streams see partitions advance evenly).
+      maxBytesPerPartition: 1_048_576,
     });
   }
 
