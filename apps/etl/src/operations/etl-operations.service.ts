@@ -11,6 +11,9 @@ import { parsePartitionPredicate } from './partition-predicate';
 
 const MIN_RETENTION_MS = 168 * 3600 * 1000;
 
+/** End offsets per topic, queried once per status or metrics scrape. */
+type EndOffsets = Map<string, Promise<bigint[]>>;
+
 /**
  * Operations on the lake and the streams: status, compaction (also on a schedule), vacuum, pause and
  * resume. The gRPC controller validates requests and calls this.
@@ -28,7 +31,7 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
     private readonly streams: StreamRegistry,
     metrics: ServiceMetrics,
   ) {
-    const offsetsOf = (stream: StreamRunner<any, any>) => this.offsets(stream);
+    const offsetsOf = (stream: StreamRunner<any, any>, ends: EndOffsets) => this.offsets(stream, ends);
     const streamsNow = () => this.streams.all();
     const tablesNow = () => this.lake.all();
     new Gauge({
@@ -38,8 +41,9 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
       registers: [metrics.registry],
       async collect() {
         this.reset();
+        const ends: EndOffsets = new Map();
         for (const stream of streamsNow()) {
-          for (const o of await offsetsOf(stream).catch(() => [])) {
+          for (const o of await offsetsOf(stream, ends).catch(() => [])) {
             this.set({ stream: stream.name, topic: o.topic, partition: String(o.partition) }, o.lag);
           }
         }
@@ -70,7 +74,8 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
 
   async status(): Promise<etlV1.GetStatusResponse> {
     const tables = await Promise.all((await this.lake.all()).map((t) => this.tableStatus(t)));
-    const streams = await Promise.all(this.streams.all().map((s) => this.streamStatus(s)));
+    const ends: EndOffsets = new Map();
+    const streams = await Promise.all(this.streams.all().map((s) => this.streamStatus(s, ends)));
     return { tables, streams };
   }
 
@@ -89,7 +94,7 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
     };
   }
 
-  async streamStatus(stream: StreamRunner<any, any>): Promise<etlV1.StreamStatus> {
+  async streamStatus(stream: StreamRunner<any, any>, ends: EndOffsets = new Map()): Promise<etlV1.StreamStatus> {
     const progress = stream.progress();
     const watermark = stream.watermarkMs();
     return {
@@ -101,7 +106,7 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
             ? etlV1.StreamState.STREAM_STATE_PAUSED
             : etlV1.StreamState.STREAM_STATE_FAILED,
       watermark: watermark === null ? undefined : millisToTimestamp(watermark),
-      offsets: await this.offsets(stream),
+      offsets: await this.offsets(stream, ends),
       sinkTable: progress.sinkTable,
       lastBatchId: progress.lastBatchId,
       lastProgressAt: progress.lastProgressAt === null ? undefined : millisToTimestamp(progress.lastProgressAt),
@@ -111,13 +116,15 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
     };
   }
 
-  private async offsets(stream: StreamRunner<any, any>): Promise<etlV1.TopicPartitionOffsets[]> {
+  /** Committed and end offsets of a stream's partitions; `ends` shares one end-offset query per topic. */
+  private async offsets(stream: StreamRunner<any, any>, ends: EndOffsets): Promise<etlV1.TopicPartitionOffsets[]> {
     const committed = await stream.committedOffsets();
     const out: etlV1.TopicPartitionOffsets[] = [];
     for (const topic of stream.topics) {
-      const ends = await this.kafka.admin.endOffsets(topic.name);
+      let end = ends.get(topic.name);
+      if (!end) ends.set(topic.name, (end = this.kafka.admin.endOffsets(topic.name)));
       const done = committed.get(topic.name) ?? new Map<number, bigint>();
-      ends.forEach((end, partition) => {
+      (await end).forEach((end, partition) => {
         const at = done.get(partition) ?? 0n;
         out.push({ topic: topic.name, partition, committedOffset: Number(at), endOffset: Number(end), lag: Number(end > at ? end - at : 0n) });
       });
