@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { recsV1 } from '@pulse/contracts';
+import { millisToTimestamp, recsV1 } from '@pulse/contracts';
 import { grpcErrors, HealthRegistry, type Logger, LOGGER, ServiceMetrics } from '@pulse/platform';
 import { Counter, Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
@@ -247,11 +247,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
 
   private toProto(record: ModelRecord): recsV1.ModelVersion {
     const state = this.registry.state();
-    const ts = (iso: string | undefined) => {
-      if (!iso) return undefined;
-      const ms = Date.parse(iso);
-      return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
-    };
+    const ts = (iso: string | undefined) => (iso ? millisToTimestamp(Date.parse(iso)) : undefined);
     return {
       version: record.version,
       algorithm: record.algorithm,
