@@ -1,7 +1,7 @@
+import { sqlString } from '@pulse/lake';
 import { grpcErrors } from '@pulse/platform';
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { sqlString } from './offline-sql';
 
 /** An absolute path under the lake root for a caller's path; INVALID_ARGUMENT when it leaves the root. */
 export function lakePath(root: string, path: string, field: string): string {

@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { Inject, Injectable } from '@nestjs/common';
 import { featuresV1 } from '@pulse/contracts';
+import { sqlIdent } from '@pulse/lake';
 import { grpcErrors, LOGGER, type Logger, ServiceMetrics } from '@pulse/platform';
 import { Counter } from 'prom-client';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
@@ -14,7 +15,7 @@ import { OfflineEngine } from './duckdb.provider';
 import { jobState, timestamp, toMs } from './job-proto';
 import { JobsRepository, type JobRecord } from './jobs.pg.repository';
 import { OfflineStore } from './offline-store';
-import { countRowsSql, entityKeysSql, latestPerEntitySql, materializationFilter, sqlIdent, sqlTimestamp, sqlValue } from './offline-sql';
+import { countRowsSql, entityKeysSql, latestPerEntitySql, materializationFilter, sqlTimestamp, sqlValue } from './offline-sql';
 import { WatermarksRepository } from './watermarks.pg.repository';
 
 const MAX_ENTITY_ROWS = 10_000;

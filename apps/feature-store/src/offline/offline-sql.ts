@@ -1,15 +1,6 @@
+import { sqlIdent, sqlString } from '@pulse/lake';
 import type { FeatureDef } from '../registry/definitions';
 import type { ServedView } from '../registry/loaded-registry';
-
-/** A SQL string literal. */
-export function sqlString(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-/** A SQL identifier. */
-export function sqlIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 /** A TIMESTAMP literal (UTC) of ms since the epoch. */
 export function sqlTimestamp(ms: number): string {

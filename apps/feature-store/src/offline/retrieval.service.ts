@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { Inject, Injectable } from '@nestjs/common';
 import { featuresV1 } from '@pulse/contracts';
+import { sqlIdent, sqlString } from '@pulse/lake';
 import { grpcErrors, LOGGER, type Logger } from '@pulse/platform';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { OfflineEngine } from './duckdb.provider';
 import { JobsRepository, type JobRecord } from './jobs.pg.repository';
 import { fileRelation, lakePath } from './lake-paths';
 import { OfflineStore } from './offline-store';
-import { type RetrievalColumn, sqlIdent, sqlString, trainingSetSql, viewAsOfSql } from './offline-sql';
+import { type RetrievalColumn, trainingSetSql, viewAsOfSql } from './offline-sql';
 import { jobState, timestamp } from './job-proto';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
