@@ -5,7 +5,7 @@ import { Counter, Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { topK } from '../eval/metrics';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
-import { type LoadedModel, type ModelRecord, ModelNotFoundError, ModelRegistry, NothingToRollBackError } from '../registry/model-registry';
+import { type LoadedModel, type ModelRecord, ModelNotFoundError, ModelRegistry, NothingToRollBackError, type PromotionState } from '../registry/model-registry';
 
 const { Strategy } = recsV1;
 type RecommendedItem = recsV1.RecommendedItem;
@@ -198,11 +198,12 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   getModel(version: string): recsV1.ModelVersion {
-    const wanted = version || this.registry.state().promoted;
+    const state = this.registry.state();
+    const wanted = version || state.promoted;
     if (!wanted) throw grpcErrors.notFound('promoted model version (none is promoted)');
     const record = this.registry.get(wanted);
     if (!record) throw grpcErrors.notFound(`model version ${wanted}`);
-    return this.toProto(record);
+    return this.toProto(record, state);
   }
 
   listModels(pageSize: number, pageToken: string): recsV1.ListModelsResponse {
@@ -214,7 +215,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       if (!Number.isInteger(offset) || offset < 0) throw grpcErrors.invalidArgument('page_token', 'not a token returned by ListModels');
     }
     const all = this.registry.list();
-    const models = all.slice(offset, offset + size).map((r) => this.toProto(r));
+    const state = this.registry.state();
+    const models = all.slice(offset, offset + size).map((r) => this.toProto(r, state));
     const next = offset + size < all.length ? Buffer.from(String(offset + size)).toString('base64url') : '';
     return { models, nextPageToken: next };
   }
@@ -245,8 +247,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private toProto(record: ModelRecord): recsV1.ModelVersion {
-    const state = this.registry.state();
+  /** `state`: the promotion state, read once per request (ListModels converts up to 100 records). */
+  private toProto(record: ModelRecord, state: PromotionState = this.registry.state()): recsV1.ModelVersion {
     const ts = (iso: string | undefined) => (iso ? millisToTimestamp(Date.parse(iso)) : undefined);
     return {
       version: record.version,
