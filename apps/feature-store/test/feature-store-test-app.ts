@@ -1,4 +1,5 @@
 import { DuckDBInstance } from '@duckdb/node-api';
+import { millisToTimestamp } from '@pulse/contracts';
 import { grpcClient, type UnaryClient } from '@pulse/platform';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -111,7 +112,7 @@ export async function duck<T = Record<string, unknown>>(sql: string): Promise<T[
   }
 }
 
-export const ts = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+export const ts = millisToTimestamp;
 export const str = (stringValue: string) => ({ stringValue });
 export const dbl = (doubleValue: number) => ({ doubleValue });
 export const i64 = (int64Value: number) => ({ int64Value });

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { featuresV1 } from '@pulse/contracts';
+import { featuresV1, timestampToMillis } from '@pulse/contracts';
 import { DeltaTable, LocalLakeStorage } from '@pulse/lake';
 import type { UnaryClient } from '@pulse/platform';
 import { mkdirSync } from 'node:fs';
@@ -250,7 +250,7 @@ describe('materialisation of a Delta source', () => {
       entityRows: [{ joinKeys: { user_id: str('p1') } }, { joinKeys: { user_id: str('p2') } }],
       features: { refs: ['user_profile:followers'] },
     });
-    const [p1At, p2At] = before.rows.map((r) => Number(r.features[0].eventTimestamp!.seconds) * 1000 + r.features[0].eventTimestamp!.nanos / 1e6);
+    const [p1At, p2At] = before.rows.map((r) => timestampToMillis(r.features[0].eventTimestamp!));
     expect(p2At).toBeLessThan(watermarkMs - 5000);
     // A late row of p2 (newer than its online value, older than the watermark) and an old row of p1.
     await client.call('Push', {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { aggregateTopic, type etlV1, type TopicDefinition } from '@pulse/contracts';
+import { aggregateTopic, type etlV1, type TopicDefinition, timestampToMillis } from '@pulse/contracts';
 import {
   HealthRegistry,
   type IncomingRecord,
@@ -136,10 +136,10 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
   }
 
   private toWrite(view: ServedView, a: etlV1.WindowAggregate): OnlineWrite | Outcome {
-    const end = toMs(a.windowEnd);
-    const watermark = toMs(a.watermark);
+    const end = a.windowEnd && timestampToMillis(a.windowEnd);
+    const watermark = a.watermark && timestampToMillis(a.watermark);
     if (!a.isFinal && (watermark === undefined || end === undefined || watermark < end)) return 'window_open';
-    const eventMs = view.def.source.timestampField === 'window_start' ? toMs(a.windowStart) : end;
+    const eventMs = view.def.source.timestampField === 'window_start' ? a.windowStart && timestampToMillis(a.windowStart) : end;
     if (eventMs === undefined) return 'window_open';
     const keys = new Map<string, PlainValue>();
     for (const k of view.joinKeys) {
@@ -159,8 +159,4 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
     }
     return onlineWrite(view, keys, eventMs, values, this.config.FEATURE_STORE_EXPIRED_RETENTION);
   }
-}
-
-function toMs(t: { seconds: number; nanos: number } | undefined): number | undefined {
-  return t ? Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6) : undefined;
 }

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { Inject, Injectable } from '@nestjs/common';
-import { featuresV1 } from '@pulse/contracts';
+import { featuresV1, timestampToMillis } from '@pulse/contracts';
 import { sqlIdent } from '@pulse/lake';
 import { grpcErrors, LOGGER, type Logger, ServiceMetrics } from '@pulse/platform';
 import { Counter } from 'prom-client';
@@ -12,7 +12,7 @@ import { coercePlain, type PlainValue } from '../online/value-codec';
 import type { LoadedRegistry, ServedView } from '../registry/loaded-registry';
 import { RegistryCache } from '../registry/registry.cache';
 import { OfflineEngine } from './duckdb.provider';
-import { jobState, timestamp, toMs } from './job-proto';
+import { jobState, timestamp } from './job-proto';
 import { JobsRepository, type JobRecord } from './jobs.pg.repository';
 import { OfflineStore } from './offline-store';
 import { countRowsSql, entityKeysSql, latestPerEntitySql, materializationFilter, sqlTimestamp, sqlValue } from './offline-sql';
@@ -90,8 +90,8 @@ export class MaterializationService {
       views = [...registry.views.values()].filter((v) => v.def.online && v.def.source.batch);
       if (views.length === 0) throw grpcErrors.failedPrecondition('no online feature view has an offline source to materialise from');
     }
-    const startMs = toMs(request.startTime);
-    const endMs = toMs(request.endTime) ?? now;
+    const startMs = request.startTime ? timestampToMillis(request.startTime) : undefined;
+    const endMs = request.endTime ? timestampToMillis(request.endTime) : now;
     if (endMs > now + this.config.FEATURE_STORE_MAX_FUTURE_SKEW) throw grpcErrors.invalidArgument('end_time', 'is in the future');
     if (startMs !== undefined && startMs >= endMs) throw grpcErrors.invalidArgument('start_time', 'must be before end_time');
     const rows = request.entityRows ?? [];

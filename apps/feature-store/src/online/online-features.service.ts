@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { featuresV1 } from '@pulse/contracts';
+import { featuresV1, millisToDuration, millisToTimestamp } from '@pulse/contracts';
 import { grpcErrors, ServiceMetrics } from '@pulse/platform';
 import { Counter } from 'prom-client';
 import type { LoadedRegistry } from '../registry/loaded-registry';
@@ -78,8 +78,8 @@ export class OnlineFeaturesService {
         }
         const eventMs = Number(tsCell);
         const ageMs = now - eventMs;
-        const eventTimestamp = { seconds: Math.floor(eventMs / 1000), nanos: (eventMs % 1000) * 1e6 };
-        const age = { seconds: Math.trunc(ageMs / 1000), nanos: (ageMs % 1000) * 1e6 };
+        const eventTimestamp = millisToTimestamp(eventMs);
+        const age = millisToDuration(ageMs);
         const ttl = group.view.def.ttlMs;
         const expired = ttl > 0 && ageMs > ttl;
         for (let i = 0; i < group.features.length; i++) {

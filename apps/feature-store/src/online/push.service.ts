@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { featuresV1 } from '@pulse/contracts';
+import { featuresV1, timestampToMillis } from '@pulse/contracts';
 import { grpcErrors, ServiceMetrics } from '@pulse/platform';
 import { Counter } from 'prom-client';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
@@ -126,7 +126,7 @@ export class PushService {
       }
       const ts = row?.eventTimestamp;
       if (!ts) throw grpcErrors.invalidArgument(`${field}.event_timestamp`, 'is required');
-      const eventTimeMs = Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
+      const eventTimeMs = timestampToMillis(ts);
       if (!Number.isFinite(eventTimeMs) || eventTimeMs < 0) throw grpcErrors.invalidArgument(`${field}.event_timestamp`, 'is not a valid time');
       if (eventTimeMs > maxEventMs) {
         throw grpcErrors.invalidArgument(`${field}.event_timestamp`, `is ${Math.round((eventTimeMs - Date.now()) / 1000)} s in the future (limit ${this.config.FEATURE_STORE_MAX_FUTURE_SKEW / 1000} s)`);

@@ -1,4 +1,4 @@
-import type { featuresV1 } from '@pulse/contracts';
+import { type featuresV1, millisToTimestamp, type ProtoTimestamp, timestampToMillis } from '@pulse/contracts';
 import type { ValueTypeName } from '../registry/definitions';
 
 type FeatureValue = featuresV1.FeatureValue;
@@ -57,10 +57,8 @@ export function plainFromProto(value: unknown, type: ValueTypeName): PlainValue 
       return Boolean(raw);
     case 'bytes':
       return Buffer.from(raw as Uint8Array);
-    case 'timestamp': {
-      const t = raw as { seconds?: number | string; nanos?: number };
-      return Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
-    }
+    case 'timestamp':
+      return timestampToMillis(raw as ProtoTimestamp);
     case 'int64_list':
     case 'float_list':
     case 'double_list':
@@ -74,10 +72,8 @@ export function plainFromProto(value: unknown, type: ValueTypeName): PlainValue 
 export function protoFromPlain(value: PlainValue, type: ValueTypeName): FeatureValue {
   if (value === null) return {};
   switch (type) {
-    case 'timestamp': {
-      const ms = value as number;
-      return { timestampValue: { seconds: Math.floor(ms / 1000), nanos: (((ms % 1000) + 1000) % 1000) * 1e6 } };
-    }
+    case 'timestamp':
+      return { timestampValue: millisToTimestamp(value as number) };
     case 'int64_list':
     case 'float_list':
     case 'double_list':

@@ -1,4 +1,4 @@
-import { featuresV1 } from '@pulse/contracts';
+import { featuresV1, millisToDuration, millisToTimestamp } from '@pulse/contracts';
 import type { EntityDef, FeatureServiceDef, FeatureViewDef, SourceKind, ValueTypeName } from './definitions';
 import type { LoadedRegistry } from './loaded-registry';
 
@@ -17,7 +17,7 @@ export function valueTypeOf(name: ValueTypeName): featuresV1.ValueType {
 }
 
 function timestamp(ms: number | undefined) {
-  return ms === undefined ? undefined : { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
+  return ms === undefined ? undefined : millisToTimestamp(ms);
 }
 
 export function entityProto(e: EntityDef): featuresV1.Entity {
@@ -30,7 +30,7 @@ export function featureViewProto(v: FeatureViewDef, registry: LoadedRegistry, ma
     name: v.name,
     entities: v.entities,
     features: v.features.map((f) => ({ name: f.name, valueType: valueTypeOf(f.valueType), description: f.description, tags: f.tags })),
-    ttl: { seconds: Math.floor(v.ttlMs / 1000), nanos: (v.ttlMs % 1000) * 1e6 },
+    ttl: millisToDuration(v.ttlMs),
     source: {
       name: v.source.name,
       type: SOURCE_TYPES[v.source.type],
