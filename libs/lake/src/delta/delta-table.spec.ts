@@ -71,6 +71,8 @@ describe('DeltaTable', () => {
       `SELECT DISTINCT compression AS c FROM parquet_metadata(${JSON.stringify(join(root, 'events', result.files[0].path)).replace(/"/g, "'")})`,
     );
     expect(compression).toEqual([{ c: 'ZSTD' }]);
+    // The staging directory of the write is gone with it.
+    expect(await readdir(join(root, 'events', '_pulse_staging'))).toEqual([]);
   });
 
   it('lets two writers append concurrently without losing either commit', async () => {

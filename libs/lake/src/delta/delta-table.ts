@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { LakeEngine, sqlIdent, sqlString } from '../engine/duckdb.engine';
 import type { LakeStorage } from '../storage/lake-storage';
-import { LocalLakeStorage } from '../storage/local.lake-storage';
 import {
   type Action,
   type AddAction,
@@ -326,33 +325,36 @@ export class DeltaTable {
     const partitions = snapshot.partitionColumns;
     const stagingKey = `${this.path}/${STAGING}/${randomUUID()}`;
     const dir = await this.storage.stagingDir(stagingKey);
-    const options = ['FORMAT parquet', 'COMPRESSION zstd', 'RETURN_STATS', "FILENAME_PATTERN 'part-{uuid}.zstd'"];
-    if (partitions.length > 0) options.push(`PARTITION_BY (${partitions.map(sqlIdent).join(', ')})`);
-    else options.push(`FILE_SIZE_BYTES ${targetFileSize(snapshot)}`);
-    const written = await this.engine.query<CopyStats>(`COPY (${sourceSql}) TO ${sqlString(join(dir, 'out'))} (${options.join(', ')})`);
-    const files: AddAction[] = [];
-    let rows = 0;
-    const now = Date.now();
-    for (const file of written) {
-      const rel = relative(join(dir, 'out'), file.filename).split(sep).join('/');
-      const key = `${this.path}/${rel}`;
-      await this.moveStaged(file.filename, key);
-      const partitionValues: Record<string, string | null> = {};
-      for (const p of partitions) partitionValues[p] = null;
-      for (const kv of file.partition_keys ?? []) partitionValues[kv.key] = kv.value === 'NULL' || kv.value === null ? null : kv.value;
-      const count = Number(file.count);
-      rows += count;
-      files.push({
-        path: rel.split('/').map(encodePathSegment).join('/'),
-        partitionValues,
-        size: Number(file.file_size_bytes),
-        modificationTime: now,
-        dataChange: true,
-        stats: JSON.stringify(fileStats(snapshot.schema, partitions, count, file.column_statistics ?? [])),
-      });
+    try {
+      const options = ['FORMAT parquet', 'COMPRESSION zstd', 'RETURN_STATS', "FILENAME_PATTERN 'part-{uuid}.zstd'"];
+      if (partitions.length > 0) options.push(`PARTITION_BY (${partitions.map(sqlIdent).join(', ')})`);
+      else options.push(`FILE_SIZE_BYTES ${targetFileSize(snapshot)}`);
+      const written = await this.engine.query<CopyStats>(`COPY (${sourceSql}) TO ${sqlString(join(dir, 'out'))} (${options.join(', ')})`);
+      const files: AddAction[] = [];
+      let rows = 0;
+      const now = Date.now();
+      for (const file of written) {
+        const rel = relative(join(dir, 'out'), file.filename).split(sep).join('/');
+        const key = `${this.path}/${rel}`;
+        await this.storage.publishStaged(file.filename, key);
+        const partitionValues: Record<string, string | null> = {};
+        for (const p of partitions) partitionValues[p] = null;
+        for (const kv of file.partition_keys ?? []) partitionValues[kv.key] = kv.value === 'NULL' || kv.value === null ? null : kv.value;
+        const count = Number(file.count);
+        rows += count;
+        files.push({
+          path: rel.split('/').map(encodePathSegment).join('/'),
+          partitionValues,
+          size: Number(file.file_size_bytes),
+          modificationTime: now,
+          dataChange: true,
+          stats: JSON.stringify(fileStats(snapshot.schema, partitions, count, file.column_statistics ?? [])),
+        });
+      }
+      return { files, rows };
+    } finally {
+      await this.storage.dropStaging(stagingKey);
     }
-    await this.storage.delete((await this.storage.list(`${stagingKey}/`)).map((o) => o.key));
-    return { files, rows };
   }
 
   /** Deletes data files written by `writeFiles` that were never committed. */
@@ -508,29 +510,32 @@ export class DeltaTable {
     const partitionDir = snapshot.partitionColumns.map((p) => `${p}=${partitionValues[p] ?? '__HIVE_DEFAULT_PARTITION__'}`).join('/');
     const stagingKey = `${this.path}/${STAGING}/${randomUUID()}`;
     const dir = await this.storage.stagingDir(stagingKey);
-    const paths = await Promise.all(bin.map((f) => this.storage.localPath(`${this.path}/${decodePath(f.path)}`)));
-    const dataColumns = snapshot.schema.filter((c) => !snapshot.partitionColumns.includes(c.name)).map((c) => sqlIdent(c.name));
-    const written = await this.engine.query<CopyStats>(
-      `COPY (SELECT ${dataColumns.join(', ')} FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)) ` +
-        `TO ${sqlString(join(dir, 'out'))} (FORMAT parquet, COMPRESSION zstd, RETURN_STATS, FILENAME_PATTERN 'part-{uuid}.zstd', FILE_SIZE_BYTES ${target})`,
-    );
-    const now = Date.now();
-    const out: AddAction[] = [];
-    for (const file of written) {
-      const name = file.filename.split(sep).pop()!;
-      const rel = partitionDir ? `${partitionDir}/${name}` : name;
-      await this.moveStaged(file.filename, `${this.path}/${rel}`);
-      out.push({
-        path: rel.split('/').map(encodePathSegment).join('/'),
-        partitionValues,
-        size: Number(file.file_size_bytes),
-        modificationTime: now,
-        dataChange: false,
-        stats: JSON.stringify(fileStats(snapshot.schema, snapshot.partitionColumns, Number(file.count), file.column_statistics ?? [])),
-      });
+    try {
+      const paths = await Promise.all(bin.map((f) => this.storage.localPath(`${this.path}/${decodePath(f.path)}`)));
+      const dataColumns = snapshot.schema.filter((c) => !snapshot.partitionColumns.includes(c.name)).map((c) => sqlIdent(c.name));
+      const written = await this.engine.query<CopyStats>(
+        `COPY (SELECT ${dataColumns.join(', ')} FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)) ` +
+          `TO ${sqlString(join(dir, 'out'))} (FORMAT parquet, COMPRESSION zstd, RETURN_STATS, FILENAME_PATTERN 'part-{uuid}.zstd', FILE_SIZE_BYTES ${target})`,
+      );
+      const now = Date.now();
+      const out: AddAction[] = [];
+      for (const file of written) {
+        const name = file.filename.split(sep).pop()!;
+        const rel = partitionDir ? `${partitionDir}/${name}` : name;
+        await this.storage.publishStaged(file.filename, `${this.path}/${rel}`);
+        out.push({
+          path: rel.split('/').map(encodePathSegment).join('/'),
+          partitionValues,
+          size: Number(file.file_size_bytes),
+          modificationTime: now,
+          dataChange: false,
+          stats: JSON.stringify(fileStats(snapshot.schema, snapshot.partitionColumns, Number(file.count), file.column_statistics ?? [])),
+        });
+      }
+      return out;
+    } finally {
+      await this.storage.dropStaging(stagingKey);
     }
-    await this.storage.delete((await this.storage.list(`${stagingKey}/`)).map((o) => o.key));
-    return out;
   }
 
   /**
@@ -623,16 +628,6 @@ export class DeltaTable {
       await this.checkpoint();
     } catch (error) {
       this.onWarning(`could not write the checkpoint of version ${version} of ${this.location}`, error);
-    }
-  }
-
-  private async moveStaged(localPath: string, key: string): Promise<void> {
-    if (this.storage instanceof LocalLakeStorage) {
-      const target = await this.storage.localPath(key);
-      await mkdir(join(target, '..'), { recursive: true });
-      await rename(localPath, target);
-    } else {
-      await this.storage.publishStaged(localPath, key);
     }
   }
 }

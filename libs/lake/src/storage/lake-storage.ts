@@ -29,8 +29,10 @@ export interface LakeStorage {
    * `publishStaged` uploads.
    */
   stagingDir(keyPrefix: string): Promise<string>;
-  /** Makes a file written in `stagingDir(keyPrefix)` the object `key` (a no-op for a local store). */
+  /** Makes a file written in `stagingDir(keyPrefix)` the object `key` (a rename locally, an upload remotely). */
   publishStaged(localPath: string, key: string): Promise<void>;
+  /** Removes a staging directory and whatever is left in it. */
+  dropStaging(keyPrefix: string): Promise<void>;
   /** A local path DuckDB can read for the object `key` (a local store's file, or a cached download). */
   localPath(key: string): Promise<string>;
 }

@@ -86,8 +86,15 @@ export class LocalLakeStorage implements LakeStorage {
     return dir;
   }
 
-  async publishStaged(): Promise<void> {
-    // Written in place.
+  async publishStaged(localPath: string, key: string): Promise<void> {
+    // The staging directory is inside the root: a rename on the same file system.
+    const target = this.path(key);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(localPath, target);
+  }
+
+  async dropStaging(keyPrefix: string): Promise<void> {
+    await rm(this.path(keyPrefix), { recursive: true, force: true });
   }
 
   async localPath(key: string): Promise<string> {

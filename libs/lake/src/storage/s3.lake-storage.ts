@@ -152,6 +152,10 @@ export class S3LakeStorage implements LakeStorage {
     await rm(localPath, { force: true });
   }
 
+  async dropStaging(keyPrefix: string): Promise<void> {
+    await rm(join(await this.cache(), 'staging', keyPrefix), { recursive: true, force: true });
+  }
+
   async localPath(key: string): Promise<string> {
     // Data files are immutable (unique names), so a cached copy never goes stale.
     const name = createHash('sha256').update(key).digest('hex').slice(0, 32);
