@@ -13,13 +13,17 @@ import type { IncomingRecord } from '@pulse/platform';
 
 /** The application id of a stream's progress on one topic-partition, kept as a Delta `txn`. */
 export function txnAppId(stream: string, topic: string, partition: number): string {
-  return stream === '' ? `etl:${topic}:${partition}` : `etl:${stream}:${topic}:${partition}`;
+  return `${txnAppIdPrefix(stream, topic)}${partition}`;
+}
+
+function txnAppIdPrefix(stream: string, topic: string): string {
+  return stream === '' ? `etl:${topic}:` : `etl:${stream}:${topic}:`;
 }
 
 /** Next offset per partition of a topic that a table has committed for a stream. */
 export function committedOffsets(snapshot: DeltaSnapshot, stream: string, topic: string): Map<number, bigint> {
   const out = new Map<number, bigint>();
-  const prefix = txnAppId(stream, topic, 0).replace(/0$/, '');
+  const prefix = txnAppIdPrefix(stream, topic);
   for (const [appId, txn] of snapshot.txns) {
     if (!appId.startsWith(prefix)) continue;
     const partition = Number(appId.slice(prefix.length));
