@@ -4,17 +4,16 @@
 // ratio isolates the cost of scoring and ranking from gRPC and Nest. Prints one JSON line.
 // Run by Node 24 with type stripping: erasable TypeScript only, npm packages only.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envInt, freePort, note, NODE, processCpuSeconds, REPO, round, runDir, sleep } from '../lib/bench.ts';
+import { RECS, ratingsFile } from '../recs-train/ratings.ts';
 
-const DATA = process.env['RECS_BENCH_DATA'] ?? join(REPO, '../shared/datasets/ml-latest-small/ratings.csv');
 const EPOCHS = envInt('BENCH_EPOCHS', 3);
 const CONCURRENCY = envInt('BENCH_CONCURRENCY', 16);
 const REQUESTS = envInt('BENCH_REQUESTS', 20_000);
 const ROUNDS = envInt('BENCH_ROUNDS', 2);
 const GHZ = process.env['GHZ'] ?? 'ghz';
-const RECS = join(REPO, 'dist/apps/recommender/recs.js');
 
 type Json = Record<string, any>;
 
@@ -34,12 +33,7 @@ function ghz(address: string, args: string[], requests = REQUESTS): Json {
 
 async function main(): Promise<void> {
   const dir = runDir('recs-serve');
-  let source = DATA;
-  if (!existsSync(source)) {
-    source = join(dir, 'synthetic.csv');
-    note(`${DATA} not found; generating a MovieLens-sized synthetic file instead`);
-    execFileSync(NODE, [RECS, 'synthetic', '--out', source, '--users', '600', '--items', '9000', '--per-user', '165'], { stdio: 'ignore' });
-  }
+  const source = ratingsFile(dir);
   const models = join(dir, 'models');
   note(`training NeuMF (${EPOCHS} epochs) on ${source} and promoting it`);
   const version = execFileSync(NODE, [RECS, 'train', source, '--model', 'neumf', '--epochs', String(EPOCHS), '--models-dir', models, '--promote'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();

@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { envInt, note, NODE, REPO, round, runDir } from '../lib/bench.ts';
+import { RECS, ratingsFile } from './ratings.ts';
 
-const DATA = process.env['RECS_BENCH_DATA'] ?? join(REPO, '../shared/datasets/ml-latest-small/ratings.csv');
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const EPOCHS = envInt('BENCH_EPOCHS', 1);
 const BATCH = envInt('BENCH_BATCH', 256);
@@ -16,7 +16,6 @@ const WASM_POSITIVES = envInt('BENCH_WASM_POSITIVES', 20_000);
 const CPU_POSITIVES = envInt('BENCH_CPU_POSITIVES', 1_000);
 const MODELS = process.env['BENCH_MODELS'] ?? 'gmf,mlp,neumf';
 const TORCH = process.env['RECS_BENCH_TORCH_PYTHON'] ?? '';
-const RECS = join(REPO, 'dist/apps/recommender/recs.js');
 
 type Json = Record<string, any>;
 
@@ -41,12 +40,7 @@ function torch(prefix: string, models: string, positives: number, threads: numbe
 
 async function main(): Promise<void> {
   const dir = runDir('recs-train');
-  let source = DATA;
-  if (!existsSync(source)) {
-    source = join(dir, 'synthetic.csv');
-    note(`${DATA} not found; generating a MovieLens-sized synthetic file instead`);
-    execFileSync(NODE, [RECS, 'synthetic', '--out', source, '--users', '600', '--items', '9000', '--per-user', '165'], { stdio: 'ignore' });
-  }
+  const source = ratingsFile(dir);
   const prefix = join(dir, 'split');
   execFileSync(NODE, [RECS, 'split', source, '--out', prefix, '--seed', '42'], { stdio: 'ignore' });
   note(`split written to ${prefix}.*; ${ROUNDS} rounds of (PyTorch, TF.js tensorflow backend) per model, ${EPOCHS} epoch(s) each`);
