@@ -1,14 +1,13 @@
 import { status } from '@grpc/grpc-js';
 import { recsV1 } from '@pulse/contracts';
-import { decodeFieldViolations, grpcClient, type UnaryClient } from '@pulse/platform';
-import { mkdtempSync } from 'node:fs';
+import { decodeFieldViolations, eventually, grpcClient, type UnaryClient } from '@pulse/platform';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type RunningApp } from '../src/app.factory';
 import { main as recs } from '../src/cli/recs-cli';
 import { ModelRegistry } from '../src/registry/model-registry';
 import { syntheticMoviesCsv, writeSyntheticRatings } from '../src/testing/synthetic';
-import { writeFileSync } from 'node:fs';
 
 const { Strategy } = recsV1;
 
@@ -178,13 +177,8 @@ describe('RecsService', () => {
     try {
       expect((await other.call('Recommend', { userId: 'u3' })).modelVersion).toBe(gmfVersion);
       await call('PromoteModel', { version: popVersion });
-      const deadline = Date.now() + 5000;
-      let version = '';
-      while (Date.now() < deadline && version !== popVersion) {
-        version = (await other.call('Recommend', { userId: 'u3' })).modelVersion;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(version).toBe(popVersion);
+      const followed = await eventually(() => other.call<{ modelVersion: string }>('Recommend', { userId: 'u3' }), (r) => r?.modelVersion === popVersion, 5000);
+      expect(followed?.modelVersion).toBe(popVersion);
     } finally {
       other.close();
       await replica.close();
