@@ -28,6 +28,7 @@ import {
   stackPids,
   stopChild,
   tail,
+  waitForReady,
 } from '../lib/bench.ts';
 import { PROTO_DIR } from '../lib/proto.ts';
 
@@ -137,13 +138,8 @@ async function startEtl(env: Record<string, string>, logFile: string) {
     env: { ...process.env, LOG_LEVEL: 'warn', GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), LAKE_COMPACTION_INTERVAL: '0s', ...env },
     logFile,
   });
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`etl exited:\n${tail(logFile)}`);
-    if (await fetch(`http://127.0.0.1:${httpPort}/health/ready`).then((r) => r.ok, () => false)) return child;
-    await sleep(100);
-  }
-  await stopChild(child);
-  throw new Error(`etl not ready:\n${tail(logFile)}`);
+  await waitForReady(child, httpPort, { name: 'etl', logFile });
+  return child;
 }
 
 /** The bronze table's STREAMING UPDATE commits: their time and rows, from the Delta log. */

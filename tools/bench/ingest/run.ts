@@ -33,7 +33,7 @@ import {
   spawnLogged,
   stackPids,
   stopChild,
-  tail,
+  waitForReady,
 } from '../lib/bench.ts';
 import { summarizeProfile, type ProfileSummary } from '../lib/profile.ts';
 import { type ClientConfig, type ClientMessage, type CoordinatorMessage, runClient } from './client.ts';
@@ -121,20 +121,7 @@ async function startService(): Promise<{ child: ChildProcess; grpcPort: number; 
     },
   });
   service = child;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`ingest exited during start (code ${child.exitCode}, signal ${child.signalCode}):\n${tail(log)}`);
-    }
-    try {
-      const res = await fetch(`http://127.0.0.1:${httpPort}/health/ready`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`ingest not ready after 60 s:\n${tail(log)}`);
-    await sleep(200);
-  }
+  await waitForReady(child, httpPort, { name: 'ingest', logFile: log });
   return { child, grpcPort, httpPort, log };
 }
 

@@ -393,6 +393,25 @@ export function tail(file: string, lines = 20): string {
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/**
+ * Waits until a service we started answers 200 on /health/ready; throws with the tail of its log when
+ * it exits first or is not ready within `timeoutMs` (and then stops it).
+ */
+export async function waitForReady(child: ChildProcess, httpPort: number, options: { name: string; logFile: string; timeoutMs?: number }): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${options.name} exited during start (code ${child.exitCode}, signal ${child.signalCode}):\n${tail(options.logFile)}`);
+    }
+    if (await fetch(`http://127.0.0.1:${httpPort}/health/ready`).then((r) => r.ok, () => false)) return;
+    if (Date.now() > deadline) {
+      await stopChild(child);
+      throw new Error(`${options.name} not ready after ${Math.round((options.timeoutMs ?? 60_000) / 1000)} s:\n${tail(options.logFile)}`);
+    }
+    await sleep(200);
+  }
+}
+
 /** Stops a child we started: SIGTERM, then SIGKILL after `graceMs`. Resolves once it is gone. */
 export async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

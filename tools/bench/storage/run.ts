@@ -42,7 +42,7 @@ import {
   spawnLogged,
   stackPids,
   stopChild,
-  tail,
+  waitForReady,
 } from '../lib/bench.ts';
 import { loadProto } from '../lib/proto.ts';
 
@@ -211,20 +211,7 @@ async function startService(): Promise<{ child: ChildProcess; grpcPort: number; 
     },
   });
   service = child;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`storage exited during start (code ${child.exitCode}, signal ${child.signalCode}):\n${tail(log)}`);
-    }
-    try {
-      const res = await fetch(`http://127.0.0.1:${httpPort}/health/ready`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`storage not ready after 120 s:\n${tail(log)}`);
-    await sleep(250);
-  }
+  await waitForReady(child, httpPort, { name: 'storage', logFile: log, timeoutMs: 120_000 });
   return { child, grpcPort, log };
 }
 
