@@ -1,6 +1,6 @@
 import { aggregateTopic, etlV1, featuresV1, windowAggregateKey } from '@pulse/contracts';
-import { PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { FeatureStoreWorld, stackConfig, str, ts, waitFor } from './feature-store-test-app';
+import { eventually, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { FeatureStoreWorld, stackConfig, str, ts } from './feature-store-test-app';
 
 const { FeatureStatus } = featuresV1;
 const HOUR = 3_600_000;
@@ -73,16 +73,19 @@ describe('aggregates consumer', () => {
       { key: windowAggregateKey(new Date(closedEnd - HOUR), { post_id: 'p-closed' }), value: closed },
     ]);
     const started = Date.now();
-    const res = await waitFor(async () => {
-      const r = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
-        entityRows: [{ joinKeys: { post_id: str('p-closed') } }],
-        features: { refs: ['post_engagement:views', 'post_engagement:likes', 'post_engagement:ctr'] },
-      });
-      return r.rows[0].features[0].status === FeatureStatus.FEATURE_STATUS_PRESENT ? r : undefined;
-    }, 20_000, 'the closed window online');
+    const res = await eventually(
+      () =>
+        client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
+          entityRows: [{ joinKeys: { post_id: str('p-closed') } }],
+          features: { refs: ['post_engagement:views', 'post_engagement:likes', 'post_engagement:ctr'] },
+        }),
+      (r) => r?.rows[0].features[0].status === FeatureStatus.FEATURE_STATUS_PRESENT,
+      20_000,
+    );
     // Within seconds, consumer group join included.
     expect(Date.now() - started).toBeLessThan(15_000);
     const [views, likes, ctr] = res.rows[0].features;
+    expect(views.status).toBe(FeatureStatus.FEATURE_STATUS_PRESENT);
     expect(views.value).toMatchObject({ doubleValue: 120 });
     expect(likes.value).toMatchObject({ int64Value: 7 });
     expect(ctr.value).toMatchObject({ doubleValue: 0.058 });
@@ -90,7 +93,7 @@ describe('aggregates consumer', () => {
     const text = await (await fetch(`${world.app!.httpUrl}/metrics`)).text();
     expect(Number(/^feature_store_aggregate_online_delay_seconds_count\{?[^ ]*\}? (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
 
-    await waitFor(async () => (await metricCount('window_open')) >= 1, 10_000, 'the open window handled');
+    expect(await eventually(() => metricCount('window_open'), (n) => n >= 1, 10_000)).toBeGreaterThanOrEqual(1);
     const held = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
       entityRows: [{ joinKeys: { post_id: str('p-open') } }],
       features: { refs: ['post_engagement:views'] },
@@ -100,13 +103,16 @@ describe('aggregates consumer', () => {
     // A late update of the closed window (higher update_count) supersedes the first result.
     const update = { ...closed, metrics: { views: 130, likes: 8, ctr: 0.06 }, updateCount: 2, isFinal: true };
     await kafka.producer.send(topic, [{ key: windowAggregateKey(new Date(closedEnd - HOUR), { post_id: 'p-closed' }), value: update }]);
-    await waitFor(async () => {
-      const r = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
-        entityRows: [{ joinKeys: { post_id: str('p-closed') } }],
-        features: { refs: ['post_engagement:views'] },
-      });
-      return r.rows[0].features[0].value?.doubleValue === 130;
-    }, 10_000, 'the window update online');
+    const updated = await eventually(
+      () =>
+        client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
+          entityRows: [{ joinKeys: { post_id: str('p-closed') } }],
+          features: { refs: ['post_engagement:views'] },
+        }),
+      (r) => r?.rows[0].features[0].value?.doubleValue === 130,
+      10_000,
+    );
+    expect(updated.rows[0].features[0].value).toMatchObject({ doubleValue: 130 });
   });
 
   it('follows a new registry version: a view on another aggregates topic is consumed without a restart', async () => {
@@ -125,12 +131,15 @@ describe('aggregates consumer', () => {
     await kafka.producer.send(laterTopic, [
       { key: windowAggregateKey(new Date(end - HOUR), { post_id: 'p-reach' }), value: { ...windowResult('p-reach', end, end + 1, { reach: 42 }), aggregate: `${aggregate}_later` } },
     ]);
-    await waitFor(async () => {
-      const r = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
-        entityRows: [{ joinKeys: { post_id: str('p-reach') } }],
-        features: { refs: ['post_reach:reach'] },
-      }).catch(() => undefined);
-      return r?.rows[0].features[0].value?.doubleValue === 42;
-    }, 30_000, 'the new view consumed');
+    const reach = await eventually(
+      () =>
+        client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
+          entityRows: [{ joinKeys: { post_id: str('p-reach') } }],
+          features: { refs: ['post_reach:reach'] },
+        }),
+      (r) => r?.rows[0].features[0].value?.doubleValue === 42,
+      30_000,
+    );
+    expect(reach.rows[0].features[0].value).toMatchObject({ doubleValue: 42 });
   });
 });

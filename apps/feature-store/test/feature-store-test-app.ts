@@ -116,13 +116,3 @@ export const ts = millisToTimestamp;
 export const str = (stringValue: string) => ({ stringValue });
 export const dbl = (doubleValue: number) => ({ doubleValue });
 export const i64 = (int64Value: number) => ({ int64Value });
-
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -1,11 +1,11 @@
 import { status } from '@grpc/grpc-js';
 import { featuresV1, timestampToMillis } from '@pulse/contracts';
 import { DeltaTable, LocalLakeStorage } from '@pulse/lake';
-import type { UnaryClient } from '@pulse/platform';
+import { eventually, type UnaryClient } from '@pulse/platform';
 import { mkdirSync } from 'node:fs';
 import { Client } from 'pg';
 import { join } from 'node:path';
-import { duck, FeatureStoreWorld, stackConfig, str, ts, waitFor } from './feature-store-test-app';
+import { duck, FeatureStoreWorld, stackConfig, str, ts } from './feature-store-test-app';
 
 const { FeatureStatus, JobState } = featuresV1;
 
@@ -74,19 +74,17 @@ async function writeParquet(path: string, select: string): Promise<void> {
   await duck(`COPY (${select}) TO '${lake(path)}' (FORMAT parquet)`);
 }
 
+const finished = (job: { state: featuresV1.JobState } | undefined) => job?.state === JobState.JOB_STATE_SUCCEEDED || job?.state === JobState.JOB_STATE_FAILED;
+
 async function retrievalDone(jobId: string): Promise<featuresV1.RetrievalJob> {
-  return waitFor(async () => {
-    const { job } = await client.call<featuresV1.GetRetrievalJobResponse>('GetRetrievalJob', { jobId });
-    return job!.state === JobState.JOB_STATE_SUCCEEDED || job!.state === JobState.JOB_STATE_FAILED ? job! : undefined;
-  }, 30_000, 'retrieval job finished');
+  const r = await eventually(() => client.call<featuresV1.GetRetrievalJobResponse>('GetRetrievalJob', { jobId }), (s) => finished(s?.job), 30_000);
+  return r.job!;
 }
 
 async function materialize(request: Record<string, unknown>): Promise<featuresV1.MaterializationJob> {
   const { job } = await client.call<featuresV1.MaterializeResponse>('Materialize', request);
-  return waitFor(async () => {
-    const r = await client.call<featuresV1.GetMaterializationStatusResponse>('GetMaterializationStatus', { jobId: job!.id });
-    return r.job!.state === JobState.JOB_STATE_SUCCEEDED || r.job!.state === JobState.JOB_STATE_FAILED ? r.job! : undefined;
-  }, 30_000, 'materialization finished');
+  const r = await eventually(() => client.call<featuresV1.GetMaterializationStatusResponse>('GetMaterializationStatus', { jobId: job!.id }), (s) => finished(s?.job), 30_000);
+  return r.job!;
 }
 
 const T = (hhmmss: string) => `TIMESTAMP '2026-11-20 ${hhmmss}'`;

@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import type { featuresV1 } from '@pulse/contracts';
 import { createApp } from '../src/app.factory';
-import { FeatureStoreWorld, waitFor } from './feature-store-test-app';
+import { eventually } from '@pulse/platform';
+import { FeatureStoreWorld } from './feature-store-test-app';
 
 const ENTITIES = `
 project: pulse
@@ -106,10 +107,12 @@ describe('registry: plan and apply', () => {
     // A new version while the service runs: reads keep answering, then see it.
     world.writeRepo({ 'entities.yaml': ENTITIES, 'views.yaml': views('double', '      - { name: following, type: int64 }\n      - { name: posts, type: int64 }') });
     expect((await world.registry('apply')).version).toBe(4);
-    await waitFor(async () => {
-      const { featureView: v } = await client.call<featuresV1.GetFeatureViewResponse>('GetFeatureView', { name: 'user_profile' });
-      return v!.features.some((f) => f.name === 'posts');
-    }, 5_000, 'the new registry version served');
+    const served = await eventually(
+      () => client.call<featuresV1.GetFeatureViewResponse>('GetFeatureView', { name: 'user_profile' }),
+      (r) => r?.featureView?.features.some((f) => f.name === 'posts') ?? false,
+      5_000,
+    );
+    expect(served.featureView!.features.map((f) => f.name)).toContain('posts');
     const services = await client.call<featuresV1.ListFeatureServicesResponse>('ListFeatureServices', {});
     expect(services.featureServices[0]).toMatchObject({ name: 'ranker', projections: [{ featureView: 'user_profile', features: ['followers'] }] });
   });
