@@ -3,10 +3,10 @@
 // concurrency; the anchor is grpc.health.v1.Health/Check on the same server under the same load, so the
 // ratio isolates the cost of scoring and ranking from gRPC and Nest. Prints one JSON line.
 // Run by Node 24 with type stripping: erasable TypeScript only, npm packages only.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { envInt, freePort, note, NODE, processCpuSeconds, REPO, round, runDir, sleep } from '../lib/bench.ts';
+import { envInt, freePort, note, NODE, processCpuSeconds, REPO, round, runDir, spawnLogged, stopChild, waitForReady } from '../lib/bench.ts';
 import { RECS, ratingsFile } from '../recs-train/ratings.ts';
 
 const EPOCHS = envInt('BENCH_EPOCHS', 3);
@@ -40,17 +40,13 @@ async function main(): Promise<void> {
   const ids = JSON.parse(readFileSync(join(models, 'versions', version, 'ids.json'), 'utf8')) as { users: string[]; items: string[] };
   const grpcPort = await freePort();
   const httpPort = await freePort();
-  const service = spawn(NODE, [join(REPO, 'dist/apps/recommender/main.js')], {
+  const logFile = join(dir, 'recommender.log');
+  const service = spawnLogged(NODE, [join(REPO, 'dist/apps/recommender/main.js')], {
     env: { ...process.env, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), RECS_MODELS_DIR: models, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    logFile,
   });
   try {
-    for (let t = 0; ; t++) {
-      const ready = await fetch(`http://127.0.0.1:${httpPort}/health/ready`).then((r) => r.ok, () => false);
-      if (ready) break;
-      if (t > 300) throw new Error('the service did not become ready in 30 s');
-      await sleep(100);
-    }
+    await waitForReady(service, httpPort, { name: 'recommender', logFile, timeoutMs: 30_000 });
     const address = `127.0.0.1:${grpcPort}`;
     const proto = ['--import-paths', join(REPO, 'proto')];
     // Known users from the model's id map, round-robin (ghz sends the elements of an array in turn): every
@@ -91,7 +87,7 @@ async function main(): Promise<void> {
       })}\n`,
     );
   } finally {
-    service.kill('SIGTERM');
+    await stopChild(service);
   }
 }
 
