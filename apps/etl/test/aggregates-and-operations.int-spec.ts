@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { aggregateTopic, etlV1, millisToTimestamp, timestampToMillis } from '@pulse/contracts';
 import { readTopicUntil } from '@pulse/platform';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -112,6 +113,10 @@ describe('window aggregates', () => {
       'SELECT count(*) FILTER (WHERE abs(ctr - clicks / impressions) > 1e-9 OR engagements <> likes + comments + shares + bookmarks)::INT AS bad FROM {t}',
     );
     expect(ctr.bad).toBe(0);
+    // Only the window states of the latest commits are kept.
+    const states = readdirSync(join(run.lakeRoot, `agg/${run.id}_post_engagement_1h/_pulse_state/agg_${run.id}_post_engagement_1h`));
+    expect(states.length).toBeGreaterThanOrEqual(1);
+    expect(states.length).toBeLessThanOrEqual(2);
   });
 
   it('computes sliding windows per user as counts over each window range', async () => {

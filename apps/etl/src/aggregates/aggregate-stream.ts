@@ -52,6 +52,8 @@ export function activityFacts(tracked: Tracked | null, fallbackTime: number): Ac
  */
 export class AggregateStream implements StreamProcessor<string, Tracked> {
   readonly name: string;
+  /** State files of the latest commits, oldest first. */
+  private stateKeys: string[] = [];
 
   constructor(
     readonly definition: AggregateDefinition,
@@ -80,6 +82,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       const data = await this.table.storage.read(ref.key);
       if (!data) throw new Error(`window state ${ref.key} of ${this.name} (version ${v}) is missing`);
       this.aggregator.restore(JSON.parse(data.toString('utf8')) as AggregatorState);
+      await this.dropStatesExcept(ref.key);
       this.logger.info({ stream: this.name, version: v, openWindows: this.aggregator.openWindows() }, 'window state restored');
       return;
     }
@@ -118,53 +121,49 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     }
     if (next.size === 0) return { version: null, written: 0, skipped };
 
-    const before = this.aggregator.snapshot();
-    try {
-      const emission = this.aggregator.process(facts);
-      const now = Date.now();
-      const watermark = emission.watermark;
-      const outputs: TopicBatch[] = [];
-      const results = [...emission.updates, ...emission.finals];
-      if (results.length > 0) {
-        outputs.push({ topic: this.topic, records: results.map((r) => ({ key: windowAggregateKey(new Date(r.start), this.groupKey(r)), value: this.message(r, now, watermark) })) });
-      }
-      if (emission.late.length > 0) {
-        outputs.push({
-          topic: this.lateTopic,
-          records: emission.late.map(({ facts: f, reason }) => ({
-            key: f.userId,
-            value: {
-              tracked: records.get(f)!.value ?? undefined,
-              stream: this.name,
-              watermark: watermark === null ? undefined : millisToTimestamp(watermark),
-              lateness: millisToDuration(Math.max(0, (watermark ?? f.occurredAt) - f.occurredAt)),
-              reason: reason === 'WINDOW_CLOSED' ? etlV1.LateReason.LATE_REASON_WINDOW_CLOSED : etlV1.LateReason.LATE_REASON_BEHIND_WATERMARK,
-              detectedAt: millisToTimestamp(now),
-            },
-          })),
-        });
-      }
-      if (outputs.length > 0) await this.kafka.producer.sendMany(outputs);
-
-      const stateKey = `${this.table.path}/${STATE_DIR}/${this.name}/${String(snapshot.version + 1).padStart(20, '0')}-${randomUUID()}.json`;
-      await this.table.storage.write(stateKey, JSON.stringify(this.aggregator.snapshot()));
-      const rows = new ColumnBatch(snapshot.schema);
-      for (const f of emission.finals) rows.push(this.row(f, now));
-      const txns = [...next].map(([partition, offset]) => ({ appId: txnAppId(this.name, this.source.name, partition), version: Number(offset) }));
-      const ref: StreamStateRef = { stream: this.name, key: stateKey, watermark };
-      const result = await this.table.appendBatch(rows, {
-        operation: 'STREAMING UPDATE',
-        operationParameters: { outputMode: 'Append', queryId: this.name, epochId: String(snapshot.version + 1) },
-        operationMetrics: { numLateEvents: String(emission.late.length), numUpdates: String(emission.updates.length) },
-        txns,
-        info: { pulseStreamState: ref },
-      });
-      await this.dropOldStates(stateKey);
-      return { version: result.version, written: emission.finals.length, skipped };
-    } catch (error) {
-      this.aggregator.restore(before);
-      throw error;
+    // A batch that fails stops the stream (and the service, see superviseConsumer): the next start
+    // restores the window state committed with the table's offsets, so nothing here needs undoing.
+    const emission = this.aggregator.process(facts);
+    const now = Date.now();
+    const watermark = emission.watermark;
+    const outputs: TopicBatch[] = [];
+    const results = [...emission.updates, ...emission.finals];
+    if (results.length > 0) {
+      outputs.push({ topic: this.topic, records: results.map((r) => ({ key: windowAggregateKey(new Date(r.start), this.groupKey(r)), value: this.message(r, now, watermark) })) });
     }
+    if (emission.late.length > 0) {
+      outputs.push({
+        topic: this.lateTopic,
+        records: emission.late.map(({ facts: f, reason }) => ({
+          key: f.userId,
+          value: {
+            tracked: records.get(f)!.value ?? undefined,
+            stream: this.name,
+            watermark: watermark === null ? undefined : millisToTimestamp(watermark),
+            lateness: millisToDuration(Math.max(0, (watermark ?? f.occurredAt) - f.occurredAt)),
+            reason: reason === 'WINDOW_CLOSED' ? etlV1.LateReason.LATE_REASON_WINDOW_CLOSED : etlV1.LateReason.LATE_REASON_BEHIND_WATERMARK,
+            detectedAt: millisToTimestamp(now),
+          },
+        })),
+      });
+    }
+    if (outputs.length > 0) await this.kafka.producer.sendMany(outputs);
+
+    const stateKey = `${this.table.path}/${STATE_DIR}/${this.name}/${String(snapshot.version + 1).padStart(20, '0')}-${randomUUID()}.json`;
+    await this.table.storage.write(stateKey, JSON.stringify(this.aggregator.snapshot()));
+    const rows = new ColumnBatch(snapshot.schema);
+    for (const f of emission.finals) rows.push(this.row(f, now));
+    const txns = [...next].map(([partition, offset]) => ({ appId: txnAppId(this.name, this.source.name, partition), version: Number(offset) }));
+    const ref: StreamStateRef = { stream: this.name, key: stateKey, watermark };
+    const result = await this.table.appendBatch(rows, {
+      operation: 'STREAMING UPDATE',
+      operationParameters: { outputMode: 'Append', queryId: this.name, epochId: String(snapshot.version + 1) },
+      operationMetrics: { numLateEvents: String(emission.late.length), numUpdates: String(emission.updates.length) },
+      txns,
+      info: { pulseStreamState: ref },
+    });
+    await this.dropOldStates(stateKey);
+    return { version: result.version, written: emission.finals.length, skipped };
   }
 
   private groupKey(r: WindowResult): Record<string, string> {
@@ -202,9 +201,16 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
 
   /** Keeps the state of the last two commits (the latest and the one a concurrent reader may hold). */
   private async dropOldStates(current: string): Promise<void> {
-    const dir = `${this.table.path}/${STATE_DIR}/${this.name}/`;
-    const states = (await this.table.storage.list(dir)).map((o) => o.key).filter((k) => k.endsWith('.json') && k !== current);
-    const old = states.sort().slice(0, Math.max(0, states.length - 1));
+    this.stateKeys.push(current);
+    const old = this.stateKeys.splice(0, Math.max(0, this.stateKeys.length - 2));
     if (old.length > 0) await this.table.storage.delete(old).catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old window states'));
+  }
+
+  /** At start: every state file but the committed one goes (older ones, and those of batches that never committed). */
+  private async dropStatesExcept(current: string): Promise<void> {
+    const dir = `${this.table.path}/${STATE_DIR}/${this.name}/`;
+    const stale = (await this.table.storage.list(dir)).map((o) => o.key).filter((k) => k !== current);
+    if (stale.length > 0) await this.table.storage.delete(stale);
+    this.stateKeys = [current];
   }
 }
