@@ -70,10 +70,21 @@ function fromTrainTest(source: string, train: Interactions, test: Interactions, 
     if (!heldOut.has(u)) heldOut.set(u, new Set());
     heldOut.get(u)?.add(test.items[r]);
   }
-  let cutoff = 0;
-  for (const t of train.timestamps) if (t > cutoff) cutoff = t;
   const heldOutRatings = { users: Array.from(test.users), items: Array.from(test.items), ratings: Array.from(test.ratings) };
-  return { source, split, train: trainingData(train), trainInteractions: train, fingerprint: fingerprint(train), cutoff, protocol, heldOut, heldOutRatings };
+  return prepared(source, split, protocol, heldOut, heldOutRatings);
+}
+
+/** The training side of `split` (model input, fingerprint, cutoff) beside its held-out part. */
+function prepared(
+  source: string,
+  split: NcfDataset,
+  protocol: PreparedData['protocol'],
+  heldOut: PreparedData['heldOut'],
+  heldOutRatings: PreparedData['heldOutRatings'],
+): PreparedData {
+  let cutoff = 0;
+  for (const t of split.train.timestamps) if (t > cutoff) cutoff = t;
+  return { source, split, train: trainingData(split.train), trainInteractions: split.train, fingerprint: fingerprint(split.train), cutoff, protocol, heldOut, heldOutRatings };
 }
 
 /** The train/test pairs of a percentage split or of k folds of a MovieLens file (full-rank evaluation). */
@@ -91,8 +102,6 @@ export async function prepareSplits(source: string, spec: SplitSpec, seed = 42):
  */
 export async function prepare(source: string, options: { negatives?: number; seed?: number } = {}): Promise<PreparedData> {
   const split = existsSync(`${source}.train.rating`) ? await readNcf(source) : leaveOneOut(await readMovieLens(source), options);
-  let cutoff = 0;
-  for (const t of split.train.timestamps) if (t > cutoff) cutoff = t;
   const heldOut = new Map<number, Set<number>>();
   const heldOutRatings: PreparedData['heldOutRatings'] = { users: [], items: [], ratings: [] };
   split.testItem.forEach((item, u) => {
@@ -102,17 +111,7 @@ export async function prepare(source: string, options: { negatives?: number; see
     heldOutRatings.items.push(item);
     heldOutRatings.ratings.push(split.testRating?.[u] ?? 1);
   });
-  return {
-    source,
-    split,
-    train: trainingData(split.train),
-    trainInteractions: split.train,
-    fingerprint: fingerprint(split.train),
-    cutoff,
-    protocol: 'leave-one-out',
-    heldOut,
-    heldOutRatings,
-  };
+  return prepared(source, split, 'leave-one-out', heldOut, heldOutRatings);
 }
 
 /** Per-epoch evaluation: HR@10 and NDCG@10 of the 1 + N protocol, or full-rank recall@10 and NDCG@10 after a percentage split. */
