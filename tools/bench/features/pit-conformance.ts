@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, NODE, note, REDIS_URL, REPO, RUN_ID, runDir, sleep, spawnLogged, stopChild, tail } from '../lib/bench.ts';
+import { freePort, NODE, note, REDIS_URL, REPO, RUN_ID, runDir, sleep, spawnLogged, stopChild, waitForReady } from '../lib/bench.ts';
 import { loadProto } from '../lib/proto.ts';
 
 const VENV = join(homedir(), '.cache/pulse-tools/feast-venv');
@@ -100,12 +100,7 @@ feature_views:
   const log = join(dir, 'feature-store.log');
   let child: ChildProcess | undefined = spawnLogged(NODE, [join(dist, 'main.js')], { env: { ...env, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort) }, logFile: log });
   try {
-    for (const deadline = Date.now() + 60_000; ; ) {
-      if (child.exitCode !== null) throw new Error(`feature store exited:\n${tail(log)}`);
-      if (await fetch(`http://127.0.0.1:${httpPort}/health/ready`).then((r) => r.ok, () => false)) break;
-      if (Date.now() > deadline) throw new Error(`feature store not ready:\n${tail(log)}`);
-      await sleep(200);
-    }
+    await waitForReady(child, httpPort, { name: 'feature store', logFile: log });
     const pkg = grpc.loadPackageDefinition(loadProto('pulse/features/v1/features_service.proto')) as any;
     const client = new pkg.pulse.features.v1.FeaturesService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
     const call = (method: string, request: unknown) =>

@@ -49,6 +49,7 @@ import {
   stackPids,
   stopChild,
   tail,
+  waitForReady,
 } from '../lib/bench.ts';
 import { loadProto } from '../lib/proto.ts';
 
@@ -171,17 +172,7 @@ async function startService(): Promise<{ child: ChildProcess; grpcPort: number }
   const nodeArgs = (process.env['BENCH_SERVICE_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const child = spawnLogged(NODE, [...nodeArgs, join(opts.dist, 'main.js')], { env: serviceEnv({ GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort) }), logFile: log });
   children.push(child);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`feature store exited during start:\n${tail(log)}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${httpPort}/health/ready`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`feature store not ready after 60 s:\n${tail(log)}`);
-    await sleep(200);
-  }
+  await waitForReady(child, httpPort, { name: 'feature store', logFile: log });
   return { child, grpcPort };
 }
 
