@@ -130,10 +130,12 @@ export class RetrievalService {
     } else {
       // In an entity query, each feature view's offline rows are a table named after the view.
       // A view whose source has no data yet is left out; a query naming it fails with "table does not exist".
+      const selected = new Map(columns.map((c) => [c.view, c.relation]));
       for (const view of registry.views.values()) {
         if (!view.def.source.batch) continue;
         try {
-          await connection.run(`CREATE OR REPLACE TEMP VIEW ${sqlIdent(view.def.name)} AS SELECT * FROM ${await this.offline.relation(view)}`);
+          const relation = selected.get(view) ?? (await this.offline.relation(view));
+          await connection.run(`CREATE OR REPLACE TEMP VIEW ${sqlIdent(view.def.name)} AS SELECT * FROM ${relation}`);
         } catch (error) {
           this.logger.debug({ view: view.def.name, err: error }, 'offline source not readable; left out of the entity query');
         }
