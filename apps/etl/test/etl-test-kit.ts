@@ -1,6 +1,6 @@
 import { ingestV1, millisToTimestamp, Topics } from '@pulse/contracts';
 import { DeltaTable, LakeEngine, LocalLakeStorage } from '@pulse/lake';
-import { grpcClient, type KafkaClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { eventually, grpcClient, type KafkaClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,12 +130,10 @@ export async function bronzeCounts(run: EtlRun): Promise<{ rows: number; distinc
   return row;
 }
 
+/** `eventually` of @pulse/platform that fails the test, naming the last value, when `ok` never holds. */
 export async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const holds = (v: T | undefined) => v !== undefined && ok(v);
+  const value = await eventually(read, holds, timeoutMs);
+  if (!holds(value)) throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
+  return value;
 }
