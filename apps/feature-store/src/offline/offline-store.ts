@@ -49,13 +49,7 @@ export class OfflineStore {
     const batch = view.def.source.batch;
     if (!batch) throw new Error(`feature view ${view.def.name} has no offline source`);
     if (batch.type === 'file') return fileRelation(lakePath(this.config.LAKE_ROOT, batch.location, 'location'));
-    try {
-      const table = await DeltaTable.open(this.storage, batch.location, { engine: await this.engine.lake() });
-      return await table.scanSql();
-    } catch (error) {
-      if (error instanceof DeltaTableNotFoundError) throw new Error(`feature view ${view.def.name}: no Delta table at ${batch.location} under the lake root`);
-      throw error;
-    }
+    return (await this.openDelta(view, batch.location)).scanSql();
   }
 
   /**
@@ -67,13 +61,7 @@ export class OfflineStore {
   async deltaChanges(view: ServedView, sinceVersion?: number): Promise<{ version: number; relation: string; added?: string; addedFiles: number } | undefined> {
     const batch = view.def.source.batch;
     if (batch?.type !== 'delta') return undefined;
-    let table: DeltaTable;
-    try {
-      table = await DeltaTable.open(this.storage, batch.location, { engine: await this.engine.lake() });
-    } catch (error) {
-      if (error instanceof DeltaTableNotFoundError) throw new Error(`feature view ${view.def.name}: no Delta table at ${batch.location} under the lake root`);
-      throw error;
-    }
+    const table = await this.openDelta(view, batch.location);
     const now = table.snapshot();
     const relation = await table.scanSql(now);
     if (sinceVersion === undefined || sinceVersion > now.version) return { version: now.version, relation, addedFiles: 0 };
@@ -135,6 +123,16 @@ export class OfflineStore {
     });
     const result = await table.append(records, { operation: 'WRITE', operationParameters: { mode: 'Append', source: 'feature-store push' } });
     return result.version;
+  }
+
+  /** The view's Delta table; an error naming the view when there is none. */
+  private async openDelta(view: ServedView, location: string): Promise<DeltaTable> {
+    try {
+      return await DeltaTable.open(this.storage, location, { engine: await this.engine.lake() });
+    } catch (error) {
+      if (error instanceof DeltaTableNotFoundError) throw new Error(`feature view ${view.def.name}: no Delta table at ${location} under the lake root`);
+      throw error;
+    }
   }
 
   private async openOrCreate(view: ServedView, location: string, columns: DeltaColumn[]): Promise<DeltaTable> {
