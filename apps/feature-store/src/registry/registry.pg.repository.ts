@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { quoteIdent } from '../postgres/migration-runner';
 import type { Definitions } from './definitions';
 import { canonicalJson, type Plan, planChanges } from './registry-plan';
@@ -59,9 +59,9 @@ export class RegistryRepository {
     return Number(rows[0]?.version ?? 0);
   }
 
-  /** The latest stored registry of a project, or undefined when nothing was applied yet. */
-  async latest(project: string): Promise<StoredRegistry | undefined> {
-    const { rows } = await this.pool.query(
+  /** The latest stored registry of a project, or undefined when nothing was applied yet (read on `db`, the pool by default). */
+  async latest(project: string, db: Pool | PoolClient = this.pool): Promise<StoredRegistry | undefined> {
+    const { rows } = await db.query(
       `SELECT project, version, digest, definitions, object_times, applied_at FROM ${this.table} WHERE project = $1 ORDER BY version DESC LIMIT 1`,
       [project],
     );
@@ -79,11 +79,7 @@ export class RegistryRepository {
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`pulse.feature-store.registry.${next.project}`]);
-      const { rows } = await client.query(
-        `SELECT project, version, digest, definitions, object_times, applied_at FROM ${this.table} WHERE project = $1 ORDER BY version DESC LIMIT 1`,
-        [next.project],
-      );
-      const current = rows[0] ? toStored(rows[0]) : undefined;
+      const current = await this.latest(next.project, client);
       const plan = planChanges(current?.definitions, next);
       if (plan.unchanged) {
         await client.query('ROLLBACK');
