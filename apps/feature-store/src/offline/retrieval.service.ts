@@ -30,6 +30,11 @@ interface RetrievalRequest {
   registryVersion: number;
 }
 
+/** A feature's column in the training set: `<view>__<feature>` with full feature names, else the feature's name. */
+function outputColumn(view: string, feature: string, fullFeatureNames: boolean): string {
+  return fullFeatureNames ? `${view}__${feature}` : feature;
+}
+
 interface RetrievalProgress {
   rowCount: number;
 }
@@ -74,7 +79,7 @@ export class RetrievalService {
     if (existsSync(outputPath)) throw grpcErrors.alreadyExists(`output_path "${request.outputPath}"`);
     const timestampColumn = request.eventTimestampColumn || 'event_timestamp';
     if (!IDENT.test(timestampColumn)) throw grpcErrors.invalidArgument('event_timestamp_column', 'is not a column name');
-    const outputs = selection.refs.map((ref) => (request.fullFeatureNames ? ref.replace(':', '__') : ref.slice(ref.indexOf(':') + 1)));
+    const outputs = selection.byView.flatMap((g) => g.features.map((f) => outputColumn(g.view.def.name, f.name, request.fullFeatureNames)));
     const dupe = outputs.find((o, i) => outputs.indexOf(o) !== i);
     if (dupe) throw grpcErrors.invalidArgument('full_feature_names', `two selected features are named "${dupe}"; set full_feature_names`);
 
@@ -120,7 +125,7 @@ export class RetrievalService {
       columns.push({
         view: g.view,
         features: g.features,
-        outputs: g.features.map((f) => (request.fullFeatureNames ? `${g.view.def.name}__${f.name}` : f.name)),
+        outputs: g.features.map((f) => outputColumn(g.view.def.name, f.name, request.fullFeatureNames)),
         relation,
       });
     }
