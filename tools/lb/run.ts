@@ -243,7 +243,11 @@ async function startNginx(listenPort: number): Promise<void> {
 }
 
 function accessLogLines(): string[] {
-  return existsSync(accessLog) ? readFileSync(accessLog, 'utf8').split('\n').filter((l) => l.includes('/ValidateEvents')) : [];
+  return existsSync(accessLog)
+    ? readFileSync(accessLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('/ValidateEvents'))
+    : [];
 }
 
 // ---------------------------------------------------------------- client
@@ -252,7 +256,11 @@ const definition = loadProto('pulse/ingest/v1/ingest_service.proto');
 const IngestClient = grpc.makeGenericClientConstructor(
   definition[SERVICE] as unknown as grpc.ServiceDefinition,
   'IngestService',
-) as unknown as new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => grpc.Client & {
+) as unknown as new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => grpc.Client & {
   validateEvents(
     request: object,
     options: grpc.CallOptions,
@@ -349,7 +357,7 @@ const failures: string[] = [];
 function deviationPct(counts: readonly number[]): number {
   const total = counts.reduce((a, b) => a + b, 0);
   const even = total / counts.length;
-  return even === 0 ? 100 : round(Math.max(...counts.map((c) => Math.abs(c - even))) / even * 100);
+  return even === 0 ? 100 : round((Math.max(...counts.map((c) => Math.abs(c - even))) / even) * 100);
 }
 
 async function spread(label: string, client: IngestClientT) {
@@ -361,12 +369,21 @@ async function spread(label: string, client: IngestClientT) {
   const perReplica = after.map((a, k) => a - (before[k] ?? 0));
   const served = perReplica.reduce((a, b) => a + b, 0);
   const dev = deviationPct(perReplica);
-  note(`${label}: ${load.ok}/${opts.requests} ok in ${round(load.seconds, 2)} s, per replica ${perReplica.join('/')} (max deviation ${dev} %)`);
+  note(
+    `${label}: ${load.ok}/${opts.requests} ok in ${round(load.seconds, 2)} s, per replica ${perReplica.join('/')} (max deviation ${dev} %)`,
+  );
   if (load.failed > 0) failures.push(`${label}: ${load.failed} of ${opts.requests} calls failed (${load.firstError})`);
   if (load.notAccepted > 0) failures.push(`${label}: ${load.notAccepted} calls had events not ACCEPTED`);
   if (served !== load.ok) failures.push(`${label}: replicas counted ${served} calls, the client ${load.ok}`);
-  if (dev > opts.maxDeviationPct) failures.push(`${label}: spread ${perReplica.join('/')} deviates ${dev} % from even (limit ${opts.maxDeviationPct} %)`);
-  return { requests: opts.requests, ok: load.ok, calls_per_s: Math.round(load.ok / load.seconds), per_replica: perReplica, max_deviation_pct: dev };
+  if (dev > opts.maxDeviationPct)
+    failures.push(`${label}: spread ${perReplica.join('/')} deviates ${dev} % from even (limit ${opts.maxDeviationPct} %)`);
+  return {
+    requests: opts.requests,
+    ok: load.ok,
+    calls_per_s: Math.round(load.ok / load.seconds),
+    per_replica: perReplica,
+    max_deviation_pct: dev,
+  };
 }
 
 async function failover(label: string, client: IngestClientT, onKilled?: () => void) {
@@ -401,7 +418,8 @@ async function failover(label: string, client: IngestClientT, onKilled?: () => v
     `${label} failover: killed ${victim.name} after ${completedAtKill} calls; ${load.failed} failed after retries, ` +
       `${servedTotal} served after the kill by ${survivors.map((s) => s.name).join('+')} (${servedAfterKill.join('/')}); probe ${probe.ok}/200 ok (${probeServed.join('/')})`,
   );
-  if (load.failed > 0) failures.push(`${label} failover: ${load.failed} calls failed after retries (${JSON.stringify(load.failedCodes)}; ${load.firstError})`);
+  if (load.failed > 0)
+    failures.push(`${label} failover: ${load.failed} calls failed after retries (${JSON.stringify(load.failedCodes)}; ${load.firstError})`);
   if (probe.failed > 0) failures.push(`${label} failover: ${probe.failed} of 200 calls after the kill failed (${probe.firstError})`);
   for (const s of survivorReport) {
     if (s.served_after_kill === 0 || s.served_in_probe === 0) failures.push(`${label} failover: survivor ${s.name} stopped serving`);

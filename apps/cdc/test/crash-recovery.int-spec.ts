@@ -34,7 +34,10 @@ async function startService(httpPort: number): Promise<ChildProcess> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the service exited with code ${child.exitCode}`);
-    const ready = await fetch(`http://127.0.0.1:${httpPort}/health/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`http://127.0.0.1:${httpPort}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return child;
     if (Date.now() > deadline) throw new Error('the service did not become ready');
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -63,7 +66,9 @@ class Writer {
       const rows = 1 + (n % 3);
       await this.client.query('BEGIN');
       const values = Array.from({ length: rows }, (_, i) => `('w${n}_${i}', 'W', 'w${n}_${i}@pulse.test')`).join(', ');
-      const { rows: created } = await this.client.query(`INSERT INTO ${env.name}.users (handle, display_name, email) VALUES ${values} RETURNING id`);
+      const { rows: created } = await this.client.query(
+        `INSERT INTO ${env.name}.users (handle, display_name, email) VALUES ${values} RETURNING id`,
+      );
       let updated: number | undefined;
       if (ids.length > 0) {
         updated = ids[(n * 7) % ids.length];
@@ -121,8 +126,13 @@ describe('crash recovery', () => {
       const created = new Set(records.filter((r) => r.value!.op === 'c').map((r) => r.key!['id'] as number));
       expect([...writer.inserted].filter((id) => !created.has(id))).toEqual([]);
       for (const [id, count] of writer.counts) {
-        const versions = new Set(records.filter((r) => r.key!['id'] === id && r.value!.op === 'u').map((r) => r.value!.after!['follower_count']));
-        expect([id, [...versions].sort((a, b) => (a as number) - (b as number))]).toEqual([id, Array.from({ length: count }, (_, i) => i + 1)]);
+        const versions = new Set(
+          records.filter((r) => r.key!['id'] === id && r.value!.op === 'u').map((r) => r.value!.after!['follower_count']),
+        );
+        expect([id, [...versions].sort((a, b) => (a as number) - (b as number))]).toEqual([
+          id,
+          Array.from({ length: count }, (_, i) => i + 1),
+        ]);
       }
 
       // A change may arrive twice (it was on Kafka, not yet confirmed, when the process died), but then as the same event.

@@ -15,7 +15,10 @@ afterAll(async () => {
 });
 
 async function insertUser(handle: string): Promise<number> {
-  const { rows } = await env.query(`INSERT INTO ${env.name}.users (handle, display_name, email) VALUES ($1, $1, $1 || '@pulse.test') RETURNING id`, [handle]);
+  const { rows } = await env.query(
+    `INSERT INTO ${env.name}.users (handle, display_name, email) VALUES ($1, $1, $1 || '@pulse.test') RETURNING id`,
+    [handle],
+  );
   return Number(rows[0].id);
 }
 

@@ -38,7 +38,8 @@ afterAll(async () => {
 });
 
 const users = () => `${env.name}.users`;
-const snapshotStatus = (id: string) => client.call<cdcV1.GetSnapshotStatusResponse>('GetSnapshotStatus', { snapshotId: id }).then((r) => r.snapshot!);
+const snapshotStatus = (id: string) =>
+  client.call<cdcV1.GetSnapshotStatusResponse>('GetSnapshotStatus', { snapshotId: id }).then((r) => r.snapshot!);
 
 async function waitForSnapshot(id: string, done: (s: cdcV1.Snapshot) => boolean, timeoutMs = 60_000): Promise<cdcV1.Snapshot> {
   let last: cdcV1.Snapshot | undefined;
@@ -70,7 +71,8 @@ async function tableContents(): Promise<Map<number, string | null>> {
   return new Map(rows.map((r) => [Number(r.id), r.bio as string | null]));
 }
 
-const sameMap = (a: Map<number, string | null>, b: Map<number, string | null>) => a.size === b.size && [...a].every(([k, v]) => b.has(k) && b.get(k) === v);
+const sameMap = (a: Map<number, string | null>, b: Map<number, string | null>) =>
+  a.size === b.size && [...a].every(([k, v]) => b.has(k) && b.get(k) === v);
 
 /** Small transactions on random rows from `workers` connections until `stop()`: updates, deletes, inserts. */
 function workload(workers: number) {
@@ -86,7 +88,11 @@ function workload(workers: number) {
       const dice = Math.random();
       if (dice < 0.6) await pg.query(`UPDATE ${users()} SET bio = $2 WHERE id = $1`, [id, `w${w}_${n}`]);
       else if (dice < 0.8) await pg.query(`DELETE FROM ${users()} WHERE id = $1`, [id]);
-      else await pg.query(`INSERT INTO ${users()} (handle, display_name, email, bio) VALUES ($1, 'New', $1 || '@pulse.test', $2)`, [`new_${w}_${n}`, `w${w}_${n}`]);
+      else
+        await pg.query(`INSERT INTO ${users()} (handle, display_name, email, bio) VALUES ($1, 'New', $1 || '@pulse.test', $2)`, [
+          `new_${w}_${n}`,
+          `w${w}_${n}`,
+        ]);
       ops++;
     }
   });
@@ -105,7 +111,10 @@ function workload(workers: number) {
 describe('incremental snapshots', () => {
   it('rejects a bad request with INVALID_ARGUMENT naming the field, an unknown table with NOT_FOUND, an unknown id with NOT_FOUND', async () => {
     const invalid = await client.call('TriggerIncrementalSnapshot', { tables: [users(), 'no schema; drop'] }).catch((e) => e);
-    expect(invalid).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^tables\[1\]: "no schema; drop" is not a schema\.table name/) });
+    expect(invalid).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^tables\[1\]: "no schema; drop" is not a schema\.table name/),
+    });
     const empty = await client.call('TriggerIncrementalSnapshot', { tables: [] }).catch((e) => e);
     expect(empty).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'tables: at least one table is required' });
     const chunk = await client.call('TriggerIncrementalSnapshot', { tables: [users()], chunkSize: 100_001 }).catch((e) => e);
@@ -120,7 +129,10 @@ describe('incremental snapshots', () => {
     const load = workload(3);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const started = Date.now();
-    const triggered = await client.call<cdcV1.TriggerIncrementalSnapshotResponse>('TriggerIncrementalSnapshot', { tables: [users()], chunkSize: 250 });
+    const triggered = await client.call<cdcV1.TriggerIncrementalSnapshotResponse>('TriggerIncrementalSnapshot', {
+      tables: [users()],
+      chunkSize: 250,
+    });
     const id = triggered.snapshot!.id;
     expect(triggered.snapshot).toMatchObject({ chunkSize: 250, tables: [{ table: users(), additionalCondition: '' }] });
     expect((await client.call<cdcV1.GetStatusResponse>('GetStatus', {})).connector!.activeSnapshotId).toBe(id);
@@ -149,13 +161,21 @@ describe('incremental snapshots', () => {
     expect(reads.length).toBe(done.tables[0].rowsEmitted);
     expect(reads[0].value!.source).toMatchObject({ snapshot: 'incremental', table: 'users', schema: env.name });
     expect(reads[0].value).toMatchObject({ op: 'r', before: null });
-    process.stdout.write(`incremental snapshot of ${ROWS} rows beside ${load.ops} concurrent changes: ${elapsed} ms, ${done.tables[0].chunksCompleted} chunks\n`);
+    process.stdout.write(
+      `incremental snapshot of ${ROWS} rows beside ${load.ops} concurrent changes: ${elapsed} ms, ${done.tables[0].chunksCompleted} chunks\n`,
+    );
   });
 
   it('stops a running snapshot on request, and resumes a running one after a restart from its last chunk', async () => {
-    const first = await client.call<cdcV1.TriggerIncrementalSnapshotResponse>('TriggerIncrementalSnapshot', { tables: [users()], chunkSize: 1 });
+    const first = await client.call<cdcV1.TriggerIncrementalSnapshotResponse>('TriggerIncrementalSnapshot', {
+      tables: [users()],
+      chunkSize: 1,
+    });
     const stopped = await client.call<cdcV1.StopIncrementalSnapshotResponse>('StopIncrementalSnapshot', { snapshotId: first.snapshot!.id });
-    expect(stopped.snapshot).toMatchObject({ state: SnapshotState.SNAPSHOT_STATE_STOPPED, tables: [{ state: SnapshotState.SNAPSHOT_STATE_STOPPED }] });
+    expect(stopped.snapshot).toMatchObject({
+      state: SnapshotState.SNAPSHOT_STATE_STOPPED,
+      tables: [{ state: SnapshotState.SNAPSHOT_STATE_STOPPED }],
+    });
     expect((await snapshotStatus(first.snapshot!.id)).state).toBe(SnapshotState.SNAPSHOT_STATE_STOPPED);
 
     const { rows } = await env.query(`SELECT count(*)::int AS n FROM ${users()} WHERE id % 3 = 0`);

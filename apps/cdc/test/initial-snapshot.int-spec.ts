@@ -14,7 +14,9 @@ beforeAll(async () => {
     `INSERT INTO ${env.name}.users (handle, display_name, email)
      SELECT 'seed_' || i, 'Seed ' || i, 'seed' || i || '@pulse.test' FROM generate_series(1, ${SEED_USERS}) i`,
   );
-  await env.query(`INSERT INTO ${env.name}.posts (author_id, body) SELECT 1 + i % 50, 'post ' || i FROM generate_series(1, ${SEED_POSTS}) i`);
+  await env.query(
+    `INSERT INTO ${env.name}.posts (author_id, body) SELECT 1 + i % 50, 'post ' || i FROM generate_series(1, ${SEED_POSTS}) i`,
+  );
 });
 
 afterAll(async () => {
@@ -30,7 +32,9 @@ async function writeWhile(keepGoing: () => boolean): Promise<number> {
   try {
     while (keepGoing()) {
       await client.query('BEGIN');
-      await client.query(`INSERT INTO ${env.name}.users (handle, display_name, email) VALUES ($1, 'W', $1 || '@pulse.test')`, [`racer_${n}`]);
+      await client.query(`INSERT INTO ${env.name}.users (handle, display_name, email) VALUES ($1, 'W', $1 || '@pulse.test')`, [
+        `racer_${n}`,
+      ]);
       await client.query(`UPDATE ${env.name}.users SET follower_count = follower_count + 1 WHERE id = $1`, [1 + ((n * 37) % SEED_USERS)]);
       if (n % 25 === 0) await client.query(`DELETE FROM ${env.name}.users WHERE id = $1`, [SEED_USERS - n / 25]);
       await client.query('COMMIT');
@@ -66,7 +70,8 @@ describe('initial snapshot', () => {
       }
       return state;
     };
-    const matches = (state: Map<number, number>) => state.size === expected.size && [...expected].every(([id, count]) => state.get(id) === count);
+    const matches = (state: Map<number, number>) =>
+      state.size === expected.size && [...expected].every(([id, count]) => state.get(id) === count);
     const records = await env.read('users', (all) => matches(replay(all)), 30_000);
     expect(matches(replay(records))).toBe(true);
 

@@ -64,7 +64,9 @@ describe('app database migrations', () => {
     try {
       writeFileSync(join(dir, '001_users.sql'), 'CREATE TABLE broken_one (id int PRIMARY KEY);\nSELECT no_such_function();\n');
       const other = `${env.name}_broken`;
-      await expect(runMigrations(PG_URL, other, dir)).rejects.toThrow(/migration 001_users failed: function no_such_function\(\) does not exist/);
+      await expect(runMigrations(PG_URL, other, dir)).rejects.toThrow(
+        /migration 001_users failed: function no_such_function\(\) does not exist/,
+      );
       const { rows } = await env.query(`SELECT to_regclass($1) AS t`, [`${other}.broken_one`]);
       expect(rows[0].t).toBeNull();
       await env.query(`DROP SCHEMA ${other} CASCADE`);

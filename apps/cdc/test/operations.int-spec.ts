@@ -49,7 +49,9 @@ async function metric(name: string): Promise<number> {
 describe('CdcService over gRPC', () => {
   it('reports the connector: state, slot position and lag, per-table counts', async () => {
     await insertUsers(3, 'status');
-    await env.until('the inserts are counted', async () => (await getStatus()).tables.some((t) => t.table === `${env.name}.users` && t.inserts >= 3));
+    await env.until('the inserts are counted', async () =>
+      (await getStatus()).tables.some((t) => t.table === `${env.name}.users` && t.inserts >= 3),
+    );
     const connector = await getStatus();
     expect(connector).toMatchObject({
       name: env.name,
@@ -86,7 +88,11 @@ describe('CdcService over gRPC', () => {
     await env.until('the lag alert is raised', async () => (await metric('cdc_slot_lag_exceeded')) === 1);
     expect(await metric('cdc_slot_lag_bytes')).toBeGreaterThan(LAG_LIMIT);
     const readiness = (await (await fetch(`${running.httpUrl}/health/ready`)).json()) as Readiness;
-    expect(readiness.checks['slot-lag']).toMatchObject({ ok: false, critical: false, error: expect.stringMatching(/above CDC_MAX_LAG_BYTES/) });
+    expect(readiness.checks['slot-lag']).toMatchObject({
+      ok: false,
+      critical: false,
+      error: expect.stringMatching(/above CDC_MAX_LAG_BYTES/),
+    });
 
     await client.call('ResumeCapture', {});
     await env.until('the lag alert clears', async () => (await metric('cdc_slot_lag_exceeded')) === 0, 20_000);
@@ -120,7 +126,10 @@ describe('CdcService over gRPC', () => {
 
   it('fails fast with a clear message when its replication slot disappears', async () => {
     await env.dropSlot();
-    const failure = await Promise.race([running.failure, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000))]);
+    const failure = await Promise.race([
+      running.failure,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000)),
+    ]);
     expect(failure?.message).toMatch(new RegExp(`replication slot "${env.name}" no longer exists.*DELETE FROM pulse_cdc.connector_state`));
     const connector = await getStatus();
     expect(connector.state).toBe(ConnectorState.CONNECTOR_STATE_FAILED);

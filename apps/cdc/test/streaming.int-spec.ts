@@ -94,7 +94,9 @@ describe('streaming changes', () => {
     expect(records).toHaveLength(300);
     expect(new Set(records.map(lsnOf)).size).toBeLessThan(300);
     // Spread over the topic's partitions by key; together they are the statement's 300 events, in transaction order.
-    expect(records.map((r) => r.value!.transaction!.total_order).sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(records.map((r) => r.value!.transaction!.total_order).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
   });
 
   it("converts column types to Debezium's JSON values", async () => {
@@ -105,7 +107,11 @@ describe('streaming changes', () => {
         '13:45:30.5', '2024-03-01 12:00:00.123456', '2024-03-01 12:00:00.5', '2024-03-01 14:00:00.25+02', '2024-03-01 12:00:00.7+00',
         '1 day 2 hours 3.5 seconds', '{1,NULL,3}', '{"a b",c}', 'followers', '{public,private}', NULL, 12.5)`);
     // Read the raw JSON: a bigint beyond 2^53 must stay exact in the text.
-    const raw = await readTopicUntil(env.kafka, { ...env.topic('all_types'), value: utf8Codec }, { filter: () => true, done: (k) => k.length >= 1 });
+    const raw = await readTopicUntil(
+      env.kafka,
+      { ...env.topic('all_types'), value: utf8Codec },
+      { filter: () => true, done: (k) => k.length >= 1 },
+    );
     expect(raw[0].value).toContain('"big":9223372036854775807');
     const after = JSON.parse(raw[0].value!).after;
     expect(after).toEqual({
@@ -146,7 +152,10 @@ describe('streaming changes', () => {
   it('sends the whole old row as `before` under REPLICA IDENTITY FULL, and a placeholder for an unchanged TOASTed value', async () => {
     const author = await user('erin', { bio: randomBytes(12_000).toString('hex') });
     await env.query(`ALTER TABLE ${env.name}.posts REPLICA IDENTITY FULL`);
-    const { rows } = await env.query(`INSERT INTO ${env.name}.posts (author_id, body, tags) VALUES ($1, 'first post', '{intro}') RETURNING id`, [author]);
+    const { rows } = await env.query(
+      `INSERT INTO ${env.name}.posts (author_id, body, tags) VALUES ($1, 'first post', '{intro}') RETURNING id`,
+      [author],
+    );
     const post = Number(rows[0].id);
     await env.query(`UPDATE ${env.name}.posts SET like_count = 5 WHERE id = $1`, [post]);
     await env.query(`UPDATE ${env.name}.users SET display_name = 'Erin' WHERE id = $1`, [author]);
@@ -168,7 +177,9 @@ describe('streaming changes', () => {
     const id = await user('frank');
     const moved = id + 1_000_000;
     await env.query(`UPDATE ${env.name}.users SET id = $2 WHERE id = $1`, [id, moved]);
-    const records = (await env.read('users', (all) => all.filter(forKey(moved)).length >= 1)).filter((r) => forKey(id)(r) || forKey(moved)(r));
+    const records = (await env.read('users', (all) => all.filter(forKey(moved)).length >= 1)).filter(
+      (r) => forKey(id)(r) || forKey(moved)(r),
+    );
     expect(records.map((r) => [r.key, r.value?.op ?? null])).toEqual([
       [{ id }, 'c'],
       [{ id }, 'd'],
@@ -212,7 +223,9 @@ describe('streaming changes', () => {
     expect(rows[0].value!.after).toMatchObject({ handle: 'ivan', locale: 'fr' });
     const users = `${env.name}.users`;
     const changes = (
-      await env.schemaChanges((all) => all.some((r) => r.key === users && r.value?.changeType === cdcV1.SchemaChangeType.SCHEMA_CHANGE_TYPE_ALTER))
+      await env.schemaChanges((all) =>
+        all.some((r) => r.key === users && r.value?.changeType === cdcV1.SchemaChangeType.SCHEMA_CHANGE_TYPE_ALTER),
+      )
     ).filter((r) => r.key === users);
     const types = changes.map((r) => r.value!.changeType);
     expect(types[0]).toBe(cdcV1.SchemaChangeType.SCHEMA_CHANGE_TYPE_CREATE);

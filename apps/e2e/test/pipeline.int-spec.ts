@@ -1,5 +1,13 @@
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
-import { eventually, grpcClient, PlatformaticKafkaClient, runBuilt, type ServiceProcess, startService, type UnaryClient } from '@pulse/platform';
+import {
+  eventually,
+  grpcClient,
+  PlatformaticKafkaClient,
+  runBuilt,
+  type ServiceProcess,
+  startService,
+  type UnaryClient,
+} from '@pulse/platform';
 import { Client as CassandraClient } from 'cassandra-driver';
 import { Client as PgClient } from 'pg';
 import { randomUUID } from 'node:crypto';
@@ -28,7 +36,15 @@ beforeAll(async () => {
   await kafka.admin.setGroupOffsets(activityGroup, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
 
   await runBuilt('cdc', 'migrate.js', { PG_URL, CDC_SCHEMA: schema });
-  const cdcEnv = { PG_URL, KAFKA_BROKERS, CDC_SCHEMA: schema, CDC_SLOT: schema, CDC_PUBLICATION: schema, CDC_SERVER_NAME: schema, CDC_STATE_SCHEMA: `${schema}_state` };
+  const cdcEnv = {
+    PG_URL,
+    KAFKA_BROKERS,
+    CDC_SCHEMA: schema,
+    CDC_SLOT: schema,
+    CDC_PUBLICATION: schema,
+    CDC_SERVER_NAME: schema,
+    CDC_STATE_SCHEMA: `${schema}_state`,
+  };
   services.push(await startService('cdc', cdcEnv));
   services.push(
     await startService('storage', {
@@ -54,7 +70,9 @@ afterAll(async () => {
   for (const s of services.reverse()) await s.stop();
   await kafka?.close();
   if (pg) {
-    await pg.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [schema]).catch(() => undefined);
+    await pg
+      .query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [schema])
+      .catch(() => undefined);
     await pg.query(`DROP PUBLICATION IF EXISTS ${schema}`).catch(() => undefined);
     await pg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
     await pg.query(`DROP SCHEMA IF EXISTS ${schema}_state CASCADE`).catch(() => undefined);
@@ -65,8 +83,7 @@ afterAll(async () => {
   await cassandra.shutdown();
 }, 120_000);
 
-const profile = (userId: string) =>
-  storage.call<storageV1.GetProfileResponse>('GetProfile', { userId }).then((r) => r.profile);
+const profile = (userId: string) => storage.call<storageV1.GetProfileResponse>('GetProfile', { userId }).then((r) => r.profile);
 
 describe('the platform end to end', () => {
   it('a user written to the app database becomes a profile in storage, and a rename follows', async () => {
@@ -74,10 +91,18 @@ describe('the platform end to end', () => {
       `INSERT INTO ${schema}.users (handle, display_name, email) VALUES ('ada_e2e', 'Ada', 'ada@example.org') RETURNING id`,
     );
     const id = String(rows[0].id);
-    expect(await eventually(() => profile(id), (p) => p?.handle === 'ada_e2e')).toMatchObject({ displayName: 'Ada' });
+    expect(
+      await eventually(
+        () => profile(id),
+        (p) => p?.handle === 'ada_e2e',
+      ),
+    ).toMatchObject({ displayName: 'Ada' });
 
     await pg.query(`UPDATE ${schema}.users SET handle = 'ada_renamed' WHERE id = $1`, [id]);
-    await eventually(() => profile(id), (p) => p?.handle === 'ada_renamed');
+    await eventually(
+      () => profile(id),
+      (p) => p?.handle === 'ada_renamed',
+    );
     const byHandle = await storage.call<storageV1.GetProfileByHandleResponse>('GetProfileByHandle', { handle: 'ada_renamed' });
     expect(byHandle.profile!.userId).toBe(id);
   });

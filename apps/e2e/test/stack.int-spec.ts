@@ -52,7 +52,9 @@ describe('the local stack', () => {
     const pg = new PgClient({ connectionString: PG_URL });
     await pg.connect();
     try {
-      const { rows } = await pg.query("SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num')::int AS version");
+      const { rows } = await pg.query(
+        "SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num')::int AS version",
+      );
       expect(rows[0].wal_level).toBe('logical');
       expect(rows[0].version).toBeGreaterThanOrEqual(150000);
       const table = `e2e_${run}`;

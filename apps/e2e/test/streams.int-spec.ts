@@ -1,5 +1,13 @@
 import { aggregateTopic, featuresV1, ingestV1, millisToTimestamp, Topics } from '@pulse/contracts';
-import { eventually, grpcClient, PlatformaticKafkaClient, runBuilt, type ServiceProcess, startService, type UnaryClient } from '@pulse/platform';
+import {
+  eventually,
+  grpcClient,
+  PlatformaticKafkaClient,
+  runBuilt,
+  type ServiceProcess,
+  startService,
+  type UnaryClient,
+} from '@pulse/platform';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +38,9 @@ beforeAll(async () => {
   const aggregates = ['post_engagement_1h', 'user_actions_1h', 'user_sessions'].map((a) => aggregateTopic(a));
   await kafka.admin.ensureTopics([Topics.activityTracked, Topics.activityLate, ...aggregates]);
   // Every consumer of this run starts where the shared topics end now.
-  const etlGroups = ['activity_bronze', 'agg_post_engagement_1h', 'agg_user_actions_1h', 'agg_user_sessions'].map((s) => `e2e-etl-${run}.${s}`);
+  const etlGroups = ['activity_bronze', 'agg_post_engagement_1h', 'agg_user_actions_1h', 'agg_user_sessions'].map(
+    (s) => `e2e-etl-${run}.${s}`,
+  );
   const activityEnd = await kafka.admin.endOffsets(Topics.activityTracked.name);
   for (const group of etlGroups) await kafka.admin.setGroupOffsets(group, Topics.activityTracked.name, activityEnd);
   for (const topic of aggregates) await kafka.admin.setGroupOffsets(`e2e-fs-${run}`, topic.name, await kafka.admin.endOffsets(topic.name));
@@ -82,7 +92,13 @@ afterAll(async () => {
 const { ActivityType, TargetType } = ingestV1;
 
 function event(id: string, type: ingestV1.ActivityType, post: string, at: number) {
-  return { eventId: `${run}-${id}`, userId: `u-${run}-${id}`, type, target: { type: TargetType.TARGET_TYPE_POST, id: post }, occurredAt: millisToTimestamp(at) };
+  return {
+    eventId: `${run}-${id}`,
+    userId: `u-${run}-${id}`,
+    type,
+    target: { type: TargetType.TARGET_TYPE_POST, id: post },
+    occurredAt: millisToTimestamp(at),
+  };
 }
 
 describe('activity to features', () => {
@@ -101,7 +117,10 @@ describe('activity to features', () => {
     });
     expect(first.acceptedCount).toBe(5);
     // Event time moves on: the hour of those events closes.
-    await ingest.call('TrackEvents', { clientId: 'e2e', events: [event('now', ActivityType.ACTIVITY_TYPE_VIEW, `p-${run}-other`, Date.now())] });
+    await ingest.call('TrackEvents', {
+      clientId: 'e2e',
+      events: [event('now', ActivityType.ACTIVITY_TYPE_VIEW, `p-${run}-other`, Date.now())],
+    });
 
     const request = {
       entityRows: [{ joinKeys: { post_id: { stringValue: post } } }],

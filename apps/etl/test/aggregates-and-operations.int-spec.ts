@@ -72,10 +72,16 @@ beforeAll(async () => {
     kafka,
     run,
     Array.from({ length: LATE }, (_, i) =>
-      tracked(`${run.id}-late${i}`, `u${i}`, ActivityType.ACTIVITY_TYPE_LIKE, T0 + 30 * MIN + i * 1000, { type: TargetType.TARGET_TYPE_POST, id: 'p1' }),
+      tracked(`${run.id}-late${i}`, `u${i}`, ActivityType.ACTIVITY_TYPE_LIKE, T0 + 30 * MIN + i * 1000, {
+        type: TargetType.TARGET_TYPE_POST,
+        id: 'p1',
+      }),
     ),
   );
-  await waitFor(() => bronzeCounts(run), (c) => c.rows === ON_TIME + 1 + LATE);
+  await waitFor(
+    () => bronzeCounts(run),
+    (c) => c.rows === ON_TIME + 1 + LATE,
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -130,7 +136,7 @@ describe('window aggregates', () => {
       run,
       'bronze/activity',
       `SELECT w.ws, e.user_id, count(*)::INT AS actions
-       FROM (SELECT DISTINCT unnest([${windows.map((w) => w.ws).join(",")}]) AS ws) w
+       FROM (SELECT DISTINCT unnest([${windows.map((w) => w.ws).join(',')}]) AS ws) w
        JOIN {t} e ON epoch_ms(e.occurred_at) >= w.ws AND epoch_ms(e.occurred_at) < w.ws + ${HOUR}
        WHERE e.user_id IN ('u1', 'u7') AND e.event_id NOT LIKE '%-late%'
        GROUP BY ALL`,
@@ -144,7 +150,9 @@ describe('window aggregates', () => {
       filter: (r) => r.value?.stream === `agg_${run.id}_post_engagement_1h`,
       done: (kept) => kept.length >= LATE,
     });
-    expect(late.map((r) => r.value!.tracked!.event!.eventId).sort()).toEqual(Array.from({ length: LATE }, (_, i) => `${run.id}-late${i}`).sort());
+    expect(late.map((r) => r.value!.tracked!.event!.eventId).sort()).toEqual(
+      Array.from({ length: LATE }, (_, i) => `${run.id}-late${i}`).sort(),
+    );
     expect(late.every((r) => r.value!.reason === etlV1.LateReason.LATE_REASON_WINDOW_CLOSED)).toBe(true);
     expect(timestampToMillis(late[0].value!.watermark!)).toBe(T0 + 4 * HOUR - 2 * MIN);
 
@@ -178,7 +186,11 @@ describe('EtlService', () => {
 
     const python = execFileSync(join(repo, 'tools/lake/python-env.sh'), { encoding: 'utf8' }).trim();
     const read = (args: string[]) =>
-      JSON.parse(execFileSync(python, [join(repo, 'tools/lake/delta_rs_read.py'), join(run.lakeRoot, 'bronze/activity'), ...args], { encoding: 'utf8' }));
+      JSON.parse(
+        execFileSync(python, [join(repo, 'tools/lake/delta_rs_read.py'), join(run.lakeRoot, 'bronze/activity'), ...args], {
+          encoding: 'utf8',
+        }),
+      );
     const latest = read([]);
     expect(latest).toMatchObject({ version: Number(compacted.version), rows: before.rows, distinct_event_ids: before.rows, files: 1 });
     expect(latest.history[0].operation).toBe('OPTIMIZE');
@@ -186,12 +198,18 @@ describe('EtlService', () => {
   });
 
   it('refuses bad maintenance requests with a reason', async () => {
-    const error = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+    const error = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(grpcCode(await error(app.client.call('CompactTable', { table: 'nope' })))).toBe(status.NOT_FOUND);
     const where = await error(app.client.call('CompactTable', { table: 'activity_bronze', where: "user_id = 'u1'" }));
     expect(grpcCode(where)).toBe(status.INVALID_ARGUMENT);
     expect(String((where as Error).message)).toMatch(/not a partition column/);
-    expect(grpcCode(await error(app.client.call('CompactTable', { table: 'activity_bronze', zOrderBy: ['user_id'] })))).toBe(status.UNIMPLEMENTED);
+    expect(grpcCode(await error(app.client.call('CompactTable', { table: 'activity_bronze', zOrderBy: ['user_id'] })))).toBe(
+      status.UNIMPLEMENTED,
+    );
     const vacuum = await error(app.client.call('VacuumTable', { table: 'activity_bronze', retention: { seconds: 3600 } }));
     expect(grpcCode(vacuum)).toBe(status.INVALID_ARGUMENT);
     const dry = await app.client.call<etlV1.VacuumTableResponse>('VacuumTable', { table: 'activity_bronze', dryRun: true });
@@ -208,17 +226,34 @@ describe('EtlService', () => {
     expect(await bronzeCounts(run)).toEqual(before);
     const resumed = await app.client.call<etlV1.ResumeStreamResponse>('ResumeStream', { stream: 'activity_bronze' });
     expect(resumed.stream!.state).toBe(etlV1.StreamState.STREAM_STATE_RUNNING);
-    await waitFor(() => bronzeCounts(run), (c) => c.rows === before.rows + 1);
+    await waitFor(
+      () => bronzeCounts(run),
+      (c) => c.rows === before.rows + 1,
+    );
   });
 
   it('backfills closed hours from the bronze table, counting the late events, in one new table version', async () => {
     const refused = await app.client
-      .call('StartBackfill', { aggregate: `${run.id}_post_engagement_1h`, fromTime: millisToTimestamp(T0), toTime: millisToTimestamp(T0 + 5 * HOUR) })
-      .then(() => undefined, (e: unknown) => e);
+      .call('StartBackfill', {
+        aggregate: `${run.id}_post_engagement_1h`,
+        fromTime: millisToTimestamp(T0),
+        toTime: millisToTimestamp(T0 + 5 * HOUR),
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(grpcCode(refused)).toBe(status.FAILED_PRECONDITION);
     const session = await app.client
-      .call('StartBackfill', { aggregate: `${run.id}_user_sessions`, fromTime: millisToTimestamp(T0), toTime: millisToTimestamp(T0 + HOUR) })
-      .then(() => undefined, (e: unknown) => e);
+      .call('StartBackfill', {
+        aggregate: `${run.id}_user_sessions`,
+        fromTime: millisToTimestamp(T0),
+        toTime: millisToTimestamp(T0 + HOUR),
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(grpcCode(session)).toBe(status.FAILED_PRECONDITION);
 
     const started = await app.client.call<etlV1.StartBackfillResponse>('StartBackfill', {

@@ -10,7 +10,12 @@ afterAll(async () => {
   await rm(run.lakeRoot, { recursive: true, force: true });
 });
 
-function change(op: DebeziumEnvelope['op'], before: Record<string, unknown> | null, after: Record<string, unknown> | null, lsn: number): DebeziumEnvelope {
+function change(
+  op: DebeziumEnvelope['op'],
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+  lsn: number,
+): DebeziumEnvelope {
   const ts = Date.UTC(2024, 5, 2, 9, 0, lsn);
   return {
     before,

@@ -1,7 +1,18 @@
 import { startService } from '@pulse/platform';
 import { rm } from 'node:fs/promises';
 import { DeltaTable, LocalLakeStorage } from '@pulse/lake';
-import { ActivityType, bronzeCounts, type EtlRun, newRun, produce, startEtl, testEngine, testKafka, tracked, waitFor } from './etl-test-kit';
+import {
+  ActivityType,
+  bronzeCounts,
+  type EtlRun,
+  newRun,
+  produce,
+  startEtl,
+  testEngine,
+  testKafka,
+  tracked,
+  waitFor,
+} from './etl-test-kit';
 
 const kafka = testKafka('exactly-once');
 const runs: EtlRun[] = [];
@@ -36,7 +47,11 @@ describe('bronze activity table, exactly once', () => {
 
     const first = await startService('etl', env);
     // Let it commit a few batches, then crash it without warning.
-    const before = await waitFor(() => bronzeCounts(run), (c) => c.rows >= 3000, 60_000);
+    const before = await waitFor(
+      () => bronzeCounts(run),
+      (c) => c.rows >= 3000,
+      60_000,
+    );
     await first.kill('SIGKILL');
     const atCrash = await bronzeCounts(run);
     expect(atCrash.rows).toBeGreaterThanOrEqual(before.rows);
@@ -45,7 +60,11 @@ describe('bronze activity table, exactly once', () => {
 
     const second = await startService('etl', env);
     try {
-      const after = await waitFor(() => bronzeCounts(run), (c) => c.rows >= total, 90_000);
+      const after = await waitFor(
+        () => bronzeCounts(run),
+        (c) => c.rows >= total,
+        90_000,
+      );
       // Give a replayed batch the chance to show up twice, were it not refused.
       await new Promise((r) => setTimeout(r, 1500));
       expect(await bronzeCounts(run)).toEqual({ rows: total, distinct: total });
@@ -70,7 +89,10 @@ describe('bronze activity table, exactly once', () => {
       // Let the group settle with both members, so the first events are split between them.
       await new Promise((r) => setTimeout(r, 4000));
       await produce(kafka, run, events(run, 0, 8000, 500));
-      await waitFor(() => bronzeCounts(run), (c) => c.rows >= 2000);
+      await waitFor(
+        () => bronzeCounts(run),
+        (c) => c.rows >= 2000,
+      );
       // One replica leaves mid-stream: its partitions move to the other.
       await b.close();
       bOpen = false;
@@ -78,7 +100,11 @@ describe('bronze activity table, exactly once', () => {
       const c = await startEtl(run, overrides);
       try {
         await produce(kafka, run, events(run, 12_000, 4000, 500));
-        await waitFor(() => bronzeCounts(run), (counts) => counts.rows >= 16_000, 90_000);
+        await waitFor(
+          () => bronzeCounts(run),
+          (counts) => counts.rows >= 16_000,
+          90_000,
+        );
         await new Promise((r) => setTimeout(r, 1500));
         expect(await bronzeCounts(run)).toEqual({ rows: 16_000, distinct: 16_000 });
         const table = await DeltaTable.open(new LocalLakeStorage(run.lakeRoot), 'bronze/activity', { engine: await testEngine() });

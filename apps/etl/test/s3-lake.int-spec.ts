@@ -36,7 +36,11 @@ describe('the lake on an S3-compatible store', () => {
     });
     try {
       const t0 = Date.UTC(2024, 5, 3, 8);
-      await produce(kafka, run, Array.from({ length: 300 }, (_, i) => tracked(`${run.id}-a${i}`, `u${i % 17}`, ActivityType.ACTIVITY_TYPE_VIEW, t0 + i * 1000)));
+      await produce(
+        kafka,
+        run,
+        Array.from({ length: 300 }, (_, i) => tracked(`${run.id}-a${i}`, `u${i % 17}`, ActivityType.ACTIVITY_TYPE_VIEW, t0 + i * 1000)),
+      );
       await storage.init();
       const engine = await testEngine();
       const count = async () => {

@@ -6,7 +6,9 @@ async function main() {
   const config = loadFeatureStoreConfig();
   const result = await runMigrations(config.PG_URL, config.FEATURE_STORE_PG_SCHEMA);
   for (const m of result.applied) process.stdout.write(`applied ${m}\n`);
-  process.stdout.write(`schema "${config.FEATURE_STORE_PG_SCHEMA}": ${result.applied.length} applied, ${result.alreadyApplied} already applied\n`);
+  process.stdout.write(
+    `schema "${config.FEATURE_STORE_PG_SCHEMA}": ${result.applied.length} applied, ${result.alreadyApplied} already applied\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -93,7 +93,13 @@ describe('aggregates consumer', () => {
     const text = await (await fetch(`${world.app!.httpUrl}/metrics`)).text();
     expect(Number(/^feature_store_aggregate_online_delay_seconds_count\{?[^ ]*\}? (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
 
-    expect(await eventually(() => metricCount('window_open'), (n) => n >= 1, 10_000)).toBeGreaterThanOrEqual(1);
+    expect(
+      await eventually(
+        () => metricCount('window_open'),
+        (n) => n >= 1,
+        10_000,
+      ),
+    ).toBeGreaterThanOrEqual(1);
     const held = await client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
       entityRows: [{ joinKeys: { post_id: str('p-open') } }],
       features: { refs: ['post_engagement:views'] },
@@ -129,7 +135,10 @@ describe('aggregates consumer', () => {
     expect((await world.registry('apply')).exitCode).toBe(0);
     const end = Math.floor(Date.now() / HOUR) * HOUR;
     await kafka.producer.send(laterTopic, [
-      { key: windowAggregateKey(new Date(end - HOUR), { post_id: 'p-reach' }), value: { ...windowResult('p-reach', end, end + 1, { reach: 42 }), aggregate: `${aggregate}_later` } },
+      {
+        key: windowAggregateKey(new Date(end - HOUR), { post_id: 'p-reach' }),
+        value: { ...windowResult('p-reach', end, end + 1, { reach: 42 }), aggregate: `${aggregate}_later` },
+      },
     ]);
     const reach = await eventually(
       () =>

@@ -74,16 +74,25 @@ async function writeParquet(path: string, select: string): Promise<void> {
   await duck(`COPY (${select}) TO '${lake(path)}' (FORMAT parquet)`);
 }
 
-const finished = (job: { state: featuresV1.JobState } | undefined) => job?.state === JobState.JOB_STATE_SUCCEEDED || job?.state === JobState.JOB_STATE_FAILED;
+const finished = (job: { state: featuresV1.JobState } | undefined) =>
+  job?.state === JobState.JOB_STATE_SUCCEEDED || job?.state === JobState.JOB_STATE_FAILED;
 
 async function retrievalDone(jobId: string): Promise<featuresV1.RetrievalJob> {
-  const r = await eventually(() => client.call<featuresV1.GetRetrievalJobResponse>('GetRetrievalJob', { jobId }), (s) => finished(s?.job), 30_000);
+  const r = await eventually(
+    () => client.call<featuresV1.GetRetrievalJobResponse>('GetRetrievalJob', { jobId }),
+    (s) => finished(s?.job),
+    30_000,
+  );
   return r.job!;
 }
 
 async function materialize(request: Record<string, unknown>): Promise<featuresV1.MaterializationJob> {
   const { job } = await client.call<featuresV1.MaterializeResponse>('Materialize', request);
-  const r = await eventually(() => client.call<featuresV1.GetMaterializationStatusResponse>('GetMaterializationStatus', { jobId: job!.id }), (s) => finished(s?.job), 30_000);
+  const r = await eventually(
+    () => client.call<featuresV1.GetMaterializationStatusResponse>('GetMaterializationStatus', { jobId: job!.id }),
+    (s) => finished(s?.job),
+    30_000,
+  );
   return r.job!;
 }
 
@@ -169,22 +178,35 @@ describe('historical retrieval', () => {
 
   it('reads the entity frame from a CSV file', async () => {
     mkdirSync(lake('entities'), { recursive: true });
-    await duck(`COPY (SELECT 'u1' AS user_id, TIMESTAMP '2026-11-20 10:40:00' AS event_timestamp UNION ALL SELECT 'u2', TIMESTAMP '2026-11-20 09:30:00') TO '${lake('entities/rows.csv')}' (FORMAT csv, HEADER)`);
+    await duck(
+      `COPY (SELECT 'u1' AS user_id, TIMESTAMP '2026-11-20 10:40:00' AS event_timestamp UNION ALL SELECT 'u2', TIMESTAMP '2026-11-20 09:30:00') TO '${lake('entities/rows.csv')}' (FORMAT csv, HEADER)`,
+    );
     const { job } = await client.call<featuresV1.GetHistoricalFeaturesResponse>('GetHistoricalFeatures', {
       entityPath: 'entities/rows.csv',
       features: { refs: ['user_clicks:clicks'] },
       outputPath: 'training/from-csv.parquet',
     });
     expect(await retrievalDone(job!.id)).toMatchObject({ state: JobState.JOB_STATE_SUCCEEDED, rowCount: 2 });
-    const rows = await duck<{ user_id: string; clicks: bigint }>(`SELECT user_id, clicks FROM read_parquet('${lake('training/from-csv.parquet')}')`);
-    expect(rows).toEqual([{ user_id: 'u1', clicks: 3n }, { user_id: 'u2', clicks: 10n }]);
+    const rows = await duck<{ user_id: string; clicks: bigint }>(
+      `SELECT user_id, clicks FROM read_parquet('${lake('training/from-csv.parquet')}')`,
+    );
+    expect(rows).toEqual([
+      { user_id: 'u1', clicks: 3n },
+      { user_id: 'u2', clicks: 10n },
+    ]);
   });
 
   it('refuses an existing output, a path outside the lake and an unknown entity file', async () => {
     const base = { features: { refs: ['user_clicks:clicks'] }, entityPath: 'entities/rows.parquet' };
-    await expect(client.call('GetHistoricalFeatures', { ...base, outputPath: 'training/set-1.parquet' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
-    await expect(client.call('GetHistoricalFeatures', { ...base, outputPath: '../escape.parquet' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
-    await expect(client.call('GetHistoricalFeatures', { ...base, entityPath: 'entities/none.parquet', outputPath: 'x.parquet' })).rejects.toMatchObject({
+    await expect(client.call('GetHistoricalFeatures', { ...base, outputPath: 'training/set-1.parquet' })).rejects.toMatchObject({
+      code: status.ALREADY_EXISTS,
+    });
+    await expect(client.call('GetHistoricalFeatures', { ...base, outputPath: '../escape.parquet' })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+    });
+    await expect(
+      client.call('GetHistoricalFeatures', { ...base, entityPath: 'entities/none.parquet', outputPath: 'x.parquet' }),
+    ).rejects.toMatchObject({
       code: status.NOT_FOUND,
     });
     const { job } = await client.call<featuresV1.GetHistoricalFeaturesResponse>('GetHistoricalFeatures', {
@@ -199,7 +221,7 @@ describe('historical retrieval', () => {
 });
 
 describe('push to the offline store', () => {
-  it('appends pushed rows to the view\'s Delta table, readable in a training set and by materialisation', async () => {
+  it("appends pushed rows to the view's Delta table, readable in a training set and by materialisation", async () => {
     const now = Date.now();
     const row = (u: string, at: number, followers: number) => ({
       joinKeys: { user_id: str(u) },
@@ -223,7 +245,10 @@ describe('push to the offline store', () => {
     expect(table.snapshot().version).toBe(2);
     expect(table.snapshot().schema.map((c) => c.name)).toEqual(['user_id', 'event_timestamp', 'created_timestamp', 'locale', 'followers']);
 
-    await writeParquet('entities/profile.parquet', `SELECT * FROM (VALUES ('p1', make_timestamp(${(now - 45_000) * 1000})), ('p1', make_timestamp(${now * 1000})), ('p2', make_timestamp(${now * 1000}))) t(user_id, event_timestamp)`);
+    await writeParquet(
+      'entities/profile.parquet',
+      `SELECT * FROM (VALUES ('p1', make_timestamp(${(now - 45_000) * 1000})), ('p1', make_timestamp(${now * 1000})), ('p2', make_timestamp(${now * 1000}))) t(user_id, event_timestamp)`,
+    );
     const { job } = await client.call<featuresV1.GetHistoricalFeaturesResponse>('GetHistoricalFeatures', {
       entityPath: 'entities/profile.parquet',
       featureService: '',
@@ -255,8 +280,16 @@ describe('materialisation of a Delta source', () => {
       pushSource: 'profile_push',
       mode: featuresV1.PushMode.PUSH_MODE_OFFLINE,
       rows: [
-        { joinKeys: { user_id: str('p2') }, features: { followers: { int64Value: 21 }, locale: str('de') }, eventTimestamp: ts(p2At + 5000) },
-        { joinKeys: { user_id: str('p1') }, features: { followers: { int64Value: 9 }, locale: str('de') }, eventTimestamp: ts(p1At - 5000) },
+        {
+          joinKeys: { user_id: str('p2') },
+          features: { followers: { int64Value: 21 }, locale: str('de') },
+          eventTimestamp: ts(p2At + 5000),
+        },
+        {
+          joinKeys: { user_id: str('p1') },
+          features: { followers: { int64Value: 9 }, locale: str('de') },
+          eventTimestamp: ts(p1At - 5000),
+        },
       ],
     });
     const run = await materialize({ featureViews: ['user_profile'] });
@@ -277,21 +310,26 @@ describe('materialisation', () => {
       entityRows: users.map((u) => ({ joinKeys: { user_id: str(u) } })),
       features: { refs: ['user_score:score', 'user_score:segment'] },
     });
-    return r.rows.map((row) => (row.features[0].status === FeatureStatus.FEATURE_STATUS_PRESENT ? row.features[0].value!.doubleValue : null));
+    return r.rows.map((row) =>
+      row.features[0].status === FeatureStatus.FEATURE_STATUS_PRESENT ? row.features[0].value!.doubleValue : null,
+    );
   };
 
   it('copies the latest row per entity online, then incrementally writes only the entities that changed', async () => {
     const now = Date.now();
     // Five users, two rows each for u1 (the later one counts), one row outside the 1 d ttl window (never materialised).
-    await writeParquet('sources/score/part-0.parquet', scoreRows([
-      ['m1', now - 3 * 3_600_000, 0.1, 'a'],
-      ['m1', now - 2 * 3_600_000, 0.2, 'a'],
-      ['m2', now - 2 * 3_600_000, 0.3, 'b'],
-      ['m3', now - 2 * 3_600_000, 0.4, 'b'],
-      ['m4', now - 2 * 3_600_000, 0.5, 'c'],
-      ['m5', now - 2 * 3_600_000, 0.6, 'c'],
-      ['m6', now - 3 * 86_400_000, 0.7, 'old'],
-    ]));
+    await writeParquet(
+      'sources/score/part-0.parquet',
+      scoreRows([
+        ['m1', now - 3 * 3_600_000, 0.1, 'a'],
+        ['m1', now - 2 * 3_600_000, 0.2, 'a'],
+        ['m2', now - 2 * 3_600_000, 0.3, 'b'],
+        ['m3', now - 2 * 3_600_000, 0.4, 'b'],
+        ['m4', now - 2 * 3_600_000, 0.5, 'c'],
+        ['m5', now - 2 * 3_600_000, 0.6, 'c'],
+        ['m6', now - 3 * 86_400_000, 0.7, 'old'],
+      ]),
+    );
     const first = await materialize({ featureViews: ['user_score'] });
     expect(first.state).toBe(JobState.JOB_STATE_SUCCEEDED);
     expect(first.views[0]).toMatchObject({ featureView: 'user_score', rowsWritten: 5, entitiesScanned: 5, entitiesUnchanged: 0 });
@@ -302,7 +340,13 @@ describe('materialisation', () => {
     // New rows after the watermark for two users: the incremental run reads and writes only them.
     await new Promise((r) => setTimeout(r, 20));
     const later = Date.now() - 5;
-    await writeParquet('sources/score/part-1.parquet', scoreRows([['m2', later, 0.35, 'b'], ['m4', later, 0.55, 'c']]));
+    await writeParquet(
+      'sources/score/part-1.parquet',
+      scoreRows([
+        ['m2', later, 0.35, 'b'],
+        ['m4', later, 0.55, 'c'],
+      ]),
+    );
     const second = await materialize({});
     expect(second.views.map((v) => [v.featureView, Number(v.rowsWritten), Number(v.entitiesScanned)])).toEqual([
       ['user_clicks', 0, 0],
@@ -319,25 +363,42 @@ describe('materialisation', () => {
   });
 
   it('materialises a subset of entities without moving the watermark, and never overwrites a newer pushed value', async () => {
-    const before = (await client.call<featuresV1.GetFeatureViewResponse>('GetFeatureView', { name: 'user_score' })).featureView!.materializedUntil;
+    const before = (await client.call<featuresV1.GetFeatureViewResponse>('GetFeatureView', { name: 'user_score' })).featureView!
+      .materializedUntil;
     const now = Date.now();
-    await writeParquet('sources/score/part-2.parquet', scoreRows([['m1', now - 1000, 0.9, 'z'], ['m3', now - 1000, 0.8, 'z'], ['m5', now - 1000, 0.95, 'z']]));
+    await writeParquet(
+      'sources/score/part-2.parquet',
+      scoreRows([
+        ['m1', now - 1000, 0.9, 'z'],
+        ['m3', now - 1000, 0.8, 'z'],
+        ['m5', now - 1000, 0.95, 'z'],
+      ]),
+    );
     // m5 got a fresher value by Push in the meantime.
     await client.call('Push', {
       featureView: 'user_score',
-      rows: [{ joinKeys: { user_id: str('m5') }, features: { score: { doubleValue: 0.99 }, segment: str('push') }, eventTimestamp: ts(now) }],
+      rows: [
+        { joinKeys: { user_id: str('m5') }, features: { score: { doubleValue: 0.99 }, segment: str('push') }, eventTimestamp: ts(now) },
+      ],
     });
-    const subset = await materialize({ featureViews: ['user_score'], startTime: ts(now - 60_000), entityRows: [{ joinKeys: { user_id: str('m1') } }, { joinKeys: { user_id: str('m5') } }] });
+    const subset = await materialize({
+      featureViews: ['user_score'],
+      startTime: ts(now - 60_000),
+      entityRows: [{ joinKeys: { user_id: str('m1') } }, { joinKeys: { user_id: str('m5') } }],
+    });
     expect(subset.views[0]).toMatchObject({ rowsWritten: 1, entitiesScanned: 2, entitiesSuperseded: 1 });
     expect(await online(['m1', 'm3', 'm5'])).toEqual([0.9, 0.4, 0.99]);
-    const after = (await client.call<featuresV1.GetFeatureViewResponse>('GetFeatureView', { name: 'user_score' })).featureView!.materializedUntil;
+    const after = (await client.call<featuresV1.GetFeatureViewResponse>('GetFeatureView', { name: 'user_score' })).featureView!
+      .materializedUntil;
     expect(after).toEqual(before);
   });
 
   it('refuses views that are not online and a start after the end', async () => {
     await expect(client.call('Materialize', { featureViews: ['user_country'] })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await expect(client.call('Materialize', { featureViews: ['nope'] })).rejects.toMatchObject({ code: status.NOT_FOUND });
-    await expect(client.call('Materialize', { startTime: ts(Date.now() - 1000), endTime: ts(Date.now() - 2000) })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(client.call('Materialize', { startTime: ts(Date.now() - 1000), endTime: ts(Date.now() - 2000) })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+    });
     await expect(client.call('GetMaterializationStatus', { jobId: 'mat-nope' })).rejects.toMatchObject({ code: status.NOT_FOUND });
   });
 });

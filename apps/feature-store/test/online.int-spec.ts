@@ -64,9 +64,13 @@ const ageMs = (r: featuresV1.FeatureResult) => Number(r.age!.seconds) * 1000 + r
 describe('online store', () => {
   it('serves pushed values with status PRESENT and their age, NOT_FOUND for an unknown entity', async () => {
     const at = Date.now() - 60_000;
-    const pushed = await push('user_activity', [{ joinKeys: { user_id: str('u-1') }, features: { clicks: i64(7), ctr: dbl(0.25) }, eventTimestamp: ts(at) }]);
+    const pushed = await push('user_activity', [
+      { joinKeys: { user_id: str('u-1') }, features: { clicks: i64(7), ctr: dbl(0.25) }, eventTimestamp: ts(at) },
+    ]);
     expect(pushed).toEqual({ onlineRows: 1, offlineRows: 0 });
-    const res = await get([{ user_id: str('u-1') }, { user_id: str('u-unknown') }], { refs: ['user_activity:ctr', 'user_activity:clicks'] });
+    const res = await get([{ user_id: str('u-1') }, { user_id: str('u-unknown') }], {
+      refs: ['user_activity:ctr', 'user_activity:clicks'],
+    });
     expect(res.featureRefs).toEqual(['user_activity:ctr', 'user_activity:clicks']);
     const [known, unknown] = res.rows;
     expect(known.joinKeys).toEqual({ user_id: { stringValue: 'u-1', kind: 'stringValue' } });
@@ -82,13 +86,23 @@ describe('online store', () => {
 
   it('answers EXPIRED for a value older than its view ttl, judged per view in the same entity hash', async () => {
     const old = Date.now() - 2 * HOUR;
-    await push('user_activity', [{ joinKeys: { user_id: str('u-2') }, features: { clicks: i64(1), ctr: dbl(0.5) }, eventTimestamp: ts(old) }]);
+    await push('user_activity', [
+      { joinKeys: { user_id: str('u-2') }, features: { clicks: i64(1), ctr: dbl(0.5) }, eventTimestamp: ts(old) },
+    ]);
     // A fresh write of another view of the same entity does not revive the expired view (nor shorten its key's life).
-    await push('user_profile', [{ joinKeys: { user_id: str('u-2') }, features: { locale: str('de'), tags: { stringListValue: { values: ['a', 'b'] } } }, eventTimestamp: ts(old) }]);
+    await push('user_profile', [
+      {
+        joinKeys: { user_id: str('u-2') },
+        features: { locale: str('de'), tags: { stringListValue: { values: ['a', 'b'] } } },
+        eventTimestamp: ts(old),
+      },
+    ]);
     const redis = new Redis(stackConfig.REDIS_URL);
     const key = `${world.redisPrefix}pulse:user_id=u-2`;
     const pttlAfterLongView = await redis.pttl(key);
-    await push('user_activity', [{ joinKeys: { user_id: str('u-2') }, features: { clicks: i64(1), ctr: dbl(0.5) }, eventTimestamp: ts(old) }]);
+    await push('user_activity', [
+      { joinKeys: { user_id: str('u-2') }, features: { clicks: i64(1), ctr: dbl(0.5) }, eventTimestamp: ts(old) },
+    ]);
     const pttlAfterShortView = await redis.pttl(key);
     redis.disconnect();
     // user_profile (30 d ttl) keeps the key alive ~30 d; the later user_activity write (1 h ttl) did not cut it.
@@ -110,7 +124,9 @@ describe('online store', () => {
   it('keeps the newer value when an older row is pushed later, and reports a pushed null as NULL_VALUE', async () => {
     const now = Date.now();
     await push('post_stats', [{ joinKeys: { post_id: str('p-1') }, features: { views: dbl(100) }, eventTimestamp: ts(now - 1000) }]);
-    const stale = await push('post_stats', [{ joinKeys: { post_id: str('p-1') }, features: { views: dbl(5) }, eventTimestamp: ts(now - 60_000) }]);
+    const stale = await push('post_stats', [
+      { joinKeys: { post_id: str('p-1') }, features: { views: dbl(5) }, eventTimestamp: ts(now - 60_000) },
+    ]);
     expect(stale.onlineRows).toBe(0);
     await push('post_stats', [{ joinKeys: { post_id: str('p-2') }, features: { views: {} }, eventTimestamp: ts(now) }]);
     const res = await get([{ post_id: str('p-1') }, { post_id: str('p-2') }], { refs: ['post_stats:views'] });
@@ -121,10 +137,19 @@ describe('online store', () => {
   it('reads a feature service for a batch of entity rows in request order', async () => {
     const now = Date.now();
     const users = Array.from({ length: 50 }, (_, i) => `batch-u-${i}`);
-    await push('user_activity', users.map((u, i) => ({ joinKeys: { user_id: str(u) }, features: { clicks: i64(i), ctr: dbl(i / 100) }, eventTimestamp: ts(now) })));
-    await push('user_profile', users.map((u) => ({ joinKeys: { user_id: str(u) }, features: { locale: str(`l-${u}`), tags: {} }, eventTimestamp: ts(now) })));
+    await push(
+      'user_activity',
+      users.map((u, i) => ({ joinKeys: { user_id: str(u) }, features: { clicks: i64(i), ctr: dbl(i / 100) }, eventTimestamp: ts(now) })),
+    );
+    await push(
+      'user_profile',
+      users.map((u) => ({ joinKeys: { user_id: str(u) }, features: { locale: str(`l-${u}`), tags: {} }, eventTimestamp: ts(now) })),
+    );
     await push('post_stats', [{ joinKeys: { post_id: str('p-batch') }, features: { views: dbl(3) }, eventTimestamp: ts(now) }]);
-    const res = await get(users.map((u) => ({ user_id: str(u), post_id: str('p-batch') })), { service: 'ranker' });
+    const res = await get(
+      users.map((u) => ({ user_id: str(u), post_id: str('p-batch') })),
+      { service: 'ranker' },
+    );
     expect(res.featureRefs).toEqual(['user_profile:locale', 'user_activity:clicks', 'user_activity:ctr', 'post_stats:views']);
     expect(res.rows).toHaveLength(50);
     res.rows.forEach((row, i) => {
@@ -143,12 +168,18 @@ describe('online store', () => {
     const missingKey = await get([{ post_id: str('p') }], { refs: ['user_activity:clicks'] }).catch((e) => e);
     expect(missingKey.code).toBe(status.INVALID_ARGUMENT);
     expect(decodeFieldViolations(missingKey.metadata)[0].field).toBe('entity_rows[0].join_keys.user_id');
-    const wrongType = await push('user_activity', [{ joinKeys: { user_id: str('u') }, features: { clicks: str('x'), ctr: dbl(1) }, eventTimestamp: ts(Date.now()) }]).catch((e) => e);
+    const wrongType = await push('user_activity', [
+      { joinKeys: { user_id: str('u') }, features: { clicks: str('x'), ctr: dbl(1) }, eventTimestamp: ts(Date.now()) },
+    ]).catch((e) => e);
     expect(wrongType.code).toBe(status.INVALID_ARGUMENT);
     expect(decodeFieldViolations(wrongType.metadata)[0].field).toBe('rows[0].features.clicks');
-    const future = await push('user_activity', [{ joinKeys: { user_id: str('u') }, features: { clicks: i64(1), ctr: dbl(1) }, eventTimestamp: ts(Date.now() + HOUR) }]).catch((e) => e);
+    const future = await push('user_activity', [
+      { joinKeys: { user_id: str('u') }, features: { clicks: i64(1), ctr: dbl(1) }, eventTimestamp: ts(Date.now() + HOUR) },
+    ]).catch((e) => e);
     expect(decodeFieldViolations(future.metadata)[0].field).toBe('rows[0].event_timestamp');
-    const partial = await push('user_activity', [{ joinKeys: { user_id: str('u') }, features: { clicks: i64(1) }, eventTimestamp: ts(Date.now()) }]).catch((e) => e);
+    const partial = await push('user_activity', [
+      { joinKeys: { user_id: str('u') }, features: { clicks: i64(1) }, eventTimestamp: ts(Date.now()) },
+    ]).catch((e) => e);
     expect(decodeFieldViolations(partial.metadata)[0].field).toBe('rows[0].features.ctr');
     await expect(client.call('Push', { pushSource: 'nope', rows: [] })).rejects.toMatchObject({ code: status.NOT_FOUND });
     await expect(get([], { refs: ['user_activity:clicks'] })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });

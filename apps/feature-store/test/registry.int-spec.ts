@@ -105,7 +105,10 @@ describe('registry: plan and apply', () => {
     await expect(client.call('GetFeatureView', { name: 'nope' })).rejects.toMatchObject({ code: status.NOT_FOUND });
 
     // A new version while the service runs: reads keep answering, then see it.
-    world.writeRepo({ 'entities.yaml': ENTITIES, 'views.yaml': views('double', '      - { name: following, type: int64 }\n      - { name: posts, type: int64 }') });
+    world.writeRepo({
+      'entities.yaml': ENTITIES,
+      'views.yaml': views('double', '      - { name: following, type: int64 }\n      - { name: posts, type: int64 }'),
+    });
     expect((await world.registry('apply')).version).toBe(4);
     const served = await eventually(
       () => client.call<featuresV1.GetFeatureViewResponse>('GetFeatureView', { name: 'user_profile' }),
@@ -114,12 +117,15 @@ describe('registry: plan and apply', () => {
     );
     expect(served.featureView!.features.map((f) => f.name)).toContain('posts');
     const services = await client.call<featuresV1.ListFeatureServicesResponse>('ListFeatureServices', {});
-    expect(services.featureServices[0]).toMatchObject({ name: 'ranker', projections: [{ featureView: 'user_profile', features: ['followers'] }] });
+    expect(services.featureServices[0]).toMatchObject({
+      name: 'ranker',
+      projections: [{ featureView: 'user_profile', features: ['followers'] }],
+    });
   });
 
   it('refuses to start on a schema without its tables, naming the migration to run', async () => {
-    await expect(createApp({ ...world.env, FEATURE_STORE_PG_SCHEMA: `${world.schema}_none`, FEATURE_STORE_AUTO_MIGRATE: 'false' })).rejects.toThrow(
-      /schema "fs_t_\w+_none" has no feature store tables: run `nx run feature-store:migrate`/,
-    );
+    await expect(
+      createApp({ ...world.env, FEATURE_STORE_PG_SCHEMA: `${world.schema}_none`, FEATURE_STORE_AUTO_MIGRATE: 'false' }),
+    ).rejects.toThrow(/schema "fs_t_\w+_none" has no feature store tables: run `nx run feature-store:migrate`/);
   });
 });

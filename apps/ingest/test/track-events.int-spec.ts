@@ -57,8 +57,7 @@ function event(userId: string, n: number, overrides: Record<string, unknown> = {
   };
 }
 
-const track = (events: unknown[], clientId = 'int-test') =>
-  client.call<ingestV1.TrackEventsResponse>('TrackEvents', { events, clientId });
+const track = (events: unknown[], clientId = 'int-test') => client.call<ingestV1.TrackEventsResponse>('TrackEvents', { events, clientId });
 
 function userRecords(userId: string) {
   return (r: IncomingRecord<string, ingestV1.ActivityTracked>) => r.key === userId;
@@ -162,8 +161,13 @@ describe('TrackEvents', () => {
 
   it('survives malformed values: wrong-typed fields come back rejected, not as a crash', async () => {
     const userId = `u-bad-${run}`;
-    const response = await track([{ eventId: `${userId}-x`, userId, type: 77, target: { type: 1, id: 'p' }, occurredAt: { seconds: 1, nanos: 0 } }]);
-    expect(response.results[0]).toMatchObject({ status: EventStatus.EVENT_STATUS_REJECTED, reason: RejectionReason.REJECTION_REASON_UNKNOWN_TYPE });
+    const response = await track([
+      { eventId: `${userId}-x`, userId, type: 77, target: { type: 1, id: 'p' }, occurredAt: { seconds: 1, nanos: 0 } },
+    ]);
+    expect(response.results[0]).toMatchObject({
+      status: EventStatus.EVENT_STATUS_REJECTED,
+      reason: RejectionReason.REJECTION_REASON_UNKNOWN_TYPE,
+    });
     // The service still answers afterwards.
     expect((await track([event(userId, 1)])).acceptedCount).toBe(1);
   });
@@ -211,9 +215,15 @@ describe('health, reflection and metrics', () => {
       expect(names).toEqual(expect.arrayContaining(['pulse.ingest.v1.IngestService', 'grpc.health.v1.Health']));
 
       const files = await ask({ file_containing_symbol: 'pulse.ingest.v1.IngestService' });
-      const decoded = files.file_descriptor_response.file_descriptor_proto.map((b: Buffer) => descriptor.FileDescriptorProto.decode(b) as any);
+      const decoded = files.file_descriptor_response.file_descriptor_proto.map(
+        (b: Buffer) => descriptor.FileDescriptorProto.decode(b) as any,
+      );
       expect(decoded.map((f: { name: string }) => f.name)).toEqual(
-        expect.arrayContaining(['google/protobuf/timestamp.proto', 'pulse/ingest/v1/activity.proto', 'pulse/ingest/v1/ingest_service.proto']),
+        expect.arrayContaining([
+          'google/protobuf/timestamp.proto',
+          'pulse/ingest/v1/activity.proto',
+          'pulse/ingest/v1/ingest_service.proto',
+        ]),
       );
       const activity = decoded.find((f: { name: string }) => f.name === 'pulse/ingest/v1/activity.proto');
       const event = activity.messageType.find((m: { name: string }) => m.name === 'ActivityEvent');

@@ -15,7 +15,10 @@ export async function createApp(overrides: Record<string, string | undefined> = 
   const config = loadRecommenderConfig(overrides);
   const logger = createLogger(config.SERVICE_NAME, config.LOG_LEVEL);
   const backend = await loadTf(config.RECS_TF_BACKEND, { intraOpThreads: config.RECS_TF_INTRAOP_THREADS });
-  logger.info({ backend: backend.backend, nativeVersion: backend.nativeVersion, fallback: backend.fallbackReason }, describeBackend(backend));
+  logger.info(
+    { backend: backend.backend, nativeVersion: backend.nativeVersion, fallback: backend.fallbackReason },
+    describeBackend(backend),
+  );
   const running = await bootstrapService({
     module: AppModule.forRoot(config, logger),
     logger,

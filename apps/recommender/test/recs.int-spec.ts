@@ -23,7 +23,11 @@ let gmfVersion: string;
 let popVersion: string;
 
 const call = <T = any>(method: string, request: unknown) => client.call<T>(method, request);
-const fail = (method: string, request: unknown) => client.call(method, request).then(() => undefined, (e: { code: number; details: string; metadata: unknown }) => e);
+const fail = (method: string, request: unknown) =>
+  client.call(method, request).then(
+    () => undefined,
+    (e: { code: number; details: string; metadata: unknown }) => e,
+  );
 
 /** Training rows of a user from the synthetic file's generator: cluster = user number mod 6, 40 items each. */
 const clusterOf = (itemId: string) => Math.floor(Number(itemId.slice(1)) / 40);
@@ -33,7 +37,24 @@ beforeAll(async () => {
   const quiet = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
   try {
-    expect(await recs(['train', ratings, '--model', 'gmf', '--models-dir', modelsDir, '--item-metadata', movies, '--epochs', '6', '--lr', '0.01', '--batch-size', '128'])).toBe(0);
+    expect(
+      await recs([
+        'train',
+        ratings,
+        '--model',
+        'gmf',
+        '--models-dir',
+        modelsDir,
+        '--item-metadata',
+        movies,
+        '--epochs',
+        '6',
+        '--lr',
+        '0.01',
+        '--batch-size',
+        '128',
+      ]),
+    ).toBe(0);
     expect(await recs(['train', ratings, '--model', 'itempop', '--models-dir', modelsDir])).toBe(0);
   } finally {
     quiet.mockRestore();
@@ -73,7 +94,9 @@ describe('RecsService', () => {
       const scores = res.items.map((i: { score: number }) => i.score);
       expect([...scores].sort((a, b) => b - a)).toEqual(scores);
       const u = loaded.users.get(userId) as number;
-      const seen = new Set(Array.from(loaded.seen.items.subarray(loaded.seen.offsets[u], loaded.seen.offsets[u + 1]), (i) => loaded.items.id(i)));
+      const seen = new Set(
+        Array.from(loaded.seen.items.subarray(loaded.seen.offsets[u], loaded.seen.offsets[u + 1]), (i) => loaded.items.id(i)),
+      );
       for (const item of res.items) expect(seen.has(item.itemId)).toBe(false);
       const cluster = Number(userId.slice(1)) % 6;
       const inCluster = res.items.filter((i: { itemId: string }) => clusterOf(i.itemId) === cluster).length;
@@ -87,7 +110,9 @@ describe('RecsService', () => {
     expect(res.strategy).toBe(Strategy.STRATEGY_POPULAR_FALLBACK);
     expect(res.modelVersion).toBe(gmfVersion);
     const loaded = await new ModelRegistry(modelsDir).load(gmfVersion);
-    const top = Array.from(loaded.popularity.keys()).sort((a, b) => loaded.popularity[b] - loaded.popularity[a] || a - b).slice(0, 3);
+    const top = Array.from(loaded.popularity.keys())
+      .sort((a, b) => loaded.popularity[b] - loaded.popularity[a] || a - b)
+      .slice(0, 3);
     expect(res.items.map((i: { itemId: string }) => i.itemId)).toEqual(top.map((i) => loaded.items.id(i)));
     loaded.model.dispose();
   });
@@ -117,10 +142,18 @@ describe('RecsService', () => {
     const only = await call('Recommend', { userId: 'u3', numResults: 10, filter: { include: [{ attribute: 'genre', values: ['c1'] }] } });
     expect(only.items).toHaveLength(10);
     expect(only.items.every((i: { itemId: string }) => clusterOf(i.itemId) === 1)).toBe(true);
-    const without = await call('Recommend', { userId: 'u3', numResults: 20, filter: { exclude: [{ attribute: 'genre', values: ['c3', 'Hit'] }] } });
+    const without = await call('Recommend', {
+      userId: 'u3',
+      numResults: 20,
+      filter: { exclude: [{ attribute: 'genre', values: ['c3', 'Hit'] }] },
+    });
     expect(without.items).toHaveLength(20);
     expect(without.items.some((i: { itemId: string }) => clusterOf(i.itemId) === 3 || Number(i.itemId.slice(1)) >= 230)).toBe(false);
-    const both = await call('RecommendSimilar', { itemId: 'm41', numResults: 5, filter: { include: [{ attribute: 'year', values: ['2002'] }] } });
+    const both = await call('RecommendSimilar', {
+      itemId: 'm41',
+      numResults: 5,
+      filter: { include: [{ attribute: 'year', values: ['2002'] }] },
+    });
     expect(both.items).toHaveLength(5);
     expect(both.items.every((i: { itemId: string }) => clusterOf(i.itemId) === 2)).toBe(true);
     const error = await fail('Recommend', { userId: 'u3', filter: { exclude: [{ attribute: 'genre', values: [] }] } });
@@ -143,7 +176,8 @@ describe('RecsService', () => {
     await call('Recommend', { userId: 'u5' });
     await call('Recommend', { userId: 'nobody-known' });
     const text = await fetch(`${running.httpUrl}/metrics`).then((r) => r.text());
-    const count = (strategy: string) => Number(new RegExp(`recs_lists_total\\{[^}]*rpc="Recommend"[^}]*strategy="${strategy}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    const count = (strategy: string) =>
+      Number(new RegExp(`recs_lists_total\\{[^}]*rpc="Recommend"[^}]*strategy="${strategy}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
     expect(count('STRATEGY_PERSONALIZED')).toBeGreaterThan(0);
     expect(count('STRATEGY_POPULAR_FALLBACK')).toBeGreaterThan(0);
     expect(text).toMatch(new RegExp(`recs_serving_model_info\\{[^}]*version="${gmfVersion}"[^}]*\\} 1`));
@@ -172,12 +206,22 @@ describe('RecsService', () => {
   });
 
   it('another replica on the same registry follows a promotion by itself', async () => {
-    const replica = await createApp({ GRPC_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'warn', RECS_MODELS_DIR: modelsDir, RECS_REGISTRY_POLL: '100ms' });
+    const replica = await createApp({
+      GRPC_PORT: '0',
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'warn',
+      RECS_MODELS_DIR: modelsDir,
+      RECS_REGISTRY_POLL: '100ms',
+    });
     const other = grpcClient(replica.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService');
     try {
       expect((await other.call('Recommend', { userId: 'u3' })).modelVersion).toBe(gmfVersion);
       await call('PromoteModel', { version: popVersion });
-      const followed = await eventually(() => other.call<{ modelVersion: string }>('Recommend', { userId: 'u3' }), (r) => r?.modelVersion === popVersion, 5000);
+      const followed = await eventually(
+        () => other.call<{ modelVersion: string }>('Recommend', { userId: 'u3' }),
+        (r) => r?.modelVersion === popVersion,
+        5000,
+      );
       expect(followed?.modelVersion).toBe(popVersion);
     } finally {
       other.close();

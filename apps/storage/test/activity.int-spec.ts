@@ -6,7 +6,10 @@ import { dropKeyspace, stackConfig, startStorage, type StorageTestApp } from './
 const { ActivityType, TargetType } = ingestV1;
 const DAY = 86_400_000;
 
-const kafka = new PlatformaticKafkaClient({ brokers: stackConfig.KAFKA_BROKERS, clientId: `storage-activity-test-${randomUUID().slice(0, 6)}` });
+const kafka = new PlatformaticKafkaClient({
+  brokers: stackConfig.KAFKA_BROKERS,
+  clientId: `storage-activity-test-${randomUUID().slice(0, 6)}`,
+});
 const apps: StorageTestApp[] = [];
 
 afterAll(async () => {
@@ -63,7 +66,10 @@ describe('activity from pulse.activity.tracked.v1', () => {
 
     const now = Date.now();
     const events = Array.from({ length: 45 }, (_, i) => tracked(userId, i, now - (i % 3) * DAY - i * 1000));
-    await kafka.producer.send(Topics.activityTracked, events.map((value) => ({ key: userId, value })));
+    await kafka.producer.send(
+      Topics.activityTracked,
+      events.map((value) => ({ key: userId, value })),
+    );
 
     const first = await startStorage({ STORAGE_ACTIVITY_CONSUMER: 'true', STORAGE_ACTIVITY_GROUP: group });
     apps.push(first);
@@ -81,7 +87,11 @@ describe('activity from pulse.activity.tracked.v1', () => {
     await first.close();
     apps.pop();
     await kafka.admin.setGroupOffsets(group, Topics.activityTracked.name, await offsetsBefore(events.length));
-    const second = await startStorage({ STORAGE_ACTIVITY_CONSUMER: 'true', STORAGE_ACTIVITY_GROUP: group, CASSANDRA_KEYSPACE: first.keyspace });
+    const second = await startStorage({
+      STORAGE_ACTIVITY_CONSUMER: 'true',
+      STORAGE_ACTIVITY_GROUP: group,
+      CASSANDRA_KEYSPACE: first.keyspace,
+    });
     apps.push(second);
     await waitFor(async () => (await writtenCount(second)) >= 45);
     expect(await listAll(second, userId, 100)).toHaveLength(45);

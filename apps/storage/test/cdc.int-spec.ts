@@ -66,10 +66,18 @@ const profile = (userId: string) =>
 describe('applying the app database through its CDC topics', () => {
   it('creates, updates (moving the handle) and deletes profiles from users changes', async () => {
     await sendUser('c', 100, null, user(1, 'ada_src', 'Ada'));
-    expect(await eventually(() => profile('1'), (p) => p?.handle === 'ada_src')).toMatchObject({ displayName: 'Ada', handle: 'ada_src' });
+    expect(
+      await eventually(
+        () => profile('1'),
+        (p) => p?.handle === 'ada_src',
+      ),
+    ).toMatchObject({ displayName: 'Ada', handle: 'ada_src' });
 
     await sendUser('u', 110, null, user(1, 'ada_new', 'Ada L.'));
-    await eventually(() => profile('1'), (p) => p?.handle === 'ada_new');
+    await eventually(
+      () => profile('1'),
+      (p) => p?.handle === 'ada_new',
+    );
     const byHandle = await storage.client.call<storageV1.GetProfileByHandleResponse>('GetProfileByHandle', { handle: 'ada_new' });
     expect(byHandle.profile!.userId).toBe('1');
     const old = await storage.client.call('GetProfileByHandle', { handle: 'ada_src' }).catch((e: any) => e);
@@ -77,7 +85,12 @@ describe('applying the app database through its CDC topics', () => {
 
     await sendUser('d', 120, user(1, 'ada_new'), null);
     await kafka.producer.send(topics.users, [{ key: { id: 1 }, value: null }]); // the tombstone after a delete
-    expect(await eventually(() => profile('1'), (p) => p === undefined)).toBeUndefined();
+    expect(
+      await eventually(
+        () => profile('1'),
+        (p) => p === undefined,
+      ),
+    ).toBeUndefined();
   });
 
   it('never lets a stale or replayed change overwrite a newer row, nor resurrect a deleted one', async () => {
@@ -86,13 +99,19 @@ describe('applying the app database through its CDC topics', () => {
     await sendUser('u', 215, null, user(2, 'grace_v2', 'v2')); // arrives late, older LSN
     await sendUser('c', 200, null, user(2, 'grace_v1', 'v1')); // replay of the first change
     await sendUser('c', 300, null, user(3, 'marker', 'marker')); // processed after the above: a barrier
-    await eventually(() => profile('3'), (p) => p !== undefined);
+    await eventually(
+      () => profile('3'),
+      (p) => p !== undefined,
+    );
     expect(await profile('2')).toMatchObject({ handle: 'grace_v3', displayName: 'v3' });
 
     await sendUser('d', 400, user(3, 'marker'), null);
     await sendUser('c', 350, null, user(3, 'marker', 'zombie')); // older than the delete
     await sendUser('c', 500, null, user(4, 'barrier2'));
-    await eventually(() => profile('4'), (p) => p !== undefined);
+    await eventually(
+      () => profile('4'),
+      (p) => p !== undefined,
+    );
     expect(await profile('3')).toBeUndefined();
 
     const metrics = await (await fetch(`${storage.running.httpUrl}/metrics`)).text();

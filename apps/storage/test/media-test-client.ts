@@ -39,8 +39,9 @@ export function putMedia(
 /** PutMedia with any sequence of messages, written with backpressure. */
 export function putMessages(client: UnaryClient, messages: Partial<storageV1.PutMediaRequest>[]): Promise<storageV1.PutMediaResponse> {
   return new Promise((resolve, reject) => {
-    const call = (client.raw as any).PutMedia({ deadline: Date.now() + 30_000 }, (error: ServiceError | null, response: storageV1.PutMediaResponse) =>
-      error ? reject(error) : resolve(response),
+    const call = (client.raw as any).PutMedia(
+      { deadline: Date.now() + 30_000 },
+      (error: ServiceError | null, response: storageV1.PutMediaResponse) => (error ? reject(error) : resolve(response)),
     );
     let i = 0;
     const pump = () => {
@@ -78,7 +79,9 @@ export function getMedia(client: UnaryClient, request: Partial<storageV1.GetMedi
       }
     });
     call.on('error', reject);
-    call.on('end', () => (info ? resolve({ info, bytes: Buffer.concat(parts), chunks: parts.length, largestChunk }) : reject(new Error('no info message'))));
+    call.on('end', () =>
+      info ? resolve({ info, bytes: Buffer.concat(parts), chunks: parts.length, largestChunk }) : reject(new Error('no info message')),
+    );
   });
 }
 

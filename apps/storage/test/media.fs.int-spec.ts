@@ -11,8 +11,11 @@ import { backdate, content, createOwner, DAY_MS, failure, getMedia, MiB, putMedi
 import { dropKeyspace, startStorage, type StorageTestApp } from './storage-test-app';
 
 const { STORAGE_TIER_ARCHIVE: ARCHIVE, STORAGE_TIER_STANDARD: STANDARD } = storageV1.StorageTier;
-const { LIFECYCLE_ACTION_TYPE_ABORT_UPLOAD: ABORT_UPLOAD, LIFECYCLE_ACTION_TYPE_ARCHIVE: ARCHIVE_ACTION, LIFECYCLE_ACTION_TYPE_EXPIRE: EXPIRE } =
-  storageV1.LifecycleActionType;
+const {
+  LIFECYCLE_ACTION_TYPE_ABORT_UPLOAD: ABORT_UPLOAD,
+  LIFECYCLE_ACTION_TYPE_ARCHIVE: ARCHIVE_ACTION,
+  LIFECYCLE_ACTION_TYPE_EXPIRE: EXPIRE,
+} = storageV1.LifecycleActionType;
 
 const RULES = `
 rules:
@@ -59,12 +62,19 @@ const put = (bytes: Buffer, metadata: Partial<storageV1.MediaUploadMetadata> = {
 const info = (mediaId: string) => storage.client.call<storageV1.GetMediaInfoResponse>('GetMediaInfo', { mediaId }).then((r) => r.media!);
 const sweep = (request: Partial<storageV1.RunLifecycleSweepRequest>) =>
   storage.client.call<storageV1.RunLifecycleSweepResponse>('RunLifecycleSweep', request);
-const filesUnder = async (dir: string) => (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+const filesUnder = async (dir: string) =>
+  (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
 
 describe('media on the file system backend', () => {
   it('streams 6 MiB up in chunks and back down: same SHA-256, in chunks of at most 1 MiB, and by byte range', async () => {
     const bytes = content(6 * MiB + 12_345);
-    const stored = await put(bytes, { filename: 'cat.png', prefix: 'pics/', tags: ['cat', 'cute'], sizeBytes: bytes.length, sha256: sha256(bytes) });
+    const stored = await put(bytes, {
+      filename: 'cat.png',
+      prefix: 'pics/',
+      tags: ['cat', 'cute'],
+      sizeBytes: bytes.length,
+      sha256: sha256(bytes),
+    });
     expect(stored).toMatchObject({ ownerId: OWNER, contentType: 'image/png', filename: 'cat.png', prefix: 'pics/', tags: ['cat', 'cute'] });
     expect(stored).toMatchObject({ sizeBytes: bytes.length, sha256: sha256(bytes), tier: STANDARD });
 
@@ -127,7 +137,9 @@ describe('media on the file system backend', () => {
       expect(decodeFieldViolations(error.metadata)[0].field).toBe(field);
     }
     expect(decodeFieldViolations((await failure(putMessages(storage.client, [{ chunk: small }]))).metadata)[0].field).toBe('metadata');
-    const twice = await failure(putMessages(storage.client, [{ metadata: { ownerId: OWNER, contentType: 'image/png' } as any }, { metadata: {} as any }]));
+    const twice = await failure(
+      putMessages(storage.client, [{ metadata: { ownerId: OWNER, contentType: 'image/png' } as any }, { metadata: {} as any }]),
+    );
     expect(decodeFieldViolations(twice.metadata)[0].field).toBe('metadata');
 
     const tooBig = await failure(put(content(8 * MiB + 1)));

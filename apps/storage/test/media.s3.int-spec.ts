@@ -1,4 +1,10 @@
-import { CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import { status } from '@grpc/grpc-js';
 import { storageV1 } from '@pulse/contracts';
 import { BLOB_STORE } from '../src/media/blob-store';
@@ -62,7 +68,9 @@ async function listKeys(under: string): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await store.client.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: `${keyPrefix}${under}`, ContinuationToken: token }));
+    const page = await store.client.send(
+      new ListObjectsV2Command({ Bucket: store.bucket, Prefix: `${keyPrefix}${under}`, ContinuationToken: token }),
+    );
     keys.push(...(page.Contents ?? []).map((c) => c.Key!).filter((k) => !k.endsWith('/')));
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -125,7 +133,9 @@ describe('media on the S3 backend (s3proxy)', () => {
     const stored = await put(bytes, { prefix: 'cold/' });
     await backdate(storage, stored.mediaId, 45);
     const dry = await sweep({ dryRun: true, prefix: 'cold/' });
-    expect(dry.actions).toEqual([expect.objectContaining({ mediaId: stored.mediaId, type: ARCHIVE_ACTION, ruleId: 'archive-cold', applied: false })]);
+    expect(dry.actions).toEqual([
+      expect.objectContaining({ mediaId: stored.mediaId, type: ARCHIVE_ACTION, ruleId: 'archive-cold', applied: false }),
+    ]);
     const run = await sweep({ dryRun: false, prefix: 'cold/' });
     expect(run.actions).toEqual([expect.objectContaining({ mediaId: stored.mediaId, type: ARCHIVE_ACTION, applied: true, error: '' })]);
 
@@ -146,7 +156,9 @@ describe('media on the S3 backend (s3proxy)', () => {
     // as seen two hours from now (the server's upload clock cannot be turned back)
     const later = new Date(Date.now() + 2 * 3_600_000);
     const dry = await lifecycle.sweep({ dryRun: true, prefix: 'partial/', maxActions: 0, now: later });
-    expect(dry.actions).toEqual([expect.objectContaining({ type: ABORT_UPLOAD, ruleId: 'abort-partial', objectKey: orphanKey, applied: false })]);
+    expect(dry.actions).toEqual([
+      expect.objectContaining({ type: ABORT_UPLOAD, ruleId: 'abort-partial', objectKey: orphanKey, applied: false }),
+    ]);
     const real = await lifecycle.sweep({ dryRun: false, prefix: 'partial/', maxActions: 0, now: later });
     expect(real.actions).toEqual([expect.objectContaining({ type: ABORT_UPLOAD, objectKey: orphanKey, applied: true })]);
     const left = await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: `${keyPrefix}uploads/` }));

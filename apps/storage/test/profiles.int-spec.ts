@@ -14,8 +14,7 @@ afterAll(async () => {
   if (storage) await dropKeyspace(storage.keyspace);
 });
 
-const create = (profile: Partial<storageV1.Profile>) =>
-  storage.client.call<storageV1.CreateProfileResponse>('CreateProfile', { profile });
+const create = (profile: Partial<storageV1.Profile>) => storage.client.call<storageV1.CreateProfileResponse>('CreateProfile', { profile });
 
 describe('profiles', () => {
   it('creates a profile, stores the handle lowercase and reads it back by id and by handle', async () => {
@@ -29,9 +28,7 @@ describe('profiles', () => {
   });
 
   it('gives a contested handle to exactly one of many racing users; the others get ALREADY_EXISTS', async () => {
-    const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => create({ userId: `racer-${i}`, handle: 'popular_name' })),
-    );
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => create({ userId: `racer-${i}`, handle: 'popular_name' })));
     const winners = results.filter((r) => r.status === 'fulfilled');
     const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(winners).toHaveLength(1);
@@ -76,7 +73,9 @@ describe('profiles', () => {
     const missing = await storage.client.call('GetProfile', { userId: 'nobody' }).catch((e: any) => e);
     expect(missing.code).toBe(status.NOT_FOUND);
     expect(missing.details).toMatch(/profile "nobody" not found/);
-    const mask = await storage.client.call('UpdateProfile', { profile: { userId: 'ada' }, updateMask: { paths: ['handle'] } }).catch((e: any) => e);
+    const mask = await storage.client
+      .call('UpdateProfile', { profile: { userId: 'ada' }, updateMask: { paths: ['handle'] } })
+      .catch((e: any) => e);
     expect(mask.code).toBe(status.INVALID_ARGUMENT);
   });
 });

@@ -104,13 +104,7 @@ function topicSegment(identifier: string): string {
 
 /** `source.snapshot` of a Debezium event: `false` when streamed, the snapshot position otherwise. */
 export type DebeziumSnapshotMarker =
-  | 'true'
-  | 'false'
-  | 'first'
-  | 'first_in_data_collection'
-  | 'last_in_data_collection'
-  | 'last'
-  | 'incremental';
+  'true' | 'false' | 'first' | 'first_in_data_collection' | 'last_in_data_collection' | 'last' | 'incremental';
 
 /**
  * The `source` block of a Debezium PostgreSQL change event (io.debezium.connector.postgresql.Source).

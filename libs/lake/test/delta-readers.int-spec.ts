@@ -47,7 +47,14 @@ function batch(from: number, count: number) {
   return Array.from({ length: count }, (_, i) => {
     const n = from + i;
     const day = `2024-06-0${1 + (n % 3)}`;
-    return { event_id: `e${n}`, user_id: `u${n % 7}`, occurred_at: `${day}T08:00:00Z`, kafka_offset: n, properties: { n: String(n) }, event_date: day };
+    return {
+      event_id: `e${n}`,
+      user_id: `u${n % 7}`,
+      occurred_at: `${day}T08:00:00Z`,
+      kafka_offset: n,
+      properties: { n: String(n) },
+      event_date: day,
+    };
   });
 }
 

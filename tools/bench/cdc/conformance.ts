@@ -44,7 +44,12 @@ function allowlist(file: string): Allowed[] {
       const bar = line.indexOf(' | ');
       if (bar < 0 || !line.slice(bar + 3).trim()) throw new Error(`${file}:${i + 1}: expected '<pattern> | <justification>'`);
       const pattern = line.slice(0, bar).trim();
-      const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+      const re = new RegExp(
+        `^${pattern
+          .split('*')
+          .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      );
       const whole = pattern.includes(': ');
       entries.push({ pattern, why: line.slice(bar + 3).trim(), test: (difference, path) => re.test(whole ? difference : path), used: 0 });
     });
@@ -127,7 +132,16 @@ function ordered(recs: Rec[], table: string): Ev[] {
         k = [prev[0], prev[1], prev[2] + 0.5];
       }
       prev = k;
-      evs.push({ table, op: value ? String(value.op) : 'tombstone', key: parse(r.keyRaw), value, partition: r.partition, headers: r.headers, order: 0, k });
+      evs.push({
+        table,
+        op: value ? String(value.op) : 'tombstone',
+        key: parse(r.keyRaw),
+        value,
+        partition: r.partition,
+        headers: r.headers,
+        order: 0,
+        k,
+      });
     }
   }
   evs.sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.k[2] - b.k[2]);
@@ -197,7 +211,10 @@ async function runSide(cap: Capture, dir: string, admin: ReturnType<typeof kafka
   } finally {
     await stopCapturer(run);
   }
-  const recs = await readAll(admin, TABLES.map((t) => cap.topicOf(t)));
+  const recs = await readAll(
+    admin,
+    TABLES.map((t) => cap.topicOf(t)),
+  );
   const tx = cap.side === 'debezium' ? await topicRecordCount(admin, [`${cap.serverName}.transaction`]) : 0;
   return { recs, tx };
 }
@@ -233,8 +250,14 @@ async function main(): Promise<number> {
       count(`${TRANSACTION_TOPIC} (events vary)`, !!entry);
     }
     for (const table of TABLES) {
-      const pe = ordered(p.recs.filter((r) => r.topic === pulse.topicOf(table)), table);
-      const de = ordered(d.recs.filter((r) => r.topic === dbz.topicOf(table)), table);
+      const pe = ordered(
+        p.recs.filter((r) => r.topic === pulse.topicOf(table)),
+        table,
+      );
+      const de = ordered(
+        d.recs.filter((r) => r.topic === dbz.topicOf(table)),
+        table,
+      );
       if (pe.length !== de.length) {
         countMismatch = true;
         console.log(`COUNT ${table}: pulse=${pe.length} debezium=${de.length}`);
@@ -249,8 +272,22 @@ async function main(): Promise<number> {
         const op = a?.op ?? b?.op ?? '?';
         // A record without key goes to whatever partition the producer picks: only keyed partitions compare.
         const keyed = a?.key != null || b?.key != null;
-        const A = a ? { key: normalise(a.key, 'key', pulse), value: normalise(a.value, '', pulse), partition: keyed ? a.partition : '<unkeyed>', headers: normalise(a.headers, 'headers', pulse) } : undefined;
-        const B = b ? { key: normalise(b.key, 'key', dbz), value: normalise(b.value, '', dbz), partition: keyed ? b.partition : '<unkeyed>', headers: normalise(b.headers, 'headers', dbz) } : undefined;
+        const A = a
+          ? {
+              key: normalise(a.key, 'key', pulse),
+              value: normalise(a.value, '', pulse),
+              partition: keyed ? a.partition : '<unkeyed>',
+              headers: normalise(a.headers, 'headers', pulse),
+            }
+          : undefined;
+        const B = b
+          ? {
+              key: normalise(b.key, 'key', dbz),
+              value: normalise(b.value, '', dbz),
+              partition: keyed ? b.partition : '<unkeyed>',
+              headers: normalise(b.headers, 'headers', dbz),
+            }
+          : undefined;
         const out: [string, unknown, unknown][] = [];
         diff(A, B, '', out);
         for (const [path, x, y] of out) {
@@ -272,7 +309,8 @@ async function main(): Promise<number> {
         .map((src) => `${String(src.origin).split(src.schema).join('<schema>')}@${src.origin_lsn}`);
     note(`events with a replication origin: pulse=[${withOrigin(p.recs).join(', ')}] debezium=[${withOrigin(d.recs).join(', ')}]`);
     console.log('differences by path (events):');
-    for (const [g, c] of [...byPath].sort((x, y) => y[1].events - x[1].events)) console.log(`  ${String(c.events).padStart(3)}  ${c.allowed ? 'allowed ' : 'NOT ALLOWED '}${g}`);
+    for (const [g, c] of [...byPath].sort((x, y) => y[1].events - x[1].events))
+      console.log(`  ${String(c.events).padStart(3)}  ${c.allowed ? 'allowed ' : 'NOT ALLOWED '}${g}`);
     console.log(`allowlist (${listFile}):`);
     for (const e of allowed) console.log(`  ${e.used > 0 ? `used ${e.used}x` : 'unused '}  ${e.pattern} | ${e.why}`);
     console.log(`${events} events compared, ${differences} differences, ${differences - notAllowed} allowed, ${notAllowed} not allowed`);
@@ -282,7 +320,9 @@ async function main(): Promise<number> {
     return countMismatch || notAllowed > 0 ? 1 : 0;
   } finally {
     for (const cap of [pulse, dbz]) {
-      await sql(`SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = $1`, [cap.schema]).catch(() => undefined);
+      await sql(`SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = $1`, [cap.schema]).catch(
+        () => undefined,
+      );
     }
     await dropCapture(pulse);
     await dropCapture(dbz);

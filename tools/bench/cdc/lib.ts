@@ -125,24 +125,33 @@ export async function startCapturer(cap: Capture, dir: string, attempt: number):
     });
   } else {
     const u = new URL(PG_URL);
-    child = spawnLogged('java', ['-cp', `${join(HARNESS_DIR, 'harness.jar')}:${join(HARNESS_DIR, 'lib')}/*`, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', 'bench.cdc.DebeziumToKafka'], {
-      env: {
-        ...process.env,
-        KAFKA_BROKERS,
-        DBZ_PG_HOST: u.hostname,
-        DBZ_PG_PORT: u.port || '5432',
-        DBZ_PG_USER: decodeURIComponent(u.username),
-        DBZ_PG_PASSWORD: decodeURIComponent(u.password),
-        DBZ_PG_DB: u.pathname.slice(1),
-        DBZ_SCHEMA: cap.schema,
-        DBZ_SLOT: cap.slot,
-        DBZ_PUBLICATION: cap.publication,
-        DBZ_TOPIC_PREFIX: cap.serverName,
-        DBZ_OFFSET_FILE: cap.offsetFile,
-        DBZ_SNAPSHOT_MODE: 'no_data',
+    child = spawnLogged(
+      'java',
+      [
+        '-cp',
+        `${join(HARNESS_DIR, 'harness.jar')}:${join(HARNESS_DIR, 'lib')}/*`,
+        '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+        'bench.cdc.DebeziumToKafka',
+      ],
+      {
+        env: {
+          ...process.env,
+          KAFKA_BROKERS,
+          DBZ_PG_HOST: u.hostname,
+          DBZ_PG_PORT: u.port || '5432',
+          DBZ_PG_USER: decodeURIComponent(u.username),
+          DBZ_PG_PASSWORD: decodeURIComponent(u.password),
+          DBZ_PG_DB: u.pathname.slice(1),
+          DBZ_SCHEMA: cap.schema,
+          DBZ_SLOT: cap.slot,
+          DBZ_PUBLICATION: cap.publication,
+          DBZ_TOPIC_PREFIX: cap.serverName,
+          DBZ_OFFSET_FILE: cap.offsetFile,
+          DBZ_SNAPSHOT_MODE: 'no_data',
+        },
+        logFile: log,
       },
-      logFile: log,
-    });
+    );
   }
   const deadline = Date.now() + 90_000;
   let ready = cap.side === 'debezium';

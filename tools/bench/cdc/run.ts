@@ -67,11 +67,13 @@ interface Load {
 
 /** `writers` connections, each pacing its own share of `rate`; single-row autocommit transactions. */
 async function steadyLoad(schema: string, meter: () => CpuMeter): Promise<{ load: Load; cpu: CpuReport }> {
-  const clients = await Promise.all(Array.from({ length: opts.writers }, async () => {
-    const c = pgClient();
-    await c.connect();
-    return c;
-  }));
+  const clients = await Promise.all(
+    Array.from({ length: opts.writers }, async () => {
+      const c = pgClient();
+      await c.connect();
+      return c;
+    }),
+  );
   const intervalMs = (1000 * opts.writers) / opts.rate;
   const totalMs = (opts.warmupSeconds + opts.seconds) * 1000;
   const t0 = performance.now() + 50;
@@ -85,28 +87,30 @@ async function steadyLoad(schema: string, meter: () => CpuMeter): Promise<{ load
   let m: CpuMeter | undefined;
   const meterTimer = setTimeout(() => (m = meter().start()), opts.warmupSeconds * 1000 + 50);
   const payload = 'p'.repeat(64);
-  await Promise.all(clients.map(async (c, w) => {
-    const ids: number[] = [];
-    let seq = 0;
-    for (let i = 0; ; i++) {
-      const due = t0 + i * intervalMs + (w * intervalMs) / opts.writers;
-      if (due - t0 >= totalMs) break;
-      const wait = due - performance.now();
-      if (wait > 1) await sleep(wait);
-      else lates.push(-wait);
-      if (ids.length === 0 || Math.random() * 100 < opts.insertPct) {
-        const id = seq++ * opts.writers + w;
-        await c.query(`INSERT INTO "${schema}".items (id, writer, n, payload) VALUES ($1, $2, 0, $3)`, [id, w, payload]);
-        ids.push(id);
-        inserts++;
-      } else {
-        const id = ids[Math.floor(Math.random() * ids.length)];
-        await c.query(`UPDATE "${schema}".items SET n = n + 1, updated_at = now() WHERE id = $1`, [id]);
-        updates++;
+  await Promise.all(
+    clients.map(async (c, w) => {
+      const ids: number[] = [];
+      let seq = 0;
+      for (let i = 0; ; i++) {
+        const due = t0 + i * intervalMs + (w * intervalMs) / opts.writers;
+        if (due - t0 >= totalMs) break;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+        else lates.push(-wait);
+        if (ids.length === 0 || Math.random() * 100 < opts.insertPct) {
+          const id = seq++ * opts.writers + w;
+          await c.query(`INSERT INTO "${schema}".items (id, writer, n, payload) VALUES ($1, $2, 0, $3)`, [id, w, payload]);
+          ids.push(id);
+          inserts++;
+        } else {
+          const id = ids[Math.floor(Math.random() * ids.length)];
+          await c.query(`UPDATE "${schema}".items SET n = n + 1, updated_at = now() WHERE id = $1`, [id]);
+          updates++;
+        }
+        committed++;
       }
-      committed++;
-    }
-  }));
+    }),
+  );
   clearTimeout(meterTimer);
   const cpu = (m ?? meter().start()).stop();
   await Promise.all(clients.map((c) => c.end()));
@@ -128,7 +132,12 @@ interface SideResult {
   noisy_other_cpu_pct_of_core: number;
 }
 
-async function runSide(cap: Capture, dir: string, admin: ReturnType<typeof kafkaAdmin>, brokerPid: number | undefined): Promise<SideResult> {
+async function runSide(
+  cap: Capture,
+  dir: string,
+  admin: ReturnType<typeof kafkaAdmin>,
+  brokerPid: number | undefined,
+): Promise<SideResult> {
   await sql(ddl(cap.schema));
   await createCaptureTopics(admin, cap, TABLES);
   const itemsTopic = [cap.topicOf('items')];
@@ -154,7 +163,10 @@ async function runSide(cap: Capture, dir: string, admin: ReturnType<typeof kafka
   try {
     for (let from = 0; from < opts.backlog; from += opts.backlogTxRows) {
       const to = Math.min(opts.backlog, from + opts.backlogTxRows) - 1;
-      await c.query(`INSERT INTO "${cap.schema}".backlog SELECT g, g % 1000, repeat('b', 64) FROM generate_series($1::bigint, $2::bigint) g`, [from, to]);
+      await c.query(
+        `INSERT INTO "${cap.schema}".backlog SELECT g, g % 1000, repeat('b', 64) FROM generate_series($1::bigint, $2::bigint) g`,
+        [from, to],
+      );
     }
   } finally {
     await c.end();
@@ -196,14 +208,19 @@ async function runSide(cap: Capture, dir: string, admin: ReturnType<typeof kafka
   const changesPerS = lat.length / Math.max(windowS, (lastWindowAppend - load.windowStartMs) / 1000);
   return {
     changes_per_s: round(changesPerS, 1),
-    commit_to_kafka_ms: { p50: round(percentile(lat, 50), 1), p99: round(percentile(lat, 99), 1), max: round(lat.at(-1) ?? NaN, 1), samples: lat.length },
+    commit_to_kafka_ms: {
+      p50: round(percentile(lat, 50), 1),
+      p99: round(percentile(lat, 99), 1),
+      max: round(lat.at(-1) ?? NaN, 1),
+      samples: lat.length,
+    },
     backlog_changes_per_s: round((backlog.length - 1) / Math.max(0.001, (last - first) / 1000)),
     backlog_drain_s_from_start: round((last - restartMs) / 1000, 2),
     write_tx_per_s: round(lat.length / windowS, 1),
     changes_on_kafka: steady.length + backlog.length,
     changes_written: load.committed + opts.backlog,
     capturer_cpu_pct_of_core: capCpu,
-    capturer_cpu_us_per_change: round((capCpu / 100) * 1e6 / Math.max(1, changesPerS), 1),
+    capturer_cpu_us_per_change: round(((capCpu / 100) * 1e6) / Math.max(1, changesPerS), 1),
     broker_cpu_pct_of_core: cpu.processes['kafka_broker'] ?? 0,
     noisy_other_cpu_pct_of_core: cpu.processes['other'] ?? 0,
   };

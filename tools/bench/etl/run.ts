@@ -44,7 +44,8 @@ const DIST = join(REPO, 'dist/apps/etl/main.js');
 let PROFILE_DIR = '';
 
 const root = new protobuf.Root();
-root.resolvePath = (_origin, target) => (target.startsWith('google/') ? join(REPO, 'node_modules/protobufjs', target) : join(PROTO_DIR, target));
+root.resolvePath = (_origin, target) =>
+  target.startsWith('google/') ? join(REPO, 'node_modules/protobufjs', target) : join(PROTO_DIR, target);
 root.loadSync('pulse/ingest/v1/events.proto');
 root.loadSync('pulse/etl/v1/events.proto');
 const ActivityTracked = root.lookupType('pulse.ingest.v1.ActivityTracked');
@@ -135,7 +136,14 @@ async function startEtl(env: Record<string, string>, logFile: string) {
   const httpPort = await freePort();
   const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const child = spawnLogged(NODE, [...nodeArgs, DIST], {
-    env: { ...process.env, LOG_LEVEL: 'warn', GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), LAKE_COMPACTION_INTERVAL: '0s', ...env },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      GRPC_PORT: String(grpcPort),
+      HTTP_PORT: String(httpPort),
+      LAKE_COMPACTION_INTERVAL: '0s',
+      ...env,
+    },
     logFile,
   });
   await waitForReady(child, httpPort, { name: 'etl', logFile });
@@ -146,10 +154,14 @@ async function startEtl(env: Record<string, string>, logFile: string) {
 function streamingCommits(lake: string): { timestamp: number; rows: number }[] {
   const log = join(lake, 'bronze/activity/_delta_log');
   const out: { timestamp: number; rows: number }[] = [];
-  for (const name of readdirSync(log).filter((n) => /^\d{20}\.json$/.test(n)).sort()) {
+  for (const name of readdirSync(log)
+    .filter((n) => /^\d{20}\.json$/.test(n))
+    .sort()) {
     const first = readFileSync(join(log, name), 'utf8').split('\n')[0];
-    const info = (JSON.parse(first) as { commitInfo?: { timestamp: number; operation: string; operationMetrics?: Record<string, string> } }).commitInfo;
-    if (info?.operation === 'STREAMING UPDATE') out.push({ timestamp: info.timestamp, rows: Number(info.operationMetrics?.['numOutputRows'] ?? 0) });
+    const info = (JSON.parse(first) as { commitInfo?: { timestamp: number; operation: string; operationMetrics?: Record<string, string> } })
+      .commitInfo;
+    if (info?.operation === 'STREAMING UPDATE')
+      out.push({ timestamp: info.timestamp, rows: Number(info.operationMetrics?.['numOutputRows'] ?? 0) });
   }
   return out;
 }
@@ -180,7 +192,10 @@ async function pulseRound(round: number, rows: Row[], dir: string) {
       },
       join(dir, `etl-${round}.log`),
     );
-    const meter = new CpuMeter().track('etl_service', child.pid, true).track('kafka_broker', stackPids(['kafka'])['kafka']).start();
+    const meter = new CpuMeter()
+      .track('etl_service', child.pid, true)
+      .track('kafka_broker', stackPids(['kafka'])['kafka'])
+      .start();
     while (committedInTable(lake) < rows.length) {
       if (child.exitCode !== null) throw new Error(`etl exited:\n${tail(join(dir, `etl-${round}.log`))}`);
       if (performance.now() - spawned > 300_000) throw new Error('bronze table did not reach the event count in 5 min');
@@ -276,13 +291,23 @@ async function latencyRun(dir: string) {
     for (let tick = 0; tick < ticks; tick++) {
       const now = Date.now();
       const messages = Array.from({ length: perTick }, () => {
-        const row = { event_id: `lat-${n}`, user_id: `u${n % 5000}`, type: TYPES[n % TYPES.length], target_id: `p${n % 20_000}`, occurred_at: now };
+        const row = {
+          event_id: `lat-${n}`,
+          user_id: `u${n % 5000}`,
+          type: TYPES[n % TYPES.length],
+          target_id: `p${n % 20_000}`,
+          occurred_at: now,
+        };
         n++;
         return { topic, key: row.user_id, value: encode(row) };
       });
       if (tick % (1000 / tickMs) === 0) {
         const probe = `probe-${tick}`;
-        messages.push({ topic, key: `probe-user-${tick}`, value: encode({ event_id: probe, user_id: `probe-user-${tick}`, type: 'VIEW', target_id: probe, occurred_at: now }) });
+        messages.push({
+          topic,
+          key: `probe-user-${tick}`,
+          value: encode({ event_id: probe, user_id: `probe-user-${tick}`, type: 'VIEW', target_id: probe, occurred_at: now }),
+        });
         sent.set(probe, performance.now());
       }
       await p.send({ messages });
@@ -308,7 +333,13 @@ async function latencyRun(dir: string) {
     await stream.close().catch(() => undefined);
     await consumer.close(true).catch(() => undefined);
     await stopChild(child);
-    await deleteTopics(admin, [topic, aggTopic, `pulse.aggregates.${id}_user_actions_1h.v1`, `pulse.aggregates.${id}_user_sessions.v1`, `pulse.activity.late.${id}.v1`]);
+    await deleteTopics(admin, [
+      topic,
+      aggTopic,
+      `pulse.aggregates.${id}_user_actions_1h.v1`,
+      `pulse.aggregates.${id}_user_sessions.v1`,
+      `pulse.activity.late.${id}.v1`,
+    ]);
     await admin.close();
     rmSync(lake, { recursive: true, force: true });
   }

@@ -52,10 +52,12 @@ async function rowsOf(file: string): Promise<Map<number, [number | null, string 
 }
 
 async function main() {
-  if (!existsSync(join(VENV, 'bin/python'))) throw new Error('no Feast venv at ~/.cache/pulse-tools/feast-venv (tools/bench/features/run.sh installs it)');
+  if (!existsSync(join(VENV, 'bin/python')))
+    throw new Error('no Feast venv at ~/.cache/pulse-tools/feast-venv (tools/bench/features/run.sh installs it)');
   note('Feast: writing the timelines and running get_historical_features');
   const feast = spawnSync(join(VENV, 'bin/python'), [join(REPO, 'tools/bench/features/feast_pit.py'), dir], { encoding: 'utf8', cwd: dir });
-  if (feast.status !== 0) throw new Error(`feast_pit.py failed: ${(feast.stderr || feast.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+  if (feast.status !== 0)
+    throw new Error(`feast_pit.py failed: ${(feast.stderr || feast.stdout).trim().split('\n').slice(-3).join(' | ')}`);
   const version = spawnSync(join(VENV, 'bin/python'), ['-c', 'import feast; print(feast.__version__)'], { encoding: 'utf8' }).stdout.trim();
 
   const repo = join(dir, 'repo');
@@ -98,13 +100,18 @@ feature_views:
   const grpcPort = await freePort();
   const httpPort = await freePort();
   const log = join(dir, 'feature-store.log');
-  let child: ChildProcess | undefined = spawnLogged(NODE, [join(dist, 'main.js')], { env: { ...env, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort) }, logFile: log });
+  let child: ChildProcess | undefined = spawnLogged(NODE, [join(dist, 'main.js')], {
+    env: { ...env, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort) },
+    logFile: log,
+  });
   try {
     await waitForReady(child, httpPort, { name: 'feature store', logFile: log });
     const pkg = grpc.loadPackageDefinition(loadProto('pulse/features/v1/features_service.proto')) as any;
     const client = new pkg.pulse.features.v1.FeaturesService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
     const call = (method: string, request: unknown) =>
-      new Promise<any>((resolve, reject) => client[method](request, (error: Error | null, response: unknown) => (error ? reject(error) : resolve(response))));
+      new Promise<any>((resolve, reject) =>
+        client[method](request, (error: Error | null, response: unknown) => (error ? reject(error) : resolve(response))),
+      );
     const { job } = await call('GetHistoricalFeatures', {
       entityPath: 'entities.parquet',
       features: { refs: ['user_clicks:clicks', 'user_country:country'] },
@@ -124,7 +131,8 @@ feature_views:
     const pulse = await rowsOf(join(dir, 'pulse.parquet'));
     const feastRows = await rowsOf(join(dir, 'feast.parquet'));
     const labels = Object.keys(EXPECTED).map(Number);
-    const differs = (a: [number | null, string | null] | undefined, b: [number | null, string | null]) => !a || a[0] !== b[0] || a[1] !== b[1];
+    const differs = (a: [number | null, string | null] | undefined, b: [number | null, string | null]) =>
+      !a || a[0] !== b[0] || a[1] !== b[1];
     const pulseWrong = labels.filter((l) => differs(pulse.get(l), EXPECTED[l]));
     const feastMissing = labels.filter((l) => !feastRows.has(l));
     const feastWrong = labels.filter((l) => feastRows.has(l) && differs(feastRows.get(l), EXPECTED[l]));

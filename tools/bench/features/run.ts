@@ -92,7 +92,12 @@ interface Summary {
 
 function summarize(run: Run): Summary {
   const sorted = [...run.latenciesMs].sort((a, b) => a - b);
-  return { rps: round(run.requests / run.seconds), p50_ms: round(percentile(sorted, 50), 3), p99_ms: round(percentile(sorted, 99), 3), requests: run.requests };
+  return {
+    rps: round(run.requests / run.seconds),
+    p50_ms: round(percentile(sorted, 50), 3),
+    p99_ms: round(percentile(sorted, 99), 3),
+    requests: run.requests,
+  };
 }
 
 /** A closed loop: `concurrency` workers each awaiting `op` back to back; latencies of the window only. */
@@ -170,7 +175,10 @@ async function startService(): Promise<{ child: ChildProcess; grpcPort: number }
   const httpPort = await freePort();
   const log = join(dir, 'feature-store.log');
   const nodeArgs = (process.env['BENCH_SERVICE_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const child = spawnLogged(NODE, [...nodeArgs, join(opts.dist, 'main.js')], { env: serviceEnv({ GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort) }), logFile: log });
+  const child = spawnLogged(NODE, [...nodeArgs, join(opts.dist, 'main.js')], {
+    env: serviceEnv({ GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort) }),
+    logFile: log,
+  });
   children.push(child);
   await waitForReady(child, httpPort, { name: 'feature store', logFile: log });
   return { child, grpcPort };
@@ -195,10 +203,14 @@ function serviceClient(port: number): ServiceClient {
   const identity = (b: Buffer) => b;
   return {
     call: (name, request) =>
-      new Promise((resolve, reject) => client[name](request, (error: Error | null, response: unknown) => (error ? reject(error) : resolve(response)))),
+      new Promise((resolve, reject) =>
+        client[name](request, (error: Error | null, response: unknown) => (error ? reject(error) : resolve(response))),
+      ),
     rawGet: (requestBytes) =>
       new Promise((resolve, reject) =>
-        client.makeUnaryRequest(method.path, identity, identity, requestBytes, (error: Error | null, response: Buffer) => (error ? reject(error) : resolve(response))),
+        client.makeUnaryRequest(method.path, identity, identity, requestBytes, (error: Error | null, response: Buffer) =>
+          error ? reject(error) : resolve(response),
+        ),
       ),
     encodeGet: (request) => method.requestSerialize(request),
     decodeGet: (bytes) => method.responseDeserialize(bytes),
@@ -250,7 +262,8 @@ function ensureFeast(): string {
     note('installing feast into ~/.cache/pulse-tools/feast-venv (pip install feast redis)');
     execFileSync('python3', ['-m', 'venv', VENV], { stdio: ['ignore', 'ignore', 'pipe'] });
     const pip = spawnSync(join(VENV, 'bin/pip'), ['install', '-q', 'feast', 'redis'], { encoding: 'utf8' });
-    if (pip.status !== 0) throw new Error(`pip install feast failed: ${(pip.stderr || pip.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+    if (pip.status !== 0)
+      throw new Error(`pip install feast failed: ${(pip.stderr || pip.stdout).trim().split('\n').slice(-3).join(' | ')}`);
   }
   return execFileSync(feastPython(), ['-c', 'import feast; print(feast.__version__)'], { encoding: 'utf8' }).trim();
 }
@@ -260,19 +273,27 @@ async function startFeast(): Promise<FeastSide> {
   const repo = join(dir, 'feast');
   mkdirSync(repo, { recursive: true });
   const project = `bench_${RUN_ID}`;
-  const setup = spawnSync(feastPython(), [join(REPO, 'tools/bench/features/feast_anchor.py'), 'setup', repo, project, REDIS_URL, String(opts.entities), String(opts.features)], {
-    encoding: 'utf8',
-    cwd: repo,
-  });
+  const setup = spawnSync(
+    feastPython(),
+    [join(REPO, 'tools/bench/features/feast_anchor.py'), 'setup', repo, project, REDIS_URL, String(opts.entities), String(opts.features)],
+    {
+      encoding: 'utf8',
+      cwd: repo,
+    },
+  );
   if (setup.status !== 0) throw new Error(`feast setup failed: ${(setup.stderr || setup.stdout).trim().split('\n').slice(-3).join(' | ')}`);
   const port = await freePort();
   const log = join(dir, 'feast-serve.log');
   // One worker (like the one Node process of the feature store); no periodic worker restarts in the window.
-  const child = spawnLogged(join(VENV, 'bin/feast'), ['-c', repo, 'serve', '-h', '127.0.0.1', '-p', String(port), '--no-access-log', '-w', '1', '--max-requests', '100000000'], {
-    env: process.env,
-    logFile: log,
-    cwd: repo,
-  });
+  const child = spawnLogged(
+    join(VENV, 'bin/feast'),
+    ['-c', repo, 'serve', '-h', '127.0.0.1', '-p', String(port), '--no-access-log', '-w', '1', '--max-requests', '100000000'],
+    {
+      env: process.env,
+      logFile: log,
+      cwd: repo,
+    },
+  );
   children.push(child);
   const url = `http://127.0.0.1:${port}/get-online-features`;
   const deadline = Date.now() + 90_000;
@@ -352,7 +373,8 @@ async function main() {
     const anchorRedis = new Redis(REDIS_URL, { enableAutoPipelining: true });
     const hashKey = (e: number) => `${PREFIX}${PROJECT}:user_id=u${e}`;
     const probe = await anchorRedis.hgetall(hashKey(7));
-    if (Object.keys(probe).length !== opts.features + 1) throw new Error(`expected ${opts.features + 1} fields in ${hashKey(7)}, found ${Object.keys(probe).length}`);
+    if (Object.keys(probe).length !== opts.features + 1)
+      throw new Error(`expected ${opts.features + 1} fields in ${hashKey(7)}, found ${Object.keys(probe).length}`);
 
     const anchorOp = async (e: number) => {
       const h = await anchorRedis.hgetall(hashKey(e));
@@ -417,7 +439,11 @@ async function main() {
     const pulse = report('pulse');
     const anchor = report('anchor_redis_hgetall');
     const feastReport = feast ? report('feast') : undefined;
-    const maxOther = Math.max(...Object.values(cpu).flat().map((c) => c.processes['other'] ?? 0));
+    const maxOther = Math.max(
+      ...Object.values(cpu)
+        .flat()
+        .map((c) => c.processes['other'] ?? 0),
+    );
     const result = {
       bench: 'features',
       what: 'GetOnlineFeatures, 1 entity x 50 double features (one feature service), random entity per request',
@@ -427,9 +453,15 @@ async function main() {
       rounds: opts.rounds,
       window_s: opts.seconds,
       pulse,
-      anchor_redis_hgetall: { ...anchor, how: 'ioredis HGETALL of the same entity hashes, auto-pipelined on one connection, same concurrency' },
+      anchor_redis_hgetall: {
+        ...anchor,
+        how: 'ioredis HGETALL of the same entity hashes, auto-pipelined on one connection, same concurrency',
+      },
       ratio_rps_vs_anchor: round(pulse.under_load.rps / anchor.under_load.rps, 3),
-      ratio_of_medians_rps_vs_anchor: round(median(load['pulse'].map((r) => r.requests)) / median(load['anchor_redis_hgetall'].map((r) => r.requests)), 3),
+      ratio_of_medians_rps_vs_anchor: round(
+        median(load['pulse'].map((r) => r.requests)) / median(load['anchor_redis_hgetall'].map((r) => r.requests)),
+        3,
+      ),
       goal_ratio_vs_anchor: 0.5,
       feast: feastReport
         ? { version: feast!.version, server: 'feast serve (Python, HTTP, 1 worker), Redis online store', ...feastReport }
@@ -450,6 +482,6 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench: error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`bench: error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

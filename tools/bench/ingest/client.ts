@@ -144,7 +144,7 @@ export function countResults(buf: Buffer): { accepted: number; rejected: number;
       while (p < end) {
         let t: number;
         [t, p] = readVarint(buf, p);
-        if (t === (3 << 3)) [status, p] = readVarint(buf, p);
+        if (t === 3 << 3) [status, p] = readVarint(buf, p);
         else p = skipField(buf, p, t & 7);
       }
       results++;
@@ -163,7 +163,11 @@ export function countResults(buf: Buffer): { accepted: number; rejected: number;
  * Runs one client until its budget is sent and answered, or until told to stop. `send` reports every
  * call; `onMessage` delivers the coordinator's go/stop.
  */
-export function runClient(config: ClientConfig, send: (m: ClientMessage) => void, onMessage: (handler: (m: CoordinatorMessage) => void) => void): void {
+export function runClient(
+  config: ClientConfig,
+  send: (m: ClientMessage) => void,
+  onMessage: (handler: (m: CoordinatorMessage) => void) => void,
+): void {
   const template = buildTemplate(config);
   const verify = loadService()['TrackEvents'];
   const client = new grpc.Client(config.address, grpc.credentials.createInsecure(), {
@@ -204,7 +208,14 @@ export function runClient(config: ClientConfig, send: (m: ClientMessage) => void
           inFlight--;
           const t = now();
           if (error || !response) {
-            send({ type: 'failed', t, events: config.batch, code: error?.code ?? -1, details: error?.details ?? 'no response', latencyMs: t - t0 });
+            send({
+              type: 'failed',
+              t,
+              events: config.batch,
+              code: error?.code ?? -1,
+              details: error?.details ?? 'no response',
+              latencyMs: t - t0,
+            });
           } else {
             const counts = countResults(response);
             if (!verified) {
@@ -212,10 +223,21 @@ export function runClient(config: ClientConfig, send: (m: ClientMessage) => void
               const full = verify.responseDeserialize(response) as { results: { status: number }[]; acceptedCount: number };
               const accepted = full.results.filter((r) => r.status === EVENT_STATUS_ACCEPTED).length;
               if (accepted !== counts.accepted || full.results.length !== counts.results || full.acceptedCount !== accepted) {
-                send({ type: 'error', message: `response scan disagrees with the decoder: ${JSON.stringify({ counts, accepted, acceptedCount: full.acceptedCount })}` });
+                send({
+                  type: 'error',
+                  message: `response scan disagrees with the decoder: ${JSON.stringify({ counts, accepted, acceptedCount: full.acceptedCount })}`,
+                });
               }
             }
-            send({ type: 'done', t, events: config.batch, accepted: counts.accepted, rejected: counts.rejected, duplicate: counts.duplicate, latencyMs: t - t0 });
+            send({
+              type: 'done',
+              t,
+              events: config.batch,
+              accepted: counts.accepted,
+              rejected: counts.rejected,
+              duplicate: counts.duplicate,
+              latencyMs: t - t0,
+            });
           }
           if (nextBatch >= totalBatches && !exhaustedSent) {
             exhaustedSent = true;

@@ -174,11 +174,23 @@ async function drive(address: string, servicePid: number, pids: Record<string, n
     const inflight = Math.floor(opts.concurrency / clients) + (c < opts.concurrency % clients ? 1 : 0);
     if (inflight === 0) throw new Error(`BENCH_CONCURRENCY=${opts.concurrency} is lower than the number of client workers (${clients})`);
     // Client numbers are unique across rounds, so every event_id of the run is.
-    const config: ClientConfig = { address, batch: opts.batch, inflight, budgetEvents: perClientBudget, runId: RUN_ID, client: roundNo * clients + c, occurredAtSeconds };
+    const config: ClientConfig = {
+      address,
+      batch: opts.batch,
+      inflight,
+      budgetEvents: perClientBudget,
+      runId: RUN_ID,
+      client: roundNo * clients + c,
+      occurredAtSeconds,
+    };
     if (opts.workers === 0) {
       // In-process client (BENCH_CLIENT_WORKERS=0): same code on the coordinator's thread.
       const inbox = new EventEmitter();
-      runClient(config, (m) => setImmediate(() => events.emit('message', m)), (h) => inbox.on('m', h));
+      runClient(
+        config,
+        (m) => setImmediate(() => events.emit('message', m)),
+        (h) => inbox.on('m', h),
+      );
       handles.push({ post: (m) => inbox.emit('m', m) });
     } else {
       const worker = new Worker(join(import.meta.dirname, 'client-worker.ts'), { workerData: config });
@@ -253,7 +265,9 @@ async function drive(address: string, servicePid: number, pids: Record<string, n
   if (pids['cassandra']) meter.track('cassandra_idle', pids['cassandra']);
   if (pids['postgres']) meter.track('postgres_idle', pids['postgres']);
 
-  note(`load: round ${roundNo + 1}, ${clients} client(s), ${opts.concurrency} calls in flight, ${opts.batch} events/call, budget ${perClientBudget * clients} events, cap ${opts.seconds} s`);
+  note(
+    `load: round ${roundNo + 1}, ${clients} client(s), ${opts.concurrency} calls in flight, ${opts.batch} events/call, budget ${perClientBudget * clients} events, cap ${opts.seconds} s`,
+  );
   for (const h of handles) h.post({ type: 'go' });
   await sleep(opts.warmupSeconds * 1000);
   if (clientError) throw new Error(`client: ${clientError}`);
@@ -267,7 +281,11 @@ async function drive(address: string, servicePid: number, pids: Record<string, n
   await windowP;
   clearTimeout(cap);
   const cpu = meter.stop();
-  const serviceStats = (await probe(service!, { probe: 'stop', profileFile: profile ? join(dir, 'ingest.cpuprofile') : undefined }, 'stats')) as ProbeStats;
+  const serviceStats = (await probe(
+    service!,
+    { probe: 'stop', profileFile: profile ? join(dir, 'ingest.cpuprofile') : undefined },
+    'stats',
+  )) as ProbeStats;
   for (const h of handles) h.post({ type: 'stop' });
   await Promise.race([finishedP, sleep(90_000)]);
   if (clientError) throw new Error(`client: ${clientError}`);
@@ -301,7 +319,7 @@ function whereTimeGoes(load: Load, rate: number, anchorRun: AnchorRun, profile: 
   const p = load.cpu.processes;
   const serviceThreads = load.cpu.threads['ingest_service'] ?? {};
   const stats = load.serviceStats;
-  const usPerEvent = (pct: number | undefined) => (pct === undefined || rate === 0 ? undefined : round((pct / 100) * 1e6 / rate, 1));
+  const usPerEvent = (pct: number | undefined) => (pct === undefined || rate === 0 ? undefined : round(((pct / 100) * 1e6) / rate, 1));
   const anchorRate = anchorRun.records_per_s;
   const ap = anchorRun.cpu.processes;
   const mainPct = serviceThreads['main'] ?? NaN;
@@ -336,13 +354,14 @@ function whereTimeGoes(load: Load, rate: number, anchorRun: AnchorRun, profile: 
     kafka_broker: {
       cpu_pct_of_core: p['kafka_broker'],
       cpu_us_per_event: usPerEvent(p['kafka_broker']),
-      anchor_cpu_us_per_record: ap['kafka_broker'] === undefined ? undefined : round((ap['kafka_broker'] / 100) * 1e6 / anchorRate, 1),
+      anchor_cpu_us_per_record: ap['kafka_broker'] === undefined ? undefined : round(((ap['kafka_broker'] / 100) * 1e6) / anchorRate, 1),
     },
     redis: { cpu_pct_of_core: p['redis'], cpu_us_per_event: usPerEvent(p['redis']) },
     bench_client: { cpu_pct_of_core: p['bench_client'], threads_pct_of_core: load.cpu.threads['bench_client'] },
     anchor_producer: {
       cpu_pct_of_core: ap['java_producer_performance'],
-      cpu_us_per_record: ap['java_producer_performance'] === undefined ? undefined : round((ap['java_producer_performance'] / 100) * 1e6 / anchorRate, 1),
+      cpu_us_per_record:
+        ap['java_producer_performance'] === undefined ? undefined : round(((ap['java_producer_performance'] / 100) * 1e6) / anchorRate, 1),
     },
     call_latency_ms: load.latency_ms,
     ...(profile ? { profile } : {}),
@@ -368,7 +387,9 @@ async function main(): Promise<void> {
     anchorRuns.push(await anchor(pids['kafka']));
     const last = r === opts.rounds - 1;
     const load = await drive(`127.0.0.1:${svc.grpcPort}`, svc.child.pid!, pids, r, opts.profile && last);
-    note(`round ${r + 1}/${opts.rounds}: ingest ${round(load.accepted_in_window / load.window_s)} events/s over ${round(load.window_s, 1)} s`);
+    note(
+      `round ${r + 1}/${opts.rounds}: ingest ${round(load.accepted_in_window / load.window_s)} events/s over ${round(load.window_s, 1)} s`,
+    );
     loads.push(load);
   }
   await stopChild(svc.child);
@@ -379,7 +400,9 @@ async function main(): Promise<void> {
   if (opts.trimTracked && written > 0) {
     // The service can only write to the real topic: drop the bench's records from it, so a consumer
     // group that later starts from the earliest offset (storage's activity writer) does not copy them.
-    await admin.deleteRecords({ topics: [{ name: TRACKED_TOPIC, partitions: offsetsAfter.map((offset, partition) => ({ partition, offset })) }] });
+    await admin.deleteRecords({
+      topics: [{ name: TRACKED_TOPIC, partitions: offsetsAfter.map((offset, partition) => ({ partition, offset })) }],
+    });
     note(`trimmed ${TRACKED_TOPIC} up to the bench's last offsets (${written} records written during the run)`);
   }
   await deleteTopics(admin, [anchorTopic]);
@@ -390,7 +413,10 @@ async function main(): Promise<void> {
   for (const load of loads) {
     const failedCalls = Object.values(load.failed_calls).reduce((a, b) => a + b, 0);
     if (failedCalls > 0) throw new Error(`${failedCalls} TrackEvents call(s) failed: ${JSON.stringify(load.failed_calls)}`);
-    if (load.not_accepted > 0) throw new Error(`${load.not_accepted} events were not ACCEPTED (rejected or duplicate): the bench's events should all be valid and unique`);
+    if (load.not_accepted > 0)
+      throw new Error(
+        `${load.not_accepted} events were not ACCEPTED (rejected or duplicate): the bench's events should all be valid and unique`,
+      );
     if (load.accepted_in_window === 0) throw new Error('no event was accepted inside the measured window');
   }
   if (written < acceptedTotal) throw new Error(`only ${written} records reached ${TRACKED_TOPIC} for ${acceptedTotal} accepted events`);

@@ -180,7 +180,8 @@ async function spawnProducer(name: JsProducer, topic: string, brokerPid: number)
   });
   const { code, stdout, stderr } = await collect(child);
   const line = stdout.trim().split('\n').at(-1) ?? '';
-  if (code !== 0 || !line.startsWith('{')) throw new Error(`${name} producer failed (exit ${code}):\n${stderr.trim().split('\n').slice(-15).join('\n')}`);
+  if (code !== 0 || !line.startsWith('{'))
+    throw new Error(`${name} producer failed (exit ${code}):\n${stderr.trim().split('\n').slice(-15).join('\n')}`);
   const result = JSON.parse(line) as ProducerResult;
   note(`${name}: ${result.records_per_s} records/s`);
   return result;
@@ -208,7 +209,12 @@ async function compare(): Promise<void> {
     for (let r = 0; r < opts.rounds; r++) {
       note(`round ${r + 1}/${opts.rounds}`);
       note(`anchor: ProducerPerformance ${opts.anchorRecords} x ${RECORD_BYTES} B, acks=all, idempotent`);
-      const run = await runProducerPerformance({ topic: await fresh(`java${r}`), records: opts.anchorRecords, recordSize: RECORD_BYTES, brokerPid: pids['kafka'] });
+      const run = await runProducerPerformance({
+        topic: await fresh(`java${r}`),
+        records: opts.anchorRecords,
+        recordSize: RECORD_BYTES,
+        brokerPid: pids['kafka'],
+      });
       note(`anchor: ${run.summary}`);
       anchors.push(run);
       for (const name of JS_PRODUCERS) {
@@ -288,7 +294,8 @@ async function compare(): Promise<void> {
 const { values } = parseArgs({ options: { producer: { type: 'string' }, topic: { type: 'string' } } });
 const main = values.producer
   ? async () => {
-      if (!(JS_PRODUCERS as readonly string[]).includes(values.producer!)) throw new Error(`unknown producer ${values.producer} (known: ${JS_PRODUCERS.join(', ')})`);
+      if (!(JS_PRODUCERS as readonly string[]).includes(values.producer!))
+        throw new Error(`unknown producer ${values.producer} (known: ${JS_PRODUCERS.join(', ')})`);
       if (!values.topic) throw new Error('--topic is required with --producer');
       return runOneProducer(values.producer as JsProducer, values.topic);
     }

@@ -273,7 +273,8 @@ export function stackPids(required: readonly string[]): Record<string, number> {
     if (m) pids[m[1]] = Number(m[2]);
   }
   const down = required.filter((n) => pids[n] === undefined);
-  if (down.length > 0) throw new Error(`stack server(s) not running: ${down.join(', ')} (start them: tools/stack/stack up ${down.join(' ')})`);
+  if (down.length > 0)
+    throw new Error(`stack server(s) not running: ${down.join(', ')} (start them: tools/stack/stack up ${down.join(' ')})`);
   return pids;
 }
 
@@ -292,7 +293,9 @@ export async function createBenchTopic(admin: Admin, name: string, partitions: n
   // Wait until every partition has a leader, so the first produce does not race the controller.
   for (let i = 0; i < 50; i++) {
     try {
-      const offsets = await admin.listOffsets({ topics: [{ name, partitions: Array.from({ length: partitions }, (_, p) => ({ partitionIndex: p, timestamp: -1n })) }] });
+      const offsets = await admin.listOffsets({
+        topics: [{ name, partitions: Array.from({ length: partitions }, (_, p) => ({ partitionIndex: p, timestamp: -1n })) }],
+      });
       if (offsets[0]?.partitions.length === partitions) return;
     } catch {
       // not ready yet
@@ -343,11 +346,19 @@ export async function runProducerPerformance(options: {
   const args = [
     'kafka-tool',
     'org.apache.kafka.tools.ProducerPerformance',
-    '--topic', options.topic,
-    '--num-records', String(options.records),
-    '--record-size', String(options.recordSize),
-    '--throughput', '-1',
-    '--producer-props', `bootstrap.servers=${KAFKA_BROKERS}`, 'acks=all', 'enable.idempotence=true', ...(options.extraProps ?? []),
+    '--topic',
+    options.topic,
+    '--num-records',
+    String(options.records),
+    '--record-size',
+    String(options.recordSize),
+    '--throughput',
+    '-1',
+    '--producer-props',
+    `bootstrap.servers=${KAFKA_BROKERS}`,
+    'acks=all',
+    'enable.idempotence=true',
+    ...(options.extraProps ?? []),
   ];
   // `stack kafka-tool` execs java, so the child's pid is the JVM's.
   const child = spawn(STACK, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -376,7 +387,11 @@ export function collect(child: ChildProcess): Promise<{ code: number | null; std
 }
 
 /** Spawns a long-running process with its output in `logFile`. */
-export function spawnLogged(command: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; logFile: string; ipc?: boolean; cwd?: string }): ChildProcess {
+export function spawnLogged(
+  command: string,
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; logFile: string; ipc?: boolean; cwd?: string },
+): ChildProcess {
   const child = spawn(command, [...args], {
     cwd: options.cwd ?? REPO,
     env: options.env,
@@ -397,13 +412,25 @@ export function tail(file: string, lines = 20): string {
  * Waits until a service we started answers 200 on /health/ready; throws with the tail of its log when
  * it exits first or is not ready within `timeoutMs` (and then stops it).
  */
-export async function waitForReady(child: ChildProcess, httpPort: number, options: { name: string; logFile: string; timeoutMs?: number }): Promise<void> {
+export async function waitForReady(
+  child: ChildProcess,
+  httpPort: number,
+  options: { name: string; logFile: string; timeoutMs?: number },
+): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${options.name} exited during start (code ${child.exitCode}, signal ${child.signalCode}):\n${tail(options.logFile)}`);
+      throw new Error(
+        `${options.name} exited during start (code ${child.exitCode}, signal ${child.signalCode}):\n${tail(options.logFile)}`,
+      );
     }
-    if (await fetch(`http://127.0.0.1:${httpPort}/health/ready`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`http://127.0.0.1:${httpPort}/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     if (Date.now() > deadline) {
       await stopChild(child);
       throw new Error(`${options.name} not ready after ${Math.round((options.timeoutMs ?? 60_000) / 1000)} s:\n${tail(options.logFile)}`);

@@ -78,7 +78,8 @@ function whereOf(frame: CallFrame): { area: string; where: string } {
     if (pseudo === 'idle') return { area: '(idle)', where: 'V8' };
     if (pseudo === 'program') return { area: '(program: native, not attributed to JS)', where: 'V8' };
     // Functions compiled from strings: protobufjs' generated codecs (proto-loader, i.e. the gRPC layer).
-    if (/\$(decode|encode|toObject|fromObject|verify)$/.test(pseudo)) return { area: 'protobufjs (generated codecs)', where: 'new Function' };
+    if (/\$(decode|encode|toObject|fromObject|verify)$/.test(pseudo))
+      return { area: 'protobufjs (generated codecs)', where: 'new Function' };
     return { area: '(native builtins)', where: 'V8' };
   }
   if (url.startsWith('node:')) {
@@ -205,7 +206,10 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
         fn: e.fn,
         where: e.where,
         pct: pct(e.us),
-        via: [...e.callers.entries()].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([c, us]) => `${c} (${pct(us)}%)`),
+        via: [...e.callers.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 2)
+          .map(([c, us]) => `${c} (${pct(us)}%)`),
       })),
   };
 }

@@ -6,7 +6,19 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { envInt, freePort, note, NODE, processCpuSeconds, REPO, round, runDir, spawnLogged, stopChild, waitForReady } from '../lib/bench.ts';
+import {
+  envInt,
+  freePort,
+  note,
+  NODE,
+  processCpuSeconds,
+  REPO,
+  round,
+  runDir,
+  spawnLogged,
+  stopChild,
+  waitForReady,
+} from '../lib/bench.ts';
 import { RECS, ratingsFile } from '../recs-train/ratings.ts';
 
 const EPOCHS = envInt('BENCH_EPOCHS', 3);
@@ -18,9 +30,13 @@ const GHZ = process.env['GHZ'] ?? 'ghz';
 type Json = Record<string, any>;
 
 function ghz(address: string, args: string[], requests = REQUESTS): Json {
-  const out = execFileSync(GHZ, ['--insecure', '--format', 'json', '-c', String(CONCURRENCY), '-n', String(requests), ...args, address], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const out = execFileSync(GHZ, ['--insecure', '--format', 'json', '-c', String(CONCURRENCY), '-n', String(requests), ...args, address], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   const r = JSON.parse(out) as Json;
-  const pct = (p: number) => (r.latencyDistribution as { percentage: number; latency: number }[]).find((x) => x.percentage === p)?.latency ?? NaN;
+  const pct = (p: number) =>
+    (r.latencyDistribution as { percentage: number; latency: number }[]).find((x) => x.percentage === p)?.latency ?? NaN;
   return {
     rps: round(r.rps),
     p50_ms: round(pct(50) / 1e6, 3),
@@ -36,7 +52,11 @@ async function main(): Promise<void> {
   const source = ratingsFile(dir);
   const models = join(dir, 'models');
   note(`training NeuMF (${EPOCHS} epochs) on ${source} and promoting it`);
-  const version = execFileSync(NODE, [RECS, 'train', source, '--model', 'neumf', '--epochs', String(EPOCHS), '--models-dir', models, '--promote'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const version = execFileSync(
+    NODE,
+    [RECS, 'train', source, '--model', 'neumf', '--epochs', String(EPOCHS), '--models-dir', models, '--promote'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  ).trim();
   const ids = JSON.parse(readFileSync(join(models, 'versions', version, 'ids.json'), 'utf8')) as { users: string[]; items: string[] };
   const grpcPort = await freePort();
   const httpPort = await freePort();
@@ -53,8 +73,24 @@ async function main(): Promise<void> {
     // request is personalised and scores the whole catalogue.
     const dataFile = join(dir, 'requests.json');
     writeFileSync(dataFile, JSON.stringify(ids.users.slice(0, 512).map((u) => ({ user_id: u, num_results: 10, exclude_seen: true }))));
-    const recommend = [...proto, '--proto', join(REPO, 'proto/pulse/recs/v1/recs_service.proto'), '--call', 'pulse.recs.v1.RecsService.Recommend', '--data-file', dataFile];
-    const health = [...proto, '--proto', join(REPO, 'proto/grpc/health/v1/health.proto'), '--call', 'grpc.health.v1.Health.Check', '-d', '{}'];
+    const recommend = [
+      ...proto,
+      '--proto',
+      join(REPO, 'proto/pulse/recs/v1/recs_service.proto'),
+      '--call',
+      'pulse.recs.v1.RecsService.Recommend',
+      '--data-file',
+      dataFile,
+    ];
+    const health = [
+      ...proto,
+      '--proto',
+      join(REPO, 'proto/grpc/health/v1/health.proto'),
+      '--call',
+      'grpc.health.v1.Health.Check',
+      '-d',
+      '{}',
+    ];
     ghz(address, recommend, 2000); // warm-up
     const rounds: Json[] = [];
     // The service's own CPU per call: steadier than latency when other work shares the two cores.
@@ -67,7 +103,9 @@ async function main(): Promise<void> {
     for (let r = 1; r <= ROUNDS; r++) {
       const anchor = measured(health);
       const subject = measured(recommend);
-      note(`round ${r}: Health/Check p50 ${anchor.p50_ms} ms, Recommend p50 ${subject.p50_ms} ms p99 ${subject.p99_ms} ms, ${subject.rps} rps`);
+      note(
+        `round ${r}: Health/Check p50 ${anchor.p50_ms} ms, Recommend p50 ${subject.p50_ms} ms p99 ${subject.p99_ms} ms, ${subject.rps} rps`,
+      );
       rounds.push({ anchor, recommend: subject });
     }
     const best = rounds.reduce((a, b) => (b.recommend.p50_ms < a.recommend.p50_ms ? b : a));

@@ -20,17 +20,34 @@ const TORCH = process.env['RECS_BENCH_TORCH_PYTHON'] ?? '';
 type Json = Record<string, any>;
 
 function recs(backend: string, args: string[], env: Record<string, string> = {}): Json {
-  const out = execFileSync(NODE, [RECS, ...args, '--backend', backend], { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 24 });
+  const out = execFileSync(NODE, [RECS, ...args, '--backend', backend], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    maxBuffer: 1 << 24,
+  });
   return JSON.parse(out.trim().split('\n').pop() as string);
 }
 
 function torch(prefix: string, models: string, positives: number, threads: number): Json | { error: string } {
   try {
-    const out = execFileSync(TORCH, [join(REPO, 'tools/bench/recs-train/ncf_torch.py'), prefix, models, String(EPOCHS), String(BATCH), String(positives), String(threads)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      maxBuffer: 1 << 24,
-    });
+    const out = execFileSync(
+      TORCH,
+      [
+        join(REPO, 'tools/bench/recs-train/ncf_torch.py'),
+        prefix,
+        models,
+        String(EPOCHS),
+        String(BATCH),
+        String(positives),
+        String(threads),
+      ],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        maxBuffer: 1 << 24,
+      },
+    );
     return JSON.parse(out.trim().split('\n').pop() as string);
   } catch (error) {
     const e = error as { stderr?: string; message: string };
@@ -57,23 +74,68 @@ async function main(): Promise<void> {
         round.torch.models[m] = (anchor as Json).models[m];
         round.torch.version = (anchor as Json).torch;
       } else round.torch.error = (anchor as Json).error;
-      const tfjs = recs('tensorflow', ['profile', prefix, '--models', m, '--epochs', String(EPOCHS), '--batch-size', String(BATCH), '--layers-steps', r === 1 ? '100' : '0']);
+      const tfjs = recs('tensorflow', [
+        'profile',
+        prefix,
+        '--models',
+        m,
+        '--epochs',
+        String(EPOCHS),
+        '--batch-size',
+        String(BATCH),
+        '--layers-steps',
+        r === 1 ? '100' : '0',
+      ]);
       round.tfjs.models[m] = tfjs.models[m];
-      Object.assign(round.tfjs, { backend: tfjs.backend, native_version: tfjs.native_version, users: tfjs.users, items: tfjs.items, train_interactions: tfjs.train_interactions, neumf_score_10k_items: tfjs.neumf_score_10k_items });
-      note(`round ${r} ${m}: PyTorch ${round.torch.models[m]?.samples_per_second ?? '-'} samples/s, TF.js ${tfjs.models[m].samples_per_second} samples/s`);
+      Object.assign(round.tfjs, {
+        backend: tfjs.backend,
+        native_version: tfjs.native_version,
+        users: tfjs.users,
+        items: tfjs.items,
+        train_interactions: tfjs.train_interactions,
+        neumf_score_10k_items: tfjs.neumf_score_10k_items,
+      });
+      note(
+        `round ${r} ${m}: PyTorch ${round.torch.models[m]?.samples_per_second ?? '-'} samples/s, TF.js ${tfjs.models[m].samples_per_second} samples/s`,
+      );
     }
     rounds.push(round);
   }
   // PyTorch's own thread default (2 here) on a sample, for the record: on a busy machine its OpenMP pool spins.
   const torchTwoThreads = torchAvailable ? torch(prefix, 'neumf', 10_000, 0) : undefined;
   note('wasm and cpu backends on a sample of the training positives');
-  const wasm = recs('wasm', ['profile', prefix, '--models', MODELS, '--epochs', '1', '--batch-size', String(BATCH), '--max-samples', String(WASM_POSITIVES)]);
+  const wasm = recs('wasm', [
+    'profile',
+    prefix,
+    '--models',
+    MODELS,
+    '--epochs',
+    '1',
+    '--batch-size',
+    String(BATCH),
+    '--max-samples',
+    String(WASM_POSITIVES),
+  ]);
   note('cpu backend, one intra-op thread, batch 1024');
-  const cpu = recs('cpu', ['profile', prefix, '--models', 'neumf', '--epochs', '1', '--batch-size', String(BATCH), '--max-samples', String(CPU_POSITIVES)]);
-  const thread1 = recs('tensorflow', ['profile', prefix, '--models', 'neumf', '--epochs', '1', '--batch-size', String(BATCH)], { TF_NUM_INTRAOP_THREADS: '1' });
+  const cpu = recs('cpu', [
+    'profile',
+    prefix,
+    '--models',
+    'neumf',
+    '--epochs',
+    '1',
+    '--batch-size',
+    String(BATCH),
+    '--max-samples',
+    String(CPU_POSITIVES),
+  ]);
+  const thread1 = recs('tensorflow', ['profile', prefix, '--models', 'neumf', '--epochs', '1', '--batch-size', String(BATCH)], {
+    TF_NUM_INTRAOP_THREADS: '1',
+  });
   const big = recs('tensorflow', ['profile', prefix, '--models', 'neumf', '--epochs', String(EPOCHS), '--batch-size', '1024']);
 
-  const best = (pick: (round: Json) => number | undefined) => Math.max(...rounds.map(pick).filter((x): x is number => typeof x === 'number'));
+  const best = (pick: (round: Json) => number | undefined) =>
+    Math.max(...rounds.map(pick).filter((x): x is number => typeof x === 'number'));
   const perModel: Json = {};
   for (const m of models) {
     const tf = best((rd) => rd.tfjs.models[m]?.samples_per_second);
@@ -89,10 +151,16 @@ async function main(): Promise<void> {
       torch_samples_per_cpu_second: Number.isFinite(ptCpu) ? ptCpu : null,
       ratio_vs_torch_per_cpu_second: Number.isFinite(ptCpu) ? round(tfCpu / ptCpu, 3) : null,
       tfjs_ms_per_step: bestRound.tfjs.models[m].ms_per_step,
-      torch_ms_per_step: Number.isFinite(pt) ? rounds.find((rd) => rd.torch.models?.[m]?.samples_per_second === pt)?.torch.models[m].ms_per_step : null,
+      torch_ms_per_step: Number.isFinite(pt)
+        ? rounds.find((rd) => rd.torch.models?.[m]?.samples_per_second === pt)?.torch.models[m].ms_per_step
+        : null,
       tfjs_wasm_samples_per_second: wasm.models[m]?.samples_per_second ?? null,
       layers_train_on_batch_samples_per_second: rounds[0].tfjs.models[m]?.layers_train_on_batch?.samples_per_second ?? null,
-      'hr@10_after_epochs': { tfjs: bestRound.tfjs.models[m]['hr@10'], torch: rounds[0].torch.models?.[m]?.['hr@10'] ?? null, epochs: EPOCHS },
+      'hr@10_after_epochs': {
+        tfjs: bestRound.tfjs.models[m]['hr@10'],
+        torch: rounds[0].torch.models?.[m]?.['hr@10'] ?? null,
+        epochs: EPOCHS,
+      },
       where_time_goes: bestRound.tfjs.models[m].where_time_goes,
     };
   }
@@ -111,12 +179,29 @@ async function main(): Promise<void> {
       backend: last.tfjs.backend,
       libtensorflow: last.tfjs.native_version,
       anchor: torchAvailable
-        ? { name: 'pytorch', version: (last.torch as Json).version ?? null, threads: 1, error: (last.torch as Json).error, neumf_with_default_threads: torchTwoThreads }
+        ? {
+            name: 'pytorch',
+            version: (last.torch as Json).version ?? null,
+            threads: 1,
+            error: (last.torch as Json).error,
+            neumf_with_default_threads: torchTwoThreads,
+          }
         : { name: 'pytorch', available: false, reason: 'torch venv missing: pip install torch failed or was not run (run.sh)' },
       models: perModel,
-      goal_neumf_ratio_at_batch_256: { target: 0.5, wall: perModel['neumf']?.ratio_vs_torch ?? null, per_cpu_second: perModel['neumf']?.ratio_vs_torch_per_cpu_second ?? null },
-      neumf_batch_1024: { samples_per_second: big.models.neumf.samples_per_second, ratio_vs_torch_batch_256: neumfTorch ? round(big.models.neumf.samples_per_second / neumfTorch, 3) : null, 'hr@10_after_epochs': big.models.neumf['hr@10'] },
-      neumf_tensorflow_one_intra_op_thread: { samples_per_second: thread1.models.neumf.samples_per_second, samples_per_cpu_second: thread1.models.neumf.samples_per_cpu_second },
+      goal_neumf_ratio_at_batch_256: {
+        target: 0.5,
+        wall: perModel['neumf']?.ratio_vs_torch ?? null,
+        per_cpu_second: perModel['neumf']?.ratio_vs_torch_per_cpu_second ?? null,
+      },
+      neumf_batch_1024: {
+        samples_per_second: big.models.neumf.samples_per_second,
+        ratio_vs_torch_batch_256: neumfTorch ? round(big.models.neumf.samples_per_second / neumfTorch, 3) : null,
+        'hr@10_after_epochs': big.models.neumf['hr@10'],
+      },
+      neumf_tensorflow_one_intra_op_thread: {
+        samples_per_second: thread1.models.neumf.samples_per_second,
+        samples_per_cpu_second: thread1.models.neumf.samples_per_cpu_second,
+      },
       cpu_backend_neumf: { samples_per_second: cpu.models.neumf.samples_per_second, positives: CPU_POSITIVES },
       scoring: {
         neumf_all_items: last.tfjs.models.neumf?.score_all_items,

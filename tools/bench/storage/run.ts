@@ -85,7 +85,9 @@ async function cleanup(): Promise<void> {
   service = undefined;
   if (db) {
     for (const ks of [PULSE_KS, ANCHOR_KS]) {
-      await db.execute(`DROP KEYSPACE IF EXISTS ${ks}`, [], { readTimeout: 60_000 }).catch((e: Error) => note(`could not drop ${ks}: ${e.message}`));
+      await db
+        .execute(`DROP KEYSPACE IF EXISTS ${ks}`, [], { readTimeout: 60_000 })
+        .catch((e: Error) => note(`could not drop ${ks}: ${e.message}`));
     }
     await db.shutdown().catch(() => undefined);
     db = undefined;
@@ -149,7 +151,7 @@ function generateGraph(): Graph {
   for (let u = 0; u < n; u++) {
     const d = inDegree[u];
     mark[u] = u; // no self-follow
-    for (let got = 0; got < d; ) {
+    for (let got = 0; got < d;) {
       const f = Math.floor(rand() * n);
       if (mark[f] === u) continue;
       mark[f] = u;
@@ -183,7 +185,9 @@ function storageClient(address: string): Record<string, Unary> & grpc.Client {
 
 function call<T = any>(client: Record<string, Unary>, method: string, request: object, timeoutMs = 30_000): Promise<T> {
   return new Promise((resolveCall, reject) => {
-    client[method].call(client, request, { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolveCall(response)));
+    client[method].call(client, request, { deadline: Date.now() + timeoutMs }, (error, response) =>
+      error ? reject(error) : resolveCall(response),
+    );
   });
 }
 
@@ -232,7 +236,13 @@ interface Slice {
  * (calls started before the deadline complete). The rate counts completed edges over the time to the
  * last completion.
  */
-async function timeBox(side: Slice['side'], from: number, edges: number, op: (i: number) => Promise<void>, meter: CpuMeter): Promise<Slice> {
+async function timeBox(
+  side: Slice['side'],
+  from: number,
+  edges: number,
+  op: (i: number) => Promise<void>,
+  meter: CpuMeter,
+): Promise<Slice> {
   let next = from;
   let written = 0;
   const failed: number[] = [];
@@ -267,7 +277,11 @@ interface ReadRun {
 }
 
 /** `readers` closed-loop clients, each issuing one request at a time for `seconds`. */
-async function readLoad(pick: (rand: () => number) => { kind: string; run: () => Promise<void> }, meter: CpuMeter, seed: number): Promise<ReadRun> {
+async function readLoad(
+  pick: (rand: () => number) => { kind: string; run: () => Promise<void> },
+  meter: CpuMeter,
+  seed: number,
+): Promise<ReadRun> {
   const latencies: number[] = [];
   const byKind: Record<string, number[]> = {};
   // warm-up: one second, not measured
@@ -307,13 +321,21 @@ function latencySummary(run: ReadRun) {
     const s = [...values].sort((a, b) => a - b);
     kinds[kind] = { p50_ms: round(percentile(s, 50), 2), p99_ms: round(percentile(s, 99), 2), requests: s.length };
   }
-  return { p50_ms: round(percentile(sorted, 50), 2), p99_ms: round(percentile(sorted, 99), 2), rps: round(sorted.length / run.seconds), requests: sorted.length, kinds };
+  return {
+    p50_ms: round(percentile(sorted, 50), 2),
+    p99_ms: round(percentile(sorted, 99), 2),
+    rps: round(sorted.length / run.seconds),
+    requests: sorted.length,
+    kinds,
+  };
 }
 
 // ---------------------------------------------------------------- schema of the anchor keyspace
 
 async function createAnchorKeyspace(client: Client): Promise<void> {
-  await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${ANCHOR_KS} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
+  await client.execute(
+    `CREATE KEYSPACE IF NOT EXISTS ${ANCHOR_KS} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`,
+  );
   // The same tables as the service's own migration (apps/storage/migrations/002_graph.cql).
   const cql = readFileSync(join(REPO, 'apps/storage/migrations/002_graph.cql'), 'utf8');
   const statements = cql
@@ -341,7 +363,9 @@ async function main(): Promise<void> {
     if (d > maxFollowers) maxFollowers = d;
     if (d >= 100_000) heavy100k++;
   }
-  note(`graph: ${graph.users} users, ${graph.edges} edges, max followers ${maxFollowers}, ${heavy100k} users >= 100k (${round((performance.now() - t0) / 1000, 1)} s)`);
+  note(
+    `graph: ${graph.users} users, ${graph.edges} edges, max followers ${maxFollowers}, ${heavy100k} users >= 100k (${round((performance.now() - t0) / 1000, 1)} s)`,
+  );
 
   db = new Client({
     contactPoints: [opts.contactPoint],
@@ -356,7 +380,8 @@ async function main(): Promise<void> {
   const svc = await startService();
   const client = storageClient(`127.0.0.1:${svc.grpcPort}`);
   grpcClient = client;
-  const meter = () => new CpuMeter().track('storage_service', svc.child.pid).track('cassandra', pids['cassandra']).track('bench_client', process.pid);
+  const meter = () =>
+    new CpuMeter().track('storage_service', svc.child.pid).track('cassandra', pids['cassandra']).track('bench_client', process.pid);
 
   // ---- import: Pulse (Follow RPC) and the anchor alternate on the same edge sequence
   const { follower, followee } = graph;
@@ -392,11 +417,15 @@ async function main(): Promise<void> {
   for (let r = 0; r < opts.importRounds; r++) {
     const p = await timeBox('pulse', pulseNext, graph.edges, pulseOp, meter());
     pulseNext += p.written + p.failed.length;
-    note(`round ${r + 1}/${opts.importRounds}: pulse Follow ${p.edges_per_s} edges/s (${p.written} in ${p.seconds} s, ${p.failed.length} failed)`);
+    note(
+      `round ${r + 1}/${opts.importRounds}: pulse Follow ${p.edges_per_s} edges/s (${p.written} in ${p.seconds} s, ${p.failed.length} failed)`,
+    );
     slices.push(p);
     const a = await timeBox('anchor', anchorNext, graph.edges, anchorOp, meter());
     anchorNext += a.written + a.failed.length;
-    note(`round ${r + 1}/${opts.importRounds}: anchor inserts ${a.edges_per_s} edges/s (${a.written} in ${a.seconds} s, ${a.failed.length} failed)`);
+    note(
+      `round ${r + 1}/${opts.importRounds}: anchor inserts ${a.edges_per_s} edges/s (${a.written} in ${a.seconds} s, ${a.failed.length} failed)`,
+    );
     slices.push(a);
   }
   const pulseSlices = slices.filter((s) => s.side === 'pulse');
@@ -451,11 +480,19 @@ async function main(): Promise<void> {
     const want = { followers: expFollowers.get(u) ?? 0, following: expFollowing.get(u) ?? 0 };
     checked++;
     if (got.followers !== want.followers || got.following !== want.following) {
-      mismatches.push({ user: userId(u), followers: got.followers, expected_followers: want.followers, following: got.following, expected_following: want.following });
+      mismatches.push({
+        user: userId(u),
+        followers: got.followers,
+        expected_followers: want.followers,
+        following: got.following,
+        expected_following: want.following,
+      });
     }
   }
   const countsVerified = mismatches.length === 0 && notCreated === 0;
-  note(`verified GetFollowCounts of ${checked} users: ${mismatches.length} mismatch(es), ${notCreated} Follow call(s) answered created=false`);
+  note(
+    `verified GetFollowCounts of ${checked} users: ${mismatches.length} mismatch(es), ${notCreated} Follow call(s) answered created=false`,
+  );
 
   // ---- activity rows, written directly with the driver (days before today, so each day is whole)
   const today = dayOf(Date.now());
@@ -479,8 +516,16 @@ async function main(): Promise<void> {
         activityStatements.push([
           insActivity,
           [
-            userId(u), day, new Date(at), `e${u}-${day}-${j}`, 1 + Math.floor(arand() * 4), 1, `p${Math.floor(arand() * 1e6)}`,
-            new Date(at + 120), `s${u}-${day}`, { surface: 'feed', position: String(j % 20) },
+            userId(u),
+            day,
+            new Date(at),
+            `e${u}-${day}-${j}`,
+            1 + Math.floor(arand() * 4),
+            1,
+            `p${Math.floor(arand() * 1e6)}`,
+            new Date(at + 120),
+            `s${u}-${day}`,
+            { surface: 'feed', position: String(j % 20) },
           ],
         ]);
       }
@@ -496,7 +541,9 @@ async function main(): Promise<void> {
       }
     }),
   );
-  note(`activity: ${activityStatements.length} rows for ${actUsers.length} users over ${opts.activityDays} days (${round((performance.now() - ta) / 1000, 1)} s)`);
+  note(
+    `activity: ${activityStatements.length} rows for ${actUsers.length} users over ${opts.activityDays} days (${round((performance.now() - ta) / 1000, 1)} s)`,
+  );
 
   // ---- follower pages: tokens of deeper pages, walked once through the service and once with the driver
   const heavy = Array.from({ length: Math.min(opts.heavyUsers, graph.users) }, (_, u) => u);
@@ -510,7 +557,11 @@ async function main(): Promise<void> {
     for (let p = 0; p < opts.deepPages; p++) {
       const res = await call(client, 'ListFollowers', { userId: userId(u), pageSize: 50, pageToken: token });
       if (p === 0) {
-        const bucketRow = (await conn.execute(`SELECT bucket FROM ${PULSE_KS}.follower_buckets_by_user WHERE user_id = ? LIMIT 1`, [userId(u)], { prepare: true })).first();
+        const bucketRow = (
+          await conn.execute(`SELECT bucket FROM ${PULSE_KS}.follower_buckets_by_user WHERE user_id = ? LIMIT 1`, [userId(u)], {
+            prepare: true,
+          })
+        ).first();
         const bucket = bucketRow ? Number(bucketRow.get('bucket')) : today;
         const first = await conn.execute(selFollowers, [userId(u), bucket], { prepare: true, fetchSize: 50 });
         const a = first.rows.map((r) => r.get('follower_id')).join(',');
@@ -660,16 +711,25 @@ async function main(): Promise<void> {
       counts_checked_users: checked,
       ...(mismatches.length ? { count_mismatches: mismatches.slice(0, 5) } : {}),
       slice_seconds: opts.importSeconds,
-      runs: slices.map((s) => ({ side: s.side, edges_per_s: s.edges_per_s, written: s.written, seconds: s.seconds, cpu_pct_of_core: s.cpu.processes })),
-      pulse_path: 'Follow RPC: following read, follow-count read, INSERT IF NOT EXISTS (LWT), logged batch (follower row + bucket), 2 counter updates',
-      anchor_path: 'per edge: INSERT following_by_user + INSERT followers_by_user (+ follower_buckets_by_user once per followee), LOCAL_QUORUM, no LWT or counters',
+      runs: slices.map((s) => ({
+        side: s.side,
+        edges_per_s: s.edges_per_s,
+        written: s.written,
+        seconds: s.seconds,
+        cpu_pct_of_core: s.cpu.processes,
+      })),
+      pulse_path:
+        'Follow RPC: following read, follow-count read, INSERT IF NOT EXISTS (LWT), logged batch (follower row + bucket), 2 counter updates',
+      anchor_path:
+        'per edge: INSERT following_by_user + INSERT followers_by_user (+ follower_buckets_by_user once per followee), LOCAL_QUORUM, no LWT or counters',
     },
     read: {
       readers: opts.readers,
       seconds_each: opts.readSeconds,
       followers_page: {
         ...readSide(pulseFollowersRun, anchorFollowersRun),
-        anchor: 'cassandra-driver SELECT follower_id, followed_at FROM followers_by_user WHERE user_id = ? AND bucket = ?, fetchSize 50 (+ the driver paging state for deeper pages)',
+        anchor:
+          'cassandra-driver SELECT follower_id, followed_at FROM followers_by_user WHERE user_id = ? AND bucket = ?, fetchSize 50 (+ the driver paging state for deeper pages)',
         users: heavy.map(userId),
         followers_in_keyspace: heavy.map((u) => expFollowers.get(u) ?? 0),
         deepest_page: Math.max(...pagesPerUser),
@@ -697,7 +757,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   async (error: unknown) => {
-    process.stderr.write(`bench storage failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(`bench storage failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     await cleanup();
     process.exit(1);
   },

@@ -167,7 +167,8 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
     this.health.register('postgres', () => this.catalog.ping());
     this.health.register('replication', async () => {
       if (this.state === 'failed') throw new Error(this.lastError);
-      if (this.state === 'running' && !this.stream) throw new Error(`reconnecting to the replication slot${this.lastError ? `: ${this.lastError}` : ''}`);
+      if (this.state === 'running' && !this.stream)
+        throw new Error(`reconnecting to the replication slot${this.lastError ? `: ${this.lastError}` : ''}`);
       if (this.state === 'starting' || this.state === 'stopped') throw new Error(`capture is ${this.state}`);
     });
     this.loop = this.run();
@@ -294,14 +295,19 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
    * FAILED_PRECONDITION while another runs or capture is not streaming; NOT_FOUND for a table outside
    * the publication; FAILED_PRECONDITION for a table without primary key (chunks are read by key).
    */
-  async triggerIncrementalSnapshot(tables: readonly string[], chunkSize: number, conditions: Record<string, string>): Promise<cdcV1.Snapshot> {
+  async triggerIncrementalSnapshot(
+    tables: readonly string[],
+    chunkSize: number,
+    conditions: Record<string, string>,
+  ): Promise<cdcV1.Snapshot> {
     const snapshots = this.snapshots;
     if (!snapshots || this.state === 'snapshotting' || this.state === 'stopped') {
       throw grpcErrors.failedPrecondition(`capture is ${this.state}; an incremental snapshot can start once streaming`);
     }
     if (this.state === 'failed') throw grpcErrors.failedPrecondition(`capture failed: ${this.lastError}`);
     if (this.state === 'paused' || this.pauseRequested) throw grpcErrors.failedPrecondition('capture is paused; resume it first');
-    if (snapshots.active) throw grpcErrors.failedPrecondition(`incremental snapshot ${snapshots.activeId} is running; stop it or wait for it`);
+    if (snapshots.active)
+      throw grpcErrors.failedPrecondition(`incremental snapshot ${snapshots.activeId} is running; stop it or wait for it`);
     const published = await this.catalog.publishedTables(this.config.CDC_PUBLICATION);
     const selected = [];
     for (const name of tables) {
@@ -309,7 +315,8 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
       if (!found) throw grpcErrors.notFound(`table ${name} in publication ${this.config.CDC_PUBLICATION}`);
       const info = await this.catalog.tableInfo(found.relationOid, this.config.CDC_PUBLICATION);
       if (!info) throw grpcErrors.notFound(`table ${name}`);
-      if (info.primaryKey.length === 0) throw grpcErrors.failedPrecondition(`table ${name} has no primary key: it cannot be read in chunks`);
+      if (info.primaryKey.length === 0)
+        throw grpcErrors.failedPrecondition(`table ${name} has no primary key: it cannot be read in chunks`);
       selected.push({ info, condition: conditions[name] ?? '' });
     }
     const record = await snapshots.start(selected, chunkSize || this.config.CDC_INCREMENTAL_SNAPSHOT_CHUNK_SIZE);
@@ -413,7 +420,10 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
         if (this.stopping) break;
         this.metrics.sessionFailures.inc();
         this.lastError = describe(error);
-        this.logger.warn({ err: error, retryInMs: backoff }, `replication session failed: ${this.lastError}; resuming from the confirmed position`);
+        this.logger.warn(
+          { err: error, retryInMs: backoff },
+          `replication session failed: ${this.lastError}; resuming from the confirmed position`,
+        );
         await this.pauseFor(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }

@@ -21,9 +21,23 @@ export class CdcMetrics {
 
   constructor(metrics: ServiceMetrics, @Inject(CDC_CONFIG) config: CdcConfig) {
     const registers = [metrics.registry];
-    this.events = new Counter({ name: 'cdc_events_total', help: 'Row change events on Kafka, by table and op (c, u, d, r, t)', labelNames: ['table', 'op'], registers });
-    this.transactions = new Counter({ name: 'cdc_transactions_total', help: 'Source transactions on Kafka and confirmed to the slot', registers });
-    this.snapshotRows = new Counter({ name: 'cdc_snapshot_rows_total', help: 'Rows read by the initial snapshot, by table', labelNames: ['table'], registers });
+    this.events = new Counter({
+      name: 'cdc_events_total',
+      help: 'Row change events on Kafka, by table and op (c, u, d, r, t)',
+      labelNames: ['table', 'op'],
+      registers,
+    });
+    this.transactions = new Counter({
+      name: 'cdc_transactions_total',
+      help: 'Source transactions on Kafka and confirmed to the slot',
+      registers,
+    });
+    this.snapshotRows = new Counter({
+      name: 'cdc_snapshot_rows_total',
+      help: 'Rows read by the initial snapshot, by table',
+      labelNames: ['table'],
+      registers,
+    });
     this.produceSeconds = new Histogram({
       name: 'cdc_kafka_produce_seconds',
       help: 'Time for Kafka to acknowledge one produce of change events (acks=all)',
@@ -36,16 +50,31 @@ export class CdcMetrics {
       labelNames: ['slot'],
       registers,
     });
-    this.slotLagLimitBytes = new Gauge({ name: 'cdc_slot_lag_limit_bytes', help: 'CDC_MAX_LAG_BYTES: the slot lag that raises the alert', labelNames: ['slot'], registers });
-    this.slotLagExceeded = new Gauge({ name: 'cdc_slot_lag_exceeded', help: '1 while the slot lag is above CDC_MAX_LAG_BYTES', labelNames: ['slot'], registers });
+    this.slotLagLimitBytes = new Gauge({
+      name: 'cdc_slot_lag_limit_bytes',
+      help: 'CDC_MAX_LAG_BYTES: the slot lag that raises the alert',
+      labelNames: ['slot'],
+      registers,
+    });
+    this.slotLagExceeded = new Gauge({
+      name: 'cdc_slot_lag_exceeded',
+      help: '1 while the slot lag is above CDC_MAX_LAG_BYTES',
+      labelNames: ['slot'],
+      registers,
+    });
     this.lagSeconds = new Gauge({
       name: 'cdc_lag_seconds',
       help: 'Age of the oldest change read from the slot and not yet confirmed (0 when caught up)',
       labelNames: ['slot'],
       registers,
     });
-    this.confirmedLsn = new Gauge({ name: 'cdc_confirmed_flush_lsn', help: 'Position confirmed to the slot (64-bit LSN)', labelNames: ['slot'], registers });
-    this.state = new Gauge({ name: 'cdc_connector_state', help: '1 for the connector\'s current state', labelNames: ['state'], registers });
+    this.confirmedLsn = new Gauge({
+      name: 'cdc_confirmed_flush_lsn',
+      help: 'Position confirmed to the slot (64-bit LSN)',
+      labelNames: ['slot'],
+      registers,
+    });
+    this.state = new Gauge({ name: 'cdc_connector_state', help: "1 for the connector's current state", labelNames: ['state'], registers });
     this.heartbeats = new Counter({ name: 'cdc_heartbeats_emitted_total', help: 'Heartbeat messages written to the WAL', registers });
     this.sessionFailures = new Counter({
       name: 'cdc_session_failures_total',

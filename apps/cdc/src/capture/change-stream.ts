@@ -65,7 +65,13 @@ export interface StreamContext {
   /** Writes records to Kafka (topics ensured first); resolves once all are acknowledged (acks=all). */
   send(records: readonly EncodedRecord[]): Promise<void>;
   /** Transactions whose events are all on Kafka, up to `endLsn`; called before the slot is told. */
-  committed(batch: { transactions: number; stats: readonly RecordStats[]; endLsn: Lsn; lastCommitMicros: bigint; shapes: Record<string, string> }): Promise<void>;
+  committed(batch: {
+    transactions: number;
+    stats: readonly RecordStats[];
+    endLsn: Lsn;
+    lastCommitMicros: bigint;
+    shapes: Record<string, string>;
+  }): Promise<void>;
   /** The position confirmed to the server (the slot's confirmed_flush_lsn once it processed the update). */
   confirmed(lsn: Lsn): void;
 }
@@ -276,7 +282,9 @@ export class ChangeStream {
       }
       case 'update': {
         const table = this.table(message.relationOid);
-        this.push(this.context.mapper.update(table, message.oldTuple, message.newTuple, this.position(table, lsn), () => this.position(table, lsn)));
+        this.push(
+          this.context.mapper.update(table, message.oldTuple, message.newTuple, this.position(table, lsn), () => this.position(table, lsn)),
+        );
         break;
       }
       case 'delete': {
@@ -367,9 +375,15 @@ export class ChangeStream {
     const known = this.context.shapes.get(name);
     if (known === shape) return;
     const tx = this.requireOpen('relation');
-    const changeType = known === undefined ? cdcV1.SchemaChangeType.SCHEMA_CHANGE_TYPE_CREATE : cdcV1.SchemaChangeType.SCHEMA_CHANGE_TYPE_ALTER;
+    const changeType =
+      known === undefined ? cdcV1.SchemaChangeType.SCHEMA_CHANGE_TYPE_CREATE : cdcV1.SchemaChangeType.SCHEMA_CHANGE_TYPE_ALTER;
     const record = encodeRecord({
-      ...schemaChangeRecord(table, info, changeType, { database: this.context.database, lsn, timeMicros: tx.commitTimeMicros, types: this.context.types }),
+      ...schemaChangeRecord(table, info, changeType, {
+        database: this.context.database,
+        lsn,
+        timeMicros: tx.commitTimeMicros,
+        types: this.context.types,
+      }),
       headers: this.context.mapper.contextHeaders,
     });
     // Everything before it first, then the schema change on its own: it is on Kafka before any row of the new shape.
@@ -415,7 +429,13 @@ export class ChangeStream {
     const shapes: Record<string, string> = {};
     for (const tx of transactions) Object.assign(shapes, tx.shapes);
     const stats = transactions.flatMap((tx) => tx.stats);
-    await this.context.committed({ transactions: transactions.length, stats, endLsn: last.endLsn, lastCommitMicros: last.commitTimeMicros, shapes });
+    await this.context.committed({
+      transactions: transactions.length,
+      stats,
+      endLsn: last.endLsn,
+      lastCommitMicros: last.commitTimeMicros,
+      shapes,
+    });
     this.flushed = maxLsn(this.flushed, last.endLsn);
     this.oldestPendingMicros = this.open?.commitTimeMicros;
     this.connection.sendStatus(this.flushed);

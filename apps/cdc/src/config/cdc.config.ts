@@ -5,7 +5,9 @@ import { z } from 'zod';
 const IDENTIFIER = /^[a-z_][a-z0-9_$]{0,62}$/;
 
 const identifier = (fallback: string) =>
-  env.string(fallback).refine((s) => IDENTIFIER.test(s), { message: 'expected a lower-case PostgreSQL identifier ([a-z_][a-z0-9_$]*, at most 63 characters)' });
+  env.string(fallback).refine((s) => IDENTIFIER.test(s), {
+    message: 'expected a lower-case PostgreSQL identifier ([a-z_][a-z0-9_$]*, at most 63 characters)',
+  });
 
 const bool = (fallback: boolean) =>
   z
@@ -18,7 +20,12 @@ const tableList = () =>
   z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
     .refine((tables) => tables.every((t) => t.split('.').length <= 2 && t.split('.').every((part) => IDENTIFIER.test(part))), {
       message: 'expected a comma-separated list of table or schema.table names (lower-case identifiers)',
     });

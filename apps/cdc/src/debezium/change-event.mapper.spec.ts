@@ -79,7 +79,10 @@ describe('Debezium change event mapper', () => {
   });
 
   it("fills origin and origin_lsn from the transaction's replication origin", () => {
-    const [record] = mapper().insert(follows, [text('1'), text('2'), text('f')], { ...position, origin: { name: 'pg_16389', lsn: 0x2_0000_0010n } });
+    const [record] = mapper().insert(follows, [text('1'), text('2'), text('f')], {
+      ...position,
+      origin: { name: 'pg_16389', lsn: 0x2_0000_0010n },
+    });
     expect(record.value).toMatchObject({ source: { origin: 'pg_16389', origin_lsn: 8_589_934_608 } });
   });
 
@@ -95,7 +98,11 @@ describe('Debezium change event mapper', () => {
 
   it('follows a delete with a tombstone, unless tombstones are off', () => {
     const old = { kind: 'key' as const, values: [text('1'), text('2'), NULL] };
-    expect(mapper().delete(follows, old, position).map((r) => [r.key, r.value === null ? null : (r.value as { op: string }).op])).toEqual([
+    expect(
+      mapper()
+        .delete(follows, old, position)
+        .map((r) => [r.key, r.value === null ? null : (r.value as { op: string }).op]),
+    ).toEqual([
       [{ follower_id: 1, followee_id: 2 }, 'd'],
       [{ follower_id: 1, followee_id: 2 }, null],
     ]);
@@ -105,7 +112,13 @@ describe('Debezium change event mapper', () => {
   it('turns an update of the key into delete + tombstone + create, with the other key in a header', () => {
     let order = 1;
     const next = () => ({ ...position, transaction: { ...position.transaction!, totalOrder: ++order, tableOrder: order } });
-    const records = mapper().update(follows, { kind: 'key', values: [text('1'), text('2'), NULL] }, [text('1'), text('3'), text('t')], position, next);
+    const records = mapper().update(
+      follows,
+      { kind: 'key', values: [text('1'), text('2'), NULL] },
+      [text('1'), text('3'), text('t')],
+      position,
+      next,
+    );
     // Like Debezium, the tombstone after the delete carries the new key too.
     expect(records.map((r) => [r.key, (r.value as { op?: string } | null)?.op ?? null, r.headers ?? {}])).toEqual([
       [{ follower_id: 1, followee_id: 2 }, 'd', { ...CONTEXT, '__debezium.newkey': '{"follower_id":1,"followee_id":3}' }],
@@ -116,7 +129,13 @@ describe('Debezium change event mapper', () => {
   });
 
   it('keeps an update with an unchanged key as op u, with the old row as before when sent', () => {
-    const [record] = mapper().update(follows, { kind: 'old', values: [text('1'), text('2'), text('f')] }, [text('1'), text('2'), text('t')], position, () => position);
+    const [record] = mapper().update(
+      follows,
+      { kind: 'old', values: [text('1'), text('2'), text('f')] },
+      [text('1'), text('2'), text('t')],
+      position,
+      () => position,
+    );
     expect(record.value).toMatchObject({ op: 'u', before: { muted: false }, after: { muted: true } });
   });
 

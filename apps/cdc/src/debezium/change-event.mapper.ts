@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { cdcTopic, type DebeziumEnvelope, type DebeziumPostgresSource, type DebeziumSnapshotMarker, type TopicDefinition } from '@pulse/contracts';
+import {
+  cdcTopic,
+  type DebeziumEnvelope,
+  type DebeziumPostgresSource,
+  type DebeziumSnapshotMarker,
+  type TopicDefinition,
+} from '@pulse/contracts';
 import type { RelationColumn, TupleValue } from '../replication/pgoutput.decoder';
 import type { TypeRegistry } from './pg-types';
 import { convertValue, jsonInteger, UNAVAILABLE_VALUE_PLACEHOLDER } from './value-converter';
@@ -28,7 +34,13 @@ export interface CapturedTable {
   topic: CdcTopic;
 }
 
-export function capturedTable(relationOid: number, schema: string, table: string, columns: RelationColumn[], primaryKey: string[]): CapturedTable {
+export function capturedTable(
+  relationOid: number,
+  schema: string,
+  table: string,
+  columns: RelationColumn[],
+  primaryKey: string[],
+): CapturedTable {
   const keyColumns = primaryKey.length > 0 ? primaryKey : columns.filter((c) => c.isKey).map((c) => c.name);
   return { relationOid, schema, table, columns, keyColumns, topic: cdcTopic(table, schema) };
 }
@@ -213,7 +225,11 @@ export class ChangeEventMapper {
       source,
       transaction:
         this.settings.transactionMetadata && position.transaction
-          ? { id: position.transaction.id, total_order: position.transaction.totalOrder, data_collection_order: position.transaction.tableOrder }
+          ? {
+              id: position.transaction.id,
+              total_order: position.transaction.totalOrder,
+              data_collection_order: position.transaction.tableOrder,
+            }
           : null,
       op,
       ts_ms: nowMs,

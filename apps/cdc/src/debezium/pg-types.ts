@@ -93,7 +93,13 @@ export class TypeRegistry {
   addUserType(type: UserType): void {
     const known = this.user.get(type.oid);
     // A Type message names the type only; keep what the catalog said about its kind.
-    this.user.set(type.oid, { ...known, ...type, kind: type.kind ?? known?.kind, elementOid: type.elementOid ?? known?.elementOid, baseOid: type.baseOid ?? known?.baseOid });
+    this.user.set(type.oid, {
+      ...known,
+      ...type,
+      kind: type.kind ?? known?.kind,
+      elementOid: type.elementOid ?? known?.elementOid,
+      baseOid: type.baseOid ?? known?.baseOid,
+    });
   }
 
   shape(oid: number, depth = 0): TypeShape {

@@ -202,7 +202,9 @@ export function formatZonedTimestamp(micros: bigint, fractionDigits: number): st
   const year = date.getUTCFullYear();
   const yearText = year > 9999 ? `+${year}` : year < 0 ? `-${String(-year).padStart(4, '0')}` : String(year).padStart(4, '0');
   const pad = (n: number) => String(n).padStart(2, '0');
-  const fraction = String(date.getUTCMilliseconds() * 1000 + Number(subMillis)).padStart(6, '0').slice(0, fractionDigits);
+  const fraction = String(date.getUTCMilliseconds() * 1000 + Number(subMillis))
+    .padStart(6, '0')
+    .slice(0, fractionDigits);
   return (
     `${yearText}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}` +
     `T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}` +

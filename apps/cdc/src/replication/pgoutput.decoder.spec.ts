@@ -96,9 +96,18 @@ describe('pgoutput decoder', () => {
         .str('follows')
         .char('d')
         .i16(3)
-        .u8(1).str('follower_id').u32(20).i32(-1)
-        .u8(1).str('followee_id').u32(20).i32(-1)
-        .u8(0).str('created_at').u32(1184).i32(3)
+        .u8(1)
+        .str('follower_id')
+        .u32(20)
+        .i32(-1)
+        .u8(1)
+        .str('followee_id')
+        .u32(20)
+        .i32(-1)
+        .u8(0)
+        .str('created_at')
+        .u32(1184)
+        .i32(3)
         .build(),
     );
     expect(message).toEqual({
@@ -148,8 +157,17 @@ describe('pgoutput decoder', () => {
     expect(withKey).toMatchObject({ oldTuple: { kind: 'key', values: [{ kind: 'text', value: '1' }, { kind: 'null' }] } });
     const withOld = decodePgOutput(new Bytes().char('U').u32(7).char('O').tuple(['1', 'a']).char('N').tuple(['1', 'b']).build());
     expect(withOld).toMatchObject({
-      oldTuple: { kind: 'old', values: [{ kind: 'text', value: '1' }, { kind: 'text', value: 'a' }] },
-      newTuple: [{ kind: 'text', value: '1' }, { kind: 'text', value: 'b' }],
+      oldTuple: {
+        kind: 'old',
+        values: [
+          { kind: 'text', value: '1' },
+          { kind: 'text', value: 'a' },
+        ],
+      },
+      newTuple: [
+        { kind: 'text', value: '1' },
+        { kind: 'text', value: 'b' },
+      ],
     });
   });
 
@@ -171,8 +189,16 @@ describe('pgoutput decoder', () => {
   });
 
   it('decodes a transactional logical decoding message', () => {
-    const message = decodePgOutput(new Bytes().char('M').u8(1).u64(0x99n).str('pulse.cdc.heartbeat').u32(4).raw(Buffer.from('slot')).build());
-    expect(message).toEqual({ tag: 'message', transactional: true, lsn: 0x99n, prefix: 'pulse.cdc.heartbeat', content: Buffer.from('slot') });
+    const message = decodePgOutput(
+      new Bytes().char('M').u8(1).u64(0x99n).str('pulse.cdc.heartbeat').u32(4).raw(Buffer.from('slot')).build(),
+    );
+    expect(message).toEqual({
+      tag: 'message',
+      transactional: true,
+      lsn: 0x99n,
+      prefix: 'pulse.cdc.heartbeat',
+      content: Buffer.from('slot'),
+    });
   });
 
   it('refuses a truncated message and an unknown type, naming the problem', () => {
@@ -201,7 +227,12 @@ describe('replication protocol', () => {
 
   it('parses a primary keepalive and whether it asks for a reply', () => {
     const chunk = new Bytes().char('k').u64(0x500n).u64(COMMIT_PG_MICROS).u8(1).build();
-    expect(parseReplicationMessage(chunk)).toEqual({ kind: 'keepalive', walEnd: 0x500n, sendTimeMicros: COMMIT_UNIX_MICROS, replyRequested: true });
+    expect(parseReplicationMessage(chunk)).toEqual({
+      kind: 'keepalive',
+      walEnd: 0x500n,
+      sendTimeMicros: COMMIT_UNIX_MICROS,
+      replyRequested: true,
+    });
   });
 
   it('encodes a standby status update: written, flushed, applied and the clock in PostgreSQL µs', () => {

@@ -51,7 +51,9 @@ export class ChunkReader {
 
   /** Rows of the table according to its statistics; 0 when unknown. */
   async estimate(table: TableInfo): Promise<number> {
-    const { rows } = await this.query(`SELECT greatest(reltuples, 0)::int8::text FROM pg_class WHERE oid = $1`, [String(table.relationOid)]);
+    const { rows } = await this.query(`SELECT greatest(reltuples, 0)::int8::text FROM pg_class WHERE oid = $1`, [
+      String(table.relationOid),
+    ]);
     return Number(rows[0]?.[0] ?? 0);
   }
 

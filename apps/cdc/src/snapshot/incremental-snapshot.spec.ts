@@ -24,7 +24,10 @@ const streamed = capturedTable(
   info.columns.map((c) => ({ isKey: c.name === 'id', name: c.name, typeOid: c.typeOid, typeMod: c.typeMod })),
   ['id'],
 );
-const mapper = new ChangeEventMapper({ serverName: 'pulse', database: 'pulse', tombstonesOnDelete: true, transactionMetadata: true }, new TypeRegistry());
+const mapper = new ChangeEventMapper(
+  { serverName: 'pulse', database: 'pulse', tombstonesOnDelete: true, transactionMetadata: true },
+  new TypeRegistry(),
+);
 const position = { txId: 9, lsn: 100n, lastCommitLsn: 90n, timeMicros: 1_000_000n };
 
 /** A table of rows id → name; the reader answers chunks from it as PostgreSQL would. */
@@ -67,7 +70,16 @@ function setup(rows: Map<number, string>) {
 }
 
 const streamedInsert = (id: number, name: string) =>
-  mapper.insert(streamed, [{ kind: 'text', value: String(id) }, { kind: 'text', value: name }], { ...position, snapshot: 'false' }).map(encodeRecord);
+  mapper
+    .insert(
+      streamed,
+      [
+        { kind: 'text', value: String(id) },
+        { kind: 'text', value: name },
+      ],
+      { ...position, snapshot: 'false' },
+    )
+    .map(encodeRecord);
 
 describe('incremental snapshot (watermark windows)', () => {
   it('reads a chunk between a low and a high watermark and emits the rows no streamed change touched inside the window', async () => {
@@ -88,7 +100,12 @@ describe('incremental snapshot (watermark windows)', () => {
     const closed = snapshots.closeWindow(position);
     const values = closed.records.map((r) => JSON.parse(r.value!.toString()));
     expect(values.map((v) => v.after.id)).toEqual([1, 3]);
-    expect(values[0]).toMatchObject({ op: 'r', before: null, after: { id: 1, name: 'n1' }, source: { snapshot: 'incremental', txId: 9, lsn: 100 } });
+    expect(values[0]).toMatchObject({
+      op: 'r',
+      before: null,
+      after: { id: 1, name: 'n1' },
+      source: { snapshot: 'incremental', txId: 9, lsn: 100 },
+    });
     expect(closed.records.every((r) => r.stats === undefined)).toBe(true);
     await snapshots.chunkEmitted(closed);
     expect(emitted).toEqual([['public.items', 2]]);

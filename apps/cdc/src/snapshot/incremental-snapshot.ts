@@ -222,7 +222,10 @@ export class IncrementalSnapshotter {
         record.state = 'completed';
         record.finishedAt = Date.now();
         await this.persist(record);
-        this.deps.logger.info({ snapshot: record.id, rows: record.tables.reduce((n, t) => n + t.rowsEmitted, 0) }, 'incremental snapshot completed');
+        this.deps.logger.info(
+          { snapshot: record.id, rows: record.tables.reduce((n, t) => n + t.rowsEmitted, 0) },
+          'incremental snapshot completed',
+        );
         return;
       }
       // StopIncrementalSnapshot may come while this awaits: each step checks the table is still wanted.

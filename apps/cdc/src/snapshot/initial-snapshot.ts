@@ -102,7 +102,17 @@ export async function takeInitialSnapshot(deps: InitialSnapshotDeps): Promise<In
       table,
       row.map((v) => (v === null ? { kind: 'null' as const } : { kind: 'text' as const, value: v })),
     );
-    await add(encodeRecord(deps.mapper.read(table, values, { txId, lsn: deps.consistentPoint, lastCommitLsn: null, timeMicros: nowMicros(), snapshot: marker })));
+    await add(
+      encodeRecord(
+        deps.mapper.read(table, values, {
+          txId,
+          lsn: deps.consistentPoint,
+          lastCommitLsn: null,
+          timeMicros: nowMicros(),
+          snapshot: marker,
+        }),
+      ),
+    );
     pending = undefined;
   };
 

@@ -22,7 +22,8 @@ function checkTables(tables: readonly string[] | undefined, required: boolean): 
   if (required && list.length === 0) throw grpcErrors.invalidArgument('tables', 'at least one table is required');
   if (list.length > MAX_TABLES) throw grpcErrors.invalidArgument('tables', `at most ${MAX_TABLES} tables`);
   list.forEach((table, i) => {
-    if (!QUALIFIED_TABLE.test(table)) throw grpcErrors.invalidArgument(`tables[${i}]`, `"${table}" is not a schema.table name (lower-case identifiers)`);
+    if (!QUALIFIED_TABLE.test(table))
+      throw grpcErrors.invalidArgument(`tables[${i}]`, `"${table}" is not a schema.table name (lower-case identifiers)`);
     if (list.indexOf(table) !== i) throw grpcErrors.invalidArgument(`tables[${i}]`, `${table} is listed twice`);
   });
   return [...list];

@@ -30,13 +30,21 @@ export class WalSafetyService implements OnApplicationBootstrap, OnModuleDestroy
 
   async onApplicationBootstrap(): Promise<void> {
     // Watches only a capture that started (its start failing fails the app's start by itself).
-    if (!(await this.capture.started.then(() => true, () => false))) return;
+    if (
+      !(await this.capture.started.then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
     // Not critical: a lagging slot is an alert for operators, not a reason to stop capturing.
     this.health.register(
       'slot-lag',
       async () => {
         if (this.exceeded) {
-          throw new Error(`slot "${this.config.CDC_SLOT}" retains ${this.lastLagBytes} bytes of WAL, above CDC_MAX_LAG_BYTES=${this.config.CDC_MAX_LAG_BYTES}`);
+          throw new Error(
+            `slot "${this.config.CDC_SLOT}" retains ${this.lastLagBytes} bytes of WAL, above CDC_MAX_LAG_BYTES=${this.config.CDC_MAX_LAG_BYTES}`,
+          );
         }
       },
       { critical: false },
@@ -64,7 +72,9 @@ export class WalSafetyService implements OnApplicationBootstrap, OnModuleDestroy
         return;
       }
       if (slot.walStatus === 'lost' && this.capture.expectsSlot) {
-        this.capture.fail(new Error(`replication slot "${slotName}" was invalidated by the server (wal_status lost): the WAL it needed is gone`));
+        this.capture.fail(
+          new Error(`replication slot "${slotName}" was invalidated by the server (wal_status lost): the WAL it needed is gone`),
+        );
         return;
       }
       this.lastLagBytes = slot.lagBytes;
@@ -73,7 +83,13 @@ export class WalSafetyService implements OnApplicationBootstrap, OnModuleDestroy
       const exceeded = slot.lagBytes > BigInt(this.config.CDC_MAX_LAG_BYTES);
       if (exceeded && !this.exceeded) {
         this.logger.error(
-          { slot: slotName, lagBytes: Number(slot.lagBytes), limitBytes: this.config.CDC_MAX_LAG_BYTES, confirmed: formatLsn(slot.confirmedFlushLsn), state: this.capture.currentState },
+          {
+            slot: slotName,
+            lagBytes: Number(slot.lagBytes),
+            limitBytes: this.config.CDC_MAX_LAG_BYTES,
+            confirmed: formatLsn(slot.confirmedFlushLsn),
+            state: this.capture.currentState,
+          },
           'replication slot lag above CDC_MAX_LAG_BYTES: the database retains WAL for it; check that capture runs and Kafka accepts writes',
         );
       } else if (!exceeded && this.exceeded) {

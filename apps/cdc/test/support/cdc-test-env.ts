@@ -103,9 +103,10 @@ export class CdcTestEnv {
 
   async dropSlot(): Promise<void> {
     for (let attempt = 0; attempt < 50; attempt++) {
-      await this.pg.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL', [
-        this.name,
-      ]);
+      await this.pg.query(
+        'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL',
+        [this.name],
+      );
       try {
         await this.pg.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [this.name]);
         return;

@@ -1,9 +1,7 @@
 import type { CreateTableOptions, DeltaColumn } from '@pulse/lake';
 
 export type WindowSpec =
-  | { kind: 'tumbling'; sizeMs: number }
-  | { kind: 'sliding'; sizeMs: number; slideMs: number }
-  | { kind: 'session'; gapMs: number };
+  { kind: 'tumbling'; sizeMs: number } | { kind: 'sliding'; sizeMs: number; slideMs: number } | { kind: 'session'; gapMs: number };
 
 /** The fields of a tracked event that aggregates read (bronze column names). */
 export interface ActivityFacts {

@@ -129,7 +129,13 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     const outputs: TopicBatch[] = [];
     const results = [...emission.updates, ...emission.finals];
     if (results.length > 0) {
-      outputs.push({ topic: this.topic, records: results.map((r) => ({ key: windowAggregateKey(new Date(r.start), this.groupKey(r)), value: this.message(r, now, watermark) })) });
+      outputs.push({
+        topic: this.topic,
+        records: results.map((r) => ({
+          key: windowAggregateKey(new Date(r.start), this.groupKey(r)),
+          value: this.message(r, now, watermark),
+        })),
+      });
     }
     if (emission.late.length > 0) {
       outputs.push({
@@ -153,7 +159,10 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     await this.table.storage.write(stateKey, JSON.stringify(this.aggregator.snapshot()));
     const rows = new ColumnBatch(snapshot.schema);
     for (const f of emission.finals) rows.push(this.row(f, now));
-    const txns = [...next].map(([partition, offset]) => ({ appId: txnAppId(this.name, this.source.name, partition), version: Number(offset) }));
+    const txns = [...next].map(([partition, offset]) => ({
+      appId: txnAppId(this.name, this.source.name, partition),
+      version: Number(offset),
+    }));
     const ref: StreamStateRef = { stream: this.name, key: stateKey, watermark };
     const result = await this.table.appendBatch(rows, {
       operation: 'STREAMING UPDATE',
@@ -203,7 +212,10 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
   private async dropOldStates(current: string): Promise<void> {
     this.stateKeys.push(current);
     const old = this.stateKeys.splice(0, Math.max(0, this.stateKeys.length - 2));
-    if (old.length > 0) await this.table.storage.delete(old).catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old window states'));
+    if (old.length > 0)
+      await this.table.storage
+        .delete(old)
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old window states'));
   }
 
   /** At start: every state file but the committed one goes (older ones, and those of batches that never committed). */

@@ -53,7 +53,15 @@ export class AggregateStreamsService implements OnApplicationBootstrap {
         aggregateTable(definition, this.config.LAKE_TARGET_FILE_SIZE, this.config.LAKE_CHECKPOINT_INTERVAL),
       );
       const aggregator = new WindowAggregator(definition, this.config.ETL_WATERMARK_DELAY, this.config.ETL_ALLOWED_LATENESS);
-      const stream = new AggregateStream(definition, table, aggregator, activityTopic(this.config), lateTopic(this.config), this.kafka, this.logger);
+      const stream = new AggregateStream(
+        definition,
+        table,
+        aggregator,
+        activityTopic(this.config),
+        lateTopic(this.config),
+        this.kafka,
+        this.logger,
+      );
       this.streams.set(definition.name, stream);
       await stream.restore();
       await this.registry.launch(name, name, [activityTopic(this.config)], stream);

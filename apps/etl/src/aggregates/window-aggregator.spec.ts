@@ -14,7 +14,12 @@ function ev(at: number, type: string, post = 'p1', user = 'u1'): ActivityFacts {
 describe('WindowAggregator', () => {
   it('counts a tumbling window per post and emits it as final once the watermark passes end + lateness', () => {
     const agg = new WindowAggregator(def('post_engagement_1h'), 2 * MIN, 5 * MIN);
-    const first = agg.process([ev(T0 + MIN, 'IMPRESSION'), ev(T0 + 2 * MIN, 'IMPRESSION'), ev(T0 + 3 * MIN, 'CLICK'), ev(T0 + 4 * MIN, 'LIKE', 'p2')]);
+    const first = agg.process([
+      ev(T0 + MIN, 'IMPRESSION'),
+      ev(T0 + 2 * MIN, 'IMPRESSION'),
+      ev(T0 + 3 * MIN, 'CLICK'),
+      ev(T0 + 4 * MIN, 'LIKE', 'p2'),
+    ]);
     expect(first.finals).toEqual([]);
     expect(first.updates.map((u) => [u.group, u.counters.slice(0, 4), u.updateCount])).toEqual([
       ['p1', [2, 0, 1, 0], 1],

@@ -142,7 +142,11 @@ export class WindowAggregator {
     this.watermark = state.watermark;
     for (const [start, end, group, counters, last, emitted] of state.windows) {
       const w: OpenWindow = { start, end, group, counters: [...counters], last, emitted, dirty: false };
-      if (this.definition.window.kind === 'session') this.sessions.set(group, [...(this.sessions.get(group) ?? []), w].sort((a, b) => a.start - b.start));
+      if (this.definition.window.kind === 'session')
+        this.sessions.set(
+          group,
+          [...(this.sessions.get(group) ?? []), w].sort((a, b) => a.start - b.start),
+        );
       else this.windows.set(`${start}|${group}`, w);
     }
   }
@@ -190,7 +194,15 @@ export class WindowAggregator {
     if (spec.kind !== 'session') throw new Error('unreachable');
     if (this.isClosed(t + spec.gapMs)) return false;
     const list = this.sessions.get(group) ?? [];
-    let merged: OpenWindow = { start: t, end: t + spec.gapMs, group, counters: this.definition.counters.map(() => 0), last: t, emitted: 0, dirty: false };
+    let merged: OpenWindow = {
+      start: t,
+      end: t + spec.gapMs,
+      group,
+      counters: this.definition.counters.map(() => 0),
+      last: t,
+      emitted: 0,
+      dirty: false,
+    };
     const rest: OpenWindow[] = [];
     for (const w of list) {
       if (w.start <= merged.end && merged.start <= w.end) {
@@ -206,7 +218,10 @@ export class WindowAggregator {
       } else rest.push(w);
     }
     this.count(merged, facts);
-    this.sessions.set(group, [...rest, merged].sort((a, b) => a.start - b.start));
+    this.sessions.set(
+      group,
+      [...rest, merged].sort((a, b) => a.start - b.start),
+    );
     return true;
   }
 

@@ -39,10 +39,14 @@ export class BackfillService {
     const definition = aggregateDefinitions(this.config).find((d) => d.name === request.aggregate);
     if (!definition) throw grpcErrors.notFound(`aggregate ${request.aggregate}`);
     if (!this.aggregates.stream(definition.name)) {
-      throw grpcErrors.failedPrecondition(`this replica does not run the aggregates (ETL_AGGREGATE_STREAMS=false); call the etl-aggregates release`);
+      throw grpcErrors.failedPrecondition(
+        `this replica does not run the aggregates (ETL_AGGREGATE_STREAMS=false); call the etl-aggregates release`,
+      );
     }
     if (definition.window.kind === 'session') {
-      throw grpcErrors.failedPrecondition(`${request.aggregate} uses session windows, which depend on events outside any range; backfill is for tumbling and sliding windows`);
+      throw grpcErrors.failedPrecondition(
+        `${request.aggregate} uses session windows, which depend on events outside any range; backfill is for tumbling and sliding windows`,
+      );
     }
     const slide = definition.window.kind === 'sliding' ? definition.window.slideMs : definition.window.sizeMs;
     const fromMs = Math.floor(request.fromMs / slide) * slide;
@@ -60,7 +64,9 @@ export class BackfillService {
       const from = job.fromTime!.seconds * 1000;
       const to = job.toTime!.seconds * 1000;
       if (active && job.aggregate === definition.name && from < request.toMs && fromMs < to) {
-        throw grpcErrors.failedPrecondition(`backfill ${job.id} of ${job.aggregate} overlaps this range and is ${etlV1.BackfillState[job.state]}`);
+        throw grpcErrors.failedPrecondition(
+          `backfill ${job.id} of ${job.aggregate} overlaps this range and is ${etlV1.BackfillState[job.state]}`,
+        );
       }
     }
     const job: Job = {
@@ -189,7 +195,14 @@ export class BackfillService {
         [
           ...added.map((add) => ({ add })),
           ...removed.map((f) => ({
-            remove: { path: f.path, deletionTimestamp: now, dataChange: true, extendedFileMetadata: true, partitionValues: f.partitionValues, size: f.size },
+            remove: {
+              path: f.path,
+              deletionTimestamp: now,
+              dataChange: true,
+              extendedFileMetadata: true,
+              partitionValues: f.partitionValues,
+              size: f.size,
+            },
           })),
         ],
         {
@@ -239,4 +252,3 @@ export class BackfillService {
     );
   }
 }
-

@@ -29,7 +29,6 @@ export function cdcSources(config: EtlConfig) {
  */
 @Injectable()
 export class BronzeStreamsService implements OnApplicationBootstrap {
-
   constructor(
     @Inject(ETL_CONFIG) private readonly config: EtlConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -55,7 +54,10 @@ export class BronzeStreamsService implements OnApplicationBootstrap {
       async process(batch): Promise<BatchOutcome> {
         const result = await sink.write(batch);
         for (const gap of result.gaps) {
-          logger.warn({ table: definition.name, ...gap, expected: String(gap.expected), got: String(gap.got) }, 'offsets missing between the table and Kafka (deleted by retention?)');
+          logger.warn(
+            { table: definition.name, ...gap, expected: String(gap.expected), got: String(gap.got) },
+            'offsets missing between the table and Kafka (deleted by retention?)',
+          );
         }
         return result;
       },

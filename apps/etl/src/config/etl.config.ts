@@ -8,7 +8,10 @@ const bool = (fallback: boolean) =>
     .transform((v) => v === 'true');
 
 const topicName = (fallback: string) =>
-  z.string().regex(/^pulse\.[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.v[1-9][0-9]*$/, 'a topic name pulse.<entity>.<event>.v<N>').default(fallback);
+  z
+    .string()
+    .regex(/^pulse\.[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.v[1-9][0-9]*$/, 'a topic name pulse.<entity>.<event>.v<N>')
+    .default(fallback);
 
 /** Every environment variable of the etl service; see apps/etl/.env.example. */
 export const etlConfigSchema = z.object({
@@ -25,9 +28,15 @@ export const etlConfigSchema = z.object({
   /** s3 backend: endpoint of an S3-compatible store; empty means AWS S3 of LAKE_S3_REGION. */
   LAKE_S3_ENDPOINT: z.union([z.literal(''), z.url()]).default(''),
   LAKE_S3_REGION: env.string('us-east-1'),
-  LAKE_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a valid S3 bucket name').default('pulse-lake'),
+  LAKE_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a valid S3 bucket name')
+    .default('pulse-lake'),
   /** s3 backend: key prefix of the lake in the bucket, e.g. `lake/`; empty or ending in "/". */
-  LAKE_S3_PREFIX: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'empty, or path segments of [A-Za-z0-9._-] ending in "/"').default(''),
+  LAKE_S3_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)*$/, 'empty, or path segments of [A-Za-z0-9._-] ending in "/"')
+    .default(''),
   LAKE_S3_ACCESS_KEY_ID: z.string().default(''),
   LAKE_S3_SECRET_ACCESS_KEY: z.string().default(''),
   LAKE_S3_FORCE_PATH_STYLE: bool(true),
@@ -47,22 +56,35 @@ export const etlConfigSchema = z.object({
   /** Where events too late for their window go. */
   ETL_LATE_TOPIC: topicName('pulse.activity.late.v1'),
   /** Prefix of consumer groups, one per stream: <prefix><stream>. */
-  ETL_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default('pulse-etl.'),
+  ETL_GROUP_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/)
+    .default('pulse-etl.'),
   /** Whether this replica runs the bronze streams (scale out: any number of replicas, split by partition). */
   ETL_BRONZE_STREAMS: bool(true),
   /** App-database tables whose CDC topics get a bronze table, comma-separated (schema.table or table). */
   ETL_CDC_TABLES: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
-    .refine((ts) => ts.every((t) => /^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/.test(t)), { message: 'expected table or schema.table names' }),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
+    .refine((ts) => ts.every((t) => /^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/.test(t)), {
+      message: 'expected table or schema.table names',
+    }),
   /**
    * Whether this replica runs the window aggregates. They group by keys other than the partition key
    * (posts), so exactly one replica runs them (docs/decisions/0010).
    */
   ETL_AGGREGATE_STREAMS: bool(true),
   /** Prefix of aggregate names (and so of their tables and topics); for side-by-side deployments and tests. */
-  ETL_AGGREGATE_PREFIX: z.string().regex(/^([a-z][a-z0-9_]*)?$/).default(''),
+  ETL_AGGREGATE_PREFIX: z
+    .string()
+    .regex(/^([a-z][a-z0-9_]*)?$/)
+    .default(''),
   /** Processing-time trigger: a micro-batch closes this long after its first record… */
   ETL_TRIGGER_INTERVAL: env.duration('5s'),
   /** …or once it holds this many records (Spark's maxOffsetsPerTrigger). */

@@ -1,11 +1,4 @@
-import {
-  type CreateTableOptions,
-  DeltaTable,
-  LakeEngine,
-  type LakeStorage,
-  LocalLakeStorage,
-  S3LakeStorage,
-} from '@pulse/lake';
+import { type CreateTableOptions, DeltaTable, LakeEngine, type LakeStorage, LocalLakeStorage, S3LakeStorage } from '@pulse/lake';
 import type { Logger } from '@pulse/platform';
 import { resolve } from 'node:path';
 import type { EtlConfig } from '../config/etl.config';

@@ -36,7 +36,7 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
     const tablesNow = () => this.lake.all();
     new Gauge({
       name: 'etl_stream_lag_records',
-      help: 'Records of a source partition not yet committed to the stream\'s table (end offset − table offset)',
+      help: "Records of a source partition not yet committed to the stream's table (end offset − table offset)",
       labelNames: ['stream', 'topic', 'partition'],
       registers: [metrics.registry],
       async collect() {
@@ -126,7 +126,13 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
       const done = committed.get(topic.name) ?? new Map<number, bigint>();
       (await end).forEach((end, partition) => {
         const at = done.get(partition) ?? 0n;
-        out.push({ topic: topic.name, partition, committedOffset: Number(at), endOffset: Number(end), lag: Number(end > at ? end - at : 0n) });
+        out.push({
+          topic: topic.name,
+          partition,
+          committedOffset: Number(at),
+          endOffset: Number(end),
+          lag: Number(end > at ? end - at : 0n),
+        });
       });
     }
     return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
@@ -188,7 +194,15 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
 
   private stream(name: string): StreamRunner<any, any> {
     const stream = this.streams.get(name);
-    if (!stream) throw grpcErrors.notFound(`stream ${name} (streams of this replica: ${this.streams.all().map((s) => s.name).join(', ') || 'none'})`);
+    if (!stream)
+      throw grpcErrors.notFound(
+        `stream ${name} (streams of this replica: ${
+          this.streams
+            .all()
+            .map((s) => s.name)
+            .join(', ') || 'none'
+        })`,
+      );
     return stream;
   }
 

@@ -28,7 +28,8 @@ export class EtlGrpcController implements etlV1.EtlServiceController {
 
   compactTable(request: etlV1.CompactTableRequest): Promise<etlV1.CompactTableResponse> {
     const table = required(request.table, 'table');
-    if ((request.where ?? '').length > MAX_WHERE_LENGTH) throw grpcErrors.invalidArgument('where', `at most ${MAX_WHERE_LENGTH} characters`);
+    if ((request.where ?? '').length > MAX_WHERE_LENGTH)
+      throw grpcErrors.invalidArgument('where', `at most ${MAX_WHERE_LENGTH} characters`);
     if ((request.zOrderBy ?? []).length > 0) {
       throw grpcErrors.unimplemented('z_order_by: Z-ordering is not supported; compaction bin-packs files per partition');
     }

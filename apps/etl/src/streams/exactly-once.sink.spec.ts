@@ -35,7 +35,12 @@ describe('ExactlyOnceDeltaSink', () => {
     return DeltaTable.create(
       new LocalLakeStorage(root),
       't',
-      { columns: [{ name: 'id', type: 'string' }, { name: 'partition', type: 'integer' }] },
+      {
+        columns: [
+          { name: 'id', type: 'string' },
+          { name: 'partition', type: 'integer' },
+        ],
+      },
       { engine },
     );
   }

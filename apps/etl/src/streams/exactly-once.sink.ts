@@ -110,4 +110,3 @@ export class ExactlyOnceDeltaSink<K, V> {
     }
   }
 }
-

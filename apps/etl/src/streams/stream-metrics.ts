@@ -32,7 +32,6 @@ export class StreamMetrics implements StreamCounters {
     });
   }
 
-
   onBatch(stream: string, outcome: BatchOutcome, _records: number, seconds: number): void {
     this.records.inc({ stream, outcome: 'written' }, outcome.written);
     if (outcome.skipped > 0) this.records.inc({ stream, outcome: 'skipped' }, outcome.skipped);

@@ -22,7 +22,12 @@ export class StreamRegistry implements BeforeApplicationShutdown {
   ) {}
 
   /** Starts a stream writing to `sinkTable` from `topics`, and registers it. */
-  async launch<K, V>(name: string, sinkTable: string, topics: readonly TopicDefinition<K, V>[], processor: StreamProcessor<K, V>): Promise<StreamRunner<K, V>> {
+  async launch<K, V>(
+    name: string,
+    sinkTable: string,
+    topics: readonly TopicDefinition<K, V>[],
+    processor: StreamProcessor<K, V>,
+  ): Promise<StreamRunner<K, V>> {
     if (this.streams.has(name)) throw new Error(`stream ${name} registered twice`);
     const runner = new StreamRunner<K, V>(name, sinkTable, topics, `${this.config.ETL_GROUP_PREFIX}${name}`, processor, {
       kafka: this.kafka,

@@ -69,9 +69,11 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
     if (!this.config.FEATURE_STORE_AGGREGATES_CONSUMER) return;
     await this.follow(this.registry.current);
     this.unsubscribe = this.registry.onChange((registry) => {
-      this.restarting = this.restarting.then(() => this.follow(registry)).catch((error: unknown) => {
-        this.logger.error({ err: error }, 'could not follow the new registry version; the aggregates consumer keeps its topics');
-      });
+      this.restarting = this.restarting
+        .then(() => this.follow(registry))
+        .catch((error: unknown) => {
+          this.logger.error({ err: error }, 'could not follow the new registry version; the aggregates consumer keeps its topics');
+        });
     });
   }
 
@@ -89,7 +91,10 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
   }
 
   private async follow(registry: LoadedRegistry): Promise<void> {
-    const topics = [...registry.topics].filter(([, views]) => views.some((v) => v.def.online)).map(([t]) => t).sort();
+    const topics = [...registry.topics]
+      .filter(([, views]) => views.some((v) => v.def.online))
+      .map(([t]) => t)
+      .sort();
     const key = topics.join(',');
     if (key === this.topics || this.stopped) return;
     await this.supervised?.stop();
@@ -102,7 +107,11 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
     this.logger.info({ topics }, 'consuming aggregates topics');
     this.supervised = superviseConsumer({
       name: 'aggregates-consumer',
-      consumer: this.kafka.consumer(definitions, { groupId: this.config.FEATURE_STORE_AGGREGATES_GROUP, from: 'earliest', maxBatchSize: 1000 }),
+      consumer: this.kafka.consumer(definitions, {
+        groupId: this.config.FEATURE_STORE_AGGREGATES_GROUP,
+        from: 'earliest',
+        maxBatchSize: 1000,
+      }),
       handler: (batch) => this.handle(batch),
       logger: this.logger,
       health: this.health,

@@ -1,7 +1,11 @@
 import { env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
-const bool = (fallback: 'true' | 'false') => z.enum(['true', 'false']).default(fallback).transform((v) => v === 'true');
+const bool = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'])
+    .default(fallback)
+    .transform((v) => v === 'true');
 
 /** Every environment variable of the feature store; see apps/feature-store/.env.example. */
 export const featureStoreConfigSchema = z.object({
@@ -17,11 +21,17 @@ export const featureStoreConfigSchema = z.object({
   /** PostgreSQL holding the registry versions, materialisation watermarks and jobs. */
   PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),
   /** Schema of the feature store's tables; tests isolate runs with it. */
-  FEATURE_STORE_PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase PostgreSQL identifier').default('feature_store'),
+  FEATURE_STORE_PG_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase PostgreSQL identifier')
+    .default('feature_store'),
   /** Apply pending SQL migrations at start (the `migrate` target does it otherwise). */
   FEATURE_STORE_AUTO_MIGRATE: bool('false'),
   /** Registry project this replica serves (the `project:` of the definition files). */
-  FEATURE_STORE_PROJECT: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _').default('pulse'),
+  FEATURE_STORE_PROJECT: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _')
+    .default('pulse'),
   /** Directory of the definition files (*.yaml) that `plan` and `apply` read. */
   FEATURE_STORE_REPO_DIR: env.string('feature_repo'),
   /** How often the cached registry checks PostgreSQL for a newer version; reads never wait for it. */
@@ -36,7 +46,10 @@ export const featureStoreConfigSchema = z.object({
   /** Root directory of the Delta lake; entity files, sources and outputs are paths under it. */
   LAKE_ROOT: env.string('tmp/lake'),
   /** Memory DuckDB may use for retrieval and materialisation (DuckDB syntax, e.g. 512MB, 2GB). */
-  FEATURE_STORE_DUCKDB_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/, 'a size like 512MB or 2GB').default('1GB'),
+  FEATURE_STORE_DUCKDB_MEMORY: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/, 'a size like 512MB or 2GB')
+    .default('1GB'),
   /** Threads of DuckDB. */
   FEATURE_STORE_DUCKDB_THREADS: env.int(2, 1, 64),
   /** Entities per Redis round trip when materialising; bounds memory together with DuckDB's chunks. */

@@ -27,7 +27,10 @@ export class JobsRepository {
   private readonly project: string;
   private readonly staleMs: number;
 
-  constructor(@Inject(PG_POOL) private readonly pool: Pool, @Inject(FEATURE_STORE_CONFIG) config: FeatureStoreConfig) {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(FEATURE_STORE_CONFIG) config: FeatureStoreConfig,
+  ) {
     this.table = `${quoteIdent(config.FEATURE_STORE_PG_SCHEMA)}.jobs`;
     this.project = config.FEATURE_STORE_PROJECT;
     this.staleMs = config.FEATURE_STORE_JOB_STALE;
@@ -38,7 +41,10 @@ export class JobsRepository {
    * replicas can tell a running job from one whose replica stopped.
    */
   async whileAlive<T>(id: string, work: () => Promise<T>): Promise<T> {
-    const timer = setInterval(() => void this.pool.query(`UPDATE ${this.table} SET heartbeat_at = now() WHERE id = $1`, [id]).catch(() => undefined), Math.max(250, this.staleMs / 4));
+    const timer = setInterval(
+      () => void this.pool.query(`UPDATE ${this.table} SET heartbeat_at = now() WHERE id = $1`, [id]).catch(() => undefined),
+      Math.max(250, this.staleMs / 4),
+    );
     try {
       return await work();
     } finally {
@@ -56,7 +62,11 @@ export class JobsRepository {
   }
 
   async get<R, P>(id: string, kind: JobKind): Promise<JobRecord<R, P> | undefined> {
-    const { rows } = await this.pool.query(`SELECT *, now() AS read_at FROM ${this.table} WHERE id = $1 AND kind = $2 AND project = $3`, [id, kind, this.project]);
+    const { rows } = await this.pool.query(`SELECT *, now() AS read_at FROM ${this.table} WHERE id = $1 AND kind = $2 AND project = $3`, [
+      id,
+      kind,
+      this.project,
+    ]);
     if (!rows[0]) return undefined;
     const job = toRecord<R, P>(rows[0]);
     const silentMs = (rows[0]['read_at'] as Date).getTime() - (rows[0]['heartbeat_at'] as Date).getTime();

@@ -8,11 +8,13 @@ export function lakePath(root: string, path: string, field: string): string {
   if (!path) throw grpcErrors.invalidArgument(field, 'is required');
   if (path.includes('\0')) throw grpcErrors.invalidArgument(field, 'contains a NUL character');
   const stripped = path.startsWith('file://') ? path.slice('file://'.length) : path;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(stripped)) throw grpcErrors.invalidArgument(field, 'only paths under the offline store root (or file:// URIs) are supported');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(stripped))
+    throw grpcErrors.invalidArgument(field, 'only paths under the offline store root (or file:// URIs) are supported');
   const absRoot = resolve(root);
   const abs = isAbsolute(stripped) ? resolve(stripped) : resolve(absRoot, stripped);
   const rel = relative(absRoot, abs);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw grpcErrors.invalidArgument(field, `"${path}" is not under the offline store root`);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel))
+    throw grpcErrors.invalidArgument(field, `"${path}" is not under the offline store root`);
   return abs;
 }
 

@@ -81,8 +81,10 @@ export class MaterializationService {
       views = request.featureViews.map((name, i) => {
         const view = registry.views.get(name);
         if (!view) throw grpcErrors.notFound(`feature view "${name}"`);
-        if (!view.def.online) throw grpcErrors.invalidArgument(`feature_views[${i}]`, `feature view ${name} is not served online (online: false)`);
-        if (!view.def.source.batch) throw grpcErrors.invalidArgument(`feature_views[${i}]`, `feature view ${name} has no offline source to materialise from`);
+        if (!view.def.online)
+          throw grpcErrors.invalidArgument(`feature_views[${i}]`, `feature view ${name} is not served online (online: false)`);
+        if (!view.def.source.batch)
+          throw grpcErrors.invalidArgument(`feature_views[${i}]`, `feature view ${name} has no offline source to materialise from`);
         return view;
       });
       if (new Set(views).size !== views.length) throw grpcErrors.invalidArgument('feature_views', 'a view is listed twice');
@@ -95,7 +97,8 @@ export class MaterializationService {
     if (endMs > now + this.config.FEATURE_STORE_MAX_FUTURE_SKEW) throw grpcErrors.invalidArgument('end_time', 'is in the future');
     if (startMs !== undefined && startMs >= endMs) throw grpcErrors.invalidArgument('start_time', 'must be before end_time');
     const rows = request.entityRows ?? [];
-    if (rows.length > MAX_ENTITY_ROWS) throw grpcErrors.invalidArgument('entity_rows', `${rows.length} rows exceed the limit of ${MAX_ENTITY_ROWS}`);
+    if (rows.length > MAX_ENTITY_ROWS)
+      throw grpcErrors.invalidArgument('entity_rows', `${rows.length} rows exceed the limit of ${MAX_ENTITY_ROWS}`);
     const entityRows = rows.map((row, i) => {
       const keys = decodeJoinKeys(row?.joinKeys, views, `entity_rows[${i}].join_keys`);
       return Object.fromEntries([...keys].map(([k, v]) => [k, v as string | number | boolean]));
@@ -135,14 +138,20 @@ export class MaterializationService {
       const failure = await this.jobs.whileAlive(job.id, () => this.runViews(job, registry, open));
       await this.jobs.update(job.id, failure ? { state: 'FAILED', error: failure } : { state: 'SUCCEEDED' });
     } catch (error) {
-      await this.jobs.update(job.id, { state: 'FAILED', error: error instanceof Error ? error.message : String(error), progress }).catch(() => undefined);
+      await this.jobs
+        .update(job.id, { state: 'FAILED', error: error instanceof Error ? error.message : String(error), progress })
+        .catch(() => undefined);
     } finally {
       connection?.closeSync();
     }
   }
 
   /** Materialises each view of a job in turn; the first failure's message, or undefined. */
-  private async runViews(job: JobRecord<MaterializationRequest, ViewProgress[]>, registry: LoadedRegistry, connection: DuckDBConnection): Promise<string | undefined> {
+  private async runViews(
+    job: JobRecord<MaterializationRequest, ViewProgress[]>,
+    registry: LoadedRegistry,
+    connection: DuckDBConnection,
+  ): Promise<string | undefined> {
     const progress = job.progress;
     let failure: string | undefined;
     for (const p of progress) {
@@ -186,7 +195,9 @@ export class MaterializationService {
     if (filtered) {
       keysTable = '__keys';
       const tuples = request.entityRows.map((r) => `(${view.joinKeys.map((k) => sqlValue(r[k])).join(', ')})`);
-      await connection.run(`CREATE OR REPLACE TEMP TABLE __keys AS SELECT * FROM (VALUES ${tuples.join(', ')}) t(${view.joinKeys.map(sqlIdent).join(', ')})`);
+      await connection.run(
+        `CREATE OR REPLACE TEMP TABLE __keys AS SELECT * FROM (VALUES ${tuples.join(', ')}) t(${view.joinKeys.map(sqlIdent).join(', ')})`,
+      );
     }
     if (delta?.added !== undefined && state) {
       // Entities touched since the last run: rows in added files, or rows after the time watermark.
@@ -256,7 +267,9 @@ export class MaterializationService {
           for (const f of view.def.features) {
             const value = coercePlain(row[f.name], f.valueType);
             if (value !== null && typeof value === 'object' && 'error' in value) {
-              throw new Error(`column ${f.name} of ${view.def.source.batch?.location ?? view.def.name}: ${value.error} (declared ${f.valueType})`);
+              throw new Error(
+                `column ${f.name} of ${view.def.source.batch?.location ?? view.def.name}: ${value.error} (declared ${f.valueType})`,
+              );
             }
             values.set(f.name, value as PlainValue);
           }

@@ -60,7 +60,9 @@ export function entityKeysSql(view: ServedView, relation: string, where: string)
 export function materializationFilter(view: ServedView, startMs: number, endMs: number, keysTable?: string): string {
   const keys = view.joinKeys.map(sqlIdent);
   const window = `__ts >= ${sqlTimestamp(startMs)} AND __ts < ${sqlTimestamp(endMs)}`;
-  return keysTable ? `${window} AND EXISTS (SELECT 1 FROM ${keysTable} __k WHERE ${keys.map((k) => `__k.${k} = __s.${k}`).join(' AND ')})` : window;
+  return keysTable
+    ? `${window} AND EXISTS (SELECT 1 FROM ${keysTable} __k WHERE ${keys.map((k) => `__k.${k} = __s.${k}`).join(' AND ')})`
+    : window;
 }
 
 /** How many source rows of a view match `where`. */

@@ -58,7 +58,10 @@ export class OfflineStore {
    * event time. Files rewritten by compaction count as added (their rows are read again; writes stay
    * idempotent). Undefined for a source that is not a Delta table.
    */
-  async deltaChanges(view: ServedView, sinceVersion?: number): Promise<{ version: number; relation: string; added?: string; addedFiles: number } | undefined> {
+  async deltaChanges(
+    view: ServedView,
+    sinceVersion?: number,
+  ): Promise<{ version: number; relation: string; added?: string; addedFiles: number } | undefined> {
     const batch = view.def.source.batch;
     if (batch?.type !== 'delta') return undefined;
     const table = await this.openDelta(view, batch.location);
@@ -74,7 +77,12 @@ export class OfflineStore {
     }
     const known = new Set(before.files.map((f) => f.path));
     const files = now.files.filter((f) => !known.has(f.path));
-    return { version: now.version, relation, added: await scanSql(this.storage, batch.location, { ...now, files }), addedFiles: files.length };
+    return {
+      version: now.version,
+      relation,
+      added: await scanSql(this.storage, batch.location, { ...now, files }),
+      addedFiles: files.length,
+    };
   }
 
   /**
@@ -85,7 +93,8 @@ export class OfflineStore {
   async append(views: readonly ServedView[], rows: readonly OfflineRow[]): Promise<number> {
     const view = views[0];
     const batch = view.def.source.batch;
-    if (!batch || batch.type !== 'delta') throw grpcErrors.failedPrecondition(`feature view ${view.def.name} has no Delta batch source to push offline rows to`);
+    if (!batch || batch.type !== 'delta')
+      throw grpcErrors.failedPrecondition(`feature view ${view.def.name} has no Delta batch source to push offline rows to`);
     const columns: DeltaColumn[] = [];
     for (const key of view.joinKeys) {
       const keyType = view.joinKeyTypes.get(key);
@@ -99,7 +108,10 @@ export class OfflineStore {
     for (const v of views) for (const f of v.def.features) if (!features.has(f.name)) features.set(f.name, f);
     for (const f of features.values()) {
       const type = DELTA_TYPES[f.valueType];
-      if (!type) throw grpcErrors.failedPrecondition(`feature ${f.name} of type ${f.valueType} cannot be stored in a Delta table; push it online only`);
+      if (!type)
+        throw grpcErrors.failedPrecondition(
+          `feature ${f.name} of type ${f.valueType} cannot be stored in a Delta table; push it online only`,
+        );
       columns.push({ name: f.name, type });
     }
     const table = await this.openOrCreate(view, batch.location, columns);
@@ -121,7 +133,10 @@ export class OfflineStore {
       }
       return record;
     });
-    const result = await table.append(records, { operation: 'WRITE', operationParameters: { mode: 'Append', source: 'feature-store push' } });
+    const result = await table.append(records, {
+      operation: 'WRITE',
+      operationParameters: { mode: 'Append', source: 'feature-store push' },
+    });
     return result.version;
   }
 
@@ -130,7 +145,8 @@ export class OfflineStore {
     try {
       return await DeltaTable.open(this.storage, location, { engine: await this.engine.lake() });
     } catch (error) {
-      if (error instanceof DeltaTableNotFoundError) throw new Error(`feature view ${view.def.name}: no Delta table at ${location} under the lake root`);
+      if (error instanceof DeltaTableNotFoundError)
+        throw new Error(`feature view ${view.def.name}: no Delta table at ${location} under the lake root`);
       throw error;
     }
   }
@@ -139,7 +155,12 @@ export class OfflineStore {
     const options = { engine: await this.engine.lake() };
     if (await DeltaTable.exists(this.storage, location)) return DeltaTable.open(this.storage, location, options);
     try {
-      return await DeltaTable.create(this.storage, location, { columns, name: view.def.name, description: `feature view ${view.def.name}` }, options);
+      return await DeltaTable.create(
+        this.storage,
+        location,
+        { columns, name: view.def.name, description: `feature view ${view.def.name}` },
+        options,
+      );
     } catch (error) {
       // Another replica created it first.
       if (await DeltaTable.exists(this.storage, location)) return DeltaTable.open(this.storage, location, options);

@@ -85,7 +85,15 @@ export class RetrievalService {
 
     const job = await this.jobs.create<RetrievalRequest, RetrievalProgress>(
       'retrieval',
-      { entityPath, entityQuery, refs: selection.refs, outputPath, timestampColumn, fullFeatureNames: request.fullFeatureNames, registryVersion: registry.version },
+      {
+        entityPath,
+        entityQuery,
+        refs: selection.refs,
+        outputPath,
+        timestampColumn,
+        fullFeatureNames: request.fullFeatureNames,
+        registryVersion: registry.version,
+      },
       { rowCount: 0 },
     );
     void this.run(job, registry);
@@ -152,11 +160,14 @@ export class RetrievalService {
       `CREATE OR REPLACE TEMP TABLE __entity AS SELECT *, CAST(${ts} AS TIMESTAMP) AS __ets, row_number() OVER () AS __row FROM ${entityRelation}`,
     );
     const described = await connection.runAndReadAll('DESCRIBE __entity');
-    const entityColumns = (described.getRowObjectsJS() as { column_name: string }[]).map((r) => r.column_name).filter((c) => c !== '__ets' && c !== '__row');
+    const entityColumns = (described.getRowObjectsJS() as { column_name: string }[])
+      .map((r) => r.column_name)
+      .filter((c) => c !== '__ets' && c !== '__row');
     if (!entityColumns.includes(request.timestampColumn)) throw new Error(`the entity frame has no column "${request.timestampColumn}"`);
     for (const c of columns) {
       for (const key of c.view.joinKeys) {
-        if (!entityColumns.includes(key)) throw new Error(`the entity frame has no column "${key}" (join key of feature view ${c.view.def.name})`);
+        if (!entityColumns.includes(key))
+          throw new Error(`the entity frame has no column "${key}" (join key of feature view ${c.view.def.name})`);
       }
       for (const o of c.outputs) {
         if (entityColumns.includes(o)) throw new Error(`output column "${o}" is also a column of the entity frame; set full_feature_names`);
@@ -176,11 +187,15 @@ export class RetrievalService {
           continue;
         }
         for (let index = 0; index < passes; index++) {
-          await connection.run(`COPY (${viewAsOfSql(c, { index, count: passes })}) TO ${sqlString(join(work, `v${i}-p${index}.parquet`))} (FORMAT parquet)`);
+          await connection.run(
+            `COPY (${viewAsOfSql(c, { index, count: passes })}) TO ${sqlString(join(work, `v${i}-p${index}.parquet`))} (FORMAT parquet)`,
+          );
         }
         perView.push(`read_parquet(${sqlString(join(work, `v${i}-p*.parquet`))})`);
       }
-      const copied = await connection.runAndReadAll(`COPY (${trainingSetSql(columns, entityColumns, perView)}) TO ${sqlString(request.outputPath)} (FORMAT parquet)`);
+      const copied = await connection.runAndReadAll(
+        `COPY (${trainingSetSql(columns, entityColumns, perView)}) TO ${sqlString(request.outputPath)} (FORMAT parquet)`,
+      );
       return Number((copied.getRows()[0] ?? [0])[0]);
     } finally {
       await connection.run('DROP TABLE IF EXISTS __entity');

@@ -10,7 +10,10 @@ export class WatermarksRepository {
   private readonly table: string;
   private readonly project: string;
 
-  constructor(@Inject(PG_POOL) private readonly pool: Pool, @Inject(FEATURE_STORE_CONFIG) config: FeatureStoreConfig) {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(FEATURE_STORE_CONFIG) config: FeatureStoreConfig,
+  ) {
     this.table = `${quoteIdent(config.FEATURE_STORE_PG_SCHEMA)}.materialization_state`;
     this.project = config.FEATURE_STORE_PROJECT;
   }

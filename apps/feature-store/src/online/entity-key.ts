@@ -32,12 +32,15 @@ export function decodeJoinKeys(raw: unknown, views: Iterable<ServedView>, field:
     for (const key of view.joinKeys) {
       if (out.has(key)) continue;
       const type = view.joinKeyTypes.get(key) ?? 'string';
-      if (!(key in given)) throw grpcErrors.invalidArgument(`${field}.${key}`, `join key ${key} is required by feature view ${view.def.name}`);
+      if (!(key in given))
+        throw grpcErrors.invalidArgument(`${field}.${key}`, `join key ${key} is required by feature view ${view.def.name}`);
       const value = plainFromProto(given[key], type);
       if (value === null) throw grpcErrors.invalidArgument(`${field}.${key}`, 'join key is null');
-      if (typeof value === 'object' && value !== null && 'error' in value) throw grpcErrors.invalidArgument(`${field}.${key}`, `join key ${value.error}`);
+      if (typeof value === 'object' && value !== null && 'error' in value)
+        throw grpcErrors.invalidArgument(`${field}.${key}`, `join key ${value.error}`);
       if (!JOIN_KEY_TYPES.has(type)) throw grpcErrors.invalidArgument(`${field}.${key}`, `join keys of type ${type} are not supported`);
-      if (type === 'string' && (value as string).length > 256) throw grpcErrors.invalidArgument(`${field}.${key}`, 'exceeds 256 characters');
+      if (type === 'string' && (value as string).length > 256)
+        throw grpcErrors.invalidArgument(`${field}.${key}`, 'exceeds 256 characters');
       out.set(key, value as PlainValue);
     }
   }

@@ -62,7 +62,8 @@ export function resolveSelection(
     if (!view) throw grpcErrors.notFound(`feature view "${viewName}"`);
     const feature = view.features.get(featureName);
     if (!feature) throw grpcErrors.notFound(`feature "${featureName}" of feature view ${viewName}`);
-    if (requireOnline && !view.def.online) throw grpcErrors.failedPrecondition(`feature view ${viewName} is not served online (online: false)`);
+    if (requireOnline && !view.def.online)
+      throw grpcErrors.failedPrecondition(`feature view ${viewName} is not served online (online: false)`);
     let group = byName.get(viewName);
     if (!group) {
       group = { view, features: [], columns: [], fields: [view.timestampField] };

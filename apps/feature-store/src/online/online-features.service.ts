@@ -72,7 +72,13 @@ export class OnlineFeaturesService {
         const values = cells[read++];
         const tsCell = values[0];
         if (tsCell === null) {
-          for (const column of group.columns) features[column] = { value: undefined, status: FeatureStatus.FEATURE_STATUS_NOT_FOUND, eventTimestamp: undefined, age: undefined };
+          for (const column of group.columns)
+            features[column] = {
+              value: undefined,
+              status: FeatureStatus.FEATURE_STATUS_NOT_FOUND,
+              eventTimestamp: undefined,
+              age: undefined,
+            };
           tally[3] += group.columns.length;
           continue;
         }
@@ -86,7 +92,12 @@ export class OnlineFeaturesService {
           const cell = values[i + 1];
           const column = group.columns[i];
           if (cell === null) {
-            features[column] = { value: undefined, status: FeatureStatus.FEATURE_STATUS_NOT_FOUND, eventTimestamp: undefined, age: undefined };
+            features[column] = {
+              value: undefined,
+              status: FeatureStatus.FEATURE_STATUS_NOT_FOUND,
+              eventTimestamp: undefined,
+              age: undefined,
+            };
             tally[3]++;
           } else if (expired) {
             features[column] = { value: undefined, status: FeatureStatus.FEATURE_STATUS_EXPIRED, eventTimestamp, age };

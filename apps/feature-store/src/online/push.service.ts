@@ -38,7 +38,12 @@ export class PushService {
     private readonly offline: OfflineStore,
     metrics: ServiceMetrics,
   ) {
-    this.rowsPushed = new Counter({ name: 'feature_store_push_rows_total', help: 'Rows written by Push, by store', labelNames: ['store'], registers: [metrics.registry] });
+    this.rowsPushed = new Counter({
+      name: 'feature_store_push_rows_total',
+      help: 'Rows written by Push, by store',
+      labelNames: ['store'],
+      registers: [metrics.registry],
+    });
   }
 
   async push(request: featuresV1.PushRequest): Promise<featuresV1.PushResponse> {
@@ -60,11 +65,15 @@ export class PushService {
     const toOffline = mode === PushMode.PUSH_MODE_OFFLINE || mode === PushMode.PUSH_MODE_ONLINE_AND_OFFLINE;
     if (toOnline) {
       const offlineOnly = views.find((v) => !v.def.online);
-      if (offlineOnly) throw grpcErrors.failedPrecondition(`feature view ${offlineOnly.def.name} is not served online (online: false); push with mode OFFLINE`);
+      if (offlineOnly)
+        throw grpcErrors.failedPrecondition(
+          `feature view ${offlineOnly.def.name} is not served online (online: false); push with mode OFFLINE`,
+        );
     }
     if (toOffline) {
       const noBatch = views.find((v) => v.def.source.batch?.type !== 'delta');
-      if (noBatch) throw grpcErrors.failedPrecondition(`feature view ${noBatch.def.name} has no Delta batch source to push offline rows to`);
+      if (noBatch)
+        throw grpcErrors.failedPrecondition(`feature view ${noBatch.def.name} has no Delta batch source to push offline rows to`);
     }
     const rows = this.decodeRows(request.rows ?? [], views);
 
@@ -72,7 +81,8 @@ export class PushService {
     if (toOnline) {
       const writes: OnlineWrite[] = [];
       for (const row of rows) {
-        for (const view of views) writes.push(onlineWrite(view, row.keys, row.eventTimeMs, row.values, this.config.FEATURE_STORE_EXPIRED_RETENTION));
+        for (const view of views)
+          writes.push(onlineWrite(view, row.keys, row.eventTimeMs, row.values, this.config.FEATURE_STORE_EXPIRED_RETENTION));
       }
       let outcomes: WriteOutcome[];
       try {
@@ -91,7 +101,12 @@ export class PushService {
     let offlineRows = 0;
     if (toOffline) {
       const createdMs = Date.now();
-      const offlineRowsOfRequest: OfflineRow[] = rows.map((r) => ({ keys: r.keys, values: r.values, eventTimeMs: r.eventTimeMs, createdTimeMs: createdMs }));
+      const offlineRowsOfRequest: OfflineRow[] = rows.map((r) => ({
+        keys: r.keys,
+        values: r.values,
+        eventTimeMs: r.eventTimeMs,
+        createdTimeMs: createdMs,
+      }));
       // The views of one push source share one batch source: one append.
       await this.offline.append(views, offlineRowsOfRequest);
       offlineRows = rows.length;
@@ -112,24 +127,38 @@ export class PushService {
       const given = (row?.features ?? {}) as Record<string, unknown>;
       const names = Object.keys(given);
       if (names.length === 0) throw grpcErrors.invalidArgument(`${field}.features`, 'at least one feature is required');
-      if (names.length > MAX_FEATURES) throw grpcErrors.invalidArgument(`${field}.features`, `${names.length} features exceed the limit of ${MAX_FEATURES}`);
+      if (names.length > MAX_FEATURES)
+        throw grpcErrors.invalidArgument(`${field}.features`, `${names.length} features exceed the limit of ${MAX_FEATURES}`);
       const values = new Map<string, PlainValue>();
       for (const name of names) {
         const f = features.get(name);
-        if (!f) throw grpcErrors.invalidArgument(`${field}.features.${name}`, `no feature "${name}" in ${views.map((v) => v.def.name).join(', ')}`);
+        if (!f)
+          throw grpcErrors.invalidArgument(
+            `${field}.features.${name}`,
+            `no feature "${name}" in ${views.map((v) => v.def.name).join(', ')}`,
+          );
         const value = plainFromProto(given[name], f.valueType);
-        if (value !== null && typeof value === 'object' && 'error' in value) throw grpcErrors.invalidArgument(`${field}.features.${name}`, `value ${value.error}`);
+        if (value !== null && typeof value === 'object' && 'error' in value)
+          throw grpcErrors.invalidArgument(`${field}.features.${name}`, `value ${value.error}`);
         values.set(name, value as PlainValue);
       }
       for (const name of features.keys()) {
-        if (!values.has(name)) throw grpcErrors.invalidArgument(`${field}.features.${name}`, 'missing; a row carries every feature of the target (an unset value is null)');
+        if (!values.has(name))
+          throw grpcErrors.invalidArgument(
+            `${field}.features.${name}`,
+            'missing; a row carries every feature of the target (an unset value is null)',
+          );
       }
       const ts = row?.eventTimestamp;
       if (!ts) throw grpcErrors.invalidArgument(`${field}.event_timestamp`, 'is required');
       const eventTimeMs = timestampToMillis(ts);
-      if (!Number.isFinite(eventTimeMs) || eventTimeMs < 0) throw grpcErrors.invalidArgument(`${field}.event_timestamp`, 'is not a valid time');
+      if (!Number.isFinite(eventTimeMs) || eventTimeMs < 0)
+        throw grpcErrors.invalidArgument(`${field}.event_timestamp`, 'is not a valid time');
       if (eventTimeMs > maxEventMs) {
-        throw grpcErrors.invalidArgument(`${field}.event_timestamp`, `is ${Math.round((eventTimeMs - Date.now()) / 1000)} s in the future (limit ${this.config.FEATURE_STORE_MAX_FUTURE_SKEW / 1000} s)`);
+        throw grpcErrors.invalidArgument(
+          `${field}.event_timestamp`,
+          `is ${Math.round((eventTimeMs - Date.now()) / 1000)} s in the future (limit ${this.config.FEATURE_STORE_MAX_FUTURE_SKEW / 1000} s)`,
+        );
       }
       return { keys, values, eventTimeMs };
     });

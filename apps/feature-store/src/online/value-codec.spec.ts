@@ -19,7 +19,9 @@ describe('online value cells', () => {
   });
 
   it('refuses a value of another type than declared, and reads an unset value as null', () => {
-    expect(plainFromProto({ stringValue: '1', kind: 'stringValue' }, 'int64')).toEqual({ error: 'is stringValue, the declared type is int64 (int64Value)' });
+    expect(plainFromProto({ stringValue: '1', kind: 'stringValue' }, 'int64')).toEqual({
+      error: 'is stringValue, the declared type is int64 (int64Value)',
+    });
     expect(plainFromProto({}, 'int64')).toBeNull();
     expect(plainFromProto({ int64Value: 5 }, 'int64')).toBe(5);
   });

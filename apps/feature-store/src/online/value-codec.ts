@@ -164,7 +164,9 @@ export function coercePlain(value: unknown, type: ValueTypeName): PlainValue | {
     case 'string_list':
       return Array.isArray(value) ? value.map(String) : { error: 'not a list' };
     case 'int64_list':
-      return Array.isArray(value) && value.every((x) => Number.isInteger(Number(x))) ? value.map(Number) : { error: 'not a list of integers' };
+      return Array.isArray(value) && value.every((x) => Number.isInteger(Number(x)))
+        ? value.map(Number)
+        : { error: 'not a list of integers' };
     default:
       return Array.isArray(value) ? value.map(Number) : { error: 'not a list' };
   }

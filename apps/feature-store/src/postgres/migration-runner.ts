@@ -44,7 +44,9 @@ export async function runMigrations(pgUrl: string, schema: string, dir = default
   try {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [`pulse.migrations.${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${table} (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${table} (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
     const { rows } = await client.query<{ version: number; checksum: string }>(`SELECT version, checksum FROM ${table}`);
     const done = new Map(rows.map((r) => [r.version, r.checksum]));
     const applied: string[] = [];
@@ -52,7 +54,8 @@ export async function runMigrations(pgUrl: string, schema: string, dir = default
       const label = `${String(m.version).padStart(3, '0')}_${m.name}`;
       const previous = done.get(m.version);
       if (previous !== undefined) {
-        if (previous !== m.checksum) throw new Error(`migration ${label} was changed after it was applied to schema "${schema}"; add a new one instead`);
+        if (previous !== m.checksum)
+          throw new Error(`migration ${label} was changed after it was applied to schema "${schema}"; add a new one instead`);
         continue;
       }
       await client.query('BEGIN');

@@ -24,11 +24,19 @@ class PoolLifecycle implements OnApplicationShutdown {
       useFactory: async (config: FeatureStoreConfig, health: HealthRegistry, logger: Logger) => {
         if (config.FEATURE_STORE_AUTO_MIGRATE) {
           const result = await runMigrations(config.PG_URL, config.FEATURE_STORE_PG_SCHEMA);
-          if (result.applied.length > 0) logger.info({ applied: result.applied, schema: config.FEATURE_STORE_PG_SCHEMA }, 'migrations applied');
+          if (result.applied.length > 0)
+            logger.info({ applied: result.applied, schema: config.FEATURE_STORE_PG_SCHEMA }, 'migrations applied');
         }
-        const pool = new Pool({ connectionString: config.PG_URL, max: 8, application_name: config.SERVICE_NAME, connectionTimeoutMillis: 5_000 });
+        const pool = new Pool({
+          connectionString: config.PG_URL,
+          max: 8,
+          application_name: config.SERVICE_NAME,
+          connectionTimeoutMillis: 5_000,
+        });
         pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
-        const { rows } = await pool.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [`${quoteIdent(config.FEATURE_STORE_PG_SCHEMA)}.registry_versions`]);
+        const { rows } = await pool.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [
+          `${quoteIdent(config.FEATURE_STORE_PG_SCHEMA)}.registry_versions`,
+        ]);
         if (!rows[0]?.found) {
           await pool.end();
           throw new Error(

@@ -150,9 +150,7 @@ const fileSchema = z
           description: text,
           tags,
           source: sourceSchema,
-          features: z
-            .array(z.object({ name: name, type: valueType, description: text, tags }))
-            .min(1, 'at least one feature'),
+          features: z.array(z.object({ name: name, type: valueType, description: text, tags })).min(1, 'at least one feature'),
         }),
       )
       .default([]),
@@ -258,7 +256,8 @@ export function loadDefinitionRepo(dir: string): Definitions {
 /** Merges the files of one repo: one project, names unique across files; then validates and sorts. */
 export function mergeDefinitions(parts: readonly Definitions[]): Definitions {
   const projects = [...new Set(parts.map((p) => p.project))];
-  if (projects.length !== 1) throw new DefinitionError([`the files declare ${projects.length} projects (${projects.join(', ')}); a repo has one`]);
+  if (projects.length !== 1)
+    throw new DefinitionError([`the files declare ${projects.length} projects (${projects.join(', ')}); a repo has one`]);
   const merged: Definitions = {
     project: projects[0],
     entities: parts.flatMap((p) => p.entities),
@@ -282,17 +281,32 @@ export function validateDefinitions(d: Definitions): void {
       seen.add(n);
     }
   };
-  dupes('entity', d.entities.map((e) => e.name));
-  dupes('feature view', d.featureViews.map((v) => v.name));
-  dupes('feature service', d.featureServices.map((s) => s.name));
-  dupes('join key', d.entities.map((e) => e.joinKey));
+  dupes(
+    'entity',
+    d.entities.map((e) => e.name),
+  );
+  dupes(
+    'feature view',
+    d.featureViews.map((v) => v.name),
+  );
+  dupes(
+    'feature service',
+    d.featureServices.map((s) => s.name),
+  );
+  dupes(
+    'join key',
+    d.entities.map((e) => e.joinKey),
+  );
   const entities = new Map(d.entities.map((e) => [e.name, e]));
   const views = new Map(d.featureViews.map((v) => [v.name, v]));
   const pushSources = new Map<string, FeatureViewDef[]>();
 
   for (const v of d.featureViews) {
     const where = `feature view ${v.name}`;
-    dupes(`${where}: feature`, v.features.map((f) => f.name));
+    dupes(
+      `${where}: feature`,
+      v.features.map((f) => f.name),
+    );
     if (new Set(v.entities).size !== v.entities.length) problems.push(`${where}: an entity is listed twice`);
     const joinKeys = new Set<string>();
     for (const e of v.entities) {
@@ -314,12 +328,14 @@ export function validateDefinitions(d: Definitions): void {
       if (!NAME.test(s.timestampField)) problems.push(`${where}: source ${s.name}: timestamp_field is required`);
     }
     if (s.type === 'kafka') {
-      if (!aggregateName(s.location)) problems.push(`${where}: source ${s.name}: location must be an aggregates topic pulse.aggregates.<name>.v1`);
+      if (!aggregateName(s.location))
+        problems.push(`${where}: source ${s.name}: location must be an aggregates topic pulse.aggregates.<name>.v1`);
       if (s.timestampField !== 'window_end' && s.timestampField !== 'window_start') {
         problems.push(`${where}: source ${s.name}: timestamp_field of a kafka source is window_end or window_start`);
       }
       for (const f of v.features) {
-        if (!NUMERIC_TYPES.includes(f.valueType)) problems.push(`${where}: feature "${f.name}" of a kafka source must be numeric (aggregate metrics are numbers)`);
+        if (!NUMERIC_TYPES.includes(f.valueType))
+          problems.push(`${where}: feature "${f.name}" of a kafka source must be numeric (aggregate metrics are numbers)`);
       }
     }
     if (s.type === 'push') {
@@ -337,7 +353,8 @@ export function validateDefinitions(d: Definitions): void {
     for (const v of vs) {
       for (const f of v.features) {
         const prev = types.get(f.name);
-        if (prev && prev !== f.valueType) problems.push(`push source ${source}: feature "${f.name}" has two types (${prev}, ${f.valueType})`);
+        if (prev && prev !== f.valueType)
+          problems.push(`push source ${source}: feature "${f.name}" has two types (${prev}, ${f.valueType})`);
         types.set(f.name, f.valueType);
       }
     }
@@ -352,7 +369,10 @@ export function validateDefinitions(d: Definitions): void {
   }
   for (const s of d.featureServices) {
     const where = `feature service ${s.name}`;
-    dupes(`${where}: feature view`, s.projections.map((p) => p.featureView));
+    dupes(
+      `${where}: feature view`,
+      s.projections.map((p) => p.featureView),
+    );
     for (const p of s.projections) {
       const view = views.get(p.featureView);
       if (!view) {
@@ -372,7 +392,9 @@ function listYaml(dir: string): string[] {
   try {
     names = readdirSync(dir).sort();
   } catch (error) {
-    throw new DefinitionError([`${dir}: cannot read the definitions directory (${error instanceof Error ? error.message : String(error)})`]);
+    throw new DefinitionError([
+      `${dir}: cannot read the definitions directory (${error instanceof Error ? error.message : String(error)})`,
+    ]);
   }
   return names.flatMap((n) => {
     const path = join(dir, n);
@@ -386,5 +408,9 @@ function byName(a: { name: string }, b: { name: string }): number {
 }
 
 function sortKeys(record: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]]));
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((k) => [k, record[k]]),
+  );
 }

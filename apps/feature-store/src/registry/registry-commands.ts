@@ -41,7 +41,10 @@ export async function runRegistryCommand(argv: readonly string[], config: Featur
     throw error;
   }
   if (definitions.project !== config.FEATURE_STORE_PROJECT) {
-    return { exitCode: 1, output: `the repo declares project "${definitions.project}", FEATURE_STORE_PROJECT is "${config.FEATURE_STORE_PROJECT}"\n` };
+    return {
+      exitCode: 1,
+      output: `the repo declares project "${definitions.project}", FEATURE_STORE_PROJECT is "${config.FEATURE_STORE_PROJECT}"\n`,
+    };
   }
   await runMigrations(config.PG_URL, config.FEATURE_STORE_PG_SCHEMA);
   const pool = new Pool({ connectionString: config.PG_URL, max: 1, application_name: 'pulse-feature-store-registry' });
@@ -61,7 +64,12 @@ export async function runRegistryCommand(argv: readonly string[], config: Featur
     } catch (error) {
       if (error instanceof BreakingChangeError) {
         const { version } = await registry.plan(definitions);
-        return { exitCode: 3, output: `${formatPlan(error.plan, definitions.project, version)}${error.message}\n`, plan: error.plan, version };
+        return {
+          exitCode: 3,
+          output: `${formatPlan(error.plan, definitions.project, version)}${error.message}\n`,
+          plan: error.plan,
+          version,
+        };
       }
       throw error;
     }

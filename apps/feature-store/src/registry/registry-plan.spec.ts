@@ -26,7 +26,9 @@ ${service ? 'feature_services:\n  - { name: ranker, features: [{ feature_view: p
 
 describe('planChanges', () => {
   it('finds no change between equal repos, whatever the key order of the stored copy', () => {
-    const stored = JSON.parse(JSON.stringify(repo()), (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v));
+    const stored = JSON.parse(JSON.stringify(repo()), (_k, v) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
+    );
     expect(planChanges(stored, repo()).unchanged).toBe(true);
   });
 

@@ -57,7 +57,12 @@ export function formatPlan(plan: Plan, project: string, fromVersion: number): st
   return `${lines.join('\n')}\n`;
 }
 
-function diffBy<T extends { name: string }>(kind: ObjectKind, before: readonly T[], after: readonly T[], diff: (a: T, b: T) => { details: string[]; breaking: string[] }): Change[] {
+function diffBy<T extends { name: string }>(
+  kind: ObjectKind,
+  before: readonly T[],
+  after: readonly T[],
+  diff: (a: T, b: T) => { details: string[]; breaking: string[] },
+): Change[] {
   const old = new Map(before.map((o) => [o.name, o]));
   const now = new Map(after.map((o) => [o.name, o]));
   const out: Change[] = [];
@@ -75,7 +80,9 @@ function diffEntity(a: EntityDef, b: EntityDef, current: Definitions | undefined
   const breaking: string[] = [];
   const served = (current?.featureViews ?? []).filter((v) => v.entities.includes(a.name) && isServedView(v, current));
   if (served.length > 0 && (a.joinKey !== b.joinKey || a.valueType !== b.valueType)) {
-    breaking.push(`join key of entity ${a.name} changes (${a.joinKey}: ${a.valueType} -> ${b.joinKey}: ${b.valueType}) under served view(s) ${served.map((v) => v.name).join(', ')}`);
+    breaking.push(
+      `join key of entity ${a.name} changes (${a.joinKey}: ${a.valueType} -> ${b.joinKey}: ${b.valueType}) under served view(s) ${served.map((v) => v.name).join(', ')}`,
+    );
   }
   return { details, breaking };
 }
@@ -112,7 +119,8 @@ function diffService(a: FeatureServiceDef, b: FeatureServiceDef) {
     if (!q) breaking.push(`feature service ${a.name} no longer selects view ${p.featureView}`);
     else if (q.features.length > 0) {
       const lost = (p.features.length > 0 ? p.features : ['(all)']).filter((f) => !q.features.includes(f));
-      if (lost.length > 0) breaking.push(`feature service ${a.name} no longer selects ${lost.map((f) => `${p.featureView}:${f}`).join(', ')}`);
+      if (lost.length > 0)
+        breaking.push(`feature service ${a.name} no longer selects ${lost.map((f) => `${p.featureView}:${f}`).join(', ')}`);
     }
   }
   return { details, breaking };
@@ -142,7 +150,11 @@ function fieldDiffs<T extends object>(a: T, b: T, keys: (keyof T & string)[]): s
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v as Record<string, unknown>).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      ? Object.fromEntries(
+          Object.keys(v as Record<string, unknown>)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
       : v,
   );
 }

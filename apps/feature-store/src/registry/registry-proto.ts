@@ -21,7 +21,14 @@ function timestamp(ms: number | undefined) {
 }
 
 export function entityProto(e: EntityDef): featuresV1.Entity {
-  return { name: e.name, joinKey: e.joinKey, valueType: valueTypeOf(e.valueType), description: e.description, owner: e.owner, tags: e.tags };
+  return {
+    name: e.name,
+    joinKey: e.joinKey,
+    valueType: valueTypeOf(e.valueType),
+    description: e.description,
+    owner: e.owner,
+    tags: e.tags,
+  };
 }
 
 export function featureViewProto(v: FeatureViewDef, registry: LoadedRegistry, materializedUntilMs?: number): featuresV1.FeatureView {

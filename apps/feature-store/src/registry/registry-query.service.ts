@@ -39,14 +39,26 @@ export class RegistryQueryService {
   listFeatureServices(request: featuresV1.ListFeatureServicesRequest): featuresV1.ListFeatureServicesResponse {
     const registry = this.cache.current;
     return {
-      featureServices: registry.definitions.featureServices.filter((s) => hasTags(s.tags, request.tags)).map((s) => featureServiceProto(s, registry)),
+      featureServices: registry.definitions.featureServices
+        .filter((s) => hasTags(s.tags, request.tags))
+        .map((s) => featureServiceProto(s, registry)),
     };
   }
 
   async getRegistry(request: featuresV1.GetRegistryRequest): Promise<featuresV1.GetRegistryResponse> {
     const registry = this.cache.current;
     if (request.ifVersionNot && Number(request.ifVersionNot) === registry.version) {
-      return { registry: { project: registry.project, version: registry.version, lastUpdatedAt: undefined, entities: [], featureViews: [], featureServices: [] }, notModified: true };
+      return {
+        registry: {
+          project: registry.project,
+          version: registry.version,
+          lastUpdatedAt: undefined,
+          entities: [],
+          featureViews: [],
+          featureServices: [],
+        },
+        notModified: true,
+      };
     }
     return { registry: registryProto(registry, await this.currentWatermarks()), notModified: false };
   }

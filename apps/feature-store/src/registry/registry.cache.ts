@@ -27,12 +27,24 @@ export class RegistryCache implements OnModuleInit, OnApplicationShutdown {
     metrics: ServiceMetrics,
   ) {
     this.snapshot = LoadedRegistry.empty(config.FEATURE_STORE_PROJECT);
-    this.failures = new Counter({ name: 'feature_store_registry_refresh_failures_total', help: 'Registry refreshes that failed (the previous version kept serving)', registers: [metrics.registry] });
-    this.versionGauge = new Gauge({ name: 'feature_store_registry_version', help: 'Registry version this replica serves', registers: [metrics.registry] });
+    this.failures = new Counter({
+      name: 'feature_store_registry_refresh_failures_total',
+      help: 'Registry refreshes that failed (the previous version kept serving)',
+      registers: [metrics.registry],
+    });
+    this.versionGauge = new Gauge({
+      name: 'feature_store_registry_version',
+      help: 'Registry version this replica serves',
+      registers: [metrics.registry],
+    });
     // Serving from a stale registry is degraded, not down: reported, not critical.
-    health.register('registry', async () => {
-      if (this.snapshot.version === 0) throw new Error(`no registry applied yet for project ${config.FEATURE_STORE_PROJECT}`);
-    }, { critical: false });
+    health.register(
+      'registry',
+      async () => {
+        if (this.snapshot.version === 0) throw new Error(`no registry applied yet for project ${config.FEATURE_STORE_PROJECT}`);
+      },
+      { critical: false },
+    );
   }
 
   /** The registry snapshot to serve from; never blocks. */

@@ -55,7 +55,9 @@ export class RegistryRepository {
 
   /** The latest version number of a project, 0 when nothing was applied yet. */
   async latestVersion(project: string): Promise<number> {
-    const { rows } = await this.pool.query<{ version: string }>(`SELECT max(version) AS version FROM ${this.table} WHERE project = $1`, [project]);
+    const { rows } = await this.pool.query<{ version: string }>(`SELECT max(version) AS version FROM ${this.table} WHERE project = $1`, [
+      project,
+    ]);
     return Number(rows[0]?.version ?? 0);
   }
 

@@ -62,7 +62,11 @@ function check(e: ActivityEvent, nowMs: number, limits: ValidationLimits): Rejec
   if (!e.target) return missing('target');
   if (e.target.type === TargetType.TARGET_TYPE_UNSPECIFIED) return missing('target.type');
   if (!KNOWN_TARGET_TYPES.has(e.target.type)) {
-    return new Rejection(RejectionReason.REJECTION_REASON_UNKNOWN_TYPE, 'target.type', `target.type ${e.target.type} is not a known target type`);
+    return new Rejection(
+      RejectionReason.REJECTION_REASON_UNKNOWN_TYPE,
+      'target.type',
+      `target.type ${e.target.type} is not a known target type`,
+    );
   }
   if (!e.target.id) return missing('target.id');
   if (e.target.id.length > MAX_ID) return tooLarge('target.id', `exceeds ${MAX_ID} characters`);
@@ -105,7 +109,12 @@ function check(e: ActivityEvent, nowMs: number, limits: ValidationLimits): Rejec
 
   const c = e.context;
   if (c) {
-    if (!KNOWN_PLATFORMS.has(c.platform)) return new Rejection(RejectionReason.REJECTION_REASON_UNKNOWN_TYPE, 'context.platform', `context.platform ${c.platform} is not known`);
+    if (!KNOWN_PLATFORMS.has(c.platform))
+      return new Rejection(
+        RejectionReason.REJECTION_REASON_UNKNOWN_TYPE,
+        'context.platform',
+        `context.platform ${c.platform} is not known`,
+      );
     if (c.appVersion.length > 64) return tooLarge('context.app_version', 'exceeds 64 characters');
     if (c.userAgent.length > 512) return tooLarge('context.user_agent', 'exceeds 512 characters');
     if (c.ipAddress && isIP(c.ipAddress) === 0) return invalid('context.ip_address', 'is not an IPv4 or IPv6 address');

@@ -98,7 +98,9 @@ export class TrackEventsService {
       ]);
     } catch (error) {
       this.logger.error({ err: error, events: events.length }, 'could not make the batch durable');
-      throw grpcErrors.unavailable(`events could not be written to Kafka (${kafkaErrorMessage(error)}); retry the batch with the same event_ids`);
+      throw grpcErrors.unavailable(
+        `events could not be written to Kafka (${kafkaErrorMessage(error)}); retry the batch with the same event_ids`,
+      );
     }
     await this.dedup.markAccepted(accepted.map((e) => e.eventId));
 
@@ -149,7 +151,14 @@ export class TrackEventsService {
       } else {
         inBatch.add(eventId);
         accepted.push(v.event);
-        results.push({ index, eventId, status: EventStatus.EVENT_STATUS_ACCEPTED, reason: RejectionReason.REJECTION_REASON_UNSPECIFIED, message: '', field: '' });
+        results.push({
+          index,
+          eventId,
+          status: EventStatus.EVENT_STATUS_ACCEPTED,
+          reason: RejectionReason.REJECTION_REASON_UNSPECIFIED,
+          message: '',
+          field: '',
+        });
       }
     });
     return { results, accepted, rejected };
@@ -158,7 +167,10 @@ export class TrackEventsService {
   private checkBatch(events: readonly unknown[], context: BatchContext): void {
     if (events.length === 0) throw grpcErrors.invalidArgument('events', 'at least one event is required');
     if (events.length > this.config.INGEST_MAX_BATCH_EVENTS) {
-      throw grpcErrors.invalidArgument('events', `${events.length} events exceed the limit of ${this.config.INGEST_MAX_BATCH_EVENTS} per call`);
+      throw grpcErrors.invalidArgument(
+        'events',
+        `${events.length} events exceed the limit of ${this.config.INGEST_MAX_BATCH_EVENTS} per call`,
+      );
     }
     if (context.clientId.length > 64) throw grpcErrors.invalidArgument('client_id', 'exceeds 64 characters');
   }

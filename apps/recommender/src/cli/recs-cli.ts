@@ -5,7 +5,17 @@ import { leaveOneOut, validationSplit, writeNcf } from '../data/split';
 import { trainingData } from '../models/model';
 import { type NcfConfig, PAPER_DEFAULTS } from '../models/ncf.model';
 import { evaluateSampled } from '../eval/metrics';
-import { type ModelResult, type ModelSpec, parseModelList, parseSplit, prepare, prepareSplits, runExperiment, specLabel, trainModel } from '../eval/experiment';
+import {
+  type ModelResult,
+  type ModelSpec,
+  parseModelList,
+  parseSplit,
+  prepare,
+  prepareSplits,
+  runExperiment,
+  specLabel,
+  trainModel,
+} from '../eval/experiment';
 import { jsonLine, writeHtmlReport } from '../eval/report';
 import { ModelRegistry } from '../registry/model-registry';
 import { writeSyntheticRatings } from '../testing/synthetic';
@@ -92,7 +102,11 @@ function trainingSettings(v: Values): Partial<NcfConfig> {
   set('l2', num(v.l2, 'l2'));
   set('dropout', num(v.dropout, 'dropout'));
   set('seed', num(v.seed, 'seed'));
-  if (v.layers) set('layers', v.layers.split(',').map((x) => num(x, 'layers') as number));
+  if (v.layers)
+    set(
+      'layers',
+      v.layers.split(',').map((x) => num(x, 'layers') as number),
+    );
   return s;
 }
 
@@ -106,10 +120,15 @@ function progress(label: string, quiet: boolean) {
       const eta = batch > 0 ? (elapsed / batch) * (batches - batch) : 0;
       const width = 24;
       const done = Math.round((batch / batches) * width);
-      process.stderr.write(`\r${label.padEnd(16)} epoch ${epoch} [${'#'.repeat(done)}${'.'.repeat(width - done)}] batch ${batch}/${batches} loss ${loss.toFixed(4)} ETA ${eta.toFixed(0)}s   `);
+      process.stderr.write(
+        `\r${label.padEnd(16)} epoch ${epoch} [${'#'.repeat(done)}${'.'.repeat(width - done)}] batch ${batch}/${batches} loss ${loss.toFixed(4)} ETA ${eta.toFixed(0)}s   `,
+      );
     },
     onEpoch: (r: { epoch: number; epochs: number; loss: number; seconds: number; samples: number }) => {
-      if (!quiet) process.stderr.write(`\r${label.padEnd(16)} epoch ${r.epoch}/${r.epochs} loss ${r.loss.toFixed(4)} ${(r.samples / r.seconds).toFixed(0)} samples/s (${r.seconds.toFixed(1)} s)${' '.repeat(30)}\n`);
+      if (!quiet)
+        process.stderr.write(
+          `\r${label.padEnd(16)} epoch ${r.epoch}/${r.epochs} loss ${r.loss.toFixed(4)} ${(r.samples / r.seconds).toFixed(0)} samples/s (${r.seconds.toFixed(1)} s)${' '.repeat(30)}\n`,
+        );
       epochStarted = performance.now();
     },
   };
@@ -137,7 +156,9 @@ export async function main(argv: string[]): Promise<number> {
       if (!v.out) throw new Error('split: --out <prefix> is required');
       const split = leaveOneOut(data, { negatives: num(v.negatives, 'negatives'), seed: num(v.seed, 'seed') });
       writeNcf(v.out, split);
-      log(`wrote ${v.out}.train.rating (${split.train.users.length} rows), .test.rating, .test.negative (${split.testItem.filter((i) => i >= 0).length} users)`);
+      log(
+        `wrote ${v.out}.train.rating (${split.train.users.length} rows), .test.rating, .test.negative (${split.testItem.filter((i) => i >= 0).length} users)`,
+      );
       return 0;
     }
     case 'evaluate':
@@ -163,13 +184,22 @@ export async function main(argv: string[]): Promise<number> {
           if (v.json) process.stdout.write(`${jsonLine(r, data.source, extra)}\n`);
           else {
             const full = r.fullRank ? `  full-rank recall@10 ${r.fullRank.recall.toFixed(4)} NDCG@10 ${r.fullRank.ndcg.toFixed(4)}` : '';
-            log(`${r.model.padEnd(18)} HR@10 ${r.sampled.hr.toFixed(4)}  NDCG@10 ${r.sampled.ndcg.toFixed(4)}${full}  best epoch ${r.best?.epoch ?? '-'}  ${Math.round(r.fit.samplesPerSecond)} samples/s`);
+            log(
+              `${r.model.padEnd(18)} HR@10 ${r.sampled.hr.toFixed(4)}  NDCG@10 ${r.sampled.ndcg.toFixed(4)}${full}  best epoch ${r.best?.epoch ?? '-'}  ${Math.round(r.fit.samplesPerSecond)} samples/s`,
+            );
           }
           all.push(folds.length > 1 ? { ...r, model: `${r.model} (fold ${f + 1})` } : r);
         }
         if (hasExplicitRatings(data.trainInteractions) && data.heldOutRatings.ratings.length > 0) {
           for (const m of ratingMetrics(data.trainInteractions, data.heldOutRatings)) {
-            const line = { model: m.model, source: data.source, ...extra, ratings: m.ratings, mae: Number(m.mae.toFixed(4)), rmse: Number(m.rmse.toFixed(4)) };
+            const line = {
+              model: m.model,
+              source: data.source,
+              ...extra,
+              ratings: m.ratings,
+              mae: Number(m.mae.toFixed(4)),
+              rmse: Number(m.rmse.toFixed(4)),
+            };
             if (v.json) process.stdout.write(`${JSON.stringify(line)}\n`);
             else log(`${m.model.padEnd(18)} MAE ${m.mae.toFixed(4)}  RMSE ${m.rmse.toFixed(4)} on ${m.ratings} held-out ratings`);
             ratings.push({ ...m, fold: folds.length > 1 ? f + 1 : undefined });
@@ -202,7 +232,13 @@ export async function main(argv: string[]): Promise<number> {
       const record = await registry.register(
         model,
         {
-          metrics: { 'hr_at_10': metrics.hr, 'ndcg_at_10': metrics.ndcg, mrr: metrics.mrr, auc: metrics.auc, samples_per_second: fit.samplesPerSecond },
+          metrics: {
+            hr_at_10: metrics.hr,
+            ndcg_at_10: metrics.ndcg,
+            mrr: metrics.mrr,
+            auc: metrics.auc,
+            samples_per_second: fit.samplesPerSecond,
+          },
           dataFingerprint: data.fingerprint,
           dataCutoff: data.cutoff > 0 ? new Date(data.cutoff * 1000).toISOString() : '',
           hyperparameters: { ...PAPER_DEFAULTS, ...settings, model: specLabel(spec) },
@@ -231,7 +267,11 @@ export async function main(argv: string[]): Promise<number> {
       const trials = num(v.trials, 'trials');
       if (trials !== undefined) {
         const seed = num(v.seed, 'seed') ?? 42;
-        candidates = candidates.map((c, k) => ({ c, key: Math.sin(seed * 9301 + k * 49297) })).sort((a, b) => a.key - b.key).slice(0, trials).map((x) => x.c);
+        candidates = candidates
+          .map((c, k) => ({ c, key: Math.sin(seed * 9301 + k * 49297) }))
+          .sort((a, b) => a.key - b.key)
+          .slice(0, trials)
+          .map((x) => x.c);
       }
       const base = trainingSettings(v);
       const validTrain = trainingData(validation.train);
@@ -260,14 +300,20 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'synthetic': {
       if (!v.out) throw new Error('synthetic: --out <ratings.csv> is required');
-      writeSyntheticRatings(v.out, { seed: num(v.seed, 'seed'), users: num(v.users, 'users'), items: num(v.items, 'items'), perUser: num(v['per-user'], 'per-user') });
+      writeSyntheticRatings(v.out, {
+        seed: num(v.seed, 'seed'),
+        users: num(v.users, 'users'),
+        items: num(v.items, 'items'),
+        perUser: num(v['per-user'], 'per-user'),
+      });
       log(`wrote ${v.out}`);
       return 0;
     }
     case 'models': {
       const registry = new ModelRegistry(modelsDir);
       const promoted = registry.state().promoted;
-      for (const r of registry.list()) process.stdout.write(`${r.version === promoted ? '*' : ' '} ${r.version}  ${r.algorithm}  ${JSON.stringify(r.metrics)}\n`);
+      for (const r of registry.list())
+        process.stdout.write(`${r.version === promoted ? '*' : ' '} ${r.version}  ${r.algorithm}  ${JSON.stringify(r.metrics)}\n`);
       return 0;
     }
     case 'promote': {
@@ -290,7 +336,8 @@ export function parseGrid(text: string): Record<string, number[]> {
   const grid: Record<string, number[]> = {};
   for (const part of text.split(';').filter(Boolean)) {
     const [key, values] = part.split('=');
-    if (!key || !values || !(key.trim() in PAPER_DEFAULTS)) throw new Error(`--grid: bad entry "${part}" (keys: ${Object.keys(PAPER_DEFAULTS).join(', ')})`);
+    if (!key || !values || !(key.trim() in PAPER_DEFAULTS))
+      throw new Error(`--grid: bad entry "${part}" (keys: ${Object.keys(PAPER_DEFAULTS).join(', ')})`);
     grid[key.trim()] = values.split(',').map((x) => num(x, 'grid') as number);
   }
   return grid;

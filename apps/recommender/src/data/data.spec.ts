@@ -97,7 +97,10 @@ describe('percentage and k-fold splits', () => {
 describe('item metadata', () => {
   it('reads genres and years from movies.csv (quoted titles), movies.dat and u.item', async () => {
     const { readItemAttributes } = await import('./item-attributes');
-    const csv = write('movies.csv', 'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n11,"American President, The (1995)",Comedy|Drama|Romance\n99,Untitled,(no genres listed)\n');
+    const csv = write(
+      'movies.csv',
+      'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n11,"American President, The (1995)",Comedy|Drama|Romance\n99,Untitled,(no genres listed)\n',
+    );
     const a = await readItemAttributes(csv);
     expect(a['genre']).toEqual({ '1': ['Adventure', 'Animation'], '11': ['Comedy', 'Drama', 'Romance'], '99': [] });
     expect(a['year']).toEqual({ '1': ['1995'], '11': ['1995'] });

@@ -6,7 +6,27 @@ import { createInterface } from 'node:readline';
 export type ItemAttributes = Record<string, Record<string, string[]>>;
 
 // The 19 genre flags of ML-100K's u.item, in file order.
-const ML100K_GENRES = ['unknown', 'Action', 'Adventure', 'Animation', "Children's", 'Comedy', 'Crime', 'Documentary', 'Drama', 'Fantasy', 'Film-Noir', 'Horror', 'Musical', 'Mystery', 'Romance', 'Sci-Fi', 'Thriller', 'War', 'Western'];
+const ML100K_GENRES = [
+  'unknown',
+  'Action',
+  'Adventure',
+  'Animation',
+  "Children's",
+  'Comedy',
+  'Crime',
+  'Documentary',
+  'Drama',
+  'Fantasy',
+  'Film-Noir',
+  'Horror',
+  'Musical',
+  'Mystery',
+  'Romance',
+  'Sci-Fi',
+  'Thriller',
+  'War',
+  'Western',
+];
 
 /** One CSV record's fields, with RFC 4180 quoting (movies.csv quotes titles that contain commas). */
 export function csvFields(line: string): string[] {

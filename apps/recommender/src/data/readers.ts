@@ -44,7 +44,8 @@ export async function readMovieLens(path: string, format?: SourceFormat): Promis
     } else {
       fields = line.split('\t');
     }
-    if (fields.length < 3) throw new Error(`${path}:${lineNo}: expected user, item, rating[, timestamp], got ${JSON.stringify(line.slice(0, 80))}`);
+    if (fields.length < 3)
+      throw new Error(`${path}:${lineNo}: expected user, item, rating[, timestamp], got ${JSON.stringify(line.slice(0, 80))}`);
     const rating = Number(fields[2]);
     const timestamp = fields.length > 3 ? Number(fields[3]) : 0;
     if (!Number.isFinite(rating) || !Number.isFinite(timestamp)) throw new Error(`${path}:${lineNo}: rating and timestamp must be numbers`);
@@ -83,7 +84,8 @@ export async function readNcf(prefix: string): Promise<NcfDataset> {
       const f = line.split('\t');
       const u = Number(f[0]);
       const i = Number(f[1]);
-      if (!Number.isInteger(u) || !Number.isInteger(i) || u < 0 || i < 0) throw new Error(`${file}:${lineNo}: expected 0-based integer user and item ids`);
+      if (!Number.isInteger(u) || !Number.isInteger(i) || u < 0 || i < 0)
+        throw new Error(`${file}:${lineNo}: expected 0-based integer user and item ids`);
       maxUser = Math.max(maxUser, u);
       maxItem = Math.max(maxItem, i);
       onRow(u, i, f.length > 2 ? Number(f[2]) : 1, f.length > 3 ? Number(f[3]) : 0);

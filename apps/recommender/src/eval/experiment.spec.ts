@@ -44,7 +44,10 @@ describe('evaluation splits', () => {
 
   it('a temporal split tests on the latest interactions and tracks full-rank recall per epoch', async () => {
     const [data] = await prepareSplits(source, { mode: 'temporal', testFraction: 0.25 });
-    const [, gmf] = await runExperiment(data, [{ name: 'itempop' }, { name: 'gmf', overrides: { epochs: 2, learningRate: 0.01, batchSize: 128 } }]);
+    const [, gmf] = await runExperiment(data, [
+      { name: 'itempop' },
+      { name: 'gmf', overrides: { epochs: 2, learningRate: 0.01, batchSize: 128 } },
+    ]);
     expect(gmf.history.map((h) => h.epoch)).toEqual([1, 2]);
     expect(gmf.history[1].hr).toBeCloseTo(gmf.fullRank?.recall ?? NaN, 6);
   });

@@ -23,10 +23,17 @@ export function specLabel(spec: ModelSpec): string {
 
 /** Parses `itempop,itemknn,mf,gmf,mlp,neumf,neumf-pretrained` (or `all`). */
 export function parseModelList(text: string): ModelSpec[] {
-  const names = text === 'all' ? ['itempop', 'itemknn', 'mf', 'gmf', 'mlp', 'neumf', 'neumf-pretrained'] : text.split(',').map((s) => s.trim()).filter(Boolean);
+  const names =
+    text === 'all'
+      ? ['itempop', 'itemknn', 'mf', 'gmf', 'mlp', 'neumf', 'neumf-pretrained']
+      : text
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
   return names.map((name) => {
     if (name === 'neumf-pretrained') return { name: 'neumf', pretrain: true };
-    if (!['itempop', 'itemknn', 'mf', 'gmf', 'mlp', 'neumf'].includes(name)) throw new Error(`unknown model "${name}" (itempop, itemknn, mf, gmf, mlp, neumf, neumf-pretrained)`);
+    if (!['itempop', 'itemknn', 'mf', 'gmf', 'mlp', 'neumf'].includes(name))
+      throw new Error(`unknown model "${name}" (itempop, itemknn, mf, gmf, mlp, neumf, neumf-pretrained)`);
     return { name: name as ModelName };
   });
 }
@@ -63,7 +70,11 @@ export function parseSplit(text: string): SplitSpec {
 
 function fromTrainTest(source: string, train: Interactions, test: Interactions, protocol: PreparedData['protocol']): PreparedData {
   const numUsers = train.userIds.size;
-  const split: NcfDataset = { train, testItem: new Int32Array(numUsers).fill(-1), negatives: Array.from({ length: numUsers }, () => new Int32Array(0)) };
+  const split: NcfDataset = {
+    train,
+    testItem: new Int32Array(numUsers).fill(-1),
+    negatives: Array.from({ length: numUsers }, () => new Int32Array(0)),
+  };
   const heldOut = new Map<number, Set<number>>();
   for (let r = 0; r < test.users.length; r++) {
     const u = test.users[r];
@@ -84,7 +95,17 @@ function prepared(
 ): PreparedData {
   let cutoff = 0;
   for (const t of split.train.timestamps) if (t > cutoff) cutoff = t;
-  return { source, split, train: trainingData(split.train), trainInteractions: split.train, fingerprint: fingerprint(split.train), cutoff, protocol, heldOut, heldOutRatings };
+  return {
+    source,
+    split,
+    train: trainingData(split.train),
+    trainInteractions: split.train,
+    fingerprint: fingerprint(split.train),
+    cutoff,
+    protocol,
+    heldOut,
+    heldOutRatings,
+  };
 }
 
 /** The train/test pairs of a percentage split or of k folds of a MovieLens file (full-rank evaluation). */

@@ -22,19 +22,31 @@ const split = {
 
 describe('sampled metrics', () => {
   it('a scorer that ranks the held-out item first gets HR = NDCG = MRR = AUC = 1', () => {
-    const m = evaluateSampled(scorer((_u, i) => i), split, 1);
+    const m = evaluateSampled(
+      scorer((_u, i) => i),
+      split,
+      1,
+    );
     expect(m).toMatchObject({ users: 2, hr: 1, ndcg: 1, mrr: 1, auc: 1 });
   });
 
   it('ties count against the model: a constant scorer gets nothing at K=1', () => {
-    const m = evaluateSampled(scorer(() => 0.5), split, 1);
+    const m = evaluateSampled(
+      scorer(() => 0.5),
+      split,
+      1,
+    );
     expect(m.hr).toBe(0);
     expect(m.auc).toBe(0);
   });
 
   it('NDCG discounts by log2 of the rank', () => {
     // held-out item second of four: NDCG = 1/log2(3)
-    const m = evaluateSampled(scorer((_u, i) => (i === 2 ? 100 : i)), split, 10);
+    const m = evaluateSampled(
+      scorer((_u, i) => (i === 2 ? 100 : i)),
+      split,
+      10,
+    );
     expect(m.ndcg).toBeCloseTo(1 / Math.log2(3), 6);
     expect(m.mrr).toBeCloseTo(0.5, 6);
   });

@@ -33,13 +33,19 @@ export async function profileTraining(
   const { backend, nativeVersion } = tfLoaded();
   let train = data.train;
   if (options.maxSamples !== undefined && options.maxSamples < data.trainInteractions.users.length) {
-    train = trainingData(subset(data.trainInteractions, Int32Array.from({ length: options.maxSamples }, (_, k) => k)));
+    train = trainingData(
+      subset(
+        data.trainInteractions,
+        Int32Array.from({ length: options.maxSamples }, (_, k) => k),
+      ),
+    );
     train.numUsers = data.train.numUsers;
     train.numItems = data.train.numItems;
   }
   const models: Record<string, unknown> = {};
   for (const name of options.models) {
-    if (!['mf', 'gmf', 'mlp', 'neumf'].includes(name)) throw new Error(`profile: ${name} is not trained by gradient steps (mf, gmf, mlp, neumf)`);
+    if (!['mf', 'gmf', 'mlp', 'neumf'].includes(name))
+      throw new Error(`profile: ${name} is not trained by gradient steps (mf, gmf, mlp, neumf)`);
     const model = new NcfModel(ncfConfig(name as NcfKind, options.settings));
     model.phases = { gatherRows: 0, forward: 0, lossInJs: 0, backward: 0, downloadGradients: 0, sparseRowAdam: 0, denseAdam: 0 };
     const cpu0 = process.cpuUsage();
@@ -67,7 +73,10 @@ export async function profileTraining(
       score_all_items: { items: model.numItems, ...scoring },
     };
     if (options.layersSteps > 0) {
-      models[name] = { ...(models[name] as object), layers_train_on_batch: await layersBaseline(model, options.settings.batchSize ?? 256, options.layersSteps) };
+      models[name] = {
+        ...(models[name] as object),
+        layers_train_on_batch: await layersBaseline(model, options.settings.batchSize ?? 256, options.layersSteps),
+      };
     }
     model.dispose();
   }

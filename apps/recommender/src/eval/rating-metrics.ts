@@ -20,7 +20,11 @@ export function hasExplicitRatings(data: Interactions): boolean {
  * §2.1), clipped to the training ratings' range. The recommenders are trained on implicit feedback and
  * predict no ratings; these are the reference points for the explicit ratings of the same split.
  */
-export function ratingMetrics(train: Interactions, test: { users: ArrayLike<number>; items: ArrayLike<number>; ratings: ArrayLike<number> }, options: { lambdaUser?: number; lambdaItem?: number; iterations?: number } = {}): RatingMetrics[] {
+export function ratingMetrics(
+  train: Interactions,
+  test: { users: ArrayLike<number>; items: ArrayLike<number>; ratings: ArrayLike<number> },
+  options: { lambdaUser?: number; lambdaItem?: number; iterations?: number } = {},
+): RatingMetrics[] {
   const lambdaUser = options.lambdaUser ?? 10;
   const lambdaItem = options.lambdaItem ?? 25;
   const iterations = options.iterations ?? 10;

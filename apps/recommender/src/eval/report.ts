@@ -16,7 +16,9 @@ export function jsonLine(result: ModelResult, source: string, extra: Record<stri
     auc: round(result.sampled.auc),
     best_epoch: result.best?.epoch,
     // Per-epoch curves track HR@10 after leave-one-out, full-rank recall@10 after a percentage split.
-    [extra['split'] === undefined || extra['split'] === 'leave-one-out' ? 'best_hr@10' : 'best_recall@10']: result.best ? round(result.best.hr) : undefined,
+    [extra['split'] === undefined || extra['split'] === 'leave-one-out' ? 'best_hr@10' : 'best_recall@10']: result.best
+      ? round(result.best.hr)
+      : undefined,
     'best_ndcg@10': result.best ? round(result.best.ndcg) : undefined,
     full_rank: result.fullRank
       ? {
@@ -54,9 +56,14 @@ function lineChart(title: string, series: { name: string; points: [number, numbe
   const sx = (x: number) => P + ((x - x0) / (x1 - x0)) * (W - 2 * P);
   const sy = (y: number) => H - P - ((y - y0) / (y1 - y0)) * (H - 2 * P);
   const lines = series
-    .map((s, k) => `<polyline fill="none" stroke="${COLORS[k % COLORS.length]}" stroke-width="2" points="${s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`)
+    .map(
+      (s, k) =>
+        `<polyline fill="none" stroke="${COLORS[k % COLORS.length]}" stroke-width="2" points="${s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`,
+    )
     .join('');
-  const legend = series.map((s, k) => `<text x="${W - P - 130}" y="${P + 14 * k}" fill="${COLORS[k % COLORS.length]}" font-size="11">${esc(s.name)}</text>`).join('');
+  const legend = series
+    .map((s, k) => `<text x="${W - P - 130}" y="${P + 14 * k}" fill="${COLORS[k % COLORS.length]}" font-size="11">${esc(s.name)}</text>`)
+    .join('');
   return `<figure><figcaption>${esc(title)}</figcaption><svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">
 <rect x="${P}" y="${P / 2}" width="${W - 2 * P}" height="${H - 1.5 * P}" fill="none" stroke="#ccc"/>
 <text x="${P}" y="${H - 8}" font-size="10">epoch ${x0}</text><text x="${W - P - 30}" y="${H - 8}" font-size="10">${x1}</text>
@@ -91,11 +98,14 @@ export function writeHtmlReport(
   const rows = results
     .map((r) => {
       const fr = r.fullRank;
-      const vsPop = pop && r !== pop && r.sampled.users > 0 ? ` (${r.sampled.hr >= pop.sampled.hr ? '+' : ''}${(r.sampled.hr - pop.sampled.hr).toFixed(3)})` : '';
+      const vsPop =
+        pop && r !== pop && r.sampled.users > 0
+          ? ` (${r.sampled.hr >= pop.sampled.hr ? '+' : ''}${(r.sampled.hr - pop.sampled.hr).toFixed(3)})`
+          : '';
       return `<tr><td>${esc(r.model)}</td><td>${fmt(r.sampled.hr)}${vsPop}</td><td>${fmt(r.sampled.ndcg)}</td><td>${fmt(r.sampled.mrr)}</td><td>${fmt(r.sampled.auc)}</td>
 <td>${r.best ? `${r.best.epoch}: ${fmt(r.best.hr)} / ${fmt(r.best.ndcg)}` : ''}</td>
 <td>${fr ? fr.recall.toFixed(4) : ''}</td><td>${fr ? fr.ndcg.toFixed(4) : ''}</td><td>${fr ? fr.map.toFixed(4) : ''}</td><td>${fr ? fr.coverage.toFixed(4) : ''}</td>
-<td>${r.fit.epochs}</td><td>${r.fit.seconds.toFixed(1)}</td><td>${r.fit.samplesPerSecond > 0 ? Math.round(r.fit.samplesPerSecond) : "–"}</td><td>${esc(r.backend)}</td></tr>`;
+<td>${r.fit.epochs}</td><td>${r.fit.seconds.toFixed(1)}</td><td>${r.fit.samplesPerSecond > 0 ? Math.round(r.fit.samplesPerSecond) : '–'}</td><td>${esc(r.backend)}</td></tr>`;
     })
     .join('\n');
   const withHistory = results.filter((r) => r.history.length > 0);
@@ -110,15 +120,41 @@ ${
   ratings.length > 0
     ? `<h2>Explicit ratings</h2><p>The recommenders learn from implicit feedback and predict no ratings; these rating predictors give MAE and RMSE on the same held-out interactions.</p>
 <table><tr><th>predictor</th><th>fold</th><th>MAE</th><th>RMSE</th><th>ratings</th></tr>${ratings
-        .map((m) => `<tr><td>${esc(m.model)}</td><td>${m.fold ?? ''}</td><td>${m.mae.toFixed(4)}</td><td>${m.rmse.toFixed(4)}</td><td>${m.ratings}</td></tr>`)
+        .map(
+          (m) =>
+            `<tr><td>${esc(m.model)}</td><td>${m.fold ?? ''}</td><td>${m.mae.toFixed(4)}</td><td>${m.rmse.toFixed(4)}</td><td>${m.ratings}</td></tr>`,
+        )
         .join('')}</table>`
     : ''
 }
-${lineChart('training loss per epoch', withHistory.map((r) => ({ name: r.model, points: r.history.map((h) => [h.epoch, h.loss] as [number, number]) })))}
-${lineChart(`${curve} per epoch`, withHistory.map((r) => ({ name: r.model, points: r.history.map((h) => [h.epoch, h.hr] as [number, number]) })))}
-${protocol === 'leave-one-out' ? barChart('HR@10 per model', results.map((r) => ({ name: r.model, value: r.sampled.hr }))) : ''}
-${protocol === 'leave-one-out' ? barChart('NDCG@10 per model', results.map((r) => ({ name: r.model, value: r.sampled.ndcg }))) : ''}
-${barChart('full-rank recall@10 per model', results.filter((r) => r.fullRank).map((r) => ({ name: r.model, value: r.fullRank?.recall ?? 0 })))}
+${lineChart(
+  'training loss per epoch',
+  withHistory.map((r) => ({ name: r.model, points: r.history.map((h) => [h.epoch, h.loss] as [number, number]) })),
+)}
+${lineChart(
+  `${curve} per epoch`,
+  withHistory.map((r) => ({ name: r.model, points: r.history.map((h) => [h.epoch, h.hr] as [number, number]) })),
+)}
+${
+  protocol === 'leave-one-out'
+    ? barChart(
+        'HR@10 per model',
+        results.map((r) => ({ name: r.model, value: r.sampled.hr })),
+      )
+    : ''
+}
+${
+  protocol === 'leave-one-out'
+    ? barChart(
+        'NDCG@10 per model',
+        results.map((r) => ({ name: r.model, value: r.sampled.ndcg })),
+      )
+    : ''
+}
+${barChart(
+  'full-rank recall@10 per model',
+  results.filter((r) => r.fullRank).map((r) => ({ name: r.model, value: r.fullRank?.recall ?? 0 })),
+)}
 </body></html>`;
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, html);

@@ -116,10 +116,19 @@ export class ItemKnnModel implements Recommender {
 
   async save(dir: string): Promise<void> {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'itemknn.neighbours.bin'), Buffer.from(this.neighbours.buffer, this.neighbours.byteOffset, this.neighbours.byteLength));
+    writeFileSync(
+      join(dir, 'itemknn.neighbours.bin'),
+      Buffer.from(this.neighbours.buffer, this.neighbours.byteOffset, this.neighbours.byteLength),
+    );
     writeFileSync(join(dir, 'itemknn.sims.bin'), Buffer.from(this.sims.buffer, this.sims.byteOffset, this.sims.byteLength));
-    writeFileSync(join(dir, 'itemknn.user-items.bin'), Buffer.from(this.byUser.items.buffer, this.byUser.items.byteOffset, this.byUser.items.byteLength));
-    writeFileSync(join(dir, 'itemknn.json'), JSON.stringify({ numItems: this.numItems, k: this.k, offsets: Array.from(this.byUser.offsets) }));
+    writeFileSync(
+      join(dir, 'itemknn.user-items.bin'),
+      Buffer.from(this.byUser.items.buffer, this.byUser.items.byteOffset, this.byUser.items.byteLength),
+    );
+    writeFileSync(
+      join(dir, 'itemknn.json'),
+      JSON.stringify({ numItems: this.numItems, k: this.k, offsets: Array.from(this.byUser.offsets) }),
+    );
   }
 
   static load(dir: string): ItemKnnModel {

@@ -44,7 +44,12 @@ describe('the hand-written training step', () => {
     const perturbed = params.map((p, k) => tf.add(p, tf.randomNormal(p.shape, 0, 0.1, 'float32', 10 + k)));
     const manual = model.forwardBackward(ue, ie, perturbed, labels);
     const auto = tf.valueAndGrads((...args: ReturnType<typeof tf.randomNormal>[]) => {
-      const logits = (model as unknown as { forward: (...a: unknown[]) => ReturnType<typeof tf.randomNormal> }).forward(args[0], args[1], args.slice(2), false);
+      const logits = (model as unknown as { forward: (...a: unknown[]) => ReturnType<typeof tf.randomNormal> }).forward(
+        args[0],
+        args[1],
+        args.slice(2),
+        false,
+      );
       return tf.mean(tf.sub(tf.softplus(logits), tf.mul(logits, y))) as ReturnType<typeof tf.scalar>;
     })([ue, ie, ...perturbed]);
     expect(manual.loss).toBeCloseTo(auto.value.dataSync()[0], 5);
@@ -111,21 +116,29 @@ describe('saving and serving', () => {
     before.forEach((s, k) => expect(after[k]).toBeCloseTo(s, 5));
     // The Layers model itself predicts sigmoid(score).
     const layers = buildLayersModel(loaded);
-    const predicted = (layers.predict([tf.tensor2d(users, [50, 1], 'int32'), tf.tensor2d(items, [50, 1], 'int32')]) as ReturnType<typeof tf.scalar>).dataSync();
+    const predicted = (
+      layers.predict([tf.tensor2d(users, [50, 1], 'int32'), tf.tensor2d(items, [50, 1], 'int32')]) as ReturnType<typeof tf.scalar>
+    ).dataSync();
     before.forEach((s, k) => expect(predicted[k]).toBeCloseTo(1 / (1 + Math.exp(-s)), 5));
     [model, loaded].forEach((m) => m.dispose());
     layers.dispose();
   });
 
-  it.each(['mf', 'gmf', 'mlp', 'neumf'] as NcfKind[])('%s: scoring all items for a user with precomputed item parts equals pairwise scoring', async (kind) => {
-    const { data } = await syntheticSplit();
-    const model = new NcfModel(ncfConfig(kind, { epochs: 1 }));
-    await model.fit(data);
-    const user = 3;
-    const all = model.scoreUser(user);
-    const pairs = model.scorePairs(new Int32Array(data.numItems).fill(user), Int32Array.from({ length: data.numItems }, (_, i) => i));
-    expect(all.length).toBe(data.numItems);
-    pairs.forEach((s, i) => expect(all[i]).toBeCloseTo(s, 4));
-    model.dispose();
-  });
+  it.each(['mf', 'gmf', 'mlp', 'neumf'] as NcfKind[])(
+    '%s: scoring all items for a user with precomputed item parts equals pairwise scoring',
+    async (kind) => {
+      const { data } = await syntheticSplit();
+      const model = new NcfModel(ncfConfig(kind, { epochs: 1 }));
+      await model.fit(data);
+      const user = 3;
+      const all = model.scoreUser(user);
+      const pairs = model.scorePairs(
+        new Int32Array(data.numItems).fill(user),
+        Int32Array.from({ length: data.numItems }, (_, i) => i),
+      );
+      expect(all.length).toBe(data.numItems);
+      pairs.forEach((s, i) => expect(all[i]).toBeCloseTo(s, 4));
+      model.dispose();
+    },
+  );
 });

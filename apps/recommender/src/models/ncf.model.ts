@@ -53,7 +53,8 @@ export const PAPER_DEFAULTS: Omit<NcfConfig, 'kind'> = {
 export function ncfConfig(kind: NcfKind, overrides: Partial<NcfConfig> = {}): NcfConfig {
   const config = { ...PAPER_DEFAULTS, ...overrides, kind };
   if (config.layers.length < 2 || config.layers[0] % 2 !== 0) throw new RangeError('layers: at least two, the first even');
-  if (!(config.batchSize >= 1 && config.negatives >= 0 && config.epochs >= 0 && config.learningRate > 0)) throw new RangeError('bad training settings');
+  if (!(config.batchSize >= 1 && config.negatives >= 0 && config.epochs >= 0 && config.learningRate > 0))
+    throw new RangeError('bad training settings');
   return config;
 }
 
@@ -73,7 +74,10 @@ export interface StepProfile {
 }
 
 /** Phases of one training step (milliseconds, summed over steps) when `NcfModel.phases` is set. */
-export type StepPhases = Record<'gatherRows' | 'forward' | 'lossInJs' | 'backward' | 'downloadGradients' | 'sparseRowAdam' | 'denseAdam', number>;
+export type StepPhases = Record<
+  'gatherRows' | 'forward' | 'lossInJs' | 'backward' | 'downloadGradients' | 'sparseRowAdam' | 'denseAdam',
+  number
+>;
 
 const B1 = 0.9;
 const B2 = 0.999;
@@ -217,7 +221,8 @@ export class NcfModel implements Recommender {
    * output layer the α-weighted concatenation of theirs. The paper then trains with plain SGD.
    */
   initializeFromPretrained(gmf: NcfModel, mlp: NcfModel): void {
-    if (this.config.kind !== 'neumf' || gmf.config.kind !== 'gmf' || mlp.config.kind !== 'mlp') throw new Error('pretraining combines a GMF and an MLP into a NeuMF');
+    if (this.config.kind !== 'neumf' || gmf.config.kind !== 'gmf' || mlp.config.kind !== 'mlp')
+      throw new Error('pretraining combines a GMF and an MLP into a NeuMF');
     if (gmf.numUsers !== mlp.numUsers || gmf.numItems !== mlp.numItems) throw new Error('GMF and MLP were trained on different id spaces');
     this.numUsers = gmf.numUsers;
     this.numItems = gmf.numItems;
@@ -290,7 +295,13 @@ export class NcfModel implements Recommender {
    * float operations instead of eight kernel calls. Autodiff (tf.valueAndGrads) computes the same values
    * with about twice the kernel calls and its tape bookkeeping; `ncf.model.spec.ts` checks the two agree.
    */
-  forwardBackward(ue: Tensor2D, ie: Tensor2D, params: Tensor[], labels: Float32Array, lap: (phase: keyof StepPhases) => void = () => undefined): { loss: number; rows: Tensor2D; dense: Tensor1D } {
+  forwardBackward(
+    ue: Tensor2D,
+    ie: Tensor2D,
+    params: Tensor[],
+    labels: Float32Array,
+    lap: (phase: keyof StepPhases) => void = () => undefined,
+  ): { loss: number; rows: Tensor2D; dense: Tensor1D } {
     const { tf } = this;
     const { kind, dropout, layers } = this.config;
     const n = ue.shape[0];
@@ -579,7 +590,10 @@ export class NcfModel implements Recommender {
       const end = Math.min(users.length, start + chunk);
       const scores = tf.tidy(() => {
         const u = tf.gather(this.table as Tensor2D, tf.tensor1d(users.subarray(start, end), 'int32'));
-        const i = tf.gather(this.table as Tensor2D, tf.add(tf.tensor1d(items.subarray(start, end), 'int32'), tf.scalar(this.numUsers, 'int32')));
+        const i = tf.gather(
+          this.table as Tensor2D,
+          tf.add(tf.tensor1d(items.subarray(start, end), 'int32'), tf.scalar(this.numUsers, 'int32')),
+        );
         return this.forward(u, i, this.params, false);
       });
       out.set(scores.dataSync() as Float32Array, start);
@@ -609,7 +623,8 @@ export class NcfModel implements Recommender {
         const k1 = param('mlp_1/kernel') as Tensor2D;
         const userPart = tf.matMul(u.slice([0, this.gmfDim], [1, this.mlpDim]), k1.slice([0, 0], [this.mlpDim, layers[1]]));
         let h = tf.relu(tf.add(scorer.itemMlpA, userPart)) as Tensor2D;
-        for (let l = 2; l < layers.length; l++) h = tf.relu(tf.add(tf.matMul(h, param(`mlp_${l}/kernel`) as Tensor2D), param(`mlp_${l}/bias`)));
+        for (let l = 2; l < layers.length; l++)
+          h = tf.relu(tf.add(tf.matMul(h, param(`mlp_${l}/kernel`) as Tensor2D), param(`mlp_${l}/bias`)));
         mlp = h;
       }
       const bias = param('prediction/bias');
@@ -634,7 +649,13 @@ export class NcfModel implements Recommender {
       if (this.mlpDim > 0) {
         const k1 = this.params[this.slotIndex('mlp_1/kernel')];
         const b1 = this.params[this.slotIndex('mlp_1/bias')];
-        itemMlpA = tf.add(tf.matMul(items.slice([0, this.gmfDim], [this.numItems, this.mlpDim]), k1.slice([this.mlpDim, 0], [this.mlpDim, this.config.layers[1]])), b1);
+        itemMlpA = tf.add(
+          tf.matMul(
+            items.slice([0, this.gmfDim], [this.numItems, this.mlpDim]),
+            k1.slice([this.mlpDim, 0], [this.mlpDim, this.config.layers[1]]),
+          ),
+          b1,
+        );
       }
       return { user, itemGmf, itemMlpA };
     });
@@ -715,7 +736,16 @@ export class NcfModel implements Recommender {
  * Adam (or SGD) in place on `count` parameters at `host[at]`, whose first and second moments follow at
  * `at + stride` and `at + 2 · stride`; gradients from `grads[from]`. `lr` carries the bias correction.
  */
-function applyAdam(host: Float32Array, at: number, count: number, stride: number, grads: Float32Array, from: number, lr: number, config: NcfConfig): void {
+function applyAdam(
+  host: Float32Array,
+  at: number,
+  count: number,
+  stride: number,
+  grads: Float32Array,
+  from: number,
+  lr: number,
+  config: NcfConfig,
+): void {
   const { l2, optimizer } = config;
   for (let j = 0; j < count; j++) {
     const w = host[at + j];

@@ -17,7 +17,9 @@ export function buildLayersModel(model: NcfModel): tfTypes.LayersModel {
   const user = tf.input({ shape: [1], dtype: 'int32', name: 'user' });
   const item = tf.input({ shape: [1], dtype: 'int32', name: 'item' });
   const embed = (input: SymbolicTensor, name: string, rows: number, dim: number) =>
-    tf.layers.flatten({ name: `${name}_flat` }).apply(tf.layers.embedding({ inputDim: rows, outputDim: dim, name }).apply(input)) as SymbolicTensor;
+    tf.layers
+      .flatten({ name: `${name}_flat` })
+      .apply(tf.layers.embedding({ inputDim: rows, outputDim: dim, name }).apply(input)) as SymbolicTensor;
   const parts: SymbolicTensor[] = [];
   if (gmfDim > 0) {
     const u = embed(user, 'user_gmf', numUsers, gmfDim);
@@ -46,7 +48,8 @@ export function buildLayersModel(model: NcfModel): tfTypes.LayersModel {
   const { dense } = model.weights();
   const rowsOf = (first: number, count: number, from: number, width: number) => {
     const out = new Float32Array(count * width);
-    for (let r = 0; r < count; r++) out.set(table.subarray((first + r) * model.rowDim + from, (first + r) * model.rowDim + from + width), r * width);
+    for (let r = 0; r < count; r++)
+      out.set(table.subarray((first + r) * model.rowDim + from, (first + r) * model.rowDim + from + width), r * width);
     return out;
   };
   const set = (name: string, values: Float32Array[]) => {
@@ -89,7 +92,10 @@ export async function saveNcfAsLayersModel(model: NcfModel, dir: string): Promis
     }),
   );
   layers.dispose();
-  writeFileSync(join(dir, 'ncf.json'), JSON.stringify({ config: model.config, numUsers: model.numUsers, numItems: model.numItems }, null, 2));
+  writeFileSync(
+    join(dir, 'ncf.json'),
+    JSON.stringify({ config: model.config, numUsers: model.numUsers, numItems: model.numItems }, null, 2),
+  );
 }
 
 /** Loads a model saved by `saveNcfAsLayersModel`, through tf.loadLayersModel. */

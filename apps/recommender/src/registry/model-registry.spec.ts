@@ -8,11 +8,23 @@ import { ModelNotFoundError, ModelRegistry, NothingToRollBackError } from './mod
 async function registered(registry: ModelRegistry, counts: number[]): Promise<string> {
   const model = new ItemPopModel();
   const popularity = Float32Array.from(counts);
-  await model.fit({ numUsers: 1, numItems: counts.length, users: new Int32Array(0), items: new Int32Array(0), byUser: { offsets: new Int32Array(2), items: new Int32Array(0) }, popularity });
+  await model.fit({
+    numUsers: 1,
+    numItems: counts.length,
+    users: new Int32Array(0),
+    items: new Int32Array(0),
+    byUser: { offsets: new Int32Array(2), items: new Int32Array(0) },
+    popularity,
+  });
   const record = await registry.register(
     model,
     { metrics: { hr_at_10: 0.5 }, dataFingerprint: 'f'.repeat(64), dataCutoff: '', hyperparameters: {} },
-    { users: IdMap.from(['u1']), items: IdMap.from(counts.map((_, i) => `i${i}`)), popularity, seen: { offsets: new Int32Array(2), items: new Int32Array(0) } },
+    {
+      users: IdMap.from(['u1']),
+      items: IdMap.from(counts.map((_, i) => `i${i}`)),
+      popularity,
+      seen: { offsets: new Int32Array(2), items: new Int32Array(0) },
+    },
   );
   return record.version;
 }
@@ -23,7 +35,12 @@ describe('model registry', () => {
     const a = await registered(registry, [3, 1]);
     const b = await registered(registry, [1, 3]);
     const c = await registered(registry, [2, 2]);
-    expect(registry.list().map((r) => r.version).sort()).toEqual([a, b, c].sort());
+    expect(
+      registry
+        .list()
+        .map((r) => r.version)
+        .sort(),
+    ).toEqual([a, b, c].sort());
     expect(() => registry.rollback()).toThrow(NothingToRollBackError);
     registry.promote(a);
     registry.promote(b);

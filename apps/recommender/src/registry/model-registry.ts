@@ -65,7 +65,10 @@ export class ModelRegistry {
     data: { users: IdMap; items: IdMap; popularity: Float32Array; seen: UserItems; attributes?: ItemAttributes },
   ): Promise<ModelRecord> {
     const createdAt = new Date();
-    const stamp = createdAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = createdAt
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     const version = `${stamp}-${model.name}-${randomBytes(3).toString('hex')}`;
     const staging = join(this.root, 'versions', `.${version}.tmp`);
     mkdirSync(staging, { recursive: true });
@@ -179,7 +182,11 @@ export class ModelRegistry {
     const attributes = new Map<string, (string[] | undefined)[]>();
     if (existsSync(join(dir, 'attributes.json'))) {
       const raw = JSON.parse(readFileSync(join(dir, 'attributes.json'), 'utf8')) as ItemAttributes;
-      for (const [attribute, byItem] of Object.entries(raw)) attributes.set(attribute, items.ids.map((id) => byItem[id]));
+      for (const [attribute, byItem] of Object.entries(raw))
+        attributes.set(
+          attribute,
+          items.ids.map((id) => byItem[id]),
+        );
     }
     return {
       record,
@@ -188,7 +195,10 @@ export class ModelRegistry {
       users: IdMap.from(ids.users),
       items,
       popularity: new Float32Array(readBinary(join(dir, 'popularity.bin'))),
-      seen: { offsets: new Int32Array(readBinary(join(dir, 'seen.offsets.bin'))), items: new Int32Array(readBinary(join(dir, 'seen.items.bin'))) },
+      seen: {
+        offsets: new Int32Array(readBinary(join(dir, 'seen.offsets.bin'))),
+        items: new Int32Array(readBinary(join(dir, 'seen.items.bin'))),
+      },
     };
   }
 

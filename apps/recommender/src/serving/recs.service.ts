@@ -5,7 +5,14 @@ import { Counter, Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { topK } from '../eval/metrics';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
-import { type LoadedModel, type ModelRecord, ModelNotFoundError, ModelRegistry, NothingToRollBackError, type PromotionState } from '../registry/model-registry';
+import {
+  type LoadedModel,
+  type ModelRecord,
+  ModelNotFoundError,
+  ModelRegistry,
+  NothingToRollBackError,
+  type PromotionState,
+} from '../registry/model-registry';
 
 const { Strategy } = recsV1;
 type RecommendedItem = recsV1.RecommendedItem;
@@ -63,7 +70,10 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     await this.syncPromoted();
     if (this.config.RECS_REGISTRY_POLL > 0) {
-      this.timer = setInterval(() => void this.syncPromoted().catch((error: unknown) => this.logger.error({ err: error }, 'reloading the promoted model failed')), this.config.RECS_REGISTRY_POLL);
+      this.timer = setInterval(
+        () => void this.syncPromoted().catch((error: unknown) => this.logger.error({ err: error }, 'reloading the promoted model failed')),
+        this.config.RECS_REGISTRY_POLL,
+      );
       this.timer.unref();
     }
   }
@@ -91,7 +101,10 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       this.serving = next;
       this.servingInfo.reset();
       this.servingInfo.set({ version: next.record.version, algorithm: next.record.algorithm }, 1);
-      this.logger.info({ version: promoted, previous: previous?.record.version, ms: Math.round(performance.now() - started) }, 'serving model version');
+      this.logger.info(
+        { version: promoted, previous: previous?.record.version, ms: Math.round(performance.now() - started) },
+        'serving model version',
+      );
       // A request that picked the previous model just before the swap may still be between its await and
       // its (synchronous) scoring: release the previous model's tensors only after a grace period.
       if (previous && !this.pinned.has(previous.record.version)) setTimeout(() => previous.model.dispose(), RETIRE_AFTER_MS).unref();
@@ -139,10 +152,20 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     const user = loaded.users.get(request.userId);
     const skip = this.candidateFilter(loaded, filter, request.excludeSeen ? user : undefined);
     if (user === undefined) {
-      return { items: this.ranked(loaded, loaded.popularity, k, skip), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
+      return {
+        items: this.ranked(loaded, loaded.popularity, k, skip),
+        recommendationId,
+        modelVersion: loaded.record.version,
+        strategy: Strategy.STRATEGY_POPULAR_FALLBACK,
+      };
     }
     const scores = loaded.model.scoreUser(user);
-    return { items: this.ranked(loaded, scores, k, skip), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_PERSONALIZED };
+    return {
+      items: this.ranked(loaded, scores, k, skip),
+      recommendationId,
+      modelVersion: loaded.record.version,
+      strategy: Strategy.STRATEGY_PERSONALIZED,
+    };
   }
 
   private async similarList(request: recsV1.RecommendSimilarRequest): Promise<recsV1.RecommendSimilarResponse> {
@@ -157,10 +180,18 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     const seed = loaded.items.get(request.itemId);
     const skip = this.candidateFilter(loaded, filter, user, seed);
     if (seed === undefined) {
-      return { items: this.ranked(loaded, loaded.popularity, k, skip), recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
+      return {
+        items: this.ranked(loaded, loaded.popularity, k, skip),
+        recommendationId,
+        modelVersion: loaded.record.version,
+        strategy: Strategy.STRATEGY_POPULAR_FALLBACK,
+      };
     }
     // With attribute conditions any item may be filtered out: rank the whole catalogue then.
-    const depth = filter.conditions.length > 0 ? loaded.items.size : k + filter.excludeItemIds.length + 1 + (user === undefined ? 0 : loaded.seen.items.length);
+    const depth =
+      filter.conditions.length > 0
+        ? loaded.items.size
+        : k + filter.excludeItemIds.length + 1 + (user === undefined ? 0 : loaded.seen.items.length);
     const similar = loaded.model.similarItems(seed, Math.min(depth, loaded.items.size));
     const items: RecommendedItem[] = [];
     for (let n = 0; n < similar.items.length && items.length < k; n++) {
@@ -181,14 +212,23 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     const loaded = this.serving;
     const recommendationId = randomUUID();
     if (!loaded) {
-      return { items: ids.map((itemId, n) => ({ itemId, score: 0, rank: n + 1 })), recommendationId, modelVersion: '', strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
+      return {
+        items: ids.map((itemId, n) => ({ itemId, score: 0, rank: n + 1 })),
+        recommendationId,
+        modelVersion: '',
+        strategy: Strategy.STRATEGY_POPULAR_FALLBACK,
+      };
     }
     const user = loaded.users.get(request.userId);
     const scores = user === undefined ? loaded.popularity : loaded.model.scoreUser(user);
-    const known = ids.map((id) => ({ id, index: loaded.items.get(id) })).filter((x): x is { id: string; index: number } => x.index !== undefined);
+    const known = ids
+      .map((id) => ({ id, index: loaded.items.get(id) }))
+      .filter((x): x is { id: string; index: number } => x.index !== undefined);
     known.sort((a, b) => scores[b.index] - scores[a.index]);
     const unknown = ids.filter((id) => loaded.items.get(id) === undefined);
-    const items = [...known.map((x) => ({ itemId: x.id, score: scores[x.index] })), ...unknown.map((itemId) => ({ itemId, score: 0 }))].map((x, n) => ({ ...x, rank: n + 1 }));
+    const items = [...known.map((x) => ({ itemId: x.id, score: scores[x.index] })), ...unknown.map((itemId) => ({ itemId, score: 0 }))].map(
+      (x, n) => ({ ...x, rank: n + 1 }),
+    );
     return {
       items,
       recommendationId,
@@ -264,7 +304,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private numResults(n: number): number {
-    if (n > 500 || n > this.config.RECS_MAX_RESULTS) throw grpcErrors.invalidArgument('num_results', `must be between 0 and ${Math.min(500, this.config.RECS_MAX_RESULTS)}`);
+    if (n > 500 || n > this.config.RECS_MAX_RESULTS)
+      throw grpcErrors.invalidArgument('num_results', `must be between 0 and ${Math.min(500, this.config.RECS_MAX_RESULTS)}`);
     return n === 0 ? 10 : n;
   }
 
@@ -272,7 +313,12 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
    * Whether to leave out a candidate: listed in exclude_item_ids, seen by `seenBy`, the seed, or failing
    * an attribute condition (every include must match, no exclude may). Undefined when nothing is left out.
    */
-  private candidateFilter(loaded: LoadedModel, filter: CandidateFilter, seenBy: number | undefined, seed?: number): ((i: number) => boolean) | undefined {
+  private candidateFilter(
+    loaded: LoadedModel,
+    filter: CandidateFilter,
+    seenBy: number | undefined,
+    seed?: number,
+  ): ((i: number) => boolean) | undefined {
     const excluded = new Set<number>();
     for (const id of filter.excludeItemIds) {
       const i = loaded.items.get(id);
@@ -286,7 +332,10 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       const byItem = loaded.attributes.get(c.attribute);
       if (!byItem) {
         const known = [...loaded.attributes.keys()];
-        throw grpcErrors.invalidArgument(`${c.path}.attribute`, `unknown item attribute "${c.attribute}"${known.length ? ` (this model knows ${known.join(', ')})` : ' (this model has no item attributes)'}`);
+        throw grpcErrors.invalidArgument(
+          `${c.path}.attribute`,
+          `unknown item attribute "${c.attribute}"${known.length ? ` (this model knows ${known.join(', ')})` : ' (this model has no item attributes)'}`,
+        );
       }
       return { byItem, values: c.values, include: c.include };
     });
@@ -317,7 +366,10 @@ function validateFilter(filter: recsV1.Filter | undefined, field: string): Candi
   const excludeItemIds = filter.excludeItemIds ?? [];
   if (excludeItemIds.length > MAX_EXCLUDE) throw grpcErrors.invalidArgument(`${field}.exclude_item_ids`, `at most ${MAX_EXCLUDE} ids`);
   const conditions: CandidateFilter['conditions'] = [];
-  for (const [kind, list] of [['include', filter.include ?? []], ['exclude', filter.exclude ?? []]] as const) {
+  for (const [kind, list] of [
+    ['include', filter.include ?? []],
+    ['exclude', filter.exclude ?? []],
+  ] as const) {
     if (list.length > MAX_CONDITIONS) throw grpcErrors.invalidArgument(`${field}.${kind}`, `at most ${MAX_CONDITIONS} conditions`);
     list.forEach((c, n) => {
       const path = `${field}.${kind}[${n}]`;

@@ -7,7 +7,9 @@ import { Rng } from '../data/rng';
  * belong to taste clusters and mostly pick items of their cluster, while a few globally popular items are
  * picked by everyone. Returns the `userId,movieId,rating,timestamp` CSV text.
  */
-export function syntheticRatingsCsv(options: { users?: number; items?: number; clusters?: number; perUser?: number; seed?: number } = {}): string {
+export function syntheticRatingsCsv(
+  options: { users?: number; items?: number; clusters?: number; perUser?: number; seed?: number } = {},
+): string {
   const users = options.users ?? 120;
   const items = options.items ?? 240;
   const clusters = options.clusters ?? 6;

@@ -67,7 +67,11 @@ function loadNative(intraOpThreads: number): LoadedBackend {
   // tfjs-node 4.22 calls util.isNullOrUndefined, which Node 23 removed.
   const util = require('node:util') as { isNullOrUndefined?: (v: unknown) => boolean };
   if (typeof util.isNullOrUndefined !== 'function') {
-    Object.defineProperty(util, 'isNullOrUndefined', { value: (v: unknown) => v === null || v === undefined, configurable: true, writable: true });
+    Object.defineProperty(util, 'isNullOrUndefined', {
+      value: (v: unknown) => v === null || v === undefined,
+      configurable: true,
+      writable: true,
+    });
   }
   // Small matrices are faster on TensorFlow's own kernels than through oneDNN's dispatch (measured: a
   // 256×64·64×32 matmul takes 47 µs with oneDNN, 12 µs without).

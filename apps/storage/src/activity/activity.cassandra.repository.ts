@@ -42,7 +42,18 @@ export class ActivityRepository {
       const received = tracked.receivedAt ? new Date(tracked.receivedAt.seconds * 1000 + Math.floor(tracked.receivedAt.nanos / 1e6)) : null;
       statements.push([
         INSERT_ACTIVITY,
-        [e.userId, day, new Date(occurredMs), e.eventId, e.type, e.target?.type ?? 0, e.target?.id ?? '', received, e.sessionId, e.properties],
+        [
+          e.userId,
+          day,
+          new Date(occurredMs),
+          e.eventId,
+          e.type,
+          e.target?.type ?? 0,
+          e.target?.id ?? '',
+          received,
+          e.sessionId,
+          e.properties,
+        ],
       ]);
       const dayKey = `${e.userId}\u0000${day}`;
       if (!days.has(dayKey)) {

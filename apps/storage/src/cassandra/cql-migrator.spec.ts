@@ -3,7 +3,8 @@ import { migrationsDir, readMigrations, splitStatements } from './cql-migrator';
 
 describe('CQL migrations', () => {
   it('splits statements and drops comments', () => {
-    const cql = '-- a table\nCREATE TABLE IF NOT EXISTS a (k text PRIMARY KEY);\n\nCREATE TABLE IF NOT EXISTS b (k text PRIMARY KEY) -- trailing\n  WITH comment = \'x\';\n';
+    const cql =
+      "-- a table\nCREATE TABLE IF NOT EXISTS a (k text PRIMARY KEY);\n\nCREATE TABLE IF NOT EXISTS b (k text PRIMARY KEY) -- trailing\n  WITH comment = 'x';\n";
     expect(splitStatements(cql)).toEqual([
       'CREATE TABLE IF NOT EXISTS a (k text PRIMARY KEY)',
       "CREATE TABLE IF NOT EXISTS b (k text PRIMARY KEY) \n  WITH comment = 'x'",

@@ -24,7 +24,11 @@ export function readMigrations(dir: string): Migration[] {
     .sort()
     .map((file) => {
       const text = readFileSync(join(dir, file), 'utf8');
-      return { version: file.replace(/\.cql$/, ''), statements: splitStatements(text), checksum: createHash('sha256').update(text).digest('hex') };
+      return {
+        version: file.replace(/\.cql$/, ''),
+        statements: splitStatements(text),
+        checksum: createHash('sha256').update(text).digest('hex'),
+      };
     });
 }
 
@@ -51,7 +55,10 @@ export async function migrateKeyspace(client: Client, keyspace: string, replicat
     `CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migrations (version text PRIMARY KEY, checksum text, applied_at timestamp)`,
   );
   const done = new Map(
-    (await client.execute(`SELECT version, checksum FROM ${keyspace}.schema_migrations`)).rows.map((r) => [r.get('version'), r.get('checksum')]),
+    (await client.execute(`SELECT version, checksum FROM ${keyspace}.schema_migrations`)).rows.map((r) => [
+      r.get('version'),
+      r.get('checksum'),
+    ]),
   );
   const applied: string[] = [];
   for (const migration of readMigrations(dir)) {
@@ -74,5 +81,8 @@ export async function migrateKeyspace(client: Client, keyspace: string, replicat
 
 /** Prefixes the table of CREATE/ALTER/DROP TABLE statements with the keyspace. */
 function qualify(statement: string, keyspace: string): string {
-  return statement.replace(/^(CREATE TABLE IF NOT EXISTS|CREATE TABLE|ALTER TABLE|DROP TABLE IF EXISTS|DROP TABLE)\s+(\w+)/i, `$1 ${keyspace}.$2`);
+  return statement.replace(
+    /^(CREATE TABLE IF NOT EXISTS|CREATE TABLE|ALTER TABLE|DROP TABLE IF EXISTS|DROP TABLE)\s+(\w+)/i,
+    `$1 ${keyspace}.$2`,
+  );
 }

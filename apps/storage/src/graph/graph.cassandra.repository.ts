@@ -90,7 +90,9 @@ export class GraphRepository {
   }
 
   async counts(userId: string): Promise<{ followers: number; following: number }> {
-    const row = (await this.db.execute('SELECT followers, following FROM follow_counts WHERE user_id = ?', [userId], { isIdempotent: true })).first();
+    const row = (
+      await this.db.execute('SELECT followers, following FROM follow_counts WHERE user_id = ?', [userId], { isIdempotent: true })
+    ).first();
     return { followers: Number(row?.get('followers') ?? 0), following: Number(row?.get('following') ?? 0) };
   }
 
@@ -110,10 +112,16 @@ export class GraphRepository {
   async followerBuckets(userId: string, limit: number, before?: number): Promise<number[]> {
     const rs =
       before === undefined
-        ? await this.db.execute('SELECT bucket FROM follower_buckets_by_user WHERE user_id = ? LIMIT ?', [userId, limit], { isIdempotent: true })
-        : await this.db.execute('SELECT bucket FROM follower_buckets_by_user WHERE user_id = ? AND bucket < ? LIMIT ?', [userId, before, limit], {
+        ? await this.db.execute('SELECT bucket FROM follower_buckets_by_user WHERE user_id = ? LIMIT ?', [userId, limit], {
             isIdempotent: true,
-          });
+          })
+        : await this.db.execute(
+            'SELECT bucket FROM follower_buckets_by_user WHERE user_id = ? AND bucket < ? LIMIT ?',
+            [userId, before, limit],
+            {
+              isIdempotent: true,
+            },
+          );
     return rs.rows.map((r) => r.get('bucket'));
   }
 

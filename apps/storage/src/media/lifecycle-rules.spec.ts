@@ -82,7 +82,10 @@ rules:
     });
 
     it('ages incomplete uploads in hours and matches them by prefix only', () => {
-      const abort = [rule({ id: 'slow', abortIncompleteUploadsAfterHours: 48 }), rule({ id: 'tmp', filter: { prefix: 'tmp/', tags: [] }, abortIncompleteUploadsAfterHours: 1 })];
+      const abort = [
+        rule({ id: 'slow', abortIncompleteUploadsAfterHours: 48 }),
+        rule({ id: 'tmp', filter: { prefix: 'tmp/', tags: [] }, abortIncompleteUploadsAfterHours: 1 }),
+      ];
       const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000);
       expect(abortRuleFor(abort, 'tmp/', hoursAgo(2), now)?.id).toBe('tmp');
       expect(abortRuleFor(abort, 'pics/', hoursAgo(2), now)).toBeUndefined();
@@ -99,8 +102,12 @@ rules:
 
 describe('lifecycle configuration', () => {
   it('refuses to start on bad rules, naming the variable', () => {
-    expect(() => loadStorageConfig({ MEDIA_LIFECYCLE_RULES: '[{"id":"a"}]' })).toThrow(/MEDIA_LIFECYCLE_RULES: rules\[0\]: rule "a" has no action/);
-    expect(() => loadStorageConfig({ MEDIA_LIFECYCLE_RULES_FILE: '/nonexistent/rules.yaml' })).toThrow(/MEDIA_LIFECYCLE_RULES_FILE: cannot read/);
+    expect(() => loadStorageConfig({ MEDIA_LIFECYCLE_RULES: '[{"id":"a"}]' })).toThrow(
+      /MEDIA_LIFECYCLE_RULES: rules\[0\]: rule "a" has no action/,
+    );
+    expect(() => loadStorageConfig({ MEDIA_LIFECYCLE_RULES_FILE: '/nonexistent/rules.yaml' })).toThrow(
+      /MEDIA_LIFECYCLE_RULES_FILE: cannot read/,
+    );
   });
 
   it('reads rules from the variable', () => {

@@ -53,7 +53,10 @@ const ruleSchema = z
   .strict()
   .superRefine((rule, ctx) => {
     if (rule.expireAfterDays === undefined && rule.archiveAfterDays === undefined && rule.abortIncompleteUploadsAfterHours === undefined) {
-      ctx.addIssue({ code: 'custom', message: `rule "${rule.id}" has no action (expireAfterDays, archiveAfterDays or abortIncompleteUploadsAfterHours)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `rule "${rule.id}" has no action (expireAfterDays, archiveAfterDays or abortIncompleteUploadsAfterHours)`,
+      });
     }
     if (rule.expireAfterDays !== undefined && rule.archiveAfterDays !== undefined && rule.archiveAfterDays >= rule.expireAfterDays) {
       ctx.addIssue({ code: 'custom', message: `rule "${rule.id}": archiveAfterDays must be less than expireAfterDays` });
@@ -83,7 +86,11 @@ export function parseLifecycleRules(text: string): LifecycleRule[] {
   }
   if (doc === null || doc === undefined) return [];
   // a list of rules, or an object whose only key is "rules"
-  const list = Array.isArray(doc) ? doc : typeof doc === 'object' && Object.keys(doc).join() === 'rules' ? (doc as { rules: unknown }).rules : undefined;
+  const list = Array.isArray(doc)
+    ? doc
+    : typeof doc === 'object' && Object.keys(doc).join() === 'rules'
+      ? (doc as { rules: unknown }).rules
+      : undefined;
   if (list === undefined) throw new Error('expected a list of rules, or { rules: [...] }');
   const result = rulesSchema.safeParse(list);
   if (!result.success) {
@@ -124,7 +131,10 @@ export const lifecycleRulesFile = () =>
       try {
         text = readFileSync(path, 'utf8');
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        });
         return z.NEVER;
       }
       try {
@@ -181,6 +191,8 @@ export function abortRuleFor(rules: readonly LifecycleRule[], prefix: string, st
 
 /** The youngest age (in days) at which any rule expires or archives: older objects are sweep candidates. */
 export function minimumObjectAgeDays(rules: readonly LifecycleRule[]): number | undefined {
-  const ages = rules.filter((r) => r.enabled).flatMap((r) => [r.expireAfterDays, r.archiveAfterDays].filter((d): d is number => d !== undefined));
+  const ages = rules
+    .filter((r) => r.enabled)
+    .flatMap((r) => [r.expireAfterDays, r.archiveAfterDays].filter((d): d is number => d !== undefined));
   return ages.length ? Math.min(...ages) : undefined;
 }

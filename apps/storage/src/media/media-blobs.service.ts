@@ -55,7 +55,8 @@ export class MediaBlobs {
       }
       throw grpcErrors.aborted(`content ${sha256.slice(0, 12)}… is contended; retry`);
     } finally {
-      if (written) await this.store.delete(written).catch((err: unknown) => this.logger.warn({ err, sha256 }, 'could not delete an unused blob copy'));
+      if (written)
+        await this.store.delete(written).catch((err: unknown) => this.logger.warn({ err, sha256 }, 'could not delete an unused blob copy'));
     }
   }
 
@@ -64,7 +65,10 @@ export class MediaBlobs {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const row = await this.repo.blob(address.sha256, address.tier);
       if (!row || row.generation !== address.generation) {
-        this.logger.warn({ sha256: address.sha256, tier: address.tier, generation: address.generation }, 'released a blob reference that was not recorded');
+        this.logger.warn(
+          { sha256: address.sha256, tier: address.tier, generation: address.generation },
+          'released a blob reference that was not recorded',
+        );
         return 'absent';
       }
       if (row.refcount > 1) {

@@ -12,8 +12,11 @@ import { addressOf, MediaService } from './media.service';
 export const LIFECYCLE_RULES = Symbol('LIFECYCLE_RULES');
 
 const HOUR_MS = 3_600_000;
-const { LIFECYCLE_ACTION_TYPE_ABORT_UPLOAD: ABORT, LIFECYCLE_ACTION_TYPE_ARCHIVE: ARCHIVE, LIFECYCLE_ACTION_TYPE_EXPIRE: EXPIRE } =
-  storageV1.LifecycleActionType;
+const {
+  LIFECYCLE_ACTION_TYPE_ABORT_UPLOAD: ABORT,
+  LIFECYCLE_ACTION_TYPE_ARCHIVE: ARCHIVE,
+  LIFECYCLE_ACTION_TYPE_EXPIRE: EXPIRE,
+} = storageV1.LifecycleActionType;
 
 export interface SweepOptions {
   dryRun: boolean;
@@ -73,11 +76,17 @@ export class MediaLifecycleService {
           if (result === false) entry.error = 'the object changed during the sweep; left for the next one';
         } catch (error) {
           entry.error = error instanceof Error ? error.message : String(error);
-          this.logger.warn({ err: error, action: { ...action, type: storageV1.LifecycleActionType[action.type] } }, 'lifecycle action failed');
+          this.logger.warn(
+            { err: error, action: { ...action, type: storageV1.LifecycleActionType[action.type] } },
+            'lifecycle action failed',
+          );
         }
       }
       actions.push(entry);
-      this.actionsTotal.inc({ type: storageV1.LifecycleActionType[action.type], outcome: options.dryRun ? 'dry_run' : entry.applied ? 'applied' : 'failed' });
+      this.actionsTotal.inc({
+        type: storageV1.LifecycleActionType[action.type],
+        outcome: options.dryRun ? 'dry_run' : entry.applied ? 'applied' : 'failed',
+      });
     };
 
     try {
@@ -89,13 +98,18 @@ export class MediaLifecycleService {
     }
     const finishedAt = new Date();
     if (actions.length > 0 || truncated) {
-      this.logger.info({ dryRun: options.dryRun, actions: actions.length, truncated, ms: finishedAt.getTime() - startedAt.getTime() }, 'lifecycle sweep');
+      this.logger.info(
+        { dryRun: options.dryRun, actions: actions.length, truncated, ms: finishedAt.getTime() - startedAt.getTime() },
+        'lifecycle sweep',
+      );
     }
     return { actions, dryRun: options.dryRun, truncated, startedAt: toTimestamp(startedAt), finishedAt: toTimestamp(finishedAt) };
   }
 
   private async sweepUploads(options: SweepOptions, now: Date, act: Act): Promise<void> {
-    const hours = this.rules.filter((r) => r.enabled && r.abortIncompleteUploadsAfterHours !== undefined).map((r) => r.abortIncompleteUploadsAfterHours as number);
+    const hours = this.rules
+      .filter((r) => r.enabled && r.abortIncompleteUploadsAfterHours !== undefined)
+      .map((r) => r.abortIncompleteUploadsAfterHours as number);
     if (hours.length === 0) return;
     const startedBefore = new Date(now.getTime() - Math.min(...hours) * HOUR_MS);
     for await (const upload of this.store.incompleteUploads(startedBefore)) {

@@ -18,7 +18,12 @@ export function pullMessages<T>(source: Observable<T>, flow?: FlowControl, signa
 }
 
 /** Subscribes at once (Nest replays early messages only to subscribers present when the handler returns). */
-function subscribeQueue<T>(source: Observable<T>, flow: FlowControl | undefined, signal: AbortSignal | undefined, highWater: number): AsyncIterator<T> {
+function subscribeQueue<T>(
+  source: Observable<T>,
+  flow: FlowControl | undefined,
+  signal: AbortSignal | undefined,
+  highWater: number,
+): AsyncIterator<T> {
   const queue: T[] = [];
   let done = false;
   let failure: { error: unknown } | undefined;

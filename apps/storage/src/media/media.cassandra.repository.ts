@@ -32,7 +32,8 @@ export interface BlobRow {
 export const DAY_SHARDS = 8;
 const DAYS_SCOPE = 'media';
 const TIER_CODE: Record<Tier, number> = { standard: 1, archive: 2 };
-const COLUMNS = 'media_id, owner_id, content_type, filename, prefix, tags, size_bytes, sha256, tier, blob_generation, created_at, tier_changed_at';
+const COLUMNS =
+  'media_id, owner_id, content_type, filename, prefix, tags, size_bytes, sha256, tier, blob_generation, created_at, tier_changed_at';
 const SERIAL = { isIdempotent: false };
 const SERIAL_READ = { isIdempotent: true, consistency: types.consistencies.localSerial };
 
@@ -76,7 +77,10 @@ export class MediaRepository {
             m.tierChangedAt,
           ],
         },
-        { query: 'INSERT INTO media_by_day (day, shard, created_at, media_id) VALUES (?, ?, ?, ?)', params: [day, shardOf(m.mediaId), m.createdAt, m.mediaId] },
+        {
+          query: 'INSERT INTO media_by_day (day, shard, created_at, media_id) VALUES (?, ?, ?, ?)',
+          params: [day, shardOf(m.mediaId), m.createdAt, m.mediaId],
+        },
         { query: 'INSERT INTO media_days (scope, day) VALUES (?, ?)', params: [DAYS_SCOPE, day] },
       ],
       { logged: true, isIdempotent: true },
@@ -131,7 +135,12 @@ export class MediaRepository {
   }
 
   /** One page of a day shard's media created at or before `createdBefore`, oldest first. */
-  async dayPage(day: number, shard: number, createdBefore: Date, pageState?: string): Promise<{ ids: { mediaId: string; createdAt: Date }[]; pageState?: string }> {
+  async dayPage(
+    day: number,
+    shard: number,
+    createdBefore: Date,
+    pageState?: string,
+  ): Promise<{ ids: { mediaId: string; createdAt: Date }[]; pageState?: string }> {
     const rs = await this.db.execute(
       'SELECT created_at, media_id FROM media_by_day WHERE day = ? AND shard = ? AND created_at <= ?',
       [day, shard, createdBefore],
@@ -145,7 +154,9 @@ export class MediaRepository {
 
   async dayIsEmpty(day: number): Promise<boolean> {
     for (let shard = 0; shard < DAY_SHARDS; shard++) {
-      const rs = await this.db.execute('SELECT media_id FROM media_by_day WHERE day = ? AND shard = ? LIMIT 1', [day, shard], { isIdempotent: true });
+      const rs = await this.db.execute('SELECT media_id FROM media_by_day WHERE day = ? AND shard = ? LIMIT 1', [day, shard], {
+        isIdempotent: true,
+      });
       if (rs.rowLength > 0) return false;
     }
     return true;

@@ -65,6 +65,10 @@ export class MediaGrpcController {
 
   @GrpcMethod('StorageService', 'RunLifecycleSweep')
   runLifecycleSweep(request: storageV1.RunLifecycleSweepRequest): Promise<storageV1.RunLifecycleSweepResponse> {
-    return this.lifecycle.sweep({ dryRun: !!request.dryRun, prefix: checkSweepPrefix(request.prefix), maxActions: checkMaxActions(request.maxActions) });
+    return this.lifecycle.sweep({
+      dryRun: !!request.dryRun,
+      prefix: checkSweepPrefix(request.prefix),
+      maxActions: checkMaxActions(request.maxActions),
+    });
   }
 }

@@ -12,7 +12,9 @@ describe('blob store errors', () => {
 
   it('maps an unreachable or failing store to UNAVAILABLE and a full disk to RESOURCE_EXHAUSTED', () => {
     expect(statusOf(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }))).toBe(GrpcStatus.UNAVAILABLE);
-    expect(statusOf(Object.assign(new Error('slow down'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }))).toBe(GrpcStatus.UNAVAILABLE);
+    expect(statusOf(Object.assign(new Error('slow down'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }))).toBe(
+      GrpcStatus.UNAVAILABLE,
+    );
     expect(statusOf(Object.assign(new Error('full'), { code: 'ENOSPC' }))).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
   });
 

@@ -27,7 +27,11 @@ export class MediaService {
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: ServiceMetrics,
   ) {
-    this.bytesIn = new Counter({ name: 'storage_media_bytes_received_total', help: 'Media content bytes received by PutMedia', registers: [metrics.registry] });
+    this.bytesIn = new Counter({
+      name: 'storage_media_bytes_received_total',
+      help: 'Media content bytes received by PutMedia',
+      registers: [metrics.registry],
+    });
     this.bytesOut = new Counter({
       name: 'storage_media_bytes_sent_total',
       help: 'Media content bytes sent by GetMedia, by the tier read',
@@ -70,7 +74,8 @@ export class MediaService {
           if (message.metadata) throw grpcErrors.invalidArgument('metadata', 'is allowed in the first message only');
           const chunk = message.chunk;
           if (!chunk || chunk.length === 0) throw grpcErrors.invalidArgument('chunk', 'must hold 1 byte to 1 MiB');
-          if (chunk.length > MAX_CHUNK_BYTES) throw grpcErrors.invalidArgument('chunk', `${chunk.length} bytes exceeds 1 MiB (1048576 bytes)`);
+          if (chunk.length > MAX_CHUNK_BYTES)
+            throw grpcErrors.invalidArgument('chunk', `${chunk.length} bytes exceeds 1 MiB (1048576 bytes)`);
           size += chunk.length;
           if (size > this.config.MEDIA_MAX_BYTES) {
             throw grpcErrors.resourceExhausted(`content exceeds the maximum object size of ${this.config.MEDIA_MAX_BYTES} bytes`);
@@ -116,7 +121,9 @@ export class MediaService {
         try {
           await this.repo.insert(row);
         } catch (error) {
-          await this.blobs.release(address).catch((err: unknown) => this.logger.warn({ err, sha256 }, 'could not release the reference of a failed upload'));
+          await this.blobs
+            .release(address)
+            .catch((err: unknown) => this.logger.warn({ err, sha256 }, 'could not release the reference of a failed upload'));
           throw error;
         }
         return toMediaInfo(row);

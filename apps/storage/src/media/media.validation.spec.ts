@@ -8,7 +8,9 @@ function fieldOf(fn: () => unknown): string {
   try {
     fn();
   } catch (error) {
-    return decodeFieldViolations((error as GrpcStatusError).toServiceError().metadata)[0]?.field ?? `(no field: ${(error as Error).message})`;
+    return (
+      decodeFieldViolations((error as GrpcStatusError).toServiceError().metadata)[0]?.field ?? `(no field: ${(error as Error).message})`
+    );
   }
   throw new Error('expected a failure');
 }

@@ -39,7 +39,10 @@ export function checkUploadMetadata(
   const contentType = rawType.split(';')[0].trim();
   if (!CONTENT_TYPE.test(contentType)) throw grpcErrors.invalidArgument('metadata.content_type', 'must be a MIME type, type/subtype');
   if (!contentTypeAllowed(contentType, limits.allowedContentTypes)) {
-    throw grpcErrors.invalidArgument('metadata.content_type', `"${contentType}" is not allowed (allowed: ${limits.allowedContentTypes.join(', ')})`);
+    throw grpcErrors.invalidArgument(
+      'metadata.content_type',
+      `"${contentType}" is not allowed (allowed: ${limits.allowedContentTypes.join(', ')})`,
+    );
   }
   const filename = m.filename ?? '';
   if ([...filename].length > 255) throw grpcErrors.invalidArgument('metadata.filename', 'exceeds 255 characters');
@@ -52,7 +55,10 @@ export function checkUploadMetadata(
   });
   const prefix = m.prefix ?? '';
   if (prefix && (!PREFIX.test(prefix) || !prefix.endsWith('/') || prefix.startsWith('/') || prefix.includes('//'))) {
-    throw grpcErrors.invalidArgument('metadata.prefix', 'must be at most 256 characters of [a-z0-9/_-], not start with "/", and end in "/"');
+    throw grpcErrors.invalidArgument(
+      'metadata.prefix',
+      'must be at most 256 characters of [a-z0-9/_-], not start with "/", and end in "/"',
+    );
   }
   const sizeBytes = Number(m.sizeBytes ?? 0);
   if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0) throw grpcErrors.invalidArgument('metadata.size_bytes', 'must be a byte count');
@@ -78,6 +84,7 @@ export function checkSweepPrefix(prefix: string | undefined): string {
 
 export function checkMaxActions(maxActions: number | undefined): number {
   const value = maxActions ?? 0;
-  if (!Number.isInteger(value) || value < 0 || value > 100_000) throw grpcErrors.invalidArgument('max_actions', 'must be between 0 and 100000');
+  if (!Number.isInteger(value) || value < 0 || value > 100_000)
+    throw grpcErrors.invalidArgument('max_actions', 'must be between 0 and 100000');
   return value;
 }

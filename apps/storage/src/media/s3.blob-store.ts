@@ -82,7 +82,8 @@ export class S3BlobStore implements BlobStore {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      if (!this.settings.createBucket) throw new Error(`S3 bucket "${this.bucket}" does not exist (set S3_CREATE_BUCKET=true to create it)`);
+      if (!this.settings.createBucket)
+        throw new Error(`S3 bucket "${this.bucket}" does not exist (set S3_CREATE_BUCKET=true to create it)`);
       try {
         await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
       } catch (createError) {
@@ -163,7 +164,12 @@ export class S3BlobStore implements BlobStore {
     let uploadIdMarker: string | undefined;
     do {
       const page = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.uploadsPrefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: this.uploadsPrefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
       );
       for (const upload of page.Uploads ?? []) {
         if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated > startedBefore) continue;
@@ -182,7 +188,9 @@ export class S3BlobStore implements BlobStore {
 
     let token: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.uploadsPrefix, ContinuationToken: token }));
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.uploadsPrefix, ContinuationToken: token }),
+      );
       for (const object of page.Contents ?? []) {
         // file-system backed servers list directories as keys ending in "/"
         if (!object.Key || object.Key.endsWith('/') || !object.LastModified || object.LastModified > startedBefore) continue;
@@ -252,7 +260,9 @@ class S3StagedUpload implements StagedUpload {
       await this.store.deleteKey(this.key);
     } else {
       const body = Buffer.concat(this.buffered);
-      await this.store.client.send(new PutObjectCommand({ Bucket: this.store.bucket, Key: target, Body: body, ContentLength: body.length }));
+      await this.store.client.send(
+        new PutObjectCommand({ Bucket: this.store.bucket, Key: target, Body: body, ContentLength: body.length }),
+      );
       this.state = 'committed';
     }
     this.buffered = [];
@@ -264,7 +274,9 @@ class S3StagedUpload implements StagedUpload {
     this.buffered = [];
     if (!this.uploadId || was === 'aborted') return;
     if (was === 'open') {
-      await this.store.client.send(new AbortMultipartUploadCommand({ Bucket: this.store.bucket, Key: this.key, UploadId: this.uploadId })).catch(() => undefined);
+      await this.store.client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.store.bucket, Key: this.key, UploadId: this.uploadId }))
+        .catch(() => undefined);
     } else {
       await this.store.deleteKey(this.key).catch(() => undefined);
     }
@@ -280,7 +292,14 @@ class S3StagedUpload implements StagedUpload {
     this.bufferedBytes = 0;
     const PartNumber = this.parts.length + 1;
     const part = await this.store.client.send(
-      new UploadPartCommand({ Bucket: this.store.bucket, Key: this.key, UploadId: this.uploadId, PartNumber, Body: body, ContentLength: body.length }),
+      new UploadPartCommand({
+        Bucket: this.store.bucket,
+        Key: this.key,
+        UploadId: this.uploadId,
+        PartNumber,
+        Body: body,
+        ContentLength: body.length,
+      }),
     );
     this.parts.push({ PartNumber, ETag: part.ETag ?? '' });
   }

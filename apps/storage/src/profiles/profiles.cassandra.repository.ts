@@ -80,12 +80,18 @@ export class ProfilesRepository {
    */
   async upsertFromSource(p: ProfileRow): Promise<void> {
     const previous = await this.get(p.userId);
-    await this.db.execute(`INSERT INTO profiles (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
-      p.userId, p.handle, p.displayName, p.bio, p.avatarMediaId, p.createdAt, p.updatedAt,
-    ], { isIdempotent: true });
-    await this.db.execute('INSERT INTO profiles_by_handle (handle, user_id, claimed_at) VALUES (?, ?, ?)', [p.handle, p.userId, p.updatedAt], {
-      isIdempotent: true,
-    });
+    await this.db.execute(
+      `INSERT INTO profiles (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [p.userId, p.handle, p.displayName, p.bio, p.avatarMediaId, p.createdAt, p.updatedAt],
+      { isIdempotent: true },
+    );
+    await this.db.execute(
+      'INSERT INTO profiles_by_handle (handle, user_id, claimed_at) VALUES (?, ?, ?)',
+      [p.handle, p.userId, p.updatedAt],
+      {
+        isIdempotent: true,
+      },
+    );
     if (previous && previous.handle && previous.handle !== p.handle) await this.releaseHandle(previous.handle, p.userId);
   }
 
@@ -97,9 +103,13 @@ export class ProfilesRepository {
 
   /** Moves a profile from one handle to another, only if it still has `from` (compare-and-set). */
   async swapHandle(userId: string, from: string, to: string, at: Date): Promise<boolean> {
-    const rs = await this.db.execute('UPDATE profiles SET handle = ?, updated_at = ? WHERE user_id = ? IF handle = ?', [to, at, userId, from], {
-      isIdempotent: false,
-    });
+    const rs = await this.db.execute(
+      'UPDATE profiles SET handle = ?, updated_at = ? WHERE user_id = ? IF handle = ?',
+      [to, at, userId, from],
+      {
+        isIdempotent: false,
+      },
+    );
     return rs.first().get('[applied]') === true;
   }
 }

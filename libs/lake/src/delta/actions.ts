@@ -85,10 +85,7 @@ export function schemaString(columns: readonly DeltaColumn[]): string {
     type: 'struct',
     fields: columns.map((c) => ({
       name: c.name,
-      type:
-        c.type === 'map<string,string>'
-          ? { type: 'map', keyType: 'string', valueType: 'string', valueContainsNull: true }
-          : c.type,
+      type: c.type === 'map<string,string>' ? { type: 'map', keyType: 'string', valueType: 'string', valueContainsNull: true } : c.type,
       nullable: c.nullable ?? true,
       metadata: {},
     })),

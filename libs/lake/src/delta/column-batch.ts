@@ -19,15 +19,7 @@ import { sqlIdent } from '../engine/duckdb.engine';
 import { type DeltaColumn, type DeltaColumnType, duckdbType } from './actions';
 
 /** A value of a column of a `ColumnBatch`; null for SQL NULL. */
-export type ColumnValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | Date
-  | Readonly<Record<string, string>>
-  | null
-  | undefined;
+export type ColumnValue = string | number | bigint | boolean | Date | Readonly<Record<string, string>> | null | undefined;
 
 /**
  * Rows gathered column by column for one append: the fast way from JavaScript values into DuckDB

@@ -122,7 +122,17 @@ describe('DeltaTable', () => {
     ]);
     const fresh = await DeltaTable.open(storage, 'events', { engine });
     expect(fresh.version).toBe(7);
-    expect(fresh.snapshot().files.map((f) => f.path).sort()).toEqual(table.snapshot().files.map((f) => f.path).sort());
+    expect(
+      fresh
+        .snapshot()
+        .files.map((f) => f.path)
+        .sort(),
+    ).toEqual(
+      table
+        .snapshot()
+        .files.map((f) => f.path)
+        .sort(),
+    );
     expect(fresh.snapshot().txns.get('etl:t:0')?.version).toBe(14);
     expect(fresh.snapshot().metadata).toEqual(table.snapshot().metadata);
     expect(await count(fresh)).toBe(14);
@@ -150,7 +160,12 @@ describe('DeltaTable', () => {
     expect(await count(fresh)).toBe(14);
     await expect(fresh.snapshotAt(2)).rejects.toThrow(RangeError);
     // Opening it for writing again neither recreates version 0 nor loses anything.
-    const again = await DeltaTable.create(storage, 'events', { ...EVENTS, configuration: { 'delta.checkpointInterval': '3', 'delta.logRetentionDuration': 'interval 0 seconds' } }, { engine });
+    const again = await DeltaTable.create(
+      storage,
+      'events',
+      { ...EVENTS, configuration: { 'delta.checkpointInterval': '3', 'delta.logRetentionDuration': 'interval 0 seconds' } },
+      { engine },
+    );
     expect(again.version).toBe(7);
     expect((await readdir(join(root, 'events', '_delta_log'))).includes('00000000000000000000.json')).toBe(false);
   });
@@ -176,7 +191,9 @@ describe('DeltaTable', () => {
   it('vacuums removed and never-committed files older than the retention, and keeps the rest', async () => {
     const table = await DeltaTable.create(storage, 'events', EVENTS, { engine });
     for (let i = 0; i < 3; i++) await table.append(rows(i * 10, 10));
-    const orphan = await table.writeFiles(`SELECT 'x' AS event_id, NULL AS user_id, NULL::TIMESTAMPTZ AS occurred_at, 1.0 AS weight, NULL::MAP(VARCHAR,VARCHAR) AS props, DATE '2024-06-01' AS event_date`);
+    const orphan = await table.writeFiles(
+      `SELECT 'x' AS event_id, NULL AS user_id, NULL::TIMESTAMPTZ AS occurred_at, 1.0 AS weight, NULL::MAP(VARCHAR,VARCHAR) AS props, DATE '2024-06-01' AS event_date`,
+    );
     await table.compact({ targetFileSize: 64 * 1024 * 1024 });
     expect(await parquetFiles(join(root, 'events'))).toHaveLength(5);
 
@@ -203,7 +220,15 @@ describe('DeltaTable', () => {
     const [row] = await engine.query(
       `SELECT count(*)::INT AS n, count(user_id)::INT AS users, min(occurred_at)::VARCHAR AS first, sum(weight) AS w, max(props['i']) AS maxi, count(DISTINCT event_date)::INT AS days, max(event_date)::VARCHAR AS last_day FROM ${await table.scanSql()}`,
     );
-    expect(row).toEqual({ n: 3000, users: 1500, first: '2024-06-01 10:00:00+00', w: 1124625, maxi: '999', days: 2, last_day: '2024-06-02' });
+    expect(row).toEqual({
+      n: 3000,
+      users: 1500,
+      first: '2024-06-01 10:00:00+00',
+      w: 1124625,
+      maxi: '999',
+      days: 2,
+      last_day: '2024-06-02',
+    });
     expect(written.files).toHaveLength(2);
   });
 

@@ -378,7 +378,10 @@ export class DeltaTable {
     try {
       const version = await this.commit(actions, {
         operation: options.operation ?? 'WRITE',
-        operationParameters: options.operationParameters ?? { mode: 'Append', partitionBy: JSON.stringify(this.snapshot().partitionColumns) },
+        operationParameters: options.operationParameters ?? {
+          mode: 'Append',
+          partitionBy: JSON.stringify(this.snapshot().partitionColumns),
+        },
         operationMetrics: {
           numFiles: String(files.length),
           numOutputRows: String(rows),
@@ -411,7 +414,10 @@ export class DeltaTable {
   }
 
   /** Appends JSON-like rows (timestamps as Date, ms or ISO strings) in one commit. */
-  async append(rows: readonly Record<string, unknown>[], options: Partial<CommitOptions> & { txns?: TxnAction[] } = {}): Promise<WriteResult> {
+  async append(
+    rows: readonly Record<string, unknown>[],
+    options: Partial<CommitOptions> & { txns?: TxnAction[] } = {},
+  ): Promise<WriteResult> {
     const dir = await mkdtemp(join(tmpdir(), 'pulse-lake-rows-'));
     try {
       const file = join(dir, 'rows.json');
@@ -562,8 +568,15 @@ export class DeltaTable {
     if (options.dryRun) return { dryRun: true, deleted: candidates };
     await this.commit([], {
       operation: 'VACUUM START',
-      operationParameters: { retentionCheckEnabled: 'true', specifiedRetentionMillis: String(retention), defaultRetentionMillis: String(DEFAULT_RETENTION_MS) },
-      operationMetrics: { numFilesToDelete: String(candidates.length), sizeOfDataToDelete: String(candidates.reduce((s, c) => s + c.size, 0)) },
+      operationParameters: {
+        retentionCheckEnabled: 'true',
+        specifiedRetentionMillis: String(retention),
+        defaultRetentionMillis: String(DEFAULT_RETENTION_MS),
+      },
+      operationMetrics: {
+        numFilesToDelete: String(candidates.length),
+        sizeOfDataToDelete: String(candidates.reduce((s, c) => s + c.size, 0)),
+      },
     });
     await this.storage.delete(candidates.map((c) => c.key));
     await this.commit([], {
@@ -731,7 +744,10 @@ export async function scanSql(storage: LakeStorage, tablePath: string, snapshot:
     return `CAST(pv[${sqlString(c.name)}] AS ${duckdbType(c.type)}) AS ${sqlIdent(c.name)}`;
   });
   const values = snapshot.files
-    .map((f, i) => `(${sqlString(paths[i])}, MAP {${snapshot.partitionColumns.map((p) => `${sqlString(p)}: ${f.partitionValues[p] == null ? 'NULL' : sqlString(f.partitionValues[p]!)}`).join(', ')}})`)
+    .map(
+      (f, i) =>
+        `(${sqlString(paths[i])}, MAP {${snapshot.partitionColumns.map((p) => `${sqlString(p)}: ${f.partitionValues[p] == null ? 'NULL' : sqlString(f.partitionValues[p]!)}`).join(', ')}})`,
+    )
     .join(', ');
   if (snapshot.partitionColumns.length === 0) {
     return `(SELECT ${select.join(', ')} FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true))`;
@@ -757,7 +773,11 @@ async function loadState(storage: LakeStorage, engine: LakeEngine, path: string,
     }
     state.apply(checkpoint, actions);
     const info = await storage.read(logKey(path, checkpoint));
-    if (info) state.apply(checkpoint, parseActions(info.toString('utf8')).filter((a) => 'commitInfo' in a));
+    if (info)
+      state.apply(
+        checkpoint,
+        parseActions(info.toString('utf8')).filter((a) => 'commitInfo' in a),
+      );
   }
   await advance(storage, path, state, maxVersion);
   return state;

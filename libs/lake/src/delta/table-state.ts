@@ -1,13 +1,4 @@
-import type {
-  Action,
-  AddAction,
-  CommitInfo,
-  DeltaColumn,
-  MetadataAction,
-  ProtocolAction,
-  RemoveAction,
-  TxnAction,
-} from './actions';
+import type { Action, AddAction, CommitInfo, DeltaColumn, MetadataAction, ProtocolAction, RemoveAction, TxnAction } from './actions';
 import { parseSchemaString } from './actions';
 
 /** One version of a Delta table as a reader sees it. */

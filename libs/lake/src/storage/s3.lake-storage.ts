@@ -160,7 +160,13 @@ export class S3LakeStorage implements LakeStorage {
     // Data files are immutable (unique names), so a cached copy never goes stale.
     const name = createHash('sha256').update(key).digest('hex').slice(0, 32);
     const path = join(await this.cache(), 'objects', `${name}-${key.split('/').pop()}`);
-    if (await stat(path).then(() => true, () => false)) return path;
+    if (
+      await stat(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
     const data = await this.read(key);
     if (!data) throw new Error(`lake object ${key} does not exist in ${this.location}`);
     await mkdir(dirname(path), { recursive: true });

@@ -6,10 +6,7 @@ export class ConfigError extends Error {
     readonly service: string,
     readonly problems: { variable: string; message: string }[],
   ) {
-    super(
-      `${service}: refusing to start, invalid configuration:\n` +
-        problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'),
-    );
+    super(`${service}: refusing to start, invalid configuration:\n` + problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -41,13 +38,17 @@ export const env = {
     z
       .string()
       .default(fallback)
-      .transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean),
+      )
       .refine((hosts) => hosts.length > 0 && hosts.every((h) => /^[^\s:]+:\d{1,5}$/.test(h)), {
         message: 'expected a comma-separated list of host:port',
       }),
   url: (fallback: string) => z.url().default(fallback),
-  int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-    z.coerce.number().int().min(min).max(max).default(fallback),
+  int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback),
   /** A duration such as `250ms`, `30s`, `5m`, `2h`, `7d`; parsed to milliseconds. */
   duration: (fallback: string) =>
     z

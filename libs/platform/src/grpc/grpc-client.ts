@@ -14,7 +14,12 @@ export interface UnaryClient {
  * A plain grpc-js client for a Pulse service, loaded from its proto like any external client would.
  * Used by integration tests, benchmarks and tools; services talk to peers through it too.
  */
-export function grpcClient(address: string, relativeProtoFile: string, serviceName: string, channelOptions: grpc.ChannelOptions = {}): UnaryClient {
+export function grpcClient(
+  address: string,
+  relativeProtoFile: string,
+  serviceName: string,
+  channelOptions: grpc.ChannelOptions = {},
+): UnaryClient {
   const definition = protoLoader.loadSync(protoFile(relativeProtoFile), PROTO_LOADER_OPTIONS);
   const ctor = serviceName.split('.').reduce<any>((node, part) => node?.[part], grpc.loadPackageDefinition(definition));
   if (typeof ctor !== 'function') throw new Error(`service ${serviceName} not found in ${relativeProtoFile}`);

@@ -81,7 +81,9 @@ export function decodeFieldViolations(metadata: Metadata | undefined): FieldViol
   };
   return (decoded.details ?? [])
     .filter((d) => d.type_url.endsWith('google.rpc.BadRequest'))
-    .flatMap((d) => (BadRequestType.toObject(BadRequestType.decode(d.value)) as { fieldViolations?: FieldViolation[] }).fieldViolations ?? []);
+    .flatMap(
+      (d) => (BadRequestType.toObject(BadRequestType.decode(d.value)) as { fieldViolations?: FieldViolation[] }).fieldViolations ?? [],
+    );
 }
 
 export const grpcErrors = {

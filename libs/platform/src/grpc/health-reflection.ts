@@ -25,11 +25,7 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
  * (for `serviceNames` plus Health) on a grpc-js server, so that
  * `grpcurl -plaintext host:port list` and Kubernetes' gRPC probes work against every Pulse service.
  */
-export function addHealthAndReflection(
-  server: grpc.Server,
-  health: HealthRegistry,
-  serviceNames: readonly string[],
-): void {
+export function addHealthAndReflection(server: grpc.Server, health: HealthRegistry, serviceNames: readonly string[]): void {
   const healthDefinition = protoLoader.loadSync(protoFile('grpc/health/v1/health.proto'), PROTO_LOADER_OPTIONS);
   const healthPackage = grpc.loadPackageDefinition(healthDefinition) as any;
   const known = new Set(['', ...serviceNames]);

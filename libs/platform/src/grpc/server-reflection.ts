@@ -77,12 +77,16 @@ function answer(index: FileIndex, services: readonly string[], request: any): an
       return { ...base, listServicesResponse: { service: services.map((name) => ({ name })) } };
     case 'fileByFilename': {
       const name = request.fileByFilename;
-      return index.byName.has(name) ? { ...base, fileDescriptorResponse: { fileDescriptorProto: withDependencies(index, name) } } : notFound(`file ${name}`);
+      return index.byName.has(name)
+        ? { ...base, fileDescriptorResponse: { fileDescriptorProto: withDependencies(index, name) } }
+        : notFound(`file ${name}`);
     }
     case 'fileContainingSymbol': {
       const symbol = String(request.fileContainingSymbol).replace(/^\./, '');
       const file = index.fileOfSymbol.get(symbol);
-      return file ? { ...base, fileDescriptorResponse: { fileDescriptorProto: withDependencies(index, file) } } : notFound(`symbol ${symbol}`);
+      return file
+        ? { ...base, fileDescriptorResponse: { fileDescriptorProto: withDependencies(index, file) } }
+        : notFound(`symbol ${symbol}`);
     }
     case 'fileContainingExtension':
       return notFound('extension');
@@ -100,7 +104,12 @@ function answer(index: FileIndex, services: readonly string[], request: any): an
  */
 export function addServerReflection(server: grpc.Server, serviceNames: readonly string[]): void {
   const index = loadIndex();
-  const services = [...serviceNames, 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
+  const services = [
+    ...serviceNames,
+    'grpc.health.v1.Health',
+    'grpc.reflection.v1.ServerReflection',
+    'grpc.reflection.v1alpha.ServerReflection',
+  ];
   for (const version of ['v1', 'v1alpha']) {
     const definition = protoLoader.loadSync(protoFile(`grpc/reflection/${version}/reflection.proto`), {
       keepCase: false,

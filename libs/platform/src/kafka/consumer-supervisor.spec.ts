@@ -28,7 +28,13 @@ describe('superviseConsumer', () => {
 
   it('turns the service not ready and shuts it down when the consumer loop fails', async () => {
     const health = new HealthRegistry();
-    superviseConsumer({ name: 'writer', consumer: consumerThat(() => Promise.reject(new Error('broker gone'))), handler: async () => undefined, logger, health });
+    superviseConsumer({
+      name: 'writer',
+      consumer: consumerThat(() => Promise.reject(new Error('broker gone'))),
+      handler: async () => undefined,
+      logger,
+      health,
+    });
     await new Promise((r) => setImmediate(r));
     const readiness = await health.readiness();
     expect(readiness.ready).toBe(false);

@@ -1,12 +1,4 @@
-import {
-  Admin,
-  compatibilityPartitioner,
-  Consumer,
-  type Message,
-  type MessagesStream,
-  ProduceAcks,
-  Producer,
-} from '@platformatic/kafka';
+import { Admin, compatibilityPartitioner, Consumer, type Message, type MessagesStream, ProduceAcks, Producer } from '@platformatic/kafka';
 import type { TopicDefinition } from '@pulse/contracts';
 import type { Logger } from '../logging/logger';
 import type {

@@ -35,10 +35,9 @@ export interface RunningService {
 export async function bootstrapService(options: ServiceBootstrap): Promise<RunningService> {
   const app = await NestFactory.create(options.module, { logger: new PinoNestLogger(options.logger), abortOnError: false });
   const grpcPort = options.grpcPort === 0 ? await freePort() : options.grpcPort;
-  app.connectMicroservice(
-    grpcTransport({ ...options.grpc, url: `${options.grpcHost}:${grpcPort}`, health: app.get(HealthRegistry) }),
-    { inheritAppConfig: true },
-  );
+  app.connectMicroservice(grpcTransport({ ...options.grpc, url: `${options.grpcHost}:${grpcPort}`, health: app.get(HealthRegistry) }), {
+    inheritAppConfig: true,
+  });
   app.enableShutdownHooks();
   await app.startAllMicroservices();
   await app.listen(options.httpPort, '0.0.0.0');

@@ -18,7 +18,7 @@ export class GrpcExceptionFilter implements RpcExceptionFilter<unknown> {
       const error = exception.getError();
       if (typeof error === 'object' && error !== null && 'code' in error) return throwError(() => error);
     }
-    this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return throwError(() => ({ code: status.INTERNAL, details: 'internal error' }));
   }
 }

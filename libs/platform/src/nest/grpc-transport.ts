@@ -28,8 +28,7 @@ export function grpcTransport(settings: GrpcTransportSettings): GrpcOptions {
       loader: PROTO_LOADER_OPTIONS,
       maxReceiveMessageLength: settings.maxReceiveMessageBytes ?? 8 * 1024 * 1024,
       gracefulShutdown: true,
-      onLoadPackageDefinition: (_pkg, server) =>
-        addHealthAndReflection(server, settings.health, settings.serviceNames),
+      onLoadPackageDefinition: (_pkg, server) => addHealthAndReflection(server, settings.health, settings.serviceNames),
     },
   };
 }

@@ -1,13 +1,4 @@
-import {
-  BeforeApplicationShutdown,
-  Controller,
-  DynamicModule,
-  Get,
-  Global,
-  Inject,
-  Module,
-  Res,
-} from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, DynamicModule, Get, Global, Inject, Module, Res } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { Response } from 'express';
 import { HealthRegistry } from '../health/health.registry';

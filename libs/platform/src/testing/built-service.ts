@@ -34,7 +34,10 @@ export async function startService(name: string, env: Record<string, string>, ti
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${log}`);
-    const ready = await fetch(`${httpUrl}/health/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${httpUrl}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -69,7 +72,10 @@ export async function startService(name: string, env: Record<string, string>, ti
 /** Runs a built one-shot command (`dist/apps/<name>/<file> [args]`) to completion. */
 export function runBuilt(name: string, file: string, env: Record<string, string>, args: readonly string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, file), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, file), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     let log = '';
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
