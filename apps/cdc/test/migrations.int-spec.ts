@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runMigrations } from '../src/migrations/migration-runner';
+import { runMigrations } from '@pulse/platform';
 import { CdcTestEnv, MIGRATIONS_DIR, PG_URL } from './support/cdc-test-env';
 
 describe('app database migrations', () => {
@@ -16,9 +16,9 @@ describe('app database migrations', () => {
   });
 
   it('applies every migration once, records it, and applies nothing on a second run', async () => {
-    const first = await runMigrations(PG_URL, env.name, MIGRATIONS_DIR);
-    expect(first.applied.map((m) => `${m.version}_${m.name}`)).toEqual(['1_users', '2_posts', '3_follows', '4_comments']);
-    const second = await runMigrations(PG_URL, env.name, MIGRATIONS_DIR);
+    const first = await runMigrations({ pgUrl: PG_URL, schema: env.name, dir: MIGRATIONS_DIR });
+    expect(first.applied.map((m) => m.label)).toEqual(['001_users', '002_posts', '003_follows', '004_comments']);
+    const second = await runMigrations({ pgUrl: PG_URL, schema: env.name, dir: MIGRATIONS_DIR });
     expect(second).toEqual({ applied: [], alreadyApplied: 4 });
 
     const { rows: recorded } = await env.query(`SELECT version, name FROM ${env.name}.schema_migrations ORDER BY version`);
@@ -49,11 +49,13 @@ describe('app database migrations', () => {
     try {
       cpSync(MIGRATIONS_DIR, dir, { recursive: true });
       writeFileSync(join(dir, '005_user_locale.sql'), "ALTER TABLE users ADD COLUMN locale text NOT NULL DEFAULT 'en';\n");
-      const added = await runMigrations(PG_URL, env.name, dir);
+      const added = await runMigrations({ pgUrl: PG_URL, schema: env.name, dir: dir });
       expect(added.applied.map((m) => m.name)).toEqual(['user_locale']);
 
       writeFileSync(join(dir, '002_posts.sql'), '-- edited\n', { flag: 'a' });
-      await expect(runMigrations(PG_URL, env.name, dir)).rejects.toThrow(/002_posts was changed after it was applied/);
+      await expect(runMigrations({ pgUrl: PG_URL, schema: env.name, dir: dir })).rejects.toThrow(
+        /002_posts was changed after it was applied/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -64,7 +66,7 @@ describe('app database migrations', () => {
     try {
       writeFileSync(join(dir, '001_users.sql'), 'CREATE TABLE broken_one (id int PRIMARY KEY);\nSELECT no_such_function();\n');
       const other = `${env.name}_broken`;
-      await expect(runMigrations(PG_URL, other, dir)).rejects.toThrow(
+      await expect(runMigrations({ pgUrl: PG_URL, schema: other, dir: dir })).rejects.toThrow(
         /migration 001_users failed: function no_such_function\(\) does not exist/,
       );
       const { rows } = await env.query(`SELECT to_regclass($1) AS t`, [`${other}.broken_one`]);

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { cdcV1 } from '@pulse/contracts';
-import { grpcClient, type Readiness, readTopicUntil, type UnaryClient } from '@pulse/platform';
+import { grpcClient, type Readiness, type UnaryClient } from '@pulse/platform';
+import { readTopicUntil } from '@pulse/platform/testing';
 import { createApp, type RunningApp } from '../src/app.factory';
 import { CdcTopics } from '../src/capture/cdc-topics';
 import { CdcTestEnv } from './support/cdc-test-env';

@@ -1,5 +1,5 @@
 import { cdcV1, utf8Codec } from '@pulse/contracts';
-import { readTopicUntil } from '@pulse/platform';
+import { readTopicUntil } from '@pulse/platform/testing';
 import { randomBytes } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
 import { type CdcRecord, CdcTestEnv, lsnOf } from './support/cdc-test-env';

@@ -1,13 +1,6 @@
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
-import {
-  eventually,
-  grpcClient,
-  PlatformaticKafkaClient,
-  runBuilt,
-  type ServiceProcess,
-  startService,
-  type UnaryClient,
-} from '@pulse/platform';
+import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { eventually, runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
 import { Client as CassandraClient } from 'cassandra-driver';
 import { Client as PgClient } from 'pg';
 import { randomUUID } from 'node:crypto';

@@ -1,13 +1,6 @@
 import { aggregateTopic, featuresV1, ingestV1, millisToTimestamp, Topics } from '@pulse/contracts';
-import {
-  eventually,
-  grpcClient,
-  PlatformaticKafkaClient,
-  runBuilt,
-  type ServiceProcess,
-  startService,
-  type UnaryClient,
-} from '@pulse/platform';
+import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { eventually, runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,29 +1,15 @@
-import { bootstrapService, createLogger, type RunningService } from '@pulse/platform';
+import { defineService, type RunningApp as Running } from '@pulse/platform';
 import { AppModule } from './app.module';
-import { loadEtlConfig, type EtlConfig } from './config/etl.config';
+import { type EtlConfig, loadEtlConfig } from './config/etl.config';
 
-export interface RunningApp extends RunningService {
-  config: EtlConfig;
-}
+export type RunningApp = Running<EtlConfig>;
 
 /**
  * Starts the etl service: gRPC EtlService (plus health and reflection), HTTP health/metrics, the
  * bronze and aggregate streams over the Delta lake. `main.ts` and the integration tests start it here.
  */
-export async function createApp(overrides: Record<string, string | undefined> = {}): Promise<RunningApp> {
-  const config = loadEtlConfig(overrides);
-  const logger = createLogger(config.SERVICE_NAME, config.LOG_LEVEL);
-  const running = await bootstrapService({
-    module: AppModule.forRoot(config, logger),
-    logger,
-    grpcHost: config.GRPC_HOST,
-    grpcPort: config.GRPC_PORT,
-    httpPort: config.HTTP_PORT,
-    grpc: {
-      packages: ['pulse.etl.v1'],
-      protoFiles: ['pulse/etl/v1/etl_service.proto'],
-      serviceNames: ['pulse.etl.v1.EtlService'],
-    },
-  });
-  return { ...running, config };
-}
+export const createApp = defineService({
+  loadConfig: loadEtlConfig,
+  module: AppModule.forRoot,
+  grpc: { package: 'pulse.etl.v1', service: 'EtlService' },
+});

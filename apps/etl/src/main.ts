@@ -1,7 +1,5 @@
 import 'reflect-metadata';
+import { runMain } from '@pulse/platform';
 import { createApp } from './app.factory';
 
-createApp().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runMain(createApp);

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { aggregateTopic, etlV1, millisToTimestamp, timestampToMillis } from '@pulse/contracts';
-import { readTopicUntil } from '@pulse/platform';
+import { readTopicUntil } from '@pulse/platform/testing';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';

@@ -1,6 +1,7 @@
 import { ingestV1, millisToTimestamp, Topics } from '@pulse/contracts';
 import { DeltaTable, LakeEngine, LocalLakeStorage } from '@pulse/lake';
-import { eventually, grpcClient, type KafkaClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { grpcClient, type KafkaClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { eventually } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-import { startService } from '@pulse/platform';
+import { startService } from '@pulse/platform/testing';
 import { rm } from 'node:fs/promises';
 import { DeltaTable, LocalLakeStorage } from '@pulse/lake';
 import {

@@ -1,8 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
+import { KafkaModule, type Logger, migrationsDir, PlatformModule, PostgresModule, RedisModule } from '@pulse/platform';
 import { FeaturesModule } from './api/features.module';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from './config/feature-store.config';
-import { PostgresModule } from './postgres/postgres.module';
 import { RegistryModule } from './registry/registry.module';
 
 /** config → logging, health, metrics → Kafka, Redis, PostgreSQL → registry → the FeaturesService slices. */
@@ -18,7 +17,18 @@ export class AppModule {
         KafkaModule.forRoot({ settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME }, topics: [] }),
         // Online serving is the point of the service: without Redis it is not ready.
         RedisModule.forRoot({ url: config.REDIS_URL, critical: true }),
-        PostgresModule,
+        PostgresModule.forRoot({
+          url: config.PG_URL,
+          schema: config.FEATURE_STORE_PG_SCHEMA,
+          applicationName: config.SERVICE_NAME,
+          migrate: config.FEATURE_STORE_AUTO_MIGRATE && {
+            dir: migrationsDir('feature-store', __dirname, config.FEATURE_STORE_MIGRATIONS_DIR),
+          },
+          requiredTable: {
+            table: 'registry_versions',
+            missing: 'feature store tables: run `nx run feature-store:migrate` (node migrate.js) or set FEATURE_STORE_AUTO_MIGRATE=true',
+          },
+        }),
         RegistryModule,
         FeaturesModule,
       ],

@@ -1,5 +1,6 @@
 import { aggregateTopic, etlV1, featuresV1, windowAggregateKey } from '@pulse/contracts';
-import { eventually, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { eventually } from '@pulse/platform/testing';
 import { FeatureStoreWorld, stackConfig, str, ts } from './feature-store-test-app';
 
 const { FeatureStatus } = featuresV1;

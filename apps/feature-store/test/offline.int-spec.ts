@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { featuresV1, timestampToMillis } from '@pulse/contracts';
 import { DeltaTable, LocalLakeStorage } from '@pulse/lake';
-import { eventually, type UnaryClient } from '@pulse/platform';
+import { type UnaryClient } from '@pulse/platform';
+import { eventually } from '@pulse/platform/testing';
 import { mkdirSync } from 'node:fs';
 import { Client } from 'pg';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { featuresV1 } from '@pulse/contracts';
 import { createApp } from '../src/app.factory';
-import { eventually } from '@pulse/platform';
+import { eventually } from '@pulse/platform/testing';
 import { FeatureStoreWorld } from './feature-store-test-app';
 
 const ENTITIES = `

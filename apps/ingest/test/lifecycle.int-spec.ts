@@ -1,5 +1,6 @@
 import { ingestV1, Topics } from '@pulse/contracts';
-import { ConfigError, grpcClient, PlatformaticKafkaClient, readTopicUntil } from '@pulse/platform';
+import { ConfigError, grpcClient, PlatformaticKafkaClient } from '@pulse/platform';
+import { readTopicUntil } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { createApp } from '../src/app.factory';
 import { TrackEventsService } from '../src/track-events/track-events.service';

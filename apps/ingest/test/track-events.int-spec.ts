@@ -3,14 +3,8 @@ import { status } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { healthV1, ingestV1, protoFile, Topics } from '@pulse/contracts';
 import * as descriptor from 'protobufjs/ext/descriptor';
-import {
-  decodeFieldViolations,
-  grpcClient,
-  type IncomingRecord,
-  PlatformaticKafkaClient,
-  readTopicUntil,
-  type UnaryClient,
-} from '@pulse/platform';
+import { decodeFieldViolations, grpcClient, type IncomingRecord, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { readTopicUntil } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
 

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { recsV1 } from '@pulse/contracts';
-import { decodeFieldViolations, eventually, grpcClient, type UnaryClient } from '@pulse/platform';
+import { decodeFieldViolations, grpcClient, type UnaryClient } from '@pulse/platform';
+import { eventually } from '@pulse/platform/testing';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

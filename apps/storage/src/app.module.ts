@@ -1,10 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
-import { KafkaModule, type Logger, PlatformModule } from '@pulse/platform';
+import { CassandraModule, KafkaModule, type Logger, migrationsDir, PlatformModule } from '@pulse/platform';
 import { ActivityModule } from './activity/activity.module';
 import { appDbTopics } from './cdc/app-db.cdc.consumer';
 import { CdcModule } from './cdc/cdc.module';
-import { CassandraModule } from './cassandra/cassandra.module';
 import { STORAGE_CONFIG, type StorageConfig } from './config/storage.config';
 import { GraphModule } from './graph/graph.module';
 import { MediaModule } from './media/media.module';
@@ -23,7 +22,13 @@ export class AppModule {
           settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
           topics: [Topics.activityTracked, ...Object.values(appDbTopics(config.STORAGE_CDC_SCHEMA))],
         }),
-        CassandraModule,
+        CassandraModule.forRoot({
+          contactPoints: config.CASSANDRA_CONTACT_POINTS,
+          localDataCenter: config.CASSANDRA_LOCAL_DC,
+          keyspace: config.CASSANDRA_KEYSPACE,
+          replication: config.CASSANDRA_REPLICATION,
+          migrate: config.STORAGE_AUTO_MIGRATE && { dir: migrationsDir('storage', __dirname, config.STORAGE_MIGRATIONS_DIR) },
+        }),
         ProfilesModule,
         GraphModule,
         ActivityModule,

@@ -1,24 +1,15 @@
-import 'reflect-metadata';
-import { createCassandraClient } from './cassandra/cassandra.client';
-import { migrateKeyspace } from './cassandra/cql-migrator';
+import { migrateCassandraKeyspace, migrationsDir, runMigrateCommand } from '@pulse/platform';
 import { loadStorageConfig } from './config/storage.config';
 
-/** `nx run storage:migrate`: applies the pending CQL migrations to CASSANDRA_KEYSPACE, then exits. */
-async function main() {
+/** `nx run storage:migrate` / `node dist/apps/storage/migrate.js`: applies the pending CQL migrations to CASSANDRA_KEYSPACE. */
+runMigrateCommand(async () => {
   const config = loadStorageConfig();
-  const client = createCassandraClient(config);
-  try {
-    await client.connect();
-    const applied = await migrateKeyspace(client, config.CASSANDRA_KEYSPACE, config.CASSANDRA_REPLICATION);
-    process.stdout.write(
-      applied.length ? `applied to ${config.CASSANDRA_KEYSPACE}: ${applied.join(', ')}\n` : `${config.CASSANDRA_KEYSPACE} is up to date\n`,
-    );
-  } finally {
-    await client.shutdown();
-  }
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`migrate failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  const result = await migrateCassandraKeyspace({
+    contactPoints: config.CASSANDRA_CONTACT_POINTS,
+    localDataCenter: config.CASSANDRA_LOCAL_DC,
+    keyspace: config.CASSANDRA_KEYSPACE,
+    replication: config.CASSANDRA_REPLICATION,
+    dir: migrationsDir('storage', __dirname, config.STORAGE_MIGRATIONS_DIR),
+  });
+  return [{ target: `keyspace ${config.CASSANDRA_KEYSPACE}`, result }];
 });

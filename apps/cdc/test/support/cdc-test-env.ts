@@ -1,11 +1,11 @@
 import { cdcTopic, type cdcV1, type DebeziumEnvelope, type TopicDefinition } from '@pulse/contracts';
-import { type IncomingRecord, PlatformaticKafkaClient, readTopicUntil } from '@pulse/platform';
+import { type IncomingRecord, PlatformaticKafkaClient, runMigrations } from '@pulse/platform';
+import { readTopicUntil } from '@pulse/platform/testing';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { CdcTopics } from '../../src/capture/cdc-topics';
 import { loadCdcConfig } from '../../src/config/cdc.config';
-import { runMigrations } from '../../src/migrations/migration-runner';
 
 /** The stack's addresses as the service reads them (env of `tools/stack/stack env`, else the defaults). */
 const stackConfig = loadCdcConfig();
@@ -28,7 +28,7 @@ export class CdcTestEnv {
   static async create(options: { migrate?: boolean } = {}): Promise<CdcTestEnv> {
     const env = new CdcTestEnv();
     await env.pg.connect();
-    if (options.migrate ?? true) await runMigrations(PG_URL, env.name, MIGRATIONS_DIR);
+    if (options.migrate ?? true) await runMigrations({ pgUrl: PG_URL, schema: env.name, dir: MIGRATIONS_DIR });
     else await env.pg.query(`CREATE SCHEMA ${env.name}`);
     return env;
   }

@@ -1,12 +1,6 @@
 import { env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
-const bool = (fallback: 'true' | 'false') =>
-  z
-    .enum(['true', 'false'])
-    .default(fallback)
-    .transform((v) => v === 'true');
-
 /** Every environment variable of the feature store; see apps/feature-store/.env.example. */
 export const featureStoreConfigSchema = z.object({
   SERVICE_NAME: env.string('feature-store'),
@@ -26,7 +20,9 @@ export const featureStoreConfigSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase PostgreSQL identifier')
     .default('feature_store'),
   /** Apply pending SQL migrations at start (the `migrate` target does it otherwise). */
-  FEATURE_STORE_AUTO_MIGRATE: bool('false'),
+  FEATURE_STORE_AUTO_MIGRATE: env.bool(false),
+  /** Folder of the SQL migrations; empty: beside the built program or apps/feature-store/migrations of a checkout. */
+  FEATURE_STORE_MIGRATIONS_DIR: z.string().optional(),
   /** Registry project this replica serves (the `project:` of the definition files). */
   FEATURE_STORE_PROJECT: z
     .string()
@@ -60,7 +56,7 @@ export const featureStoreConfigSchema = z.object({
    */
   FEATURE_STORE_OFFLINE_PARTITION_ROWS: env.int(2_000_000, 1),
   /** Whether this replica consumes the aggregates topics of Kafka-sourced views and pushes them online. */
-  FEATURE_STORE_AGGREGATES_CONSUMER: bool('true'),
+  FEATURE_STORE_AGGREGATES_CONSUMER: env.bool(true),
   /** Consumer group of the aggregates consumer. */
   FEATURE_STORE_AGGREGATES_GROUP: env.string('feature-store-aggregates'),
   /** A PENDING or RUNNING job without a heartbeat for this long is reported FAILED (the replica running it stopped). */

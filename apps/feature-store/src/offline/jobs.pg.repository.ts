@@ -1,9 +1,8 @@
+import { quoteIdent, PG_POOL } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
-import { quoteIdent } from '../postgres/migration-runner';
-import { PG_POOL } from '../postgres/postgres.module';
 
 export type JobKind = 'materialization' | 'retrieval';
 export type JobStateName = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';

@@ -1,8 +1,7 @@
+import { quoteIdent, PG_POOL } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
-import { quoteIdent } from '../postgres/migration-runner';
-import { PG_POOL } from '../postgres/postgres.module';
 
 /** Each view's materialisation watermark: the end of the latest interval copied offline -> online. */
 @Injectable()

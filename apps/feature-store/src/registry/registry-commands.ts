@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import type { FeatureStoreConfig } from '../config/feature-store.config';
-import { runMigrations } from '../postgres/migration-runner';
+import { migrationsDir, runMigrations } from '@pulse/platform';
 import { DefinitionError, loadDefinitionRepo } from './definitions';
 import { formatPlan, type Plan } from './registry-plan';
 import { BreakingChangeError, RegistryRepository } from './registry.pg.repository';
@@ -46,7 +46,11 @@ export async function runRegistryCommand(argv: readonly string[], config: Featur
       output: `the repo declares project "${definitions.project}", FEATURE_STORE_PROJECT is "${config.FEATURE_STORE_PROJECT}"\n`,
     };
   }
-  await runMigrations(config.PG_URL, config.FEATURE_STORE_PG_SCHEMA);
+  await runMigrations({
+    pgUrl: config.PG_URL,
+    schema: config.FEATURE_STORE_PG_SCHEMA,
+    dir: migrationsDir('feature-store', __dirname, config.FEATURE_STORE_MIGRATIONS_DIR),
+  });
   const pool = new Pool({ connectionString: config.PG_URL, max: 1, application_name: 'pulse-feature-store-registry' });
   try {
     const registry = new RegistryRepository(pool, config.FEATURE_STORE_PG_SCHEMA);

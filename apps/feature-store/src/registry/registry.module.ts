@@ -1,7 +1,7 @@
+import { PG_POOL } from '@pulse/platform';
 import { Global, Module } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
-import { PG_POOL } from '../postgres/postgres.module';
 import { RegistryCache } from './registry.cache';
 import { RegistryRepository } from './registry.pg.repository';
 

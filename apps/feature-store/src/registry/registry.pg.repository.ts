@@ -1,6 +1,6 @@
+import { quoteIdent } from '@pulse/platform';
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { quoteIdent } from '../postgres/migration-runner';
 import type { Definitions } from './definitions';
 import { canonicalJson, type Plan, planChanges } from './registry-plan';
 

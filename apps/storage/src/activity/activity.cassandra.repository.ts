@@ -1,7 +1,7 @@
+import { CASSANDRA } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ingestV1 } from '@pulse/contracts';
 import type { Client } from 'cassandra-driver';
-import { CASSANDRA } from '../cassandra/cassandra.client';
 import { forEachConcurrently } from '../shared/concurrency';
 import { dayOf } from '../shared/page-token';
 

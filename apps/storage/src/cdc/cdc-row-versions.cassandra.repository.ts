@@ -1,6 +1,6 @@
+import { CASSANDRA } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Client } from 'cassandra-driver';
-import { CASSANDRA } from '../cassandra/cassandra.client';
 
 /**
  * Last-writer-by-LSN for rows that come from the app database. `admit` records the change's LSN when it

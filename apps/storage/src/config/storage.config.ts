@@ -12,36 +12,21 @@ export const storageConfigSchema = z.object({
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
   CASSANDRA_CONTACT_POINTS: env.hostList('127.0.0.1:29042'),
   CASSANDRA_LOCAL_DC: env.string('datacenter1'),
-  CASSANDRA_KEYSPACE: z
-    .string()
-    .regex(/^[a-z][a-z0-9_]{0,47}$/, 'lowercase letters, digits and _, at most 48')
-    .default('pulse_storage'),
+  CASSANDRA_KEYSPACE: env.identifier('pulse_storage'),
   /**
    * Keyspace replication: `SimpleStrategy:1` locally, `NetworkTopologyStrategy:dc1=3,dc2=3` in deployment.
    */
-  CASSANDRA_REPLICATION: z
-    .string()
-    .default('SimpleStrategy:1')
-    .refine((s) => /^SimpleStrategy:\d+$/.test(s) || /^NetworkTopologyStrategy:[\w-]+=\d+(,[\w-]+=\d+)*$/.test(s), {
-      message: 'expected SimpleStrategy:<rf> or NetworkTopologyStrategy:<dc>=<rf>[,<dc>=<rf>...]',
-    }),
+  CASSANDRA_REPLICATION: env.cassandraReplication('SimpleStrategy:1'),
   /** Apply pending CQL migrations at start (the `migrate` target does it otherwise). */
-  STORAGE_AUTO_MIGRATE: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  STORAGE_AUTO_MIGRATE: env.bool(false),
+  /** Folder of the CQL migrations; empty: beside the built program or apps/storage/migrations of a checkout. */
+  STORAGE_MIGRATIONS_DIR: z.string().optional(),
   /** Consumer group of the activity writer (pulse.activity.tracked.v1 → activity_by_user). */
   STORAGE_ACTIVITY_GROUP: env.string('storage-activity'),
   /** Whether this replica runs the activity consumer. */
-  STORAGE_ACTIVITY_CONSUMER: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
+  STORAGE_ACTIVITY_CONSUMER: env.bool(true),
   /** Whether this replica applies the app database's CDC topics (users, follows) to Cassandra. */
-  STORAGE_CDC_CONSUMER: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
+  STORAGE_CDC_CONSUMER: env.bool(true),
   /** Consumer group of the CDC applier. */
   STORAGE_CDC_GROUP: env.string('storage-cdc'),
   /** PostgreSQL schema of the app tables; selects the topics pulse.cdc[.<schema>].<table>.v1. */
@@ -78,10 +63,7 @@ export const storageConfigSchema = z.object({
   /** How often this replica runs the lifecycle sweep; 0s turns the schedule off (RunLifecycleSweep still works). */
   MEDIA_SWEEP_INTERVAL: env.duration('1h'),
   /** Whether this replica runs the scheduled lifecycle sweep (one replica is enough; overlapping sweeps are safe). */
-  MEDIA_SWEEPER: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
+  MEDIA_SWEEPER: env.bool(true),
   /** s3 backend: endpoint URL of an S3-compatible store; empty means AWS S3 of S3_REGION. */
   S3_ENDPOINT: z.union([z.literal(''), z.url()]).default(''),
   S3_REGION: env.string('us-east-1'),
@@ -94,10 +76,7 @@ export const storageConfigSchema = z.object({
   S3_ACCESS_KEY_ID: z.string().default(''),
   S3_SECRET_ACCESS_KEY: z.string().default(''),
   /** s3 backend: path-style addressing (http://host/bucket/key), as most S3-compatible servers need. */
-  S3_FORCE_PATH_STYLE: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
+  S3_FORCE_PATH_STYLE: env.bool(true),
   /** s3 backend: key prefix of everything this service writes in the bucket, e.g. `media/`; empty or ending in "/". */
   S3_KEY_PREFIX: z
     .string()
@@ -108,10 +87,7 @@ export const storageConfigSchema = z.object({
   /** s3 backend: part size of multipart uploads (5 MiB..5 GiB); also the most an upload holds in memory. */
   S3_PART_BYTES: env.int(8 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3),
   /** s3 backend: create S3_BUCKET at start when it does not exist (local stacks and tests). */
-  S3_CREATE_BUCKET: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  S3_CREATE_BUCKET: env.bool(false),
 });
 
 export type StorageConfig = z.infer<typeof storageConfigSchema>;

@@ -1,6 +1,6 @@
+import { CASSANDRA } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Client, types } from 'cassandra-driver';
-import { CASSANDRA } from '../cassandra/cassandra.client';
 import { dayOf } from '../shared/page-token';
 
 export interface Edge {

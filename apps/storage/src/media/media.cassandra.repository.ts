@@ -1,7 +1,7 @@
+import { CASSANDRA } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Client, types } from 'cassandra-driver';
 import { createHash } from 'node:crypto';
-import { CASSANDRA } from '../cassandra/cassandra.client';
 import { dayOf } from '../shared/page-token';
 import type { Tier } from './blob-store';
 

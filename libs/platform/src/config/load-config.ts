@@ -63,6 +63,26 @@ export const env = {
         return ms;
       }),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `true` or `false`. */
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false'])
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true'),
+  /** A lowercase identifier usable unquoted as a PostgreSQL schema or a Cassandra keyspace (at most 48 characters). */
+  identifier: (fallback: string) =>
+    z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,47}$/, 'lowercase letters, digits and _, starting with a letter, at most 48')
+      .default(fallback),
+  /** Cassandra keyspace replication: `SimpleStrategy:<rf>` or `NetworkTopologyStrategy:<dc>=<rf>[,<dc>=<rf>...]`. */
+  cassandraReplication: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .refine((s) => /^SimpleStrategy:\d+$/.test(s) || /^NetworkTopologyStrategy:[\w-]+=\d+(,[\w-]+=\d+)*$/.test(s), {
+        message: 'expected SimpleStrategy:<rf> or NetworkTopologyStrategy:<dc>=<rf>[,<dc>=<rf>...]',
+      }),
   string: (fallback: string) => z.string().min(1).default(fallback),
 };
 

@@ -15,12 +15,13 @@ export interface ServiceBootstrap {
   /** 0 picks a free port (tests). */
   grpcPort: number;
   httpPort: number;
-  grpc: Pick<GrpcTransportSettings, 'packages' | 'protoFiles' | 'serviceNames' | 'maxReceiveMessageBytes'>;
+  /** The gRPC service(s) it serves; an app without serves HTTP only (health, metrics, its own routes). */
+  grpc?: Pick<GrpcTransportSettings, 'packages' | 'protoFiles' | 'serviceNames' | 'maxReceiveMessageBytes'>;
 }
 
 export interface RunningService {
   app: INestApplication;
-  /** `127.0.0.1:port` of the gRPC server. */
+  /** `127.0.0.1:port` of the gRPC server; empty for an HTTP-only app. */
   grpcAddress: string;
   /** Base URL of /health and /metrics. */
   httpUrl: string;
@@ -34,10 +35,13 @@ export interface RunningService {
  */
 export async function bootstrapService(options: ServiceBootstrap): Promise<RunningService> {
   const app = await NestFactory.create(options.module, { logger: new PinoNestLogger(options.logger), abortOnError: false });
-  const grpcPort = options.grpcPort === 0 ? await freePort() : options.grpcPort;
-  app.connectMicroservice(grpcTransport({ ...options.grpc, url: `${options.grpcHost}:${grpcPort}`, health: app.get(HealthRegistry) }), {
-    inheritAppConfig: true,
-  });
+  const grpc = options.grpc;
+  const grpcPort = !grpc ? undefined : options.grpcPort === 0 ? await freePort() : options.grpcPort;
+  if (grpc) {
+    app.connectMicroservice(grpcTransport({ ...grpc, url: `${options.grpcHost}:${grpcPort}`, health: app.get(HealthRegistry) }), {
+      inheritAppConfig: true,
+    });
+  }
   app.enableShutdownHooks();
   await app.startAllMicroservices();
   await app.listen(options.httpPort, '0.0.0.0');
@@ -45,7 +49,7 @@ export async function bootstrapService(options: ServiceBootstrap): Promise<Runni
   options.logger.info({ grpcPort, httpPort }, 'service ready');
   return {
     app,
-    grpcAddress: `127.0.0.1:${grpcPort}`,
+    grpcAddress: grpcPort === undefined ? '' : `127.0.0.1:${grpcPort}`,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     close: () => app.close(),
   };

@@ -1,5 +1,10 @@
 import { Client, types } from 'cassandra-driver';
-import type { StorageConfig } from '../config/storage.config';
+
+/** Where the cluster is: contact points (`host:port`) and the local data center. */
+export interface CassandraSettings {
+  contactPoints: string[];
+  localDataCenter: string;
+}
 
 export const CASSANDRA = Symbol('CASSANDRA');
 
@@ -8,10 +13,10 @@ export const CASSANDRA = Symbol('CASSANDRA');
  * transactions at LOCAL_SERIAL (docs/storage-data-model.md lists each operation's level and why).
  * Statements are prepared; each one says whether it is idempotent, so the driver may retry or speculate.
  */
-export function createCassandraClient(config: StorageConfig, keyspace?: string): Client {
+export function createCassandraClient(settings: CassandraSettings, keyspace?: string): Client {
   return new Client({
-    contactPoints: config.CASSANDRA_CONTACT_POINTS,
-    localDataCenter: config.CASSANDRA_LOCAL_DC,
+    contactPoints: settings.contactPoints,
+    localDataCenter: settings.localDataCenter,
     keyspace,
     queryOptions: {
       consistency: types.consistencies.localQuorum,

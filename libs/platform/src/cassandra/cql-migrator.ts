@@ -1,24 +1,17 @@
-import { findUpwards } from '@pulse/contracts';
 import type { Client } from 'cassandra-driver';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { replicationMap } from './cassandra.client';
+import { type CassandraSettings, createCassandraClient, replicationMap } from './cassandra.client';
 
-export interface Migration {
+export interface CqlMigration {
   version: string;
   statements: string[];
   checksum: string;
 }
 
-/** apps/storage/migrations (or STORAGE_MIGRATIONS_DIR in an image): `NNN_name.cql`, applied in order. */
-export function migrationsDir(fromEnv = process.env['STORAGE_MIGRATIONS_DIR']): string {
-  const dir = fromEnv ?? findUpwards('apps/storage/migrations');
-  if (!dir) throw new Error('cannot find apps/storage/migrations: set STORAGE_MIGRATIONS_DIR');
-  return dir;
-}
-
-export function readMigrations(dir: string): Migration[] {
+/** The `NNN_name.cql` files of a folder (an app's migrations/), in order. */
+export function readCqlMigrations(dir: string): CqlMigration[] {
   return readdirSync(dir)
     .filter((f) => /^\d{3}_[a-z0-9_]+\.cql$/.test(f))
     .sort()
@@ -49,7 +42,7 @@ export function splitStatements(cql: string): string[] {
  * `IF NOT EXISTS`, so two replicas migrating at once converge. An applied migration whose file changed
  * stops the run. Returns the versions applied now.
  */
-export async function migrateKeyspace(client: Client, keyspace: string, replication: string, dir = migrationsDir()): Promise<string[]> {
+export async function migrateKeyspace(client: Client, keyspace: string, replication: string, dir: string): Promise<string[]> {
   await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationMap(replication)}`);
   await client.execute(
     `CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migrations (version text PRIMARY KEY, checksum text, applied_at timestamp)`,
@@ -61,7 +54,7 @@ export async function migrateKeyspace(client: Client, keyspace: string, replicat
     ]),
   );
   const applied: string[] = [];
-  for (const migration of readMigrations(dir)) {
+  for (const migration of readCqlMigrations(dir)) {
     const recorded = done.get(migration.version);
     if (recorded === migration.checksum) continue;
     if (recorded !== undefined) {
@@ -85,4 +78,19 @@ function qualify(statement: string, keyspace: string): string {
     /^(CREATE TABLE IF NOT EXISTS|CREATE TABLE|ALTER TABLE|DROP TABLE IF EXISTS|DROP TABLE)\s+(\w+)/i,
     `$1 ${keyspace}.$2`,
   );
+}
+
+/** The `migrate` program's Cassandra part: connects, creates and migrates the keyspace, disconnects. */
+export async function migrateCassandraKeyspace(
+  options: CassandraSettings & { keyspace: string; replication: string; dir: string },
+): Promise<{ applied: { label: string }[]; alreadyApplied: number }> {
+  const client = createCassandraClient(options);
+  try {
+    await client.connect();
+    const before = readCqlMigrations(options.dir).length;
+    const applied = await migrateKeyspace(client, options.keyspace, options.replication, options.dir);
+    return { applied: applied.map((label) => ({ label })), alreadyApplied: before - applied.length };
+  } finally {
+    await client.shutdown();
+  }
 }

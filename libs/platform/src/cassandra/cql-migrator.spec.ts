@@ -1,5 +1,5 @@
 import { replicationMap } from './cassandra.client';
-import { migrationsDir, readMigrations, splitStatements } from './cql-migrator';
+import { splitStatements } from './cql-migrator';
 
 describe('CQL migrations', () => {
   it('splits statements and drops comments', () => {
@@ -9,14 +9,6 @@ describe('CQL migrations', () => {
       'CREATE TABLE IF NOT EXISTS a (k text PRIMARY KEY)',
       "CREATE TABLE IF NOT EXISTS b (k text PRIMARY KEY) \n  WITH comment = 'x'",
     ]);
-  });
-
-  it('reads the repository migrations in order, each idempotent DDL', () => {
-    const migrations = readMigrations(migrationsDir());
-    const versions = migrations.map((m) => m.version);
-    expect(versions.slice(0, 3)).toEqual(['001_profiles', '002_graph', '003_activity']);
-    expect(versions).toEqual([...versions].sort());
-    for (const statement of migrations.flatMap((m) => m.statements)) expect(statement).toMatch(/^CREATE TABLE IF NOT EXISTS /);
   });
 
   it('builds the replication map from configuration', () => {

@@ -1,0 +1,79 @@
+import type { DynamicModule } from '@nestjs/common';
+import type { Logger } from '../logging/logger';
+import { createLogger } from '../logging/logger';
+import { bootstrapService, type RunningService } from './bootstrap';
+
+/** The settings every service's config schema has (see `env` of load-config). */
+export interface BaseServiceConfig {
+  SERVICE_NAME: string;
+  LOG_LEVEL: string;
+  GRPC_HOST: string;
+  GRPC_PORT: number;
+  HTTP_PORT: number;
+}
+
+export interface ServiceDefinition<C extends BaseServiceConfig> {
+  /** The app's config loader (its zod schema over the environment plus overrides). */
+  loadConfig(overrides: Record<string, string | undefined>): C;
+  /** The app's root module, built from its config. */
+  module(config: C, logger: Logger): DynamicModule;
+  /**
+   * The gRPC service it serves, e.g. `{ package: 'pulse.ingest.v1', service: 'IngestService' }`; the proto file
+   * defaults to `pulse/<domain>/v1/<domain>_service.proto`. Without it the app serves HTTP only.
+   */
+  grpc?: { package: string; service: string; protoFile?: string; maxReceiveMessageBytes?: number };
+  /** Work before the app is built (e.g. loading a native backend), logged by the service's logger. */
+  beforeStart?(config: C, logger: Logger): Promise<void>;
+}
+
+export interface RunningApp<C> extends RunningService {
+  config: C;
+}
+
+/**
+ * Builds the `createApp(overrides)` of a service from its config loader, root module and proto package: config →
+ * logger → `bootstrapService`. `main.ts` and the integration tests both start the app through it.
+ */
+export function defineService<C extends BaseServiceConfig>(
+  definition: ServiceDefinition<C>,
+): (overrides?: Record<string, string | undefined>) => Promise<RunningApp<C>> {
+  return async (overrides = {}) => {
+    const config = definition.loadConfig(overrides);
+    const logger = createLogger(config.SERVICE_NAME, config.LOG_LEVEL);
+    await definition.beforeStart?.(config, logger);
+    const grpc = definition.grpc;
+    const running = await bootstrapService({
+      module: definition.module(config, logger),
+      logger,
+      grpcHost: config.GRPC_HOST,
+      grpcPort: config.GRPC_PORT,
+      httpPort: config.HTTP_PORT,
+      grpc: grpc && {
+        packages: [grpc.package],
+        protoFiles: [grpc.protoFile ?? defaultProtoFile(grpc.package)],
+        serviceNames: [`${grpc.package}.${grpc.service}`],
+        maxReceiveMessageBytes: grpc.maxReceiveMessageBytes,
+      },
+    });
+    return { ...running, config };
+  };
+}
+
+/** `pulse.ingest.v1` → `pulse/ingest/v1/ingest_service.proto`. */
+export function defaultProtoFile(protoPackage: string): string {
+  const parts = protoPackage.split('.');
+  return `${parts.join('/')}/${parts[parts.length - 2]}_service.proto`;
+}
+
+/**
+ * The whole of an app's `main.ts`: start it, and on a failure to start print the reason and exit non-zero.
+ * `afterStart` may watch the running app (cdc exits when capture fails for good).
+ */
+export function runMain<R extends RunningService>(start: () => Promise<R>, afterStart?: (running: R) => Promise<void>): void {
+  start()
+    .then((running) => afterStart?.(running))
+    .catch((error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,4 @@
+// Test helpers of @pulse/platform, kept out of the production barrel (as @nestjs/testing is apart from
+// @nestjs/core): `import { eventually, readTopicUntil, startService } from '@pulse/platform/testing'`.
+export * from './read-topic';
+export * from './built-service';
