@@ -1,4 +1,11 @@
 import nx from '@nx/eslint-plugin';
+import { listServices } from './tools/services/services.mjs';
+
+// Each service's scope may use itself and the shared libs (the services come from the one list).
+const serviceScopes = listServices().map((s) => ({
+  sourceTag: `scope:${s.scope}`,
+  onlyDependOnLibsWithTags: [`scope:${s.scope}`, 'scope:shared'],
+}));
 
 export default [
   ...nx.configs['flat/base'],
@@ -19,14 +26,10 @@ export default [
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
             { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:ingest', onlyDependOnLibsWithTags: ['scope:ingest', 'scope:shared'] },
-            { sourceTag: 'scope:cdc', onlyDependOnLibsWithTags: ['scope:cdc', 'scope:shared'] },
-            { sourceTag: 'scope:storage', onlyDependOnLibsWithTags: ['scope:storage', 'scope:shared'] },
-            { sourceTag: 'scope:etl', onlyDependOnLibsWithTags: ['scope:etl', 'scope:shared'] },
-            { sourceTag: 'scope:feature-store', onlyDependOnLibsWithTags: ['scope:feature-store', 'scope:shared'] },
-            { sourceTag: 'scope:recommender', onlyDependOnLibsWithTags: ['scope:recommender', 'scope:shared'] },
+            ...serviceScopes,
           ],
         },
       ],

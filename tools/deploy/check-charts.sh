@@ -17,9 +17,10 @@ HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.7.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
 KUBERNETES_VERSION=1.35.0
-SERVICES=(ingest cdc etl etl-aggregates storage feature-store recommender)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# Every Helm release of every service (tools/services/services.mjs is the one list).
+read -ra SERVICES <<<"$(node "$root/tools/services/services.mjs" releases)"
 cache="${PULSE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulse-tools}"
 helm_dir="$root/deploy/helm"
 here="$root/tools/deploy"
@@ -133,7 +134,9 @@ for s in "${SERVICES[@]}"; do
 done
 render everything.yaml everything "$helm_dir/service" -n pulse "${infra[@]}" -f "$helm_dir/values/ingest.yaml" -f "$here/testdata/everything.yaml" || true
 render platform.yaml pulse "$helm_dir/platform" -n pulse || true
-render platform-subset.yaml pulse "$helm_dir/platform" -n pulse --set cdc.enabled=false --set etl.enabled=false --set etl-aggregates.enabled=false --set storage.enabled=false --set feature-store.enabled=false --set recommender.enabled=false || true
+off=()
+for s in "${SERVICES[@]}"; do [[ $s == ingest ]] || off+=(--set "$s.enabled=false"); done
+render platform-subset.yaml pulse "$helm_dir/platform" -n pulse "${off[@]}" || true
 
 expect_kinds() { # file, description, grep -c pattern, count
   local n

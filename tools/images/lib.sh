@@ -14,5 +14,6 @@ fi
 PODMAN_CMD=("$PODMAN")
 [[ -n "${PODMAN_STORAGE_DRIVER:-}" ]] && PODMAN_CMD+=(--storage-driver "$PODMAN_STORAGE_DRIVER")
 BASE_IMAGE_NAME="${BASE_IMAGE_NAME:-localhost/pulse-node-base:24-bookworm}"
+# Every service has an image (tools/services/services.mjs is the one list of them).
 # shellcheck disable=SC2034 # used by the scripts that source this file
-APPS=(ingest cdc etl storage)
+read -ra APPS <<<"$(node "$ROOT/tools/services/services.mjs" names)"
