@@ -1,0 +1,7 @@
+module.exports = {
+  displayName: 'tools',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+  coverageDirectory: '../../coverage/tools/generators',
+  testPathIgnorePatterns: ['/files/'],
+};
