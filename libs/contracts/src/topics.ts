@@ -2,6 +2,7 @@ import { jsonCodec, protoCodec, utf8Codec } from './codecs';
 import { Heartbeat, SchemaChange } from './gen/pulse/cdc/v1';
 import { LateEvent, WindowAggregate } from './gen/pulse/etl/v1';
 import { ActivityRejected, ActivityTracked } from './gen/pulse/ingest/v1';
+import { ModelPromoted, RecommendationServed } from './gen/pulse/recs/v1';
 import { DAY_MS, defineTopic, TopicDefinition } from './topic-definition';
 
 /**
@@ -49,6 +50,23 @@ export const Topics = {
     config: { 'cleanup.policy': 'delete', 'retention.ms': String(DAY_MS) },
     key: utf8Codec,
     value: protoCodec(Heartbeat, 'pulse.cdc.v1.Heartbeat'),
+  }),
+  recsServed: defineTopic({
+    name: 'pulse.recs.served.v1',
+    description:
+      'Every recommendation list served (Recommend, RecommendSimilar, RankItems) with its items, their sources, the model and variant; key = recommendation_id. Activity carrying the recommendation_id joins to it.',
+    partitions: 6,
+    config: { 'retention.ms': String(7 * DAY_MS), 'cleanup.policy': 'delete' },
+    key: utf8Codec,
+    value: protoCodec(RecommendationServed, 'pulse.recs.v1.RecommendationServed'),
+  }),
+  recsModel: defineTopic({
+    name: 'pulse.recs.model.v1',
+    description: 'The promoted recommendation model, on every promotion and rollback; key = "promoted", compacted, so it holds the latest.',
+    partitions: 1,
+    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' },
+    key: utf8Codec,
+    value: protoCodec(ModelPromoted, 'pulse.recs.v1.ModelPromoted'),
   }),
 } as const;
 

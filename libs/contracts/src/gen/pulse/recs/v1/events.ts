@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../../google/protobuf/timestamp";
-import { RecommendedItem, Strategy } from "./recommendation";
+import { DegradedSource, RecommendedItem, Strategy } from "./recommendation";
 
 /**
  * RecommendationServed is the Kafka record value on pulse.recs.served.v1,
@@ -31,7 +31,15 @@ export interface RecommendationServed {
   /** Request context, as received. */
   context: { [key: string]: string };
   /** When the list was served. */
-  servedAt: Timestamp | undefined;
+  servedAt:
+    | Timestamp
+    | undefined;
+  /** The experiment the user was assigned in, if any. */
+  experimentId: string;
+  /** The experiment variant served, if any. */
+  variant: string;
+  /** Candidate sources that were unavailable for this list. */
+  degraded: DegradedSource[];
 }
 
 export interface RecommendationServed_ContextEntry {
@@ -68,6 +76,9 @@ function createBaseRecommendationServed(): RecommendationServed {
     strategy: 0,
     context: {},
     servedAt: undefined,
+    experimentId: "",
+    variant: "",
+    degraded: [],
   };
 }
 
@@ -96,6 +107,15 @@ export const RecommendationServed: MessageFns<RecommendationServed> = {
     });
     if (message.servedAt !== undefined) {
       Timestamp.encode(message.servedAt, writer.uint32(66).fork()).join();
+    }
+    if (message.experimentId !== "") {
+      writer.uint32(74).string(message.experimentId);
+    }
+    if (message.variant !== "") {
+      writer.uint32(82).string(message.variant);
+    }
+    for (const v of message.degraded) {
+      DegradedSource.encode(v!, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -178,6 +198,30 @@ export const RecommendationServed: MessageFns<RecommendationServed> = {
             }
 
             message.servedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.experimentId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.variant = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.degraded.push(DegradedSource.decode(reader, reader.uint32()));
             continue;
           }
         }

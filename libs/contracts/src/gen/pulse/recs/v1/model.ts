@@ -10,6 +10,20 @@ import { wrappers } from "protobufjs";
 import { Struct } from "../../../google/protobuf/struct";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 
+/** GateOutcome is the quality gate's verdict. */
+export enum GateOutcome {
+  /** GATE_OUTCOME_UNSPECIFIED - Not evaluated. */
+  GATE_OUTCOME_UNSPECIFIED = 0,
+  /** GATE_OUTCOME_PROMOTED - The version beat the promoted one by the margin and was promoted. */
+  GATE_OUTCOME_PROMOTED = 1,
+  /**
+   * GATE_OUTCOME_REFUSED - The version did not beat the promoted one (or the baseline) and was kept
+   * unpromoted.
+   */
+  GATE_OUTCOME_REFUSED = 2,
+  UNRECOGNIZED = -1,
+}
+
 /** ModelVersion is one trained recommendation model in the registry. */
 export interface ModelVersion {
   /** Unique version identifier, for example "20240601T1200Z-3f9c2a". */
@@ -44,12 +58,62 @@ export interface ModelVersion {
     | Timestamp
     | undefined;
   /** Training hyperparameters as given to the trainer. */
-  hyperparameters: { [key: string]: any } | undefined;
+  hyperparameters:
+    | { [key: string]: any }
+    | undefined;
+  /**
+   * Where the training data came from: "files" (MovieLens / NCF files) or
+   * "lake" (the platform's Delta tables).
+   */
+  dataSource: string;
+  /**
+   * For data_source "lake": the version of each Delta table read, by table
+   * path, so the training set can be rebuilt by time travel.
+   */
+  tableVersions: { [key: string]: number };
+  /**
+   * The quality gate's decision on this version; unset when it was never
+   * evaluated by the gate.
+   */
+  gate: GateDecision | undefined;
 }
 
 export interface ModelVersion_MetricsEntry {
   key: string;
   value: number;
+}
+
+export interface ModelVersion_TableVersionsEntry {
+  key: string;
+  value: number;
+}
+
+/** GateDecision records whether a trained version was promoted automatically. */
+export interface GateDecision {
+  /** Promoted or refused. */
+  outcome: GateOutcome;
+  /**
+   * Why, in words, for example "hr@10 0.412 beats promoted 0.398 by 0.014
+   * (margin 0.005)".
+   */
+  reason: string;
+  /** The metric compared, for example "hr@10". */
+  metric: string;
+  /** The metric of this version on the hold-out. */
+  candidateValue: number;
+  /**
+   * The metric of the version promoted when the gate ran, on the same
+   * hold-out; 0 when none was promoted.
+   */
+  promotedValue: number;
+  /** The version promoted when the gate ran; empty when none. */
+  promotedVersion: string;
+  /** The popularity baseline on the same hold-out. */
+  baselineValue: number;
+  /** The required improvement over the promoted version. */
+  margin: number;
+  /** When the gate decided. */
+  decidedAt: Timestamp | undefined;
 }
 
 function createBaseModelVersion(): ModelVersion {
@@ -63,6 +127,9 @@ function createBaseModelVersion(): ModelVersion {
     dataFingerprint: "",
     dataCutoff: undefined,
     hyperparameters: undefined,
+    dataSource: "",
+    tableVersions: {},
+    gate: undefined,
   };
 }
 
@@ -94,6 +161,15 @@ export const ModelVersion: MessageFns<ModelVersion> = {
     }
     if (message.hyperparameters !== undefined) {
       Struct.encode(Struct.wrap(message.hyperparameters), writer.uint32(74).fork()).join();
+    }
+    if (message.dataSource !== "") {
+      writer.uint32(82).string(message.dataSource);
+    }
+    globalThis.Object.entries(message.tableVersions).forEach(([key, value]: [string, number]) => {
+      ModelVersion_TableVersionsEntry.encode({ key: key as any, value }, writer.uint32(90).fork()).join();
+    });
+    if (message.gate !== undefined) {
+      GateDecision.encode(message.gate, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -186,6 +262,33 @@ export const ModelVersion: MessageFns<ModelVersion> = {
             message.hyperparameters = Struct.unwrap(Struct.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.dataSource = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            const entry11 = ModelVersion_TableVersionsEntry.decode(reader, reader.uint32());
+            if (entry11.value !== undefined) {
+              message.tableVersions[entry11.key] = entry11.value;
+            }
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.gate = GateDecision.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -256,7 +359,219 @@ export const ModelVersion_MetricsEntry: MessageFns<ModelVersion_MetricsEntry> = 
   },
 };
 
+function createBaseModelVersion_TableVersionsEntry(): ModelVersion_TableVersionsEntry {
+  return { key: "", value: 0 };
+}
+
+export const ModelVersion_TableVersionsEntry: MessageFns<ModelVersion_TableVersionsEntry> = {
+  encode(message: ModelVersion_TableVersionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelVersion_TableVersionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelVersion_TableVersionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGateDecision(): GateDecision {
+  return {
+    outcome: 0,
+    reason: "",
+    metric: "",
+    candidateValue: 0,
+    promotedValue: 0,
+    promotedVersion: "",
+    baselineValue: 0,
+    margin: 0,
+    decidedAt: undefined,
+  };
+}
+
+export const GateDecision: MessageFns<GateDecision> = {
+  encode(message: GateDecision, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcome !== 0) {
+      writer.uint32(8).int32(message.outcome);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.metric !== "") {
+      writer.uint32(26).string(message.metric);
+    }
+    if (message.candidateValue !== 0) {
+      writer.uint32(33).double(message.candidateValue);
+    }
+    if (message.promotedValue !== 0) {
+      writer.uint32(41).double(message.promotedValue);
+    }
+    if (message.promotedVersion !== "") {
+      writer.uint32(50).string(message.promotedVersion);
+    }
+    if (message.baselineValue !== 0) {
+      writer.uint32(57).double(message.baselineValue);
+    }
+    if (message.margin !== 0) {
+      writer.uint32(65).double(message.margin);
+    }
+    if (message.decidedAt !== undefined) {
+      Timestamp.encode(message.decidedAt, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GateDecision {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGateDecision();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.metric = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.candidateValue = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.promotedValue = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.promotedVersion = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.baselineValue = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.margin = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.decidedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 wrappers[".google.protobuf.Struct"] = { fromObject: Struct.wrap, toObject: Struct.unwrap } as any;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;

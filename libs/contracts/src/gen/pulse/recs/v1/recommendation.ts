@@ -7,6 +7,26 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** CandidateSource is where Recommend found a candidate item. */
+export enum CandidateSource {
+  /** CANDIDATE_SOURCE_UNSPECIFIED - Not known. */
+  CANDIDATE_SOURCE_UNSPECIFIED = 0,
+  /**
+   * CANDIDATE_SOURCE_MODEL - The model's top items for the user (its representation updated from the
+   * user's recent actions).
+   */
+  CANDIDATE_SOURCE_MODEL = 1,
+  /** CANDIDATE_SOURCE_FOLLOWING - A recent post of an account the user follows. */
+  CANDIDATE_SOURCE_FOLLOWING = 2,
+  /** CANDIDATE_SOURCE_TRENDING - A post engaging many users over the last hour (the etl aggregates). */
+  CANDIDATE_SOURCE_TRENDING = 3,
+  /** CANDIDATE_SOURCE_CONTENT - A recent post sharing tags with what the user engaged with lately. */
+  CANDIDATE_SOURCE_CONTENT = 4,
+  /** CANDIDATE_SOURCE_POPULAR - Popular items, when nothing better is known. */
+  CANDIDATE_SOURCE_POPULAR = 5,
+  UNRECOGNIZED = -1,
+}
+
 /** Strategy is how a list was produced. */
 export enum Strategy {
   /** STRATEGY_UNSPECIFIED - Not known. */
@@ -31,6 +51,22 @@ export interface RecommendedItem {
   score: number;
   /** 1-based position in the list. */
   rank: number;
+  /**
+   * Where the item came from, most important first (an item may be found by
+   * several candidate sources). Empty for RankItems and older servers.
+   */
+  sources: CandidateSource[];
+}
+
+/**
+ * DegradedSource is a candidate source or ranking input that did not answer
+ * in time for a Recommend call; the list was built without it.
+ */
+export interface DegradedSource {
+  /** The peer or store, for example "storage", "feature-store" or "redis". */
+  dependency: string;
+  /** Why, for example "deadline exceeded after 80 ms" or "circuit open". */
+  reason: string;
 }
 
 /** Filter narrows the candidate items. */
@@ -64,7 +100,7 @@ export interface AttributeCondition {
 }
 
 function createBaseRecommendedItem(): RecommendedItem {
-  return { itemId: "", score: 0, rank: 0 };
+  return { itemId: "", score: 0, rank: 0, sources: [] };
 }
 
 export const RecommendedItem: MessageFns<RecommendedItem> = {
@@ -77,6 +113,13 @@ export const RecommendedItem: MessageFns<RecommendedItem> = {
     }
     if (message.rank !== 0) {
       writer.uint32(24).uint32(message.rank);
+    }
+    if (message.sources.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.sources) {
+        writer.int32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -116,6 +159,81 @@ export const RecommendedItem: MessageFns<RecommendedItem> = {
             }
 
             message.rank = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.sources.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.sources.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDegradedSource(): DegradedSource {
+  return { dependency: "", reason: "" };
+}
+
+export const DegradedSource: MessageFns<DegradedSource> = {
+  encode(message: DegradedSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dependency !== "") {
+      writer.uint32(10).string(message.dependency);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DegradedSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDegradedSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dependency = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
             continue;
           }
         }

@@ -9,7 +9,7 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
 import { Observable } from "rxjs";
 import { ModelVersion } from "./model";
-import { Filter, RecommendedItem, Strategy } from "./recommendation";
+import { DegradedSource, Filter, RecommendedItem, Strategy } from "./recommendation";
 
 /** RecommendRequest asks for recommendations for a user. */
 export interface RecommendRequest {
@@ -54,6 +54,16 @@ export interface RecommendResponse {
   modelVersion: string;
   /** How the list was produced. */
   strategy: Strategy;
+  /**
+   * Candidate sources and ranking inputs that were unavailable, so the list
+   * was built without them; empty when everything answered.
+   */
+  degraded: DegradedSource[];
+  /**
+   * Why the popularity fallback served, when strategy is
+   * STRATEGY_POPULAR_FALLBACK; empty otherwise.
+   */
+  fallbackReason: string;
 }
 
 /** RecommendSimilarRequest asks for items similar to a seed item. */
@@ -339,7 +349,7 @@ export const RecommendRequest_ContextEntry: MessageFns<RecommendRequest_ContextE
 };
 
 function createBaseRecommendResponse(): RecommendResponse {
-  return { items: [], recommendationId: "", modelVersion: "", strategy: 0 };
+  return { items: [], recommendationId: "", modelVersion: "", strategy: 0, degraded: [], fallbackReason: "" };
 }
 
 export const RecommendResponse: MessageFns<RecommendResponse> = {
@@ -355,6 +365,12 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
     }
     if (message.strategy !== 0) {
       writer.uint32(32).int32(message.strategy);
+    }
+    for (const v of message.degraded) {
+      DegradedSource.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.fallbackReason !== "") {
+      writer.uint32(50).string(message.fallbackReason);
     }
     return writer;
   },
@@ -402,6 +418,22 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
             }
 
             message.strategy = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.degraded.push(DegradedSource.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.fallbackReason = reader.string();
             continue;
           }
         }
