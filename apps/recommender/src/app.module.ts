@@ -1,16 +1,27 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { type Logger, PlatformModule } from '@pulse/platform';
+import { Topics } from '@pulse/contracts';
+import { KafkaModule, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
+import { postsTopic } from './catalog/posts.kafka.consumer';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from './config/recommender.config';
 import { ServingModule } from './serving/serving.module';
 
-/** config → logging, health, metrics → serving (registry, promoted model, gRPC RecsService). */
+/** config → logging, health, metrics → Kafka, Redis → serving (registry, promoted model, live state, catalogue, gRPC RecsService). */
 @Module({})
 export class AppModule {
   static forRoot(config: RecommenderConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
       global: true,
-      imports: [PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }), ServingModule],
+      imports: [
+        PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
+        KafkaModule.forRoot({
+          settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
+          topics: [Topics.activityTracked, Topics.recsServed, Topics.recsModel, postsTopic(config.RECS_CDC_SCHEMA)],
+        }),
+        // The live state and the catalogue: without Redis, Recommend still answers from the model (and says so).
+        RedisModule.forRoot({ url: config.REDIS_URL, critical: false }),
+        ServingModule,
+      ],
       providers: [{ provide: RECOMMENDER_CONFIG, useValue: config }],
       exports: [RECOMMENDER_CONFIG],
     };

@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { recsV1 } from '@pulse/contracts';
 import { decodeFieldViolations, grpcClient, type UnaryClient } from '@pulse/platform';
 import { eventually } from '@pulse/platform/testing';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +13,9 @@ import { syntheticMoviesCsv, writeSyntheticRatings } from '../src/testing/synthe
 
 const { Strategy } = recsV1;
 
-// Each run has its own models directory; the service needs no store of the stack.
+// Each run has its own models directory, Redis prefix and consumer groups.
 const dir = mkdtempSync(join(tmpdir(), 'recs-int-'));
+const run = randomUUID().replace(/-/g, '').slice(0, 10);
 const modelsDir = join(dir, 'models');
 const ratings = writeSyntheticRatings(join(dir, 'ratings.csv'), { users: 120, items: 240, clusters: 6, perUser: 20 });
 const movies = join(dir, 'movies.csv');
@@ -64,7 +66,18 @@ beforeAll(async () => {
   const versions = new ModelRegistry(modelsDir).list();
   gmfVersion = versions.find((v) => v.algorithm === 'gmf')?.version as string;
   popVersion = versions.find((v) => v.algorithm === 'itempop')?.version as string;
-  running = await createApp({ GRPC_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'warn', RECS_MODELS_DIR: modelsDir, RECS_REGISTRY_POLL: '100ms' });
+  running = await createApp({
+    GRPC_PORT: '0',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+    RECS_MODELS_DIR: modelsDir,
+    RECS_REGISTRY_POLL: '100ms',
+    // Its own live state and catalogue: nothing of other runs leaks into the lists.
+    RECS_REDIS_PREFIX: `pulse:recs:t:${run}:`,
+    RECS_LIVE_GROUP: `recommender-live-t-${run}`,
+    RECS_CATALOG_GROUP: `recommender-catalog-t-${run}`,
+    RECS_CDC_SCHEMA: `recs_t_${run}`,
+  });
   client = grpcClient(running.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService');
 }, 120_000);
 

@@ -1,5 +1,6 @@
 import type { Interactions, UserItems } from '../data/interactions';
 import { itemCounts, userItems } from '../data/interactions';
+import type { LinearFactors } from '../live/fold-in';
 
 export const MODEL_NAMES = ['itempop', 'itemknn', 'mf', 'gmf', 'mlp', 'neumf'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
@@ -65,6 +66,12 @@ export interface Recommender {
   scorePairs(users: Int32Array, items: Int32Array): Float32Array;
   /** Scores of every item for one user (index = item). */
   scoreUser(user: number): Float32Array;
+  /**
+   * The user and item vectors of a model whose score is linear in the user's vector (MF, GMF), for folding in a
+   * user's recent actions at serving time; undefined for the others (their users' fresh actions go through
+   * item-to-item similarity instead).
+   */
+  linearFactors?(): LinearFactors | undefined;
   /** Items most similar to `item`, with their similarity, best first. */
   similarItems(item: number, k: number): { items: Int32Array; scores: Float32Array };
   /** Writes the model into `dir` (TF.js model files for the neural models). */

@@ -19,6 +19,25 @@ export interface ModelRecord {
   /** Latest event time in the training data, ISO 8601; empty when the data had no timestamps. */
   dataCutoff: string;
   hyperparameters: Record<string, unknown>;
+  /** Where the training data came from (absent in versions written before the lake source existed: files). */
+  dataSource?: 'files' | 'lake';
+  /** data source "lake": the version of each Delta table read, by table path (time travel rebuilds the data). */
+  tableVersions?: Record<string, number>;
+  /** The quality gate's decision, when the version went through it. */
+  gate?: GateRecord;
+}
+
+/** The quality gate's decision on a version, as the registry keeps it. */
+export interface GateRecord {
+  outcome: 'promoted' | 'refused';
+  reason: string;
+  metric: string;
+  candidateValue: number;
+  promotedValue: number;
+  promotedVersion: string;
+  baselineValue: number;
+  margin: number;
+  decidedAt: string;
 }
 
 export interface PromotionState {

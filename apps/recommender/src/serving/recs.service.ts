@@ -4,7 +4,9 @@ import { grpcErrors, HealthRegistry, type Logger, LOGGER, ServiceMetrics } from 
 import { Counter, Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { topK } from '../eval/metrics';
+import { RecommendPipeline } from '../candidates/recommend-pipeline';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
+import { ServedPublisher } from '../feedback/served.kafka.publisher';
 import {
   type LoadedModel,
   type ModelRecord,
@@ -46,6 +48,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(RECOMMENDER_CONFIG) private readonly config: RecommenderConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly pipeline: RecommendPipeline,
+    private readonly served: ServedPublisher,
     health: HealthRegistry,
     metrics: ServiceMetrics,
   ) {
@@ -125,15 +129,40 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async recommend(request: recsV1.RecommendRequest): Promise<recsV1.RecommendResponse> {
-    return this.counted('Recommend', await this.recommendList(request));
+    const response = this.counted('Recommend', await this.recommendList(request));
+    this.publishServed(response, { userId: request.userId, context: request.context, degraded: response.degraded });
+    return response;
   }
 
   async recommendSimilar(request: recsV1.RecommendSimilarRequest): Promise<recsV1.RecommendSimilarResponse> {
-    return this.counted('RecommendSimilar', await this.similarList(request));
+    const response = this.counted('RecommendSimilar', await this.similarList(request));
+    this.publishServed(response, { userId: request.userId, seedItemId: request.itemId });
+    return response;
   }
 
   async rankItems(request: recsV1.RankItemsRequest): Promise<recsV1.RankItemsResponse> {
-    return this.counted('RankItems', await this.rankList(request));
+    const response = this.counted('RankItems', await this.rankList(request));
+    this.publishServed(response, { userId: request.userId, context: request.context });
+    return response;
+  }
+
+  /** The list on pulse.recs.served.v1, so activity carrying its recommendation_id can be attributed. */
+  private publishServed(
+    list: { recommendationId: string; items: RecommendedItem[]; modelVersion: string; strategy: recsV1.Strategy },
+    about: { userId?: string; seedItemId?: string; context?: Record<string, string>; degraded?: recsV1.DegradedSource[] },
+  ): void {
+    this.served.publish({
+      recommendationId: list.recommendationId,
+      userId: about.userId ?? '',
+      seedItemId: about.seedItemId ?? '',
+      items: list.items,
+      modelVersion: list.modelVersion,
+      strategy: list.strategy,
+      context: about.context ?? {},
+      experimentId: '',
+      variant: '',
+      degraded: about.degraded ?? [],
+    });
   }
 
   private counted<T extends { strategy: recsV1.Strategy }>(rpc: string, response: T): T {
@@ -148,24 +177,26 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     validateContext(request.context);
     const loaded = await this.modelFor(request.modelVersion);
     const recommendationId = randomUUID();
-    if (!loaded) return { items: [], recommendationId, modelVersion: '', strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
-    const user = loaded.users.get(request.userId);
-    const skip = this.candidateFilter(loaded, filter, request.excludeSeen ? user : undefined);
-    if (user === undefined) {
-      return {
-        items: this.ranked(loaded, loaded.popularity, k, skip),
-        recommendationId,
-        modelVersion: loaded.record.version,
-        strategy: Strategy.STRATEGY_POPULAR_FALLBACK,
-      };
-    }
-    const scores = loaded.model.scoreUser(user);
-    return {
-      items: this.ranked(loaded, scores, k, skip),
+    const excluded = new Set(filter.excludeItemIds);
+    const includes = filter.conditions.some((c) => c.include);
+    const result = await this.pipeline.recommend({
+      userId: request.userId,
+      k,
+      excludeSeen: request.excludeSeen,
+      loaded,
+      skipModelItem: loaded && this.candidateFilter(loaded, filter, request.excludeSeen ? loaded.users.get(request.userId) : undefined),
+      // A post the model does not know has no attributes: an include condition cannot match it.
+      keepOther: (id) => !excluded.has(id) && !includes,
+    });
+    const response: recsV1.RecommendResponse = {
+      items: result.items,
       recommendationId,
-      modelVersion: loaded.record.version,
-      strategy: Strategy.STRATEGY_PERSONALIZED,
+      modelVersion: loaded?.record.version ?? '',
+      strategy: result.strategy,
+      degraded: result.degraded,
+      fallbackReason: result.fallbackReason,
     };
+    return response;
   }
 
   private async similarList(request: recsV1.RecommendSimilarRequest): Promise<recsV1.RecommendSimilarResponse> {
@@ -197,7 +228,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     for (let n = 0; n < similar.items.length && items.length < k; n++) {
       const i = similar.items[n];
       if (skip?.(i)) continue;
-      items.push({ itemId: loaded.items.id(i), score: similar.scores[n], rank: items.length + 1 });
+      items.push({ itemId: loaded.items.id(i), score: similar.scores[n], rank: items.length + 1, sources: [] });
     }
     return { items, recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_ITEM_SIMILARITY };
   }
@@ -213,7 +244,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     const recommendationId = randomUUID();
     if (!loaded) {
       return {
-        items: ids.map((itemId, n) => ({ itemId, score: 0, rank: n + 1 })),
+        items: ids.map((itemId, n) => ({ itemId, score: 0, rank: n + 1, sources: [] })),
         recommendationId,
         modelVersion: '',
         strategy: Strategy.STRATEGY_POPULAR_FALLBACK,
@@ -227,7 +258,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     known.sort((a, b) => scores[b.index] - scores[a.index]);
     const unknown = ids.filter((id) => loaded.items.get(id) === undefined);
     const items = [...known.map((x) => ({ itemId: x.id, score: scores[x.index] })), ...unknown.map((itemId) => ({ itemId, score: 0 }))].map(
-      (x, n) => ({ ...x, rank: n + 1 }),
+      (x, n) => ({ ...x, rank: n + 1, sources: [] }),
     );
     return {
       items,
@@ -300,6 +331,19 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       dataFingerprint: record.dataFingerprint,
       dataCutoff: ts(record.dataCutoff),
       hyperparameters: record.hyperparameters,
+      dataSource: record.dataSource ?? 'files',
+      tableVersions: record.tableVersions ?? {},
+      gate: record.gate && {
+        outcome: record.gate.outcome === 'promoted' ? recsV1.GateOutcome.GATE_OUTCOME_PROMOTED : recsV1.GateOutcome.GATE_OUTCOME_REFUSED,
+        reason: record.gate.reason,
+        metric: record.gate.metric,
+        candidateValue: record.gate.candidateValue,
+        promotedValue: record.gate.promotedValue,
+        promotedVersion: record.gate.promotedVersion,
+        baselineValue: record.gate.baselineValue,
+        margin: record.gate.margin,
+        decidedAt: ts(record.gate.decidedAt),
+      },
     };
   }
 
@@ -351,7 +395,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private ranked(loaded: LoadedModel, scores: Float32Array, k: number, skip: ((i: number) => boolean) | undefined): RecommendedItem[] {
-    return topK(scores, k, skip).map((i, n) => ({ itemId: loaded.items.id(i), score: scores[i], rank: n + 1 }));
+    return topK(scores, k, skip).map((i, n) => ({ itemId: loaded.items.id(i), score: scores[i], rank: n + 1, sources: [] }));
   }
 }
 

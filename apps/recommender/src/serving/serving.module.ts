@@ -1,9 +1,28 @@
 import { Module } from '@nestjs/common';
+import { Peers } from '../candidates/peers';
+import { RecommendPipeline } from '../candidates/recommend-pipeline';
+import { TrendingSource } from '../candidates/trending.source';
+import { PostCatalogRepository } from '../catalog/post-catalog.redis.repository';
+import { PostsKafkaConsumer } from '../catalog/posts.kafka.consumer';
+import { ServedPublisher } from '../feedback/served.kafka.publisher';
+import { LiveActivityKafkaConsumer } from '../live/live-activity.kafka.consumer';
+import { UserStateRepository } from '../live/user-state.redis.repository';
 import { RecsGrpcController } from './recs.grpc.controller';
 import { RecsService } from './recs.service';
 
+/** RecsService and what Recommend assembles lists from: the live state, the post catalogue, the peers, trending. */
 @Module({
   controllers: [RecsGrpcController],
-  providers: [RecsService],
+  providers: [
+    RecsService,
+    RecommendPipeline,
+    UserStateRepository,
+    LiveActivityKafkaConsumer,
+    PostCatalogRepository,
+    PostsKafkaConsumer,
+    Peers,
+    TrendingSource,
+    ServedPublisher,
+  ],
 })
 export class ServingModule {}

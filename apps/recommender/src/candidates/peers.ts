@@ -1,0 +1,91 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { featuresV1 } from '@pulse/contracts';
+import { PeerClient, ServiceMetrics } from '@pulse/platform';
+import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
+
+/** Engagement of a post over the last hour, as the ranking and the trending list read it. */
+export interface PostEngagement {
+  engagements: number;
+  ctr: number;
+}
+
+const ENGAGEMENT_REFS = ['post_engagement_1h:engagements', 'post_engagement_1h:ctr'];
+
+function numberOf(
+  result: { value?: { int64Value?: number; doubleValue?: number; int32Value?: number; floatValue?: number }; status: number } | undefined,
+) {
+  if (!result || result.status !== featuresV1.FeatureStatus.FEATURE_STATUS_PRESENT || !result.value) return undefined;
+  const v = result.value;
+  const n = v.doubleValue ?? v.int64Value ?? v.floatValue ?? v.int32Value;
+  return n === undefined ? undefined : Number(n);
+}
+
+/**
+ * The recommender's peers: storage (the follow graph) and the feature store (engagement of posts), each a
+ * PeerClient with a deadline, retries inside the caller's budget and a circuit breaker, so a slow peer makes
+ * Recommend leave a source out instead of waiting or failing.
+ */
+@Injectable()
+export class Peers implements OnApplicationShutdown {
+  readonly storage: PeerClient;
+  readonly features: PeerClient;
+
+  constructor(@Inject(RECOMMENDER_CONFIG) config: RecommenderConfig, metrics: ServiceMetrics) {
+    const common = {
+      deadlineMs: config.RECS_SOURCE_BUDGET,
+      retries: 1,
+      backoffMs: 10,
+      failureThreshold: 5,
+      openMs: 5_000,
+      registry: metrics.registry,
+    };
+    this.storage = new PeerClient({
+      ...common,
+      name: 'storage',
+      address: config.STORAGE_GRPC_ADDR,
+      protoFile: 'pulse/storage/v1/storage_service.proto',
+      service: 'pulse.storage.v1.StorageService',
+    });
+    this.features = new PeerClient({
+      ...common,
+      name: 'feature-store',
+      address: config.FEATURES_GRPC_ADDR,
+      protoFile: 'pulse/features/v1/features_service.proto',
+      service: 'pulse.features.v1.FeaturesService',
+    });
+  }
+
+  /** Accounts the user follows, newest follows first (one page of at most `limit`). */
+  async following(userId: string, limit: number, budgetMs: number): Promise<string[]> {
+    const response = await this.storage.call<{ follows: { followeeId: string }[] }>(
+      'ListFollowing',
+      { userId, pageSize: limit },
+      { budgetMs },
+    );
+    return response.follows.map((f) => f.followeeId);
+  }
+
+  /** Engagement over the last hour of each post (absent when the feature store has none for it). */
+  async engagement(postIds: readonly string[], budgetMs: number): Promise<Map<string, PostEngagement>> {
+    const out = new Map<string, PostEngagement>();
+    for (let start = 0; start < postIds.length; start += 1000) {
+      const chunk = postIds.slice(start, start + 1000);
+      const response = await this.features.call<{ rows: { features: { value?: Record<string, number>; status: number }[] }[] }>(
+        'GetOnlineFeatures',
+        { entityRows: chunk.map((id) => ({ joinKeys: { post_id: { stringValue: id } } })), features: { refs: ENGAGEMENT_REFS } },
+        { budgetMs },
+      );
+      response.rows.forEach((row, n) => {
+        const engagements = numberOf(row.features[0]);
+        const ctr = numberOf(row.features[1]);
+        if (engagements !== undefined || ctr !== undefined) out.set(chunk[n], { engagements: engagements ?? 0, ctr: ctr ?? 0 });
+      });
+    }
+    return out;
+  }
+
+  onApplicationShutdown(): void {
+    this.storage.close();
+    this.features.close();
+  }
+}

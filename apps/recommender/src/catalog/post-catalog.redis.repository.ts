@@ -1,0 +1,142 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { REDIS_CLIENT } from '@pulse/platform';
+import type Redis from 'ioredis';
+import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
+
+/** A post as the recommender knows it: from the app database's CDC topic. */
+export interface CatalogPost {
+  id: string;
+  authorId: string;
+  tags: string[];
+  createdAtMs: number;
+  deleted: boolean;
+}
+
+/** How many recent posts each index keeps. */
+const PER_AUTHOR = 50;
+const PER_TAG = 500;
+const RECENT = 100_000;
+
+/**
+ * The catalogue of posts in Redis, shared by every replica: a hash per post (author, tags, creation time,
+ * deleted) and recent-post indexes by author, by tag and overall (sorted sets scored by creation time). Kept
+ * by PostsKafkaConsumer from pulse.cdc.posts.v1, so a post is a candidate seconds after the app wrote it,
+ * long before any model was trained on it.
+ */
+@Injectable()
+export class PostCatalogRepository {
+  private readonly prefix: string;
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(RECOMMENDER_CONFIG) config: RecommenderConfig,
+  ) {
+    this.prefix = config.RECS_REDIS_PREFIX;
+  }
+
+  private post(id: string): string {
+    return `${this.prefix}p:${id}`;
+  }
+  private byAuthor(id: string): string {
+    return `${this.prefix}a:${id}`;
+  }
+  private byTag(tag: string): string {
+    return `${this.prefix}t:${tag}`;
+  }
+  private get recentKey(): string {
+    return `${this.prefix}posts`;
+  }
+
+  /** Applies changes in order: an upsert writes the post and its indexes, a delete marks it deleted and unindexes it. */
+  async apply(
+    changes: readonly ({ kind: 'upsert'; post: Omit<CatalogPost, 'deleted'> } | { kind: 'delete'; id: string })[],
+  ): Promise<void> {
+    if (changes.length === 0) return;
+    const multi = this.redis.multi();
+    for (const change of changes) {
+      if (change.kind === 'upsert') {
+        const p = change.post;
+        multi.hset(this.post(p.id), { a: p.authorId, g: p.tags.join('\t'), c: String(p.createdAtMs), d: '0' });
+        multi.zadd(this.recentKey, p.createdAtMs, p.id);
+        multi.zadd(this.byAuthor(p.authorId), p.createdAtMs, p.id);
+        multi.zremrangebyrank(this.byAuthor(p.authorId), 0, -PER_AUTHOR - 1);
+        for (const tag of p.tags) {
+          multi.zadd(this.byTag(tag), p.createdAtMs, p.id);
+          multi.zremrangebyrank(this.byTag(tag), 0, -PER_TAG - 1);
+        }
+      } else {
+        multi.hset(this.post(change.id), { d: '1' });
+        multi.zrem(this.recentKey, change.id);
+      }
+    }
+    multi.zremrangebyrank(this.recentKey, 0, -RECENT - 1);
+    await multi.exec();
+  }
+
+  /** The posts of these ids that the catalogue knows (deleted ones included, marked). */
+  async get(ids: readonly string[]): Promise<Map<string, CatalogPost>> {
+    const out = new Map<string, CatalogPost>();
+    if (ids.length === 0) return out;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.post(id));
+    const results = (await pipeline.exec()) ?? [];
+    results.forEach(([error, value], n) => {
+      const h = value as Record<string, string> | null;
+      if (error || !h || h.a === undefined) return;
+      out.set(ids[n], { id: ids[n], authorId: h.a, tags: h.g ? h.g.split('\t') : [], createdAtMs: Number(h.c), deleted: h.d === '1' });
+    });
+    return out;
+  }
+
+  /** Deleted posts among the ids (a delete may remove a post from the indexes after a list was read). */
+  async deletedAmong(ids: readonly string[]): Promise<Set<string>> {
+    const known = await this.get(ids);
+    return new Set([...known.values()].filter((p) => p.deleted).map((p) => p.id));
+  }
+
+  /** Recent posts of each author since `sinceMs`, newest first, at most `perAuthor` each. */
+  async recentByAuthors(authorIds: readonly string[], sinceMs: number, perAuthor: number): Promise<{ id: string; createdAtMs: number }[]> {
+    return this.recentIn(
+      authorIds.map((a) => this.byAuthor(a)),
+      sinceMs,
+      perAuthor,
+    );
+  }
+
+  /** Recent posts carrying each tag since `sinceMs`, newest first, at most `perTag` each. */
+  async recentByTags(
+    tags: readonly string[],
+    sinceMs: number,
+    perTag: number,
+  ): Promise<{ id: string; createdAtMs: number; tag: string }[]> {
+    const found = await this.recentIn(
+      tags.map((t) => this.byTag(t)),
+      sinceMs,
+      perTag,
+    );
+    return found.map((f) => ({ ...f, tag: tags[f.index] }));
+  }
+
+  /** The newest posts since `sinceMs`, at most `limit`. */
+  async recent(sinceMs: number, limit: number): Promise<{ id: string; createdAtMs: number }[]> {
+    return this.recentIn([this.recentKey], sinceMs, limit);
+  }
+
+  private async recentIn(
+    keys: readonly string[],
+    sinceMs: number,
+    limit: number,
+  ): Promise<{ id: string; createdAtMs: number; index: number }[]> {
+    if (keys.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) pipeline.zrevrangebyscore(key, '+inf', sinceMs, 'WITHSCORES', 'LIMIT', 0, limit);
+    const results = (await pipeline.exec()) ?? [];
+    const out: { id: string; createdAtMs: number; index: number }[] = [];
+    results.forEach(([error, value], index) => {
+      if (error) throw error;
+      const flat = value as string[];
+      for (let k = 0; k + 1 < flat.length; k += 2) out.push({ id: flat[k], createdAtMs: Number(flat[k + 1]), index });
+    });
+    return out;
+  }
+}
