@@ -58,6 +58,8 @@ beforeAll(async () => {
       KAFKA_BROKERS,
       LAKE_ROOT: lake,
       ETL_GROUP_PREFIX: `e2e-etl-${run}.`,
+      ETL_CDC_TABLES: '',
+      ETL_SERVED_TOPIC: '',
       // Windows close as soon as event time passes their end: the test moves event time itself.
       ETL_WATERMARK_DELAY: '0s',
       ETL_ALLOWED_LATENESS: '0s',

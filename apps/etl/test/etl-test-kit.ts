@@ -39,6 +39,8 @@ export function newRun(): EtlRun {
       LAKE_ROOT: lakeRoot,
       ETL_ACTIVITY_TOPIC: activityTopic.name,
       ETL_LATE_TOPIC: lateTopic.name,
+      ETL_SERVED_TOPIC: `pulse.recs.served.${id}.v1`,
+      ETL_CDC_TABLES: '',
       ETL_AGGREGATE_PREFIX: `${id}_`,
       ETL_GROUP_PREFIX: `etl-${id}.`,
       ETL_TRIGGER_INTERVAL: '200ms',

@@ -185,6 +185,8 @@ async function pulseRound(round: number, rows: Row[], dir: string) {
         ETL_ACTIVITY_TOPIC: topic,
         ETL_LATE_TOPIC: `pulse.activity.late.bench${RUN_ID}${round}.v1`,
         ETL_AGGREGATE_STREAMS: 'false',
+        ETL_CDC_TABLES: '',
+        ETL_SERVED_TOPIC: '',
         ETL_AGGREGATE_PREFIX: `bench${RUN_ID}${round}_`,
         ETL_GROUP_PREFIX: `bench-${RUN_ID}-${round}.`,
         ETL_MAX_BATCH_RECORDS: String(BATCH),

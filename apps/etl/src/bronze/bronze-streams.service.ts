@@ -6,13 +6,19 @@ import { Lake } from '../lake/lake';
 import { committedOffsets, ExactlyOnceDeltaSink } from '../streams/exactly-once.sink';
 import { StreamRegistry } from '../streams/stream-registry';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner';
-import { activityBronzeTable, type BronzeTable, cdcBronzeTable } from './bronze-tables';
+import { activityBronzeTable, type BronzeTable, cdcBronzeTable, recsServedBronzeTable } from './bronze-tables';
 
 /** The activity topic this deployment reads (tests and side-by-side deployments name their own). */
 export function activityTopic(config: EtlConfig): typeof Topics.activityTracked {
   return config.ETL_ACTIVITY_TOPIC === Topics.activityTracked.name
     ? Topics.activityTracked
     : { ...Topics.activityTracked, name: config.ETL_ACTIVITY_TOPIC };
+}
+
+/** The served-lists topic this deployment reads, or undefined when ETL_SERVED_TOPIC is empty. */
+export function servedTopic(config: EtlConfig): typeof Topics.recsServed | undefined {
+  if (!config.ETL_SERVED_TOPIC) return undefined;
+  return config.ETL_SERVED_TOPIC === Topics.recsServed.name ? Topics.recsServed : { ...Topics.recsServed, name: config.ETL_SERVED_TOPIC };
 }
 
 /** The CDC topics given by ETL_CDC_TABLES, with their qualified table names. */
@@ -40,6 +46,8 @@ export class BronzeStreamsService implements OnApplicationBootstrap {
     if (!this.config.ETL_BRONZE_STREAMS) return;
     const { LAKE_TARGET_FILE_SIZE: size, LAKE_CHECKPOINT_INTERVAL: interval } = this.config;
     await this.add(activityBronzeTable(size, interval), activityTopic(this.config));
+    const served = servedTopic(this.config);
+    if (served) await this.add(recsServedBronzeTable(size, interval), served);
     for (const source of cdcSources(this.config)) await this.add(cdcBronzeTable(source.qualified, size, interval), source.topic);
   }
 

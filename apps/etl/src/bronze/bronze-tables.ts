@@ -1,4 +1,4 @@
-import { type DebeziumEnvelope, ingestV1, timestampToMillis } from '@pulse/contracts';
+import { type DebeziumEnvelope, ingestV1, recsV1, timestampToMillis } from '@pulse/contracts';
 import type { ColumnValue, CreateTableOptions, DeltaColumn } from '@pulse/lake';
 import type { IncomingRecord } from '@pulse/platform';
 
@@ -105,6 +105,70 @@ export function activityBronzeTable(targetFileSize: number, checkpointInterval: 
         record.offset,
         record.timestampMs,
         utcDate(occurred),
+      ];
+    },
+  };
+}
+
+/**
+ * bronze/recs_served: every recommendation list served (pulse.recs.served.v1), partitioned by the UTC date it
+ * was served. One row per list; `items` holds its items in order as JSON (`[{"item_id","rank","score","sources"}]`)
+ * so activity carrying the `recommendation_id` joins to what was shown, at which position, from which source.
+ */
+export function recsServedBronzeTable(
+  targetFileSize: number,
+  checkpointInterval: number,
+): BronzeTable<string, recsV1.RecommendationServed> {
+  return {
+    name: 'recs_served_bronze',
+    path: 'bronze/recs_served',
+    create: {
+      name: 'recs_served_bronze',
+      description: 'Recommendation lists served (pulse.recs.served.v1), one row per list',
+      columns: [
+        { name: 'recommendation_id', type: 'string', nullable: false },
+        { name: 'user_id', type: 'string' },
+        { name: 'seed_item_id', type: 'string' },
+        { name: 'model_version', type: 'string' },
+        { name: 'strategy', type: 'string' },
+        { name: 'experiment_id', type: 'string' },
+        { name: 'variant', type: 'string' },
+        { name: 'served_at', type: 'timestamp', nullable: false },
+        { name: 'items', type: 'string', nullable: false },
+        { name: 'item_count', type: 'integer', nullable: false },
+        { name: 'context', type: 'map<string,string>' },
+        ...KAFKA_COLUMNS,
+        { name: 'served_date', type: 'date', nullable: false },
+      ],
+      partitionColumns: ['served_date'],
+      configuration: configuration(targetFileSize, checkpointInterval),
+    },
+    row(record) {
+      const v = record.value;
+      if (!v) return null;
+      const served = v.servedAt ? timestampToMillis(v.servedAt) : record.timestampMs;
+      const items = v.items.map((i) => ({
+        item_id: i.itemId,
+        rank: i.rank,
+        score: i.score,
+        sources: i.sources.map((s) => enumName(recsV1.CandidateSource, s, 'CANDIDATE_SOURCE_')),
+      }));
+      return [
+        v.recommendationId,
+        v.userId || null,
+        v.seedItemId || null,
+        v.modelVersion || null,
+        enumName(recsV1.Strategy, v.strategy, 'STRATEGY_'),
+        v.experimentId || null,
+        v.variant || null,
+        served,
+        JSON.stringify(items),
+        items.length,
+        v.context,
+        record.partition,
+        record.offset,
+        record.timestampMs,
+        utcDate(served),
       ];
     },
   };

@@ -53,6 +53,8 @@ export const etlConfigSchema = z.object({
   LAKE_COMPACTION_INTERVAL: env.duration('15m'),
   /** Source of the activity streams. */
   ETL_ACTIVITY_TOPIC: topicName('pulse.activity.tracked.v1'),
+  /** Recommendation lists served (exposures), landed in bronze/recs_served; empty: not landed. */
+  ETL_SERVED_TOPIC: z.union([z.literal(''), topicName('pulse.recs.served.v1')]).default('pulse.recs.served.v1'),
   /** Where events too late for their window go. */
   ETL_LATE_TOPIC: topicName('pulse.activity.late.v1'),
   /** Prefix of consumer groups, one per stream: <prefix><stream>. */
@@ -62,10 +64,13 @@ export const etlConfigSchema = z.object({
     .default('pulse-etl.'),
   /** Whether this replica runs the bronze streams (scale out: any number of replicas, split by partition). */
   ETL_BRONZE_STREAMS: bool(true),
-  /** App-database tables whose CDC topics get a bronze table, comma-separated (schema.table or table). */
+  /**
+   * App-database tables whose CDC topics get a bronze table, comma-separated (schema.table or table); the
+   * recommender trains from users, posts, follows and comments there. Empty: none.
+   */
   ETL_CDC_TABLES: z
     .string()
-    .default('')
+    .default('users,posts,follows,comments')
     .transform((s) =>
       s
         .split(',')
