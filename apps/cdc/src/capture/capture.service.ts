@@ -57,7 +57,6 @@ interface TableCounters {
  */
 @Injectable()
 export class CaptureService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  readonly catalog: CdcCatalogRepository;
   private state: CaptureState = 'starting';
   private lastError = '';
   private readonly startedAt = new Date();
@@ -99,8 +98,8 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: CdcMetrics,
     private readonly health: HealthRegistry,
+    readonly catalog: CdcCatalogRepository,
   ) {
-    this.catalog = new CdcCatalogRepository(config.PG_URL, config.CDC_STATE_SCHEMA, `${config.SERVICE_NAME}-catalog`);
     this.chunkReader = new ChunkReader(config.PG_URL, `${config.SERVICE_NAME}-incremental-snapshot`);
     this.setState('starting');
     this.started.catch(() => undefined);
@@ -158,13 +157,11 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
         this.newSlot = await this.newReplicationSlot();
       }
     } catch (error) {
-      await this.catalog.close();
       await this.chunkReader.close();
       this.rejectStarted(error as Error);
       throw error;
     }
     this.resolveStarted();
-    this.health.register('postgres', () => this.catalog.ping());
     this.health.register('replication', async () => {
       if (this.state === 'failed') throw new Error(this.lastError);
       if (this.state === 'running' && !this.stream)
@@ -180,7 +177,6 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
     this.wakeLoop?.();
     await this.loop;
     await this.chunkReader.close();
-    await this.catalog.close();
   }
 
   get currentState(): CaptureState {
