@@ -1,6 +1,6 @@
 import { defineService, type RunningApp as Running } from '@pulse/platform';
 import { AppModule } from './app.module';
-import { CaptureService } from './capture/capture.service';
+import { CaptureCoordinatorService } from './capture/capture-coordinator.service';
 import { type CdcConfig, loadCdcConfig } from './config/cdc.config';
 
 export interface RunningApp extends Running<CdcConfig> {
@@ -21,5 +21,5 @@ const start = defineService({
  */
 export async function createApp(overrides: Record<string, string | undefined> = {}): Promise<RunningApp> {
   const running = await start(overrides);
-  return { ...running, failure: running.app.get(CaptureService).failure };
+  return { ...running, failure: running.app.get(CaptureCoordinatorService).failure };
 }

@@ -1,10 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, type Logger, PlatformModule } from '@pulse/platform';
+import { KafkaModule, type Logger, PlatformModule, PostgresModule } from '@pulse/platform';
 import { CaptureModule } from './capture/capture.module';
 import { CDC_STATIC_TOPICS } from './capture/cdc-topics';
 import { CDC_CONFIG, type CdcConfig } from './config/cdc.config';
+import { sessionOptions } from './debezium/value-converter';
 
-/** config → logging, health, metrics → Kafka → the capture slice (PostgreSQL is reached by the slice itself). */
+/**
+ * config → logging, health, metrics → Kafka, PostgreSQL (the pool of catalog queries; replication and
+ * snapshot connections are opened by the capture) → the capture slice.
+ */
 @Module({})
 export class AppModule {
   static forRoot(config: CdcConfig, logger: Logger): DynamicModule {
@@ -17,6 +21,14 @@ export class AppModule {
           settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
           // Per-table topics are created by the capture as it finds the tables of its publication.
           topics: CDC_STATIC_TOPICS,
+        }),
+        // The app database's migrations are applied by `nx run cdc:migrate`, not at start.
+        PostgresModule.forRoot({
+          url: config.PG_URL,
+          schema: config.CDC_STATE_SCHEMA,
+          applicationName: `${config.SERVICE_NAME}-catalog`,
+          maxConnections: 3,
+          sessionOptions: sessionOptions(),
         }),
         CaptureModule,
       ],

@@ -1,6 +1,5 @@
-import { Pool, type PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { UserType } from '../debezium/pg-types';
-import { sessionOptions } from '../debezium/value-converter';
 import { type Lsn, parseLsn } from '../replication/lsn';
 import { qualifiedName, quoteIdent } from '../replication/sql';
 
@@ -63,27 +62,17 @@ export interface PublicationTarget {
 
 /**
  * The service's ordinary (non-replication) queries against the captured database: publication and slot
- * administration, catalog lookups, lag, heartbeats and the service's own state table.
+ * administration, catalog lookups, lag, heartbeats and the service's own state table. On the app's pool
+ * (`PostgresModule`, with the service's session settings); replication connections are separate.
  */
 export class CdcCatalogRepository {
-  private readonly pool: Pool;
-
   constructor(
-    pgUrl: string,
+    private readonly pool: Pool,
     private readonly stateSchema: string,
-    applicationName: string,
-  ) {
-    this.pool = new Pool({ connectionString: pgUrl, max: 3, application_name: applicationName, options: sessionOptions() });
-    // An idle client that breaks is dropped by the pool; the next query reconnects.
-    this.pool.on('error', () => undefined);
-  }
+  ) {}
 
   private get stateTable(): string {
     return `${quoteIdent(this.stateSchema)}.connector_state`;
-  }
-
-  async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
   }
 
   async databaseName(): Promise<string> {
@@ -331,10 +320,6 @@ export class CdcCatalogRepository {
   async emitMessage(prefix: string, content: string): Promise<Lsn> {
     const { rows } = await this.pool.query<{ lsn: string }>('SELECT pg_logical_emit_message(true, $1, $2)::text AS lsn', [prefix, content]);
     return parseLsn(rows[0].lsn);
-  }
-
-  async close(): Promise<void> {
-    await this.pool.end().catch(() => undefined);
   }
 
   private async withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {

@@ -1,7 +1,9 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { cdcV1 } from '@pulse/contracts';
 import { GrpcExceptionFilter, grpcErrors } from '@pulse/platform';
-import { CaptureService } from '../capture/capture.service';
+import { CaptureStatusService } from '../capture/capture-status.service';
+import { StreamingSourceService } from '../capture/streaming-source.service';
+import { IncrementalSnapshotService } from '../snapshot/incremental-snapshot.service';
 
 const MAX_REASON_LENGTH = 512;
 
@@ -39,20 +41,24 @@ function checkSnapshotId(id: string | undefined): string {
 @UseFilters(GrpcExceptionFilter)
 @cdcV1.CdcServiceControllerMethods()
 export class CdcGrpcController implements cdcV1.CdcServiceController {
-  constructor(private readonly capture: CaptureService) {}
+  constructor(
+    private readonly status: CaptureStatusService,
+    private readonly streaming: StreamingSourceService,
+    private readonly snapshots: IncrementalSnapshotService,
+  ) {}
 
   async getStatus(): Promise<cdcV1.GetStatusResponse> {
-    return { connector: await this.capture.status() };
+    return { connector: await this.connector() };
   }
 
   async pauseCapture(request: cdcV1.PauseCaptureRequest): Promise<cdcV1.PauseCaptureResponse> {
-    await this.capture.pause(checkReason(request.reason));
-    return { connector: await this.capture.status() };
+    await this.streaming.pause(checkReason(request.reason));
+    return { connector: await this.connector() };
   }
 
   async resumeCapture(request: cdcV1.ResumeCaptureRequest): Promise<cdcV1.ResumeCaptureResponse> {
-    await this.capture.resume(checkReason(request.reason));
-    return { connector: await this.capture.status() };
+    await this.streaming.resume(checkReason(request.reason));
+    return { connector: await this.connector() };
   }
 
   async triggerIncrementalSnapshot(request: cdcV1.TriggerIncrementalSnapshotRequest): Promise<cdcV1.TriggerIncrementalSnapshotResponse> {
@@ -66,15 +72,19 @@ export class CdcGrpcController implements cdcV1.CdcServiceController {
         throw grpcErrors.invalidArgument(`additional_conditions[${table}]`, `at most ${MAX_CONDITION_LENGTH} characters`);
       }
     }
-    return { snapshot: await this.capture.triggerIncrementalSnapshot(tables, chunkSize, conditions) };
+    return { snapshot: await this.snapshots.trigger(tables, chunkSize, conditions) };
   }
 
   getSnapshotStatus(request: cdcV1.GetSnapshotStatusRequest): cdcV1.GetSnapshotStatusResponse {
-    return { snapshot: this.capture.getIncrementalSnapshot(checkSnapshotId(request.snapshotId)) };
+    return { snapshot: this.snapshots.get(checkSnapshotId(request.snapshotId)) };
   }
 
   async stopIncrementalSnapshot(request: cdcV1.StopIncrementalSnapshotRequest): Promise<cdcV1.StopIncrementalSnapshotResponse> {
     const id = checkSnapshotId(request.snapshotId);
-    return { snapshot: await this.capture.stopIncrementalSnapshot(id, checkTables(request.tables, false)) };
+    return { snapshot: await this.snapshots.stop(id, checkTables(request.tables, false)) };
+  }
+
+  private connector(): Promise<cdcV1.ConnectorStatus> {
+    return this.status.report(this.snapshots.activeId);
   }
 }

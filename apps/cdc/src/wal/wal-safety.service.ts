@@ -1,6 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HealthRegistry, LOGGER, type Logger } from '@pulse/platform';
-import { CaptureService } from '../capture/capture.service';
+import { CaptureCoordinatorService } from '../capture/capture-coordinator.service';
+import { slotLostError } from '../capture/capture-fatal.error';
+import { CaptureStatusService } from '../capture/capture-status.service';
+import { CdcCatalogRepository } from '../capture/cdc-catalog.pg.repository';
 import { CdcMetrics } from '../capture/cdc.metrics';
 import { HEARTBEAT_PREFIX } from '../capture/change-stream';
 import { CDC_CONFIG, type CdcConfig } from '../config/cdc.config';
@@ -23,7 +26,9 @@ export class WalSafetyService implements OnApplicationBootstrap, OnModuleDestroy
   constructor(
     @Inject(CDC_CONFIG) private readonly config: CdcConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    private readonly capture: CaptureService,
+    private readonly catalog: CdcCatalogRepository,
+    private readonly status: CaptureStatusService,
+    private readonly coordinator: CaptureCoordinatorService,
     private readonly metrics: CdcMetrics,
     private readonly health: HealthRegistry,
   ) {}
@@ -31,7 +36,7 @@ export class WalSafetyService implements OnApplicationBootstrap, OnModuleDestroy
   async onApplicationBootstrap(): Promise<void> {
     // Watches only a capture that started (its start failing fails the app's start by itself).
     if (
-      !(await this.capture.started.then(
+      !(await this.coordinator.started.then(
         () => true,
         () => false,
       ))
@@ -66,20 +71,20 @@ export class WalSafetyService implements OnApplicationBootstrap, OnModuleDestroy
     this.checking = true;
     try {
       const slotName = this.config.CDC_SLOT;
-      const slot = await this.capture.catalog.slotInfo(slotName);
+      const slot = await this.catalog.slotInfo(slotName);
       if (!slot) {
-        if (this.capture.expectsSlot) this.capture.fail(this.capture.slotLost());
+        if (this.status.expectsSlot) this.coordinator.fail(slotLostError(this.config));
         return;
       }
-      if (slot.walStatus === 'lost' && this.capture.expectsSlot) {
-        this.capture.fail(
+      if (slot.walStatus === 'lost' && this.status.expectsSlot) {
+        this.coordinator.fail(
           new Error(`replication slot "${slotName}" was invalidated by the server (wal_status lost): the WAL it needed is gone`),
         );
         return;
       }
       this.lastLagBytes = slot.lagBytes;
       this.metrics.slotLagBytes.set({ slot: slotName }, Number(slot.lagBytes));
-      this.metrics.lagSeconds.set({ slot: slotName }, this.capture.lagMillis(slot.lagBytes) / 1000);
+      this.metrics.lagSeconds.set({ slot: slotName }, this.status.lagMillis(slot.lagBytes) / 1000);
       const exceeded = slot.lagBytes > BigInt(this.config.CDC_MAX_LAG_BYTES);
       if (exceeded && !this.exceeded) {
         this.logger.error(
@@ -88,7 +93,7 @@ export class WalSafetyService implements OnApplicationBootstrap, OnModuleDestroy
             lagBytes: Number(slot.lagBytes),
             limitBytes: this.config.CDC_MAX_LAG_BYTES,
             confirmed: formatLsn(slot.confirmedFlushLsn),
-            state: this.capture.currentState,
+            state: this.status.state,
           },
           'replication slot lag above CDC_MAX_LAG_BYTES: the database retains WAL for it; check that capture runs and Kafka accepts writes',
         );
@@ -106,9 +111,9 @@ export class WalSafetyService implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Writes a heartbeat into the WAL; it streams back through the slot, goes to Kafka and is confirmed like a change. */
   async heartbeat(): Promise<void> {
-    if (this.capture.currentState !== 'running') return;
+    if (this.status.state !== 'running') return;
     try {
-      await this.capture.catalog.emitMessage(HEARTBEAT_PREFIX, this.config.CDC_SLOT);
+      await this.catalog.emitMessage(HEARTBEAT_PREFIX, this.config.CDC_SLOT);
       this.metrics.heartbeats.inc();
     } catch (error) {
       this.logger.warn({ err: error }, 'could not write a heartbeat');

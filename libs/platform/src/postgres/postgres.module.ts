@@ -23,6 +23,11 @@ export interface PostgresModuleOptions {
   requiredTable?: { table: string; missing: string };
   /** Most connections of the pool (default 8). */
   maxConnections?: number;
+  /**
+   * The `options` startup parameter of every connection (`-c name=value ...`): session settings the app's
+   * queries rely on, e.g. `-c TimeZone=UTC`.
+   */
+  sessionOptions?: string;
   /** Whether readiness depends on PostgreSQL (default true). */
   critical?: boolean;
 }
@@ -62,6 +67,7 @@ export class PostgresModule {
               max: options.maxConnections ?? 8,
               application_name: options.applicationName,
               connectionTimeoutMillis: 5_000,
+              options: options.sessionOptions,
             });
             pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
             if (options.requiredTable) {
