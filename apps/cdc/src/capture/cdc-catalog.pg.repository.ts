@@ -1,7 +1,7 @@
+import { qualifiedName, quoteIdent } from '@pulse/platform';
 import type { Pool, PoolClient } from 'pg';
 import type { UserType } from '../debezium/pg-types';
 import { type Lsn, parseLsn } from '../replication/lsn';
-import { qualifiedName, quoteIdent } from '../replication/sql';
 
 export interface PublishedTable {
   relationOid: number;

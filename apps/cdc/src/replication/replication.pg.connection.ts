@@ -1,8 +1,8 @@
+import { quoteIdent, quoteLiteral } from '@pulse/platform';
 import { Client } from 'pg';
 import { sessionOptions } from '../debezium/value-converter';
 import { formatLsn, type Lsn, parseLsn } from './lsn';
 import { encodeStandbyStatus, parseReplicationMessage, type ReplicationMessage } from './replication-protocol';
-import { quoteIdent, quoteLiteral } from './sql';
 
 /** The pg driver's internal connection: its CopyData events and writer are what replication needs. */
 interface WireConnection {

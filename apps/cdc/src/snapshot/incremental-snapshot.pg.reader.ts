@@ -1,7 +1,7 @@
+import { qualifiedName, quoteIdent } from '@pulse/platform';
 import { Client, type QueryArrayConfig } from 'pg';
 import type { TableInfo } from '../capture/cdc-catalog.pg.repository';
 import { sessionOptions } from '../debezium/value-converter';
-import { qualifiedName, quoteIdent } from '../replication/sql';
 import type { TextRow } from './initial-snapshot.pg.reader';
 
 /** Primary key values in text form, in primary key order. */

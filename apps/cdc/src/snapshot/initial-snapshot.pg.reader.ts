@@ -1,7 +1,7 @@
+import { qualifiedName, quoteIdent, quoteLiteral } from '@pulse/platform';
 import { Client } from 'pg';
 import { sessionOptions } from '../debezium/value-converter';
 import type { TableInfo } from '../capture/cdc-catalog.pg.repository';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../replication/sql';
 
 /** Rows of one table in text form (null for SQL NULL), columns in `TableInfo.columns` order. */
 export type TextRow = (string | null)[];

@@ -7,3 +7,8 @@ export function quoteIdent(name: string): string {
 export function qualifiedName(schema: string, table: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(table)}`;
 }
+
+/** `'text'` with embedded quotes doubled, where no bind parameters exist (the replication protocol's commands, DDL). */
+export function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
