@@ -1,5 +1,5 @@
 import type { parseArgs } from 'node:util';
-import type { NcfConfig } from '../models/ncf.model';
+import type { NcfConfig } from '../models/ncf.config';
 
 /** Every flag of the command line; each command lists the ones it takes. */
 export const FLAGS = {
