@@ -142,3 +142,26 @@ describe('saving and serving', () => {
     },
   );
 });
+
+describe('linear factors for fold-in', () => {
+  it.each(['mf', 'gmf'] as NcfKind[])('%s: scoring with the factors gives the model’s own scores', async (kind) => {
+    const { data } = await syntheticSplit();
+    const model = new NcfModel(ncfConfig(kind, { epochs: 2, factors: 8, learningRate: 0.01 }));
+    await model.fit(data);
+    const factors = model.linearFactors();
+    expect(factors).toBeDefined();
+    const { scoreAllItems } = await import('../live/fold-in');
+    for (const user of [0, 7, 42]) {
+      const own = model.scoreUser(user);
+      const viaFactors = scoreAllItems(factors!, factors!.userVector(user));
+      for (const item of [0, 13, 200]) expect(viaFactors[item]).toBeCloseTo(own[item], 4);
+    }
+    model.dispose();
+  });
+
+  it('has none for the MLP and NeuMF towers', () => {
+    const mlp = new NcfModel(ncfConfig('mlp', { layers: [16, 8] }));
+    mlp.initialize(3, 3);
+    expect(mlp.linearFactors()).toBeUndefined();
+  });
+});

@@ -1,6 +1,7 @@
 import { Rng } from '../data/rng';
 import { sortedHas } from '../data/interactions';
 import { tfLoaded, type Tf } from '../tf/tf-backend';
+import type { LinearFactors } from '../live/fold-in';
 import type { EpochReport, FitHooks, FitResult, Recommender, TrainingData } from './model';
 import type { NcfConfig, NcfKind } from './ncf.config';
 import { type DenseSlot, NcfNetwork, type Tensor, type Tensor1D, type Tensor2D } from './ncf.network';
@@ -46,6 +47,8 @@ export class NcfModel implements Recommender {
   private tableCache?: Tensor2D;
   private paramCache?: Tensor[];
   private scorer?: NcfItemScorer;
+  /** The item vectors of an MF/GMF model for fold-in, made when first asked for, dropped with the other caches. */
+  private linear?: LinearFactors;
   readonly profile: StepProfile = { samplingMs: 0, stepMs: 0, steps: 0 };
   /** When set, each training step adds the milliseconds of its phases here (ops run synchronously on tfjs-node). */
   phases?: StepPhases;
@@ -98,6 +101,7 @@ export class NcfModel implements Recommender {
   }
 
   private dropCaches(): void {
+    this.linear = undefined;
     this.tableCache?.dispose();
     this.tableCache = undefined;
     this.paramCache?.forEach((t) => t.dispose());
@@ -338,6 +342,37 @@ export class NcfModel implements Recommender {
   }
 
   /** The weights as host arrays: the embedding table ([rows × rowDim]) and each dense parameter by name. */
+  /**
+   * MF scores p_u · q_i + b and GMF (p_u ⊙ q_i) · h + b: both are linear in the user's vector, with item vectors
+   * q_i (MF) or q_i ⊙ h (GMF). The MLP and NeuMF towers are not, so they have none.
+   */
+  linearFactors(): LinearFactors | undefined {
+    if (this.config.kind !== 'mf' && this.config.kind !== 'gmf') return undefined;
+    if (this.linear) return this.linear;
+    const table = this.embeddings;
+    const dense = this.dense;
+    if (!table || !dense) return undefined;
+    const dim = this.gmfDim;
+    const rowDim = this.rowDim;
+    const h =
+      this.config.kind === 'gmf'
+        ? dense.subarray(this.slot('prediction/kernel').offset, this.slot('prediction/kernel').offset + dim)
+        : undefined;
+    const itemVectors = new Float32Array(this.numItems * dim);
+    for (let i = 0; i < this.numItems; i++) {
+      const row = (this.numUsers + i) * rowDim;
+      for (let j = 0; j < dim; j++) itemVectors[i * dim + j] = table[row + j] * (h ? h[j] : 1);
+    }
+    this.linear = {
+      dim,
+      numItems: this.numItems,
+      itemVectors,
+      bias: dense[this.slot('prediction/bias').offset],
+      userVector: (user) => table.slice(user * rowDim, user * rowDim + dim),
+    };
+    return this.linear;
+  }
+
   weights(): { table: Float32Array; dense: Record<string, Float32Array> } {
     const flat = this.dense;
     if (!flat) throw new Error('the model has no weights yet');
