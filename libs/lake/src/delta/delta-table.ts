@@ -21,7 +21,9 @@ import {
   type TxnAction,
 } from './actions';
 import type { ColumnBatch } from './column-batch';
+import { type CopyStats, decodePath, encodePathSegment, fileStats, STAGING } from './data-files';
 import { DeltaConflictError, DeltaTableNotFoundError, DeltaTxnReplayError } from './errors';
+import { checkpointInterval, DEFAULT_RETENTION_MS, logRetentionMs, retentionMs, targetFileSize } from './table-config';
 import { type DeltaSnapshot, TableState } from './table-state';
 
 export interface CreateTableOptions {
@@ -97,12 +99,6 @@ export interface VacuumResult {
   dryRun: boolean;
   deleted: { key: string; size: number }[];
 }
-
-const DEFAULT_CHECKPOINT_INTERVAL = 10;
-const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
-const DEFAULT_LOG_RETENTION_MS = 30 * 24 * 3600 * 1000;
-const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
-const STAGING = '_pulse_staging';
 
 let sharedEngine: Promise<LakeEngine> | undefined;
 /** The process-wide DuckDB engine used by tables opened without one. */
@@ -625,7 +621,7 @@ export class DeltaTable {
    * longer be time-travelled to, as in Delta.
    */
   private async cleanUpLog(snapshot: DeltaSnapshot): Promise<void> {
-    const retention = intervalMs(snapshot.metadata.configuration['delta.logRetentionDuration']) ?? DEFAULT_LOG_RETENTION_MS;
+    const retention = logRetentionMs(snapshot);
     const cutoff = Date.now() - retention;
     const expired = (await this.storage.list(`${this.path}/_delta_log/`)).filter((o) => {
       const m = o.key.match(/\/(\d{20})\.(json|checkpoint\.parquet)$/);
@@ -635,7 +631,7 @@ export class DeltaTable {
   }
 
   private async maybeCheckpoint(version: number): Promise<void> {
-    const interval = Number(this.state.metadata?.configuration['delta.checkpointInterval'] ?? DEFAULT_CHECKPOINT_INTERVAL);
+    const interval = checkpointInterval(this.state.metadata);
     if (version === 0 || version % interval !== 0) return;
     try {
       await this.checkpoint();
@@ -643,14 +639,6 @@ export class DeltaTable {
       this.onWarning(`could not write the checkpoint of version ${version} of ${this.location}`, error);
     }
   }
-}
-
-interface CopyStats {
-  filename: string;
-  count: string | number;
-  file_size_bytes: string | number;
-  column_statistics?: { key: string; value: { key: string; value: string }[] }[];
-  partition_keys?: { key: string; value: string }[];
 }
 
 const CHECKPOINT_COLUMNS = `{
@@ -666,58 +654,6 @@ function checkTxns(state: TableState, txns: readonly TxnAction[]): void {
     const committed = state.txns.get(t.appId);
     if (committed && t.version <= committed.version) throw new DeltaTxnReplayError(t.appId, t.version, committed.version);
   }
-}
-
-function targetFileSize(snapshot: DeltaSnapshot): number {
-  return Number(snapshot.metadata.configuration['pulse.targetFileSize'] ?? DEFAULT_TARGET_FILE_SIZE);
-}
-
-function retentionMs(snapshot: DeltaSnapshot): number {
-  return intervalMs(snapshot.metadata.configuration['delta.deletedFileRetentionDuration']) ?? DEFAULT_RETENTION_MS;
-}
-
-/** A Delta table property duration (`interval 7 days`) in ms; undefined when absent or not understood. */
-function intervalMs(value: string | undefined): number | undefined {
-  const match = value?.match(/^interval\s+(\d+)\s+(second|minute|hour|day|week)s?$/i);
-  if (!match) return undefined;
-  const unit = { second: 1e3, minute: 6e4, hour: 36e5, day: 864e5, week: 6048e5 }[match[2].toLowerCase() as 'second'];
-  return Number(match[1]) * unit;
-}
-
-/** Delta file statistics from DuckDB's COPY … RETURN_STATS; min/max only where they are exact. */
-function fileStats(
-  schema: readonly DeltaColumn[],
-  partitions: readonly string[],
-  numRecords: number,
-  columns: { key: string; value: { key: string; value: string }[] }[],
-): object {
-  const byName = new Map(columns.map((c) => [c.key.replace(/^"|"$/g, ''), Object.fromEntries(c.value.map((kv) => [kv.key, kv.value]))]));
-  const minValues: Record<string, unknown> = {};
-  const maxValues: Record<string, unknown> = {};
-  const nullCount: Record<string, number> = {};
-  for (const column of schema) {
-    if (partitions.includes(column.name) || column.type === 'map<string,string>') continue;
-    const s = byName.get(column.name);
-    if (!s) continue;
-    if (s['null_count'] !== undefined) nullCount[column.name] = Number(s['null_count']);
-    if (s['min'] === undefined || s['max'] === undefined) continue;
-    if (column.type === 'long' || column.type === 'integer' || column.type === 'double') {
-      minValues[column.name] = Number(s['min']);
-      maxValues[column.name] = Number(s['max']);
-    } else if (column.type === 'date' || (column.type === 'string' && s['min'].length <= 32 && s['max'].length <= 32)) {
-      minValues[column.name] = s['min'];
-      maxValues[column.name] = s['max'];
-    }
-  }
-  return { numRecords, minValues, maxValues, nullCount };
-}
-
-function encodePathSegment(segment: string): string {
-  return encodeURIComponent(segment).replace(/%3D/g, '=');
-}
-
-function decodePath(path: string): string {
-  return path.split('/').map(decodeURIComponent).join('/');
 }
 
 function rowReplacer(this: unknown, _key: string, value: unknown): unknown {
