@@ -23,6 +23,9 @@ import {
 import type { ColumnBatch } from './column-batch';
 import { type CopyStats, decodePath, encodePathSegment, fileStats, STAGING } from './data-files';
 import { DeltaConflictError, DeltaTableNotFoundError, DeltaTxnReplayError } from './errors';
+import { scanSql } from './scan';
+import { history, type HistoryEntry, loadState, readCommitInfo, refresh, snapshotAt, tableExists, versionAt } from './snapshot';
+import type { TableContext } from './table-context';
 import { checkpointInterval, DEFAULT_RETENTION_MS, logRetentionMs, retentionMs, targetFileSize } from './table-config';
 import { type DeltaSnapshot, TableState } from './table-state';
 
@@ -59,17 +62,6 @@ export interface WriteResult {
   rows: number;
 }
 
-export interface HistoryEntry {
-  version: number;
-  timestamp: number;
-  operation: string;
-  operationParameters: Record<string, string>;
-  operationMetrics: Record<string, string>;
-  readVersion?: number;
-  isBlindAppend?: boolean;
-  info: CommitInfo;
-}
-
 export interface CompactOptions {
   /** Target size of rewritten files, bytes; the table's `pulse.targetFileSize` (default 128 MiB) when absent. */
   targetFileSize?: number;
@@ -100,6 +92,9 @@ export interface VacuumResult {
   deleted: { key: string; size: number }[];
 }
 
+export { scanSql } from './scan';
+export type { HistoryEntry } from './snapshot';
+
 let sharedEngine: Promise<LakeEngine> | undefined;
 /** The process-wide DuckDB engine used by tables opened without one. */
 export function defaultLakeEngine(): Promise<LakeEngine> {
@@ -115,21 +110,21 @@ export function defaultLakeEngine(): Promise<LakeEngine> {
  * never do; the same application transaction or the removal of the same file does).
  */
 export class DeltaTable {
-  private state: TableState;
+  private readonly context: TableContext;
 
   private constructor(
     readonly storage: LakeStorage,
     /** Key of the table's root in the storage, e.g. `bronze/activity`. */
     readonly path: string,
-    private readonly engine: LakeEngine,
+    engine: LakeEngine,
     state: TableState,
-    private readonly onWarning: (message: string, error: unknown) => void,
+    onWarning: (message: string, error: unknown) => void,
   ) {
-    this.state = state;
+    this.context = { storage, path, location: `${storage.location.replace(/\/$/, '')}/${path}`, engine, onWarning, state };
   }
 
   get location(): string {
-    return `${this.storage.location.replace(/\/$/, '')}/${this.path}`;
+    return this.context.location;
   }
 
   /** Opens an existing table at its latest version. */
@@ -141,9 +136,8 @@ export class DeltaTable {
   }
 
   /** True when a Delta table exists at the path. */
-  static async exists(storage: LakeStorage, path: string): Promise<boolean> {
-    // Version 0's commit, or a checkpoint once log cleanup removed the early commits.
-    return (await storage.read(logKey(path, 0))) !== null || (await storage.read(lastCheckpointKey(path))) !== null;
+  static exists(storage: LakeStorage, path: string): Promise<boolean> {
+    return tableExists(storage, path);
   }
 
   /**
@@ -187,7 +181,7 @@ export class DeltaTable {
     ];
     if (!(await DeltaTable.exists(storage, path))) await storage.putIfAbsent(logKey(path, 0), serializeActions(actions));
     const table = await DeltaTable.open(storage, path, options);
-    const existing = table.state.metadata!;
+    const existing = table.context.state.metadata!;
     if (existing.schemaString !== schema || JSON.stringify(existing.partitionColumns) !== JSON.stringify(partitionColumns)) {
       throw new Error(`a Delta table with another schema or partitioning exists at ${table.location}`);
     }
@@ -196,66 +190,36 @@ export class DeltaTable {
 
   /** The latest version known to this handle (call `refresh` to read newer commits). */
   get version(): number {
-    return this.state.version;
+    return this.context.state.version;
   }
 
   snapshot(): DeltaSnapshot {
-    return this.state.snapshot();
+    return this.context.state.snapshot();
   }
 
   /** Reads commits written since this handle last looked (by other writers) and returns the latest snapshot. */
-  async refresh(): Promise<DeltaSnapshot> {
-    const next = this.state.clone();
-    await advance(this.storage, this.path, next, Number.POSITIVE_INFINITY);
-    this.state = next;
-    return next.snapshot();
+  refresh(): Promise<DeltaSnapshot> {
+    return refresh(this.context);
   }
 
   /** The table as of a version (time travel). */
-  async snapshotAt(version: number): Promise<DeltaSnapshot> {
-    if (!Number.isInteger(version) || version < 0) throw new RangeError(`version must be a non-negative integer, got ${version}`);
-    if (version === this.state.version) return this.snapshot();
-    const state = await loadState(this.storage, this.engine, this.path, version);
-    if (state.version !== version) throw new RangeError(`version ${version} of ${this.location} does not exist (latest ${state.version})`);
-    return state.snapshot();
+  snapshotAt(version: number): Promise<DeltaSnapshot> {
+    return snapshotAt(this.context, version);
   }
 
   /** The latest version committed at or before a time (time travel by timestamp). */
-  async versionAt(timestampMs: number): Promise<number> {
-    const history = await this.history();
-    const match = history.filter((h) => h.timestamp <= timestampMs).sort((a, b) => b.version - a.version)[0];
-    if (!match) throw new RangeError(`${new Date(timestampMs).toISOString()} is before the first commit of ${this.location}`);
-    return match.version;
+  versionAt(timestampMs: number): Promise<number> {
+    return versionAt(this.context, timestampMs);
   }
 
   /** Every commit's commitInfo, newest first (Delta's DESCRIBE HISTORY). */
-  async history(limit = Number.POSITIVE_INFINITY): Promise<HistoryEntry[]> {
-    await this.refresh();
-    const out: HistoryEntry[] = [];
-    for (let v = this.state.version; v >= 0 && out.length < limit; v--) {
-      const text = await this.storage.read(logKey(this.path, v));
-      if (text === null) break; // cleaned up before a checkpoint
-      const info = parseActions(text.toString('utf8')).find((a): a is { commitInfo: CommitInfo } => 'commitInfo' in a)?.commitInfo;
-      if (!info) continue;
-      out.push({
-        version: v,
-        timestamp: info.timestamp,
-        operation: info.operation,
-        operationParameters: info.operationParameters ?? {},
-        operationMetrics: info.operationMetrics ?? {},
-        readVersion: info.readVersion,
-        isBlindAppend: info.isBlindAppend,
-        info,
-      });
-    }
-    return out;
+  history(limit = Number.POSITIVE_INFINITY): Promise<HistoryEntry[]> {
+    return history(this.context, limit);
   }
 
   /** The commitInfo of one version, or null when its log file is gone. */
-  async commitInfo(version: number): Promise<CommitInfo | null> {
-    const text = await this.storage.read(logKey(this.path, version));
-    if (text === null) return null;
-    return parseActions(text.toString('utf8')).find((a): a is { commitInfo: CommitInfo } => 'commitInfo' in a)?.commitInfo ?? null;
+  commitInfo(version: number): Promise<CommitInfo | null> {
+    return readCommitInfo(this.storage, this.path, version);
   }
 
   /**
@@ -266,11 +230,11 @@ export class DeltaTable {
   async commit(actions: readonly Action[], options: CommitOptions): Promise<number> {
     const txns = actions.filter((a): a is { txn: TxnAction } => 'txn' in a).map((a) => a.txn);
     const removes = new Set(actions.filter((a): a is { remove: RemoveAction } => 'remove' in a).map((a) => a.remove.path));
-    const readVersion = this.state.version;
-    checkTxns(this.state, txns);
+    const readVersion = this.context.state.version;
+    checkTxns(this.context.state, txns);
     const maxAttempts = options.maxAttempts ?? 50;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const version = this.state.version + 1;
+      const version = this.context.state.version + 1;
       const info: CommitInfo = {
         timestamp: Date.now(),
         operation: options.operation,
@@ -284,9 +248,9 @@ export class DeltaTable {
       };
       const all: Action[] = [{ commitInfo: info }, ...actions];
       if (await this.storage.putIfAbsent(logKey(this.path, version), serializeActions(all))) {
-        const next = this.state.clone();
+        const next = this.context.state.clone();
         next.apply(version, all);
-        this.state = next;
+        this.context.state = next;
         await this.maybeCheckpoint(version);
         return version;
       }
@@ -305,9 +269,9 @@ export class DeltaTable {
           throw new DeltaConflictError(`version ${version} removed ${action.remove.path} concurrently`, 'delete', version);
         }
       }
-      const next = this.state.clone();
+      const next = this.context.state.clone();
       next.apply(version, winning);
-      this.state = next;
+      this.context.state = next;
     }
     throw new Error(`gave up committing to ${this.location} after ${maxAttempts} concurrent commits`);
   }
@@ -325,7 +289,9 @@ export class DeltaTable {
       const options = ['FORMAT parquet', 'COMPRESSION zstd', 'RETURN_STATS', "FILENAME_PATTERN 'part-{uuid}.zstd'"];
       if (partitions.length > 0) options.push(`PARTITION_BY (${partitions.map(sqlIdent).join(', ')})`);
       else options.push(`FILE_SIZE_BYTES ${targetFileSize(snapshot)}`);
-      const written = await this.engine.query<CopyStats>(`COPY (${sourceSql}) TO ${sqlString(join(dir, 'out'))} (${options.join(', ')})`);
+      const written = await this.context.engine.query<CopyStats>(
+        `COPY (${sourceSql}) TO ${sqlString(join(dir, 'out'))} (${options.join(', ')})`,
+      );
       const files: AddAction[] = [];
       let rows = 0;
       const now = Date.now();
@@ -364,7 +330,7 @@ export class DeltaTable {
    * rethrows, so nothing is written twice.
    */
   async appendFrom(sourceSql: string, options: Partial<CommitOptions> & { txns?: TxnAction[] } = {}): Promise<WriteResult> {
-    checkTxns(this.state, options.txns ?? []);
+    checkTxns(this.context.state, options.txns ?? []);
     const { files, rows } = await this.writeFiles(sourceSql);
     const now = Date.now();
     const actions: Action[] = [
@@ -397,9 +363,9 @@ export class DeltaTable {
 
   /** Appends a column batch in one commit (the fast path for streams); see `appendFrom`. */
   async appendBatch(batch: ColumnBatch, options: Partial<CommitOptions> & { txns?: TxnAction[] } = {}): Promise<WriteResult> {
-    checkTxns(this.state, options.txns ?? []);
+    checkTxns(this.context.state, options.txns ?? []);
     const name = `pulse_batch_${randomUUID().replace(/-/g, '')}`;
-    const connection = await this.engine.connect();
+    const connection = await this.context.engine.connect();
     try {
       await batch.load(connection, name);
       return await this.appendFrom(`SELECT * FROM ${sqlIdent(name)}`, options);
@@ -515,7 +481,7 @@ export class DeltaTable {
     try {
       const paths = await Promise.all(bin.map((f) => this.storage.localPath(`${this.path}/${decodePath(f.path)}`)));
       const dataColumns = snapshot.schema.filter((c) => !snapshot.partitionColumns.includes(c.name)).map((c) => sqlIdent(c.name));
-      const written = await this.engine.query<CopyStats>(
+      const written = await this.context.engine.query<CopyStats>(
         `COPY (SELECT ${dataColumns.join(', ')} FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)) ` +
           `TO ${sqlString(join(dir, 'out'))} (FORMAT parquet, COMPRESSION zstd, RETURN_STATS, FILENAME_PATTERN 'part-{uuid}.zstd', FILE_SIZE_BYTES ${target})`,
       );
@@ -585,7 +551,7 @@ export class DeltaTable {
 
   /** Writes a Parquet checkpoint of the current version and points `_last_checkpoint` at it. */
   async checkpoint(): Promise<number> {
-    const state = this.state;
+    const state = this.context.state;
     const snapshot = state.snapshot();
     const now = Date.now();
     const retention = retentionMs(snapshot);
@@ -598,7 +564,7 @@ export class DeltaTable {
       const json = join(dir, 'actions.json');
       const parquet = join(dir, 'checkpoint.parquet');
       await writeFile(json, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      await this.engine.run(
+      await this.context.engine.run(
         `COPY (SELECT * FROM read_json(${sqlString(json)}, format = 'newline_delimited', columns = ${CHECKPOINT_COLUMNS})) ` +
           `TO ${sqlString(parquet)} (FORMAT parquet, COMPRESSION snappy)`,
       );
@@ -631,12 +597,12 @@ export class DeltaTable {
   }
 
   private async maybeCheckpoint(version: number): Promise<void> {
-    const interval = checkpointInterval(this.state.metadata);
+    const interval = checkpointInterval(this.context.state.metadata);
     if (version === 0 || version % interval !== 0) return;
     try {
       await this.checkpoint();
     } catch (error) {
-      this.onWarning(`could not write the checkpoint of version ${version} of ${this.location}`, error);
+      this.context.onWarning(`could not write the checkpoint of version ${version} of ${this.location}`, error);
     }
   }
 }
@@ -668,75 +634,4 @@ function rowsSql(file: string, schema: readonly DeltaColumn[]): string {
     c.type === 'timestamp' ? `CAST(${sqlIdent(c.name)} AS TIMESTAMPTZ) AS ${sqlIdent(c.name)}` : sqlIdent(c.name),
   );
   return `SELECT ${select.join(', ')} FROM read_json(${sqlString(file)}, format = 'newline_delimited', columns = {${columns.join(', ')}})`;
-}
-
-/** A DuckDB table expression over a snapshot's files with its partition columns typed as the schema says. */
-export async function scanSql(storage: LakeStorage, tablePath: string, snapshot: DeltaSnapshot): Promise<string> {
-  const columns = snapshot.schema.map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${sqlIdent(c.name)}`);
-  if (snapshot.files.length === 0) return `(SELECT ${columns.join(', ')} WHERE false)`;
-  const paths = await Promise.all(snapshot.files.map((f) => storage.localPath(`${tablePath}/${decodePath(f.path)}`)));
-  const select = snapshot.schema.map((c) => {
-    if (!snapshot.partitionColumns.includes(c.name)) return sqlIdent(c.name);
-    return `CAST(pv[${sqlString(c.name)}] AS ${duckdbType(c.type)}) AS ${sqlIdent(c.name)}`;
-  });
-  const values = snapshot.files
-    .map(
-      (f, i) =>
-        `(${sqlString(paths[i])}, MAP {${snapshot.partitionColumns.map((p) => `${sqlString(p)}: ${f.partitionValues[p] == null ? 'NULL' : sqlString(f.partitionValues[p]!)}`).join(', ')}})`,
-    )
-    .join(', ');
-  if (snapshot.partitionColumns.length === 0) {
-    return `(SELECT ${select.join(', ')} FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true))`;
-  }
-  return (
-    `(SELECT ${select.join(', ')} FROM read_parquet([${paths.map(sqlString).join(', ')}], filename = 'pulse_file', union_by_name = true) d ` +
-    `JOIN (SELECT * FROM (VALUES ${values}) v(pulse_file, pv)) m USING (pulse_file))`
-  );
-}
-
-/** Replays the log up to `maxVersion` from the latest usable checkpoint. */
-async function loadState(storage: LakeStorage, engine: LakeEngine, path: string, maxVersion: number): Promise<TableState> {
-  const state = new TableState();
-  const checkpoint = await findCheckpoint(storage, path, maxVersion);
-  if (checkpoint !== null) {
-    const local = await storage.localPath(checkpointKey(path, checkpoint));
-    const rows = await engine.query<Record<string, string | null>>(
-      `SELECT to_json(protocol) AS protocol, to_json(metaData) AS "metaData", to_json(txn) AS txn, to_json("add") AS "add", to_json(remove) AS remove FROM read_parquet(${sqlString(local)})`,
-    );
-    const actions: Action[] = [];
-    for (const row of rows) {
-      for (const [kind, json] of Object.entries(row)) if (json) actions.push({ [kind]: JSON.parse(json) } as Action);
-    }
-    state.apply(checkpoint, actions);
-    const info = await storage.read(logKey(path, checkpoint));
-    if (info)
-      state.apply(
-        checkpoint,
-        parseActions(info.toString('utf8')).filter((a) => 'commitInfo' in a),
-      );
-  }
-  await advance(storage, path, state, maxVersion);
-  return state;
-}
-
-async function advance(storage: LakeStorage, path: string, state: TableState, maxVersion: number): Promise<void> {
-  for (let v = state.version + 1; v <= maxVersion; v++) {
-    const text = await storage.read(logKey(path, v));
-    if (text === null) break;
-    state.apply(v, parseActions(text.toString('utf8')));
-  }
-}
-
-async function findCheckpoint(storage: LakeStorage, path: string, maxVersion: number): Promise<number | null> {
-  if (maxVersion === Number.POSITIVE_INFINITY) {
-    const last = await storage.read(lastCheckpointKey(path));
-    if (last) return (JSON.parse(last.toString('utf8')) as { version: number }).version;
-    return null;
-  }
-  const versions = (await storage.list(`${path}/_delta_log/`))
-    .map((o) => o.key.match(/(\d{20})\.checkpoint\.parquet$/))
-    .filter((m): m is RegExpMatchArray => m !== null)
-    .map((m) => Number(m[1]))
-    .filter((v) => v <= maxVersion);
-  return versions.length > 0 ? Math.max(...versions) : null;
 }
