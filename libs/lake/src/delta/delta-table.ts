@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { LakeEngine, sqlIdent, sqlString } from '../engine/duckdb.engine';
@@ -7,12 +7,10 @@ import type { LakeStorage } from '../storage/lake-storage';
 import {
   type Action,
   type AddAction,
-  checkpointKey,
   type CommitInfo,
   type DeltaColumn,
   duckdbType,
   ENGINE_INFO,
-  lastCheckpointKey,
   logKey,
   parseActions,
   type RemoveAction,
@@ -20,13 +18,14 @@ import {
   serializeActions,
   type TxnAction,
 } from './actions';
+import { checkpoint, maybeCheckpoint } from './checkpoint';
 import type { ColumnBatch } from './column-batch';
 import { type CopyStats, decodePath, encodePathSegment, fileStats, STAGING } from './data-files';
 import { DeltaConflictError, DeltaTableNotFoundError, DeltaTxnReplayError } from './errors';
 import { scanSql } from './scan';
 import { history, type HistoryEntry, loadState, readCommitInfo, refresh, snapshotAt, tableExists, versionAt } from './snapshot';
 import type { TableContext } from './table-context';
-import { checkpointInterval, DEFAULT_RETENTION_MS, logRetentionMs, retentionMs, targetFileSize } from './table-config';
+import { DEFAULT_RETENTION_MS, retentionMs, targetFileSize } from './table-config';
 import { type DeltaSnapshot, TableState } from './table-state';
 
 export interface CreateTableOptions {
@@ -251,7 +250,7 @@ export class DeltaTable {
         const next = this.context.state.clone();
         next.apply(version, all);
         this.context.state = next;
-        await this.maybeCheckpoint(version);
+        await maybeCheckpoint(this.context, version);
         return version;
       }
       // Lost the race for this version: look at what won and decide.
@@ -550,70 +549,10 @@ export class DeltaTable {
   }
 
   /** Writes a Parquet checkpoint of the current version and points `_last_checkpoint` at it. */
-  async checkpoint(): Promise<number> {
-    const state = this.context.state;
-    const snapshot = state.snapshot();
-    const now = Date.now();
-    const retention = retentionMs(snapshot);
-    const rows: object[] = [{ protocol: snapshot.protocol }, { metaData: snapshot.metadata }];
-    for (const t of snapshot.txns.values()) rows.push({ txn: t });
-    for (const a of snapshot.files) rows.push({ add: { ...a, dataChange: false } });
-    for (const r of snapshot.tombstones) if (r.deletionTimestamp > now - retention) rows.push({ remove: r });
-    const dir = await mkdtemp(join(tmpdir(), 'pulse-lake-checkpoint-'));
-    try {
-      const json = join(dir, 'actions.json');
-      const parquet = join(dir, 'checkpoint.parquet');
-      await writeFile(json, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      await this.context.engine.run(
-        `COPY (SELECT * FROM read_json(${sqlString(json)}, format = 'newline_delimited', columns = ${CHECKPOINT_COLUMNS})) ` +
-          `TO ${sqlString(parquet)} (FORMAT parquet, COMPRESSION snappy)`,
-      );
-      const data = await readFile(parquet);
-      await this.storage.write(checkpointKey(this.path, snapshot.version), data);
-      await this.storage.write(
-        lastCheckpointKey(this.path),
-        JSON.stringify({ version: snapshot.version, size: rows.length, sizeInBytes: data.length }),
-      );
-      await this.cleanUpLog(snapshot);
-      return snapshot.version;
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-
-  /**
-   * Delta's metadata cleanup: once a checkpoint is written, log files (commits and older checkpoints)
-   * before it and older than `delta.logRetentionDuration` (30 days) go; versions before them can no
-   * longer be time-travelled to, as in Delta.
-   */
-  private async cleanUpLog(snapshot: DeltaSnapshot): Promise<void> {
-    const retention = logRetentionMs(snapshot);
-    const cutoff = Date.now() - retention;
-    const expired = (await this.storage.list(`${this.path}/_delta_log/`)).filter((o) => {
-      const m = o.key.match(/\/(\d{20})\.(json|checkpoint\.parquet)$/);
-      return m !== null && Number(m[1]) < snapshot.version && o.modifiedMs < cutoff;
-    });
-    if (expired.length > 0) await this.storage.delete(expired.map((o) => o.key));
-  }
-
-  private async maybeCheckpoint(version: number): Promise<void> {
-    const interval = checkpointInterval(this.context.state.metadata);
-    if (version === 0 || version % interval !== 0) return;
-    try {
-      await this.checkpoint();
-    } catch (error) {
-      this.context.onWarning(`could not write the checkpoint of version ${version} of ${this.location}`, error);
-    }
+  checkpoint(): Promise<number> {
+    return checkpoint(this.context);
   }
 }
-
-const CHECKPOINT_COLUMNS = `{
-  txn: 'STRUCT(appId VARCHAR, version BIGINT, lastUpdated BIGINT)',
-  add: 'STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, modificationTime BIGINT, dataChange BOOLEAN, stats VARCHAR, tags MAP(VARCHAR, VARCHAR))',
-  remove: 'STRUCT(path VARCHAR, deletionTimestamp BIGINT, dataChange BOOLEAN, extendedFileMetadata BOOLEAN, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT)',
-  metaData: 'STRUCT(id VARCHAR, name VARCHAR, description VARCHAR, format STRUCT(provider VARCHAR, options MAP(VARCHAR, VARCHAR)), schemaString VARCHAR, partitionColumns VARCHAR[], configuration MAP(VARCHAR, VARCHAR), createdTime BIGINT)',
-  protocol: 'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER)'
-}`;
 
 function checkTxns(state: TableState, txns: readonly TxnAction[]): void {
   for (const t of txns) {
