@@ -1,64 +1,36 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join, sep } from 'node:path';
 import { LakeEngine, sqlIdent, sqlString } from '../engine/duckdb.engine';
 import type { LakeStorage } from '../storage/lake-storage';
-import {
-  type Action,
-  type AddAction,
-  type CommitInfo,
-  type DeltaColumn,
-  duckdbType,
-  ENGINE_INFO,
-  logKey,
-  parseActions,
-  type RemoveAction,
-  schemaString,
-  serializeActions,
-  type TxnAction,
-} from './actions';
-import { checkpoint, maybeCheckpoint } from './checkpoint';
+import { type Action, type AddAction, type CommitInfo, logKey, serializeActions, type TxnAction } from './actions';
+import { checkpoint } from './checkpoint';
 import type { ColumnBatch } from './column-batch';
 import { type CopyStats, decodePath, encodePathSegment, fileStats, STAGING } from './data-files';
-import { DeltaConflictError, DeltaTableNotFoundError, DeltaTxnReplayError } from './errors';
+import { DeltaTableNotFoundError } from './errors';
 import { scanSql } from './scan';
 import { history, type HistoryEntry, loadState, readCommitInfo, refresh, snapshotAt, tableExists, versionAt } from './snapshot';
-import type { TableContext } from './table-context';
 import { DEFAULT_RETENTION_MS, retentionMs, targetFileSize } from './table-config';
+import type { TableContext } from './table-context';
 import { type DeltaSnapshot, TableState } from './table-state';
-
-export interface CreateTableOptions {
-  columns: readonly DeltaColumn[];
-  partitionColumns?: readonly string[];
-  name?: string;
-  description?: string;
-  /** Table properties, e.g. `delta.checkpointInterval`, `delta.deletedFileRetentionDuration`. */
-  configuration?: Record<string, string>;
-}
+import {
+  appendBatch,
+  appendFrom,
+  appendRows,
+  checkCreatedAs,
+  type CommitOptions,
+  commit,
+  type CreateTableOptions,
+  createTableActions,
+  discard,
+  type WriteResult,
+  writeFiles,
+} from './write';
 
 export interface TableOptions {
   /** DuckDB engine for Parquet; the process-wide one when absent. */
   engine?: LakeEngine;
   /** Called with problems that do not fail the operation (a checkpoint that could not be written). */
   onWarning?: (message: string, error: unknown) => void;
-}
-
-export interface CommitOptions {
-  operation: string;
-  operationParameters?: Record<string, string>;
-  operationMetrics?: Record<string, string>;
-  isBlindAppend?: boolean;
-  /** Extra commitInfo fields (e.g. a stream's checkpoint). */
-  info?: Record<string, unknown>;
-  /** Attempts at successive log versions before giving up; default 50. */
-  maxAttempts?: number;
-}
-
-export interface WriteResult {
-  version: number;
-  files: AddAction[];
-  rows: number;
 }
 
 export interface CompactOptions {
@@ -93,6 +65,7 @@ export interface VacuumResult {
 
 export { scanSql } from './scan';
 export type { HistoryEntry } from './snapshot';
+export type { CommitOptions, CreateTableOptions, WriteResult } from './write';
 
 let sharedEngine: Promise<LakeEngine> | undefined;
 /** The process-wide DuckDB engine used by tables opened without one. */
@@ -144,46 +117,10 @@ export class DeltaTable {
    * provided its schema and partitioning equal the requested ones; otherwise this throws.
    */
   static async create(storage: LakeStorage, path: string, create: CreateTableOptions, options: TableOptions = {}): Promise<DeltaTable> {
-    const partitionColumns = [...(create.partitionColumns ?? [])];
-    for (const p of partitionColumns) {
-      const column = create.columns.find((c) => c.name === p);
-      if (!column) throw new Error(`partition column ${p} is not a column`);
-      if (column.type === 'map<string,string>' || column.type === 'timestamp' || column.type === 'double') {
-        throw new Error(`partition column ${p} cannot be of type ${column.type}`);
-      }
-    }
-    const schema = schemaString(create.columns);
-    const now = Date.now();
-    const actions: Action[] = [
-      {
-        commitInfo: {
-          timestamp: now,
-          operation: 'CREATE TABLE',
-          operationParameters: { partitionBy: JSON.stringify(partitionColumns), description: create.description ?? '' },
-          isBlindAppend: true,
-          engineInfo: ENGINE_INFO,
-        },
-      },
-      { protocol: { minReaderVersion: 1, minWriterVersion: 2 } },
-      {
-        metaData: {
-          id: randomUUID(),
-          name: create.name ?? null,
-          description: create.description ?? null,
-          format: { provider: 'parquet', options: {} },
-          schemaString: schema,
-          partitionColumns,
-          configuration: create.configuration ?? {},
-          createdTime: now,
-        },
-      },
-    ];
-    if (!(await DeltaTable.exists(storage, path))) await storage.putIfAbsent(logKey(path, 0), serializeActions(actions));
+    const version0 = createTableActions(create);
+    if (!(await DeltaTable.exists(storage, path))) await storage.putIfAbsent(logKey(path, 0), serializeActions(version0));
     const table = await DeltaTable.open(storage, path, options);
-    const existing = table.context.state.metadata!;
-    if (existing.schemaString !== schema || JSON.stringify(existing.partitionColumns) !== JSON.stringify(partitionColumns)) {
-      throw new Error(`a Delta table with another schema or partitioning exists at ${table.location}`);
-    }
+    checkCreatedAs(table.context.state.metadata!, create, table.location);
     return table;
   }
 
@@ -226,101 +163,21 @@ export class DeltaTable {
    * table holds (`DeltaTxnReplayError` otherwise, nothing written); a concurrent commit of the same
    * transaction or removing the same files raises `DeltaConflictError`; others are retried past.
    */
-  async commit(actions: readonly Action[], options: CommitOptions): Promise<number> {
-    const txns = actions.filter((a): a is { txn: TxnAction } => 'txn' in a).map((a) => a.txn);
-    const removes = new Set(actions.filter((a): a is { remove: RemoveAction } => 'remove' in a).map((a) => a.remove.path));
-    const readVersion = this.context.state.version;
-    checkTxns(this.context.state, txns);
-    const maxAttempts = options.maxAttempts ?? 50;
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const version = this.context.state.version + 1;
-      const info: CommitInfo = {
-        timestamp: Date.now(),
-        operation: options.operation,
-        operationParameters: options.operationParameters ?? {},
-        readVersion,
-        isBlindAppend: options.isBlindAppend ?? false,
-        ...(options.operationMetrics ? { operationMetrics: options.operationMetrics } : {}),
-        engineInfo: ENGINE_INFO,
-        txnId: randomUUID(),
-        ...(options.info ?? {}),
-      };
-      const all: Action[] = [{ commitInfo: info }, ...actions];
-      if (await this.storage.putIfAbsent(logKey(this.path, version), serializeActions(all))) {
-        const next = this.context.state.clone();
-        next.apply(version, all);
-        this.context.state = next;
-        await maybeCheckpoint(this.context, version);
-        return version;
-      }
-      // Lost the race for this version: look at what won and decide.
-      const text = await this.storage.read(logKey(this.path, version));
-      if (text === null) throw new Error(`log version ${version} of ${this.location} refused but unreadable`);
-      const winning = parseActions(text.toString('utf8'));
-      for (const action of winning) {
-        if ('metaData' in action || 'protocol' in action) {
-          throw new DeltaConflictError(`version ${version} changed the table's metadata or protocol`, 'metadata', version);
-        }
-        if ('txn' in action && txns.some((t) => t.appId === action.txn.appId)) {
-          throw new DeltaConflictError(`version ${version} committed transaction ${action.txn.appId} concurrently`, 'transaction', version);
-        }
-        if ('remove' in action && removes.has(action.remove.path)) {
-          throw new DeltaConflictError(`version ${version} removed ${action.remove.path} concurrently`, 'delete', version);
-        }
-      }
-      const next = this.context.state.clone();
-      next.apply(version, winning);
-      this.context.state = next;
-    }
-    throw new Error(`gave up committing to ${this.location} after ${maxAttempts} concurrent commits`);
+  commit(actions: readonly Action[], options: CommitOptions): Promise<number> {
+    return commit(this.context, actions, options);
   }
 
   /**
    * Writes the rows of a DuckDB query as zstd Parquet files (one per partition value) into the table's
    * directory, uncommitted: the caller commits the returned add actions (or `discard`s them).
    */
-  async writeFiles(sourceSql: string): Promise<{ files: AddAction[]; rows: number }> {
-    const snapshot = this.snapshot();
-    const partitions = snapshot.partitionColumns;
-    const stagingKey = `${this.path}/${STAGING}/${randomUUID()}`;
-    const dir = await this.storage.stagingDir(stagingKey);
-    try {
-      const options = ['FORMAT parquet', 'COMPRESSION zstd', 'RETURN_STATS', "FILENAME_PATTERN 'part-{uuid}.zstd'"];
-      if (partitions.length > 0) options.push(`PARTITION_BY (${partitions.map(sqlIdent).join(', ')})`);
-      else options.push(`FILE_SIZE_BYTES ${targetFileSize(snapshot)}`);
-      const written = await this.context.engine.query<CopyStats>(
-        `COPY (${sourceSql}) TO ${sqlString(join(dir, 'out'))} (${options.join(', ')})`,
-      );
-      const files: AddAction[] = [];
-      let rows = 0;
-      const now = Date.now();
-      for (const file of written) {
-        const rel = relative(join(dir, 'out'), file.filename).split(sep).join('/');
-        const key = `${this.path}/${rel}`;
-        await this.storage.publishStaged(file.filename, key);
-        const partitionValues: Record<string, string | null> = {};
-        for (const p of partitions) partitionValues[p] = null;
-        for (const kv of file.partition_keys ?? []) partitionValues[kv.key] = kv.value === 'NULL' || kv.value === null ? null : kv.value;
-        const count = Number(file.count);
-        rows += count;
-        files.push({
-          path: rel.split('/').map(encodePathSegment).join('/'),
-          partitionValues,
-          size: Number(file.file_size_bytes),
-          modificationTime: now,
-          dataChange: true,
-          stats: JSON.stringify(fileStats(snapshot.schema, partitions, count, file.column_statistics ?? [])),
-        });
-      }
-      return { files, rows };
-    } finally {
-      await this.storage.dropStaging(stagingKey);
-    }
+  writeFiles(sourceSql: string): Promise<{ files: AddAction[]; rows: number }> {
+    return writeFiles(this.context, sourceSql);
   }
 
   /** Deletes data files written by `writeFiles` that were never committed. */
-  async discard(files: readonly AddAction[]): Promise<void> {
-    await this.storage.delete(files.map((f) => `${this.path}/${decodePath(f.path)}`));
+  discard(files: readonly AddAction[]): Promise<void> {
+    return discard(this.context, files);
   }
 
   /**
@@ -328,65 +185,18 @@ export class DeltaTable {
    * stream's offsets). A replayed or concurrently committed transaction deletes the written files and
    * rethrows, so nothing is written twice.
    */
-  async appendFrom(sourceSql: string, options: Partial<CommitOptions> & { txns?: TxnAction[] } = {}): Promise<WriteResult> {
-    checkTxns(this.context.state, options.txns ?? []);
-    const { files, rows } = await this.writeFiles(sourceSql);
-    const now = Date.now();
-    const actions: Action[] = [
-      ...(options.txns ?? []).map((t) => ({ txn: { ...t, lastUpdated: t.lastUpdated ?? now } })),
-      ...files.map((add) => ({ add })),
-    ];
-    try {
-      const version = await this.commit(actions, {
-        operation: options.operation ?? 'WRITE',
-        operationParameters: options.operationParameters ?? {
-          mode: 'Append',
-          partitionBy: JSON.stringify(this.snapshot().partitionColumns),
-        },
-        operationMetrics: {
-          numFiles: String(files.length),
-          numOutputRows: String(rows),
-          numOutputBytes: String(files.reduce((s, f) => s + f.size, 0)),
-          ...(options.operationMetrics ?? {}),
-        },
-        isBlindAppend: true,
-        info: options.info,
-        maxAttempts: options.maxAttempts,
-      });
-      return { version, files, rows };
-    } catch (error) {
-      await this.discard(files).catch(() => undefined);
-      throw error;
-    }
+  appendFrom(sourceSql: string, options: Partial<CommitOptions> & { txns?: TxnAction[] } = {}): Promise<WriteResult> {
+    return appendFrom(this.context, sourceSql, options);
   }
 
   /** Appends a column batch in one commit (the fast path for streams); see `appendFrom`. */
-  async appendBatch(batch: ColumnBatch, options: Partial<CommitOptions> & { txns?: TxnAction[] } = {}): Promise<WriteResult> {
-    checkTxns(this.context.state, options.txns ?? []);
-    const name = `pulse_batch_${randomUUID().replace(/-/g, '')}`;
-    const connection = await this.context.engine.connect();
-    try {
-      await batch.load(connection, name);
-      return await this.appendFrom(`SELECT * FROM ${sqlIdent(name)}`, options);
-    } finally {
-      await connection.run(`DROP TABLE IF EXISTS ${sqlIdent(name)}`).catch(() => undefined);
-      connection.closeSync();
-    }
+  appendBatch(batch: ColumnBatch, options: Partial<CommitOptions> & { txns?: TxnAction[] } = {}): Promise<WriteResult> {
+    return appendBatch(this.context, batch, options);
   }
 
   /** Appends JSON-like rows (timestamps as Date, ms or ISO strings) in one commit. */
-  async append(
-    rows: readonly Record<string, unknown>[],
-    options: Partial<CommitOptions> & { txns?: TxnAction[] } = {},
-  ): Promise<WriteResult> {
-    const dir = await mkdtemp(join(tmpdir(), 'pulse-lake-rows-'));
-    try {
-      const file = join(dir, 'rows.json');
-      await writeFile(file, rows.map((r) => JSON.stringify(r, rowReplacer)).join('\n') + '\n');
-      return await this.appendFrom(rowsSql(file, this.snapshot().schema), options);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  append(rows: readonly Record<string, unknown>[], options: Partial<CommitOptions> & { txns?: TxnAction[] } = {}): Promise<WriteResult> {
+    return appendRows(this.context, rows, options);
   }
 
   /**
@@ -552,25 +362,4 @@ export class DeltaTable {
   checkpoint(): Promise<number> {
     return checkpoint(this.context);
   }
-}
-
-function checkTxns(state: TableState, txns: readonly TxnAction[]): void {
-  for (const t of txns) {
-    const committed = state.txns.get(t.appId);
-    if (committed && t.version <= committed.version) throw new DeltaTxnReplayError(t.appId, t.version, committed.version);
-  }
-}
-
-function rowReplacer(this: unknown, _key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return Number(value);
-  return value;
-}
-
-/** DuckDB query reading JSON rows written by `append`, typed by the table's schema. */
-function rowsSql(file: string, schema: readonly DeltaColumn[]): string {
-  const columns = schema.map((c) => `${sqlString(c.name)}: ${sqlString(c.type === 'timestamp' ? 'VARCHAR' : duckdbType(c.type))}`);
-  const select = schema.map((c) =>
-    c.type === 'timestamp' ? `CAST(${sqlIdent(c.name)} AS TIMESTAMPTZ) AS ${sqlIdent(c.name)}` : sqlIdent(c.name),
-  );
-  return `SELECT ${select.join(', ')} FROM read_json(${sqlString(file)}, format = 'newline_delimited', columns = {${columns.join(', ')}})`;
 }
