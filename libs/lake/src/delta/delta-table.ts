@@ -3,14 +3,13 @@ import type { LakeStorage } from '../storage/lake-storage';
 import { type Action, type AddAction, type CommitInfo, logKey, serializeActions, type TxnAction } from './actions';
 import { checkpoint } from './checkpoint';
 import type { ColumnBatch } from './column-batch';
-import { decodePath, STAGING } from './data-files';
 import { DeltaTableNotFoundError } from './errors';
 import { compact, type CompactOptions, type CompactResult } from './optimize';
 import { scanSql } from './scan';
 import { history, type HistoryEntry, loadState, readCommitInfo, refresh, snapshotAt, tableExists, versionAt } from './snapshot';
-import { DEFAULT_RETENTION_MS, retentionMs } from './table-config';
 import type { TableContext } from './table-context';
 import { type DeltaSnapshot, TableState } from './table-state';
+import { vacuum, type VacuumOptions, type VacuumResult } from './vacuum';
 import {
   appendBatch,
   appendFrom,
@@ -25,30 +24,18 @@ import {
   writeFiles,
 } from './write';
 
+export type { CompactOptions, CompactResult } from './optimize';
+export { scanSql } from './scan';
+export type { HistoryEntry } from './snapshot';
+export type { VacuumOptions, VacuumResult } from './vacuum';
+export type { CommitOptions, CreateTableOptions, WriteResult } from './write';
+
 export interface TableOptions {
   /** DuckDB engine for Parquet; the process-wide one when absent. */
   engine?: LakeEngine;
   /** Called with problems that do not fail the operation (a checkpoint that could not be written). */
   onWarning?: (message: string, error: unknown) => void;
 }
-
-export interface VacuumOptions {
-  /** Keep removed files newer than this; the table's `delta.deletedFileRetentionDuration` (7 days) when absent. */
-  retentionMs?: number;
-  dryRun?: boolean;
-  /** Current time; for tests of retention. */
-  nowMs?: number;
-}
-
-export interface VacuumResult {
-  dryRun: boolean;
-  deleted: { key: string; size: number }[];
-}
-
-export { scanSql } from './scan';
-export type { HistoryEntry } from './snapshot';
-export type { CompactOptions, CompactResult } from './optimize';
-export type { CommitOptions, CreateTableOptions, WriteResult } from './write';
 
 let sharedEngine: Promise<LakeEngine> | undefined;
 /** The process-wide DuckDB engine used by tables opened without one. */
@@ -58,11 +45,15 @@ export function defaultLakeEngine(): Promise<LakeEngine> {
 }
 
 /**
- * A Delta Lake table: the transaction log is read and written here, following the Delta protocol
+ * A Delta Lake table: the transaction log is read and written following the Delta protocol
  * (reader 1 / writer 2), and DuckDB writes the zstd Parquet data files and checkpoints. Every
  * change is one atomic log commit, written put-if-absent at the next version; a writer that loses the
  * race re-reads the winning commits and retries when they do not conflict with its own (blind appends
  * never do; the same application transaction or the removal of the same file does).
+ *
+ * The entry point of the table's operations, each in its own module working on the table's context:
+ * `snapshot` (log replay, time travel, history), `write` (create, append, commit), `optimize`,
+ * `vacuum` and `checkpoint` (with log cleanup).
  */
 export class DeltaTable {
   private readonly context: TableContext;
@@ -204,42 +195,8 @@ export class DeltaTable {
    * ago than the retention, and files never committed (a crashed writer's) older than it. Logged as
    * VACUUM START / VACUUM END commits, as Delta does.
    */
-  async vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
-    const snapshot = await this.refresh();
-    const now = options.nowMs ?? Date.now();
-    const retention = options.retentionMs ?? retentionMs(snapshot);
-    const live = new Set(snapshot.files.map((f) => decodePath(f.path)));
-    const tombstones = new Map(snapshot.tombstones.map((t) => [decodePath(t.path), t]));
-    const candidates: { key: string; size: number }[] = [];
-    for (const object of await this.storage.list(`${this.path}/`)) {
-      const rel = object.key.slice(this.path.length + 1);
-      if (rel.startsWith('_delta_log/')) continue;
-      const staging = rel.startsWith(`${STAGING}/`);
-      if (!staging && rel.split('/').some((segment) => segment.startsWith('_') || segment.startsWith('.'))) continue;
-      if (live.has(rel)) continue;
-      const removedAt = tombstones.get(rel)?.deletionTimestamp ?? object.modifiedMs;
-      if (removedAt < now - retention) candidates.push({ key: object.key, size: object.size });
-    }
-    if (options.dryRun) return { dryRun: true, deleted: candidates };
-    await this.commit([], {
-      operation: 'VACUUM START',
-      operationParameters: {
-        retentionCheckEnabled: 'true',
-        specifiedRetentionMillis: String(retention),
-        defaultRetentionMillis: String(DEFAULT_RETENTION_MS),
-      },
-      operationMetrics: {
-        numFilesToDelete: String(candidates.length),
-        sizeOfDataToDelete: String(candidates.reduce((s, c) => s + c.size, 0)),
-      },
-    });
-    await this.storage.delete(candidates.map((c) => c.key));
-    await this.commit([], {
-      operation: 'VACUUM END',
-      operationParameters: { status: 'COMPLETED' },
-      operationMetrics: { numDeletedFiles: String(candidates.length), numVacuumedDirectories: '0' },
-    });
-    return { dryRun: false, deleted: candidates };
+  vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
+    return vacuum(this.context, options);
   }
 
   /** Writes a Parquet checkpoint of the current version and points `_last_checkpoint` at it. */
