@@ -1,0 +1,245 @@
+import { ingestV1, millisToTimestamp, recsV1, Topics } from '@pulse/contracts';
+import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { eventually, runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
+import { Client as CassandraClient } from 'cassandra-driver';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client as PgClient } from 'pg';
+
+// The loop, as a client sees it: what a user does through ingest changes their next Recommend within seconds,
+// a followed account's new post (written to the app database) becomes a candidate, a hidden post never comes
+// back. The built cdc, storage, ingest and recommender run as separate processes on this run's own schema,
+// keyspace, Redis prefix and consumer groups; the model is trained on this run's posts with the recs CLI.
+const PG_URL = process.env['PG_URL'] ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse';
+const KAFKA_BROKERS = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:29092';
+const CASSANDRA = process.env['CASSANDRA_CONTACT_POINTS'] ?? '127.0.0.1:29042';
+const run = randomUUID().replace(/-/g, '').slice(0, 10);
+const schema = `loop_${run}`;
+const keyspace = `loop_${run}`;
+const dir = mkdtempSync(join(tmpdir(), `pulse-loop-${run}-`));
+const CLUSTERS = ['cooking', 'football', 'jazz', 'travel'];
+const POSTS_PER_CLUSTER = 30;
+const { CandidateSource, Strategy } = recsV1;
+
+let pg: PgClient;
+let kafka: PlatformaticKafkaClient;
+const services: ServiceProcess[] = [];
+let ingest: UnaryClient;
+let recs: UnaryClient;
+/** post id → cluster */
+const clusterOf = new Map<string, string>();
+const authors: string[] = [];
+let sequence = 0;
+
+async function track(userId: string, events: { type: ingestV1.ActivityType; target: string; targetType?: ingestV1.TargetType }[]) {
+  const now = Date.now();
+  const response = await ingest.call<ingestV1.TrackEventsResponse>('TrackEvents', {
+    events: events.map((e) => ({
+      eventId: `loop-${run}-${sequence++}`,
+      userId,
+      type: e.type,
+      target: { type: e.targetType ?? ingestV1.TargetType.TARGET_TYPE_POST, id: e.target },
+      occurredAt: millisToTimestamp(now),
+    })),
+  });
+  expect(response.results.every((r) => r.status === ingestV1.EventStatus.EVENT_STATUS_ACCEPTED)).toBe(true);
+}
+
+const recommend = (userId: string, numResults = 10) =>
+  recs.call<recsV1.RecommendResponse>('Recommend', { userId, numResults, excludeSeen: true, context: { surface: 'home_feed' } });
+
+beforeAll(async () => {
+  pg = new PgClient({ connectionString: PG_URL });
+  await pg.connect();
+  kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: `loop-${run}` });
+
+  // The app database: authors, and posts in four topic clusters (tags[0] is the cluster).
+  await runBuilt('cdc', 'migrate.js', { PG_URL, CDC_SCHEMA: schema });
+  for (let a = 0; a < 8; a++) {
+    const { rows } = await pg.query(
+      `INSERT INTO ${schema}.users (handle, display_name, email) VALUES ($1, $1, $1 || '@example.org') RETURNING id`,
+      [`author_${a}_${run}`.slice(0, 30)],
+    );
+    authors.push(String(rows[0].id));
+  }
+  for (const [c, cluster] of CLUSTERS.entries()) {
+    for (let p = 0; p < POSTS_PER_CLUSTER; p++) {
+      const { rows } = await pg.query(
+        `INSERT INTO ${schema}.posts (author_id, body, tags, created_at) VALUES ($1, $2, $3, now() - interval '2 days') RETURNING id`,
+        [authors[(c * 2 + (p % 2)) % authors.length], `about ${cluster} #${p}`, [cluster, `${cluster}-${p % 3}`]],
+      );
+      clusterOf.set(String(rows[0].id), cluster);
+    }
+  }
+
+  // A model trained on these posts: 80 past users, each engaging with one cluster.
+  const lines = ['userId,movieId,rating,timestamp'];
+  const byCluster = CLUSTERS.map((cluster) => [...clusterOf].filter(([, c]) => c === cluster).map(([id]) => id));
+  for (let u = 0; u < 80; u++) {
+    const posts = byCluster[u % CLUSTERS.length];
+    for (let k = 0; k < 12; k++) lines.push(`past-${u},${posts[(u * 7 + k * 5) % posts.length]},1,${1_700_000_000 + u * 100 + k}`);
+  }
+  writeFileSync(join(dir, 'ratings.csv'), `${lines.join('\n')}\n`);
+  const modelsDir = join(dir, 'models');
+  await runBuilt('recommender', 'recs.js', {}, [
+    'train',
+    join(dir, 'ratings.csv'),
+    '--model',
+    'mf',
+    '--models-dir',
+    modelsDir,
+    '--epochs',
+    '30',
+    '--lr',
+    '0.02',
+    '--factors',
+    '16',
+    '--promote',
+  ]);
+
+  // Consumers of the shared activity topic start where it ends now.
+  const liveGroup = `loop-live-${run}`;
+  await kafka.admin.setGroupOffsets(liveGroup, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
+
+  services.push(
+    await startService('cdc', {
+      PG_URL,
+      KAFKA_BROKERS,
+      CDC_SCHEMA: schema,
+      CDC_SLOT: schema,
+      CDC_PUBLICATION: schema,
+      CDC_SERVER_NAME: schema,
+      CDC_STATE_SCHEMA: `${schema}_state`,
+    }),
+  );
+  const storage = await startService('storage', {
+    KAFKA_BROKERS,
+    CASSANDRA_CONTACT_POINTS: CASSANDRA,
+    CASSANDRA_KEYSPACE: keyspace,
+    STORAGE_AUTO_MIGRATE: 'true',
+    STORAGE_CDC_SCHEMA: schema,
+    STORAGE_CDC_GROUP: `loop-cdc-${run}`,
+    STORAGE_ACTIVITY_CONSUMER: 'false',
+    MEDIA_ROOT: join(dir, 'media'),
+    MEDIA_SWEEPER: 'false',
+  });
+  services.push(storage);
+  const ingestService = await startService('ingest', { KAFKA_BROKERS, INGEST_DEDUP_KEY_PREFIX: `loop:${run}:` });
+  services.push(ingestService);
+  const recommender = await startService('recommender', {
+    KAFKA_BROKERS,
+    RECS_MODELS_DIR: modelsDir,
+    RECS_REDIS_PREFIX: `pulse:recs:loop:${run}:`,
+    RECS_LIVE_GROUP: liveGroup,
+    RECS_CATALOG_GROUP: `loop-catalog-${run}`,
+    RECS_CDC_SCHEMA: schema,
+    STORAGE_GRPC_ADDR: storage.grpcAddress,
+    // No feature store in this run: ranking goes without engagement features (and says so).
+    FEATURES_GRPC_ADDR: '127.0.0.1:9',
+  });
+  services.push(recommender);
+  ingest = grpcClient(ingestService.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
+  recs = grpcClient(recommender.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService');
+  // The catalogue has the posts once cdc's snapshot went through.
+  await eventually(
+    () => recommend(`warmup-${run}`),
+    (r) => r.items.some((i) => clusterOf.has(i.itemId)),
+    90_000,
+  );
+}, 300_000);
+
+afterAll(async () => {
+  ingest?.close();
+  recs?.close();
+  for (const s of services.reverse()) await s.stop();
+  await kafka?.close();
+  if (pg) {
+    await pg
+      .query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [schema])
+      .catch(() => undefined);
+    await pg.query(`DROP PUBLICATION IF EXISTS ${schema}`).catch(() => undefined);
+    await pg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await pg.query(`DROP SCHEMA IF EXISTS ${schema}_state CASCADE`).catch(() => undefined);
+    await pg.end();
+  }
+  const cassandra = new CassandraClient({ contactPoints: CASSANDRA.split(','), localDataCenter: 'datacenter1' });
+  await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
+  await cassandra.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+}, 120_000);
+
+describe('the loop', () => {
+  it("a new user's likes change their next recommendations within seconds: the liked posts leave, their cluster fills the list", async () => {
+    const userId = `fresh-${run}`;
+    const before = await recommend(userId);
+    expect(before.strategy).toBe(Strategy.STRATEGY_POPULAR_FALLBACK);
+    expect(before.fallbackReason).toMatch(/no history/);
+    expect(before.items.filter((i) => clusterOf.get(i.itemId) === 'jazz').length).toBeLessThan(6);
+    const jazz = [...clusterOf].filter(([, c]) => c === 'jazz').map(([id]) => id);
+    const liked = jazz.slice(0, 5);
+    const started = Date.now();
+    await track(
+      userId,
+      liked.map((target) => ({ type: ingestV1.ActivityType.ACTIVITY_TYPE_LIKE, target })),
+    );
+    const after = await eventually(
+      () => recommend(userId),
+      (r) => r.items.length === 10 && r.items.filter((i) => clusterOf.get(i.itemId) === 'jazz').length >= 6,
+      20_000,
+    );
+    const seconds = (Date.now() - started) / 1000;
+    expect(after.items.filter((i) => clusterOf.get(i.itemId) === 'jazz').length).toBeGreaterThanOrEqual(6);
+    for (const id of liked) expect(after.items.map((i) => i.itemId)).not.toContain(id);
+    expect(after.strategy).toBe(Strategy.STRATEGY_PERSONALIZED);
+    expect(seconds).toBeLessThan(15);
+  });
+
+  it("a followed account's new post is recommended to the follower, found through the follow graph", async () => {
+    const { rows } = await pg.query(
+      `INSERT INTO ${schema}.users (handle, display_name, email) VALUES ($1, 'F', $1 || '@example.org') RETURNING id`,
+      [`follower_${run}`.slice(0, 30)],
+    );
+    const follower = String(rows[0].id);
+    await pg.query(`INSERT INTO ${schema}.follows (follower_id, followee_id) VALUES ($1, $2)`, [follower, authors[3]]);
+    const created = await pg.query(
+      `INSERT INTO ${schema}.posts (author_id, body, tags) VALUES ($1, 'fresh off the press', $2) RETURNING id`,
+      [authors[3], ['travel', 'travel-news']],
+    );
+    const postId = String(created.rows[0].id);
+    const started = Date.now();
+    const found = await eventually(
+      () => recommend(follower, 20),
+      (r) => r.items.some((i) => i.itemId === postId),
+      60_000,
+    );
+    const item = found.items.find((i) => i.itemId === postId);
+    expect(item?.sources).toContain(CandidateSource.CANDIDATE_SOURCE_FOLLOWING);
+    expect((Date.now() - started) / 1000).toBeLessThan(60);
+  });
+
+  it('a hidden post never comes back, and neither does a post its author deleted', async () => {
+    const userId = `hider-${run}`;
+    await track(userId, [{ type: ingestV1.ActivityType.ACTIVITY_TYPE_LIKE, target: [...clusterOf.keys()][0] }]);
+    const first = await eventually(
+      () => recommend(userId),
+      (r) => r.strategy === Strategy.STRATEGY_PERSONALIZED && r.items.length > 2,
+      20_000,
+    );
+    const hidden = first.items[0].itemId;
+    const deleted = first.items[1].itemId;
+    await track(userId, [{ type: ingestV1.ActivityType.ACTIVITY_TYPE_HIDE, target: hidden }]);
+    await pg.query(`DELETE FROM ${schema}.posts WHERE id = $1`, [deleted]);
+    await eventually(
+      () => recommend(userId, 50),
+      (r) => !r.items.some((i) => i.itemId === hidden || i.itemId === deleted),
+      30_000,
+    );
+    for (let n = 0; n < 5; n++) {
+      const again = await recs.call<recsV1.RecommendResponse>('Recommend', { userId, numResults: 100, excludeSeen: n % 2 === 0 });
+      expect(again.items.map((i) => i.itemId)).not.toContain(hidden);
+      expect(again.items.map((i) => i.itemId)).not.toContain(deleted);
+    }
+  });
+});
