@@ -1,20 +1,17 @@
 import { ingestV1, millisToTimestamp, recsV1, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
 import { eventually, runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
-import { Client as CassandraClient } from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
+import { CASSANDRA, dropAppDatabase, KAFKA_BROKERS, migrateAppDatabase, PG_URL, startAppDatabase } from './support/app-database';
 
 // The loop, as a client sees it: what a user does through ingest changes their next Recommend within seconds,
 // a followed account's new post (written to the app database) becomes a candidate, a hidden post never comes
 // back. The built cdc, storage, ingest and recommender run as separate processes on this run's own schema,
 // keyspace, Redis prefix and consumer groups; the model is trained on this run's posts with the recs CLI.
-const PG_URL = process.env['PG_URL'] ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse';
-const KAFKA_BROKERS = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:29092';
-const CASSANDRA = process.env['CASSANDRA_CONTACT_POINTS'] ?? '127.0.0.1:29042';
 const run = randomUUID().replace(/-/g, '').slice(0, 10);
 const schema = `loop_${run}`;
 const keyspace = `loop_${run}`;
@@ -56,7 +53,7 @@ beforeAll(async () => {
   kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: `loop-${run}` });
 
   // The app database: authors, and posts in four topic clusters (tags[0] is the cluster).
-  await runBuilt('cdc', 'migrate.js', { PG_URL, CDC_SCHEMA: schema });
+  await migrateAppDatabase(schema);
   for (let a = 0; a < 8; a++) {
     const { rows } = await pg.query(
       `INSERT INTO ${schema}.users (handle, display_name, email) VALUES ($1, $1, $1 || '@example.org') RETURNING id`,
@@ -103,17 +100,7 @@ beforeAll(async () => {
   const liveGroup = `loop-live-${run}`;
   await kafka.admin.setGroupOffsets(liveGroup, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
 
-  services.push(
-    await startService('cdc', {
-      PG_URL,
-      KAFKA_BROKERS,
-      CDC_SCHEMA: schema,
-      CDC_SLOT: schema,
-      CDC_PUBLICATION: schema,
-      CDC_SERVER_NAME: schema,
-      CDC_STATE_SCHEMA: `${schema}_state`,
-    }),
-  );
+  services.push(await startAppDatabase(schema));
   const storage = await startService('storage', {
     KAFKA_BROKERS,
     CASSANDRA_CONTACT_POINTS: CASSANDRA,
@@ -156,17 +143,9 @@ afterAll(async () => {
   for (const s of services.reverse()) await s.stop();
   await kafka?.close();
   if (pg) {
-    await pg
-      .query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [schema])
-      .catch(() => undefined);
-    await pg.query(`DROP PUBLICATION IF EXISTS ${schema}`).catch(() => undefined);
-    await pg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
-    await pg.query(`DROP SCHEMA IF EXISTS ${schema}_state CASCADE`).catch(() => undefined);
+    await dropAppDatabase(pg, schema, keyspace);
     await pg.end();
   }
-  const cassandra = new CassandraClient({ contactPoints: CASSANDRA.split(','), localDataCenter: 'datacenter1' });
-  await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
-  await cassandra.shutdown();
   rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 

@@ -1,15 +1,12 @@
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
-import { Client as CassandraClient } from 'cassandra-driver';
+import { eventually, type ServiceProcess, startService } from '@pulse/platform/testing';
 import { Client as PgClient } from 'pg';
+import { CASSANDRA, dropAppDatabase, KAFKA_BROKERS, PG_URL, startAppDatabase } from './support/app-database';
 import { randomUUID } from 'node:crypto';
 
 // The platform as a client sees it: the built ingest, cdc and storage services as separate processes,
 // the app database written with SQL, results read back over gRPC.
-const PG_URL = process.env['PG_URL'] ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse';
-const KAFKA_BROKERS = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:29092';
-const CASSANDRA = process.env['CASSANDRA_CONTACT_POINTS'] ?? '127.0.0.1:29042';
 const run = randomUUID().replace(/-/g, '').slice(0, 10);
 const schema = `e2e_${run}`;
 const keyspace = `e2e_${run}`;
@@ -28,17 +25,7 @@ beforeAll(async () => {
   const activityGroup = `e2e-activity-${run}`;
   await kafka.admin.setGroupOffsets(activityGroup, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
 
-  await runBuilt('cdc', 'migrate.js', { PG_URL, CDC_SCHEMA: schema });
-  const cdcEnv = {
-    PG_URL,
-    KAFKA_BROKERS,
-    CDC_SCHEMA: schema,
-    CDC_SLOT: schema,
-    CDC_PUBLICATION: schema,
-    CDC_SERVER_NAME: schema,
-    CDC_STATE_SCHEMA: `${schema}_state`,
-  };
-  services.push(await startService('cdc', cdcEnv));
+  services.push(await startAppDatabase(schema));
   services.push(
     await startService('storage', {
       KAFKA_BROKERS,
@@ -63,17 +50,9 @@ afterAll(async () => {
   for (const s of services.reverse()) await s.stop();
   await kafka?.close();
   if (pg) {
-    await pg
-      .query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [schema])
-      .catch(() => undefined);
-    await pg.query(`DROP PUBLICATION IF EXISTS ${schema}`).catch(() => undefined);
-    await pg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
-    await pg.query(`DROP SCHEMA IF EXISTS ${schema}_state CASCADE`).catch(() => undefined);
+    await dropAppDatabase(pg, schema, keyspace);
     await pg.end();
   }
-  const cassandra = new CassandraClient({ contactPoints: CASSANDRA.split(','), localDataCenter: 'datacenter1' });
-  await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
-  await cassandra.shutdown();
 }, 120_000);
 
 const profile = (userId: string) => storage.call<storageV1.GetProfileResponse>('GetProfile', { userId }).then((r) => r.profile);
