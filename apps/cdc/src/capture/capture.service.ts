@@ -12,6 +12,7 @@ import { type IncrementalSnapshotRecord, IncrementalSnapshotter } from '../snaps
 import { ChunkReader } from '../snapshot/incremental-snapshot.pg.reader';
 import { CdcCatalogRepository, type SlotInfo, splitQualified, type TableInfo } from './cdc-catalog.pg.repository';
 import { CdcMetrics } from './cdc.metrics';
+import { checkReason, checkSnapshotId, checkSnapshotRequest, checkTables } from './capture.validation';
 import { ChangeStream, type StreamContext } from './change-stream';
 import { type EncodedRecord, topicBatches } from './kafka-records';
 
@@ -229,6 +230,7 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
   }
 
   async pause(reason: string): Promise<void> {
+    checkReason(reason);
     if (this.state === 'failed') throw grpcErrors.failedPrecondition(`capture failed: ${this.lastError}`);
     if (this.state === 'snapshotting' || this.state === 'starting') {
       throw grpcErrors.failedPrecondition(`capture is ${this.state}; it can be paused once streaming`);
@@ -241,6 +243,7 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
   }
 
   async resume(reason: string): Promise<void> {
+    checkReason(reason);
     if (this.state === 'failed') throw grpcErrors.failedPrecondition(`capture failed: ${this.lastError}`);
     if (this.pauseRequested) this.logger.info({ reason }, 'capture resumed');
     this.pauseRequested = false;
@@ -291,8 +294,8 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
   }
 
   /**
-   * Starts an incremental snapshot of published tables (`schema.table`, checked by the caller for form).
-   * FAILED_PRECONDITION while another runs or capture is not streaming; NOT_FOUND for a table outside
+   * Starts an incremental snapshot of published tables (`schema.table`); INVALID_ARGUMENT for a malformed
+   * request (see checkSnapshotRequest). FAILED_PRECONDITION while another runs or capture is not streaming; NOT_FOUND for a table outside
    * the publication; FAILED_PRECONDITION for a table without primary key (chunks are read by key).
    */
   async triggerIncrementalSnapshot(
@@ -300,6 +303,7 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
     chunkSize: number,
     conditions: Record<string, string>,
   ): Promise<cdcV1.Snapshot> {
+    checkSnapshotRequest(tables, chunkSize, conditions);
     const snapshots = this.snapshots;
     if (!snapshots || this.state === 'snapshotting' || this.state === 'stopped') {
       throw grpcErrors.failedPrecondition(`capture is ${this.state}; an incremental snapshot can start once streaming`);
@@ -324,6 +328,7 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
   }
 
   getIncrementalSnapshot(id: string): cdcV1.Snapshot {
+    checkSnapshotId(id);
     const snapshots = this.snapshots;
     const record = snapshots?.find(id);
     if (!snapshots || !record) throw grpcErrors.notFound(`snapshot ${id}`);
@@ -331,6 +336,8 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
   }
 
   async stopIncrementalSnapshot(id: string, tables: readonly string[]): Promise<cdcV1.Snapshot> {
+    checkSnapshotId(id);
+    checkTables(tables, false);
     const snapshots = this.snapshots;
     const record = await snapshots?.stop(id, tables);
     if (!snapshots || !record) throw grpcErrors.notFound(`snapshot ${id}`);

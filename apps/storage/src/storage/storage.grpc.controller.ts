@@ -8,7 +8,6 @@ import { GraphService } from '../graph/graph.service';
 import { MediaLifecycleService } from '../media/media-lifecycle.service';
 import { pullMessages } from '../media/media-streams';
 import { MediaService } from '../media/media.service';
-import { checkMaxActions, checkMediaId, checkSweepPrefix } from '../media/media.validation';
 import { ProfilesService } from '../profiles/profiles.service';
 
 /** pulse.storage.v1.StorageService over gRPC; each RPC is answered by its slice's service (profiles, graph, activity, media). */
@@ -126,15 +125,11 @@ export class StorageGrpcController implements storageV1.StorageServiceController
   }
 
   async deleteMedia(request: storageV1.DeleteMediaRequest): Promise<storageV1.DeleteMediaResponse> {
-    await this.media.delete(checkMediaId(request.mediaId));
+    await this.media.delete(request.mediaId);
     return {};
   }
 
   runLifecycleSweep(request: storageV1.RunLifecycleSweepRequest): Promise<storageV1.RunLifecycleSweepResponse> {
-    return this.lifecycle.sweep({
-      dryRun: !!request.dryRun,
-      prefix: checkSweepPrefix(request.prefix),
-      maxActions: checkMaxActions(request.maxActions),
-    });
+    return this.lifecycle.sweep({ dryRun: !!request.dryRun, prefix: request.prefix, maxActions: request.maxActions });
   }
 }
