@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { CdcGrpcController } from '../status/cdc.grpc.controller';
 import { WalSafetyService } from '../wal/wal-safety.service';
 import { CaptureService } from './capture.service';
+import { CdcGrpcController } from './cdc.grpc.controller';
 import { CdcMetrics } from './cdc.metrics';
 
 /** The capture slice: slot → Kafka streaming, WAL safety and the CdcService gRPC API. */

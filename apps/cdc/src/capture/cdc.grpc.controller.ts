@@ -1,7 +1,7 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { cdcV1 } from '@pulse/contracts';
 import { GrpcExceptionFilter } from '@pulse/platform';
-import { CaptureService } from '../capture/capture.service';
+import { CaptureService } from './capture.service';
 
 /** pulse.cdc.v1.CdcService over gRPC: status, incremental snapshots, pause and resume of the capture. */
 @Controller()
