@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
 import { CassandraModule, KafkaModule, type Logger, migrationsDir, PlatformModule } from '@pulse/platform';
 import { ActivityModule } from './activity/activity.module';
-import { appDbTopics } from './cdc/app-db.cdc.consumer';
+import { appDbTopics } from './cdc/app-db.kafka.consumer';
 import { CdcModule } from './cdc/cdc.module';
 import { STORAGE_CONFIG, type StorageConfig } from './config/storage.config';
 import { GraphModule } from './graph/graph.module';

@@ -6,7 +6,7 @@ import { Gauge } from 'prom-client';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake, type ManagedTable } from '../lake/lake';
 import { StreamRegistry } from '../streams/stream-registry';
-import type { StreamRunner } from '../streams/stream-runner';
+import type { StreamRunner } from '../streams/stream-runner.kafka.consumer';
 import { parsePartitionPredicate } from './partition-predicate';
 
 const MIN_RETENTION_MS = 168 * 3600 * 1000;
