@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { KafkaModule, type Logger, migrationsDir, PlatformModule, PostgresModule, RedisModule } from '@pulse/platform';
-import { FeaturesModule } from './api/features.module';
+import { FeaturesModule } from './features/features.module';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from './config/feature-store.config';
 import { RegistryModule } from './registry/registry.module';
 

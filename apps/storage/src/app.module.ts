@@ -2,14 +2,15 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
 import { CassandraModule, KafkaModule, type Logger, migrationsDir, PlatformModule } from '@pulse/platform';
 import { ActivityModule } from './activity/activity.module';
-import { appDbTopics } from './cdc/app-db.cdc.consumer';
+import { appDbTopics } from './cdc/app-db.kafka.consumer';
 import { CdcModule } from './cdc/cdc.module';
 import { STORAGE_CONFIG, type StorageConfig } from './config/storage.config';
 import { GraphModule } from './graph/graph.module';
 import { MediaModule } from './media/media.module';
 import { ProfilesModule } from './profiles/profiles.module';
+import { StorageModule } from './storage/storage.module';
 
-/** config → logging, health, metrics → Kafka, Cassandra → profiles, graph, activity. */
+/** config → logging, health, metrics → Kafka, Cassandra → profiles, graph, activity, app-db changes, media → the StorageService controller. */
 @Module({})
 export class AppModule {
   static forRoot(config: StorageConfig, logger: Logger): DynamicModule {
@@ -34,6 +35,7 @@ export class AppModule {
         ActivityModule,
         CdcModule,
         MediaModule,
+        StorageModule,
       ],
       providers: [{ provide: STORAGE_CONFIG, useValue: config }],
       exports: [STORAGE_CONFIG],

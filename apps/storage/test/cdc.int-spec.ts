@@ -1,6 +1,6 @@
 import type { DebeziumEnvelope, storageV1 } from '@pulse/contracts';
 import { PlatformaticKafkaClient } from '@pulse/platform';
-import { appDbTopics } from '../src/cdc/app-db.cdc.consumer';
+import { appDbTopics } from '../src/cdc/app-db.kafka.consumer';
 import { dropKeyspace, stackConfig, startStorage, type StorageTestApp } from './storage-test-app';
 
 // Envelopes as the cdc service (and Debezium) writes them, produced by the test itself.

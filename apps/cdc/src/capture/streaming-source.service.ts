@@ -1,3 +1,4 @@
+import { checkReason } from './capture.validation';
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { grpcErrors, LOGGER, type Logger } from '@pulse/platform';
 import { CDC_CONFIG, type CdcConfig } from '../config/cdc.config';
@@ -66,6 +67,7 @@ export class StreamingSourceService implements BeforeApplicationShutdown {
   }
 
   async pause(reason: string): Promise<void> {
+    checkReason(reason);
     const { status } = this;
     if (status.state === 'failed') throw grpcErrors.failedPrecondition(`capture failed: ${status.lastError}`);
     if (status.state === 'snapshotting' || status.state === 'starting') {
@@ -77,6 +79,7 @@ export class StreamingSourceService implements BeforeApplicationShutdown {
   }
 
   async resume(reason: string): Promise<void> {
+    checkReason(reason);
     const { status } = this;
     if (status.state === 'failed') throw grpcErrors.failedPrecondition(`capture failed: ${status.lastError}`);
     if (status.requestPause(false)) this.logger.info({ reason }, 'capture resumed');

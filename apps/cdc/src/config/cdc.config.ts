@@ -1,19 +1,17 @@
 import { env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
-/** A PostgreSQL identifier as written unquoted in SQL (lower case); quoted everywhere it is used. */
+/**
+ * A PostgreSQL identifier as written unquoted in SQL (lower case); quoted everywhere it is used. Wider than
+ * env.identifier (which also fits Cassandra: a letter first, no `$`, at most 48 characters): PostgreSQL names
+ * such as `_cdc`, `a$b` or 63 characters long stay valid here.
+ */
 const IDENTIFIER = /^[a-z_][a-z0-9_$]{0,62}$/;
 
 const identifier = (fallback: string) =>
   env.string(fallback).refine((s) => IDENTIFIER.test(s), {
     message: 'expected a lower-case PostgreSQL identifier ([a-z_][a-z0-9_$]*, at most 63 characters)',
   });
-
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false'])
-    .default(fallback ? 'true' : 'false')
-    .transform((s) => s === 'true');
 
 /** Comma-separated table names, each `table` (in CDC_SCHEMA) or `schema.table`; empty = every table of CDC_SCHEMA. */
 const tableList = () =>
@@ -71,9 +69,9 @@ export const cdcConfigSchema = z.object({
   /** Rows per chunk of an incremental snapshot when the request does not say (Debezium's incremental.snapshot.chunk.size). */
   CDC_INCREMENTAL_SNAPSHOT_CHUNK_SIZE: env.int(1024, 1, 100_000),
   /** A delete is followed by a tombstone (same key, null value), as Debezium's `tombstones.on.delete`. */
-  CDC_TOMBSTONES_ON_DELETE: bool(true),
+  CDC_TOMBSTONES_ON_DELETE: env.bool(true),
   /** Adds the `transaction` block (id, total_order, data_collection_order), as Debezium's `provide.transaction.metadata`. */
-  CDC_PROVIDE_TRANSACTION_METADATA: bool(true),
+  CDC_PROVIDE_TRANSACTION_METADATA: env.bool(true),
   /** Delay before reconnecting after the replication stream or Kafka failed; doubles up to 30s. */
   CDC_RETRY_BACKOFF: env.duration('500ms'),
   /** Folder of the migrations applied by `migrate` (found next to the program when unset). */

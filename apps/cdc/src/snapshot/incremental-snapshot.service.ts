@@ -1,3 +1,4 @@
+import { checkSnapshotId, checkSnapshotRequest, checkTables } from '../capture/capture.validation';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { cdcV1 } from '@pulse/contracts';
 import { grpcErrors, LOGGER, type Logger } from '@pulse/platform';
@@ -55,11 +56,12 @@ export class IncrementalSnapshotService implements OnApplicationShutdown {
   }
 
   /**
-   * Starts an incremental snapshot of published tables (`schema.table`, checked by the caller for form).
+   * Starts an incremental snapshot of published tables (`schema.table`, their form checked first).
    * FAILED_PRECONDITION while another runs or capture is not streaming; NOT_FOUND for a table outside
    * the publication; FAILED_PRECONDITION for a table without primary key (chunks are read by key).
    */
-  async trigger(tables: readonly string[], chunkSize: number, conditions: Record<string, string>): Promise<cdcV1.Snapshot> {
+  async trigger(requested: readonly string[], chunkSize: number, conditions: Record<string, string>): Promise<cdcV1.Snapshot> {
+    const tables = checkSnapshotRequest(requested, chunkSize, conditions);
     const { snapshotter, status } = this;
     if (!this.restored || status.state === 'snapshotting' || status.state === 'stopped') {
       throw grpcErrors.failedPrecondition(`capture is ${status.state}; an incremental snapshot can start once streaming`);
@@ -84,13 +86,15 @@ export class IncrementalSnapshotService implements OnApplicationShutdown {
   }
 
   get(id: string): cdcV1.Snapshot {
+    checkSnapshotId(id);
     const record = this.snapshotter.find(id);
     if (!record) throw grpcErrors.notFound(`snapshot ${id}`);
     return this.snapshotter.toProto(record, this.status.state === 'paused');
   }
 
   async stop(id: string, tables: readonly string[]): Promise<cdcV1.Snapshot> {
-    const record = await this.snapshotter.stop(id, tables);
+    checkSnapshotId(id);
+    const record = await this.snapshotter.stop(id, checkTables(tables, false));
     if (!record) throw grpcErrors.notFound(`snapshot ${id}`);
     return this.snapshotter.toProto(record, this.status.state === 'paused');
   }

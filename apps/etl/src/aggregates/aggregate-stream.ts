@@ -13,7 +13,7 @@ import { ColumnBatch, type DeltaTable } from '@pulse/lake';
 import type { IncomingRecord, KafkaClient, Logger, TopicBatch } from '@pulse/platform';
 import { activityTypeName, targetTypeName, utcDate } from '../bronze/bronze-tables';
 import { committedOffsets, txnAppId } from '../streams/exactly-once.sink';
-import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner';
+import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
 import type { ActivityFacts, AggregateDefinition } from './aggregate-definitions';
 import { type AggregatorState, type WindowAggregator, type WindowResult } from './window-aggregator';
 

@@ -16,6 +16,21 @@ interface Job {
   cancelled: boolean;
 }
 
+/** What StartBackfill asks for: event-time bounds in ms since the epoch, undefined when not given. */
+export interface BackfillRequest {
+  aggregate: string;
+  fromMs?: number;
+  toMs?: number;
+  republish: boolean;
+}
+
+function checkRequest(request: BackfillRequest): Required<BackfillRequest> {
+  if (!request.aggregate) throw grpcErrors.invalidArgument('aggregate', 'required');
+  if (request.fromMs === undefined) throw grpcErrors.invalidArgument('from_time', 'required');
+  if (request.toMs === undefined) throw grpcErrors.invalidArgument('to_time', 'required');
+  return { ...request, fromMs: request.fromMs, toMs: request.toMs };
+}
+
 /**
  * Backfills: recompute one aggregate over a past event-time range from the bronze activity table and
  * replace those windows in the aggregate's table, in one Delta commit (an overwrite of the affected
@@ -35,7 +50,8 @@ export class BackfillService {
     private readonly aggregates: AggregateStreamsService,
   ) {}
 
-  start(request: { aggregate: string; fromMs: number; toMs: number; republish: boolean }): etlV1.BackfillJob {
+  start(requested: BackfillRequest): etlV1.BackfillJob {
+    const request = checkRequest(requested);
     const definition = aggregateDefinitions(this.config).find((d) => d.name === request.aggregate);
     if (!definition) throw grpcErrors.notFound(`aggregate ${request.aggregate}`);
     if (!this.aggregates.stream(definition.name)) {
@@ -93,19 +109,23 @@ export class BackfillService {
   }
 
   get(id: string): etlV1.BackfillJob {
-    const job = this.jobs.get(id);
-    if (!job) throw grpcErrors.notFound(`backfill ${id}`);
-    return { ...job.job };
+    return { ...this.find(id).job };
   }
 
   cancel(id: string): etlV1.BackfillJob {
-    const job = this.jobs.get(id);
-    if (!job) throw grpcErrors.notFound(`backfill ${id}`);
+    const job = this.find(id);
     if (job.job.state === etlV1.BackfillState.BACKFILL_STATE_PENDING || job.job.state === etlV1.BackfillState.BACKFILL_STATE_RUNNING) {
       job.cancelled = true;
       if (job.job.state === etlV1.BackfillState.BACKFILL_STATE_PENDING) this.finish(job, etlV1.BackfillState.BACKFILL_STATE_CANCELLED);
     }
     return { ...job.job };
+  }
+
+  private find(id: string): Job {
+    if (!id) throw grpcErrors.invalidArgument('job_id', 'required');
+    const job = this.jobs.get(id);
+    if (!job) throw grpcErrors.notFound(`backfill ${id}`);
+    return job;
   }
 
   /** Resolves when every queued job has finished (tests, shutdown). */

@@ -5,7 +5,7 @@ import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
 import { committedOffsets, ExactlyOnceDeltaSink } from '../streams/exactly-once.sink';
 import { StreamRegistry } from '../streams/stream-registry';
-import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner';
+import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
 import { activityBronzeTable, type BronzeTable, cdcBronzeTable, recsServedBronzeTable } from './bronze-tables';
 
 /** The activity topic this deployment reads (tests and side-by-side deployments name their own). */

@@ -1,12 +1,6 @@
 import { env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true');
-
 const topicName = (fallback: string) =>
   z
     .string()
@@ -39,8 +33,8 @@ export const etlConfigSchema = z.object({
     .default(''),
   LAKE_S3_ACCESS_KEY_ID: z.string().default(''),
   LAKE_S3_SECRET_ACCESS_KEY: z.string().default(''),
-  LAKE_S3_FORCE_PATH_STYLE: bool(true),
-  LAKE_S3_CREATE_BUCKET: bool(false),
+  LAKE_S3_FORCE_PATH_STYLE: env.bool(true),
+  LAKE_S3_CREATE_BUCKET: env.bool(false),
   /** DuckDB memory limit of this process (Parquet writes, compaction, backfills). */
   LAKE_MEMORY_LIMIT: env.string('1GB'),
   /** Target size of data files after compaction, bytes (Delta OPTIMIZE's maxFileSize). */
@@ -63,7 +57,7 @@ export const etlConfigSchema = z.object({
     .regex(/^[A-Za-z0-9._-]*$/)
     .default('pulse-etl.'),
   /** Whether this replica runs the bronze streams (scale out: any number of replicas, split by partition). */
-  ETL_BRONZE_STREAMS: bool(true),
+  ETL_BRONZE_STREAMS: env.bool(true),
   /**
    * App-database tables whose CDC topics get a bronze table, comma-separated (schema.table or table); the
    * recommender trains from users, posts, follows and comments there. Empty: none.
@@ -84,7 +78,7 @@ export const etlConfigSchema = z.object({
    * Whether this replica runs the window aggregates. They group by keys other than the partition key
    * (posts), so exactly one replica runs them (docs/decisions/0010).
    */
-  ETL_AGGREGATE_STREAMS: bool(true),
+  ETL_AGGREGATE_STREAMS: env.bool(true),
   /** Prefix of aggregate names (and so of their tables and topics); for side-by-side deployments and tests. */
   ETL_AGGREGATE_PREFIX: z
     .string()

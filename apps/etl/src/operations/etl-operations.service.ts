@@ -6,17 +6,24 @@ import { Gauge } from 'prom-client';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake, type ManagedTable } from '../lake/lake';
 import { StreamRegistry } from '../streams/stream-registry';
-import type { StreamRunner } from '../streams/stream-runner';
+import type { StreamRunner } from '../streams/stream-runner.kafka.consumer';
 import { parsePartitionPredicate } from './partition-predicate';
 
 const MIN_RETENTION_MS = 168 * 3600 * 1000;
+const MAX_WHERE_LENGTH = 1024;
+const MIB = 1024 * 1024;
+
+function required(value: string, field: string): string {
+  if (!value) throw grpcErrors.invalidArgument(field, 'required');
+  return value;
+}
 
 /** End offsets per topic, queried once per status or metrics scrape. */
 type EndOffsets = Map<string, Promise<bigint[]>>;
 
 /**
  * Operations on the lake and the streams: status, compaction (also on a schedule), vacuum, pause and
- * resume. The gRPC controller validates requests and calls this.
+ * resume. Each operation checks its request first (INVALID_ARGUMENT names the field).
  */
 @Injectable()
 export class EtlOperationsService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -144,7 +151,21 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
     return table;
   }
 
-  async compact(request: { table: string; where: string; targetFileSizeBytes: number }): Promise<etlV1.CompactTableResponse> {
+  async compact(request: {
+    table: string;
+    where: string;
+    zOrderBy: readonly string[];
+    targetFileSizeBytes: number;
+  }): Promise<etlV1.CompactTableResponse> {
+    required(request.table, 'table');
+    if (request.where.length > MAX_WHERE_LENGTH) throw grpcErrors.invalidArgument('where', `at most ${MAX_WHERE_LENGTH} characters`);
+    if (request.zOrderBy.length > 0) {
+      throw grpcErrors.unimplemented('z_order_by: Z-ordering is not supported; compaction bin-packs files per partition');
+    }
+    const target = request.targetFileSizeBytes;
+    if (target !== 0 && (target < MIB || target > 2048 * MIB)) {
+      throw grpcErrors.invalidArgument('target_file_size_bytes', 'between 1 MiB and 2 GiB, or 0 for the table default');
+    }
     const { table } = await this.managed(request.table);
     let filter: ((values: Record<string, string | null>) => boolean) | undefined;
     if (request.where) {
@@ -177,7 +198,7 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
   }
 
   async vacuum(request: { table: string; retentionMs: number | null; dryRun: boolean }): Promise<etlV1.VacuumTableResponse> {
-    const { table } = await this.managed(request.table);
+    const { table } = await this.managed(required(request.table, 'table'));
     const retentionMs = request.retentionMs ?? this.config.LAKE_VACUUM_RETENTION;
     if (retentionMs < MIN_RETENTION_MS) {
       throw grpcErrors.invalidArgument('retention', 'at least 168 hours, so streams and time travel keep the files they need');
@@ -193,7 +214,7 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
   }
 
   private stream(name: string): StreamRunner<any, any> {
-    const stream = this.streams.get(name);
+    const stream = this.streams.get(required(name, 'stream'));
     if (!stream)
       throw grpcErrors.notFound(
         `stream ${name} (streams of this replica: ${

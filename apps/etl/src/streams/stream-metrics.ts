@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ServiceMetrics } from '@pulse/platform';
 import { Counter, Histogram } from 'prom-client';
-import type { BatchOutcome, StreamCounters } from './stream-runner';
+import type { BatchOutcome, StreamCounters } from './stream-runner.kafka.consumer';
 
 /** Prometheus metrics of the streams: records by outcome, commits, batch durations. Lag is on GetStatus and etl_stream_lag. */
 @Injectable()

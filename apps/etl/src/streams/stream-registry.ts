@@ -3,7 +3,7 @@ import type { TopicDefinition } from '@pulse/contracts';
 import { HealthRegistry, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { StreamMetrics } from './stream-metrics';
-import { type StreamProcessor, StreamRunner } from './stream-runner';
+import { type StreamProcessor, StreamRunner } from './stream-runner.kafka.consumer';
 
 /**
  * The streams this replica runs, by name: it starts them (one consumer group per stream,

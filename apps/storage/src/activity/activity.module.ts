@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ActivityRepository } from './activity.cassandra.repository';
-import { ActivityGrpcController } from './activity.grpc.controller';
 import { ActivityKafkaConsumer } from './activity.kafka.consumer';
 import { ActivityService } from './activity.service';
 
-@Module({ controllers: [ActivityGrpcController], providers: [ActivityService, ActivityRepository, ActivityKafkaConsumer] })
+@Module({ providers: [ActivityService, ActivityRepository, ActivityKafkaConsumer], exports: [ActivityService] })
 export class ActivityModule {}

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { GraphModule } from '../graph/graph.module';
 import { ProfilesModule } from '../profiles/profiles.module';
-import { AppDbCdcConsumer } from './app-db.cdc.consumer';
+import { AppDbKafkaConsumer } from './app-db.kafka.consumer';
 import { CdcRowVersionsRepository } from './cdc-row-versions.cassandra.repository';
 
-@Module({ imports: [ProfilesModule, GraphModule], providers: [AppDbCdcConsumer, CdcRowVersionsRepository] })
+@Module({ imports: [ProfilesModule, GraphModule], providers: [AppDbKafkaConsumer, CdcRowVersionsRepository] })
 export class CdcModule {}

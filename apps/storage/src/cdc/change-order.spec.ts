@@ -1,5 +1,5 @@
 import type { DebeziumEnvelope } from '@pulse/contracts';
-import { changeOrder } from './app-db.cdc.consumer';
+import { changeOrder } from './app-db.kafka.consumer';
 
 const base: DebeziumEnvelope = {
   before: null,

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { GraphRepository } from './graph.cassandra.repository';
-import { GraphGrpcController } from './graph.grpc.controller';
 import { GraphService } from './graph.service';
 
-@Module({ controllers: [GraphGrpcController], providers: [GraphService, GraphRepository], exports: [GraphService] })
+@Module({ providers: [GraphService, GraphRepository], exports: [GraphService] })
 export class GraphModule {}

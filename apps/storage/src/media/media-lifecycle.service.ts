@@ -8,6 +8,7 @@ import { abortRuleFor, decide, type LifecycleRule, minimumObjectAgeDays } from '
 import { MediaBlobs } from './media-blobs.service';
 import { DAY_SHARDS, MediaRepository, type MediaRow } from './media.cassandra.repository';
 import { addressOf, MediaService } from './media.service';
+import { checkMaxActions, checkSweepPrefix } from './media.validation';
 
 export const LIFECYCLE_RULES = Symbol('LIFECYCLE_RULES');
 
@@ -59,7 +60,9 @@ export class MediaLifecycleService {
     });
   }
 
-  async sweep(options: SweepOptions): Promise<storageV1.RunLifecycleSweepResponse> {
+  /** RunLifecycleSweep; INVALID_ARGUMENT for a prefix over 256 characters or max_actions outside 0..100000. */
+  async sweep(requested: SweepOptions): Promise<storageV1.RunLifecycleSweepResponse> {
+    const options = { ...requested, prefix: checkSweepPrefix(requested.prefix), maxActions: checkMaxActions(requested.maxActions) };
     const startedAt = new Date();
     const now = options.now ?? startedAt;
     const actions: storageV1.LifecycleAction[] = [];

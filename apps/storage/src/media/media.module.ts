@@ -8,7 +8,6 @@ import { MediaBlobs } from './media-blobs.service';
 import { LIFECYCLE_RULES, MediaLifecycleService } from './media-lifecycle.service';
 import { MediaSweepScheduler } from './media-sweep.scheduler';
 import { MediaRepository } from './media.cassandra.repository';
-import { MediaGrpcController } from './media.grpc.controller';
 import { MediaService } from './media.service';
 import { S3BlobStore } from './s3.blob-store';
 
@@ -49,7 +48,6 @@ class BlobStoreLifecycle implements OnApplicationShutdown {
 
 /** Media objects: PutMedia/GetMedia/GetMediaInfo/DeleteMedia, content-addressed blobs, lifecycle sweeps. */
 @Module({
-  controllers: [MediaGrpcController],
   providers: [
     {
       provide: BLOB_STORE,

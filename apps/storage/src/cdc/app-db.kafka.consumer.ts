@@ -35,7 +35,7 @@ export function appDbTopics(schema: string) {
  * row. Changes of one key are applied in order; offsets are committed after the batch (at-least-once).
  */
 @Injectable()
-export class AppDbCdcConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private supervised?: SupervisedConsumer;
   private readonly outcomes: Counter<'table' | 'outcome'>;
 

@@ -1,0 +1,135 @@
+import { Controller, UseFilters } from '@nestjs/common';
+import { status, type Metadata, type ServerReadableStream, type ServerWritableStream } from '@grpc/grpc-js';
+import { storageV1 } from '@pulse/contracts';
+import { GrpcExceptionFilter, GrpcStatusError } from '@pulse/platform';
+import { defer, ignoreElements, type Observable } from 'rxjs';
+import { ActivityService } from '../activity/activity.service';
+import { GraphService } from '../graph/graph.service';
+import { MediaLifecycleService } from '../media/media-lifecycle.service';
+import { pullMessages } from '../media/media-streams';
+import { MediaService } from '../media/media.service';
+import { ProfilesService } from '../profiles/profiles.service';
+
+/** pulse.storage.v1.StorageService over gRPC; each RPC is answered by its slice's service (profiles, graph, activity, media). */
+@Controller()
+@UseFilters(GrpcExceptionFilter)
+@storageV1.StorageServiceControllerMethods()
+export class StorageGrpcController implements storageV1.StorageServiceController {
+  constructor(
+    private readonly profiles: ProfilesService,
+    private readonly graph: GraphService,
+    private readonly activity: ActivityService,
+    private readonly media: MediaService,
+    private readonly lifecycle: MediaLifecycleService,
+  ) {}
+
+  // Profiles
+
+  async createProfile(request: storageV1.CreateProfileRequest): Promise<storageV1.CreateProfileResponse> {
+    return { profile: await this.profiles.create(request.profile) };
+  }
+
+  async getProfile(request: storageV1.GetProfileRequest): Promise<storageV1.GetProfileResponse> {
+    return { profile: await this.profiles.get(request.userId) };
+  }
+
+  async getProfileByHandle(request: storageV1.GetProfileByHandleRequest): Promise<storageV1.GetProfileByHandleResponse> {
+    return { profile: await this.profiles.getByHandle(request.handle) };
+  }
+
+  async updateProfile(request: storageV1.UpdateProfileRequest): Promise<storageV1.UpdateProfileResponse> {
+    // proto-loader hands the mask over as { paths }, ts-proto types it as the path list.
+    const mask = request.updateMask as unknown as string[] | { paths?: string[] } | undefined;
+    return { profile: await this.profiles.update(request.profile, Array.isArray(mask) ? mask : mask?.paths) };
+  }
+
+  changeHandle(request: storageV1.ChangeHandleRequest): Promise<storageV1.ChangeHandleResponse> {
+    return this.profiles.changeHandle(request.userId, request.newHandle);
+  }
+
+  // Graph
+
+  follow(request: storageV1.FollowRequest): Promise<storageV1.FollowResponse> {
+    return this.graph.follow(request.followerId, request.followeeId);
+  }
+
+  async unfollow(request: storageV1.UnfollowRequest): Promise<storageV1.UnfollowResponse> {
+    return { deleted: await this.graph.unfollow(request.followerId, request.followeeId) };
+  }
+
+  async getRelationship(request: storageV1.GetRelationshipRequest): Promise<storageV1.GetRelationshipResponse> {
+    return { relationship: await this.graph.relationship(request.userId, request.otherUserId) };
+  }
+
+  listFollowers(request: storageV1.ListFollowersRequest): Promise<storageV1.ListFollowersResponse> {
+    return this.graph.listFollowers(request.userId, request.pageSize, request.pageToken);
+  }
+
+  listFollowing(request: storageV1.ListFollowingRequest): Promise<storageV1.ListFollowingResponse> {
+    return this.graph.listFollowing(request.userId, request.pageSize, request.pageToken);
+  }
+
+  listMutualFollows(request: storageV1.ListMutualFollowsRequest): Promise<storageV1.ListMutualFollowsResponse> {
+    return this.graph.listMutual(request.userId, request.pageSize, request.pageToken);
+  }
+
+  async getFollowCounts(request: storageV1.GetFollowCountsRequest): Promise<storageV1.GetFollowCountsResponse> {
+    return { counts: await this.graph.counts(request.userId) };
+  }
+
+  // Activity
+
+  listActivity(request: storageV1.ListActivityRequest): Promise<storageV1.ListActivityResponse> {
+    return this.activity.list(request);
+  }
+
+  // Media
+
+  /**
+   * Client streaming. Nest hands the messages over as an rx stream and holds back early ones until the
+   * handler returns, so the handler subscribes at once and returns an Observable (a Promise would keep
+   * every message buffered until the upload ends). The call itself is paused when the upload falls behind.
+   */
+  putMedia(
+    messages: Observable<storageV1.PutMediaRequest>,
+    _metadata?: Metadata,
+    call?: ServerReadableStream<storageV1.PutMediaRequest, storageV1.PutMediaResponse>,
+  ): Observable<storageV1.PutMediaResponse> {
+    const cancelled = new AbortController();
+    const onCancel = () => cancelled.abort(new GrpcStatusError(status.CANCELLED, 'the client cancelled the upload'));
+    call?.once('cancelled', onCancel);
+    const upload = pullMessages(messages, call, cancelled.signal);
+    return defer(async () => {
+      try {
+        return { media: await this.media.put(upload) };
+      } finally {
+        call?.off('cancelled', onCancel);
+      }
+    });
+  }
+
+  /** Server streaming: messages are written straight to the call with backpressure; the returned stream only signals the end. */
+  getMedia(
+    request: storageV1.GetMediaRequest,
+    _metadata?: Metadata,
+    call?: ServerWritableStream<storageV1.GetMediaRequest, storageV1.GetMediaResponse>,
+  ): Observable<never> {
+    return defer(() => {
+      if (!call) throw new Error('GetMedia is server streaming: the handler needs the call to write to');
+      return this.media.download(request, call);
+    }).pipe(ignoreElements());
+  }
+
+  async getMediaInfo(request: storageV1.GetMediaInfoRequest): Promise<storageV1.GetMediaInfoResponse> {
+    return { media: await this.media.info(request.mediaId) };
+  }
+
+  async deleteMedia(request: storageV1.DeleteMediaRequest): Promise<storageV1.DeleteMediaResponse> {
+    await this.media.delete(request.mediaId);
+    return {};
+  }
+
+  runLifecycleSweep(request: storageV1.RunLifecycleSweepRequest): Promise<storageV1.RunLifecycleSweepResponse> {
+    return this.lifecycle.sweep({ dryRun: !!request.dryRun, prefix: request.prefix, maxActions: request.maxActions });
+  }
+}
