@@ -22,3 +22,4 @@ export * from './postgres/sql';
 export * from './cassandra/cassandra.client';
 export * from './cassandra/cassandra.module';
 export * from './cassandra/cql-migrator';
+export * from './random/rng';

@@ -1,5 +1,5 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import { Rng } from '../data/rng';
+import { Rng } from '@pulse/platform';
 import { sortedHas } from '../data/interactions';
 import { tfLoaded, type Tf } from '../tf/tf-backend';
 import type { EpochReport, FitHooks, FitResult, Recommender, TrainingData } from './model';
