@@ -8,18 +8,125 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
 import { Observable } from "rxjs";
+import { Duration } from "../../../google/protobuf/duration";
 import { Timestamp } from "../../../google/protobuf/timestamp";
+import { ActivityType } from "../../ingest/v1/activity";
 
-/** GetStatusRequest asks for the service's status. */
+/** SimulatorState is what the behaviour loop is doing. */
+export enum SimulatorState {
+  /** SIMULATOR_STATE_UNSPECIFIED - Not known. */
+  SIMULATOR_STATE_UNSPECIFIED = 0,
+  /** SIMULATOR_STATE_SEEDING - Writing the seed world into the app database (or loading it back). */
+  SIMULATOR_STATE_SEEDING = 1,
+  /** SIMULATOR_STATE_RUNNING - Running sessions. */
+  SIMULATOR_STATE_RUNNING = 2,
+  /** SIMULATOR_STATE_PAUSED - Rate 0: no sessions until SetRate sets a positive rate. */
+  SIMULATOR_STATE_PAUSED = 3,
+  /** SIMULATOR_STATE_STOPPED - Shutting down: finishing the sessions and the batch in flight. */
+  SIMULATOR_STATE_STOPPED = 4,
+  UNRECOGNIZED = -1,
+}
+
+/** GetStatusRequest asks for the simulator's status. */
 export interface GetStatusRequest {
 }
 
-/** GetStatusResponse is the service's status. */
+/** GetStatusResponse is the simulator's status. */
 export interface GetStatusResponse {
-  /** Distinct tracked events the service has recorded. */
-  eventsHandled: number;
+  /** What the behaviour loop is doing. */
+  state: SimulatorState;
+  /** True while sessions run (state RUNNING). */
+  running: boolean;
+  /**
+   * Seed the world was generated from (the one recorded when it was seeded,
+   * which wins over a different configured seed).
+   */
+  seed: number;
+  /** Run number of this process on this world (1 for the first start). */
+  run: number;
+  /** Users of the world. */
+  users: number;
+  /** Posts the simulator knows: seeded plus created since. */
+  posts: number;
+  /** Follow edges between the world's users. */
+  follows: number;
+  /**
+   * Events ingest accepted (or already had) since this replica started, by
+   * type; types never sent are absent.
+   */
+  eventsSent: EventCount[];
+  /** Sum of events_sent. */
+  eventsSentTotal: number;
+  /** Events ingest rejected as invalid since this replica started. */
+  eventsRejected: number;
+  /** Failed calls since this replica started, by peer and status code. */
+  errors: ErrorCount[];
+  /** Sessions run since this replica started. */
+  sessions: number;
+  /** Recommendation lists received since this replica started, by strategy. */
+  recommendations: StrategyCount[];
+  /**
+   * Target events per second as set (configuration or SetRate); 0 when
+   * paused.
+   */
+  rate: number;
+  /**
+   * Target events per second right now: rate times the daily rhythm times
+   * the backpressure factor.
+   */
+  currentRate: number;
+  /** Length of one simulated day. */
+  dayPeriod:
+    | Duration
+    | undefined;
   /** When this replica started. */
   startedAt: Timestamp | undefined;
+}
+
+/** EventCount is how many events of one type were sent. */
+export interface EventCount {
+  /** The activity type. */
+  type: ActivityType;
+  /** Events of that type. */
+  count: number;
+}
+
+/** ErrorCount is how many calls to one peer failed with one status code. */
+export interface ErrorCount {
+  /** The peer: "ingest", "recommender", "storage" or "postgres". */
+  peer: string;
+  /**
+   * gRPC status code name, for example "UNAVAILABLE" (the PostgreSQL error
+   * code for "postgres").
+   */
+  code: string;
+  /** Failed calls (each retry counts). */
+  count: number;
+}
+
+/** StrategyCount is how many recommendation lists came with one strategy. */
+export interface StrategyCount {
+  /**
+   * Strategy name as the recommender reports it, for example
+   * "STRATEGY_PERSONALIZED".
+   */
+  strategy: string;
+  /** Lists received. */
+  count: number;
+}
+
+/** SetRateRequest carries the new target rate. */
+export interface SetRateRequest {
+  /** Required. Events per second, 0..10000; 0 pauses. */
+  eventsPerSecond: number;
+}
+
+/** SetRateResponse confirms the change. */
+export interface SetRateResponse {
+  /** The target rate before the call. */
+  previousEventsPerSecond: number;
+  /** The target rate now. */
+  eventsPerSecond: number;
 }
 
 function createBaseGetStatusRequest(): GetStatusRequest {
@@ -58,16 +165,79 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
 };
 
 function createBaseGetStatusResponse(): GetStatusResponse {
-  return { eventsHandled: 0, startedAt: undefined };
+  return {
+    state: 0,
+    running: false,
+    seed: 0,
+    run: 0,
+    users: 0,
+    posts: 0,
+    follows: 0,
+    eventsSent: [],
+    eventsSentTotal: 0,
+    eventsRejected: 0,
+    errors: [],
+    sessions: 0,
+    recommendations: [],
+    rate: 0,
+    currentRate: 0,
+    dayPeriod: undefined,
+    startedAt: undefined,
+  };
 }
 
 export const GetStatusResponse: MessageFns<GetStatusResponse> = {
   encode(message: GetStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.eventsHandled !== 0) {
-      writer.uint32(8).int64(message.eventsHandled);
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    if (message.running !== false) {
+      writer.uint32(16).bool(message.running);
+    }
+    if (message.seed !== 0) {
+      writer.uint32(24).int64(message.seed);
+    }
+    if (message.run !== 0) {
+      writer.uint32(32).int32(message.run);
+    }
+    if (message.users !== 0) {
+      writer.uint32(40).int32(message.users);
+    }
+    if (message.posts !== 0) {
+      writer.uint32(48).int64(message.posts);
+    }
+    if (message.follows !== 0) {
+      writer.uint32(56).int64(message.follows);
+    }
+    for (const v of message.eventsSent) {
+      EventCount.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.eventsSentTotal !== 0) {
+      writer.uint32(72).int64(message.eventsSentTotal);
+    }
+    if (message.eventsRejected !== 0) {
+      writer.uint32(80).int64(message.eventsRejected);
+    }
+    for (const v of message.errors) {
+      ErrorCount.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.sessions !== 0) {
+      writer.uint32(96).int64(message.sessions);
+    }
+    for (const v of message.recommendations) {
+      StrategyCount.encode(v!, writer.uint32(106).fork()).join();
+    }
+    if (message.rate !== 0) {
+      writer.uint32(113).double(message.rate);
+    }
+    if (message.currentRate !== 0) {
+      writer.uint32(121).double(message.currentRate);
+    }
+    if (message.dayPeriod !== undefined) {
+      Duration.encode(message.dayPeriod, writer.uint32(130).fork()).join();
     }
     if (message.startedAt !== undefined) {
-      Timestamp.encode(message.startedAt, writer.uint32(18).fork()).join();
+      Timestamp.encode(message.startedAt, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -90,11 +260,131 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
               break;
             }
 
-            message.eventsHandled = longToNumber(reader.int64());
+            message.state = reader.int32() as any;
             continue;
           }
           case 2: {
-            if (tag !== 18) {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.running = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seed = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.run = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.users = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.posts = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.follows = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.eventsSent.push(EventCount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.eventsSentTotal = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.eventsRejected = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.errors.push(ErrorCount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.sessions = longToNumber(reader.int64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.recommendations.push(StrategyCount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.rate = reader.double();
+            continue;
+          }
+          case 15: {
+            if (tag !== 121) {
+              break;
+            }
+
+            message.currentRate = reader.double();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.dayPeriod = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
               break;
             }
 
@@ -114,25 +404,342 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
   },
 };
 
-/** SimulatorService: A living simulated social network that drives every Pulse service from a seed. */
-
-export interface SimulatorServiceClient {
-  /** GetStatus reports what this replica has handled since it started. */
-
-  getStatus(request: GetStatusRequest): Observable<GetStatusResponse>;
+function createBaseEventCount(): EventCount {
+  return { type: 0, count: 0 };
 }
 
-/** SimulatorService: A living simulated social network that drives every Pulse service from a seed. */
+export const EventCount: MessageFns<EventCount> = {
+  encode(message: EventCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== 0) {
+      writer.uint32(8).int32(message.type);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).int64(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EventCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEventCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseErrorCount(): ErrorCount {
+  return { peer: "", code: "", count: 0 };
+}
+
+export const ErrorCount: MessageFns<ErrorCount> = {
+  encode(message: ErrorCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.peer !== "") {
+      writer.uint32(10).string(message.peer);
+    }
+    if (message.code !== "") {
+      writer.uint32(18).string(message.code);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).int64(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ErrorCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseErrorCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.peer = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseStrategyCount(): StrategyCount {
+  return { strategy: "", count: 0 };
+}
+
+export const StrategyCount: MessageFns<StrategyCount> = {
+  encode(message: StrategyCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategy !== "") {
+      writer.uint32(10).string(message.strategy);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).int64(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StrategyCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStrategyCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategy = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSetRateRequest(): SetRateRequest {
+  return { eventsPerSecond: 0 };
+}
+
+export const SetRateRequest: MessageFns<SetRateRequest> = {
+  encode(message: SetRateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventsPerSecond !== 0) {
+      writer.uint32(9).double(message.eventsPerSecond);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetRateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetRateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.eventsPerSecond = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSetRateResponse(): SetRateResponse {
+  return { previousEventsPerSecond: 0, eventsPerSecond: 0 };
+}
+
+export const SetRateResponse: MessageFns<SetRateResponse> = {
+  encode(message: SetRateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.previousEventsPerSecond !== 0) {
+      writer.uint32(9).double(message.previousEventsPerSecond);
+    }
+    if (message.eventsPerSecond !== 0) {
+      writer.uint32(17).double(message.eventsPerSecond);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetRateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetRateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.previousEventsPerSecond = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.eventsPerSecond = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+/**
+ * SimulatorService reports on and steers the simulated social network: a
+ * world of users, posts and follows seeded once into the app database, and
+ * sessions in which users read recommendations (or browse when there are
+ * none) and act on them through ingest, the app database and storage.
+ */
+
+export interface SimulatorServiceClient {
+  /**
+   * GetStatus reports the world (seed, users, posts), what this replica has
+   * sent since it started, its errors by peer and its rate.
+   */
+
+  getStatus(request: GetStatusRequest): Observable<GetStatusResponse>;
+
+  /**
+   * SetRate changes the target number of events per second; 0 pauses the
+   * sessions, a positive rate resumes them. INVALID_ARGUMENT outside
+   * 0..10000.
+   */
+
+  setRate(request: SetRateRequest): Observable<SetRateResponse>;
+}
+
+/**
+ * SimulatorService reports on and steers the simulated social network: a
+ * world of users, posts and follows seeded once into the app database, and
+ * sessions in which users read recommendations (or browse when there are
+ * none) and act on them through ingest, the app database and storage.
+ */
 
 export interface SimulatorServiceController {
-  /** GetStatus reports what this replica has handled since it started. */
+  /**
+   * GetStatus reports the world (seed, users, posts), what this replica has
+   * sent since it started, its errors by peer and its rate.
+   */
 
   getStatus(request: GetStatusRequest): Promise<GetStatusResponse> | Observable<GetStatusResponse> | GetStatusResponse;
+
+  /**
+   * SetRate changes the target number of events per second; 0 pauses the
+   * sessions, a positive rate resumes them. INVALID_ARGUMENT outside
+   * 0..10000.
+   */
+
+  setRate(request: SetRateRequest): Promise<SetRateResponse> | Observable<SetRateResponse> | SetRateResponse;
 }
 
 export function SimulatorServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["getStatus"];
+    const grpcMethods: string[] = ["getStatus", "setRate"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("SimulatorService", method)(constructor.prototype[method], method, descriptor);
