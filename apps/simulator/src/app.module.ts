@@ -3,7 +3,7 @@ import { type Logger, migrationsDir, PlatformModule, PostgresModule } from '@pul
 import { SIMULATOR_CONFIG, type SimulatorConfig } from './config/simulator.config';
 import { SimulatorModule } from './simulator/simulator.module';
 
-/** config → logging, health, metrics → infrastructure → the simulator slice. */
+/** config → logging, health, metrics → PostgreSQL (the own schema; the app schema is checked when the world opens) → the simulator slice. */
 @Module({})
 export class AppModule {
   static forRoot(config: SimulatorConfig, logger: Logger): DynamicModule {
@@ -18,7 +18,7 @@ export class AppModule {
           applicationName: config.SERVICE_NAME,
           migrate: config.SIMULATOR_AUTO_MIGRATE && { dir: migrationsDir('simulator', __dirname, config.SIMULATOR_MIGRATIONS_DIR) },
           requiredTable: {
-            table: 'handled_events',
+            table: 'worlds',
             missing: 'simulator tables: run `nx run simulator:migrate` (node migrate.js) or set SIMULATOR_AUTO_MIGRATE=true',
           },
         }),

@@ -1,5 +1,5 @@
 import { Controller, UseFilters } from '@nestjs/common';
-import { millisToTimestamp, simulatorV1 } from '@pulse/contracts';
+import { simulatorV1 } from '@pulse/contracts';
 import { GrpcExceptionFilter } from '@pulse/platform';
 import { SimulatorService } from './simulator.service';
 
@@ -10,8 +10,11 @@ import { SimulatorService } from './simulator.service';
 export class SimulatorGrpcController implements simulatorV1.SimulatorServiceController {
   constructor(private readonly service: SimulatorService) {}
 
-  async getStatus(_request: simulatorV1.GetStatusRequest): Promise<simulatorV1.GetStatusResponse> {
-    const status = await this.service.status();
-    return { eventsHandled: status.eventsHandled, startedAt: millisToTimestamp(status.startedAtMs) };
+  getStatus(_request: simulatorV1.GetStatusRequest): simulatorV1.GetStatusResponse {
+    return this.service.status();
+  }
+
+  setRate(request: simulatorV1.SetRateRequest): simulatorV1.SetRateResponse {
+    return this.service.setRate(request);
   }
 }

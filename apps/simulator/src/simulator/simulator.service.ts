@@ -1,38 +1,59 @@
-import { Injectable } from '@nestjs/common';
-import { ServiceMetrics } from '@pulse/platform';
-import { Counter } from 'prom-client';
-import { type HandledEvent, HandledEventsRepository } from './handled-events.repository';
+import { Inject, Injectable } from '@nestjs/common';
+import { millisToDuration, millisToTimestamp, simulatorV1 } from '@pulse/contracts';
+import { grpcErrors } from '@pulse/platform';
+import { EventRateLimiter } from '../behaviour/rate-limiter';
+import { SIMULATOR_CONFIG, type SimulatorConfig } from '../config/simulator.config';
+import { SimulationRunner } from './simulation.runner';
+import { SimulatorMetrics } from './simulator.metrics';
 
-export interface SimulatorStatus {
-  eventsHandled: number;
-  startedAtMs: number;
-}
+/** Most events per second SetRate accepts. */
+export const MAX_RATE = 10_000;
 
-/** The simulator slice's logic: validates input, records events through the repository port, reports status. */
+/** What the console reads and steers: the simulator's status, and its rate. */
 @Injectable()
 export class SimulatorService {
-  private readonly startedAtMs = Date.now();
-  private readonly handled: Counter;
-
   constructor(
-    private readonly events: HandledEventsRepository,
-    metrics: ServiceMetrics,
-  ) {
-    this.handled = new Counter({
-      name: 'simulator_events_handled_total',
-      help: 'Tracked events handled by simulator (replays included)',
-      registers: [metrics.registry],
-    });
+    @Inject(SIMULATOR_CONFIG) private readonly config: SimulatorConfig,
+    private readonly runner: SimulationRunner,
+    private readonly limiter: EventRateLimiter,
+    private readonly metrics: SimulatorMetrics,
+  ) {}
+
+  status(): simulatorV1.GetStatusResponse {
+    const m = this.metrics;
+    const world = this.runner.opened?.world;
+    return {
+      state: this.runner.state,
+      running: this.runner.state === simulatorV1.SimulatorState.SIMULATOR_STATE_RUNNING,
+      seed: this.runner.opened?.seed ?? this.config.SIMULATOR_SEED,
+      run: this.runner.opened?.run ?? 0,
+      users: world?.agents.length ?? 0,
+      posts: world?.postCount ?? 0,
+      follows: world?.followCount ?? 0,
+      eventsSent: [...m.sentByType].sort(([a], [b]) => a - b).map(([type, count]) => ({ type, count })),
+      eventsSentTotal: m.sentTotal,
+      eventsRejected: m.rejected,
+      errors: [...m.errors].sort().map(([key, count]) => {
+        const [peer, code] = key.split('/');
+        return { peer, code, count };
+      }),
+      sessions: m.sessionCount,
+      recommendations: [...m.listsByStrategy].sort().map(([strategy, count]) => ({ strategy, count })),
+      rate: this.limiter.rate,
+      currentRate: this.limiter.currentRate,
+      dayPeriod: millisToDuration(this.config.SIMULATOR_DAY_PERIOD),
+      startedAt: millisToTimestamp(this.runner.startedAtMs),
+    };
   }
 
-  /** Records a batch; safe to replay (at-least-once delivery): each event id counts once. */
-  async handle(events: readonly HandledEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await this.events.record(events);
-    this.handled.inc(events.length);
-  }
-
-  async status(): Promise<SimulatorStatus> {
-    return { eventsHandled: await this.events.count(), startedAtMs: this.startedAtMs };
+  /** Sets the target rate (0 pauses); INVALID_ARGUMENT outside 0..MAX_RATE. */
+  setRate(request: simulatorV1.SetRateRequest): simulatorV1.SetRateResponse {
+    const rate = request.eventsPerSecond;
+    if (!Number.isFinite(rate) || rate < 0 || rate > MAX_RATE) {
+      throw grpcErrors.invalidArgument('events_per_second', `must be between 0 and ${MAX_RATE} events per second`);
+    }
+    const previous = this.limiter.rate;
+    this.limiter.setRate(rate);
+    return { previousEventsPerSecond: previous, eventsPerSecond: rate };
   }
 }
