@@ -1,22 +1,16 @@
 import { status } from '@grpc/grpc-js';
-import { ingestV1, type simulatorV1 } from '@pulse/contracts';
-import { grpcClient, type UnaryClient } from '@pulse/platform';
+import { ingestV1 } from '@pulse/contracts';
 import { eventually } from '@pulse/platform/testing';
-import { randomUUID } from 'node:crypto';
-import { createApp, type RunningApp } from '../src/app.factory';
-import { createAppSchema, dropSchemas, PG_URL } from './app-schema';
+import { createTestSchemas, dropTestSchemas, startSimulator, type TestSchemas, type TestSimulator } from './simulator-fixture';
 import { startStubServer, type StubServer } from './stub-grpc.server';
 
 // An ingest that answers RESOURCE_EXHAUSTED until told otherwise, and no recommender at all (nothing listens on
 // its address): the simulator must slow down rather than flood, browse instead of recommending, and keep running.
-const run = randomUUID().replace(/-/g, '').slice(0, 10);
-const appSchema = `simapp_bp_${run}`;
-const ownSchema = `simulator_bp_${run}`;
 const RATE = 500;
 
+let schemas: TestSchemas;
 let ingest: StubServer;
-let app: RunningApp;
-let client: UnaryClient;
+let sim: TestSimulator;
 let exhausted = true;
 const calls: number[] = [];
 let accepted = 0;
@@ -40,22 +34,12 @@ async function trackEvents(request: ingestV1.TrackEventsRequest): Promise<ingest
   };
 }
 
-const getStatus = () => client.call<simulatorV1.GetStatusResponse>('GetStatus', {});
-
 beforeAll(async () => {
-  await createAppSchema(appSchema);
+  schemas = await createTestSchemas('simbp');
   ingest = await startStubServer('pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', { TrackEvents: trackEvents });
-  app = await createApp({
-    GRPC_PORT: '0',
-    HTTP_PORT: '0',
-    LOG_LEVEL: 'warn',
-    PG_URL,
-    SIMULATOR_PG_SCHEMA: ownSchema,
-    SIMULATOR_AUTO_MIGRATE: 'true',
-    SIMULATOR_APP_SCHEMA: appSchema,
+  sim = await startSimulator(schemas, {
     INGEST_GRPC_ADDR: ingest.address,
     RECS_GRPC_ADDR: '127.0.0.1:1',
-    SIMULATOR_MEDIA_UPLOADS: 'false',
     SIMULATOR_USERS: '30',
     SIMULATOR_POSTS: '100',
     SIMULATOR_RATE: String(RATE),
@@ -63,26 +47,24 @@ beforeAll(async () => {
     SIMULATOR_FLUSH_INTERVAL: '100ms',
     SIMULATOR_MAX_QUEUED_EVENTS: '1000',
   });
-  client = grpcClient(app.grpcAddress, 'pulse/simulator/v1/simulator_service.proto', 'pulse.simulator.v1.SimulatorService');
 }, 60_000);
 
 afterAll(async () => {
-  client?.close();
-  await app?.close();
+  await sim?.close();
   await ingest?.close();
-  await dropSchemas(appSchema, ownSchema);
+  await dropTestSchemas(schemas);
 });
 
 describe('simulator under backpressure', () => {
   it('backs off and slows down on RESOURCE_EXHAUSTED instead of flooding, then recovers', async () => {
-    await eventually(getStatus, (s) => s.running, 30_000);
+    await eventually(sim.status, (s) => s.running, 30_000);
     const firstCall = await eventually(
       async () => calls.length,
       (n) => n > 0,
     );
     expect(firstCall).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 5_000));
-    const during = await getStatus();
+    const during = await sim.status();
     // Exponential backoff: a handful of attempts in five seconds, not one per batch at 500 events/s.
     const window = calls.filter((t) => t >= calls[0] && t <= calls[0] + 5_000).length;
     expect(window).toBeLessThanOrEqual(8);
@@ -90,7 +72,7 @@ describe('simulator under backpressure', () => {
     expect(during.currentRate).toBeLessThan(RATE / 4);
     expect(during.eventsSentTotal).toBe(0);
     // The queue holds at most its limit (plus the sessions in flight): sessions wait instead of piling events up.
-    const metrics = await (await fetch(`${app.httpUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${sim.app.httpUrl}/metrics`)).text();
     const queued = Number(/simulator_queued_events\{service="simulator"\} (\d+)/.exec(metrics)?.[1]);
     expect(queued).toBeLessThanOrEqual(1000 + 4 * 60);
     // The recommender is down the whole time: sessions browse, the simulator keeps running.
@@ -98,9 +80,9 @@ describe('simulator under backpressure', () => {
     expect(during.running).toBe(true);
 
     exhausted = false;
-    const recovered = await eventually(getStatus, (s) => s.eventsSentTotal > 500, 30_000);
+    const recovered = await eventually(sim.status, (s) => s.eventsSentTotal > 500, 30_000);
     expect(recovered.eventsSentTotal).toBeLessThanOrEqual(accepted);
-    const later = await eventually(getStatus, (s) => s.currentRate > during.currentRate * 2, 30_000);
+    const later = await eventually(sim.status, (s) => s.currentRate > during.currentRate * 2, 30_000);
     expect(later.currentRate).toBeGreaterThan(during.currentRate * 2);
   });
 });

@@ -1,12 +1,11 @@
 import { status } from '@grpc/grpc-js';
 import { ingestV1, recsV1, simulatorV1, Topics } from '@pulse/contracts';
-import { grpcClient, type IncomingRecord, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { type IncomingRecord, PlatformaticKafkaClient } from '@pulse/platform';
 import { eventually, readTopicUntil, type ServiceProcess, startService } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { createApp, type RunningApp } from '../src/app.factory';
 import { TOPIC_CLUSTERS } from '../src/world/topic-clusters';
-import { createAppSchema, dropSchemas, PG_URL } from './app-schema';
+import { createTestSchemas, dropTestSchemas, PG_URL, startSimulator, type TestSchemas, type TestSimulator } from './simulator-fixture';
 import { startStubServer, type StubServer } from './stub-grpc.server';
 
 const { ActivityType } = ingestV1;
@@ -14,8 +13,6 @@ const { ActivityType } = ingestV1;
 // The simulator against the real ingest (built, on free ports) and a stub recommender, writing a world of its own
 // into a copy of the app schema; its events are read back from the shared pulse.activity.tracked.v1 by user id.
 const run = randomUUID().replace(/-/g, '').slice(0, 10);
-const appSchema = `simapp_t_${run}`;
-const ownSchema = `simulator_t_${run}`;
 const USERS = 60;
 const POSTS = 300;
 
@@ -23,8 +20,8 @@ let pg: Pool;
 let kafka: PlatformaticKafkaClient;
 let ingest: ServiceProcess;
 let recs: StubServer;
-let app: RunningApp | undefined;
-let client: UnaryClient;
+let schemas: TestSchemas;
+let sim: TestSimulator;
 let trackedSince: bigint[];
 /** Lists the stub recommender served, by recommendation id. */
 const served = new Map<string, string[]>();
@@ -35,7 +32,7 @@ async function recommend(request: recsV1.RecommendRequest): Promise<recsV1.Recom
   if (Number(request.userId) % 2 === 0) {
     return { items: [], recommendationId, modelVersion: '', strategy: recsV1.Strategy.STRATEGY_POPULAR_FALLBACK };
   }
-  const { rows } = await pg.query<{ id: string }>(`SELECT id::text FROM ${appSchema}.posts ORDER BY random() LIMIT $1`, [
+  const { rows } = await pg.query<{ id: string }>(`SELECT id::text FROM ${schemas.app}.posts ORDER BY random() LIMIT $1`, [
     request.numResults,
   ]);
   served.set(
@@ -51,17 +48,9 @@ async function recommend(request: recsV1.RecommendRequest): Promise<recsV1.Recom
 }
 
 const start = () =>
-  createApp({
-    GRPC_PORT: '0',
-    HTTP_PORT: '0',
-    LOG_LEVEL: 'warn',
-    PG_URL,
-    SIMULATOR_PG_SCHEMA: ownSchema,
-    SIMULATOR_AUTO_MIGRATE: 'true',
-    SIMULATOR_APP_SCHEMA: appSchema,
+  startSimulator(schemas, {
     INGEST_GRPC_ADDR: ingest.grpcAddress,
     RECS_GRPC_ADDR: recs.address,
-    SIMULATOR_MEDIA_UPLOADS: 'false',
     SIMULATOR_SEED: '7',
     SIMULATOR_USERS: String(USERS),
     SIMULATOR_POSTS: String(POSTS),
@@ -69,38 +58,36 @@ const start = () =>
     SIMULATOR_FLUSH_INTERVAL: '200ms',
   });
 
-const getStatus = () => client.call<simulatorV1.GetStatusResponse>('GetStatus', {});
+const getStatus = () => sim.status();
 const sentOf = (s: simulatorV1.GetStatusResponse, type: ingestV1.ActivityType) => s.eventsSent.find((e) => e.type === type)?.count ?? 0;
 
 beforeAll(async () => {
   pg = new Pool({ connectionString: PG_URL, max: 4 });
-  await createAppSchema(appSchema);
+  schemas = await createTestSchemas('simint');
   ingest = await startService('ingest', { INGEST_DEDUP_KEY_PREFIX: `test:simulator:${run}:` });
   recs = await startStubServer('pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', { Recommend: recommend });
   kafka = new PlatformaticKafkaClient({ brokers: ['127.0.0.1:29092'], clientId: `simulator-test-${run}` });
   trackedSince = await kafka.admin.endOffsets(Topics.activityTracked.name);
-  app = await start();
-  client = grpcClient(app.grpcAddress, 'pulse/simulator/v1/simulator_service.proto', 'pulse.simulator.v1.SimulatorService');
+  sim = await start();
 }, 120_000);
 
 afterAll(async () => {
-  client?.close();
-  await app?.close();
+  await sim?.close();
   await recs?.close();
   await ingest?.stop();
   await kafka?.close();
   await pg?.end();
-  await dropSchemas(appSchema, ownSchema);
+  await dropTestSchemas(schemas);
 });
 
 describe('simulator', () => {
   it('seeds the world into the app schema once, with its marker in its own schema', async () => {
     const status = await eventually(getStatus, (s) => s.users === USERS);
     expect(status).toMatchObject({ seed: 7, run: 1, users: USERS });
-    const users = await pg.query<{ email: string }>(`SELECT email FROM ${appSchema}.users ORDER BY id`);
+    const users = await pg.query<{ email: string }>(`SELECT email FROM ${schemas.app}.users ORDER BY id`);
     expect(users.rows).toHaveLength(USERS);
     expect(users.rows[42].email).toBe('user42@sim.pulse.example');
-    const posts = await pg.query<{ tags: string[]; body: string }>(`SELECT tags, body FROM ${appSchema}.posts`);
+    const posts = await pg.query<{ tags: string[]; body: string }>(`SELECT tags, body FROM ${schemas.app}.posts`);
     expect(posts.rows.length).toBeGreaterThanOrEqual(POSTS);
     const clusters = new Map(TOPIC_CLUSTERS.map((c) => [c.name, c]));
     for (const p of posts.rows) {
@@ -109,18 +96,18 @@ describe('simulator', () => {
       for (const tag of p.tags.slice(1)) expect(cluster!.subtopics).toContain(tag);
     }
     const counts = await pg.query<{ follows: string; comments: string }>(
-      `SELECT (SELECT count(*) FROM ${appSchema}.follows) AS follows, (SELECT count(*) FROM ${appSchema}.comments) AS comments`,
+      `SELECT (SELECT count(*) FROM ${schemas.app}.follows) AS follows, (SELECT count(*) FROM ${schemas.app}.comments) AS comments`,
     );
     expect(Number(counts.rows[0].follows)).toBeGreaterThan(USERS);
     expect(Number(counts.rows[0].comments)).toBeGreaterThan(0);
-    const marker = await pg.query(`SELECT seed, users, posts, runs FROM ${ownSchema}.worlds WHERE app_schema = $1`, [appSchema]);
+    const marker = await pg.query(`SELECT seed, users, posts, runs FROM ${schemas.own}.worlds WHERE app_schema = $1`, [schemas.app]);
     expect(marker.rows).toEqual([{ seed: '7', users: USERS, posts: POSTS, runs: 1 }]);
-    const publicRows = await pg.query(`SELECT count(*) AS n FROM ${ownSchema}.agents WHERE app_schema = 'public'`);
+    const publicRows = await pg.query(`SELECT count(*) AS n FROM ${schemas.own}.agents WHERE app_schema = 'public'`);
     expect(publicRows.rows[0].n).toBe('0');
   });
 
   it('sends impressions carrying the recommendation id, position and surface, and engagement attributed to the list', async () => {
-    const { rows } = await pg.query<{ id: string }>(`SELECT id::text FROM ${appSchema}.users`);
+    const { rows } = await pg.query<{ id: string }>(`SELECT id::text FROM ${schemas.app}.users`);
     const ids = new Set(rows.map((r) => r.id));
     const records = await readTopicUntil(kafka, Topics.activityTracked, {
       since: trackedSince,
@@ -167,35 +154,33 @@ describe('simulator', () => {
     expect(status.eventsSentTotal).toBe(status.eventsSent.reduce((s, e) => s + e.count, 0));
     expect(status.recommendations.find((r) => r.strategy === 'STRATEGY_PERSONALIZED')?.count).toBeGreaterThan(0);
     expect(Number(status.startedAt?.seconds)).toBeGreaterThan(0);
-    const metrics = await (await fetch(`${app!.httpUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${sim.app.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/simulator_events_sent_total\{type="IMPRESSION",service="simulator"\} \d+/);
     expect(metrics).toMatch(/simulator_sessions_total\{source="recommendations",service="simulator"\} \d+/);
     expect(metrics).toMatch(/simulator_rate_target_events_per_second\{service="simulator"\} 300/);
-    const liked = await pg.query(`SELECT count(*) AS n FROM ${appSchema}.posts WHERE like_count > 0`);
+    const liked = await pg.query(`SELECT count(*) AS n FROM ${schemas.app}.posts WHERE like_count > 0`);
     expect(Number(liked.rows[0].n)).toBeGreaterThan(0);
   });
 
   it('pauses at rate 0, resumes on SetRate and refuses a negative rate', async () => {
-    await expect(client.call('SetRate', { eventsPerSecond: -1 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
-    expect(await client.call('SetRate', { eventsPerSecond: 0 })).toEqual({ previousEventsPerSecond: 300, eventsPerSecond: 0 });
+    await expect(sim.client.call('SetRate', { eventsPerSecond: -1 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect(await sim.client.call('SetRate', { eventsPerSecond: 0 })).toEqual({ previousEventsPerSecond: 300, eventsPerSecond: 0 });
     const paused = await eventually(getStatus, (s) => s.state === simulatorV1.SimulatorState.SIMULATOR_STATE_PAUSED && !s.running);
     await new Promise((r) => setTimeout(r, 1_500));
     const later = await getStatus();
     // At most what was in flight when it paused.
     expect(later.eventsSentTotal - paused.eventsSentTotal).toBeLessThan(300);
-    await client.call('SetRate', { eventsPerSecond: 100 });
+    await sim.client.call('SetRate', { eventsPerSecond: 100 });
     const resumed = await eventually(getStatus, (s) => s.eventsSentTotal > later.eventsSentTotal + 50);
     expect(resumed.running).toBe(true);
   });
 
   it('stops cleanly and, started again, loads the same world instead of seeding another', async () => {
-    client.close();
-    await app!.close();
-    app = await start();
-    client = grpcClient(app.grpcAddress, 'pulse/simulator/v1/simulator_service.proto', 'pulse.simulator.v1.SimulatorService');
+    await sim.close();
+    sim = await start();
     const status = await eventually(getStatus, (s) => s.run === 2 && s.eventsSentTotal > 0);
     expect(status).toMatchObject({ seed: 7, users: USERS });
-    const users = await pg.query(`SELECT count(*) AS n FROM ${appSchema}.users`);
+    const users = await pg.query(`SELECT count(*) AS n FROM ${schemas.app}.users`);
     expect(Number(users.rows[0].n)).toBe(USERS);
   });
 });
