@@ -36,7 +36,7 @@ export const simulatorConfigSchema = z.object({
   SIMULATOR_SEED_HISTORY: env.duration('14d'),
   /** Target events per second at the daily average (0 starts paused; SetRate changes it). */
   SIMULATOR_RATE: env.number(50, 0, 10_000),
-  /** Length of one simulated day: the rate follows a daily rhythm with this period. */
+  /** Length of one simulated day: the rate follows a daily rhythm with this period (0s: no rhythm). */
   SIMULATOR_DAY_PERIOD: env.duration('1h'),
   /** Posts sometimes carry a small image uploaded through storage's PutMedia. */
   SIMULATOR_MEDIA_UPLOADS: env.bool(true),

@@ -186,7 +186,8 @@ export class WorldPgRepository {
     const following = agents.map(() => new Set<number>());
     const follows = await client.query<{ follower: string; followee: string }>(
       `SELECT follower_id::text AS follower, followee_id::text AS followee FROM ${this.app}.follows
-       WHERE follower_id = ANY($1::bigint[]) AND followee_id = ANY($1::bigint[])`,
+       WHERE follower_id = ANY($1::bigint[]) AND followee_id = ANY($1::bigint[])
+       ORDER BY created_at, follower_id, followee_id`,
       [ids],
     );
     for (const f of follows.rows) {
