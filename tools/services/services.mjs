@@ -21,6 +21,7 @@
 //   node tools/services/services.mjs ports        `name grpcPort httpPort` per line
 //   node tools/services/services.mjs json         everything, as JSON
 //   node tools/services/services.mjs check        exit 1 when a service's files disagree with its block
+// `--without a,b` leaves those services out of names, up, migrate, releases and ports (`./pulse up --no-sim`).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,8 +118,27 @@ export function checkServices(root = workspaceRoot) {
   return problems;
 }
 
-function main(command) {
-  const services = listServices();
+/** The names given to `--without` (`--without a,b` or `--without=a,b`), checked against the list. */
+function withoutArgument(args, services) {
+  const names = args.flatMap((arg, i) =>
+    arg.startsWith('--without=') ? arg.slice('--without='.length).split(',') : args[i - 1] === '--without' ? arg.split(',') : [],
+  );
+  const unknown = names.filter((n) => !services.some((s) => s.name === n));
+  if (unknown.length > 0) throw new Error(`--without: no service named ${unknown.join(', ')}`);
+  return new Set(names);
+}
+
+function main(command, args) {
+  const all = listServices();
+  let without;
+  try {
+    without = withoutArgument(args, all);
+  } catch (error) {
+    console.error(`services: ${error.message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const services = all.filter((s) => !without.has(s.name));
   switch (command) {
     case 'names':
       return console.log(services.map((s) => s.name).join(' '));
@@ -145,16 +165,14 @@ function main(command) {
     case 'check': {
       const problems = checkServices();
       for (const p of problems) console.error(`services: ${p}`);
-      console.log(
-        `services: ${services.length} services, ${services.flatMap((s) => s.releases).length} releases, ${problems.length} problems`,
-      );
+      console.log(`services: ${all.length} services, ${all.flatMap((s) => s.releases).length} releases, ${problems.length} problems`);
       process.exitCode = problems.length ? 1 : 0;
       return;
     }
     default:
-      console.error('usage: services.mjs names|up|migrate|releases|ports|json|check');
+      console.error('usage: services.mjs names|up|migrate|releases|ports|json|check [--without name,...]');
       process.exitCode = 2;
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main(process.argv[2]);
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main(process.argv[2], process.argv.slice(3));

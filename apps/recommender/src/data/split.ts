@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Interactions, sortedHas, subset, userItems } from './interactions';
 import type { NcfDataset } from './readers';
-import { Rng } from './rng';
+import { Rng } from '@pulse/platform';
 
 /**
  * Leave-one-out (He et al. 2017): each user's latest interaction is held out (ties: the later row in the

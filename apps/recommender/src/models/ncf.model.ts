@@ -1,4 +1,4 @@
-import { Rng } from '../data/rng';
+import { Rng } from '@pulse/platform';
 import { sortedHas } from '../data/interactions';
 import { tfLoaded, type Tf } from '../tf/tf-backend';
 import type { LinearFactors } from '../live/fold-in';

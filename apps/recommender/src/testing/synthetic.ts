@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Rng } from '../data/rng';
+import { Rng } from '@pulse/platform';
 
 /**
  * MovieLens-format interactions with structure a collaborative model can find and popularity cannot: users

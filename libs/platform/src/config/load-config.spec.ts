@@ -27,6 +27,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads one host:port address and a decimal number', () => {
+    const peers = z.object({ RECS_GRPC_ADDR: env.address('127.0.0.1:50056'), RATE: env.number(50, 0, 100) });
+    expect(loadConfig('svc', peers, { RATE: '2.5' })).toEqual({ RECS_GRPC_ADDR: '127.0.0.1:50056', RATE: 2.5 });
+    expect(() => loadConfig('svc', peers, { RECS_GRPC_ADDR: 'a:1,b:2' })).toThrow(/RECS_GRPC_ADDR: expected host:port/);
+    expect(() => loadConfig('svc', peers, { RATE: '101' })).toThrow(/RATE/);
+  });
+
   it('parses a broker list', () => {
     expect(loadConfig('svc', schema, { KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
   });

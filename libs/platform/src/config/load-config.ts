@@ -47,7 +47,15 @@ export const env = {
       .refine((hosts) => hosts.length > 0 && hosts.every((h) => /^[^\s:]+:\d{1,5}$/.test(h)), {
         message: 'expected a comma-separated list of host:port',
       }),
+  /** One `host:port`, e.g. a peer's gRPC address (`<PEER>_GRPC_ADDR`). */
+  address: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .refine((s) => /^[^\s:]+:\d{1,5}$/.test(s), { message: 'expected host:port' }),
   url: (fallback: string) => z.url().default(fallback),
+  /** A decimal number, e.g. a rate. */
+  number: (fallback: number, min = 0, max = Number.MAX_VALUE) => z.coerce.number().min(min).max(max).default(fallback),
   int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback),
   /** A duration such as `250ms`, `30s`, `5m`, `2h`, `7d`; parsed to milliseconds. */
   duration: (fallback: string) =>

@@ -1,4 +1,7 @@
-/** A small seeded PRNG (mulberry32): splits, negative sampling and shuffles are reproducible from a seed. */
+/**
+ * A small seeded PRNG (mulberry32): anything that must be reproducible from a seed (data splits, negative
+ * sampling, shuffles, a simulated world) draws from one of these, never from Math.random.
+ */
 export class Rng {
   private state: number;
 
@@ -19,11 +22,26 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
 
+  /** True with probability p. */
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  /** One element of a non-empty array, uniformly. */
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)];
+  }
+
   /** Standard normal (Box–Muller). */
   normal(): number {
     const u = 1 - this.next();
     const v = this.next();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** A new generator seeded from this one: a sub-stream whose draws do not shift this one's later draws. */
+  fork(): Rng {
+    return new Rng(Math.floor(this.next() * 4294967296));
   }
 
   shuffle(...arrays: { length: number; [i: number]: number }[]): void {

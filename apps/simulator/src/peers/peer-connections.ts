@@ -1,0 +1,32 @@
+import { grpcClient, type UnaryClient } from '@pulse/platform';
+import type { SimulatorConfig } from '../config/simulator.config';
+
+// Calls fail fast while a peer is down (no waiting for a connection) and reconnect quickly when it is back.
+const CHANNEL_OPTIONS = {
+  'grpc.initial_reconnect_backoff_ms': 250,
+  'grpc.max_reconnect_backoff_ms': 5_000,
+  'grpc.keepalive_time_ms': 30_000,
+};
+
+/** The gRPC channels to the peers the simulator drives, closed on shutdown. */
+export class PeerConnections {
+  constructor(
+    readonly ingest: UnaryClient,
+    readonly recs: UnaryClient,
+    readonly storage: UnaryClient,
+  ) {}
+
+  static open(config: SimulatorConfig): PeerConnections {
+    return new PeerConnections(
+      grpcClient(config.INGEST_GRPC_ADDR, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', CHANNEL_OPTIONS),
+      grpcClient(config.RECS_GRPC_ADDR, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', CHANNEL_OPTIONS),
+      grpcClient(config.STORAGE_GRPC_ADDR, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService', CHANNEL_OPTIONS),
+    );
+  }
+
+  onApplicationShutdown(): void {
+    this.ingest.close();
+    this.recs.close();
+    this.storage.close();
+  }
+}
