@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the Helm charts of deploy/helm:
 #   - docs: every value of each chart is in its README's table; the platform embeds deploy/helm/values/*.yaml as is
-#   - `helm dependency build` of the platform chart from the local path (offline)
+#   - `helm dependency update` of the platform chart from the local path (offline; Chart.lock is generated, not kept)
 #   - `helm lint --strict` of the service chart with each service's values, and of the platform chart
 #   - `helm template` of each service, of a values file that turns every option on, and of the platform
 #     (all services and a subset), validated by kubeconform -strict against the Kubernetes schemas
@@ -105,9 +105,9 @@ else bad "platform values embed deploy/helm/values/*.yaml" "$work/err"; fi
 
 # ---------------------------------------------------------------------------------------------- lint
 say "lint"
-if "$helm" dependency build "$helm_dir/platform" --skip-refresh >"$work/err" 2>&1; then
-  ok "helm dependency build platform (file://../service, offline)"
-else bad "helm dependency build platform" "$work/err"; fi
+if "$helm" dependency update "$helm_dir/platform" --skip-refresh >"$work/err" 2>&1; then
+  ok "helm dependency update platform (file://../service, offline; Chart.lock is generated)"
+else bad "helm dependency update platform" "$work/err"; fi
 
 lint() { # name, helm lint args...
   local name=$1; shift
