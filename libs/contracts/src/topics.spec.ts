@@ -1,5 +1,5 @@
 import { ingestV1 } from './index';
-import { ALL_STATIC_TOPICS, cdcTopic, deadLetterTopic, Topics } from './topics';
+import { ALL_STATIC_TOPICS, cdcTopic, deadLetterReplayTopic, deadLetterTopic, Topics } from './topics';
 import { TOPIC_NAME_PATTERN, defineTopic } from './topic-definition';
 
 describe('topic registry', () => {
@@ -16,6 +16,7 @@ describe('topic registry', () => {
     expect(deadLetterTopic('etl.bronze').name).toBe('pulse.deadletter.etl_bronze.v1');
     const garbage = Buffer.from([0xff, 0x00, 0x13]);
     expect(topic.value.decode(topic.value.encode(garbage))).toEqual(garbage);
+    expect(deadLetterReplayTopic('storage-activity').name).toBe('pulse.deadletter.storage_activity.replayed.v1');
   });
 
   it('refuses a topic name outside the convention', () => {

@@ -108,6 +108,32 @@ export function deadLetterTopic(group: string): TopicDefinition<Buffer, Buffer> 
   });
 }
 
+/** What `deadletters replay` records of one replayed dead letter (the topic's key is the source position). */
+export interface DeadLetterReplay {
+  /** Topic the record was written back to. */
+  to: string;
+  /** Where the dead letter that was replayed sits (`topic/partition/offset`). */
+  deadLetter: string;
+  /** When, ms since the epoch. */
+  replayedAtMs: number;
+}
+
+/**
+ * The replay markers of a consumer group's dead letters: `pulse.deadletter.<group>.replayed.v1`, one record per
+ * source record written back (key = its source position `topic/partition/offset`), compacted, so a second
+ * replay skips what the first wrote back, and duplicate dead letters of one record are written back once.
+ */
+export function deadLetterReplayTopic(group: string): TopicDefinition<string, DeadLetterReplay> {
+  return defineTopic({
+    name: `pulse.deadletter.${topicSegment(group)}.replayed.v1`,
+    description: `Dead letters of consumer group ${group} written back to a topic; key = the source position.`,
+    partitions: 1,
+    config: { 'cleanup.policy': 'compact' },
+    key: utf8Codec,
+    value: jsonCodec<DeadLetterReplay>(),
+  });
+}
+
 /** Record key of a WindowAggregate: window start, then the group key's `k=v` entries sorted by key. */
 export function windowAggregateKey(windowStart: Date, groupKey: Readonly<Record<string, string>>): string {
   const entries = Object.keys(groupKey)

@@ -17,6 +17,8 @@ export * from './nest/bootstrap';
 export * from './kafka/consumer-supervisor';
 export * from './kafka/consumer-errors';
 export * from './kafka/dead-letters';
+export * from './kafka/dead-letter-replay';
+export * from './kafka/read-to-end';
 export * from './kafka/resilient-batch-handler';
 export * from './retry/backoff';
 export * from './nest/define-service';

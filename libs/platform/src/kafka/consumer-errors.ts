@@ -13,7 +13,9 @@ export class PermanentError extends Error {
 
   constructor(message: string, options: { cause?: unknown; record?: RecordPosition } = {}) {
     super(message, { cause: options.cause });
-    this.record = options.record;
+    // The position only: the record's bytes stay out of logs.
+    const r = options.record;
+    this.record = r && { topic: r.topic, partition: r.partition, offset: r.offset };
   }
 }
 

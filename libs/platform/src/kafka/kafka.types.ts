@@ -105,6 +105,8 @@ export interface KafkaAdmin {
   /** Creates the topics that do not exist yet, with their partitions and configs; leaves existing ones alone. */
   ensureTopics(topics: readonly TopicDefinition<any, any>[]): Promise<void>;
   deleteTopics(names: readonly string[]): Promise<void>;
+  /** Names of the topics of the cluster. */
+  listTopics(): Promise<string[]>;
   /** Latest offset (next to be written) of every partition of a topic. */
   endOffsets(topic: string): Promise<bigint[]>;
   /**

@@ -147,6 +147,10 @@ class PlatformaticAdmin implements KafkaAdmin {
     if (names.length > 0) await this.admin.deleteTopics({ topics: [...names] });
   }
 
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
   async endOffsets(topic: string): Promise<bigint[]> {
     const probe = new Consumer({ ...baseOptions(this.settings, 'offsets'), groupId: `${this.settings.clientId}-offsets` });
     try {
