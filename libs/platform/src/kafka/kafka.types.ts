@@ -105,6 +105,11 @@ export interface KafkaAdmin {
   /** Creates the topics that do not exist yet, with their partitions and configs; leaves existing ones alone. */
   ensureTopics(topics: readonly TopicDefinition<any, any>[]): Promise<void>;
   deleteTopics(names: readonly string[]): Promise<void>;
+  /**
+   * A topic's effective configs (its own, else the broker's defaults), e.g. `max.message.bytes`; names the
+   * topic does not have are absent from the answer.
+   */
+  topicConfigs(topic: string, names: readonly string[]): Promise<Record<string, string>>;
   /** Names of the topics of the cluster. */
   listTopics(): Promise<string[]>;
   /** Latest offset (next to be written) of every partition of a topic. */

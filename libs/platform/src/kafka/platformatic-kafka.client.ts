@@ -1,4 +1,13 @@
-import { Admin, compatibilityPartitioner, Consumer, type Message, type MessagesStream, ProduceAcks, Producer } from '@platformatic/kafka';
+import {
+  Admin,
+  compatibilityPartitioner,
+  ConfigResourceTypes,
+  Consumer,
+  type Message,
+  type MessagesStream,
+  ProduceAcks,
+  Producer,
+} from '@platformatic/kafka';
 import type { TopicDefinition } from '@pulse/contracts';
 import type { Logger } from '../logging/logger';
 import { DecodeError } from './consumer-errors';
@@ -118,6 +127,21 @@ export function kafkaErrorMessage(error: unknown): string {
   return [...leaves].join('; ');
 }
 
+/**
+ * Whether retrying may fix what the client reports: false when the broker said the request can never
+ * succeed as it is (a record over max.message.bytes, an invalid topic, a denied access).
+ */
+export function isRetriableKafkaError(error: unknown): boolean {
+  let retriable = true;
+  const visit = (e: unknown) => {
+    const nested = (e as { errors?: unknown[] })?.errors;
+    if (Array.isArray(nested) && nested.length > 0) nested.forEach(visit);
+    else if ((e as { canRetry?: unknown })?.canRetry === false) retriable = false;
+  };
+  visit(error);
+  return retriable;
+}
+
 class PlatformaticAdmin implements KafkaAdmin {
   private readonly admin: Admin;
 
@@ -145,6 +169,15 @@ class PlatformaticAdmin implements KafkaAdmin {
 
   async deleteTopics(names: readonly string[]): Promise<void> {
     if (names.length > 0) await this.admin.deleteTopics({ topics: [...names] });
+  }
+
+  async topicConfigs(topic: string, names: readonly string[]): Promise<Record<string, string>> {
+    const [description] = await this.admin.describeConfigs({
+      resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: [...names] }],
+    });
+    const out: Record<string, string> = {};
+    for (const c of description?.configs ?? []) if (c.value !== null && c.value !== undefined) out[c.name] = c.value;
+    return out;
   }
 
   listTopics(): Promise<string[]> {
