@@ -165,8 +165,8 @@ export async function handleResiliently<K, V>(
 
   // 2. The records, as one segment; split record by record when a permanent failure does not say which.
   const queue: IncomingRecord<K, V>[][] = [records];
-  while (queue.length > 0) {
-    let segment = queue.shift()!;
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    let segment = next;
     for (let tries = 1; ; tries++) {
       const context = { deadLettered: advanceable(segment) };
       const failure = await withRetries('handling a batch', () => options.handler(segment, context), true);
