@@ -1,20 +1,19 @@
 import { bytesCodec, deadLetterTopic, defineTopic } from '@pulse/contracts';
-import { DeltaTable, LocalLakeStorage } from '@pulse/lake';
 import { DeadLetterHeaders, positionId, readDeadLetter, readTopicToEnd } from '@pulse/platform';
 import { startService } from '@pulse/platform/testing';
 import { rm } from 'node:fs/promises';
 import { DEAD_LETTERS_INFO } from '../src/streams/exactly-once.sink';
 import { StreamRegistry } from '../src/streams/stream-registry';
 import {
-  ActivityType,
   bronzeCounts,
+  bronzeTable,
+  bronzeTxnOffsets,
   type EtlRun,
   newRun,
   produce,
   startEtl,
-  testEngine,
   testKafka,
-  tracked,
+  viewEvents,
   waitFor,
 } from './etl-test-kit';
 
@@ -30,11 +29,13 @@ afterAll(async () => {
   for (const run of runs) await rm(run.lakeRoot, { recursive: true, force: true });
 });
 
-function events(run: EtlRun, from: number, count: number) {
-  const t0 = Date.UTC(2024, 5, 1, 12);
-  return Array.from({ length: count }, (_, i) =>
-    tracked(`${run.id}-e${from + i}`, `u${(from + i) % 50}`, ActivityType.ACTIVITY_TYPE_VIEW, t0 + (from + i) * 1000),
-  );
+/** The source positions the bronze table's commits moved past without a row (their `pulseDeadLetters`). */
+async function skippedByTable(run: EtlRun): Promise<string[]> {
+  const table = await bronzeTable(run);
+  const listed: string[] = [];
+  for (let v = table.snapshot().version; v >= 0; v--)
+    listed.push(...(((await table.commitInfo(v))?.[DEAD_LETTERS_INFO] as string[]) ?? []));
+  return listed;
 }
 
 async function producePoison(run: EtlRun, keys: string[]) {
@@ -43,16 +44,6 @@ async function producePoison(run: EtlRun, keys: string[]) {
     raw,
     keys.map((key) => ({ key: Buffer.from(key), value: POISON })),
   );
-}
-
-async function bronzeTable(run: EtlRun) {
-  return DeltaTable.open(new LocalLakeStorage(run.lakeRoot), 'bronze/activity', { engine: await testEngine() });
-}
-
-async function txnOffsetSum(run: EtlRun, prefix = 'etl:'): Promise<number> {
-  return [...(await bronzeTable(run)).snapshot().txns]
-    .filter(([appId]) => appId.startsWith(prefix))
-    .reduce((sum, [, t]) => sum + t.version, 0);
 }
 
 async function endOffsetSum(run: EtlRun): Promise<number> {
@@ -64,9 +55,9 @@ describe('etl streams and poison records', () => {
     const run = newRun();
     runs.push(run);
     await kafka.admin.ensureTopics([run.activityTopic]);
-    await produce(kafka, run, events(run, 0, 100));
+    await produce(kafka, run, viewEvents(run, 0, 100));
     await producePoison(run, ['u7']);
-    await produce(kafka, run, events(run, 100, 100));
+    await produce(kafka, run, viewEvents(run, 100, 100));
 
     const etl = await startEtl(run);
     try {
@@ -82,7 +73,7 @@ describe('etl streams and poison records', () => {
       );
       const ends = await endOffsetSum(run);
       await waitFor(
-        () => txnOffsetSum(run),
+        () => bronzeTxnOffsets(run),
         (sum) => sum === ends,
       );
       expect(await bronzeCounts(run)).toEqual({ rows: 200, distinct: 200 });
@@ -104,10 +95,7 @@ describe('etl streams and poison records', () => {
       }
 
       // The bronze table says which record it moved past without a row.
-      const table = await bronzeTable(run);
-      const listed: string[] = [];
-      for (let v = table.snapshot().version; v >= 0; v--)
-        listed.push(...(((await table.commitInfo(v))?.[DEAD_LETTERS_INFO] as string[]) ?? []));
+      const listed = await skippedByTable(run);
       const letter = readDeadLetter((await readTopicToEnd(kafka, deadLetterTopic(groups.find((g) => g.endsWith('activity_bronze'))!)))[0])!;
       expect(listed).toEqual([positionId(letter)]);
 
@@ -128,7 +116,7 @@ describe('etl streams and poison records', () => {
     const chunks = 12;
     const perChunk = 2500;
     for (let c = 0; c < chunks; c++) {
-      await produce(kafka, run, events(run, c * perChunk, perChunk));
+      await produce(kafka, run, viewEvents(run, c * perChunk, perChunk));
       await producePoison(run, [`u${c}`, `u${c + 20}`]);
     }
     const total = chunks * perChunk;
@@ -154,7 +142,7 @@ describe('etl streams and poison records', () => {
       );
       const ends = await endOffsetSum(run);
       await waitFor(
-        () => txnOffsetSum(run),
+        () => bronzeTxnOffsets(run),
         (sum) => sum === ends,
       );
       await new Promise((r) => setTimeout(r, 1000));
@@ -164,10 +152,7 @@ describe('etl streams and poison records', () => {
       const letters = (await readTopicToEnd(kafka, deadLetterTopic(group))).map((r) => readDeadLetter(r)!);
       expect(new Set(letters.map(positionId)).size).toBe(2 * chunks);
       expect(letters.every((l) => l.topic === run.activityTopic.name)).toBe(true);
-      const table = await bronzeTable(run);
-      const listed: string[] = [];
-      for (let v = table.snapshot().version; v >= 0; v--)
-        listed.push(...(((await table.commitInfo(v))?.[DEAD_LETTERS_INFO] as string[]) ?? []));
+      const listed = await skippedByTable(run);
       expect(listed.sort()).toEqual([...new Set(letters.map(positionId))].sort());
     } finally {
       await second.stop();

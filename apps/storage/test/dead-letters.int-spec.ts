@@ -7,7 +7,7 @@ import {
   REPLAYED_FROM_HEADER,
   replayDeadLetters,
 } from '@pulse/platform';
-import { readTopicUntil } from '@pulse/platform/testing';
+import { eventually, readTopicUntil } from '@pulse/platform/testing';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -60,15 +60,6 @@ function created(id: number, handle: string, lsn: number): DebeziumEnvelope {
     ts_ms: Date.now(),
     source: { db: 'pulse', schema, table: 'users', lsn, txId: lsn, ts_ms: Date.now(), snapshot: 'false' },
   };
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const profile = (userId: string) =>
