@@ -114,6 +114,8 @@ export interface KafkaAdmin {
   listTopics(): Promise<string[]>;
   /** Latest offset (next to be written) of every partition of a topic. */
   endOffsets(topic: string): Promise<bigint[]>;
+  /** Earliest offset still kept (after retention) of every partition of a topic. */
+  startOffsets(topic: string): Promise<bigint[]>;
   /**
    * Sets a consumer group's committed offsets on a topic (index = partition, or only the partitions of
    * a map), like `kafka-consumer-groups --reset-offsets`; the group must have no active member.

@@ -184,10 +184,19 @@ class PlatformaticAdmin implements KafkaAdmin {
     return this.admin.listTopics();
   }
 
-  async endOffsets(topic: string): Promise<bigint[]> {
+  endOffsets(topic: string): Promise<bigint[]> {
+    return this.offsets(topic, -1n);
+  }
+
+  startOffsets(topic: string): Promise<bigint[]> {
+    return this.offsets(topic, -2n);
+  }
+
+  /** ListOffsets at a timestamp: -1 = latest, -2 = earliest (Kafka's sentinels). */
+  private async offsets(topic: string, timestamp: bigint): Promise<bigint[]> {
     const probe = new Consumer({ ...baseOptions(this.settings, 'offsets'), groupId: `${this.settings.clientId}-offsets` });
     try {
-      const offsets = await probe.listOffsets({ topics: [topic] });
+      const offsets = await probe.listOffsets({ topics: [topic], timestamp });
       return offsets.get(topic) ?? [];
     } finally {
       await probe.close();

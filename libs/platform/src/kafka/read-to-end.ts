@@ -12,10 +12,11 @@ export async function readTopicToEnd<K, V>(
   topic: TopicDefinition<K, V>,
   timeoutMs = 60_000,
 ): Promise<IncomingRecord<K, V>[]> {
-  const ends = await kafka.admin.endOffsets(topic.name);
+  const [starts, ends] = await Promise.all([kafka.admin.startOffsets(topic.name), kafka.admin.endOffsets(topic.name)]);
   const remaining = new Map<number, bigint>();
   ends.forEach((end, partition) => {
-    if (end > 0n) remaining.set(partition, end - 1n);
+    // A partition whose records retention deleted (start = end) has nothing to wait for.
+    if (end > (starts[partition] ?? 0n)) remaining.set(partition, end - 1n);
   });
   const records: IncomingRecord<K, V>[] = [];
   if (remaining.size === 0) return records;
