@@ -141,7 +141,8 @@ describe('TrackEvents', () => {
   it('rejects an event whose properties hold 3 MB as TOO_LARGE, still writes the good events, and dead-letters it cut down', async () => {
     const userId = `u-huge-${run}`;
     const blob = 'x'.repeat(3 * 1024 * 1024);
-    const response = await track([event(userId, 1), event(userId, 2, { properties: { blob } }), event(userId, 3)]);
+    const huge = event(userId, 2, { properties: { blob } });
+    const response = await track([event(userId, 1), huge, event(userId, 3)]);
     expect(response.results.map((r) => r.status)).toEqual([
       EventStatus.EVENT_STATUS_ACCEPTED,
       EventStatus.EVENT_STATUS_REJECTED,
@@ -163,7 +164,7 @@ describe('TrackEvents', () => {
     expect(dead.value).toMatchObject({ reason: RejectionReason.REJECTION_REASON_TOO_LARGE, field: 'properties.blob' });
     expect(dead.value!.event!.eventId).toBe(`${userId}-e2`);
     expect(dead.value!.event!.properties['blob'].length).toBeLessThan(blob.length);
-    const sent = { ...event(userId, 2, { properties: { blob } }), sessionId: '', recommendationId: '', context: undefined };
+    const sent = { ...huge, sessionId: '', recommendationId: '', context: undefined };
     const original = ingestV1.ActivityEvent.encode(sent).finish();
     expect(dead.value!.originalSizeBytes).toBe(original.length);
     expect(dead.value!.originalSha256).toBe(createHash('sha256').update(original).digest('hex'));
