@@ -140,3 +140,22 @@ export async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boole
   if (!holds(value)) throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
   return value;
 }
+
+/** `count` views numbered from `from`, one second apart from 2024-06-01 12:00 UTC, spread over `users` users. */
+export function viewEvents(run: EtlRun, from: number, count: number, users = 200): ingestV1.ActivityTracked[] {
+  const t0 = Date.UTC(2024, 5, 1, 12);
+  return Array.from({ length: count }, (_, i) => {
+    const n = from + i;
+    return tracked(`${run.id}-e${n}`, `u${n % users}`, ActivityType.ACTIVITY_TYPE_VIEW, t0 + n * 1000);
+  });
+}
+
+/** The bronze activity table of a run at its latest version. */
+export async function bronzeTable(run: EtlRun): Promise<DeltaTable> {
+  return DeltaTable.open(new LocalLakeStorage(run.lakeRoot), 'bronze/activity', { engine: await testEngine() });
+}
+
+/** Sum of the next offsets the bronze table committed over the partitions (its txns). */
+export async function bronzeTxnOffsets(run: EtlRun): Promise<number> {
+  return [...(await bronzeTable(run)).snapshot().txns.values()].reduce((sum, t) => sum + t.version, 0);
+}

@@ -1,7 +1,18 @@
-import { Admin, compatibilityPartitioner, Consumer, type Message, type MessagesStream, ProduceAcks, Producer } from '@platformatic/kafka';
+import {
+  Admin,
+  compatibilityPartitioner,
+  ConfigResourceTypes,
+  Consumer,
+  type Message,
+  type MessagesStream,
+  ProduceAcks,
+  Producer,
+} from '@platformatic/kafka';
 import type { TopicDefinition } from '@pulse/contracts';
 import type { Logger } from '../logging/logger';
+import { DecodeError } from './consumer-errors';
 import type {
+  BatchHandler,
   ConsumeOptions,
   EventConsumer,
   EventProducer,
@@ -11,6 +22,7 @@ import type {
   KafkaSettings,
   OutgoingRecord,
   TopicBatch,
+  UndecodableRecord,
 } from './kafka.types';
 
 /**
@@ -115,6 +127,21 @@ export function kafkaErrorMessage(error: unknown): string {
   return [...leaves].join('; ');
 }
 
+/**
+ * Whether retrying may fix what the client reports: false when the broker said the request can never
+ * succeed as it is (a record over max.message.bytes, an invalid topic, a denied access).
+ */
+export function isRetriableKafkaError(error: unknown): boolean {
+  let retriable = true;
+  const visit = (e: unknown) => {
+    const nested = (e as { errors?: unknown[] })?.errors;
+    if (Array.isArray(nested) && nested.length > 0) nested.forEach(visit);
+    else if ((e as { canRetry?: unknown })?.canRetry === false) retriable = false;
+  };
+  visit(error);
+  return retriable;
+}
+
 class PlatformaticAdmin implements KafkaAdmin {
   private readonly admin: Admin;
 
@@ -144,10 +171,32 @@ class PlatformaticAdmin implements KafkaAdmin {
     if (names.length > 0) await this.admin.deleteTopics({ topics: [...names] });
   }
 
-  async endOffsets(topic: string): Promise<bigint[]> {
+  async topicConfigs(topic: string, names: readonly string[]): Promise<Record<string, string>> {
+    const [description] = await this.admin.describeConfigs({
+      resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: [...names] }],
+    });
+    const out: Record<string, string> = {};
+    for (const c of description?.configs ?? []) if (c.value !== null && c.value !== undefined) out[c.name] = c.value;
+    return out;
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  endOffsets(topic: string): Promise<bigint[]> {
+    return this.offsets(topic, -1n);
+  }
+
+  startOffsets(topic: string): Promise<bigint[]> {
+    return this.offsets(topic, -2n);
+  }
+
+  /** ListOffsets at a timestamp: -1 = latest, -2 = earliest (Kafka's sentinels). */
+  private async offsets(topic: string, timestamp: bigint): Promise<bigint[]> {
     const probe = new Consumer({ ...baseOptions(this.settings, 'offsets'), groupId: `${this.settings.clientId}-offsets` });
     try {
-      const offsets = await probe.listOffsets({ topics: [topic] });
+      const offsets = await probe.listOffsets({ topics: [topic], timestamp });
       return offsets.get(topic) ?? [];
     } finally {
       await probe.close();
@@ -179,6 +228,7 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
   private stream?: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
   private closed = false;
   private readonly decoders: Map<string, TopicDefinition<K, V>>;
+  readonly groupId: string;
 
   constructor(
     settings: KafkaSettings,
@@ -187,6 +237,7 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
     private readonly onClose: () => void,
   ) {
     this.decoders = new Map(topics.map((t) => [t.name, t]));
+    this.groupId = options.groupId;
     this.consumer = new Consumer({
       ...baseOptions(settings, `consumer-${options.groupId}`),
       groupId: options.groupId,
@@ -202,7 +253,7 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
     });
   }
 
-  async run(handler: (batch: IncomingRecord<K, V>[]) => Promise<void>): Promise<void> {
+  async run(handler: BatchHandler<K, V>): Promise<void> {
     const topics = this.topics.map((t) => t.name);
     const from = this.options.from;
     const stream = await this.consumer.consume(
@@ -253,7 +304,14 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
         }
         messages.push(next.value);
       }
-      await handler(messages.map((m) => this.decode(m)));
+      const records: IncomingRecord<K, V>[] = [];
+      const undecodable: UndecodableRecord[] = [];
+      for (const m of messages) {
+        const decoded = this.decode(m);
+        if ('error' in decoded) undecodable.push(decoded);
+        else records.push(decoded);
+      }
+      await handler(records, undecodable);
       // Closed while handling: leave the batch uncommitted, the group's next owner re-reads it.
       if (this.closed) break;
       await commitLastPerPartition(messages);
@@ -261,21 +319,32 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
     }
   }
 
-  private decode(message: Message<Buffer, Buffer, Buffer, Buffer>): IncomingRecord<K, V> {
+  /** The record, or (a poison record) its bytes and the codec's error: one bad record never fails the batch. */
+  private decode(message: Message<Buffer, Buffer, Buffer, Buffer>): IncomingRecord<K, V> | UndecodableRecord {
     const topic = this.decoders.get(message.topic);
     if (!topic) throw new Error(`received a record of unsubscribed topic ${message.topic}`);
     const headers: Record<string, string> = {};
     for (const [name, value] of message.headers) headers[name.toString()] = value.toString();
-    const hasValue = message.value !== undefined && message.value !== null && message.value.length > 0;
-    return {
+    const rawKey = message.key && message.key.length > 0 ? message.key : null;
+    const rawValue = message.value !== undefined && message.value !== null && message.value.length > 0 ? message.value : null;
+    const position = {
       topic: message.topic,
       partition: message.partition,
       offset: message.offset,
       timestampMs: Number(message.timestamp),
-      key: message.key && message.key.length > 0 ? topic.key.decode(message.key) : null,
-      value: hasValue ? topic.value.decode(message.value) : null,
       headers,
+      raw: { key: rawKey, value: rawValue },
     };
+    let part = 'key';
+    try {
+      const key = rawKey === null ? null : topic.key.decode(rawKey);
+      part = 'value';
+      const value = rawValue === null ? null : topic.value.decode(rawValue);
+      return { ...position, key, value };
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      return { ...position, error: new DecodeError(`cannot decode the ${part} of ${topic.name}: ${reason}`, { cause }) };
+    }
   }
 
   async close(): Promise<void> {

@@ -49,7 +49,20 @@ export interface ActivityRejected {
     | Timestamp
     | undefined;
   /** How the event reached Pulse. */
-  ingest: IngestMetadata | undefined;
+  ingest:
+    | IngestMetadata
+    | undefined;
+  /**
+   * Set when `event` was cut down to fit the topic (string fields and
+   * property values shortened): the SHA-256, lower-case hex, of the event as
+   * received in protobuf binary; empty when `event` is complete.
+   */
+  originalSha256: string;
+  /**
+   * Size in bytes of the event as received in protobuf binary; set with
+   * original_sha256.
+   */
+  originalSizeBytes: number;
 }
 
 /** IngestMetadata describes how and where an event entered Pulse. */
@@ -142,7 +155,16 @@ export const ActivityTracked: MessageFns<ActivityTracked> = {
 };
 
 function createBaseActivityRejected(): ActivityRejected {
-  return { event: undefined, reason: 0, message: "", field: "", rejectedAt: undefined, ingest: undefined };
+  return {
+    event: undefined,
+    reason: 0,
+    message: "",
+    field: "",
+    rejectedAt: undefined,
+    ingest: undefined,
+    originalSha256: "",
+    originalSizeBytes: 0,
+  };
 }
 
 export const ActivityRejected: MessageFns<ActivityRejected> = {
@@ -164,6 +186,12 @@ export const ActivityRejected: MessageFns<ActivityRejected> = {
     }
     if (message.ingest !== undefined) {
       IngestMetadata.encode(message.ingest, writer.uint32(50).fork()).join();
+    }
+    if (message.originalSha256 !== "") {
+      writer.uint32(58).string(message.originalSha256);
+    }
+    if (message.originalSizeBytes !== 0) {
+      writer.uint32(64).uint32(message.originalSizeBytes);
     }
     return writer;
   },
@@ -227,6 +255,22 @@ export const ActivityRejected: MessageFns<ActivityRejected> = {
             }
 
             message.ingest = IngestMetadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.originalSha256 = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.originalSizeBytes = reader.uint32();
             continue;
           }
         }
