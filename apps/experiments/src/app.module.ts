@@ -18,7 +18,7 @@ export class AppModule {
           applicationName: config.SERVICE_NAME,
           migrate: config.EXPERIMENTS_AUTO_MIGRATE && { dir: migrationsDir('experiments', __dirname, config.EXPERIMENTS_MIGRATIONS_DIR) },
           requiredTable: {
-            table: 'handled_events',
+            table: 'experiments',
             missing: 'experiments tables: run `nx run experiments:migrate` (node migrate.js) or set EXPERIMENTS_AUTO_MIGRATE=true',
           },
         }),

@@ -17,6 +17,26 @@ export const experimentsConfigSchema = z.object({
   EXPERIMENTS_AUTO_MIGRATE: env.bool(false),
   /** Folder of the migrations; empty: beside the built program or apps/experiments/migrations. */
   EXPERIMENTS_MIGRATIONS_DIR: z.string().optional(),
+  /** The recommender, asked whether a variant's model version exists (RecsService/GetModel). */
+  RECS_GRPC_ADDR: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'host:port')
+    .default('127.0.0.1:50056'),
+  /** Deadline of one call to the recommender. */
+  RECS_DEADLINE: env.duration('2s'),
+  /** Root directory of the Delta lake written by etl (experiments/exposures, bronze/activity). */
+  LAKE_ROOT: env.string('tmp/lake'),
+  /** Table of exposures and their outcomes under the lake root (etl's experiments stream writes it). */
+  EXPERIMENTS_EXPOSURES_TABLE: env.string('experiments/exposures'),
+  /** Table of tracked activity under the lake root: each user's engagement before the start, for CUPED. */
+  EXPERIMENTS_ACTIVITY_TABLE: env.string('bronze/activity'),
+  /** Memory DuckDB may use for results (DuckDB syntax, e.g. 512MB, 2GB). */
+  EXPERIMENTS_DUCKDB_MEMORY: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/, 'a size like 512MB or 2GB')
+    .default('1GB'),
+  /** Threads of DuckDB. */
+  EXPERIMENTS_DUCKDB_THREADS: env.int(2, 1, 64),
 });
 
 export type ExperimentsConfig = z.infer<typeof experimentsConfigSchema>;

@@ -8,30 +8,107 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
 import { Observable } from "rxjs";
-import { Timestamp } from "../../../google/protobuf/timestamp";
+import { Experiment, ExperimentStatus } from "./experiment";
+import { ExperimentResults } from "./results";
 
-/** GetStatusRequest asks for the service's status. */
-export interface GetStatusRequest {
+/** CreateExperimentRequest describes the experiment to create. */
+export interface CreateExperimentRequest {
+  /**
+   * The experiment. id: optional (generated when empty); status, buckets,
+   * created_at, started_at, stopped_at and stop_reason are ignored; salt
+   * defaults to the id; analysis fields default as documented there.
+   */
+  experiment: Experiment | undefined;
 }
 
-/** GetStatusResponse is the service's status. */
-export interface GetStatusResponse {
-  /** Distinct tracked events the service has recorded. */
-  eventsHandled: number;
-  /** When this replica started. */
-  startedAt: Timestamp | undefined;
+/** CreateExperimentResponse returns the stored experiment. */
+export interface CreateExperimentResponse {
+  /** The experiment, status DRAFT. */
+  experiment: Experiment | undefined;
 }
 
-function createBaseGetStatusRequest(): GetStatusRequest {
-  return {};
+/** StartExperimentRequest names the experiment to start. */
+export interface StartExperimentRequest {
+  /** Required. Experiment id. */
+  id: string;
 }
 
-export const GetStatusRequest: MessageFns<GetStatusRequest> = {
-  encode(_: GetStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+/** StartExperimentResponse returns the running experiment. */
+export interface StartExperimentResponse {
+  /** The experiment, status RUNNING, with its buckets. */
+  experiment: Experiment | undefined;
+}
+
+/** StopExperimentRequest names the experiment to stop. */
+export interface StopExperimentRequest {
+  /** Required. Experiment id. */
+  id: string;
+  /** Optional. Why; at most 500 characters. */
+  reason: string;
+}
+
+/** StopExperimentResponse returns the stopped experiment. */
+export interface StopExperimentResponse {
+  /** The experiment, status STOPPED. */
+  experiment: Experiment | undefined;
+}
+
+/** GetExperimentRequest names an experiment. */
+export interface GetExperimentRequest {
+  /** Required. Experiment id. */
+  id: string;
+}
+
+/** GetExperimentResponse carries the experiment. */
+export interface GetExperimentResponse {
+  /** The experiment. */
+  experiment: Experiment | undefined;
+}
+
+/** ListExperimentsRequest filters the experiments to list. */
+export interface ListExperimentsRequest {
+  /** Optional. Only experiments of this status; UNSPECIFIED: all. */
+  status: ExperimentStatus;
+  /** Optional. Only experiments of this layer. */
+  layer: string;
+}
+
+/** ListExperimentsResponse carries the experiments. */
+export interface ListExperimentsResponse {
+  /** Newest created first. */
+  experiments: Experiment[];
+}
+
+/** GetResultsRequest names the experiment and the data to analyse. */
+export interface GetResultsRequest {
+  /** Required. Experiment id. */
+  id: string;
+  /**
+   * Optional. Version of experiments/exposures to read (time travel); 0:
+   * the latest.
+   */
+  tableVersion: number;
+}
+
+/** GetResultsResponse carries the results. */
+export interface GetResultsResponse {
+  /** The results. */
+  results: ExperimentResults | undefined;
+}
+
+function createBaseCreateExperimentRequest(): CreateExperimentRequest {
+  return { experiment: undefined };
+}
+
+export const CreateExperimentRequest: MessageFns<CreateExperimentRequest> = {
+  encode(message: CreateExperimentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.experiment !== undefined) {
+      Experiment.encode(message.experiment, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetStatusRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateExperimentRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -40,10 +117,18 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetStatusRequest();
+      const message = createBaseCreateExperimentRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.experiment = Experiment.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -57,22 +142,19 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
   },
 };
 
-function createBaseGetStatusResponse(): GetStatusResponse {
-  return { eventsHandled: 0, startedAt: undefined };
+function createBaseCreateExperimentResponse(): CreateExperimentResponse {
+  return { experiment: undefined };
 }
 
-export const GetStatusResponse: MessageFns<GetStatusResponse> = {
-  encode(message: GetStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.eventsHandled !== 0) {
-      writer.uint32(8).int64(message.eventsHandled);
-    }
-    if (message.startedAt !== undefined) {
-      Timestamp.encode(message.startedAt, writer.uint32(18).fork()).join();
+export const CreateExperimentResponse: MessageFns<CreateExperimentResponse> = {
+  encode(message: CreateExperimentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.experiment !== undefined) {
+      Experiment.encode(message.experiment, writer.uint32(10).fork()).join();
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetStatusResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateExperimentResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -81,7 +163,343 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetStatusResponse();
+      const message = createBaseCreateExperimentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.experiment = Experiment.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseStartExperimentRequest(): StartExperimentRequest {
+  return { id: "" };
+}
+
+export const StartExperimentRequest: MessageFns<StartExperimentRequest> = {
+  encode(message: StartExperimentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartExperimentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartExperimentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseStartExperimentResponse(): StartExperimentResponse {
+  return { experiment: undefined };
+}
+
+export const StartExperimentResponse: MessageFns<StartExperimentResponse> = {
+  encode(message: StartExperimentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.experiment !== undefined) {
+      Experiment.encode(message.experiment, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartExperimentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartExperimentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.experiment = Experiment.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseStopExperimentRequest(): StopExperimentRequest {
+  return { id: "", reason: "" };
+}
+
+export const StopExperimentRequest: MessageFns<StopExperimentRequest> = {
+  encode(message: StopExperimentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopExperimentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopExperimentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseStopExperimentResponse(): StopExperimentResponse {
+  return { experiment: undefined };
+}
+
+export const StopExperimentResponse: MessageFns<StopExperimentResponse> = {
+  encode(message: StopExperimentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.experiment !== undefined) {
+      Experiment.encode(message.experiment, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopExperimentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopExperimentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.experiment = Experiment.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetExperimentRequest(): GetExperimentRequest {
+  return { id: "" };
+}
+
+export const GetExperimentRequest: MessageFns<GetExperimentRequest> = {
+  encode(message: GetExperimentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetExperimentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetExperimentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetExperimentResponse(): GetExperimentResponse {
+  return { experiment: undefined };
+}
+
+export const GetExperimentResponse: MessageFns<GetExperimentResponse> = {
+  encode(message: GetExperimentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.experiment !== undefined) {
+      Experiment.encode(message.experiment, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetExperimentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetExperimentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.experiment = Experiment.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListExperimentsRequest(): ListExperimentsRequest {
+  return { status: 0, layer: "" };
+}
+
+export const ListExperimentsRequest: MessageFns<ListExperimentsRequest> = {
+  encode(message: ListExperimentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== 0) {
+      writer.uint32(8).int32(message.status);
+    }
+    if (message.layer !== "") {
+      writer.uint32(18).string(message.layer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListExperimentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListExperimentsRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -90,7 +508,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
               break;
             }
 
-            message.eventsHandled = longToNumber(reader.int64());
+            message.status = reader.int32() as any;
             continue;
           }
           case 2: {
@@ -98,7 +516,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
               break;
             }
 
-            message.startedAt = Timestamp.decode(reader, reader.uint32());
+            message.layer = reader.string();
             continue;
           }
         }
@@ -114,25 +532,291 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
   },
 };
 
-/** ExperimentsService: A/B tests of recommendation models: experiments, their layers and variants, and their results from the lake (SRM check, CUPED, delta method, sequential intervals). */
-
-export interface ExperimentsServiceClient {
-  /** GetStatus reports what this replica has handled since it started. */
-
-  getStatus(request: GetStatusRequest): Observable<GetStatusResponse>;
+function createBaseListExperimentsResponse(): ListExperimentsResponse {
+  return { experiments: [] };
 }
 
-/** ExperimentsService: A/B tests of recommendation models: experiments, their layers and variants, and their results from the lake (SRM check, CUPED, delta method, sequential intervals). */
+export const ListExperimentsResponse: MessageFns<ListExperimentsResponse> = {
+  encode(message: ListExperimentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.experiments) {
+      Experiment.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListExperimentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListExperimentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.experiments.push(Experiment.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetResultsRequest(): GetResultsRequest {
+  return { id: "", tableVersion: 0 };
+}
+
+export const GetResultsRequest: MessageFns<GetResultsRequest> = {
+  encode(message: GetResultsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.tableVersion !== 0) {
+      writer.uint32(16).int64(message.tableVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetResultsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetResultsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tableVersion = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetResultsResponse(): GetResultsResponse {
+  return { results: undefined };
+}
+
+export const GetResultsResponse: MessageFns<GetResultsResponse> = {
+  encode(message: GetResultsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.results !== undefined) {
+      ExperimentResults.encode(message.results, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetResultsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetResultsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results = ExperimentResults.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+/**
+ * ExperimentsService keeps the A/B tests of recommendation models (their
+ * layers, buckets, variants and metrics) and computes their results from the
+ * lake's experiments/exposures table. The recommender polls ListExperiments
+ * for the RUNNING experiments and assigns users with @pulse/experiments
+ * (apps/experiments/README.md has the contract).
+ */
+
+export interface ExperimentsServiceClient {
+  /**
+   * CreateExperiment stores a new experiment as DRAFT. INVALID_ARGUMENT
+   * naming the field for bad input (weights not summing to 100, no or two
+   * controls, an unknown model version, ...); FAILED_PRECONDITION when its
+   * pinned buckets overlap a RUNNING experiment of the layer; ALREADY_EXISTS
+   * for a taken id; UNAVAILABLE when the recommender cannot be asked about a
+   * model version.
+   */
+
+  createExperiment(request: CreateExperimentRequest): Observable<CreateExperimentResponse>;
+
+  /**
+   * StartExperiment moves a DRAFT experiment to RUNNING and gives it its
+   * buckets (the pinned ones, else the first free range of the layer).
+   * FAILED_PRECONDITION when it is not DRAFT or its buckets are taken;
+   * NOT_FOUND for an unknown id.
+   */
+
+  startExperiment(request: StartExperimentRequest): Observable<StartExperimentResponse>;
+
+  /**
+   * StopExperiment moves a RUNNING experiment to STOPPED (a DRAFT one too:
+   * it never runs). FAILED_PRECONDITION when it is stopped already.
+   */
+
+  stopExperiment(request: StopExperimentRequest): Observable<StopExperimentResponse>;
+
+  /** GetExperiment returns one experiment. NOT_FOUND for an unknown id. */
+
+  getExperiment(request: GetExperimentRequest): Observable<GetExperimentResponse>;
+
+  /**
+   * ListExperiments lists experiments, newest first, optionally of one
+   * status.
+   */
+
+  listExperiments(request: ListExperimentsRequest): Observable<ListExperimentsResponse>;
+
+  /**
+   * GetResults computes an experiment's statistics from
+   * experiments/exposures at its latest (or a given) version.
+   * FAILED_PRECONDITION for a DRAFT experiment; NOT_FOUND for an unknown id
+   * or table version.
+   */
+
+  getResults(request: GetResultsRequest): Observable<GetResultsResponse>;
+}
+
+/**
+ * ExperimentsService keeps the A/B tests of recommendation models (their
+ * layers, buckets, variants and metrics) and computes their results from the
+ * lake's experiments/exposures table. The recommender polls ListExperiments
+ * for the RUNNING experiments and assigns users with @pulse/experiments
+ * (apps/experiments/README.md has the contract).
+ */
 
 export interface ExperimentsServiceController {
-  /** GetStatus reports what this replica has handled since it started. */
+  /**
+   * CreateExperiment stores a new experiment as DRAFT. INVALID_ARGUMENT
+   * naming the field for bad input (weights not summing to 100, no or two
+   * controls, an unknown model version, ...); FAILED_PRECONDITION when its
+   * pinned buckets overlap a RUNNING experiment of the layer; ALREADY_EXISTS
+   * for a taken id; UNAVAILABLE when the recommender cannot be asked about a
+   * model version.
+   */
 
-  getStatus(request: GetStatusRequest): Promise<GetStatusResponse> | Observable<GetStatusResponse> | GetStatusResponse;
+  createExperiment(
+    request: CreateExperimentRequest,
+  ): Promise<CreateExperimentResponse> | Observable<CreateExperimentResponse> | CreateExperimentResponse;
+
+  /**
+   * StartExperiment moves a DRAFT experiment to RUNNING and gives it its
+   * buckets (the pinned ones, else the first free range of the layer).
+   * FAILED_PRECONDITION when it is not DRAFT or its buckets are taken;
+   * NOT_FOUND for an unknown id.
+   */
+
+  startExperiment(
+    request: StartExperimentRequest,
+  ): Promise<StartExperimentResponse> | Observable<StartExperimentResponse> | StartExperimentResponse;
+
+  /**
+   * StopExperiment moves a RUNNING experiment to STOPPED (a DRAFT one too:
+   * it never runs). FAILED_PRECONDITION when it is stopped already.
+   */
+
+  stopExperiment(
+    request: StopExperimentRequest,
+  ): Promise<StopExperimentResponse> | Observable<StopExperimentResponse> | StopExperimentResponse;
+
+  /** GetExperiment returns one experiment. NOT_FOUND for an unknown id. */
+
+  getExperiment(
+    request: GetExperimentRequest,
+  ): Promise<GetExperimentResponse> | Observable<GetExperimentResponse> | GetExperimentResponse;
+
+  /**
+   * ListExperiments lists experiments, newest first, optionally of one
+   * status.
+   */
+
+  listExperiments(
+    request: ListExperimentsRequest,
+  ): Promise<ListExperimentsResponse> | Observable<ListExperimentsResponse> | ListExperimentsResponse;
+
+  /**
+   * GetResults computes an experiment's statistics from
+   * experiments/exposures at its latest (or a given) version.
+   * FAILED_PRECONDITION for a DRAFT experiment; NOT_FOUND for an unknown id
+   * or table version.
+   */
+
+  getResults(
+    request: GetResultsRequest,
+  ): Promise<GetResultsResponse> | Observable<GetResultsResponse> | GetResultsResponse;
 }
 
 export function ExperimentsServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["getStatus"];
+    const grpcMethods: string[] = [
+      "createExperiment",
+      "startExperiment",
+      "stopExperiment",
+      "getExperiment",
+      "listExperiments",
+      "getResults",
+    ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("ExperimentsService", method)(constructor.prototype[method], method, descriptor);
