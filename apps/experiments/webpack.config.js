@@ -1,2 +1,6 @@
-// `node dist/apps/experiments/migrate.js` applies the migrations (copied next to it).
-module.exports = require('../../tools/webpack/app.webpack')(__dirname, { entries: { migrate: './src/migrate.ts' }, migrations: true });
+// `node dist/apps/experiments/experiments-cli.js create|start|stop|list|get|results` drives the service; `migrate.js`
+// applies the SQL migrations.
+module.exports = require('../../tools/webpack/app.webpack')(__dirname, {
+  entries: { 'experiments-cli': './src/experiments-cli.ts', migrate: './src/migrate.ts' },
+  migrations: true,
+});

@@ -1,6 +1,7 @@
 import { assignInExperiment, type AssignableExperiment } from '@pulse/experiments';
 import { decodeFieldViolations, GrpcStatus } from '@pulse/platform';
 import { rm } from 'node:fs/promises';
+import { runExperimentsCommand } from '../src/cli/experiments-commands';
 import { dropSchema, experimentBody, fakeRecommender, newRun, startExperiments, type TestApp } from './experiments-test-kit';
 
 const run = newRun();
@@ -146,5 +147,39 @@ describe('experiments API', () => {
     app = await startExperiments(run, recs.address);
     const after = assign((await app.client.call('ListExperiments', { status: 2 })).experiments);
     expect(after).toEqual(before);
+  });
+
+  it('is driven from the command line: create, start, list, results (no exposures yet), stop', async () => {
+    const cli = (...argv: string[]) => runExperimentsCommand(argv, app.client);
+    const created = await cli(
+      'create',
+      '--id',
+      `cli-${run.id}`,
+      '--name',
+      'From the CLI',
+      '--layer',
+      'cli',
+      '--traffic',
+      '10',
+      '--variant',
+      'control:50:strategy=promoted:control',
+      '--variant',
+      'ncf:50:model=v-ncf-2',
+      '--primary',
+      'ctr',
+      '--guardrail',
+      'hide_rate',
+      '--sequential',
+    );
+    expect(created).toMatchObject({ exitCode: 0 });
+    expect(created.output).toMatch(new RegExp(`cli-${run.id}\\s+draft\\s+layer cli 10 %`));
+    expect((await cli('start', `cli-${run.id}`)).output).toMatch(/running .* buckets \[0, 1000\)/);
+    expect((await cli('list', '--status', 'running', '--layer', 'cli')).output).toMatch(/ncf 50 %\s+model v-ncf-2/);
+    const results = await cli('results', `cli-${run.id}`);
+    expect(results).toMatchObject({ exitCode: 0 });
+    expect(results.output).toMatch(/not_enough_data/);
+    expect((await cli('stop', `cli-${run.id}`, '--reason', 'done')).output).toMatch(/stopped/);
+    expect(await cli('stop', `cli-${run.id}`)).toMatchObject({ exitCode: 1, output: expect.stringMatching(/stopped already/) });
+    expect(await cli('create', '--variant', 'bad')).toMatchObject({ exitCode: 2 });
   });
 });

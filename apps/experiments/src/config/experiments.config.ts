@@ -46,3 +46,15 @@ export const EXPERIMENTS_CONFIG = Symbol('EXPERIMENTS_CONFIG');
 export function loadExperimentsConfig(overrides: Record<string, string | undefined> = {}): ExperimentsConfig {
   return loadConfig('experiments', experimentsConfigSchema, { ...process.env, ...overrides });
 }
+
+/** The command line's settings (experiments-cli.js): where the service answers. */
+export const cliConfigSchema = z.object({
+  EXPERIMENTS_GRPC_ADDR: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'host:port')
+    .default('127.0.0.1:50057'),
+});
+
+export function loadCliConfig(overrides: Record<string, string | undefined> = {}): z.infer<typeof cliConfigSchema> {
+  return loadConfig('experiments-cli', cliConfigSchema, { ...process.env, ...overrides });
+}
