@@ -129,6 +129,29 @@ function sums(exposures: Exposure[], pre: Map<string, number>, variant: string, 
   return s;
 }
 
+/** Rows of experiments/exposures as etl writes them, served from `from` on, one ms apart. */
+function exposureRows(exposures: Exposure[], from: number) {
+  const day = new Date(from).toISOString().slice(0, 10);
+  return exposures.map((e, i) => ({
+    recommendation_id: `${e.experiment}-r${i}`,
+    variant: e.variant,
+    user_id: e.user,
+    served_at: new Date(from + i),
+    item_count: e.items,
+    impressions: 0,
+    views: 0,
+    clicks: e.clicks,
+    likes: e.likes,
+    comments: e.comments,
+    shares: 0,
+    bookmarks: 0,
+    hides: e.hides,
+    dwell_ms: e.dwellMs,
+    experiment_id: e.experiment,
+    served_date: day,
+  }));
+}
+
 async function writeLake(all: Exposure[], pre: Map<string, number>, startedAt: number) {
   const storage = new LocalLakeStorage(run.lakeRoot);
   const long = (name: string) => ({ name, type: 'long' as const });
@@ -147,24 +170,7 @@ async function writeLake(all: Exposure[], pre: Map<string, number>, startedAt: n
   });
   const day = new Date(startedAt).toISOString().slice(0, 10);
   // Two commits, so an older version of the table can be asked for.
-  const rows = all.map((e, i) => ({
-    recommendation_id: `${e.experiment}-r${i}`,
-    variant: e.variant,
-    user_id: e.user,
-    served_at: new Date(startedAt + 60_000 + i),
-    item_count: e.items,
-    impressions: 0,
-    views: 0,
-    clicks: e.clicks,
-    likes: e.likes,
-    comments: e.comments,
-    shares: 0,
-    bookmarks: 0,
-    hides: e.hides,
-    dwell_ms: e.dwellMs,
-    experiment_id: e.experiment,
-    served_date: day,
-  }));
+  const rows = exposureRows(all, startedAt + 60_000);
   await exposures.append(rows.slice(0, 100));
   await exposures.append(rows.slice(100));
   const activity = await DeltaTable.create(storage, 'bronze/activity', {
@@ -357,27 +363,7 @@ describe('GetResults against gbstats', () => {
     );
     const storage = new LocalLakeStorage(run.lakeRoot);
     const table = await DeltaTable.open(storage, 'experiments/exposures');
-    const day = new Date(startedAt).toISOString().slice(0, 10);
-    await table.append(
-      data.exposures.map((e, i) => ({
-        recommendation_id: `${e.experiment}-r${i}`,
-        variant: e.variant,
-        user_id: e.user,
-        served_at: new Date(startedAt + i),
-        item_count: e.items,
-        impressions: 0,
-        views: 0,
-        clicks: e.clicks,
-        likes: e.likes,
-        comments: e.comments,
-        shares: 0,
-        bookmarks: 0,
-        hides: e.hides,
-        dwell_ms: e.dwellMs,
-        experiment_id: e.experiment,
-        served_date: day,
-      })),
-    );
+    await table.append(exposureRows(data.exposures, startedAt));
     const { results } = await app.client.call('GetResults', { id: body.id });
     const users = results.variants.map((v: any) => Number(v.users));
     const control = sums(data.exposures, data.pre, 'control', 'HIDE_RATE', false);
