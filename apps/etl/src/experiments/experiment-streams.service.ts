@@ -9,6 +9,17 @@ import { ExposureJoin, type OutcomeDisposition } from './exposure-join';
 import { type ExposureCounters, ExposureStream } from './exposure-stream';
 import { EXPOSURES_TABLE, exposuresTable } from './exposures-table';
 
+/** Whether this replica runs the exposures stream. */
+export function exposuresStreamEnabled(config: EtlConfig): boolean {
+  return (config.ETL_EXPERIMENT_STREAM ?? config.ETL_AGGREGATE_STREAMS) && servedTopic(config) !== undefined;
+}
+
+/** The topics the exposures stream reads, for KafkaModule to ensure at start (the served topic may not exist yet). */
+export function exposuresTopics(config: EtlConfig) {
+  const served = servedTopic(config);
+  return exposuresStreamEnabled(config) && served ? [served] : [];
+}
+
 /**
  * Runs the exposures stream (experiments/exposures) on the one replica with ETL_EXPERIMENT_STREAM: it joins
  * two topics keyed differently (lists by recommendation_id, activity by user), so its state is not split by
@@ -48,7 +59,7 @@ export class ExperimentStreamsService implements OnApplicationBootstrap, Exposur
 
   async onApplicationBootstrap() {
     const served = servedTopic(this.config);
-    if (!(this.config.ETL_EXPERIMENT_STREAM ?? this.config.ETL_AGGREGATE_STREAMS) || !served) return;
+    if (!exposuresStreamEnabled(this.config) || !served) return;
     const { table } = await this.lake.table(
       EXPOSURES_TABLE.name,
       EXPOSURES_TABLE.path,
