@@ -4,7 +4,7 @@ import { AggregateStreamsService, etlTopics } from './aggregates/aggregate-strea
 import { BackfillService } from './backfill/backfill.service';
 import { BronzeStreamsService, cdcSources } from './bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from './config/etl.config';
-import { ExperimentStreamsService, exposuresTopics } from './experiments/experiment-streams.service';
+import { ExperimentStreamsService, servedTopics } from './experiments/experiment-streams.service';
 import { LakeModule } from './lake/lake.module';
 import { EtlGrpcController } from './operations/etl.grpc.controller';
 import { EtlOperationsService } from './operations/etl-operations.service';
@@ -22,7 +22,7 @@ export class AppModule {
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         KafkaModule.forRoot({
           settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
-          topics: [...etlTopics(config), ...exposuresTopics(config), ...cdcSources(config).map((s) => s.topic)],
+          topics: [...etlTopics(config), ...servedTopics(config), ...cdcSources(config).map((s) => s.topic)],
         }),
         LakeModule,
       ],

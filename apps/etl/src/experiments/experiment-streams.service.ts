@@ -14,10 +14,13 @@ export function exposuresStreamEnabled(config: EtlConfig): boolean {
   return (config.ETL_EXPERIMENT_STREAM ?? config.ETL_AGGREGATE_STREAMS) && servedTopic(config) !== undefined;
 }
 
-/** The topics the exposures stream reads, for KafkaModule to ensure at start (the served topic may not exist yet). */
-export function exposuresTopics(config: EtlConfig) {
+/**
+ * The served-lists topic when this replica reads it (bronze or exposures), for KafkaModule to ensure at start: a
+ * consumer of a topic that does not exist yet would fail.
+ */
+export function servedTopics(config: EtlConfig) {
   const served = servedTopic(config);
-  return exposuresStreamEnabled(config) && served ? [served] : [];
+  return served && (config.ETL_BRONZE_STREAMS || exposuresStreamEnabled(config)) ? [served] : [];
 }
 
 /**
