@@ -110,6 +110,21 @@ export function activityBronzeTable(targetFileSize: number, checkpointInterval: 
   };
 }
 
+/** A served list's items as the lake keeps them (JSON of `[{"item_id","rank","score","sources"}]`), in order. */
+export function servedItems(items: readonly recsV1.RecommendedItem[]) {
+  return items.map((i) => ({
+    item_id: i.itemId,
+    rank: i.rank,
+    score: i.score,
+    sources: i.sources.map((s) => enumName(recsV1.CandidateSource, s, 'CANDIDATE_SOURCE_')),
+  }));
+}
+
+/** Strategy name without its prefix: STRATEGY_PERSONALIZED → PERSONALIZED. */
+export function strategyName(strategy: recsV1.Strategy): string {
+  return enumName(recsV1.Strategy, strategy, 'STRATEGY_');
+}
+
 /**
  * bronze/recs_served: every recommendation list served (pulse.recs.served.v1), partitioned by the UTC date it
  * was served. One row per list; `items` holds its items in order as JSON (`[{"item_id","rank","score","sources"}]`)
@@ -147,18 +162,13 @@ export function recsServedBronzeTable(
       const v = record.value;
       if (!v) return null;
       const served = v.servedAt ? timestampToMillis(v.servedAt) : record.timestampMs;
-      const items = v.items.map((i) => ({
-        item_id: i.itemId,
-        rank: i.rank,
-        score: i.score,
-        sources: i.sources.map((s) => enumName(recsV1.CandidateSource, s, 'CANDIDATE_SOURCE_')),
-      }));
+      const items = servedItems(v.items);
       return [
         v.recommendationId,
         v.userId || null,
         v.seedItemId || null,
         v.modelVersion || null,
-        enumName(recsV1.Strategy, v.strategy, 'STRATEGY_'),
+        strategyName(v.strategy),
         v.experimentId || null,
         v.variant || null,
         served,

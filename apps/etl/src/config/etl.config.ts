@@ -84,6 +84,17 @@ export const etlConfigSchema = z.object({
     .string()
     .regex(/^([a-z][a-z0-9_]*)?$/)
     .default(''),
+  /**
+   * Whether this replica runs the exposures stream (experiments/exposures: served lists of experiments joined with
+   * their outcomes). Like the aggregates, exactly one replica runs it; unset, it runs where the aggregates run
+   * (ETL_AGGREGATE_STREAMS). Needs ETL_SERVED_TOPIC.
+   */
+  ETL_EXPERIMENT_STREAM: z
+    .enum(['true', 'false', ''])
+    .optional()
+    .transform((v) => (v ? v === 'true' : undefined)),
+  /** An outcome counts for a served list when it happens within this long after the list was served. */
+  ETL_ATTRIBUTION_WINDOW: env.duration('30m'),
   /** Processing-time trigger: a micro-batch closes this long after its first record… */
   ETL_TRIGGER_INTERVAL: env.duration('5s'),
   /** …or once it holds this many records (Spark's maxOffsetsPerTrigger). */

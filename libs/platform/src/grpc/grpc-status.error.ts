@@ -93,7 +93,13 @@ export const grpcErrors = {
   alreadyExists: (what: string) => new GrpcStatusError(status.ALREADY_EXISTS, `${what} already exists`),
   resourceExhausted: (message: string) => new GrpcStatusError(status.RESOURCE_EXHAUSTED, message),
   unavailable: (message: string) => new GrpcStatusError(status.UNAVAILABLE, message),
-  failedPrecondition: (message: string) => new GrpcStatusError(status.FAILED_PRECONDITION, message),
+  /** With `field`, the state that refuses the call is named as a field violation, like INVALID_ARGUMENT's. */
+  failedPrecondition: (message: string, field?: string) =>
+    new GrpcStatusError(
+      status.FAILED_PRECONDITION,
+      field ? `${field}: ${message}` : message,
+      field ? [{ field, description: message }] : [],
+    ),
   aborted: (message: string) => new GrpcStatusError(status.ABORTED, message),
   unimplemented: (message: string) => new GrpcStatusError(status.UNIMPLEMENTED, message),
 };
