@@ -12,12 +12,10 @@ import { PAPER_DEFAULTS } from '../../models/ncf.model';
 import { type GateRecord, type ModelRecord, ModelRegistry } from '../../registry/model-registry';
 import { num, splitOptions, TRAIN_FLAGS, trainingSettings, type Values } from '../cli-flags';
 import type { Command, CommandContext } from '../command';
+import { NO_DATA_EXIT } from '../exit-codes';
 import { progress } from '../progress';
 import { announcePromotion } from '../promotion-notice';
 import { modelsDir } from './registry.commands';
-
-/** Exit code of `recs train` when there is nothing (or too little) to train on: nothing was registered. */
-export const NO_DATA_EXIT = 3;
 
 /** Defaults of the lake source and the gate (README.md, "Training from the lake"). */
 export const LAKE_DEFAULTS = { halfLife: '30d', minWeight: 0, minInteractions: 100, minUsers: 10 };
