@@ -1,5 +1,7 @@
 import { LakeEngine } from '@pulse/lake';
 import { parseDuration } from '@pulse/platform';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { userItems, type UserItems } from '../../data/interactions';
 import { type ItemAttributes, readItemAttributes } from '../../data/item-attributes';
 import { NoTrainingDataError, parseAsOf, type LakeReadStats, readLakeInteractions, requireEnoughData } from '../../data/lake-interactions';
@@ -69,7 +71,8 @@ async function lakeInput(ctx: CommandContext): Promise<TrainingInput> {
     interactions: count(v, 'min-interactions', LAKE_DEFAULTS.minInteractions),
     users: count(v, 'min-users', LAKE_DEFAULTS.minUsers),
   };
-  const engine = await LakeEngine.create();
+  // Reads larger than memory spill under the temp dir (writable in the container, whose root is read-only).
+  const engine = await LakeEngine.create({ tempDirectory: join(tmpdir(), `pulse-recs-duckdb-${process.pid}`) });
   try {
     const lake = await readLakeInteractions(
       { lakeRoot, cdcSchema, asOf: v['as-of'] ? parseAsOf(v['as-of']) : undefined, weights, halfLifeMs, minWeight },
