@@ -1,14 +1,22 @@
-import { type DeltaSnapshot, DeltaTable, type LakeEngine, LocalLakeStorage, sqlString } from '@pulse/lake';
+import {
+  ACTIVITY_BRONZE_PATH,
+  cdcBronzePath,
+  type DeltaSnapshot,
+  DeltaTable,
+  type LakeEngine,
+  LocalLakeStorage,
+  sqlString,
+} from '@pulse/lake';
 import { resolve } from 'node:path';
 import { type Interactions, InteractionsBuilder } from './interactions';
 import type { ItemAttributes } from './item-attributes';
 
-/** Tracked activity as etl lands it (apps/etl/src/bronze/bronze-tables.ts): one row per event, `event_id` unique per event. */
-export const ACTIVITY_TABLE = 'bronze/activity';
+/** Tracked activity as etl lands it (activityBronzeLayout of @pulse/lake): one row per event, `event_id` unique per event. */
+export const ACTIVITY_TABLE = ACTIVITY_BRONZE_PATH;
 
 /** The change events of the app database's posts, Debezium envelope with before/after as JSON text. */
 export function postsTable(cdcSchema: string): string {
-  return `bronze/cdc/${cdcSchema}.posts`;
+  return cdcBronzePath(`${cdcSchema}.posts`);
 }
 
 /** How actions become implicit feedback. */

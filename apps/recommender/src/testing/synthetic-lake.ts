@@ -1,71 +1,13 @@
-import { type CreateTableOptions, DeltaTable, type LakeEngine, LocalLakeStorage } from '@pulse/lake';
-import { ACTIVITY_TABLE, postsTable } from '../data/lake-interactions';
+import { activityBronzeLayout, bronzeConfiguration, cdcBronzeLayout, DeltaTable, type LakeEngine, LocalLakeStorage } from '@pulse/lake';
 import { Rng } from '../data/rng';
 
-/**
- * Bronze tables written the way etl writes them (apps/etl/src/bronze/bronze-tables.ts and its exactly-once
- * sink): the same columns, partitioning and table properties, one STREAMING UPDATE commit per batch carrying
- * the application transaction of the Kafka offsets it holds. For tests and for trying `recs train --source lake`
+/*
+ * Bronze tables written the way etl writes them (their layout from @pulse/lake with etl's default properties,
+ * rows as apps/etl/src/bronze/bronze-tables.ts maps records, one STREAMING UPDATE commit per batch carrying the
+ * application transaction of the Kafka offsets it holds). For tests and for trying `recs train --source lake`
  * without running the platform.
  */
-const KAFKA_COLUMNS: CreateTableOptions['columns'] = [
-  { name: 'kafka_partition', type: 'integer', nullable: false },
-  { name: 'kafka_offset', type: 'long', nullable: false },
-  { name: 'kafka_timestamp', type: 'timestamp' },
-];
-
-const CONFIGURATION = {
-  'delta.checkpointInterval': '10',
-  'delta.deletedFileRetentionDuration': 'interval 7 days',
-  'pulse.targetFileSize': String(128 * 1024 * 1024),
-};
-
-const ACTIVITY: CreateTableOptions = {
-  name: 'activity_bronze',
-  description: 'Tracked user activity (pulse.activity.tracked.v1), one row per accepted event',
-  columns: [
-    { name: 'event_id', type: 'string', nullable: false },
-    { name: 'user_id', type: 'string', nullable: false },
-    { name: 'type', type: 'string', nullable: false },
-    { name: 'target_type', type: 'string' },
-    { name: 'target_id', type: 'string' },
-    { name: 'occurred_at', type: 'timestamp', nullable: false },
-    { name: 'received_at', type: 'timestamp' },
-    { name: 'session_id', type: 'string' },
-    { name: 'recommendation_id', type: 'string' },
-    { name: 'properties', type: 'map<string,string>' },
-    { name: 'platform', type: 'string' },
-    { name: 'app_version', type: 'string' },
-    { name: 'client_id', type: 'string' },
-    ...KAFKA_COLUMNS,
-    { name: 'event_date', type: 'date', nullable: false },
-  ],
-  partitionColumns: ['event_date'],
-  configuration: CONFIGURATION,
-};
-
-function cdcTable(qualified: string): CreateTableOptions {
-  const name = `cdc_${qualified.replace('.', '_')}_bronze`;
-  return {
-    name,
-    description: `Change events of app-database table ${qualified} (Debezium envelope)`,
-    columns: [
-      { name: 'key', type: 'string' },
-      { name: 'op', type: 'string' },
-      { name: 'before', type: 'string' },
-      { name: 'after', type: 'string' },
-      { name: 'source_ts', type: 'timestamp' },
-      { name: 'lsn', type: 'long' },
-      { name: 'tx_id', type: 'long' },
-      { name: 'snapshot', type: 'string' },
-      { name: 'ts', type: 'timestamp' },
-      ...KAFKA_COLUMNS,
-      { name: 'change_date', type: 'date', nullable: false },
-    ],
-    partitionColumns: ['change_date'],
-    configuration: CONFIGURATION,
-  };
-}
+const CONFIGURATION = bronzeConfiguration(128 * 1024 * 1024, 10);
 
 /** One tracked event as ingest accepted it. */
 export interface LakeActivity {
@@ -100,7 +42,8 @@ function nextOffset(table: DeltaTable, topic: string): number {
 /** Appends tracked events to bronze/activity (creating it) in one commit, as partition 0 of the activity topic; returns the version. */
 export async function appendActivity(lakeRoot: string, events: readonly LakeActivity[], engine?: LakeEngine): Promise<number> {
   const topic = 'pulse.activity.tracked.v1';
-  const table = await DeltaTable.create(new LocalLakeStorage(lakeRoot), ACTIVITY_TABLE, ACTIVITY, { engine });
+  const { path, create } = activityBronzeLayout(CONFIGURATION);
+  const table = await DeltaTable.create(new LocalLakeStorage(lakeRoot), path, create, { engine });
   const first = nextOffset(table, topic);
   const rows = events.map((e, n) => ({
     event_id: e.eventId,
@@ -136,9 +79,8 @@ export async function appendPostChanges(
   engine?: LakeEngine,
 ): Promise<number> {
   const topic = cdcSchema === 'public' ? 'pulse.cdc.posts.v1' : `pulse.cdc.${cdcSchema}.posts.v1`;
-  const table = await DeltaTable.create(new LocalLakeStorage(lakeRoot), postsTable(cdcSchema), cdcTable(`${cdcSchema}.posts`), {
-    engine,
-  });
+  const { path, create } = cdcBronzeLayout(`${cdcSchema}.posts`, CONFIGURATION);
+  const table = await DeltaTable.create(new LocalLakeStorage(lakeRoot), path, create, { engine });
   const first = nextOffset(table, topic);
   const rows = changes.map((c, n) => {
     const row = {
