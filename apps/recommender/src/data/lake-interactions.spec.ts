@@ -1,5 +1,5 @@
 import { LakeEngine } from '@pulse/lake';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_ACTION_WEIGHTS } from '../live/action-weights';
@@ -183,6 +183,16 @@ describe('interactions from the lake', () => {
     expect(() => requireEnoughData(stats, { interactions: 3, users: 2 })).not.toThrow();
     expect(() => requireEnoughData(stats, { interactions: 10, users: 2 })).toThrow(
       /too little data to train on: 3 interactions of 2 users/,
+    );
+  });
+
+  it('names the table and version it could not read', async () => {
+    const root = await lake([ev('1', 'LIKE', '11', T0)], [post('11', 1)]);
+    const dataDir = join(root, 'bronze/activity');
+    for (const partition of readdirSync(dataDir).filter((d) => d.startsWith('event_date=')))
+      rmSync(join(dataDir, partition), { recursive: true });
+    await expect(readLakeInteractions({ lakeRoot: root, cdcSchema: 'public', ...RULES }, engine)).rejects.toThrow(
+      /^could not read bronze\/activity at version 1: /,
     );
   });
 
