@@ -7,6 +7,7 @@ import { topK } from '../eval/metrics';
 import { RecommendPipeline } from '../candidates/recommend-pipeline';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
 import { ServedPublisher } from '../feedback/served.kafka.publisher';
+import { ModelPromotionsPublisher } from './model-promotions.kafka.publisher';
 import {
   type LoadedModel,
   type ModelRecord,
@@ -31,7 +32,8 @@ const RETIRE_AFTER_MS = 30_000;
  * Serves the promoted model: recommendations for users, similar items, ranking of candidates, and the
  * registry (list, get, promote, rollback). A promotion loads the new version beside the serving one and
  * swaps a reference: requests in flight finish on the version they started with, none is dropped. Other
- * replicas notice the promotion by watching the registry's state file.
+ * replicas hear of a promotion on pulse.recs.model.v1 (ModelPromotionsKafkaConsumer) and, slower, by
+ * watching the registry's state file (RECS_REGISTRY_POLL).
  */
 @Injectable()
 export class RecsService implements OnModuleInit, OnApplicationShutdown {
@@ -50,6 +52,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly pipeline: RecommendPipeline,
     private readonly served: ServedPublisher,
+    private readonly promotions: ModelPromotionsPublisher,
     health: HealthRegistry,
     metrics: ServiceMetrics,
   ) {
@@ -91,11 +94,15 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     return this.serving?.record.version;
   }
 
-  /** Loads the promoted version when the registry's state changed since the last look. */
-  syncPromoted(): Promise<void> {
+  /**
+   * Loads the promoted version when the registry's state changed since the last look; `force` reads the
+   * state even when its modification time did not change (a promotion event: a shared volume may serve a
+   * cached modification time for a while).
+   */
+  syncPromoted(force = false): Promise<void> {
     this.swapping = this.swapping.then(async () => {
       const stamp = this.registry.stateStamp();
-      if (stamp === this.stamp) return;
+      if (stamp === this.stamp && !force) return;
       this.stamp = stamp;
       const promoted = this.registry.state().promoted;
       if (!promoted || promoted === this.serving?.record.version) return;
@@ -296,8 +303,9 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     if (!version) throw grpcErrors.invalidArgument('version', 'is required');
     if (reason.length > 512) throw grpcErrors.invalidArgument('reason', 'at most 512 characters');
     try {
-      const { record, previous } = this.registry.promote(version, reason);
+      const { record, previous, at } = this.registry.promote(version, reason);
       await this.syncPromoted();
+      if (previous !== version) this.promotions.publish({ version, previous, rollback: false, reason, at });
       return { model: this.toProto(record), previousVersion: previous ?? '' };
     } catch (error) {
       if (error instanceof ModelNotFoundError) throw grpcErrors.notFound(`model version ${version}`);
@@ -308,8 +316,9 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   async rollback(reason: string): Promise<recsV1.RollbackModelResponse> {
     if (reason.length > 512) throw grpcErrors.invalidArgument('reason', 'at most 512 characters');
     try {
-      const { record, rolledBack } = this.registry.rollback(reason);
+      const { record, rolledBack, at } = this.registry.rollback(reason);
       await this.syncPromoted();
+      this.promotions.publish({ version: record.version, previous: rolledBack, rollback: true, reason, at });
       return { model: this.toProto(record), rolledBackVersion: rolledBack };
     } catch (error) {
       if (error instanceof NothingToRollBackError) throw grpcErrors.failedPrecondition(error.message);

@@ -7,10 +7,15 @@ import { PostsKafkaConsumer } from '../catalog/posts.kafka.consumer';
 import { ServedPublisher } from '../feedback/served.kafka.publisher';
 import { LiveActivityKafkaConsumer } from '../live/live-activity.kafka.consumer';
 import { UserStateRepository } from '../live/user-state.redis.repository';
+import { ModelPromotionsKafkaConsumer } from './model-promotions.kafka.consumer';
+import { ModelPromotionsPublisher } from './model-promotions.kafka.publisher';
 import { RecsGrpcController } from './recs.grpc.controller';
 import { RecsService } from './recs.service';
 
-/** RecsService and what Recommend assembles lists from: the live state, the post catalogue, the peers, trending. */
+/**
+ * RecsService and what Recommend assembles lists from (the live state, the post catalogue, the peers, trending),
+ * and the promotion events that keep every replica on the promoted version.
+ */
 @Module({
   controllers: [RecsGrpcController],
   providers: [
@@ -23,6 +28,9 @@ import { RecsService } from './recs.service';
     Peers,
     TrendingSource,
     ServedPublisher,
+    ModelPromotionsPublisher,
+    ModelPromotionsKafkaConsumer,
   ],
+  exports: [RecsService],
 })
 export class ServingModule {}
