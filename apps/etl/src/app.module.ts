@@ -7,6 +7,7 @@ import { ETL_CONFIG, type EtlConfig } from './config/etl.config';
 import { LakeModule } from './lake/lake.module';
 import { EtlGrpcController } from './operations/etl.grpc.controller';
 import { EtlOperationsService } from './operations/etl-operations.service';
+import { TableReaderService } from './operations/table-reader.service';
 import { StreamMetrics } from './streams/stream-metrics';
 import { StreamRegistry } from './streams/stream-registry';
 
@@ -34,6 +35,7 @@ export class AppModule {
         AggregateStreamsService,
         BackfillService,
         EtlOperationsService,
+        TableReaderService,
       ],
       exports: [ETL_CONFIG],
     };

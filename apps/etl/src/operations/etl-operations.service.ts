@@ -138,14 +138,8 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
     return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
   }
 
-  private async managed(name: string): Promise<ManagedTable> {
-    const table = await this.lake.find(name);
-    if (!table) throw grpcErrors.notFound(`table ${name}`);
-    return table;
-  }
-
   async compact(request: { table: string; where: string; targetFileSizeBytes: number }): Promise<etlV1.CompactTableResponse> {
-    const { table } = await this.managed(request.table);
+    const { table } = await this.lake.get(request.table);
     let filter: ((values: Record<string, string | null>) => boolean) | undefined;
     if (request.where) {
       try {
@@ -177,7 +171,7 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
   }
 
   async vacuum(request: { table: string; retentionMs: number | null; dryRun: boolean }): Promise<etlV1.VacuumTableResponse> {
-    const { table } = await this.managed(request.table);
+    const { table } = await this.lake.get(request.table);
     const retentionMs = request.retentionMs ?? this.config.LAKE_VACUUM_RETENTION;
     if (retentionMs < MIN_RETENTION_MS) {
       throw grpcErrors.invalidArgument('retention', 'at least 168 hours, so streams and time travel keep the files they need');

@@ -3,16 +3,27 @@ import { etlV1, timestampToMillis } from '@pulse/contracts';
 import { GrpcExceptionFilter, grpcErrors } from '@pulse/platform';
 import { BackfillService } from '../backfill/backfill.service';
 import { EtlOperationsService } from './etl-operations.service';
+import { TableReaderService } from './table-reader.service';
 
 const MAX_WHERE_LENGTH = 1024;
 const MIB = 1024 * 1024;
+const MAX_PAGE = 100;
+const DEFAULT_PAGE = 20;
 
 function required(value: string | undefined, field: string): string {
   if (!value) throw grpcErrors.invalidArgument(field, 'required');
   return value;
 }
 
-/** pulse.etl.v1.EtlService over gRPC: status, table maintenance, backfills, stream control. */
+/** A page size or row limit: 0 means the default, above the maximum is the caller's mistake. */
+function pageSize(value: number | undefined, field: string): number {
+  const n = value ?? 0;
+  if (!Number.isInteger(n) || n < 0 || n > MAX_PAGE)
+    throw grpcErrors.invalidArgument(field, `between 0 and ${MAX_PAGE} (0 means ${DEFAULT_PAGE})`);
+  return n === 0 ? DEFAULT_PAGE : n;
+}
+
+/** pulse.etl.v1.EtlService over gRPC: status, table history and preview, table maintenance, backfills, stream control. */
 @Controller()
 @UseFilters(GrpcExceptionFilter)
 @etlV1.EtlServiceControllerMethods()
@@ -20,10 +31,26 @@ export class EtlGrpcController implements etlV1.EtlServiceController {
   constructor(
     private readonly operations: EtlOperationsService,
     private readonly backfills: BackfillService,
+    private readonly tables: TableReaderService,
   ) {}
 
   getStatus(): Promise<etlV1.GetStatusResponse> {
     return this.operations.status();
+  }
+
+  getTableHistory(request: etlV1.GetTableHistoryRequest): Promise<etlV1.GetTableHistoryResponse> {
+    const table = required(request.table, 'table');
+    const size = pageSize(request.pageSize, 'page_size');
+    const token = request.pageToken ?? '';
+    if (token !== '' && !/^\d{1,15}$/.test(token)) throw grpcErrors.invalidArgument('page_token', 'not a token of a previous page');
+    return this.tables.history(table, size, token === '' ? undefined : Number(token));
+  }
+
+  previewTable(request: etlV1.PreviewTableRequest): Promise<etlV1.PreviewTableResponse> {
+    const table = required(request.table, 'table');
+    const version = request.version ?? undefined;
+    if (version !== undefined && (!Number.isInteger(version) || version < 0)) throw grpcErrors.invalidArgument('version', '0 or more');
+    return this.tables.preview(table, version, pageSize(request.limit, 'limit'));
   }
 
   compactTable(request: etlV1.CompactTableRequest): Promise<etlV1.CompactTableResponse> {

@@ -232,11 +232,11 @@ export class DeltaTable {
     return match.version;
   }
 
-  /** Every commit's commitInfo, newest first (Delta's DESCRIBE HISTORY). */
-  async history(limit = Number.POSITIVE_INFINITY): Promise<HistoryEntry[]> {
+  /** Every commit's commitInfo, newest first (Delta's DESCRIBE HISTORY); from `fromVersion` down when given (paging). */
+  async history(limit = Number.POSITIVE_INFINITY, fromVersion?: number): Promise<HistoryEntry[]> {
     await this.refresh();
     const out: HistoryEntry[] = [];
-    for (let v = this.state.version; v >= 0 && out.length < limit; v--) {
+    for (let v = Math.min(fromVersion ?? this.state.version, this.state.version); v >= 0 && out.length < limit; v--) {
       const text = await this.storage.read(logKey(this.path, v));
       if (text === null) break; // cleaned up before a checkpoint
       const info = parseActions(text.toString('utf8')).find((a): a is { commitInfo: CommitInfo } => 'commitInfo' in a)?.commitInfo;
