@@ -23,3 +23,4 @@ export * from './postgres/sql';
 export * from './cassandra/cassandra.client';
 export * from './cassandra/cassandra.module';
 export * from './cassandra/cql-migrator';
+export * from './services/service-list';
