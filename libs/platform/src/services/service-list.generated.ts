@@ -8,4 +8,5 @@ export const SERVICE_LIST = [
   { name: 'storage', grpcPort: 50053, httpPort: 8083 },
   { name: 'feature-store', grpcPort: 50055, httpPort: 8085 },
   { name: 'recommender', grpcPort: 50056, httpPort: 8086 },
+  { name: 'console', grpcPort: null, httpPort: 8080 },
 ] as const;
