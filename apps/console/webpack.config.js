@@ -13,7 +13,11 @@ module.exports = {
       compiler: 'tsc',
       main: './src/main.ts',
       tsConfig: './tsconfig.app.json',
-      assets: [],
+      // The pages' script and styles, and the chart library from its npm package: served by the app, never a CDN.
+      assets: [
+        { input: './src/assets', glob: '*.{js,css}', output: 'assets' },
+        { input: join(__dirname, '../../node_modules/uplot/dist'), glob: 'uPlot.{esm.js,min.css}', output: 'assets/vendor' },
+      ],
       optimization: false,
       outputHashing: 'none',
       generatePackageJson: true,
