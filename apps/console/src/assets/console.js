@@ -29,7 +29,7 @@ async function get(url, accept) {
 /** `service STATUS: reason` of an error answer of the console's JSON endpoints. */
 function errorText(body, status) {
   const e = body && body.error;
-  if (!e) return `HTTP ${status}`;
+  if (!e || typeof e !== 'object') return `HTTP ${status}${body && body.message ? `: ${body.message}` : ''}`;
   if (e.unreachable) return `${e.service} unreachable at ${e.address}: ${e.reason}`;
   return `${e.service} answered ${e.status}: ${e.reason}`;
 }
@@ -70,7 +70,7 @@ const plots = new Map();
 
 function drawChart(el, data) {
   const labels = data.series.map((s) => s.label);
-  if (data.x.length < 2 || labels.length === 0) {
+  if (data.x.length === 0 || labels.length === 0) {
     plots.get(el.id)?.plot.destroy();
     plots.delete(el.id);
     el.innerHTML = `<p class="muted">${labels.length === 0 && data.x.length > 0 ? 'nothing reported yet' : 'waiting for samples…'}</p>`;
@@ -88,9 +88,19 @@ function drawChart(el, data) {
     {
       width: Math.max(300, el.clientWidth),
       height: 220,
-      series: [{}, ...labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false }))],
+      series: [
+        {},
+        ...labels.map((label, i) => ({
+          label,
+          stroke: COLORS[i % COLORS.length],
+          width: 2,
+          spanGaps: false,
+          points: { show: data.x.length < 60 },
+        })),
+      ],
       axes: [{}, { label: data.unit, size: 70 }],
-      scales: { x: { time: true } },
+      // One point (a single model version): an hour either side instead of uPlot's years.
+      scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - 3600, max + 3600] : [min, max]) } },
       legend: { live: true },
     },
     aligned,

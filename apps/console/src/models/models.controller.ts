@@ -37,7 +37,7 @@ export class ModelsController {
     return (await this.registry()).value;
   }
 
-  /** Metric values (the scores between 0 and 1, such as HR@10 and NDCG@10) of each version, by its creation time. */
+  /** Metric values (the scores between 0 and 1, such as HR@10 and NDCG@10; not rates) of each version, by its creation time. */
   @Get('api/charts/models')
   async chartData(): Promise<ChartData> {
     let models: recsV1.ModelVersion[];
@@ -47,7 +47,9 @@ export class ModelsController {
       throw peerFailure(error);
     }
     const keys = [...new Set(models.flatMap((m) => Object.keys(m.metrics)))]
-      .filter((k) => models.every((m) => m.metrics[k] === undefined || (m.metrics[k] >= 0 && m.metrics[k] <= 1)))
+      .filter(
+        (k) => !k.endsWith('_per_second') && models.every((m) => m.metrics[k] === undefined || (m.metrics[k] >= 0 && m.metrics[k] <= 1)),
+      )
       .sort();
     return {
       unit: 'score',

@@ -36,9 +36,9 @@ export class OverviewController {
       'overview',
       markup`<div class="grid">
         ${section('services', true)}
-        ${panel({ id: 'throughput', title: 'Events per second, per topic', wide: true }, chart('throughput-chart', '/api/charts/throughput', 2000))}
-        ${panel({ id: 'lag', title: 'Consumer lag, per group' }, chart('lag-chart', '/api/charts/lag', 2000))} ${section('lag-now')}
-        ${section('cdc')} ${panel({ id: 'slot-lag', title: 'CDC slot lag' }, chart('slot-lag-chart', '/api/charts/slot-lag', 2000))}
+        ${panel({ id: 'throughput', title: 'Events per second, per topic', wide: true }, chart('throughput-chart', '/api/charts/overview/throughput', 2000))}
+        ${panel({ id: 'lag', title: 'Consumer lag, per group' }, chart('lag-chart', '/api/charts/overview/lag', 2000))} ${section('lag-now')}
+        ${section('cdc')} ${panel({ id: 'slot-lag', title: 'CDC slot lag' }, chart('slot-lag-chart', '/api/charts/overview/slot-lag', 2000))}
         ${section('etl', true)} ${section('features', true)} ${section('model')}
       </div>`,
     );
@@ -51,7 +51,7 @@ export class OverviewController {
     return (await this.panels.render(name as OverviewPanel)).value;
   }
 
-  @Get('api/charts/:name')
+  @Get('api/charts/overview/:name')
   chartData(@Param('name') name: string): ChartData {
     if (!(CHARTS as string[]).includes(name)) throw new NotFoundException(`no chart ${name}`);
     return this.sampler.chart(name as ChartName);

@@ -134,7 +134,11 @@ export class UserPanels {
 
   /** recs Recommend: the list the user would see now, with buttons to act on each item as the user. */
   private async recommendations(userId: string): Promise<Html> {
-    const response = await this.peers.call<recsV1.RecommendResponse>('recommender', 'Recommend', { userId, numResults: 10 });
+    const response = await this.peers.call<recsV1.RecommendResponse>('recommender', 'Recommend', {
+      userId,
+      numResults: 10,
+      excludeSeen: true,
+    });
     const strategy = enumName(recsV1.Strategy, response.strategy, 'STRATEGY_');
     // `source` arrives with the recommender's candidate sources; shown as soon as its answers carry it.
     const withSource = response.items.some((item) => typeof (item as { source?: unknown }).source === 'string');
@@ -148,7 +152,7 @@ export class UserPanels {
           <td class="actions">
             ${(['LIKE', 'HIDE'] as const).map(
               (type) =>
-                markup`<form data-action="/api/users/${encodeURIComponent(userId)}/events" data-refreshes="recommendations,activity">
+                markup`<form class="inline" data-action="/api/users/${encodeURIComponent(userId)}/events" data-refreshes="recommendations,activity">
                   <input type="hidden" name="type" value="${type}" />
                   <input type="hidden" name="itemId" value="${item.itemId}" />
                   <input type="hidden" name="recommendationId" value="${response.recommendationId}" />
