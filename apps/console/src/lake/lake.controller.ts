@@ -4,9 +4,10 @@ import { LOGGER, type Logger } from '@pulse/platform';
 import type { ChartData } from '../metrics/metrics-sampler';
 import { Peers } from '../peers/peers';
 import { peerFailure } from '../web/api-error';
-import { bytes, num, when } from '../web/format';
+import { num, when } from '../web/format';
 import { type Html, markup } from '../web/html';
-import { chart, page, panel, settle } from '../web/layout';
+import { chart, page, panel, settle, table } from '../web/layout';
+import { deltaTables } from './delta-tables';
 
 const TABLE = /^[A-Za-z0-9_.-]{1,128}$/;
 
@@ -108,107 +109,50 @@ export class LakeController {
   private tables(): Promise<Html> {
     return settle(async () => {
       const { tables } = await this.peers.call<etlV1.GetStatusResponse>('etl', 'GetStatus', {});
-      if (tables.length === 0) return markup`<p class="muted">etl manages no table yet</p>`;
-      return markup`<table>
-        <thead>
-          <tr>
-            <th>table</th>
-            <th>version</th>
-            <th>files</th>
-            <th>size</th>
-            <th>partitioned by</th>
-            <th>last commit</th>
-            <th>location</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${tables.map(
-            (t) =>
-              markup`<tr data-table="${t.name}">
-                <td><a href="/lake/${encodeURIComponent(t.name)}">${t.name}</a></td>
-                <td class="num">${t.version}</td>
-                <td class="num">${num(Number(t.fileCount))}</td>
-                <td class="num">${bytes(Number(t.sizeBytes))}</td>
-                <td>${t.partitionColumns.join(', ') || '—'}</td>
-                <td>${when(t.lastCommitAt)} <span class="muted">${t.lastOperation}</span></td>
-                <td><code>${t.location}</code></td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>`;
+      return deltaTables(tables, true);
     }, this.logger);
   }
 
-  private history(table: string, pageToken = ''): Promise<Html> {
+  private history(name: string, pageToken = ''): Promise<Html> {
     return settle(async () => {
-      const page = await this.peers.call<etlV1.GetTableHistoryResponse>('etl', 'GetTableHistory', { table, pageSize: 20, pageToken });
-      const link = `/lake/${encodeURIComponent(table)}`;
-      return markup`<table>
-          <thead>
-            <tr>
-              <th>version</th>
-              <th>operation</th>
-              <th>committed</th>
-              <th>rows added</th>
-              <th>metrics</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${page.commits.map(
-              (c) =>
-                markup`<tr data-version="${c.version}">
-                  <td class="num">${c.version}</td>
-                  <td>${c.operation}</td>
-                  <td>${when(c.committedAt)}</td>
-                  <td class="num">${num(Number(c.rowsAdded))}</td>
-                  <td class="muted">
-                    ${Object.entries(c.operationMetrics)
-                      .filter(([k]) => k !== 'numOutputRows')
-                      .map(([k, v]) => `${k}=${v}`)
-                      .join(' ')}
-                  </td>
-                </tr>`,
-            )}
-          </tbody>
-        </table>
-        <p>
-          ${pageToken ? markup`<a href="${link}">newest</a> · ` : ''}${
-            page.nextPageToken
-              ? markup`<a href="${link}?page=${encodeURIComponent(page.nextPageToken)}" data-next-page>older commits</a>`
-              : 'first commit reached'
-          }
-        </p>`;
+      const page = await this.peers.call<etlV1.GetTableHistoryResponse>('etl', 'GetTableHistory', { table: name, pageSize: 20, pageToken });
+      const link = `/lake/${encodeURIComponent(name)}`;
+      const rows = page.commits.map(
+        (c) => markup`<tr data-version="${c.version}">
+          <td class="num">${c.version}</td>
+          <td>${c.operation}</td>
+          <td>${when(c.committedAt)}</td>
+          <td class="num">${num(Number(c.rowsAdded))}</td>
+          <td class="muted">${Object.entries(c.operationMetrics)
+            .filter(([k]) => k !== 'numOutputRows')
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}</td>
+        </tr>`,
+      );
+      const older = page.nextPageToken
+        ? markup`<a href="${link}?page=${encodeURIComponent(page.nextPageToken)}" data-next-page>older commits</a>`
+        : 'first commit reached';
+      return markup`${table(['version', 'operation', 'committed', 'rows added', 'metrics'], rows, 'no commits')}
+        <p>${pageToken ? markup`<a href="${link}">newest</a> · ` : ''}${older}</p>`;
     }, this.logger);
   }
 
-  private preview(table: string, params: { version?: number; limit?: number }): Promise<Html> {
+  private preview(name: string, params: { version?: number; limit?: number }): Promise<Html> {
     return settle(async () => {
       const response = await this.peers.call<etlV1.PreviewTableResponse>('etl', 'PreviewTable', {
-        table,
+        table: name,
         limit: params.limit ?? 20,
         ...(params.version === undefined ? {} : { version: params.version }),
       });
       const rows = response.rows.map((r) => JSON.parse(r) as Record<string, unknown>);
-      return markup`<p data-preview-version="${response.version}">
-          version <strong>${response.version}</strong>: ${num(Number(response.totalRows))} rows, showing ${rows.length}
-        </p>
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                ${response.columns.map((c) => markup`<th title="${c.type}${c.partition ? ' (partition)' : ''}">${c.name}</th>`)}
-              </tr>
-            </thead>
-            <tbody>
-              ${rows.map(
-                (row) =>
-                  markup`<tr>
-                    ${response.columns.map((c) => markup`<td>${cell(row[c.name])}</td>`)}
-                  </tr>`,
-              )}
-            </tbody>
-          </table>
-        </div>`;
+      const body = rows.map((row) => markup`<tr>${response.columns.map((c) => markup`<td>${cell(row[c.name])}</td>`)}</tr>`);
+      return markup`<p data-preview-version="${response.version}">version <strong>${response.version}</strong>:
+          ${num(Number(response.totalRows))} rows, showing ${rows.length}</p>
+        <div class="scroll">${table(
+          response.columns.map((c) => c.name),
+          body,
+          'no rows in this version',
+        )}</div>`;
     }, this.logger);
   }
 }

@@ -6,7 +6,7 @@ import { Peers } from '../peers/peers';
 import { invalidInput, peerFailure } from '../web/api-error';
 import { num, when } from '../web/format';
 import { type Html, markup } from '../web/html';
-import { chart, page, panel, settle } from '../web/layout';
+import { chart, page, panel, settle, table } from '../web/layout';
 
 const REASON_MAX = 512;
 
@@ -94,44 +94,25 @@ export class ModelsController {
       const models = await this.list();
       if (models.length === 0) return markup`<p class="muted">the registry has no model yet (train one: <code>recs train</code>)</p>`;
       const keys = [...new Set(models.flatMap((m) => Object.keys(m.metrics)))].sort();
+      const serving = (m: recsV1.ModelVersion) =>
+        m.promoted
+          ? markup`<strong class="ok">in service</strong> <span class="muted">since ${when(m.promotedAt)}</span>`
+          : markup`<form data-action="/api/models/${encodeURIComponent(m.version)}/promote" data-refreshes="registry" class="inline">
+              <button type="submit" data-act="promote">promote</button>
+            </form>`;
+      const rows = models.map(
+        (m) => markup`<tr data-version="${m.version}" data-promoted="${m.promoted}">
+          <td><code>${m.version}</code></td>
+          <td>${m.algorithm}</td>
+          <td>${when(m.createdAt)}</td>
+          ${keys.map((k) => markup`<td class="num">${m.metrics[k] === undefined ? '—' : num(m.metrics[k])}</td>`)}
+          <td>${serving(m)}</td>
+        </tr>`,
+      );
       return markup`<form data-action="/api/models/rollback" data-refreshes="registry" class="inline">
           <button type="submit" data-act="rollback">roll back to the previous version</button>
         </form>
-        <table>
-          <thead>
-            <tr>
-              <th>version</th>
-              <th>algorithm</th>
-              <th>created</th>
-              ${keys.map((k) => markup`<th>${k}</th>`)}
-              <th>serving</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${models.map(
-              (m) =>
-                markup`<tr data-version="${m.version}" data-promoted="${m.promoted}">
-                  <td><code>${m.version}</code></td>
-                  <td>${m.algorithm}</td>
-                  <td>${when(m.createdAt)}</td>
-                  ${keys.map((k) => markup`<td class="num">${m.metrics[k] === undefined ? '—' : num(m.metrics[k])}</td>`)}
-                  <td>
-                    ${
-                      m.promoted
-                        ? markup`<strong class="ok">in service</strong> <span class="muted">since ${when(m.promotedAt)}</span>`
-                        : markup`<form
-                            data-action="/api/models/${encodeURIComponent(m.version)}/promote"
-                            data-refreshes="registry"
-                            class="inline"
-                          >
-                            <button type="submit" data-act="promote">promote</button>
-                          </form>`
-                    }
-                  </td>
-                </tr>`,
-            )}
-          </tbody>
-        </table>`;
+        ${table(['version', 'algorithm', 'created', ...keys, 'serving'], rows)}`;
     }, this.logger);
   }
 }

@@ -7,8 +7,9 @@ import { sumBy } from '../metrics/prometheus-text';
 import { PeerError } from '../peers/peer-error';
 import { Peers } from '../peers/peers';
 import { ago, bytes, duration, enumName, num, when } from '../web/format';
+import { deltaTables } from '../lake/delta-tables';
 import { type Html, markup } from '../web/html';
-import { failure, settle } from '../web/layout';
+import { failure, settle, table } from '../web/layout';
 
 export const OVERVIEW_PANELS = ['services', 'lag-now', 'cdc', 'etl', 'features', 'model'] as const;
 export type OverviewPanel = (typeof OVERVIEW_PANELS)[number];
@@ -40,26 +41,11 @@ export class OverviewPanels {
       this.peers.all().map(async (peer) => {
         const state = await this.readiness(peer.name);
         return markup`<tr data-service="${peer.name}" data-ready="${state.kind}">
-          <td>${peer.name}</td>
-          <td>${state.html}</td>
-          <td><code>${peer.grpc ?? '—'}</code></td>
-          <td><code>${peer.http}</code></td>
+          <td>${peer.name}</td><td>${state.html}</td><td><code>${peer.grpc ?? '—'}</code></td><td><code>${peer.http}</code></td>
         </tr>`;
       }),
     );
-    return markup`<table>
-      <thead>
-        <tr>
-          <th>service</th>
-          <th>readiness</th>
-          <th>gRPC</th>
-          <th>HTTP</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>`;
+    return table(['service', 'readiness', 'gRPC', 'HTTP'], rows);
   }
 
   private async readiness(name: PeerName): Promise<{ kind: 'ready' | 'unready' | 'unreachable'; html: Html }> {
@@ -89,36 +75,13 @@ export class OverviewPanels {
     for (const peer of this.peers.all()) {
       const samples = this.sampler.samples(peer.name);
       if (!samples) continue;
-      for (const [group, lag] of sumBy(samples, 'kafka_consumer_lag_records', 'group'))
-        rows.push(
-          markup`<tr>
-            <td>${group}</td>
-            <td>${peer.name}</td>
-            <td class="num">${num(lag)}</td>
-          </tr>`,
-        );
-      for (const [stream, lag] of sumBy(samples, 'etl_stream_lag_records', 'stream'))
-        rows.push(
-          markup`<tr>
-            <td>etl:${stream}</td>
-            <td>${peer.name}</td>
-            <td class="num">${num(lag)}</td>
-          </tr>`,
-        );
+      const lags = [
+        ...sumBy(samples, 'kafka_consumer_lag_records', 'group'),
+        ...[...sumBy(samples, 'etl_stream_lag_records', 'stream')].map(([stream, lag]) => [`etl:${stream}`, lag] as const),
+      ];
+      for (const [group, lag] of lags) rows.push(markup`<tr><td>${group}</td><td>${peer.name}</td><td class="num">${num(lag)}</td></tr>`);
     }
-    if (rows.length === 0) return markup`<p class="muted">no consumer group has reported lag yet</p>`;
-    return markup`<table>
-      <thead>
-        <tr>
-          <th>group</th>
-          <th>service</th>
-          <th>lag (records)</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>`;
+    return table(['group', 'service', 'lag (records)'], rows, 'no consumer group has reported lag yet');
   }
 
   /** cdc GetStatus: the connector, its replication slot and how far behind it is. */
@@ -148,64 +111,15 @@ export class OverviewPanels {
   /** etl GetStatus: each table's version, files and last commit; each stream's state. */
   private async etl(): Promise<Html> {
     const status = await this.peers.call<etlV1.GetStatusResponse>('etl', 'GetStatus', {});
-    const tables = status.tables.map(
-      (t) =>
-        markup`<tr data-table="${t.name}">
-          <td><a href="/lake/${encodeURIComponent(t.name)}">${t.name}</a></td>
-          <td class="num">${t.version}</td>
-          <td class="num">${num(Number(t.fileCount))}</td>
-          <td class="num">${bytes(Number(t.sizeBytes))}</td>
-          <td>${when(t.lastCommitAt)} <span class="muted">${t.lastOperation}</span></td>
-        </tr>`,
-    );
     const streams = status.streams.map(
-      (s) =>
-        markup`<tr>
-          <td>${s.name}</td>
-          <td>${enumName(etlV1.StreamState, s.state, 'STREAM_STATE_')}</td>
-          <td class="num">${num(s.offsets.reduce((n, o) => n + Number(o.lag), 0))}</td>
-          <td>${when(s.watermark)}</td>
-        </tr>`,
+      (s) => markup`<tr>
+        <td>${s.name}</td>
+        <td>${enumName(etlV1.StreamState, s.state, 'STREAM_STATE_')}</td>
+        <td class="num">${num(s.offsets.reduce((n, o) => n + Number(o.lag), 0))}</td>
+        <td>${when(s.watermark)}</td>
+      </tr>`,
     );
-    return markup`<table>
-        <thead>
-          <tr>
-            <th>table</th>
-            <th>version</th>
-            <th>files</th>
-            <th>size</th>
-            <th>last commit</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${
-            tables.length
-              ? tables
-              : markup`<tr>
-                  <td colspan="5" class="muted">no tables yet</td>
-                </tr>`
-          }
-        </tbody>
-      </table>
-      <table>
-        <thead>
-          <tr>
-            <th>stream</th>
-            <th>state</th>
-            <th>lag</th>
-            <th>watermark</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${
-            streams.length
-              ? streams
-              : markup`<tr>
-                  <td colspan="4" class="muted">no streams on this replica</td>
-                </tr>`
-          }
-        </tbody>
-      </table>`;
+    return markup`${deltaTables(status.tables, false)}${table(['stream', 'state', 'lag', 'watermark'], streams, 'no streams on this replica')}`;
   }
 
   /**
@@ -230,31 +144,13 @@ export class OverviewPanels {
         <td>${materialized === null ? 'never' : ago(materialized)}</td>
       </tr>`;
     });
-    return markup`<p>
-        registry <strong>${registry.project}</strong> version <strong>${registry.version}</strong>, changed ${when(registry.lastUpdatedAt)}
-      </p>
-      <table>
-        <thead>
-          <tr>
-            <th>view</th>
-            <th>entities</th>
-            <th>serving</th>
-            <th>ttl</th>
-            <th>source</th>
-            <th>materialised</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${views}
-        </tbody>
-      </table>
-      <p class="muted" data-online-delay>
-        ${
-          delayCount > 0
-            ? `window results online on average ${duration((delaySum / delayCount) * 1000)} after their window closed (${num(delayCount)} results)`
-            : 'no window result pushed online yet'
-        }
-      </p>`;
+    const delay =
+      delayCount > 0
+        ? `window results online on average ${duration((delaySum / delayCount) * 1000)} after their window closed (${num(delayCount)} results)`
+        : 'no window result pushed online yet';
+    return markup`<p>registry <strong>${registry.project}</strong> version <strong>${registry.version}</strong>, changed ${when(registry.lastUpdatedAt)}</p>
+      ${table(['view', 'entities', 'serving', 'ttl', 'source', 'materialised'], views, 'no feature views')}
+      <p class="muted" data-online-delay>${delay}</p>`;
   }
 
   /** recs GetModel: the version serving traffic. */

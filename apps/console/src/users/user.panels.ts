@@ -5,7 +5,7 @@ import { PeerError } from '../peers/peer-error';
 import { Peers } from '../peers/peers';
 import { duration, enumName, num, when } from '../web/format';
 import { type Html, markup } from '../web/html';
-import { failure, settle } from '../web/layout';
+import { failure, settle, table } from '../web/layout';
 
 export const USER_PANELS = ['profile', 'activity', 'features', 'recommendations'] as const;
 export type UserPanel = (typeof USER_PANELS)[number];
@@ -71,28 +71,14 @@ export class UserPanels {
   /** storage ListActivity: the latest 20 actions, newest first. */
   private async activity(userId: string): Promise<Html> {
     const { activities } = await this.peers.call<storageV1.ListActivityResponse>('storage', 'ListActivity', { userId, pageSize: 20 });
-    if (activities.length === 0) return markup`<p class="muted">no activity stored for <code>${userId}</code></p>`;
-    return markup`<table>
-      <thead>
-        <tr>
-          <th>when</th>
-          <th>action</th>
-          <th>target</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${activities.map(
-          (a) =>
-            markup`<tr data-event="${a.eventId}">
-              <td>${when(a.occurredAt)}</td>
-              <td>${enumName(ingestV1.ActivityType, a.type, 'ACTIVITY_TYPE_')}</td>
-              <td>
-                ${enumName(ingestV1.TargetType, a.target?.type ?? 0, 'TARGET_TYPE_').toLowerCase()} <code>${a.target?.id ?? ''}</code>
-              </td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>`;
+    const rows = activities.map(
+      (a) => markup`<tr data-event="${a.eventId}">
+        <td>${when(a.occurredAt)}</td>
+        <td>${enumName(ingestV1.ActivityType, a.type, 'ACTIVITY_TYPE_')}</td>
+        <td>${enumName(ingestV1.TargetType, a.target?.type ?? 0, 'TARGET_TYPE_').toLowerCase()} <code>${a.target?.id ?? ''}</code></td>
+      </tr>`,
+    );
+    return table(['when', 'action', 'target'], rows, `no activity stored for ${userId}`);
   }
 
   /** feature-store: every online feature of the views keyed by the user entity (from the registry), with status and age. */
@@ -108,28 +94,17 @@ export class UserPanels {
       features: { refs },
     });
     const results = response.rows[0]?.features ?? [];
-    return markup`<table>
-      <thead>
-        <tr>
-          <th>feature</th>
-          <th>value</th>
-          <th>status</th>
-          <th>age</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${response.featureRefs.map((ref, i) => {
-          const r = results[i];
-          const status = enumName(featuresV1.FeatureStatus, r?.status ?? 0, 'FEATURE_STATUS_');
-          return markup`<tr data-feature="${ref}" data-status="${status}">
-            <td><code>${ref}</code></td>
-            <td class="num">${valueText(r?.value as LoadedValue | undefined)}</td>
-            <td class="${status === 'PRESENT' ? 'ok' : 'muted'}">${status.toLowerCase().replace('_', ' ')}</td>
-            <td>${r?.age ? duration(r.age.seconds * 1000 + r.age.nanos / 1e6) : '—'}</td>
-          </tr>`;
-        })}
-      </tbody>
-    </table>`;
+    const rows = response.featureRefs.map((ref, i) => {
+      const r = results[i];
+      const status = enumName(featuresV1.FeatureStatus, r?.status ?? 0, 'FEATURE_STATUS_');
+      return markup`<tr data-feature="${ref}" data-status="${status}">
+        <td><code>${ref}</code></td>
+        <td class="num">${valueText(r?.value as LoadedValue | undefined)}</td>
+        <td class="${status === 'PRESENT' ? 'ok' : 'muted'}">${status.toLowerCase().replace('_', ' ')}</td>
+        <td>${r?.age ? duration(r.age.seconds * 1000 + r.age.nanos / 1e6) : '—'}</td>
+      </tr>`;
+    });
+    return table(['feature', 'value', 'status', 'age'], rows);
   }
 
   /** recs Recommend: the list the user would see now, with buttons to act on each item as the user. */
@@ -162,28 +137,10 @@ export class UserPanels {
           </td>
         </tr>`,
     );
-    return markup`<p>
-        model <code data-model-version>${response.modelVersion || '—'}</code> · strategy <strong>${strategy}</strong> · list
-        <code>${response.recommendationId}</code>
-      </p>
-      ${
-        rows.length === 0
-          ? markup`<p class="muted">no items</p>`
-          : markup`<table>
-              <thead>
-                <tr>
-                  <th>rank</th>
-                  <th>item</th>
-                  <th>score</th>
-                  ${withSource ? markup`<th>source</th>` : ''}
-                  <th>act as ${userId}</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${rows}
-              </tbody>
-            </table>`
-      }`;
+    const headers = ['rank', 'item', 'score', ...(withSource ? ['source'] : []), `act as ${userId}`];
+    return markup`<p>model <code data-model-version>${response.modelVersion || '—'}</code> · strategy <strong>${strategy}</strong> ·
+        list <code>${response.recommendationId}</code></p>
+      ${table(headers, rows, 'no items')}`;
   }
 }
 

@@ -56,6 +56,12 @@ export function panel(options: { id: string; title: string; src?: string; refres
   </section>`;
 }
 
+/** A table: a header row and the rows; `empty` says, in one row, why there are none. */
+export function table(headers: readonly string[], rows: readonly Html[], empty = 'none'): Html {
+  const body = rows.length > 0 ? rows : markup`<tr><td colspan="${headers.length}" class="muted">${empty}</td></tr>`;
+  return markup`<table><thead><tr>${headers.map((h) => markup`<th>${h}</th>`)}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
 /** A chart drawn by the page's script from a JSON endpoint (ChartData), refreshed every `refreshMs`. */
 export function chart(id: string, src: string, refreshMs: number): Html {
   return markup`<div class="chart" id="${id}" data-chart="${src}" data-refresh="${refreshMs}">
