@@ -187,6 +187,7 @@ refuse 'service.type: Ingress' "/service/type'?: value must be one of" "${svc[@]
 refuse 'readinessProbe.type: tcp' "/readinessProbe/type'?: value must be one of" "${svc[@]}" --set readinessProbe.type=tcp
 refuse 'unknown key replicas' "additional properties 'replicas' not allowed" "${svc[@]}" --set replicas=3
 refuse 'containerPorts.grpc: 70000' "/containerPorts/grpc'?: maximum" "${svc[@]}" --set containerPorts.grpc=70000
+refuse 'a gRPC readiness probe without a gRPC port' 'readinessProbe.type grpc needs a gRPC port' "${svc[@]}" --set containerPorts.grpc=0
 refuse 'no serviceName' "/serviceName'?: minLength" template x "$helm_dir/service" "${kv[@]}" "${infra[@]}"
 refuse 'a password in env' 'looks like a secret' "${svc[@]}" --set env.DB_PASSWORD=hunter2
 refuse 'a store URL with a password' "/global/redis/url'?: .* does not match pattern" "${svc[@]}" --set 'global.redis.url=redis://user:hunter2@redis:6379'

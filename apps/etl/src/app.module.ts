@@ -8,6 +8,7 @@ import { ExperimentStreamsService, servedTopics } from './experiments/experiment
 import { LakeModule } from './lake/lake.module';
 import { EtlGrpcController } from './operations/etl.grpc.controller';
 import { EtlOperationsService } from './operations/etl-operations.service';
+import { TableReaderService } from './operations/table-reader.service';
 import { StreamMetrics } from './streams/stream-metrics';
 import { StreamRegistry } from './streams/stream-registry';
 
@@ -36,6 +37,7 @@ export class AppModule {
         ExperimentStreamsService,
         BackfillService,
         EtlOperationsService,
+        TableReaderService,
       ],
       exports: [ETL_CONFIG],
     };

@@ -304,6 +304,7 @@ describe('health, reflection and metrics', () => {
     await track([event(`u-metrics-${run}`, 1)]);
     const metrics = await (await fetch(`${running.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/ingest_events_total\{status="EVENT_STATUS_ACCEPTED"/);
+    expect(metrics).toMatch(/kafka_producer_records_total\{topic="pulse.activity.tracked.v1"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/grpc_server_handled_total\{method="TrackEventsGrpcController.trackEvents",code="OK"/);
   });
 });

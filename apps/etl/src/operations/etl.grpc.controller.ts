@@ -3,8 +3,9 @@ import { etlV1, timestampToMillis } from '@pulse/contracts';
 import { GrpcExceptionFilter } from '@pulse/platform';
 import { BackfillService } from '../backfill/backfill.service';
 import { EtlOperationsService } from './etl-operations.service';
+import { TableReaderService } from './table-reader.service';
 
-/** pulse.etl.v1.EtlService over gRPC: status, table maintenance, backfills, stream control. */
+/** pulse.etl.v1.EtlService over gRPC: status, table history and preview, table maintenance, backfills, stream control. */
 @Controller()
 @UseFilters(GrpcExceptionFilter)
 @etlV1.EtlServiceControllerMethods()
@@ -12,10 +13,19 @@ export class EtlGrpcController implements etlV1.EtlServiceController {
   constructor(
     private readonly operations: EtlOperationsService,
     private readonly backfills: BackfillService,
+    private readonly tables: TableReaderService,
   ) {}
 
   getStatus(): Promise<etlV1.GetStatusResponse> {
     return this.operations.status();
+  }
+
+  getTableHistory(request: etlV1.GetTableHistoryRequest): Promise<etlV1.GetTableHistoryResponse> {
+    return this.tables.history({ table: request.table ?? '', pageSize: request.pageSize ?? 0, pageToken: request.pageToken ?? '' });
+  }
+
+  previewTable(request: etlV1.PreviewTableRequest): Promise<etlV1.PreviewTableResponse> {
+    return this.tables.preview({ table: request.table ?? '', version: request.version ?? undefined, limit: request.limit ?? 0 });
   }
 
   compactTable(request: etlV1.CompactTableRequest): Promise<etlV1.CompactTableResponse> {

@@ -156,7 +156,9 @@ secret and on a URL with a password in it, so that a secret never lands in a Con
 {{- $infra := include "service.infra" . | fromYaml -}}
 {{- $data := dict -}}
 {{- $_ := set $data "SERVICE_NAME" .Values.serviceName -}}
+{{- if .Values.containerPorts.grpc -}}
 {{- $_ = set $data "GRPC_PORT" (printf "%d" (int64 .Values.containerPorts.grpc)) -}}
+{{- end -}}
 {{- $_ = set $data "HTTP_PORT" (printf "%d" (int64 .Values.containerPorts.http)) -}}
 {{- $_ = set $data "LOG_LEVEL" .Values.logLevel -}}
 {{- if .Values.kafka.enabled -}}
@@ -262,6 +264,11 @@ successThreshold: {{ $p.successThreshold }}
 {{- define "service.validate" -}}
 {{- if and (gt (int .Values.preStopSleepSeconds) 0) (not .Values.lifecycleHooks) (le (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds (%d), leaving the service time to drain after SIGTERM" (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) -}}
+{{- end -}}
+{{- range $name, $p := dict "startupProbe" .Values.startupProbe "livenessProbe" .Values.livenessProbe "readinessProbe" .Values.readinessProbe -}}
+{{- if and $p.enabled (eq $p.type "grpc") (not $.Values.containerPorts.grpc) -}}
+{{- fail (printf "%s.type grpc needs a gRPC port: containerPorts.grpc is 0 (HTTP only), use type http" $name) -}}
+{{- end -}}
 {{- end -}}
 {{- if eq .Values.containerPorts.grpc .Values.containerPorts.http -}}
 {{- fail (printf "containerPorts.grpc and containerPorts.http are both %d" (int .Values.containerPorts.grpc)) -}}

@@ -86,6 +86,12 @@ export function decodeFieldViolations(metadata: Metadata | undefined): FieldViol
     );
 }
 
+/** A request field that must not be empty: its value, or INVALID_ARGUMENT naming it. */
+export function requiredField(value: string | undefined, field: string): string {
+  if (!value) throw grpcErrors.invalidArgument(field, 'required');
+  return value;
+}
+
 export const grpcErrors = {
   invalidArgument: (field: string, description: string) =>
     new GrpcStatusError(status.INVALID_ARGUMENT, `${field}: ${description}`, [{ field, description }]),

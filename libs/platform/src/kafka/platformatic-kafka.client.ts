@@ -11,6 +11,8 @@ import {
 import type { TopicDefinition } from '@pulse/contracts';
 import type { Logger } from '../logging/logger';
 import { DecodeError } from './consumer-errors';
+import type { ServiceMetrics } from '../metrics/metrics';
+import { KafkaMetrics, type LagSource, type PartitionLag } from './kafka.metrics';
 import type {
   BatchHandler,
   ConsumeOptions,
@@ -33,17 +35,21 @@ export class PlatformaticKafkaClient implements KafkaClient {
   readonly producer: PlatformaticProducer;
   readonly admin: PlatformaticAdmin;
   private readonly consumers = new Set<PlatformaticConsumer<any, any>>();
+  private readonly metrics?: KafkaMetrics;
 
+  /** With `metrics`, the app's /metrics has records per topic and group and each consumer's lag (KafkaMetrics). */
   constructor(
     private readonly settings: KafkaSettings,
     private readonly logger?: Logger,
+    metrics?: ServiceMetrics,
   ) {
-    this.producer = new PlatformaticProducer(settings);
+    this.metrics = metrics && new KafkaMetrics(metrics, () => this.consumers);
+    this.producer = new PlatformaticProducer(settings, this.metrics);
     this.admin = new PlatformaticAdmin(settings);
   }
 
   consumer<K, V>(topics: readonly TopicDefinition<K, V>[], options: ConsumeOptions): EventConsumer<K, V> {
-    const consumer = new PlatformaticConsumer<K, V>(this.settings, topics, options, () => this.consumers.delete(consumer));
+    const consumer = new PlatformaticConsumer<K, V>(this.settings, topics, options, () => this.consumers.delete(consumer), this.metrics);
     this.consumers.add(consumer);
     return consumer;
   }
@@ -71,7 +77,10 @@ function baseOptions(settings: KafkaSettings, role: string) {
 class PlatformaticProducer implements EventProducer {
   private readonly producer: Producer;
 
-  constructor(settings: KafkaSettings) {
+  constructor(
+    settings: KafkaSettings,
+    private readonly metrics?: KafkaMetrics,
+  ) {
     this.producer = new Producer({
       ...baseOptions(settings, 'producer'),
       idempotent: true,
@@ -92,6 +101,7 @@ class PlatformaticProducer implements EventProducer {
     }
     if (messages.length === 0) return;
     await this.producer.send({ messages });
+    if (this.metrics) for (const { topic, records } of batches) if (records.length > 0) this.metrics.produced(topic.name, records.length);
   }
 
   async close(): Promise<void> {
@@ -223,7 +233,7 @@ class PlatformaticAdmin implements KafkaAdmin {
   }
 }
 
-class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
+class PlatformaticConsumer<K, V> implements EventConsumer<K, V>, LagSource {
   private readonly consumer: Consumer;
   private stream?: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
   private closed = false;
@@ -235,6 +245,7 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
     private readonly topics: readonly TopicDefinition<K, V>[],
     private readonly options: ConsumeOptions,
     private readonly onClose: () => void,
+    private readonly metrics?: KafkaMetrics,
   ) {
     this.decoders = new Map(topics.map((t) => [t.name, t]));
     this.groupId = options.groupId;
@@ -315,6 +326,7 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
       // Closed while handling: leave the batch uncommitted, the group's next owner re-reads it.
       if (this.closed) break;
       await commitLastPerPartition(messages);
+      if (this.metrics) for (const [topic, n] of countByTopic(messages)) this.metrics.consumed(this.options.groupId, topic, n);
       if (ended) break;
     }
   }
@@ -347,6 +359,17 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
     }
   }
 
+  /** The lag of the partitions this member is assigned (none before it joined, or when it reads from given offsets). */
+  async lag(): Promise<PartitionLag[]> {
+    if (this.closed || !this.stream) return [];
+    const lags = await this.consumer.getLag({ topics: this.topics.map((t) => t.name) });
+    const out: PartitionLag[] = [];
+    // Negative values mark partitions this member is not assigned.
+    for (const [topic, partitions] of lags)
+      partitions.forEach((lag, partition) => lag >= 0n && out.push({ topic, partition, lag: Number(lag) }));
+    return out;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -354,6 +377,12 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
     if (this.stream) await this.stream.close().catch(() => undefined);
     await this.consumer.close(true);
   }
+}
+
+function countByTopic(messages: readonly Message<Buffer, Buffer, Buffer, Buffer>[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const m of messages) counts.set(m.topic, (counts.get(m.topic) ?? 0) + 1);
+  return counts;
 }
 
 async function commitLastPerPartition(messages: Message<Buffer, Buffer, Buffer, Buffer>[]): Promise<void> {

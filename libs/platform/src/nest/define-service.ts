@@ -7,8 +7,9 @@ import { bootstrapService, type RunningService } from './bootstrap';
 export interface BaseServiceConfig {
   SERVICE_NAME: string;
   LOG_LEVEL: string;
-  GRPC_HOST: string;
-  GRPC_PORT: number;
+  /** Absent in an app that serves HTTP only (no `grpc` in its definition). */
+  GRPC_HOST?: string;
+  GRPC_PORT?: number;
   HTTP_PORT: number;
 }
 
