@@ -1,4 +1,4 @@
-import { env, loadConfig, parseDuration } from '@pulse/platform';
+import { defaultPeerAddress, env, loadConfig, parseDuration } from '@pulse/platform';
 import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
@@ -67,8 +67,12 @@ export const recommenderConfigSchema = z.object({
   /** Prefix of the recommender's Redis keys; tests isolate runs with it. */
   RECS_REDIS_PREFIX: env.string('pulse:recs:'),
   /** storage (the follow graph) and feature-store (engagement features) for candidates and ranking. */
-  STORAGE_GRPC_ADDR: env.string('127.0.0.1:50053'),
-  FEATURES_GRPC_ADDR: env.string('127.0.0.1:50055'),
+  STORAGE_GRPC_ADDR: env.string(defaultPeerAddress('storage').grpc ?? ''),
+  FEATURES_GRPC_ADDR: env.string(defaultPeerAddress('feature-store').grpc ?? ''),
+  /** The experiments service, whose running experiments assign users to variants (read, never on the serving path). */
+  EXPERIMENTS_GRPC_ADDR: env.string(defaultPeerAddress('experiments').grpc ?? ''),
+  /** How often the running experiments are read; 0: no experiments (every user gets the default). */
+  RECS_EXPERIMENTS_POLL: env.duration('5s'),
   /** Whether this replica keeps users' recent actions from pulse.activity.tracked.v1 (one group for all replicas). */
   RECS_LIVE_CONSUMER: env.bool(true),
   RECS_LIVE_GROUP: env.string('recommender-live'),
