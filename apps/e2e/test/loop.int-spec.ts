@@ -1,6 +1,6 @@
 import { ingestV1, millisToTimestamp, recsV1, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey, runBuilt, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ const { CandidateSource, Strategy } = recsV1;
 let pg: PgClient;
 let kafka: PlatformaticKafkaClient;
 const services: ServiceProcess[] = [];
+const keys: TestApiKey[] = [];
 let ingest: UnaryClient;
 let recs: UnaryClient;
 /** post id → cluster */
@@ -100,6 +101,9 @@ beforeAll(async () => {
   const liveGroup = `loop-live-${run}`;
   await kafka.admin.setGroupOffsets(liveGroup, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
 
+  // The client's key, and the recommender's own key for its calls to storage (what PULSE_API_KEY carries in a deployment).
+  keys.push(await issueTestApiKey({ label: 'loop', scopes: ['events:write', 'recs:read'], pgUrl: PG_URL }));
+  keys.push(await issueTestApiKey({ label: 'loop-recommender', scopes: ['storage:read', 'features:read'], pgUrl: PG_URL }));
   services.push(await startAppDatabase(schema));
   const storage = await startService('storage', {
     KAFKA_BROKERS,
@@ -123,12 +127,14 @@ beforeAll(async () => {
     RECS_CATALOG_GROUP: `loop-catalog-${run}`,
     RECS_CDC_SCHEMA: schema,
     STORAGE_GRPC_ADDR: storage.grpcAddress,
+    PULSE_API_KEY: keys[1].key,
     // No feature store in this run: ranking goes without engagement features (and says so).
     FEATURES_GRPC_ADDR: '127.0.0.1:9',
   });
   services.push(recommender);
-  ingest = grpcClient(ingestService.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
-  recs = grpcClient(recommender.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService');
+  const credentials = keys[0].key;
+  ingest = grpcClient(ingestService.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', { credentials });
+  recs = grpcClient(recommender.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', { credentials });
   // The catalogue has the posts once cdc's snapshot went through.
   await eventually(
     () => recommend(`warmup-${run}`),
@@ -141,6 +147,7 @@ afterAll(async () => {
   ingest?.close();
   recs?.close();
   for (const s of services.reverse()) await s.stop();
+  for (const key of keys) await key.remove();
   await kafka?.close();
   if (pg) {
     await dropAppDatabase(pg, schema, keyspace);

@@ -1,6 +1,6 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { etlV1, timestampToMillis } from '@pulse/contracts';
-import { GrpcExceptionFilter } from '@pulse/platform';
+import { GrpcExceptionFilter, RequiresScope } from '@pulse/platform';
 import { BackfillService } from '../backfill/backfill.service';
 import { EtlOperationsService } from './etl-operations.service';
 
@@ -14,10 +14,12 @@ export class EtlGrpcController implements etlV1.EtlServiceController {
     private readonly backfills: BackfillService,
   ) {}
 
+  @RequiresScope('ops:read')
   getStatus(): Promise<etlV1.GetStatusResponse> {
     return this.operations.status();
   }
 
+  @RequiresScope('admin')
   compactTable(request: etlV1.CompactTableRequest): Promise<etlV1.CompactTableResponse> {
     return this.operations.compact({
       table: request.table ?? '',
@@ -27,11 +29,13 @@ export class EtlGrpcController implements etlV1.EtlServiceController {
     });
   }
 
+  @RequiresScope('admin')
   vacuumTable(request: etlV1.VacuumTableRequest): Promise<etlV1.VacuumTableResponse> {
     const retentionMs = request.retention ? request.retention.seconds * 1000 + Math.floor(request.retention.nanos / 1e6) : null;
     return this.operations.vacuum({ table: request.table ?? '', retentionMs, dryRun: request.dryRun ?? false });
   }
 
+  @RequiresScope('admin')
   startBackfill(request: etlV1.StartBackfillRequest): etlV1.StartBackfillResponse {
     const job = this.backfills.start({
       aggregate: request.aggregate ?? '',
@@ -42,18 +46,22 @@ export class EtlGrpcController implements etlV1.EtlServiceController {
     return { job };
   }
 
+  @RequiresScope('ops:read')
   getBackfill(request: etlV1.GetBackfillRequest): etlV1.GetBackfillResponse {
     return { job: this.backfills.get(request.jobId ?? '') };
   }
 
+  @RequiresScope('admin')
   cancelBackfill(request: etlV1.CancelBackfillRequest): etlV1.CancelBackfillResponse {
     return { job: this.backfills.cancel(request.jobId ?? '') };
   }
 
+  @RequiresScope('admin')
   async pauseStream(request: etlV1.PauseStreamRequest): Promise<etlV1.PauseStreamResponse> {
     return { stream: await this.operations.pause(request.stream ?? '') };
   }
 
+  @RequiresScope('admin')
   async resumeStream(request: etlV1.ResumeStreamRequest): Promise<etlV1.ResumeStreamResponse> {
     return { stream: await this.operations.resume(request.stream ?? '') };
   }

@@ -8,6 +8,8 @@ import { PROTO_LOADER_OPTIONS } from './health-reflection';
 export interface UnaryClient {
   call<Res = any>(method: string, request: unknown, options?: { deadlineMs?: number; metadata?: grpc.Metadata }): Promise<Res>;
   readonly raw: grpc.Client;
+  /** Fresh metadata carrying this client's credentials, for calls made on `raw` (streaming RPCs). */
+  metadata(): grpc.Metadata;
   close(): void;
 }
 
@@ -30,15 +32,20 @@ export function grpcClient(address: string, relativeProtoFile: string, serviceNa
   if (typeof ctor !== 'function') throw new Error(`service ${serviceName} not found in ${relativeProtoFile}`);
   const client: grpc.Client = new ctor(address, grpc.credentials.createInsecure(), options.channelOptions ?? {});
   const authorization = options.credentials ? authorizationHeader(options.credentials) : undefined;
+  const withCredentials = (given?: grpc.Metadata) => {
+    const metadata = given?.clone() ?? new grpc.Metadata();
+    if (authorization && metadata.get('authorization').length === 0 && metadata.get('x-api-key').length === 0)
+      metadata.set('authorization', authorization);
+    return metadata;
+  };
   return {
     raw: client,
+    metadata: () => withCredentials(),
     call(method, request, callOptions = {}) {
       const fn = (client as any)[method];
       if (typeof fn !== 'function') return Promise.reject(new Error(`no method ${method} on ${serviceName}`));
       const deadline = Date.now() + (callOptions.deadlineMs ?? 30_000);
-      const metadata = callOptions.metadata?.clone() ?? new grpc.Metadata();
-      if (authorization && metadata.get('authorization').length === 0 && metadata.get('x-api-key').length === 0)
-        metadata.set('authorization', authorization);
+      const metadata = withCredentials(callOptions.metadata);
       return new Promise((resolve, reject) =>
         fn.call(client, request, metadata, { deadline }, (error: grpc.ServiceError | null, response: any) =>
           error ? reject(error) : resolve(response),

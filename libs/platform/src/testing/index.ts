@@ -3,3 +3,5 @@
 export * from './read-topic';
 export * from './built-service';
 export * from './test-api-key';
+export * from './auth-matrix';
+export * from './jwt-issuer';
