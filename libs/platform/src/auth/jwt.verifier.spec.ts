@@ -17,9 +17,9 @@ let otherKey: KeyPair;
 let jwksRequests = 0;
 
 beforeAll(async () => {
-  issuerKey = await generateKeyPair('RS256');
-  otherKey = await generateKeyPair('RS256');
-  const jwk = { ...(await exportJWK(issuerKey.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  issuerKey = await generateKeyPair('ES256');
+  otherKey = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(issuerKey.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
   // The issuer's JWKS, served the way an identity provider serves it.
   server = createServer((req, res) => {
     jwksRequests++;
@@ -37,7 +37,7 @@ function token(
   options: { key?: KeyPair; kid?: string; expiresIn?: string | number; issuer?: string; audience?: string } = {},
 ) {
   return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? 'k1' })
+    .setProtectedHeader({ alg: 'ES256', kid: options.kid ?? 'k1' })
     .setIssuedAt()
     .setIssuer(options.issuer ?? ISSUER)
     .setAudience(options.audience ?? AUDIENCE)
