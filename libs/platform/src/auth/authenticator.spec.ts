@@ -1,5 +1,6 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { GrpcStatusError } from '../grpc/grpc-status.error';
+import { rejectionOf } from '../testing/rejection';
 import { hashApiKey } from './api-key';
 import { ApiKeyCache } from './api-key.cache';
 import { Authenticator, authorize, credentialsOf } from './authenticator';
@@ -28,12 +29,9 @@ function metadata(entries: Record<string, string>): Metadata {
 }
 
 async function refusal(promise: Promise<unknown>): Promise<GrpcStatusError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  const error = await rejectionOf<GrpcStatusError>(promise);
   expect(error).toBeInstanceOf(GrpcStatusError);
-  return error as GrpcStatusError;
+  return error;
 }
 
 const authenticate = (entries: Record<string, string>) => authenticator.authenticate(credentialsOf(metadata(entries)));

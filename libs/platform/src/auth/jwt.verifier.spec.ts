@@ -3,6 +3,7 @@ import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GrpcStatusError } from '../grpc/grpc-status.error';
+import { rejectionOf } from '../testing/rejection';
 import { JwtVerifier, scopesOfClaims } from './jwt.verifier';
 
 const ISSUER = 'https://idp.test/';
@@ -46,12 +47,9 @@ function token(
 }
 
 async function refusal(promise: Promise<unknown>): Promise<GrpcStatusError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  const error = await rejectionOf<GrpcStatusError>(promise);
   expect(error).toBeInstanceOf(GrpcStatusError);
-  return error as GrpcStatusError;
+  return error;
 }
 
 describe('JwtVerifier', () => {

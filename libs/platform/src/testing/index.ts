@@ -5,3 +5,4 @@ export * from './built-service';
 export * from './test-api-key';
 export * from './auth-matrix';
 export * from './jwt-issuer';
+export * from './rejection';
