@@ -1,6 +1,14 @@
 import { ingestV1, millisToTimestamp, recsV1, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, readTopicUntil, runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
+import {
+  eventually,
+  issueTestApiKey,
+  readTopicUntil,
+  runBuilt,
+  type ServiceProcess,
+  startService,
+  type TestApiKey,
+} from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +31,7 @@ const { CandidateSource, Strategy } = recsV1;
 let pg: PgClient;
 let kafka: PlatformaticKafkaClient;
 const services: ServiceProcess[] = [];
+const keys: TestApiKey[] = [];
 let ingest: UnaryClient;
 let recs: UnaryClient;
 let experiments: UnaryClient;
@@ -101,6 +110,14 @@ beforeAll(async () => {
   const liveGroup = `loop-live-${run}`;
   await kafka.admin.setGroupOffsets(liveGroup, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
 
+  // The client's key, the recommender's own key for its calls to storage and experiments (what PULSE_API_KEY carries in
+  // a deployment), the experiments service's key for the recommender's registry, and an operator's key that runs experiments.
+  keys.push(await issueTestApiKey({ label: 'loop', scopes: ['events:write', 'recs:read'], pgUrl: PG_URL }));
+  keys.push(
+    await issueTestApiKey({ label: 'loop-recommender', scopes: ['storage:read', 'features:read', 'experiments:read'], pgUrl: PG_URL }),
+  );
+  keys.push(await issueTestApiKey({ label: 'loop-experiments', scopes: ['recs:read'], pgUrl: PG_URL }));
+  keys.push(await issueTestApiKey({ label: 'loop-operator', scopes: ['admin'], pgUrl: PG_URL }));
   services.push(await startAppDatabase(schema));
   const storage = await startService('storage', {
     KAFKA_BROKERS,
@@ -121,6 +138,7 @@ beforeAll(async () => {
     EXPERIMENTS_PG_SCHEMA: `${schema}_exp`,
     EXPERIMENTS_AUTO_MIGRATE: 'true',
     LAKE_ROOT: join(dir, 'lake'),
+    PULSE_API_KEY: keys[2].key,
   });
   services.push(experimentsService);
   const recommender = await startService('recommender', {
@@ -131,18 +149,21 @@ beforeAll(async () => {
     RECS_CATALOG_GROUP: `loop-catalog-${run}`,
     RECS_CDC_SCHEMA: schema,
     STORAGE_GRPC_ADDR: storage.grpcAddress,
+    PULSE_API_KEY: keys[1].key,
     // No feature store in this run: ranking goes without engagement features (and says so).
     FEATURES_GRPC_ADDR: '127.0.0.1:9',
     EXPERIMENTS_GRPC_ADDR: experimentsService.grpcAddress,
     RECS_EXPERIMENTS_POLL: '500ms',
   });
   services.push(recommender);
-  ingest = grpcClient(ingestService.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
-  recs = grpcClient(recommender.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService');
+  const credentials = keys[0].key;
+  ingest = grpcClient(ingestService.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', { credentials });
+  recs = grpcClient(recommender.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', { credentials });
   experiments = grpcClient(
     experimentsService.grpcAddress,
     'pulse/experiments/v1/experiments_service.proto',
     'pulse.experiments.v1.ExperimentsService',
+    { credentials: keys[3].key },
   );
   // The catalogue has the posts once cdc's snapshot went through.
   await eventually(
@@ -157,6 +178,7 @@ afterAll(async () => {
   recs?.close();
   experiments?.close();
   for (const s of services.reverse()) await s.stop();
+  for (const key of keys) await key.remove();
   await kafka?.close();
   if (pg) {
     await pg.query(`DROP SCHEMA IF EXISTS ${schema}_exp CASCADE`).catch(() => undefined);

@@ -1,4 +1,4 @@
-import { defaultPeerAddress, env, loadConfig, parseDuration } from '@pulse/platform';
+import { authEnv, defaultPeerAddress, env, loadConfig, parseDuration } from '@pulse/platform';
 import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
@@ -39,6 +39,8 @@ export const recommenderConfigSchema = z.object({
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50056),
   HTTP_PORT: env.port(8086),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   /** The model registry: versioned artifacts and the promotion state (a volume shared by replicas). */
   RECS_MODELS_DIR: env.string('tmp/models'),
   /** TensorFlow.js backend: auto (native tfjs-node when it loads, else wasm, else cpu), tensorflow, wasm or cpu. */

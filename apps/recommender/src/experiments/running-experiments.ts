@@ -45,6 +45,8 @@ export class RunningExperiments implements OnModuleInit, OnApplicationShutdown {
         deadlineMs: 2_000,
         retries: 1,
         registry: metrics.registry,
+        // The recommender's own key (PULSE_API_KEY) carries experiments:read besides storage:read and features:read.
+        credentials: config.PULSE_API_KEY || undefined,
       });
     }
     this.assigned = new Counter({
