@@ -87,23 +87,12 @@ export function evaluateFullRank(
     const scores = Float32Array.from(model.scoreUser(u));
     if (u + 1 < seen.offsets.length) for (let p = seen.offsets[u]; p < seen.offsets[u + 1]; p++) scores[seen.items[p]] = -Infinity;
     const top = topK(scores, k);
-    let hits = 0;
-    let dcg = 0;
-    let ap = 0;
-    top.forEach((item, r) => {
-      recommended[item] = 1;
-      if (relevant.has(item)) {
-        hits++;
-        dcg += Math.log(2) / Math.log(r + 2);
-        ap += hits / (r + 1);
-      }
-    });
-    let idcg = 0;
-    for (let r = 0; r < Math.min(k, relevant.size); r++) idcg += Math.log(2) / Math.log(r + 2);
-    precision += hits / k;
-    recall += hits / relevant.size;
-    ndcg += dcg / idcg;
-    map += ap / Math.min(k, relevant.size);
+    for (const item of top) recommended[item] = 1;
+    const m = listMetrics(top, relevant, k);
+    precision += m.precision;
+    recall += m.recall;
+    ndcg += m.ndcg;
+    map += m.ap;
     users++;
   }
   const p = precision / Math.max(users, 1);
@@ -118,6 +107,30 @@ export function evaluateFullRank(
     map: map / Math.max(users, 1),
     coverage: recommended.reduce((a, b) => a + b, 0) / Math.max(numItems, 1),
   };
+}
+
+/**
+ * Precision, recall, NDCG and average precision at k of one ranked list (best first, at most k long) against
+ * the user's relevant items; with one relevant item, recall is the hit (HR@k). Items are indices or ids.
+ */
+export function listMetrics<T>(
+  top: readonly T[],
+  relevant: ReadonlySet<T>,
+  k: number,
+): { precision: number; recall: number; ndcg: number; ap: number } {
+  let hits = 0;
+  let dcg = 0;
+  let ap = 0;
+  top.slice(0, k).forEach((item, r) => {
+    if (relevant.has(item)) {
+      hits++;
+      dcg += Math.log(2) / Math.log(r + 2);
+      ap += hits / (r + 1);
+    }
+  });
+  let idcg = 0;
+  for (let r = 0; r < Math.min(k, relevant.size); r++) idcg += Math.log(2) / Math.log(r + 2);
+  return { precision: hits / k, recall: hits / relevant.size, ndcg: dcg / idcg, ap: ap / Math.min(k, relevant.size) };
 }
 
 /**
