@@ -33,6 +33,8 @@ export interface PipelineRequest {
   skipModelItem?: (index: number) => boolean;
   /** Whether a post the model does not know passes the request's attribute conditions and exclusions. */
   keepOther: (id: string) => boolean;
+  /** The time the list is for (ages, windows, freshness); the clock unless a past request is replayed (evaluation). */
+  nowMs?: number;
 }
 
 export interface PipelineResult {
@@ -117,7 +119,7 @@ export class RecommendPipeline {
 
   async recommend(request: PipelineRequest): Promise<PipelineResult> {
     const started = performance.now();
-    const now = Date.now();
+    const now = request.nowMs ?? Date.now();
     const budget = this.config.RECS_SOURCE_BUDGET;
     const degraded: recsV1.DegradedSource[] = [];
     const state = await within('redis', () => this.state.read(request.userId), budget, degraded, EMPTY_STATE);
