@@ -45,6 +45,9 @@ export const FLAGS = {
   'gate-metric': { type: 'string' },
   'gate-margin': { type: 'string' },
   lake: { type: 'string' },
+  days: { type: 'string' },
+  'split-day': { type: 'string' },
+  fresh: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -4,6 +4,7 @@ import { type BackendChoice, describeBackend, loadTf } from '../tf/tf-backend';
 import { FLAGS, type FlagName, TRAINING_FLAGS_HELP } from './cli-flags';
 import type { Command } from './command';
 import { compareCommand, evaluateCommand } from './commands/evaluate.command';
+import { evaluateLoopCommand } from './commands/evaluate-loop.command';
 import { profileCommand } from './commands/profile.command';
 import { modelsCommand, promoteCommand, rollbackCommand } from './commands/registry.commands';
 import { searchCommand } from './commands/search.command';
@@ -18,6 +19,7 @@ const COMMANDS: readonly Command[] = [
   splitCommand,
   evaluateCommand,
   compareCommand,
+  evaluateLoopCommand,
   trainCommand,
   searchCommand,
   profileCommand,

@@ -149,6 +149,14 @@ export const recsCliConfigSchema = recommenderConfigSchema.pick({
   RECS_LAKE_ROOT: true,
   RECS_CDC_SCHEMA: true,
   RECS_ACTION_WEIGHTS: true,
+  // `recs evaluate-loop` runs Recommend's pipeline with the service's settings.
+  RECS_FOLD_IN_LAMBDA: true,
+  RECS_FOLD_IN_HALF_LIFE: true,
+  RECS_MODEL_CANDIDATES: true,
+  RECS_FOLLOWING_WINDOW: true,
+  RECS_CONTENT_WINDOW: true,
+  RECS_TRENDING_WINDOW: true,
+  RECS_RANK_WEIGHTS: true,
 });
 
 export type RecsCliConfig = z.infer<typeof recsCliConfigSchema>;
