@@ -39,7 +39,7 @@ const USAGE = [
  * `--help` prints it (0); an unknown command or a flag the command does not take fails with the usage.
  */
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, allowNegative: true });
   const [name, arg] = positionals;
   if (values.help || !name) {
     process.stdout.write(`${USAGE}\n`);
