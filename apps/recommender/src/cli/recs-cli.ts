@@ -4,6 +4,7 @@ import { FLAGS, type FlagName, TRAINING_FLAGS_HELP } from './cli-flags';
 import type { Command } from './command';
 import { compareCommand, evaluateCommand } from './commands/evaluate.command';
 import { profileCommand } from './commands/profile.command';
+import { reportCommand } from './commands/report.command';
 import { modelsCommand, promoteCommand, rollbackCommand } from './commands/registry.commands';
 import { searchCommand } from './commands/search.command';
 import { splitCommand } from './commands/split.command';
@@ -17,6 +18,7 @@ const COMMANDS: readonly Command[] = [
   splitCommand,
   evaluateCommand,
   compareCommand,
+  reportCommand,
   trainCommand,
   searchCommand,
   profileCommand,

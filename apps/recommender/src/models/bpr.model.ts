@@ -22,7 +22,7 @@ export interface BprConfig {
 export const BPR_DEFAULTS: BprConfig = {
   factors: 64,
   learningRate: 0.05,
-  l2: 0.005,
+  l2: 0.002,
   biasL2: 0,
   epochs: 40,
   initStd: 0.1,

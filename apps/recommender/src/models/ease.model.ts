@@ -22,7 +22,7 @@ export interface EaseConfig {
 }
 
 /** λ chosen by `recs search` on the validation hold-out of ml-latest-small (docs/decisions/0015-recommender-model-zoo.md). */
-export const EASE_DEFAULTS: EaseConfig = { l2: 300 };
+export const EASE_DEFAULTS: EaseConfig = { l2: 1000 };
 
 /**
  * EASE^R (Steck 2019, "Embarrassingly Shallow Autoencoders for Sparse Data"): an item-item weight matrix B with

@@ -26,10 +26,15 @@ async function evaluate({ values: v, arg, log }: CommandContext, defaultModels: 
     splitSpec.mode === 'leave-one-out'
       ? [await prepare(source, splitOptions(v))]
       : await prepareSplits(source, splitSpec, num(v.seed, 'seed'));
-  const specs = parseModelList(v.models ?? defaultModels);
+  let specs = parseModelList(v.models ?? defaultModels);
   if (!specs.some((s) => s.name === 'itempop')) specs.unshift({ name: 'itempop' });
   const defaults = trainingSettings(v);
   defaults.itemText ??= defaultItemText(source, specs, log);
+  if (!defaults.itemText && (v.models ?? defaultModels) === 'all') {
+    // `all` on a source without item texts (an NCF split, ML-100K's u.data): the rest still runs.
+    log('content, hybrid: skipped (no item texts: --item-text movies.csv or posts.jsonl)');
+    specs = specs.filter((s) => s.name !== 'content' && s.name !== 'hybrid');
+  }
   const all: ModelResult[] = [];
   const ratings: (RatingMetrics & { fold?: number })[] = [];
   let coldBaselines: ColdStartBaseline[] = [];
