@@ -31,23 +31,8 @@ export function specLabel(spec: ModelSpec): string {
   return spec.name === 'neumf' && spec.pretrain ? 'neumf-pretrained' : spec.name;
 }
 
-/** What `--models all` runs, in order (the ensemble last: it blends models trained before it). */
-export const ALL_MODELS = [
-  'itempop',
-  'itemknn',
-  'mf',
-  'gmf',
-  'mlp',
-  'neumf',
-  'neumf-pretrained',
-  'ease',
-  'ials',
-  'bpr',
-  'content',
-  'hybrid',
-  'sasrec',
-  'ensemble',
-];
+/** What `--models all` runs, in MODEL_NAMES order with NeuMF from pre-training after NeuMF (the ensemble last: it blends models trained before it). */
+export const ALL_MODELS: string[] = MODEL_NAMES.flatMap((name) => (name === 'neumf' ? [name, 'neumf-pretrained'] : [name]));
 
 /** Parses `itempop,itemknn,…,neumf-pretrained,ease,ials,bpr,content,hybrid,sasrec,ensemble` (or `all`). */
 export function parseModelList(text: string): ModelSpec[] {

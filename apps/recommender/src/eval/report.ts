@@ -63,6 +63,31 @@ export function jsonLine(result: ModelResult, source: string, extra: Record<stri
   });
 }
 
+/**
+ * The `{"selection":"validation",…}` line: the model chosen on validation with its test figures, and whether the
+ * ensemble (when there is one) beats the best single model chosen the same way. Undefined without validation.
+ */
+export function selectionLine(results: ModelResult[]): Record<string, unknown> | undefined {
+  const selected = selectOnValidation(results);
+  if (!selected) return undefined;
+  const ensemble = results.find((r) => r.model === 'ensemble');
+  const bestSingle = selectOnValidation(results.filter((r) => r.model !== 'ensemble'));
+  return {
+    selection: 'validation',
+    model: selected.model,
+    'val_hr@10': selected.validation?.hr,
+    'hr@10': selected.sampled.hr,
+    'ndcg@10': selected.sampled.ndcg,
+    ...(ensemble && bestSingle
+      ? {
+          best_single: bestSingle.model,
+          'best_single_hr@10': bestSingle.sampled.hr,
+          ensemble_beats_best_single: ensemble.sampled.hr > bestSingle.sampled.hr,
+        }
+      : {}),
+  };
+}
+
 /** The model chosen on the validation hold-out (best validation HR@10), with its test figures. */
 export function selectOnValidation(results: ModelResult[]): ModelResult | undefined {
   const candidates = results.filter((r) => r.validation && Number.isFinite(r.validation.hr));

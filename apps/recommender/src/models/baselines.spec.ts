@@ -1,17 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readMovieLens } from '../data/readers';
-import { leaveOneOut } from '../data/split';
 import { evaluateSampled } from '../eval/metrics';
 import { foldInUser, scoreAllItems, solve } from '../live/fold-in';
-import { syntheticRatingsCsv } from '../testing/synthetic';
+import { syntheticLeaveOneOut, syntheticRatingsCsv } from '../testing/synthetic';
 import { loadTf, type Tf } from '../tf/tf-backend';
 import { BprModel } from './bpr.model';
 import { EaseModel } from './ease.model';
 import { gramian, IalsModel, transpose } from './ials.model';
 import { ItemPopModel } from './item-pop.model';
-import { trainingData } from './model';
 import { loadModel } from './model-factory';
 import { invertSpd, invertSpdSmall } from './spd-inverse';
 
@@ -20,12 +17,7 @@ jest.setTimeout(60_000);
 let tf: Tf;
 const dir = mkdtempSync(join(tmpdir(), 'recs-baselines-'));
 
-async function syntheticSplit() {
-  const path = join(dir, 'ratings.csv');
-  writeFileSync(path, syntheticRatingsCsv({ users: 120, items: 240, perUser: 20 }));
-  const split = leaveOneOut(await readMovieLens(path), { seed: 5 });
-  return { split, data: trainingData(split.train) };
-}
+const syntheticSplit = () => syntheticLeaveOneOut(dir, syntheticRatingsCsv({ users: 120, items: 240, perUser: 20 }));
 
 beforeAll(async () => {
   tf = (await loadTf('auto')).tf;

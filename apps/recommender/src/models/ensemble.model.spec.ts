@@ -1,13 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readMovieLens } from '../data/readers';
-import { leaveOneOut } from '../data/split';
 import { evaluateSampled } from '../eval/metrics';
-import { syntheticRatingsCsv } from '../testing/synthetic';
+import { syntheticLeaveOneOut, syntheticRatingsCsv } from '../testing/synthetic';
 import { loadTf } from '../tf/tf-backend';
 import { type EnsembleModel, logisticRegression, standardise } from './ensemble.model';
-import { trainingData } from './model';
 import { createModel, loadModel } from './model-factory';
 
 jest.setTimeout(90_000);
@@ -32,10 +29,7 @@ describe('stacking', () => {
   });
 
   it('blends members chosen on a validation hold-out, beats ItemPop, and round-trips with its members', async () => {
-    const path = join(dir, 'ratings.csv');
-    writeFileSync(path, syntheticRatingsCsv({ users: 120, items: 240, perUser: 20 }));
-    const split = leaveOneOut(await readMovieLens(path), { seed: 5 });
-    const data = trainingData(split.train);
+    const { split, data } = await syntheticLeaveOneOut(dir, syntheticRatingsCsv({ users: 120, items: 240, perUser: 20 }));
     const model = createModel('ensemble', { members: 'itempop,itemknn,ease', l2: 20 }) as EnsembleModel;
     await model.fit(data);
     expect(model.weights).toHaveLength(3);

@@ -26,7 +26,7 @@ export interface IalsConfig {
 export const IALS_DEFAULTS: IalsConfig = {
   factors: 64,
   l2: 0.005,
-  unobservedWeight: 0.1,
+  unobservedWeight: 0.3,
   regExponent: 1,
   epochs: 16,
   initStd: 0.1,

@@ -1,13 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readMovieLens } from '../data/readers';
-import { leaveOneOut } from '../data/split';
 import { evaluateFullRank, evaluateSampled } from '../eval/metrics';
-import { syntheticSequencesCsv } from '../testing/synthetic';
+import { syntheticLeaveOneOut, syntheticSequencesCsv } from '../testing/synthetic';
 import { loadTf, type Tf } from '../tf/tf-backend';
 import { EaseModel } from './ease.model';
-import { trainingData } from './model';
 import { loadModel } from './model-factory';
 import { SasRecModel } from './sasrec.model';
 
@@ -16,12 +13,7 @@ jest.setTimeout(120_000);
 let tf: Tf;
 const dir = mkdtempSync(join(tmpdir(), 'recs-sasrec-'));
 
-async function sequentialSplit() {
-  const path = join(dir, 'ratings.csv');
-  writeFileSync(path, syntheticSequencesCsv({ users: 100, items: 200, perUser: 20 }));
-  const split = leaveOneOut(await readMovieLens(path), { seed: 5 });
-  return { split, data: trainingData(split.train) };
-}
+const sequentialSplit = () => syntheticLeaveOneOut(dir, syntheticSequencesCsv({ users: 100, items: 200, perUser: 20 }));
 
 beforeAll(async () => {
   tf = (await loadTf('auto')).tf;

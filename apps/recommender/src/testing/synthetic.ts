@@ -1,6 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Rng } from '@pulse/platform';
+import { type NcfDataset, readMovieLens } from '../data/readers';
+import { leaveOneOut } from '../data/split';
+import { type TrainingData, trainingData } from '../models/model';
 
 /**
  * MovieLens-format interactions with structure a collaborative model can find and popularity cannot: users
@@ -82,4 +85,12 @@ export function syntheticSequencesCsv(
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `csv` (MovieLens format) written into `dir`, split leave-one-out by time with 99 negatives, and its training data. */
+export async function syntheticLeaveOneOut(dir: string, csv: string, seed = 5): Promise<{ split: NcfDataset; data: TrainingData }> {
+  const path = join(dir, 'ratings.csv');
+  writeFileSync(path, csv);
+  const split = leaveOneOut(await readMovieLens(path), { seed });
+  return { split, data: trainingData(split.train) };
 }

@@ -13,7 +13,7 @@ import {
   specLabel,
 } from '../../eval/experiment';
 import { hasExplicitRatings, type RatingMetrics, ratingMetrics } from '../../eval/rating-metrics';
-import { jsonLine, selectOnValidation, writeHtmlReport } from '../../eval/report';
+import { jsonLine, selectionLine, writeHtmlReport } from '../../eval/report';
 import { type FlagName, num, splitOptions, TRAINING_FLAGS, trainingSettings } from '../cli-flags';
 import type { Command, CommandContext } from '../command';
 import { progress } from '../progress';
@@ -107,29 +107,10 @@ async function evaluate({ values: v, arg, log }: CommandContext, defaultModels: 
     if (v.json) process.stdout.write(`${JSON.stringify(line)}\n`);
     else log(`${b.model.padEnd(18)} cold-start HR@10 ${b.hr.toFixed(4)} NDCG@10 ${b.ndcg.toFixed(4)} (${b.note})`);
   }
-  const selected = folds.length === 1 ? selectOnValidation(all) : undefined;
-  if (selected) {
-    const ensemble = all.find((r) => r.model === 'ensemble');
-    const bestSingle = selectOnValidation(all.filter((r) => r.model !== 'ensemble'));
-    const line = {
-      selection: 'validation',
-      model: selected.model,
-      'val_hr@10': selected.validation?.hr,
-      'hr@10': selected.sampled.hr,
-      'ndcg@10': selected.sampled.ndcg,
-      ...(ensemble && bestSingle
-        ? {
-            best_single: bestSingle.model,
-            'best_single_hr@10': bestSingle.sampled.hr,
-            ensemble_beats_best_single: ensemble.sampled.hr > bestSingle.sampled.hr,
-          }
-        : {}),
-    };
-    if (v.json) process.stdout.write(`${JSON.stringify(line)}\n`);
-    else
-      log(
-        `chosen on validation: ${selected.model} (validation HR@10 ${selected.validation?.hr.toFixed(4)}), test HR@10 ${selected.sampled.hr.toFixed(4)}`,
-      );
+  const selection = folds.length === 1 ? selectionLine(all) : undefined;
+  if (selection) {
+    if (v.json) process.stdout.write(`${JSON.stringify(selection)}\n`);
+    else log(`chosen on validation: ${JSON.stringify(selection)}`);
   }
   const report = v.report ?? 'tmp/recs-report.html';
   writeHtmlReport(report, source, all, folds[0].protocol, ratings, coldBaselines);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ColdStartBaseline } from '../../eval/cold-start-run';
 import { type ModelResult } from '../../eval/experiment';
-import { selectOnValidation, writeHtmlReport } from '../../eval/report';
+import { selectionLine, writeHtmlReport } from '../../eval/report';
 import type { Command, CommandContext } from '../command';
 
 type Line = Record<string, any>;
@@ -87,27 +87,8 @@ async function report({ values: v, arg, log }: CommandContext): Promise<number> 
       results.push(resultFromJsonLine(line));
     }
   }
-  const selected = selectOnValidation(results);
-  if (selected) {
-    const ensemble = results.find((r) => r.model === 'ensemble');
-    const bestSingle = selectOnValidation(results.filter((r) => r.model !== 'ensemble'));
-    process.stdout.write(
-      `${JSON.stringify({
-        selection: 'validation',
-        model: selected.model,
-        'val_hr@10': selected.validation?.hr,
-        'hr@10': selected.sampled.hr,
-        'ndcg@10': selected.sampled.ndcg,
-        ...(ensemble && bestSingle
-          ? {
-              best_single: bestSingle.model,
-              'best_single_hr@10': bestSingle.sampled.hr,
-              ensemble_beats_best_single: ensemble.sampled.hr > bestSingle.sampled.hr,
-            }
-          : {}),
-      })}\n`,
-    );
-  }
+  const selection = selectionLine(results);
+  if (selection) process.stdout.write(`${JSON.stringify(selection)}\n`);
   const out = v.report ?? 'tmp/recs-report.html';
   writeHtmlReport(out, source, results, 'leave-one-out', [], baselines);
   log(`report: ${out} (${results.length} models)`);
