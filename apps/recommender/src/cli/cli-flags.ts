@@ -63,7 +63,7 @@ export const TRAINING_FLAGS: readonly FlagName[] = [
   'members',
 ];
 
-export const TRAINING_FLAGS_HELP = `training options (each model takes those it has; unset, a model keeps its own default, docs/decisions/0015):
+export const TRAINING_FLAGS_HELP = `training options (each model takes those it has; unset, a model keeps its own default, docs/decisions/0017):
                   --epochs 20 --batch-size 256 --lr 0.001 --factors 8 --layers 64,32,16,8 --negatives-train 4
                   --l2 0 (EASE: λ; iALS: λ of the frequency-scaled penalty) --dropout 0 --seed 42
                   --unobserved-weight 0.1 (iALS α₀) --max-len 50 (SASRec) --members ease,ials,itemknn (ensemble)

@@ -18,7 +18,7 @@ export interface BprConfig {
   seed: number;
 }
 
-/** Chosen by `recs search` on the validation hold-out of ml-latest-small (docs/decisions/0015-recommender-model-zoo.md). */
+/** Chosen by `recs search` on the validation hold-out of ml-latest-small (docs/decisions/0017-recommender-model-zoo.md). */
 export const BPR_DEFAULTS: BprConfig = {
   factors: 64,
   learningRate: 0.05,

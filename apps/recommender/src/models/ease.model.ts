@@ -21,7 +21,7 @@ export interface EaseConfig {
   l2: number;
 }
 
-/** λ chosen by `recs search` on the validation hold-out of ml-latest-small (docs/decisions/0015-recommender-model-zoo.md). */
+/** λ chosen by `recs search` on the validation hold-out of ml-latest-small (docs/decisions/0017-recommender-model-zoo.md). */
 export const EASE_DEFAULTS: EaseConfig = { l2: 1000 };
 
 /**

@@ -15,7 +15,7 @@ export interface EnsembleConfig {
   seed: number;
 }
 
-/** Chosen on the validation hold-out of ml-latest-small (docs/decisions/0015-recommender-model-zoo.md). */
+/** Chosen on the validation hold-out of ml-latest-small (docs/decisions/0017-recommender-model-zoo.md). */
 export const ENSEMBLE_DEFAULTS: EnsembleConfig = { members: 'ease,ials,itemknn', blenderL2: 0.001, seed: 42 };
 
 /** Makes an untrained base model by name; loads a saved one. */

@@ -33,7 +33,7 @@ export interface HybridConfig {
   seed: number;
 }
 
-/** Chosen on the validation hold-out of ml-latest-small (docs/decisions/0015-recommender-model-zoo.md). */
+/** Chosen on the validation hold-out of ml-latest-small (docs/decisions/0017-recommender-model-zoo.md). */
 export const HYBRID_DEFAULTS: HybridConfig = {
   factors: 64,
   maxTerms: 32,

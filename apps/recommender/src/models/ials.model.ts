@@ -22,7 +22,7 @@ export interface IalsConfig {
   seed: number;
 }
 
-/** Chosen by `recs search` on the validation hold-out of ml-latest-small (docs/decisions/0015-recommender-model-zoo.md). */
+/** Chosen by `recs search` on the validation hold-out of ml-latest-small (docs/decisions/0017-recommender-model-zoo.md). */
 export const IALS_DEFAULTS: IalsConfig = {
   factors: 64,
   l2: 0.005,

@@ -33,7 +33,7 @@ export interface SasRecConfig {
 
 /**
  * The paper's architecture (d = 64, two blocks, dropout 0.2, Adam) with fewer, larger steps for a 610-user
- * dataset; not searched (docs/decisions/0015-recommender-model-zoo.md says why and what the curve shows).
+ * dataset; not searched (docs/decisions/0017-recommender-model-zoo.md says why and what the curve shows).
  */
 export const SASREC_DEFAULTS: SasRecConfig = {
   maxLen: 50,
