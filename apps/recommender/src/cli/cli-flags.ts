@@ -38,6 +38,19 @@ export const FLAGS = {
   members: { type: 'string' },
   'cold-start': { type: 'boolean' },
   validation: { type: 'boolean' },
+  source: { type: 'string' },
+  'lake-root': { type: 'string' },
+  'cdc-schema': { type: 'string' },
+  'as-of': { type: 'string' },
+  'action-weights': { type: 'string' },
+  'half-life': { type: 'string' },
+  'min-weight': { type: 'string' },
+  'min-interactions': { type: 'string' },
+  'min-users': { type: 'string' },
+  gate: { type: 'boolean' },
+  'gate-metric': { type: 'string' },
+  'gate-margin': { type: 'string' },
+  lake: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -63,10 +76,33 @@ export const TRAINING_FLAGS: readonly FlagName[] = [
   'members',
 ];
 
+/** The flags of `recs train`: the data source (files or the lake), the gate, promotion and the training flags. */
+export const TRAIN_FLAGS: readonly FlagName[] = [
+  'model',
+  'models-dir',
+  'promote',
+  'item-metadata',
+  'negatives',
+  'source',
+  'lake-root',
+  'cdc-schema',
+  'as-of',
+  'action-weights',
+  'half-life',
+  'min-weight',
+  'min-interactions',
+  'min-users',
+  'gate',
+  'gate-metric',
+  'gate-margin',
+  'json',
+  ...TRAINING_FLAGS,
+];
+
 export const TRAINING_FLAGS_HELP = `training options (each model takes those it has; unset, a model keeps its own default, docs/decisions/0017):
                   --epochs 20 --batch-size 256 --lr 0.001 --factors 8 --layers 64,32,16,8 --negatives-train 4
                   --l2 0 (EASE: λ; iALS: λ of the frequency-scaled penalty) --dropout 0 --seed 42
-                  --unobserved-weight 0.1 (iALS α₀) --max-len 50 (SASRec) --members ease,ials,itemknn (ensemble)
+                  --unobserved-weight 0.3 (iALS α₀) --max-len 50 (SASRec) --members ease,ials,itemknn (ensemble)
                   --item-text movies.csv|posts.jsonl (content, hybrid) --backend auto|tensorflow|wasm|cpu`;
 
 export function num(value: string | undefined, name: string): number | undefined {
