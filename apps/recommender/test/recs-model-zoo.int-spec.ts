@@ -1,5 +1,6 @@
 import { recsV1 } from '@pulse/contracts';
 import { grpcClient, type UnaryClient } from '@pulse/platform';
+import { issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ const clusterOf = (itemId: string) => Math.floor(Number(itemId.slice(1)) / 40);
 
 let running: RunningApp;
 let client: UnaryClient;
+let key: TestApiKey;
 const versions = new Map<string, string>();
 
 beforeAll(async () => {
@@ -58,11 +60,14 @@ beforeAll(async () => {
     RECS_CATALOG_GROUP: `recommender-catalog-zoo-${run}`,
     RECS_CDC_SCHEMA: `recs_zoo_${run}`,
   });
-  client = grpcClient(running.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService');
+  // An admin key: PromoteModel needs `admin`, the reads `recs:read`.
+  key = await issueTestApiKey({ label: 'recommender-zoo', pgUrl: running.config.PULSE_AUTH_PG_URL });
+  client = grpcClient(running.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', { credentials: key.key });
 }, 600_000);
 
 afterAll(async () => {
   client?.close();
+  await key?.remove();
   await running?.close();
 });
 
