@@ -5,7 +5,7 @@
 // Run by Node 24 with type stripping: erasable TypeScript only, npm packages only.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { envInt, note, NODE, REPO, round, runDir } from '../lib/bench.ts';
 import { RECS, ratingsFile } from './ratings.ts';
 
@@ -15,6 +15,9 @@ const BATCH = envInt('BENCH_BATCH', 256);
 const WASM_POSITIVES = envInt('BENCH_WASM_POSITIVES', 20_000);
 const CPU_POSITIVES = envInt('BENCH_CPU_POSITIVES', 1_000);
 const MODELS = process.env['BENCH_MODELS'] ?? 'gmf,mlp,neumf';
+// The newer models (zoo_torch.py is their PyTorch side); empty to skip them.
+const ZOO = (process.env['BENCH_ZOO_MODELS'] ?? 'sasrec,hybrid,ease').split(',').filter(Boolean);
+const ZOO_EPOCHS = envInt('BENCH_ZOO_EPOCHS', 1);
 const TORCH = process.env['RECS_BENCH_TORCH_PYTHON'] ?? '';
 
 type Json = Record<string, any>;
@@ -29,18 +32,22 @@ function recs(backend: string, args: string[], env: Record<string, string> = {})
   return JSON.parse(out.trim().split('\n').pop() as string);
 }
 
-function torch(prefix: string, models: string, positives: number, threads: number): Json | { error: string } {
+function torch(
+  prefix: string,
+  models: string,
+  positives: number,
+  threads: number,
+  script = 'ncf_torch.py',
+  args?: string[],
+): Json | { error: string } {
   try {
     const out = execFileSync(
       TORCH,
       [
-        join(REPO, 'tools/bench/recs-train/ncf_torch.py'),
+        join(REPO, 'tools/bench/recs-train', script),
         prefix,
         models,
-        String(EPOCHS),
-        String(BATCH),
-        String(positives),
-        String(threads),
+        ...(args ?? [String(EPOCHS), String(BATCH), String(positives), String(threads)]),
       ],
       {
         encoding: 'utf8',
@@ -134,6 +141,67 @@ async function main(): Promise<void> {
   });
   const big = recs('tensorflow', ['profile', prefix, '--models', 'neumf', '--epochs', String(EPOCHS), '--batch-size', '1024']);
 
+  // The newer models: SASRec and the hybrid train by TF.js autodiff (tf.variableGrads + Adam), EASE inverts with
+  // TF.js matrix products; each beside zoo_torch.py on the same split (PyTorch with one thread), back to back.
+  const movies = join(dirname(source), 'movies.csv');
+  const zooRounds: Json[] = [];
+  for (let r = 1; r <= (ZOO.length > 0 ? ROUNDS : 0); r++) {
+    const round: Json = { torch: {}, tfjs: {} };
+    for (const m of ZOO) {
+      // The hybrid reads item texts by MovieLens id: it trains on the ratings file (the same leave-one-out split).
+      const onRatings = m === 'hybrid';
+      if (onRatings && !existsSync(movies)) continue;
+      const tfjs = recs('tensorflow', [
+        'profile',
+        onRatings ? source : prefix,
+        '--models',
+        m,
+        '--epochs',
+        String(ZOO_EPOCHS),
+        ...(onRatings ? ['--item-text', movies] : []),
+      ]);
+      round.tfjs[m] = tfjs.models[m];
+      const vocabulary = String(tfjs.models[m]?.vocabulary ?? 8000);
+      const anchor = torchAvailable
+        ? torch(prefix, m, 0, 1, 'zoo_torch.py', [String(ZOO_EPOCHS), '1', vocabulary, '32'])
+        : { error: 'no PyTorch venv (see run.sh)' };
+      round.torch[m] = (anchor as Json).models?.[m] ?? { error: (anchor as Json).error };
+      note(
+        `round ${r} ${m}: PyTorch ${JSON.stringify(round.torch[m])}, TF.js ${round.tfjs[m]?.samples_per_second ?? round.tfjs[m]?.train_seconds}`,
+      );
+    }
+    zooRounds.push(round);
+  }
+  const zoo: Json = {};
+  for (const m of ZOO) {
+    const sides = zooRounds.filter((rd) => rd.tfjs[m]);
+    if (sides.length === 0) continue;
+    if (m === 'ease') {
+      // A closed form: seconds to fit, lower is better; the ratio is PyTorch's time over TF.js's.
+      const tf = Math.min(...sides.map((rd) => rd.tfjs[m].train_seconds));
+      const pt = Math.min(...sides.map((rd) => rd.torch[m]?.train_seconds ?? Infinity));
+      zoo[m] = {
+        tfjs_train_seconds: tf,
+        torch_train_seconds: Number.isFinite(pt) ? pt : null,
+        ratio_vs_torch: Number.isFinite(pt) ? round(pt / tf, 3) : null,
+      };
+      continue;
+    }
+    const tf = Math.max(...sides.map((rd) => rd.tfjs[m].samples_per_second));
+    const pt = Math.max(...sides.map((rd) => rd.torch[m]?.samples_per_second ?? NaN).filter(Number.isFinite));
+    const tfCpu = Math.max(...sides.map((rd) => rd.tfjs[m].samples_per_cpu_second));
+    const ptCpu = Math.max(...sides.map((rd) => rd.torch[m]?.samples_per_cpu_second ?? NaN).filter(Number.isFinite));
+    zoo[m] = {
+      tfjs_tensorflow_samples_per_second: tf,
+      torch_samples_per_second: Number.isFinite(pt) ? pt : null,
+      ratio_vs_torch: Number.isFinite(pt) ? round(tf / pt, 3) : null,
+      tfjs_tensorflow_samples_per_cpu_second: tfCpu,
+      torch_samples_per_cpu_second: Number.isFinite(ptCpu) ? ptCpu : null,
+      ratio_vs_torch_per_cpu_second: Number.isFinite(ptCpu) ? round(tfCpu / ptCpu, 3) : null,
+      'hr@10_after_epochs': { tfjs: sides[0].tfjs[m]['hr@10'], epochs: ZOO_EPOCHS },
+    };
+  }
+
   const best = (pick: (round: Json) => number | undefined) =>
     Math.max(...rounds.map(pick).filter((x): x is number => typeof x === 'number'));
   const perModel: Json = {};
@@ -188,6 +256,8 @@ async function main(): Promise<void> {
           }
         : { name: 'pytorch', available: false, reason: 'torch venv missing: pip install torch failed or was not run (run.sh)' },
       models: perModel,
+      zoo_models: zoo,
+      goal_zoo_ratio: { target: 0.5, ...Object.fromEntries(Object.entries(zoo).map(([m, v]) => [m, (v as Json).ratio_vs_torch])) },
       goal_neumf_ratio_at_batch_256: {
         target: 0.5,
         wall: perModel['neumf']?.ratio_vs_torch ?? null,

@@ -1,5 +1,5 @@
 import type { parseArgs } from 'node:util';
-import type { NcfConfig } from '../models/ncf.config';
+import type { ModelSettings } from '../models/model-factory';
 
 /** Every flag of the command line; each command lists the ones it takes. */
 export const FLAGS = {
@@ -32,6 +32,12 @@ export const FLAGS = {
   'per-user': { type: 'string' },
   'item-metadata': { type: 'string' },
   'layers-steps': { type: 'string' },
+  'item-text': { type: 'string' },
+  'unobserved-weight': { type: 'string' },
+  'max-len': { type: 'string' },
+  members: { type: 'string' },
+  'cold-start': { type: 'boolean' },
+  validation: { type: 'boolean' },
   source: { type: 'string' },
   'lake-root': { type: 'string' },
   'cdc-schema': { type: 'string' },
@@ -67,6 +73,10 @@ export const TRAINING_FLAGS: readonly FlagName[] = [
   'dropout',
   'seed',
   'backend',
+  'item-text',
+  'unobserved-weight',
+  'max-len',
+  'members',
 ];
 
 /** The flags of `recs train`: the data source (files or the lake), the gate, promotion and the training flags. */
@@ -92,8 +102,11 @@ export const TRAIN_FLAGS: readonly FlagName[] = [
   ...TRAINING_FLAGS,
 ];
 
-export const TRAINING_FLAGS_HELP = `training options: --epochs 20 --batch-size 256 --lr 0.001 --factors 8 --layers 64,32,16,8 --negatives-train 4
-                  --l2 0 --dropout 0 --seed 42 --backend auto|tensorflow|wasm|cpu`;
+export const TRAINING_FLAGS_HELP = `training options (each model takes those it has; unset, a model keeps its own default, docs/decisions/0017):
+                  --epochs 20 --batch-size 256 --lr 0.001 --factors 8 --layers 64,32,16,8 --negatives-train 4
+                  --l2 0 (EASE: λ; iALS: λ of the frequency-scaled penalty) --dropout 0 --seed 42
+                  --unobserved-weight 0.3 (iALS α₀) --max-len 50 (SASRec) --members ease,ials,itemknn (ensemble)
+                  --item-text movies.csv|posts.jsonl (content, hybrid) --backend auto|tensorflow|wasm|cpu`;
 
 export function num(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -102,9 +115,9 @@ export function num(value: string | undefined, name: string): number | undefined
   return n;
 }
 
-export function trainingSettings(v: Values): Partial<NcfConfig> {
-  const s: Partial<NcfConfig> = {};
-  const set = <K extends keyof NcfConfig>(key: K, value: NcfConfig[K] | undefined) => value !== undefined && (s[key] = value);
+export function trainingSettings(v: Values): ModelSettings {
+  const s: ModelSettings = {};
+  const set = <K extends keyof ModelSettings>(key: K, value: ModelSettings[K] | undefined) => value !== undefined && (s[key] = value);
   set('epochs', num(v.epochs, 'epochs'));
   set('batchSize', num(v['batch-size'], 'batch-size'));
   set('learningRate', num(v.lr, 'lr'));
@@ -113,6 +126,10 @@ export function trainingSettings(v: Values): Partial<NcfConfig> {
   set('l2', num(v.l2, 'l2'));
   set('dropout', num(v.dropout, 'dropout'));
   set('seed', num(v.seed, 'seed'));
+  set('unobservedWeight', num(v['unobserved-weight'], 'unobserved-weight'));
+  set('maxLen', num(v['max-len'], 'max-len'));
+  set('itemText', v['item-text']);
+  set('members', v.members);
   if (v.layers)
     set(
       'layers',

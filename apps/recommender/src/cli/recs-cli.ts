@@ -6,6 +6,7 @@ import type { Command } from './command';
 import { compareCommand, evaluateCommand } from './commands/evaluate.command';
 import { evaluateLoopCommand } from './commands/evaluate-loop.command';
 import { profileCommand } from './commands/profile.command';
+import { reportCommand } from './commands/report.command';
 import { modelsCommand, promoteCommand, rollbackCommand } from './commands/registry.commands';
 import { searchCommand } from './commands/search.command';
 import { splitCommand } from './commands/split.command';
@@ -20,6 +21,7 @@ const COMMANDS: readonly Command[] = [
   evaluateCommand,
   compareCommand,
   evaluateLoopCommand,
+  reportCommand,
   trainCommand,
   searchCommand,
   profileCommand,
@@ -43,7 +45,7 @@ const USAGE = [
  * `env` overrides the environment the commands read (recsCliConfigSchema).
  */
 export async function main(argv: string[], env: Record<string, string | undefined> = {}): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, allowNegative: true });
   const [name, arg] = positionals;
   if (values.help || !name) {
     process.stdout.write(`${USAGE}\n`);

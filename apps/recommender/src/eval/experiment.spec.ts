@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syntheticRatingsCsv } from '../testing/synthetic';
 import { loadTf } from '../tf/tf-backend';
-import { parseSplit, prepareSplits, runExperiment } from './experiment';
-import { jsonLine } from './report';
+import { readMovieLens } from '../data/readers';
+import { coldStartSplit } from './cold-start';
+import { parseSplit, prepare, prepareSplits, runExperiment } from './experiment';
+import { jsonLine, selectOnValidation } from './report';
 
 jest.setTimeout(60_000);
 
@@ -50,5 +52,58 @@ describe('evaluation splits', () => {
     ]);
     expect(gmf.history.map((h) => h.epoch)).toEqual([1, 2]);
     expect(gmf.history[1].hr).toBeCloseTo(gmf.fullRank?.recall ?? NaN, 6);
+  });
+});
+
+describe('selection on validation only', () => {
+  it('after leave-one-out the headline is the last epoch, curves are on the validation hold-out, the test-selected epoch only a labelled diagnostic', async () => {
+    const data = await prepare(source);
+    const results = await runExperiment(data, [
+      { name: 'itempop' },
+      { name: 'gmf', overrides: { epochs: 3, learningRate: 0.01, batchSize: 128 } },
+    ]);
+    const gmf = results[1];
+    expect(gmf.curve).toBe('validation');
+    expect(gmf.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+    // The validation figures come from the same settings trained without the hold-out: its last curve point.
+    expect(gmf.validation?.hr).toBeCloseTo(gmf.history[2].hr, 6);
+    const line = JSON.parse(jsonLine(gmf, source, { split: data.protocol }));
+    expect(line['hr@10']).toBeCloseTo(gmf.sampled.hr, 3);
+    expect(line).not.toHaveProperty('best_epoch');
+    expect(line).not.toHaveProperty('best_hr@10');
+    expect(line.diagnostic_test_selected.note).toMatch(/test split/);
+    expect(line.curves).toMatchObject({ on: 'validation', loss: expect.any(Array), 'hr@10': expect.any(Array) });
+    expect(line.model_bytes).toBeGreaterThan(0);
+    expect(selectOnValidation(results)?.model).toBe(
+      results.reduce((a, b) => ((b.validation?.hr ?? 0) > (a.validation?.hr ?? 0) ? b : a)).model,
+    );
+  });
+
+  it('an ensemble blends the run’s models with weights fitted on the validation hold-out', async () => {
+    const data = await prepare(source);
+    const results = await runExperiment(
+      data,
+      [{ name: 'itempop' }, { name: 'itemknn' }, { name: 'ensemble', overrides: { members: 'itempop,itemknn' } }],
+      {
+        measureSize: false,
+      },
+    );
+    const [pop, knn, ensemble] = results;
+    expect(ensemble.validation?.hr).toBeGreaterThanOrEqual(Math.max(pop.validation?.hr ?? 0, knn.validation?.hr ?? 0) - 0.05);
+    expect(ensemble.sampled.hr).toBeGreaterThan(pop.sampled.hr);
+  });
+});
+
+describe('cold start', () => {
+  it('holds items out of training entirely and ranks each user’s held-out item among other held-out items', async () => {
+    const split = coldStartSplit(await readMovieLens(source), { fraction: 0.2, seed: 1 });
+    const cold = new Set(split.coldItems);
+    expect(split.train.items.every((i) => !cold.has(i))).toBe(true);
+    split.testItem.forEach((item, u) => {
+      if (item < 0) return;
+      expect(cold.has(item)).toBe(true);
+      expect(Array.from(split.negatives[u]).every((j) => cold.has(j) && j !== item)).toBe(true);
+    });
+    expect(split.trainData.popularity.filter((c, i) => cold.has(i) && c > 0)).toHaveLength(0);
   });
 });

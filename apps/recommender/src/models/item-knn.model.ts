@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FitResult, Recommender, TrainingData } from './model';
+import { scorePairsByUser } from './model-files';
 
 /**
  * Item-based collaborative filtering: item–item cosine similarity over the users who interacted, the
@@ -89,17 +90,7 @@ export class ItemKnnModel implements Recommender {
   }
 
   scorePairs(users: Int32Array, items: Int32Array): Float32Array {
-    const out = new Float32Array(users.length);
-    let lastUser = -1;
-    let row: Float32Array = new Float32Array(0);
-    for (let k = 0; k < users.length; k++) {
-      if (users[k] !== lastUser) {
-        lastUser = users[k];
-        row = this.scoreUser(lastUser);
-      }
-      out[k] = row[items[k]];
-    }
-    return out;
+    return scorePairsByUser((u) => this.scoreUser(u), users, items);
   }
 
   similarItems(item: number, k: number): { items: Int32Array; scores: Float32Array } {

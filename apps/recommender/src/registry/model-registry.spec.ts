@@ -15,6 +15,7 @@ async function registered(registry: ModelRegistry, counts: number[]): Promise<st
     items: new Int32Array(0),
     byUser: { offsets: new Int32Array(2), items: new Int32Array(0) },
     popularity,
+    sequences: { offsets: new Int32Array(2), items: new Int32Array(0), timestamps: new Float64Array(0) },
   });
   const record = await registry.register(
     model,

@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import { IdMap } from '../data/id-map';
 import type { UserItems } from '../data/interactions';
 import type { ItemAttributes } from '../data/item-attributes';
-import { ItemKnnModel } from '../models/item-knn.model';
-import { ItemPopModel } from '../models/item-pop.model';
 import type { ModelName, Recommender } from '../models/model';
-import { loadNcfModel } from '../models/ncf.tfjs-format';
+import { hyperparametersOf, loadModel } from '../models/model-factory';
 
 /** What the registry keeps about one trained model (the manifest.json of its directory). */
 export interface ModelRecord {
@@ -93,6 +91,9 @@ export class ModelRegistry {
     mkdirSync(staging, { recursive: true });
     await model.save(join(staging, 'model'));
     const record: ModelRecord = { version, algorithm: model.name, createdAt: createdAt.toISOString(), ...meta };
+    // The settings the model was built with (a model that has a config), beside the caller's `model` label.
+    const own = hyperparametersOf(model);
+    if (Object.keys(own).length > 0) record.hyperparameters = { ...own, model: meta.hyperparameters['model'] ?? model.name };
     writeFileSync(join(staging, 'ids.json'), JSON.stringify({ users: data.users.ids, items: data.items.ids }));
     writeBinary(join(staging, 'popularity.bin'), data.popularity);
     writeBinary(join(staging, 'seen.offsets.bin'), data.seen.offsets);
@@ -208,10 +209,7 @@ export class ModelRegistry {
     if (!record) throw new ModelNotFoundError(`model version ${version}`);
     const dir = join(this.root, 'versions', version);
     const ids = JSON.parse(readFileSync(join(dir, 'ids.json'), 'utf8')) as { users: string[]; items: string[] };
-    let model: Recommender;
-    if (record.algorithm === 'itempop') model = ItemPopModel.load(join(dir, 'model'));
-    else if (record.algorithm === 'itemknn') model = ItemKnnModel.load(join(dir, 'model'));
-    else model = await loadNcfModel(join(dir, 'model'));
+    const model: Recommender = await loadModel(join(dir, 'model'), record.algorithm);
     const items = IdMap.from(ids.items);
     const attributes = new Map<string, (string[] | undefined)[]>();
     if (existsSync(join(dir, 'attributes.json'))) {

@@ -1,6 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Rng } from '@pulse/platform';
+import { type NcfDataset, readMovieLens } from '../data/readers';
+import { leaveOneOut } from '../data/split';
+import { type TrainingData, trainingData } from '../models/model';
 
 /**
  * MovieLens-format interactions with structure a collaborative model can find and popularity cannot: users
@@ -53,4 +56,41 @@ export function syntheticMoviesCsv(options: { items?: number; clusters?: number 
     lines.push(`m${i},"Item ${i}, the movie (${2000 + cluster})",${genres.join('|')}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * MovieLens-format interactions in which order matters: every user walks a chain through the catalogue (after
+ * item i usually comes item i + 1, sometimes a jump), one interaction a minute. The latest item of a user is
+ * predictable from the one before it, not from the set of items: what a sequence model sees and the others do not.
+ */
+export function syntheticSequencesCsv(
+  options: { users?: number; items?: number; perUser?: number; jump?: number; seed?: number } = {},
+): string {
+  const users = options.users ?? 100;
+  const items = options.items ?? 200;
+  const perUser = options.perUser ?? 20;
+  const jump = options.jump ?? 0.1;
+  const rng = new Rng(options.seed ?? 11);
+  const lines = ['userId,movieId,rating,timestamp'];
+  for (let u = 0; u < users; u++) {
+    let item = rng.int(items);
+    const seen = new Set<number>();
+    let t = 1_600_000_000 + u * 10_000;
+    while (seen.size < perUser) {
+      if (!seen.has(item)) {
+        seen.add(item);
+        lines.push(`u${u},m${item},4,${(t += 60)}`);
+      }
+      item = rng.next() < jump ? rng.int(items) : (item + 1) % items;
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `csv` (MovieLens format) written into `dir`, split leave-one-out by time with 99 negatives, and its training data. */
+export async function syntheticLeaveOneOut(dir: string, csv: string, seed = 5): Promise<{ split: NcfDataset; data: TrainingData }> {
+  const path = join(dir, 'ratings.csv');
+  writeFileSync(path, csv);
+  const split = leaveOneOut(await readMovieLens(path), { seed });
+  return { split, data: trainingData(split.train) };
 }
