@@ -5,6 +5,8 @@
 #   - `helm lint --strict` of the service chart with each service's values, and of the platform chart
 #   - `helm template` of each service, of a values file that turns every option on, and of the platform
 #     (all services and a subset), validated by kubeconform -strict against the Kubernetes schemas
+#   - a policy test of the rendered manifests (check-policies.py): default-deny NetworkPolicies without allow-all
+#     rules, restricted Pod Security for every container
 #   - wrong values (a string for a number, an unknown enum value or key, a secret in env, ...) must be refused
 # Tools are installed once into a cache outside the repository ($PULSE_TOOLS_CACHE, default ~/.cache/pulse-tools):
 # helm and kubeconform with `go install`, the Kubernetes JSON schemas from PyPI's kubernetes-validate in a venv.
@@ -171,6 +173,23 @@ if "$python" "$here/k8s-schemas.py" --version "$KUBERNETES_VERSION" --out "$sche
     ok "kubeconform -strict: $(tail -n 1 "$work/kc" | sed 's/^Summary: //')"
   else bad "kubeconform -strict" "$work/kc"; fi
 else bad "Kubernetes $KUBERNETES_VERSION schemas" "$work/err"; fi
+
+# ---------------------------------------------------------------------------------------------- policies
+say "policies of the rendered manifests (tools/deploy/check-policies.py)"
+if "$python" "$here/check-policies.py" "${manifests[@]}" >"$work/err" 2>&1; then
+  ok "every NetworkPolicy is Ingress+Egress without an allow-all rule; every container runs restricted (non-root, read-only root, no escalation, drop ALL, RuntimeDefault)"
+else bad "policies of the rendered manifests" "$work/err"; fi
+# The policy test itself: a chart that allows everything must be caught.
+if "$helm" template "${kv[@]}" open "$helm_dir/service" -n pulse "${infra[@]}" -f "$helm_dir/values/ingest.yaml" \
+    --set networkPolicy.allowExternal=true --set networkPolicy.allowExternalEgress=true \
+    --set containerSecurityContext.readOnlyRootFilesystem=false >"$work/open.out" 2>"$work/err"; then
+  if "$python" "$here/check-policies.py" "$work/open.out" >"$work/out" 2>&1; then
+    printf 'check-policies.py accepted a NetworkPolicy that allows everything\n' >"$work/err"
+    bad "the policy test catches allow-all rules" "$work/err"
+  elif grep -q 'from anywhere' "$work/out" && grep -q 'any egress' "$work/out" && grep -q 'readOnlyRootFilesystem' "$work/out"; then
+    ok "the policy test catches allow-all ingress and egress rules and a writable root filesystem"
+  else bad "the policy test catches allow-all rules" "$work/out"; fi
+else bad "helm template open" "$work/err"; fi
 
 # ---------------------------------------------------------------------------------------------- wrong values
 say "wrong values are refused"

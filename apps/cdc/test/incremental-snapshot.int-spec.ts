@@ -129,6 +129,24 @@ describe('incremental snapshots', () => {
     expect(unknown).toMatchObject({ code: status.NOT_FOUND });
   });
 
+  it('refuses an additional condition outside its grammar (a subquery, a function call, a comment, an unknown column) with INVALID_ARGUMENT naming the problem', async () => {
+    const field = `additional_conditions[${users()}]`;
+    for (const [condition, problem] of [
+      [`id IN (SELECT usesysid FROM pg_catalog.pg_user)`, 'subqueries are not allowed'],
+      [`id > 0 OR EXISTS (SELECT 1 FROM pg_catalog.pg_authid)`, 'function calls are not allowed: EXISTS'],
+      [`pg_sleep(10) IS NULL`, 'function calls are not allowed: pg_sleep'],
+      [`id > 0 -- the rest`, 'comments are not allowed'],
+      [`id > 0 /* the rest */`, 'comments are not allowed'],
+      [`id > 0; DELETE FROM ${users()}`, '";" is not allowed'],
+      [`no_such_column = 1`, '"no_such_column" is not a column of the table'],
+    ]) {
+      const refused = await client
+        .call('TriggerIncrementalSnapshot', { tables: [users()], additionalConditions: { [users()]: condition } })
+        .catch((e) => e);
+      expect(refused).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining(`${field}: ${problem}`) });
+    }
+  });
+
   it('snapshots a table in chunks while inserts, updates and deletes run: the last value per key on Kafka equals the table', async () => {
     const load = workload(3);
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -57,7 +57,11 @@ feature_views:
 `;
 
 // Four source rows per pass: larger sources here (clicks, scores) are processed in passes over entity partitions, smaller ones in one.
-const world = new FeatureStoreWorld({ FEATURE_STORE_JOB_STALE: '3s', FEATURE_STORE_OFFLINE_PARTITION_ROWS: '4' });
+const world = new FeatureStoreWorld({
+  FEATURE_STORE_JOB_STALE: '3s',
+  FEATURE_STORE_OFFLINE_PARTITION_ROWS: '4',
+  FEATURE_STORE_ENTITY_QUERY_TIMEOUT: '2s',
+});
 let client: UnaryClient;
 
 beforeAll(async () => {
@@ -218,6 +222,65 @@ describe('historical retrieval', () => {
     const failed = await retrievalDone(job!.id);
     expect(failed.state).toBe(JobState.JOB_STATE_FAILED);
     expect(failed.error).toMatch(/no column "user_id"/);
+  });
+});
+
+describe('entity_query sandbox', () => {
+  const retrieve = (entityQuery: string, outputPath: string) =>
+    client.call<featuresV1.GetHistoricalFeaturesResponse>('GetHistoricalFeatures', {
+      entityQuery,
+      features: { refs: ['user_clicks:clicks'] },
+      outputPath,
+    });
+
+  it("cannot read files outside the lake: the service's environment stays out of the training set and of the error", async () => {
+    const { job } = await retrieve(
+      `SELECT content AS user_id, now() AS event_timestamp FROM read_text('/proc/self/environ')`,
+      'training/environ.parquet',
+    );
+    const failed = await retrievalDone(job!.id);
+    expect(failed.state).toBe(JobState.JOB_STATE_FAILED);
+    expect(failed.error).toMatch(/^entity_query failed: .*Permission Error: Cannot access file "<path>"/);
+    expect(failed.error).not.toMatch(/environ|PG_URL|pulse:pulse/);
+    await expect(duck(`SELECT * FROM read_parquet('${lake('training/environ.parquet')}')`)).rejects.toThrow();
+  });
+
+  it('refuses anything but one SELECT statement before a job starts, naming the problem', async () => {
+    for (const query of [
+      `SELECT 'u1' AS user_id, now() AS event_timestamp; SELECT 1`,
+      `SET enable_external_access = true`,
+      `COPY (SELECT 1) TO '${lake('escape.csv')}'`,
+      `ATTACH '${lake('other.db')}' AS other`,
+      `SELECT 'u1' AS user_id, now() AS event_timestamp FROM (SELECT 1`,
+    ]) {
+      await expect(retrieve(query, 'training/refused.parquet')).rejects.toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: expect.stringMatching(/entity_query.*one SELECT statement/),
+      });
+    }
+  });
+
+  it('interrupts a query that runs past its time limit', async () => {
+    const started = Date.now();
+    const { job } = await retrieve(
+      `SELECT 'u1' AS user_id, now() AS event_timestamp, count(*) AS n FROM range(1000000000000)`,
+      'training/slow.parquet',
+    );
+    const failed = await retrievalDone(job!.id);
+    expect(failed).toMatchObject({ state: JobState.JOB_STATE_FAILED, error: 'entity_query ran longer than 2000 ms' });
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it("reports errors without this host's file paths", async () => {
+    const { job } = await retrieve(
+      `SELECT * FROM read_parquet('${lake('sources/none.parquet')}'), read_parquet('/var/lib/none.parquet')`,
+      'training/missing.parquet',
+    );
+    const failed = await retrievalDone(job!.id);
+    expect(failed.state).toBe(JobState.JOB_STATE_FAILED);
+    expect(failed.error).toMatch(/^entity_query failed: .*sources\/none\.parquet/);
+    expect(failed.error).not.toContain(world.lakeRoot);
+    expect(failed.error).not.toContain('/var/lib');
   });
 });
 

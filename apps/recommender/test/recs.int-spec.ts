@@ -144,6 +144,14 @@ describe('RecsService', () => {
       ['RankItems', { userId: 'u1', itemIds: [] }, 'item_ids'],
       ['RankItems', { userId: 'u1', itemIds: ['m1', 'm1'] }, 'item_ids'],
       ['ListModels', { pageSize: 101 }, 'page_size'],
+      // Versions that would leave the registry's versions directory.
+      ['Recommend', { userId: 'u1', modelVersion: '..' }, 'model_version'],
+      ['Recommend', { userId: 'u1', modelVersion: '../registry.json' }, 'model_version'],
+      ['GetModel', { version: '..' }, 'version'],
+      ['GetModel', { version: '/etc/passwd' }, 'version'],
+      ['PromoteModel', { version: '..' }, 'version'],
+      ['PromoteModel', { version: '..%2F..%2Fetc' }, 'version'],
+      ['PromoteModel', { version: '.staging.tmp' }, 'version'],
     ];
     for (const [method, request, field] of cases) {
       const error = await fail(method, request);

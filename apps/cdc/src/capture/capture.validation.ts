@@ -1,4 +1,5 @@
 import { grpcErrors } from '@pulse/platform';
+import { ConditionError, renderCondition } from '../snapshot/snapshot-condition';
 
 const MAX_REASON_LENGTH = 512;
 const MAX_TABLES = 100;
@@ -36,6 +37,20 @@ export function checkSnapshotRequest(tables: readonly string[], chunkSize: numbe
     }
   }
   return list;
+}
+
+/**
+ * An `additional_conditions` predicate of `table` against its published columns: INVALID_ARGUMENT naming the
+ * problem when it is outside the grammar of renderCondition (a subquery, a function call, a comment, an unknown
+ * column…).
+ */
+export function checkCondition(table: string, condition: string, columns: readonly string[]): void {
+  try {
+    renderCondition(condition, columns, []);
+  } catch (error) {
+    if (error instanceof ConditionError) throw grpcErrors.invalidArgument(`additional_conditions[${table}]`, error.message);
+    throw error;
+  }
 }
 
 export function checkSnapshotId(id: string): string {

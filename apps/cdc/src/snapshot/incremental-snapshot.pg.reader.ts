@@ -3,6 +3,7 @@ import { Client, type QueryArrayConfig } from 'pg';
 import type { TableInfo } from '../capture/cdc-catalog.pg.repository';
 import { sessionOptions } from '../debezium/value-converter';
 import type { TextRow } from './initial-snapshot.pg.reader';
+import { renderCondition } from './snapshot-condition';
 
 /** Primary key values in text form, in primary key order. */
 export type KeyValues = string[];
@@ -23,11 +24,13 @@ export class ChunkReader {
   /** The greatest primary key of the rows matching `condition` at this moment; undefined when there is none. */
   async maxKey(table: TableInfo, condition: string): Promise<KeyValues | undefined> {
     const key = table.primaryKey.map(quoteIdent);
+    const params: string[] = [];
+    const where = condition ? ` WHERE (${this.condition(table, condition, params)})` : '';
     const { rows } = await this.query(
       // Aliased: ORDER BY must see the columns, not text outputs of the same name.
       `SELECT ${key.map((k, i) => `${k}::text AS k${i}`).join(', ')} FROM ${qualifiedName(table.schema, table.table)}` +
-        `${condition ? ` WHERE (${condition})` : ''} ORDER BY ${key.map((k) => `${k} DESC`).join(', ')} LIMIT 1`,
-      [],
+        `${where} ORDER BY ${key.map((k) => `${k} DESC`).join(', ')} LIMIT 1`,
+      params,
     );
     return rows[0] ? rows[0].map((v) => v ?? '') : undefined;
   }
@@ -41,12 +44,21 @@ export class ChunkReader {
     const tuple = (values: KeyValues) => `(${values.map((v, i) => `$${params.push(v)}::${types[i]}`).join(', ')})`;
     const where = [`(${key.join(', ')}) <= ${tuple(upTo)}`];
     if (after) where.push(`(${key.join(', ')}) > ${tuple(after)}`);
-    if (condition) where.push(`(${condition})`);
+    if (condition) where.push(`(${this.condition(table, condition, params)})`);
     const { rows } = await this.query(
       `SELECT ${columns} FROM ${qualifiedName(table.schema, table.table)} WHERE ${where.join(' AND ')} ORDER BY ${key.join(', ')} LIMIT ${limit}`,
       params,
     );
     return rows;
+  }
+
+  /** An additional condition as SQL (see renderCondition): columns of the table, string literals as parameters. */
+  private condition(table: TableInfo, condition: string, params: string[]): string {
+    return renderCondition(
+      condition,
+      table.columns.map((c) => c.name),
+      params,
+    );
   }
 
   /** Rows of the table according to its statistics; 0 when unknown. */
@@ -76,7 +88,7 @@ export class ChunkReader {
       this.client = client;
     }
     try {
-      // Extended protocol: one statement only, whatever an additional condition contains.
+      // Extended protocol: one statement only.
       return await this.client.query<TextRow>({ text, values, rowMode: 'array', queryMode: 'extended' } as QueryArrayConfig);
     } catch (error) {
       // A broken connection is replaced on the next query; an SQL error leaves it usable, but renewing is harmless.

@@ -1,4 +1,4 @@
-import { checkSnapshotId, checkSnapshotRequest, checkTables } from '../capture/capture.validation';
+import { checkCondition, checkSnapshotId, checkSnapshotRequest, checkTables } from '../capture/capture.validation';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { cdcV1 } from '@pulse/contracts';
 import { grpcErrors, LOGGER, type Logger } from '@pulse/platform';
@@ -79,7 +79,14 @@ export class IncrementalSnapshotService implements OnApplicationShutdown {
       if (!info) throw grpcErrors.notFound(`table ${name}`);
       if (info.primaryKey.length === 0)
         throw grpcErrors.failedPrecondition(`table ${name} has no primary key: it cannot be read in chunks`);
-      selected.push({ info, condition: conditions[name] ?? '' });
+      const condition = conditions[name] ?? '';
+      if (condition)
+        checkCondition(
+          name,
+          condition,
+          info.columns.map((c) => c.name),
+        );
+      selected.push({ info, condition });
     }
     const record = await snapshotter.start(selected, chunkSize || this.config.CDC_INCREMENTAL_SNAPSHOT_CHUNK_SIZE);
     return snapshotter.toProto(record, false);

@@ -7,6 +7,7 @@ import { capturedTable, type CapturedTable, type ChangeEventMapper, type EventPo
 import type { Lsn } from '../replication/lsn';
 import type { KeyValues } from './incremental-snapshot.pg.reader';
 import type { ChunkReader } from './incremental-snapshot.pg.reader';
+import { ConditionError } from './snapshot-condition';
 
 /** Prefix of the watermark messages (pg_logical_emit_message) that open and close a chunk's window. */
 export const WATERMARK_PREFIX = 'pulse.cdc.snapshot.watermark';
@@ -284,6 +285,8 @@ export class IncrementalSnapshotter {
         this.chunk = chunk;
         return;
       } catch (error) {
+        // A persisted condition outside the grammar (written before it was checked) is final too.
+        if (error instanceof ConditionError) return this.failWith(record, `${table.table}: additional condition: ${error.message}`);
         const code = (error as { code?: string }).code ?? '';
         // SQL errors of the chunk query itself (syntax, undefined column: a bad additional condition) are final.
         if (code.startsWith('42') || code.startsWith('22')) return this.failWith(record, `${table.table}: ${(error as Error).message}`);

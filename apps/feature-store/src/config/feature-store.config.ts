@@ -50,6 +50,15 @@ export const featureStoreConfigSchema = z.object({
     .default('1GB'),
   /** Threads of DuckDB. */
   FEATURE_STORE_DUCKDB_THREADS: env.int(2, 1, 64),
+  /**
+   * Limits of a retrieval's `entity_query`, which runs in a DuckDB of its own (files under the lake root only):
+   * its memory (DuckDB syntax) and how long it may run before it is interrupted and the job fails.
+   */
+  FEATURE_STORE_ENTITY_QUERY_MEMORY: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/, 'a size like 512MB or 2GB')
+    .default('256MB'),
+  FEATURE_STORE_ENTITY_QUERY_TIMEOUT: env.duration('5m').refine((ms) => ms >= 100, 'at least 100ms'),
   /** Entities per Redis round trip when materialising; bounds memory together with DuckDB's chunks. */
   FEATURE_STORE_MATERIALIZE_BATCH: env.int(1000, 1, 100_000),
   /**

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type DeltaColumn, DeltaTable, DeltaTableNotFoundError, LocalLakeStorage, scanSql } from '@pulse/lake';
 import { grpcErrors } from '@pulse/platform';
+import { resolve } from 'node:path';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
 import type { PlainValue } from '../online/value-codec';
 import type { ValueTypeName } from '../registry/definitions';
@@ -41,7 +42,8 @@ export class OfflineStore {
     @Inject(FEATURE_STORE_CONFIG) private readonly config: FeatureStoreConfig,
     private readonly engine: OfflineEngine,
   ) {
-    this.storage = new LocalLakeStorage(config.LAKE_ROOT);
+    // Absolute, so the table expressions name files the entity query's sandbox may open.
+    this.storage = new LocalLakeStorage(resolve(config.LAKE_ROOT));
   }
 
   /** DuckDB table expression over the view's offline rows. */

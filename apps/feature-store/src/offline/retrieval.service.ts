@@ -11,6 +11,7 @@ import { resolveSelection } from '../online/feature-selection';
 import type { LoadedRegistry } from '../registry/loaded-registry';
 import { RegistryCache } from '../registry/registry.cache';
 import { OfflineEngine } from './duckdb.provider';
+import { checkEntityQuery, EntityQueryError, publicErrorText, runEntityQuery } from './entity-query.sandbox';
 import { JobsRepository, type JobRecord } from './jobs.pg.repository';
 import { fileRelation, lakePath } from './lake-paths';
 import { OfflineStore } from './offline-store';
@@ -71,6 +72,7 @@ export class RetrievalService {
     } else if (request.entityQuery) {
       if (request.entityQuery.length > MAX_QUERY) throw grpcErrors.invalidArgument('entity_query', `exceeds ${MAX_QUERY} characters`);
       entityQuery = request.entityQuery;
+      await this.checkQuery(entityQuery);
     } else {
       throw grpcErrors.invalidArgument('entity_source', 'set entity_path or entity_query');
     }
@@ -116,11 +118,21 @@ export class RetrievalService {
       await this.jobs.update(job.id, { state: 'SUCCEEDED', progress: { rowCount } });
       this.logger.info({ job: job.id, rows: rowCount }, 'training set written');
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      // The reason goes back to the caller: no file paths of this host, first line only.
+      const message = error instanceof EntityQueryError ? error.message : publicErrorText(error, this.config.LAKE_ROOT);
       this.logger.warn({ job: job.id, err: error }, 'retrieval job failed');
       await this.jobs.update(job.id, { state: 'FAILED', error: message }).catch(() => undefined);
     } finally {
       connection?.closeSync();
+    }
+  }
+
+  private async checkQuery(query: string): Promise<void> {
+    const connection = await this.engine.connect();
+    try {
+      await checkEntityQuery(connection, query);
+    } finally {
+      connection.closeSync();
     }
   }
 
@@ -137,47 +149,36 @@ export class RetrievalService {
         relation,
       });
     }
-    let entityRelation: string;
-    if (request.entityPath) {
-      entityRelation = fileRelation(request.entityPath);
-    } else {
-      // In an entity query, each feature view's offline rows are a table named after the view.
-      // A view whose source has no data yet is left out; a query naming it fails with "table does not exist".
-      const selected = new Map(columns.map((c) => [c.view, c.relation]));
-      for (const view of registry.views.values()) {
-        if (!view.def.source.batch) continue;
-        try {
-          const relation = selected.get(view) ?? (await this.offline.relation(view));
-          await connection.run(`CREATE OR REPLACE TEMP VIEW ${sqlIdent(view.def.name)} AS SELECT * FROM ${relation}`);
-        } catch (error) {
-          this.logger.debug({ view: view.def.name, err: error }, 'offline source not readable; left out of the entity query');
-        }
-      }
-      entityRelation = `(${request.entityQuery})`;
-    }
-    const ts = sqlIdent(request.timestampColumn);
-    await connection.run(
-      `CREATE OR REPLACE TEMP TABLE __entity AS SELECT *, CAST(${ts} AS TIMESTAMP) AS __ets, row_number() OVER () AS __row FROM ${entityRelation}`,
-    );
-    const described = await connection.runAndReadAll('DESCRIBE __entity');
-    const entityColumns = (described.getRowObjectsJS() as { column_name: string }[])
-      .map((r) => r.column_name)
-      .filter((c) => c !== '__ets' && c !== '__row');
-    if (!entityColumns.includes(request.timestampColumn)) throw new Error(`the entity frame has no column "${request.timestampColumn}"`);
-    for (const c of columns) {
-      for (const key of c.view.joinKeys) {
-        if (!entityColumns.includes(key))
-          throw new Error(`the entity frame has no column "${key}" (join key of feature view ${c.view.def.name})`);
-      }
-      for (const o of c.outputs) {
-        if (entityColumns.includes(o)) throw new Error(`output column "${o}" is also a column of the entity frame; set full_feature_names`);
-      }
-    }
-    mkdirSync(dirname(request.outputPath), { recursive: true });
     // A view with more source rows than a pass holds is joined partition by partition of its entities into
     // Parquet files of this job, then all views are assembled by entity row.
     const work = mkdtempSync(join(tmpdir(), 'pulse-feature-store-retrieval-'));
     try {
+      let entityRelation: string;
+      if (request.entityPath) {
+        entityRelation = fileRelation(request.entityPath);
+      } else {
+        entityRelation = fileRelation(await this.entityQueryRows(request.entityQuery ?? '', columns, registry, join(work, 'entity')));
+      }
+      const ts = sqlIdent(request.timestampColumn);
+      await connection.run(
+        `CREATE OR REPLACE TEMP TABLE __entity AS SELECT *, CAST(${ts} AS TIMESTAMP) AS __ets, row_number() OVER () AS __row FROM ${entityRelation}`,
+      );
+      const described = await connection.runAndReadAll('DESCRIBE __entity');
+      const entityColumns = (described.getRowObjectsJS() as { column_name: string }[])
+        .map((r) => r.column_name)
+        .filter((c) => c !== '__ets' && c !== '__row');
+      if (!entityColumns.includes(request.timestampColumn)) throw new Error(`the entity frame has no column "${request.timestampColumn}"`);
+      for (const c of columns) {
+        for (const key of c.view.joinKeys) {
+          if (!entityColumns.includes(key))
+            throw new Error(`the entity frame has no column "${key}" (join key of feature view ${c.view.def.name})`);
+        }
+        for (const o of c.outputs) {
+          if (entityColumns.includes(o))
+            throw new Error(`output column "${o}" is also a column of the entity frame; set full_feature_names`);
+        }
+      }
+      mkdirSync(dirname(request.outputPath), { recursive: true });
       const perView: string[] = [];
       for (const [i, c] of columns.entries()) {
         const counted = await connection.runAndReadAll(`SELECT count(*) FROM ${c.relation}`);
@@ -201,6 +202,38 @@ export class RetrievalService {
       await connection.run('DROP TABLE IF EXISTS __entity');
       rmSync(work, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Runs the entity query in its sandbox (see runEntityQuery) and returns the Parquet file of its rows. Each
+   * feature view's offline rows are a table named after the view; a view whose source has no data yet is left
+   * out, and a query naming it fails with "table does not exist".
+   */
+  private async entityQueryRows(query: string, columns: RetrievalColumn[], registry: LoadedRegistry, workDir: string): Promise<string> {
+    const selected = new Map(columns.map((c) => [c.view, c.relation]));
+    const views = new Map<string, string>();
+    for (const view of registry.views.values()) {
+      if (!view.def.source.batch) continue;
+      try {
+        views.set(view.def.name, selected.get(view) ?? (await this.offline.relation(view)));
+      } catch (error) {
+        this.logger.debug({ view: view.def.name, err: error }, 'offline source not readable; left out of the entity query');
+      }
+    }
+    const target = join(workDir, 'entity.parquet');
+    await runEntityQuery({
+      query,
+      views,
+      lakeRoot: this.config.LAKE_ROOT,
+      workDir,
+      target,
+      limits: {
+        memory: this.config.FEATURE_STORE_ENTITY_QUERY_MEMORY,
+        threads: this.config.FEATURE_STORE_DUCKDB_THREADS,
+        timeoutMs: this.config.FEATURE_STORE_ENTITY_QUERY_TIMEOUT,
+      },
+    });
+    return target;
   }
 
   private toProto(job: JobRecord<RetrievalRequest, RetrievalProgress>): featuresV1.RetrievalJob {

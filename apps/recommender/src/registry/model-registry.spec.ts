@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IdMap } from '../data/id-map';
 import { ItemPopModel } from '../models/item-pop.model';
-import { ModelNotFoundError, ModelRegistry, NothingToRollBackError } from './model-registry';
+import { invalidModelVersion, ModelNotFoundError, ModelRegistry, NothingToRollBackError } from './model-registry';
 
 async function registered(registry: ModelRegistry, counts: number[]): Promise<string> {
   const model = new ItemPopModel();
@@ -85,5 +85,53 @@ describe('model registry', () => {
     expect(registry.get(version)).toEqual(updated);
     expect(readdirSync(join(root, 'versions', version)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(() => registry.update('no-such-version', (r) => r)).toThrow(ModelNotFoundError);
+  });
+
+  it('refuses versions that leave the versions directory: dot segments, separators (encoded or not), absolute paths, links outside', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'recs-registry-'));
+    const registry = new ModelRegistry(join(root, 'models'));
+    const version = await registered(registry, [1, 2]);
+    // A manifest one level up and a staging directory: what `..` and `.<version>.tmp` would reach.
+    cpSync(join(registry.root, 'versions', version, 'manifest.json'), join(registry.root, 'manifest.json'));
+    cpSync(join(registry.root, 'versions', version), join(registry.root, 'versions', `.${version}.tmp`), { recursive: true });
+    const outside = join(root, 'elsewhere');
+    cpSync(join(registry.root, 'versions', version), outside, { recursive: true });
+    symlinkSync(outside, join(registry.root, 'versions', 'linked'));
+    for (const bad of [
+      '..',
+      '.',
+      '../x',
+      `../models/versions/${version}`,
+      '/etc',
+      `${registry.root}/versions/${version}`,
+      '..%2F..%2Fetc',
+      '%2e%2e',
+      'a\\..\\b',
+      `.${version}.tmp`,
+      'a..b',
+      'linked',
+      '',
+      'x'.repeat(129),
+    ]) {
+      expect(registry.get(bad)).toBeUndefined();
+      expect(() => registry.promote(bad)).toThrow(ModelNotFoundError);
+      expect(() => registry.remove(bad)).toThrow(ModelNotFoundError);
+      expect(() => registry.update(bad, (r) => r)).toThrow(ModelNotFoundError);
+      await expect(registry.load(bad)).rejects.toThrow(ModelNotFoundError);
+    }
+    for (const bad of ['..', '../x', '/etc', '%2e%2e', 'a..b', `.${version}.tmp`]) expect(invalidModelVersion(bad)).toBeDefined();
+    expect(existsSync(join(registry.root, 'versions'))).toBe(true);
+    expect(registry.state().promoted).toBeNull();
+    expect(registry.list().map((r) => r.version)).toEqual([version]);
+    expect(registry.get(version)?.version).toBe(version);
+  });
+
+  it('keeps a missing version NOT FOUND, not invalid', () => {
+    const registry = new ModelRegistry(mkdtempSync(join(tmpdir(), 'recs-registry-')));
+    mkdirSync(join(registry.root, 'versions', 'empty'));
+    writeFileSync(join(registry.root, 'registry.json'), JSON.stringify({ promoted: null, promotedAt: {}, history: [] }));
+    expect(registry.get('20261204T000000Z-itempop-abcdef')).toBeUndefined();
+    expect(registry.get('empty')).toBeUndefined();
+    expect(() => registry.promote('20261204T000000Z-itempop-abcdef')).toThrow(ModelNotFoundError);
   });
 });

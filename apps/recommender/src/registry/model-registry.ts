@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { IdMap } from '../data/id-map';
 import type { UserItems } from '../data/interactions';
 import type { ItemAttributes } from '../data/item-attributes';
@@ -58,6 +58,21 @@ export interface LoadedModel {
 }
 
 export class ModelNotFoundError extends Error {}
+/** A model version that is not a version name, or whose directory lies outside the registry. */
+export class InvalidModelVersionError extends Error {}
+
+/**
+ * A version name as register() writes them: letters, digits, `.`, `_` and `-`, not starting with a dot (no `.`,
+ * `..` or staging directory), no `..` inside, at most 128 characters. Separators, encoded or not, never match.
+ */
+const VERSION = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+/** Why `version` is not a model version name; undefined when it is one. */
+export function invalidModelVersion(version: string): string | undefined {
+  if (!VERSION.test(version) || version.includes('..'))
+    return 'is not a model version (letters, digits, ".", "_" and "-", not starting with "." nor containing "..", at most 128 characters)';
+  return undefined;
+}
 export class NothingToRollBackError extends Error {}
 
 /**
@@ -69,6 +84,20 @@ export class NothingToRollBackError extends Error {}
 export class ModelRegistry {
   constructor(readonly root: string) {
     mkdirSync(join(root, 'versions'), { recursive: true });
+  }
+
+  /**
+   * The directory of `version`: the name checked (InvalidModelVersionError), the path canonicalised (symbolic
+   * links resolved) and confined to a direct child of the versions directory.
+   */
+  private versionDir(version: string): string {
+    const problem = invalidModelVersion(version);
+    if (problem) throw new InvalidModelVersionError(`"${version}" ${problem}`);
+    const versions = realpathSync(join(this.root, 'versions'));
+    const dir = resolve(versions, version);
+    const real = existsSync(dir) ? realpathSync(dir) : dir;
+    if (dirname(real) !== versions) throw new InvalidModelVersionError(`model version ${version} lies outside the registry`);
+    return real;
   }
 
   private get statePath(): string {
@@ -115,14 +144,20 @@ export class ModelRegistry {
   list(): ModelRecord[] {
     const dir = join(this.root, 'versions');
     return readdirSync(dir)
-      .filter((name) => !name.startsWith('.') && existsSync(join(dir, name, 'manifest.json')))
-      .map((name) => JSON.parse(readFileSync(join(dir, name, 'manifest.json'), 'utf8')) as ModelRecord)
+      .map((name) => this.get(name))
+      .filter((record): record is ModelRecord => record !== undefined)
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.version.localeCompare(a.version));
   }
 
+  /** The record of `version`; undefined when there is none (or `version` is no version name of this registry). */
   get(version: string): ModelRecord | undefined {
-    if (!/^[A-Za-z0-9._-]+$/.test(version)) return undefined;
-    const path = join(this.root, 'versions', version, 'manifest.json');
+    let path: string;
+    try {
+      path = join(this.versionDir(version), 'manifest.json');
+    } catch (error) {
+      if (error instanceof InvalidModelVersionError) return undefined;
+      throw error;
+    }
     return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ModelRecord) : undefined;
   }
 
@@ -135,7 +170,7 @@ export class ModelRegistry {
     const record = this.get(version);
     if (!record) throw new ModelNotFoundError(`model version ${version}`);
     const updated: ModelRecord = { ...change(record), version: record.version, algorithm: record.algorithm };
-    const path = join(this.root, 'versions', version, 'manifest.json');
+    const path = join(this.versionDir(version), 'manifest.json');
     writeAtomically(path, JSON.stringify(updated, null, 2));
     return updated;
   }
@@ -207,7 +242,7 @@ export class ModelRegistry {
   async load(version: string): Promise<LoadedModel> {
     const record = this.get(version);
     if (!record) throw new ModelNotFoundError(`model version ${version}`);
-    const dir = join(this.root, 'versions', version);
+    const dir = this.versionDir(version);
     const ids = JSON.parse(readFileSync(join(dir, 'ids.json'), 'utf8')) as { users: string[]; items: string[] };
     const model: Recommender = await loadModel(join(dir, 'model'), record.algorithm);
     const items = IdMap.from(ids.items);
@@ -238,7 +273,7 @@ export class ModelRegistry {
   remove(version: string): void {
     if (this.state().promoted === version) throw new Error(`${version} is promoted; promote another version first`);
     if (!this.get(version)) throw new ModelNotFoundError(`model version ${version}`);
-    rmSync(join(this.root, 'versions', version), { recursive: true, force: true });
+    rmSync(this.versionDir(version), { recursive: true, force: true });
   }
 }
 

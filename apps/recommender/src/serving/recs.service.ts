@@ -10,6 +10,7 @@ import { type ExperimentAssignment, RunningExperiments } from '../experiments/ru
 import { ServedPublisher } from '../feedback/served.kafka.publisher';
 import { ModelPromotionsPublisher } from './model-promotions.kafka.publisher';
 import {
+  invalidModelVersion,
   type LoadedModel,
   type ModelRecord,
   ModelNotFoundError,
@@ -128,6 +129,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   private async modelFor(version: string): Promise<LoadedModel | undefined> {
     if (!version) return this.serving;
     if (version === this.serving?.record.version) return this.serving;
+    const problem = invalidModelVersion(version);
+    if (problem) throw grpcErrors.invalidArgument('model_version', problem);
     if (!this.registry.get(version)) throw grpcErrors.notFound(`model version ${version}`);
     let loading = this.pinned.get(version);
     if (!loading) {
@@ -327,6 +330,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     const state = this.registry.state();
     const wanted = version || state.promoted;
     if (!wanted) throw grpcErrors.notFound('promoted model version (none is promoted)');
+    const problem = invalidModelVersion(wanted);
+    if (problem) throw grpcErrors.invalidArgument('version', problem);
     const record = this.registry.get(wanted);
     if (!record) throw grpcErrors.notFound(`model version ${wanted}`);
     return this.toProto(record, state);
@@ -350,6 +355,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   async promote(version: string, reason: string): Promise<recsV1.PromoteModelResponse> {
     if (!version) throw grpcErrors.invalidArgument('version', 'is required');
     if (reason.length > 512) throw grpcErrors.invalidArgument('reason', 'at most 512 characters');
+    const problem = invalidModelVersion(version);
+    if (problem) throw grpcErrors.invalidArgument('version', problem);
     try {
       const { record, previous, at } = this.registry.promote(version, reason);
       await this.syncPromoted();

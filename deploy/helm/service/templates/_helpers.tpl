@@ -317,3 +317,70 @@ successThreshold: {{ $p.successThreshold }}
 {{- end -}}
 {{- end -}}
 {{- end }}
+
+{{/*
+The in-cluster addresses (host:port) of the stores and peers the service's values declare: the enabled stores'
+addresses (the API key store's too), the JWKS URL, and every `env` value whose name ends in _ADDR, _URL,
+_ENDPOINT, _BROKERS or _CONTACT_POINTS. Returns YAML: a list of egress rules, one per destination and port:
+a name without a dot (a Service of the release's namespace) to the pods of that namespace, `<name>.<namespace>.svc`
+(and longer in-cluster names) to that namespace, an IPv4 address to that address. Names outside the cluster
+cannot be expressed by a NetworkPolicy: list them in networkPolicy.extraEgress (ipBlock).
+*/}}
+{{- define "service.egressRules" -}}
+{{- $infra := include "service.infra" . | fromYaml -}}
+{{- $addresses := list -}}
+{{- if .Values.kafka.enabled -}}
+{{- $addresses = concat $addresses (regexFindAll "[A-Za-z0-9.-]+:[0-9]+" $infra.kafka.brokers -1) -}}
+{{- end -}}
+{{- if .Values.cassandra.enabled -}}
+{{- $addresses = concat $addresses (regexFindAll "[A-Za-z0-9.-]+:[0-9]+" $infra.cassandra.contactPoints -1) -}}
+{{- end -}}
+{{- $urls := dict -}}
+{{- if .Values.redis.enabled -}}{{- $_ := set $urls "6379" $infra.redis.url -}}{{- end -}}
+{{- $pg := list -}}
+{{- if or .Values.postgresql.enabled (and .Values.auth.enabled .Values.auth.apiKeys.enabled) -}}
+{{- $pg = append $pg $infra.postgresql.url -}}
+{{- end -}}
+{{- range $port, $url := $urls -}}
+{{- with $url -}}
+{{- $host := (urlParse .).host -}}
+{{- $addresses = append $addresses (ternary $host (printf "%s:%s" $host $port) (contains ":" $host)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $pg -}}
+{{- with . -}}
+{{- $host := (urlParse .).host -}}
+{{- $addresses = append $addresses (ternary $host (printf "%s:5432" $host) (contains ":" $host)) -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.auth.jwt.jwksUrl -}}
+{{- $u := urlParse . -}}
+{{- $addresses = append $addresses (ternary $u.host (printf "%s:%s" $u.host (ternary "443" "80" (eq $u.scheme "https"))) (contains ":" $u.host)) -}}
+{{- end -}}
+{{- range $name, $value := .Values.env -}}
+{{- if regexMatch "(_ADDR|_URL|_ENDPOINT|_BROKERS|_CONTACT_POINTS)$" $name -}}
+{{- $s := include "service.envString" (dict "value" $value "context" $) -}}
+{{- $addresses = concat $addresses (regexFindAll "[A-Za-z0-9.-]+:[0-9]+" $s -1) -}}
+{{- end -}}
+{{- end -}}
+{{- $rules := dict -}}
+{{- range $addresses -}}
+{{- $host := lower (regexReplaceAll ":[0-9]+$" . "") -}}
+{{- $port := regexFind "[0-9]+$" . -}}
+{{- $labels := splitList "." $host -}}
+{{- if regexMatch "^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$" $host -}}
+{{- $_ := set $rules (printf "ip/%s/%s" $host $port) (dict "to" (list (dict "ipBlock" (dict "cidr" (printf "%s/32" $host)))) "ports" (list (dict "port" (int $port) "protocol" "TCP"))) -}}
+{{- else if eq (len $labels) 1 -}}
+{{- $_ := set $rules (printf "ns/%s/%s" $.Release.Namespace $port) (dict "to" (list (dict "podSelector" (dict))) "ports" (list (dict "port" (int $port) "protocol" "TCP"))) -}}
+{{- else if and (has "svc" $labels) (gt (len $labels) 2) -}}
+{{- $ns := "" -}}
+{{- range $i, $l := $labels -}}{{- if and (eq $l "svc") (not $ns) (gt $i 0) -}}{{- $ns = index $labels (sub $i 1) -}}{{- end -}}{{- end -}}
+{{- if $ns -}}
+{{- $_ := set $rules (printf "ns/%s/%s" $ns $port) (dict "to" (list (dict "namespaceSelector" (dict "matchLabels" (dict "kubernetes.io/metadata.name" $ns)))) "ports" (list (dict "port" (int $port) "protocol" "TCP"))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $list := list -}}
+{{- range $key := keys $rules | sortAlpha -}}{{- $list = append $list (get $rules $key) -}}{{- end -}}
+{{- toYaml (dict "rules" $list) -}}
+{{- end }}
