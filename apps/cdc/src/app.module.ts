@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, type Logger, PlatformModule, PostgresModule } from '@pulse/platform';
+import { KafkaModule, kafkaSettings, type Logger, PlatformModule, PostgresModule } from '@pulse/platform';
 import { CaptureModule } from './capture/capture.module';
 import { CDC_STATIC_TOPICS } from './capture/cdc-topics';
 import { CDC_CONFIG, type CdcConfig } from './config/cdc.config';
@@ -18,7 +18,7 @@ export class AppModule {
       imports: [
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         KafkaModule.forRoot({
-          settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
+          settings: kafkaSettings(config),
           // Per-table topics are created by the capture as it finds the tables of its publication.
           topics: CDC_STATIC_TOPICS,
         }),

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, type Logger, PlatformModule } from '@pulse/platform';
+import { KafkaModule, kafkaSettings, type Logger, PlatformModule } from '@pulse/platform';
 import { AggregateStreamsService, etlTopics } from './aggregates/aggregate-streams.service';
 import { BackfillService } from './backfill/backfill.service';
 import { BronzeStreamsService, cdcSources } from './bronze/bronze-streams.service';
@@ -22,7 +22,7 @@ export class AppModule {
       imports: [
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         KafkaModule.forRoot({
-          settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
+          settings: kafkaSettings(config),
           topics: [...etlTopics(config), ...servedTopics(config), ...cdcSources(config).map((s) => s.topic)],
         }),
         LakeModule,

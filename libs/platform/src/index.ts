@@ -6,6 +6,7 @@ export * from './grpc/grpc-status.error';
 export * from './grpc/health-reflection';
 export * from './kafka/kafka.types';
 export * from './kafka/platformatic-kafka.client';
+export * from './kafka/kafka-settings';
 export * from './kafka/kafka.metrics';
 export * from './nest/grpc-transport';
 export * from './nest/grpc-exception.filter';

@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { env, kafkaEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 /**
@@ -37,7 +37,8 @@ export const cdcConfigSchema = z.object({
   GRPC_PORT: env.port(50052),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8082),
-  KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
+  /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
+  ...kafkaEnv,
   /** The app database captured; the role needs REPLICATION (or superuser) and SELECT on the tables. */
   PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),
   /** Logical server name: `source.name` of every event (Debezium's `topic.prefix`) and the connector's name. */

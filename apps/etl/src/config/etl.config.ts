@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { env, kafkaEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 const topicName = (fallback: string) =>
@@ -14,7 +14,8 @@ export const etlConfigSchema = z.object({
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50054),
   HTTP_PORT: env.port(8084),
-  KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
+  /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
+  ...kafkaEnv,
   /** Where the lake lives: `fs` (LAKE_ROOT, a local or mounted directory) or `s3` (LAKE_S3_*). */
   LAKE_BACKEND: z.enum(['fs', 's3']).default('fs'),
   /** fs backend: root directory of the lake's Delta tables. */

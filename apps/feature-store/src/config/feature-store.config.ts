@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { env, kafkaEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the feature store; see apps/feature-store/.env.example. */
@@ -10,7 +10,8 @@ export const featureStoreConfigSchema = z.object({
   GRPC_PORT: env.port(50055),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8085),
-  KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
+  /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
+  ...kafkaEnv,
   REDIS_URL: env.url('redis://127.0.0.1:26379'),
   /** PostgreSQL holding the registry versions, materialisation watermarks and jobs. */
   PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),

@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { env, kafkaEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the ingest service; see apps/ingest/.env.example. */
@@ -10,7 +10,8 @@ export const ingestConfigSchema = z.object({
   GRPC_PORT: env.port(50051),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8081),
-  KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
+  /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
+  ...kafkaEnv,
   REDIS_URL: env.url('redis://127.0.0.1:26379'),
   /** Prefix of the dedup keys in Redis; tests isolate runs with it. */
   INGEST_DEDUP_KEY_PREFIX: env.string('pulse:ingest:dedup:'),

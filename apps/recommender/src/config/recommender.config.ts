@@ -1,4 +1,4 @@
-import { env, loadConfig, parseDuration } from '@pulse/platform';
+import { env, kafkaEnv, loadConfig, parseDuration } from '@pulse/platform';
 import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
@@ -61,7 +61,8 @@ export const recommenderConfigSchema = z.object({
     .default('recommender-model-'),
   /** Most results one request may ask for. */
   RECS_MAX_RESULTS: env.int(500, 1, 10_000),
-  KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
+  /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
+  ...kafkaEnv,
   /** The live state (users' recent actions) and the post catalogue, shared by every replica. */
   REDIS_URL: env.url('redis://127.0.0.1:26379'),
   /** Prefix of the recommender's Redis keys; tests isolate runs with it. */

@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { env, kafkaEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 import { lifecycleRulesFile, lifecycleRulesText } from '../media/lifecycle-rules';
 
@@ -9,7 +9,8 @@ export const storageConfigSchema = z.object({
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50053),
   HTTP_PORT: env.port(8083),
-  KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
+  /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
+  ...kafkaEnv,
   CASSANDRA_CONTACT_POINTS: env.hostList('127.0.0.1:29042'),
   CASSANDRA_LOCAL_DC: env.string('datacenter1'),
   CASSANDRA_KEYSPACE: env.identifier('pulse_storage'),
