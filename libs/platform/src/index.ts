@@ -26,6 +26,8 @@ export * from './retry/backoff';
 export * from './nest/define-service';
 export * from './postgres/migration-runner';
 export * from './postgres/postgres.module';
+export * from './postgres/leader-election';
+export * from './nest/leader-election.module';
 export * from './postgres/sql';
 export * from './cassandra/cassandra.client';
 export * from './cassandra/cassandra.module';

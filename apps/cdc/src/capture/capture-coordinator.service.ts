@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { cdcTopic } from '@pulse/contracts';
-import { HealthRegistry, LOGGER, type Logger } from '@pulse/platform';
+import { HealthRegistry, LEADER_ELECTION, type LeaderElection, LOGGER, type Logger, whenLeading } from '@pulse/platform';
 import { CDC_CONFIG, type CdcConfig } from '../config/cdc.config';
 import { formatLsn } from '../replication/lsn';
 import type { CreatedSlot, ReplicationConnection } from '../replication/replication.pg.connection';
@@ -54,12 +54,23 @@ export class CaptureCoordinatorService implements OnApplicationBootstrap {
     private readonly incrementalSnapshots: IncrementalSnapshotService,
     private readonly streaming: StreamingSourceService,
     private readonly health: HealthRegistry,
+    @Inject(LEADER_ELECTION) private readonly election: LeaderElection,
   ) {
     this.started.catch(() => undefined);
   }
 
-  /** Prepares publication, slot and topics (failing the start on a bad setup), then captures in the background. */
+  /**
+   * The leader (this replica when it takes the lock at once) prepares and captures as below; a standby starts
+   * serving and captures once it takes over, from the slot's confirmed position (nothing skipped, at most the
+   * unconfirmed tail again). A leader that loses the lock stops for good (the process ends, comes back standby).
+   */
   async onApplicationBootstrap(): Promise<void> {
+    void this.election.lost.then((error) => this.fail(error));
+    await whenLeading(this.election, this.logger, `capture of slot ${this.config.CDC_SLOT}`, () => this.capture());
+  }
+
+  /** Prepares publication, slot and topics (failing the start on a bad setup), then captures in the background. */
+  private async capture(): Promise<void> {
     const { config, catalog } = this;
     let newSlot: NewSlotStart | undefined;
     try {

@@ -1,4 +1,4 @@
-import { env, kafkaEnv, loadConfig } from '@pulse/platform';
+import { env, kafkaEnv, leaderElectionEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 /**
@@ -75,6 +75,8 @@ export const cdcConfigSchema = z.object({
   CDC_PROVIDE_TRANSACTION_METADATA: env.bool(true),
   /** Delay before reconnecting after the replication stream or Kafka failed; doubles up to 30s. */
   CDC_RETRY_BACKOFF: env.duration('500ms'),
+  /** Two replicas or more: one captures (it holds the lock named after CDC_SLOT in PG_URL), the others stand by. */
+  ...leaderElectionEnv(true),
   /** Folder of the migrations applied by `migrate` (found next to the program when unset). */
   CDC_MIGRATIONS_DIR: z.string().optional(),
 });

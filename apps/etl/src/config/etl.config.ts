@@ -1,4 +1,4 @@
-import { env, kafkaEnv, loadConfig } from '@pulse/platform';
+import { env, kafkaEnv, leaderElectionEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 const topicName = (fallback: string) =>
@@ -57,6 +57,12 @@ export const etlConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]*$/)
     .default('pulse-etl.'),
+  /**
+   * With LEADER_ELECTION: replicas running the singleton streams (ETL_AGGREGATE_STREAMS, the exposures join) elect
+   * one through an advisory lock in this database; the others stand by and take over. Unused otherwise.
+   */
+  PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),
+  ...leaderElectionEnv(false),
   /** Whether this replica runs the bronze streams (scale out: any number of replicas, split by partition). */
   ETL_BRONZE_STREAMS: env.bool(true),
   /**

@@ -22,8 +22,7 @@ export const kafkaEnv = {
   KAFKA_DELIVERY_TIMEOUT: env.duration('2m'),
 };
 
-const kafkaEnvSchema = z.object(kafkaEnv);
-type KafkaEnv = z.infer<typeof kafkaEnvSchema>;
+type KafkaEnv = z.infer<z.ZodObject<typeof kafkaEnv>>;
 
 /** The client settings of a service from its parsed config (`kafkaEnv` fields and its SERVICE_NAME). */
 export function kafkaSettings(config: KafkaEnv & { SERVICE_NAME: string }): KafkaSettings {
