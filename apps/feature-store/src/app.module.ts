@@ -16,7 +16,12 @@ export class AppModule {
         // The aggregates topics follow the registry; the consumer ensures them when it subscribes.
         KafkaModule.forRoot({ settings: kafkaSettings(config), topics: [] }),
         // Online serving is the point of the service: without Redis it is not ready.
-        RedisModule.forRoot({ url: config.REDIS_URL, critical: true }),
+        RedisModule.forRoot({
+          url: config.REDIS_URL,
+          sentinels: config.REDIS_SENTINELS,
+          sentinelMaster: config.REDIS_SENTINEL_MASTER,
+          critical: true,
+        }),
         PostgresModule.forRoot({
           url: config.PG_URL,
           schema: config.FEATURE_STORE_PG_SCHEMA,

@@ -18,7 +18,12 @@ export class AppModule {
           topics: [Topics.activityTracked, Topics.activityRejected],
         }),
         // Dedup is best effort: without Redis, ingest keeps accepting (and says so on /metrics).
-        RedisModule.forRoot({ url: config.REDIS_URL, critical: false }),
+        RedisModule.forRoot({
+          url: config.REDIS_URL,
+          sentinels: config.REDIS_SENTINELS,
+          sentinelMaster: config.REDIS_SENTINEL_MASTER,
+          critical: false,
+        }),
         TrackEventsModule,
       ],
       providers: [{ provide: INGEST_CONFIG, useValue: config }],

@@ -23,7 +23,12 @@ export class AppModule {
           topics: [Topics.activityTracked, Topics.recsServed, Topics.recsModel, postsTopic(config.RECS_CDC_SCHEMA)],
         }),
         // The live state and the catalogue: without Redis, Recommend still answers from the model (and says so).
-        RedisModule.forRoot({ url: config.REDIS_URL, critical: false }),
+        RedisModule.forRoot({
+          url: config.REDIS_URL,
+          sentinels: config.REDIS_SENTINELS,
+          sentinelMaster: config.REDIS_SENTINEL_MASTER,
+          critical: false,
+        }),
         ServingModule,
         TrainingModule,
       ],

@@ -1,4 +1,4 @@
-import { env, kafkaEnv, loadConfig } from '@pulse/platform';
+import { env, kafkaEnv, loadConfig, redisEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the ingest service; see apps/ingest/.env.example. */
@@ -12,7 +12,8 @@ export const ingestConfigSchema = z.object({
   HTTP_PORT: env.port(8081),
   /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
   ...kafkaEnv,
-  REDIS_URL: env.url('redis://127.0.0.1:26379'),
+  /** REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER for a Sentinel-managed primary. */
+  ...redisEnv,
   /** Prefix of the dedup keys in Redis; tests isolate runs with it. */
   INGEST_DEDUP_KEY_PREFIX: env.string('pulse:ingest:dedup:'),
   /** How long an accepted event_id is remembered for deduplication. */

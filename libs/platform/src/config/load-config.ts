@@ -95,6 +95,24 @@ export const env = {
   string: (fallback: string) => z.string().min(1).default(fallback),
 };
 
+/** The Redis variables of a service with a RedisModule, spread into its config schema. */
+export const redisEnv = {
+  REDIS_URL: env.url('redis://127.0.0.1:26379'),
+  /** Redis Sentinel addresses, comma-separated `host:port`; empty: REDIS_URL is the server itself. */
+  REDIS_SENTINELS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    )
+    .refine((hosts) => hosts.every((h) => /^[^\s:]+:\d{1,5}$/.test(h)), { message: 'expected a comma-separated list of host:port' }),
+  /** Name of the primary the sentinels monitor. */
+  REDIS_SENTINEL_MASTER: env.string('pulse'),
+};
+
 /**
  * The leader election variables of a singleton service (LeaderElectionModule), spread into its config schema.
  * The identity defaults to the host name (the pod's name in Kubernetes) and the process id.
