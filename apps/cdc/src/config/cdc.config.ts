@@ -1,4 +1,4 @@
-import { env, kafkaEnv, leaderElectionEnv, loadConfig } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, leaderElectionEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 /**
@@ -37,6 +37,8 @@ export const cdcConfigSchema = z.object({
   GRPC_PORT: env.port(50052),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8082),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
   ...kafkaEnv,
   /** The app database captured; the role needs REPLICATION (or superuser) and SELECT on the tables. */

@@ -1,4 +1,4 @@
-import { env, kafkaEnv, leaderElectionEnv, loadConfig } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, leaderElectionEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 const topicName = (fallback: string) =>
@@ -14,6 +14,8 @@ export const etlConfigSchema = z.object({
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50054),
   HTTP_PORT: env.port(8084),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
   ...kafkaEnv,
   /** Where the lake lives: `fs` (LAKE_ROOT, a local or mounted directory) or `s3` (LAKE_S3_*). */

@@ -1,4 +1,4 @@
-import { env, kafkaEnv, loadConfig, redisEnv } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, loadConfig, redisEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the feature store; see apps/feature-store/.env.example. */
@@ -10,6 +10,8 @@ export const featureStoreConfigSchema = z.object({
   GRPC_PORT: env.port(50055),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8085),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
   ...kafkaEnv,
   /** REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER for a Sentinel-managed primary. */
