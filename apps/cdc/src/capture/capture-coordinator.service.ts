@@ -105,12 +105,17 @@ export class CaptureCoordinatorService implements OnApplicationBootstrap {
     this.streaming.start({ newSlot, fatal: (error) => this.fail(error) });
   }
 
-  /** Stops the service for good: state FAILED, readiness down, `failure` settles (main exits non-zero). */
+  /**
+   * Stops the service for good: state FAILED, readiness down, the leadership given up (a standby, or a restart,
+   * decides for itself without waiting for this process to end), then `failure` settles (main exits non-zero).
+   */
   fail(error: Error): void {
     if (!this.status.failed(error.message)) return;
     this.logger.fatal({ err: error }, error.message);
     this.streaming.interrupt();
-    this.resolveFailure(error);
+    const resigned = this.election.resign(error).catch(() => undefined);
+    // An unreachable PostgreSQL must not keep the process alive: its session (and the lock) ends with it.
+    void Promise.race([resigned, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]).then(() => this.resolveFailure(error));
   }
 
   /**
