@@ -11,7 +11,7 @@ PG_PORT=${PG_PORT:-25432}
 PG_TIMEOUT=${PG_TIMEOUT:-60}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 # tools/stack/ha: a streaming replica of the server on PG_PRIMARY_PORT (pg_basebackup, physical slot
-# PG_REPLICA_SLOT), and with PG_ARCHIVE=1 a WAL archive in <data's parent>/archive (point-in-time recovery, tools/dr).
+# PG_REPLICA_SLOT), and with PG_ARCHIVE=1 a WAL archive in <data's parent>/archive (point-in-time recovery).
 PG_PRIMARY_PORT=${PG_PRIMARY_PORT:-}
 PG_REPLICA_SLOT=${PG_REPLICA_SLOT:-pulse_replica}
 PG_ARCHIVE=${PG_ARCHIVE:-0}
