@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, type Logger, PlatformModule, PostgresModule } from '@pulse/platform';
+import { KafkaModule, kafkaSettings, LeaderElectionModule, type Logger, PlatformModule, PostgresModule } from '@pulse/platform';
 import { CaptureModule } from './capture/capture.module';
 import { CDC_STATIC_TOPICS } from './capture/cdc-topics';
 import { CDC_CONFIG, type CdcConfig } from './config/cdc.config';
@@ -18,7 +18,7 @@ export class AppModule {
       imports: [
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         KafkaModule.forRoot({
-          settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
+          settings: kafkaSettings(config),
           // Per-table topics are created by the capture as it finds the tables of its publication.
           topics: CDC_STATIC_TOPICS,
         }),
@@ -29,6 +29,15 @@ export class AppModule {
           applicationName: `${config.SERVICE_NAME}-catalog`,
           maxConnections: 3,
           sessionOptions: sessionOptions(),
+        }),
+        // One replica reads the slot; the others stand by (docs/decisions/0015-leader-election.md).
+        LeaderElectionModule.forRoot({
+          enabled: config.LEADER_ELECTION,
+          url: config.PG_URL,
+          name: `cdc:${config.CDC_SLOT}`,
+          identity: config.LEADER_ELECTION_IDENTITY,
+          retryIntervalMs: config.LEADER_ELECTION_RETRY_INTERVAL,
+          renewDeadlineMs: config.LEADER_ELECTION_RENEW_DEADLINE,
         }),
         CaptureModule,
       ],

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, type Logger, PlatformModule } from '@pulse/platform';
+import { KafkaModule, kafkaSettings, LeaderElectionModule, type Logger, PlatformModule } from '@pulse/platform';
 import { AggregateStreamsService, etlTopics } from './aggregates/aggregate-streams.service';
 import { BackfillService } from './backfill/backfill.service';
 import { BronzeStreamsService, cdcSources } from './bronze/bronze-streams.service';
@@ -22,10 +22,19 @@ export class AppModule {
       imports: [
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         KafkaModule.forRoot({
-          settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
+          settings: kafkaSettings(config),
           topics: [...etlTopics(config), ...servedTopics(config), ...cdcSources(config).map((s) => s.topic)],
         }),
         LakeModule,
+        // The aggregates and the exposures join run on one replica at a time (docs/decisions/0015-leader-election.md).
+        LeaderElectionModule.forRoot({
+          enabled: config.LEADER_ELECTION,
+          url: config.PG_URL,
+          name: `etl-singletons:${config.ETL_GROUP_PREFIX}`,
+          identity: config.LEADER_ELECTION_IDENTITY,
+          retryIntervalMs: config.LEADER_ELECTION_RETRY_INTERVAL,
+          renewDeadlineMs: config.LEADER_ELECTION_RENEW_DEADLINE,
+        }),
       ],
       controllers: [EtlGrpcController],
       providers: [

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, type Logger, migrationsDir, PlatformModule, PostgresModule, RedisModule } from '@pulse/platform';
+import { KafkaModule, kafkaSettings, type Logger, migrationsDir, PlatformModule, PostgresModule, RedisModule } from '@pulse/platform';
 import { FeaturesModule } from './features/features.module';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from './config/feature-store.config';
 import { RegistryModule } from './registry/registry.module';
@@ -14,9 +14,14 @@ export class AppModule {
       imports: [
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         // The aggregates topics follow the registry; the consumer ensures them when it subscribes.
-        KafkaModule.forRoot({ settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME }, topics: [] }),
+        KafkaModule.forRoot({ settings: kafkaSettings(config), topics: [] }),
         // Online serving is the point of the service: without Redis it is not ready.
-        RedisModule.forRoot({ url: config.REDIS_URL, critical: true }),
+        RedisModule.forRoot({
+          url: config.REDIS_URL,
+          sentinels: config.REDIS_SENTINELS,
+          sentinelMaster: config.REDIS_SENTINEL_MASTER,
+          critical: true,
+        }),
         PostgresModule.forRoot({
           url: config.PG_URL,
           schema: config.FEATURE_STORE_PG_SCHEMA,

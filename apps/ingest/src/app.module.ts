@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
-import { KafkaModule, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
+import { KafkaModule, kafkaSettings, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
 import { INGEST_CONFIG, type IngestConfig } from './config/ingest.config';
 import { TrackEventsModule } from './track-events/track-events.module';
 
@@ -14,11 +14,16 @@ export class AppModule {
       imports: [
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         KafkaModule.forRoot({
-          settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
+          settings: kafkaSettings(config),
           topics: [Topics.activityTracked, Topics.activityRejected],
         }),
         // Dedup is best effort: without Redis, ingest keeps accepting (and says so on /metrics).
-        RedisModule.forRoot({ url: config.REDIS_URL, critical: false }),
+        RedisModule.forRoot({
+          url: config.REDIS_URL,
+          sentinels: config.REDIS_SENTINELS,
+          sentinelMaster: config.REDIS_SENTINEL_MASTER,
+          critical: false,
+        }),
         TrackEventsModule,
       ],
       providers: [{ provide: INGEST_CONFIG, useValue: config }],

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
-import { KafkaModule, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
+import { KafkaModule, kafkaSettings, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
 import { postsTopic } from './catalog/posts.kafka.consumer';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from './config/recommender.config';
 import { ServingModule } from './serving/serving.module';
@@ -19,11 +19,16 @@ export class AppModule {
       imports: [
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         KafkaModule.forRoot({
-          settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
+          settings: kafkaSettings(config),
           topics: [Topics.activityTracked, Topics.recsServed, Topics.recsModel, postsTopic(config.RECS_CDC_SCHEMA)],
         }),
         // The live state and the catalogue: without Redis, Recommend still answers from the model (and says so).
-        RedisModule.forRoot({ url: config.REDIS_URL, critical: false }),
+        RedisModule.forRoot({
+          url: config.REDIS_URL,
+          sentinels: config.REDIS_SENTINELS,
+          sentinelMaster: config.REDIS_SENTINEL_MASTER,
+          critical: false,
+        }),
         ServingModule,
         TrainingModule,
       ],

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
-import { CassandraModule, KafkaModule, type Logger, migrationsDir, PlatformModule } from '@pulse/platform';
+import { CassandraModule, KafkaModule, kafkaSettings, type Logger, migrationsDir, PlatformModule } from '@pulse/platform';
 import { ActivityModule } from './activity/activity.module';
 import { appDbTopics } from './cdc/app-db.kafka.consumer';
 import { CdcModule } from './cdc/cdc.module';
@@ -20,7 +20,7 @@ export class AppModule {
       imports: [
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         KafkaModule.forRoot({
-          settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
+          settings: kafkaSettings(config),
           topics: [Topics.activityTracked, ...Object.values(appDbTopics(config.STORAGE_CDC_SCHEMA))],
         }),
         CassandraModule.forRoot({

@@ -14,7 +14,8 @@ export const Topics = {
     name: 'pulse.activity.tracked.v1',
     description: 'Every accepted user activity, written by ingest; key = user_id, so one user stays in order.',
     partitions: 12,
-    config: { 'retention.ms': String(7 * DAY_MS), 'cleanup.policy': 'delete', 'min.insync.replicas': '1' },
+    // min.insync.replicas comes from the creating service's KAFKA_MIN_INSYNC_REPLICAS (2 with RF 3 in a cluster).
+    config: { 'retention.ms': String(7 * DAY_MS), 'cleanup.policy': 'delete' },
     key: utf8Codec,
     value: protoCodec(ActivityTracked, 'pulse.ingest.v1.ActivityTracked'),
   }),

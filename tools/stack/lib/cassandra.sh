@@ -1,11 +1,18 @@
 # shellcheck shell=bash
 # Apache Cassandra 5.0.6, one node, run from the cassandra-all jars.
+# tools/stack/ha runs several: each on its own loopback address (CASSANDRA_ADDRESS), CASSANDRA_SEEDS naming the
+# first, and with CASSANDRA_DC set the GossipingPropertyFileSnitch places the node in CASSANDRA_DC / CASSANDRA_RACK.
 
 CASSANDRA_PORT=${CASSANDRA_PORT:-29042}
 CASSANDRA_STORAGE_PORT=${CASSANDRA_STORAGE_PORT:-27000}
 CASSANDRA_JMX_PORT=${CASSANDRA_JMX_PORT:-27199}
 CASSANDRA_HEAP=${CASSANDRA_HEAP:-1G}
 CASSANDRA_TIMEOUT=${CASSANDRA_TIMEOUT:-180}
+CASSANDRA_ADDRESS=${CASSANDRA_ADDRESS:-127.0.0.1}
+CASSANDRA_SEEDS=${CASSANDRA_SEEDS:-$CASSANDRA_ADDRESS:$CASSANDRA_STORAGE_PORT}
+CASSANDRA_DC=${CASSANDRA_DC:-}
+CASSANDRA_RACK=${CASSANDRA_RACK:-rack1}
+CASSANDRA_RING_DELAY_MS=${CASSANDRA_RING_DELAY_MS:-100}
 
 CASSANDRA_HOME="$STACK_DIR/cassandra"   # config, pid, logs
 CASSANDRA_DATA="$CASSANDRA_HOME/data"
@@ -29,17 +36,19 @@ cluster_name: pulse
 num_tokens: 16
 allocate_tokens_for_local_replication_factor: 3
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
-endpoint_snitch: SimpleSnitch   # data center "datacenter1", rack "rack1"
+$(if [[ -n $CASSANDRA_DC ]]; then echo "endpoint_snitch: GossipingPropertyFileSnitch   # cassandra-rackdc.properties"; else echo 'endpoint_snitch: SimpleSnitch   # data center "datacenter1", rack "rack1"'; fi)
+# an empty cluster forming: nothing to stream
+auto_bootstrap: false
 
-listen_address: 127.0.0.1
-rpc_address: 127.0.0.1
+listen_address: $CASSANDRA_ADDRESS
+rpc_address: $CASSANDRA_ADDRESS
 storage_port: $CASSANDRA_STORAGE_PORT
 native_transport_port: $CASSANDRA_PORT
 start_native_transport: true
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "127.0.0.1:$CASSANDRA_STORAGE_PORT"
+      - seeds: "$CASSANDRA_SEEDS"
 
 authenticator: AllowAllAuthenticator
 authorizer: AllowAllAuthorizer
@@ -76,6 +85,7 @@ compaction_throughput: 64MiB/s
 hinted_handoff_enabled: true
 dynamic_snitch: false
 EOF
+  printf 'dc=%s\nrack=%s\n' "${CASSANDRA_DC:-datacenter1}" "$CASSANDRA_RACK" >"$CASSANDRA_HOME/cassandra-rackdc.properties"
 }
 
 # JVM options: the shipped option list plus heap, javaagent and -D settings.
@@ -100,8 +110,9 @@ $CASSANDRA_MARKER
 -Dcassandra.triggers_dir=$CASSANDRA_HOME/triggers
 -Dlogback.configurationFile=$STACK_SRC/cassandra/logback.xml
 -Dcassandra.jmx.local.port=$CASSANDRA_JMX_PORT
+-Dcassandra-rackdc.properties=file://$CASSANDRA_HOME/cassandra-rackdc.properties
 -Dcassandra.skip_wait_for_gossip_to_settle=0
--Dcassandra.ring_delay_ms=100
+-Dcassandra.ring_delay_ms=$CASSANDRA_RING_DELAY_MS
 -Dcassandra.superuser_setup_delay_ms=0
 EOF
   # extra flags, e.g. CASSANDRA_JVM_EXTRA="-XX:NativeMemoryTracking=summary"
@@ -111,8 +122,8 @@ EOF
 }
 
 cassandra_launch() {
-  check_port_free cassandra "$CASSANDRA_PORT"
-  check_port_free cassandra "$CASSANDRA_STORAGE_PORT"
+  check_port_free cassandra "$CASSANDRA_PORT" "$CASSANDRA_ADDRESS"
+  check_port_free cassandra "$CASSANDRA_STORAGE_PORT" "$CASSANDRA_ADDRESS"
   cassandra_write_config
   rotate_log "$CASSANDRA_HOME/system.log"
   rotate_log "$CASSANDRA_HOME/stdout.log"
@@ -136,7 +147,7 @@ cassandra_launch() {
 
 cassandra_ready() {
   grep -q 'Starting listening for CQL clients' "$CASSANDRA_HOME/system.log" &&
-    port_open "$CASSANDRA_PORT"
+    port_open "$CASSANDRA_PORT" "$CASSANDRA_ADDRESS"
 }
 
 cassandra_wait() {

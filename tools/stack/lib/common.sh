@@ -102,15 +102,15 @@ rss_mb() {
 
 # --- network ---------------------------------------------------------------
 
-# port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
+# port_open PORT [HOST]: something accepts TCP connections on HOST:PORT (default 127.0.0.1).
 port_open() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
 }
 
-# check_port_free NAME PORT: refuse to start when a foreign process holds the port.
+# check_port_free NAME PORT [HOST]: refuse to start when a foreign process holds the port.
 check_port_free() {
-  if port_open "$2"; then
-    die "$1: port $2 is already in use by another process (see: ss -ltnp 'sport = :$2'); stop it or set a different port"
+  if port_open "$2" "${3:-127.0.0.1}"; then
+    die "$1: port ${3:-127.0.0.1}:$2 is already in use by another process (see: ss -ltnp 'sport = :$2'); stop it or set a different port"
   fi
 }
 

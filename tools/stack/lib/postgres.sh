@@ -10,12 +10,18 @@
 PG_PORT=${PG_PORT:-25432}
 PG_TIMEOUT=${PG_TIMEOUT:-60}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# tools/stack/ha: a streaming replica of the server on PG_PRIMARY_PORT (pg_basebackup, physical slot
+# PG_REPLICA_SLOT), and with PG_ARCHIVE=1 a WAL archive in <data's parent>/archive (point-in-time recovery).
+PG_PRIMARY_PORT=${PG_PRIMARY_PORT:-}
+PG_REPLICA_SLOT=${PG_REPLICA_SLOT:-pulse_replica}
+PG_ARCHIVE=${PG_ARCHIVE:-0}
 
 PG_LINK="$STACK_DIR/postgres"
 
 # Real (symlink-resolved) folder holding data/, run/ (unix socket), postgres.log.
 pg_base() { readlink -f "$PG_LINK" 2>/dev/null || echo "$PG_LINK"; }
 pg_data() { echo "$(pg_base)/data"; }
+pg_archive_dir() { echo "$(pg_base)/archive"; }
 
 postgres_port() { echo "$PG_PORT"; }
 postgres_log() { echo "$(pg_base)/postgres.log"; }
@@ -71,6 +77,10 @@ postgres_init_once() {
   base=$(pg_base)
   data=$(pg_data)
   [[ -f $data/PG_VERSION ]] && return 0
+  if [[ -n $PG_PRIMARY_PORT ]]; then
+    postgres_basebackup_once "$base" "$data"
+    return 0
+  fi
   log "postgres: initdb $data"
   as_pg mkdir -p "$base/run"
   if ! as_pg "$PG_BIN/initdb" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 \
@@ -89,6 +99,18 @@ EOF
   echo "include_if_exists = 'pulse.conf'" | as_pg tee -a "$data/postgresql.conf" >/dev/null
 }
 
+# A standby's data: a base backup of the primary streamed over a physical slot, with standby.signal and
+# primary_conninfo written (-R); it replays the primary's WAL from then on.
+postgres_basebackup_once() {
+  local base=$1 data=$2
+  log "postgres: base backup of 127.0.0.1:$PG_PRIMARY_PORT into $data (streaming replica, slot $PG_REPLICA_SLOT)"
+  if ! as_pg env PGPASSWORD=pulse "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U pulse -D "$data" \
+    -R -X stream -C -S "$PG_REPLICA_SLOT" >"$base/basebackup.log" 2>&1; then
+    cat "$base/basebackup.log" >&2
+    die "postgres: pg_basebackup failed; see $base/basebackup.log"
+  fi
+}
+
 postgres_write_config() {
   local base
   base=$(pg_base)
@@ -104,7 +126,13 @@ max_replication_slots = 10
 max_wal_senders = 10
 fsync = on
 synchronous_commit = on
+hot_standby = on
+$(if [[ $PG_ARCHIVE == 1 ]]; then
+    printf "archive_mode = on\narchive_command = 'test ! -f %s/%%f && cp %%p %s/%%f'\narchive_timeout = 10s\n" "$(pg_archive_dir)" "$(pg_archive_dir)"
+  fi)
 EOF
+  [[ $PG_ARCHIVE == 1 ]] && as_pg mkdir -p "$(pg_archive_dir)"
+  return 0
 }
 
 # A postmaster.pid left by a killed server: give the dead postmaster a moment
@@ -150,7 +178,8 @@ postgres_wait() {
     sleep 0.1
   done
   wait_until postgres "$PG_TIMEOUT" "$(postgres_log)" "$pid" postgres_ready || return 1
-  postgres_ensure_role
+  # a standby has the primary's roles and cannot create any
+  [[ -f $(pg_data)/standby.signal ]] || postgres_ensure_role
 }
 
 # Role `pulse` (password pulse) and database `pulse`, created once.

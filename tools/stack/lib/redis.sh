@@ -3,6 +3,8 @@
 
 REDIS_PORT=${REDIS_PORT:-26379}
 REDIS_TIMEOUT=${REDIS_TIMEOUT:-30}
+# tools/stack/ha: a replica of the server on REDIS_REPLICAOF (a port on 127.0.0.1), and Sentinels.
+REDIS_REPLICAOF=${REDIS_REPLICAOF:-}
 
 REDIS_HOME="$STACK_DIR/redis"   # pid, log, working dir
 
@@ -33,8 +35,10 @@ redis_launch() {
   check_port_free redis "$REDIS_PORT"
   mkdir -p "$REDIS_HOME"
   rotate_log "$REDIS_HOME/redis.log"
+  local replica=()
+  [[ -n $REDIS_REPLICAOF ]] && replica=(--replicaof 127.0.0.1 "$REDIS_REPLICAOF")
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
-    --save "" --appendonly no \
+    --save "" --appendonly no ${replica[@]+"${replica[@]}"} \
     --daemonize yes --pidfile "$REDIS_HOME/redis.pid" \
     --logfile "$REDIS_HOME/redis.log" --dir "$REDIS_HOME" ||
     die "redis: redis-server failed to start; see $REDIS_HOME/redis.log"
@@ -58,4 +62,74 @@ redis_stop() {
   pid=$(redis_pid) || return 0
   stop_pid redis "$pid" "${REDIS_STOP_TIMEOUT:-10}"
   rm -f "$REDIS_HOME/redis.pid"
+}
+
+# --- Sentinel (tools/stack/ha) ----------------------------------------------
+# A Redis Sentinel on SENTINEL_PORT watching the primary on SENTINEL_MONITOR_PORT as `pulse` (quorum 2): it
+# promotes the replica when the primary is down for 2 s. Debian's redis-sentinel package; the config file is
+# Sentinel's own state (it rewrites it), written once.
+
+SENTINEL_PORT=${SENTINEL_PORT:-26380}
+SENTINEL_MONITOR_PORT=${SENTINEL_MONITOR_PORT:-$REDIS_PORT}
+SENTINEL_HOME="$STACK_DIR/sentinel"
+
+sentinel_port() { echo "$SENTINEL_PORT"; }
+sentinel_log() { echo "$SENTINEL_HOME/sentinel.log"; }
+
+sentinel_pid() {
+  local pid
+  pid=$(read_pidfile "$SENTINEL_HOME/sentinel.pid" "redis-") || return 1
+  if [[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$(readlink -f "$SENTINEL_HOME")" ]]; then
+    echo "$pid"
+  else
+    rm -f "$SENTINEL_HOME/sentinel.pid"
+    return 1
+  fi
+}
+
+sentinel_install() {
+  if ! command -v redis-sentinel >/dev/null; then
+    log "sentinel: installing redis-sentinel (apt-get) ..."
+    apt_install redis-sentinel
+  fi
+}
+
+sentinel_launch() {
+  check_port_free sentinel "$SENTINEL_PORT"
+  mkdir -p "$SENTINEL_HOME"
+  rotate_log "$SENTINEL_HOME/sentinel.log"
+  if [[ ! -f $SENTINEL_HOME/sentinel.conf ]]; then
+    cat >"$SENTINEL_HOME/sentinel.conf" <<EOF
+# Written once by tools/stack/ha; Sentinel keeps its state here from then on.
+bind 127.0.0.1
+port $SENTINEL_PORT
+sentinel monitor pulse 127.0.0.1 $SENTINEL_MONITOR_PORT 2
+sentinel down-after-milliseconds pulse 2000
+sentinel failover-timeout pulse 10000
+sentinel parallel-syncs pulse 1
+EOF
+  fi
+  redis-sentinel "$SENTINEL_HOME/sentinel.conf" --daemonize yes --pidfile "$SENTINEL_HOME/sentinel.pid" \
+    --logfile "$SENTINEL_HOME/sentinel.log" --dir "$SENTINEL_HOME" ||
+    die "sentinel: redis-sentinel failed to start; see $SENTINEL_HOME/sentinel.log"
+}
+
+sentinel_ready() {
+  [[ $(redis-cli -h 127.0.0.1 -p "$SENTINEL_PORT" ping 2>/dev/null) == PONG ]]
+}
+
+sentinel_wait() {
+  local i pid=""
+  for ((i = 0; i < 50; i++)); do
+    pid=$(sentinel_pid) && break
+    sleep 0.1
+  done
+  wait_until sentinel "$REDIS_TIMEOUT" "$(sentinel_log)" "$pid" sentinel_ready
+}
+
+sentinel_stop() {
+  local pid
+  pid=$(sentinel_pid) || return 0
+  stop_pid sentinel "$pid" 10
+  rm -f "$SENTINEL_HOME/sentinel.pid"
 }

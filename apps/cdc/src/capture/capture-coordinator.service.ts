@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { cdcTopic } from '@pulse/contracts';
-import { HealthRegistry, LOGGER, type Logger } from '@pulse/platform';
+import { HealthRegistry, LEADER_ELECTION, type LeaderElection, LOGGER, type Logger, whenLeading } from '@pulse/platform';
 import { CDC_CONFIG, type CdcConfig } from '../config/cdc.config';
 import { formatLsn } from '../replication/lsn';
 import type { CreatedSlot, ReplicationConnection } from '../replication/replication.pg.connection';
@@ -54,12 +54,23 @@ export class CaptureCoordinatorService implements OnApplicationBootstrap {
     private readonly incrementalSnapshots: IncrementalSnapshotService,
     private readonly streaming: StreamingSourceService,
     private readonly health: HealthRegistry,
+    @Inject(LEADER_ELECTION) private readonly election: LeaderElection,
   ) {
     this.started.catch(() => undefined);
   }
 
-  /** Prepares publication, slot and topics (failing the start on a bad setup), then captures in the background. */
+  /**
+   * The leader (this replica when it takes the lock at once) prepares and captures as below; a standby starts
+   * serving and captures once it takes over, from the slot's confirmed position (nothing skipped, at most the
+   * unconfirmed tail again). A leader that loses the lock stops for good (the process ends, comes back standby).
+   */
   async onApplicationBootstrap(): Promise<void> {
+    void this.election.lost.then((error) => this.fail(error));
+    await whenLeading(this.election, this.logger, `capture of slot ${this.config.CDC_SLOT}`, () => this.capture());
+  }
+
+  /** Prepares publication, slot and topics (failing the start on a bad setup), then captures in the background. */
+  private async capture(): Promise<void> {
     const { config, catalog } = this;
     let newSlot: NewSlotStart | undefined;
     try {
@@ -94,12 +105,17 @@ export class CaptureCoordinatorService implements OnApplicationBootstrap {
     this.streaming.start({ newSlot, fatal: (error) => this.fail(error) });
   }
 
-  /** Stops the service for good: state FAILED, readiness down, `failure` settles (main exits non-zero). */
+  /**
+   * Stops the service for good: state FAILED, readiness down, the leadership given up (a standby, or a restart,
+   * decides for itself without waiting for this process to end), then `failure` settles (main exits non-zero).
+   */
   fail(error: Error): void {
     if (!this.status.failed(error.message)) return;
     this.logger.fatal({ err: error }, error.message);
     this.streaming.interrupt();
-    this.resolveFailure(error);
+    const resigned = this.election.resign(error).catch(() => undefined);
+    // An unreachable PostgreSQL must not keep the process alive: its session (and the lock) ends with it.
+    void Promise.race([resigned, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]).then(() => this.resolveFailure(error));
   }
 
   /**

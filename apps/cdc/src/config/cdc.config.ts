@@ -1,4 +1,4 @@
-import { authEnv, env, loadConfig } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, leaderElectionEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 /**
@@ -39,7 +39,8 @@ export const cdcConfigSchema = z.object({
   HTTP_PORT: env.port(8082),
   /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
   ...authEnv,
-  KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
+  /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
+  ...kafkaEnv,
   /** The app database captured; the role needs REPLICATION (or superuser) and SELECT on the tables. */
   PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),
   /** Logical server name: `source.name` of every event (Debezium's `topic.prefix`) and the connector's name. */
@@ -76,6 +77,8 @@ export const cdcConfigSchema = z.object({
   CDC_PROVIDE_TRANSACTION_METADATA: env.bool(true),
   /** Delay before reconnecting after the replication stream or Kafka failed; doubles up to 30s. */
   CDC_RETRY_BACKOFF: env.duration('500ms'),
+  /** Two replicas or more: one captures (it holds the lock named after CDC_SLOT in PG_URL), the others stand by. */
+  ...leaderElectionEnv(true),
   /** Folder of the migrations applied by `migrate` (found next to the program when unset). */
   CDC_MIGRATIONS_DIR: z.string().optional(),
 });

@@ -33,15 +33,16 @@ export class WalSafetyService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly health: HealthRegistry,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    // Watches only a capture that started (its start failing fails the app's start by itself).
-    if (
-      !(await this.coordinator.started.then(
-        () => true,
-        () => false,
-      ))
-    )
-      return;
+  onApplicationBootstrap(): void {
+    // Watches only a capture that started (its start failing fails the app's start by itself); a standby's once it
+    // took over, so the wait is not part of the app's start.
+    void this.coordinator.started.then(
+      () => this.watch(),
+      () => undefined,
+    );
+  }
+
+  private watch(): void {
     // Not critical: a lagging slot is an alert for operators, not a reason to stop capturing.
     this.health.register(
       'slot-lag',

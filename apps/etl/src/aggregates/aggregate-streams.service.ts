@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { aggregateTopic, type TopicDefinition, Topics } from '@pulse/contracts';
-import { KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
+import { KAFKA_CLIENT, type KafkaClient, LEADER_ELECTION, type LeaderElection, LOGGER, type Logger, whenLeading } from '@pulse/platform';
 import { activityTopic } from '../bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
@@ -35,6 +35,7 @@ export class AggregateStreamsService implements OnApplicationBootstrap {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly lake: Lake,
     private readonly registry: StreamRegistry,
+    @Inject(LEADER_ELECTION) private readonly election: LeaderElection,
   ) {}
 
   /** The stream of an aggregate (by its name as in the topic), or undefined. */
@@ -45,6 +46,11 @@ export class AggregateStreamsService implements OnApplicationBootstrap {
   async onApplicationBootstrap() {
     // Replicas without the aggregates leave their tables (and their compaction) to the one that has them.
     if (!this.config.ETL_AGGREGATE_STREAMS) return;
+    // On the leader only; a standby restores the windows from the tables and the offsets in them when it takes over.
+    await whenLeading(this.election, this.logger, 'aggregate streams', () => this.launch());
+  }
+
+  private async launch() {
     for (const definition of aggregateDefinitions(this.config)) {
       const name = `agg_${definition.name}`;
       const { table } = await this.lake.table(

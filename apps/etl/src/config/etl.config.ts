@@ -1,4 +1,4 @@
-import { authEnv, env, loadConfig } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, leaderElectionEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 const topicName = (fallback: string) =>
@@ -16,7 +16,8 @@ export const etlConfigSchema = z.object({
   HTTP_PORT: env.port(8084),
   /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
   ...authEnv,
-  KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
+  /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
+  ...kafkaEnv,
   /** Where the lake lives: `fs` (LAKE_ROOT, a local or mounted directory) or `s3` (LAKE_S3_*). */
   LAKE_BACKEND: z.enum(['fs', 's3']).default('fs'),
   /** fs backend: root directory of the lake's Delta tables. */
@@ -58,6 +59,12 @@ export const etlConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]*$/)
     .default('pulse-etl.'),
+  /**
+   * With LEADER_ELECTION: replicas running the singleton streams (ETL_AGGREGATE_STREAMS, the exposures join) elect
+   * one through an advisory lock in this database; the others stand by and take over. Unused otherwise.
+   */
+  PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),
+  ...leaderElectionEnv(false),
   /** Whether this replica runs the bronze streams (scale out: any number of replicas, split by partition). */
   ETL_BRONZE_STREAMS: env.bool(true),
   /**

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { LOGGER, type Logger, ServiceMetrics } from '@pulse/platform';
+import { LEADER_ELECTION, type LeaderElection, LOGGER, type Logger, ServiceMetrics, whenLeading } from '@pulse/platform';
 import { Counter } from 'prom-client';
 import { activityTopic, servedTopic } from '../bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
@@ -38,6 +38,7 @@ export class ExperimentStreamsService implements OnApplicationBootstrap, Exposur
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly lake: Lake,
     private readonly registry: StreamRegistry,
+    @Inject(LEADER_ELECTION) private readonly election: LeaderElection,
     metrics: ServiceMetrics,
   ) {
     this.outcomes = new Counter({
@@ -63,6 +64,10 @@ export class ExperimentStreamsService implements OnApplicationBootstrap, Exposur
   async onApplicationBootstrap() {
     const served = servedTopic(this.config);
     if (!exposuresStreamEnabled(this.config) || !served) return;
+    await whenLeading(this.election, this.logger, 'exposures join', () => this.launch(served));
+  }
+
+  private async launch(served: NonNullable<ReturnType<typeof servedTopic>>) {
     const { table } = await this.lake.table(
       EXPOSURES_TABLE.name,
       EXPOSURES_TABLE.path,

@@ -1,4 +1,4 @@
-import { authEnv, env, loadConfig } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, loadConfig, redisEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the feature store; see apps/feature-store/.env.example. */
@@ -12,8 +12,10 @@ export const featureStoreConfigSchema = z.object({
   HTTP_PORT: env.port(8085),
   /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
   ...authEnv,
-  KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
-  REDIS_URL: env.url('redis://127.0.0.1:26379'),
+  /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
+  ...kafkaEnv,
+  /** REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER for a Sentinel-managed primary. */
+  ...redisEnv,
   /** PostgreSQL holding the registry versions, materialisation watermarks and jobs. */
   PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),
   /** Schema of the feature store's tables; tests isolate runs with it. */

@@ -1,4 +1,4 @@
-import { authEnv, defaultPeerAddress, env, loadConfig, parseDuration } from '@pulse/platform';
+import { authEnv, defaultPeerAddress, env, kafkaEnv, loadConfig, parseDuration, redisEnv } from '@pulse/platform';
 import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
@@ -63,9 +63,11 @@ export const recommenderConfigSchema = z.object({
     .default('recommender-model-'),
   /** Most results one request may ask for. */
   RECS_MAX_RESULTS: env.int(500, 1, 10_000),
-  KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
+  /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
+  ...kafkaEnv,
   /** The live state (users' recent actions) and the post catalogue, shared by every replica. */
-  REDIS_URL: env.url('redis://127.0.0.1:26379'),
+  /** REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER for a Sentinel-managed primary. */
+  ...redisEnv,
   /** Prefix of the recommender's Redis keys; tests isolate runs with it. */
   RECS_REDIS_PREFIX: env.string('pulse:recs:'),
   /** storage (the follow graph) and feature-store (engagement features) for candidates and ranking. */

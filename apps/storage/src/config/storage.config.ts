@@ -1,4 +1,4 @@
-import { authEnv, env, loadConfig } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 import { lifecycleRulesFile, lifecycleRulesText } from '../media/lifecycle-rules';
 
@@ -11,7 +11,8 @@ export const storageConfigSchema = z.object({
   HTTP_PORT: env.port(8083),
   /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
   ...authEnv,
-  KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
+  /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
+  ...kafkaEnv,
   CASSANDRA_CONTACT_POINTS: env.hostList('127.0.0.1:29042'),
   CASSANDRA_LOCAL_DC: env.string('datacenter1'),
   CASSANDRA_KEYSPACE: env.identifier('pulse_storage'),

@@ -114,6 +114,8 @@ Returns YAML: a dict per store.
 {{- $gp := default (dict) $g.postgresql -}}
 kafka:
   brokers: {{ default $gk.brokers .Values.kafka.brokers | default "" | quote }}
+  replicationFactor: {{ default $gk.replicationFactor .Values.kafka.replicationFactor | default 3 | int64 }}
+  minInsyncReplicas: {{ default $gk.minInsyncReplicas .Values.kafka.minInsyncReplicas | default 2 | int64 }}
 redis:
   url: {{ default $gr.url .Values.redis.url | default "" | quote }}
   existingSecret: {{ default $gr.existingSecret .Values.redis.existingSecret | default "" | quote }}
@@ -133,7 +135,7 @@ postgresql:
 Environment variables the chart derives from other values; `env` and `secretEnv` may not set them.
 */}}
 {{- define "service.reservedEnv" -}}
-SERVICE_NAME GRPC_PORT HTTP_PORT LOG_LEVEL KAFKA_BROKERS REDIS_URL REDIS_PASSWORD CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC PG_URL PG_PASSWORD PULSE_AUTH PULSE_AUTH_PG_URL PULSE_AUTH_PG_PASSWORD PULSE_AUTH_PG_SCHEMA PULSE_AUTH_KEY_CACHE_TTL PULSE_AUTH_JWKS_URL PULSE_AUTH_JWT_ISSUER PULSE_AUTH_JWT_AUDIENCE PULSE_API_KEY GRPC_REFLECTION
+SERVICE_NAME GRPC_PORT HTTP_PORT LOG_LEVEL KAFKA_BROKERS KAFKA_REPLICATION_FACTOR KAFKA_MIN_INSYNC_REPLICAS REDIS_URL REDIS_PASSWORD CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC PG_URL PG_PASSWORD PULSE_AUTH PULSE_AUTH_PG_URL PULSE_AUTH_PG_PASSWORD PULSE_AUTH_PG_SCHEMA PULSE_AUTH_KEY_CACHE_TTL PULSE_AUTH_JWKS_URL PULSE_AUTH_JWT_ISSUER PULSE_AUTH_JWT_AUDIENCE PULSE_API_KEY GRPC_REFLECTION
 {{- end }}
 
 {{/* A value rendered as an environment string: whole numbers without exponent, templates expanded. */}}
@@ -163,6 +165,11 @@ secret and on a URL with a password in it, so that a secret never lands in a Con
 {{- $_ = set $data "LOG_LEVEL" .Values.logLevel -}}
 {{- if .Values.kafka.enabled -}}
 {{- $_ = set $data "KAFKA_BROKERS" (required "kafka.enabled needs kafka.brokers or global.kafka.brokers (host:port,...)" $infra.kafka.brokers) -}}
+{{- if gt (int64 $infra.kafka.minInsyncReplicas) (int64 $infra.kafka.replicationFactor) -}}
+{{- fail (printf "kafka.minInsyncReplicas %d is above kafka.replicationFactor %d: every acks=all write would be refused" (int64 $infra.kafka.minInsyncReplicas) (int64 $infra.kafka.replicationFactor)) -}}
+{{- end -}}
+{{- $_ = set $data "KAFKA_REPLICATION_FACTOR" (printf "%d" (int64 $infra.kafka.replicationFactor)) -}}
+{{- $_ = set $data "KAFKA_MIN_INSYNC_REPLICAS" (printf "%d" (int64 $infra.kafka.minInsyncReplicas)) -}}
 {{- end -}}
 {{- if and .Values.redis.enabled (eq (include "service.secretUrlMode" $infra.redis) "plain") -}}
 {{- $_ = set $data "REDIS_URL" (required "redis.enabled needs redis.url or global.redis.url (or existingSecret with existingSecretUrlKey)" $infra.redis.url) -}}

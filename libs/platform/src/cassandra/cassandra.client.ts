@@ -1,9 +1,15 @@
-import { Client, errors, types } from 'cassandra-driver';
+import { Client, errors, policies, types } from 'cassandra-driver';
 
 /** Where the cluster is: contact points (`host:port`) and the local data center. */
 export interface CassandraSettings {
   contactPoints: string[];
   localDataCenter: string;
+  /**
+   * After this long without an answer, an idempotent statement is sent to a second replica too and the first answer
+   * wins (the driver's speculative execution): a node that hangs (GC, a stopped process) costs this delay, not a
+   * timeout. Default 200 ms; 0 turns it off.
+   */
+  speculativeDelayMs?: number;
 }
 
 export const CASSANDRA = Symbol('CASSANDRA');
@@ -24,6 +30,19 @@ export function createCassandraClient(settings: CassandraSettings, keyspace?: st
       prepare: true,
     },
     socketOptions: { connectTimeout: 5_000, readTimeout: 12_000 },
+    policies: {
+      // Replicas of the statement's partition in the local data center first, round robin among them; other
+      // data centers are never used for LOCAL_* levels.
+      loadBalancing: new policies.loadBalancing.TokenAwarePolicy(
+        new policies.loadBalancing.DCAwareRoundRobinPolicy(settings.localDataCenter),
+      ),
+      speculativeExecution:
+        (settings.speculativeDelayMs ?? 200) > 0
+          ? new policies.speculativeExecution.ConstantSpeculativeExecutionPolicy(settings.speculativeDelayMs ?? 200, 1)
+          : new policies.speculativeExecution.NoSpeculativeExecutionPolicy(),
+      // A node that went down is tried again from 0.5 s, backing off to 10 s, for as long as it takes.
+      reconnection: new policies.reconnection.ExponentialReconnectionPolicy(500, 10_000, false),
+    },
   });
 }
 

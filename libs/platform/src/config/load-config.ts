@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /** Thrown when the environment does not satisfy a service's config schema; names every bad variable. */
@@ -93,6 +94,39 @@ export const env = {
       }),
   string: (fallback: string) => z.string().min(1).default(fallback),
 };
+
+/** The Redis variables of a service with a RedisModule, spread into its config schema. */
+export const redisEnv = {
+  REDIS_URL: env.url('redis://127.0.0.1:26379'),
+  /** Redis Sentinel addresses, comma-separated `host:port`; empty: REDIS_URL is the server itself. */
+  REDIS_SENTINELS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    )
+    .refine((hosts) => hosts.every((h) => /^[^\s:]+:\d{1,5}$/.test(h)), { message: 'expected a comma-separated list of host:port' }),
+  /** Name of the primary the sentinels monitor. */
+  REDIS_SENTINEL_MASTER: env.string('pulse'),
+};
+
+/**
+ * The leader election variables of a singleton service (LeaderElectionModule), spread into its config schema.
+ * The identity defaults to the host name (the pod's name in Kubernetes) and the process id.
+ */
+export const leaderElectionEnv = (enabled: boolean) => ({
+  /** Replicas elect one leader through a PostgreSQL advisory lock; the others stand by and take over. */
+  LEADER_ELECTION: env.bool(enabled),
+  /** This replica in logs and pg_stat_activity. */
+  LEADER_ELECTION_IDENTITY: env.string(`${hostname()}-${process.pid}`),
+  /** How often a standby tries to take the lock: the longest a takeover waits once the leader's session is gone. */
+  LEADER_ELECTION_RETRY_INTERVAL: env.duration('2s'),
+  /** How long a leader whose session broke tries to take the lock again before it stops (the process ends). */
+  LEADER_ELECTION_RENEW_DEADLINE: env.duration('10s'),
+});
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

@@ -6,6 +6,15 @@ export interface KafkaSettings {
   clientId: string;
   /** Per-request timeout in ms. */
   requestTimeoutMs?: number;
+  /** Replication factor of the topics `ensureTopics` creates; the broker's default when absent. */
+  replicationFactor?: number;
+  /** `min.insync.replicas` of the topics `ensureTopics` creates (wins over a topic's own); the topic's or the broker's when absent. */
+  minInsyncReplicas?: number;
+  /**
+   * How long the producer retries a record that is not yet durable before `send` fails (Java's
+   * delivery.timeout.ms); 5 quick retries when absent.
+   */
+  deliveryTimeoutMs?: number;
 }
 
 export interface OutgoingRecord<K, V> {

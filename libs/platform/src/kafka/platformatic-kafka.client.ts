@@ -12,6 +12,7 @@ import type { TopicDefinition } from '@pulse/contracts';
 import type { Logger } from '../logging/logger';
 import { DecodeError } from './consumer-errors';
 import type { ServiceMetrics } from '../metrics/metrics';
+import { deliveryRetries, topicDurability } from './kafka-settings';
 import { KafkaMetrics, type LagSource, type PartitionLag } from './kafka.metrics';
 import type {
   BatchHandler,
@@ -74,6 +75,11 @@ function baseOptions(settings: KafkaSettings, role: string) {
   };
 }
 
+function producerRetries(deliveryTimeoutMs: number) {
+  const { retries, retryDelay } = deliveryRetries(deliveryTimeoutMs);
+  return { retries, retryDelay: (_client: unknown, _operation: string, attempt: number) => retryDelay(attempt) };
+}
+
 class PlatformaticProducer implements EventProducer {
   private readonly producer: Producer;
 
@@ -85,6 +91,8 @@ class PlatformaticProducer implements EventProducer {
       ...baseOptions(settings, 'producer'),
       idempotent: true,
       acks: ProduceAcks.ALL,
+      // Retries keep the batch's sequence numbers, so the broker drops a retried record it already has.
+      ...(settings.deliveryTimeoutMs === undefined ? {} : producerRetries(settings.deliveryTimeoutMs)),
       // Kafka's Java partitioner (positive murmur2), so keys land where Java producers put them.
       partitioner: compatibilityPartitioner,
     });
@@ -163,12 +171,14 @@ class PlatformaticAdmin implements KafkaAdmin {
     const existing = new Set(await this.admin.listTopics());
     for (const topic of topics) {
       if (existing.has(topic.name)) continue;
+      // RF and min ISR from the settings (KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS), else the broker's defaults.
+      const { replicas, configs } = topicDurability(this.settings, topic.config);
       try {
         await this.admin.createTopics({
           topics: [topic.name],
           partitions: topic.partitions,
-          replicas: -1, // the broker's default.replication.factor
-          configs: Object.entries(topic.config).map(([name, value]) => ({ name, value })),
+          replicas,
+          configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
         });
       } catch (error) {
         // Another replica may have created it between the listing and now.
