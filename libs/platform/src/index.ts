@@ -24,3 +24,6 @@ export * from './cassandra/cassandra.module';
 export * from './cassandra/cql-migrator';
 export * from './grpc/peer-client';
 export * from './random/rng';
+export * from './privacy/subject-hash';
+export * from './privacy/erasure-list';
+export * from './nest/erasure-list.module';

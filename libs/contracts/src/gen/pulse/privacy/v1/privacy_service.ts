@@ -8,30 +8,73 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
 import { Observable } from "rxjs";
-import { Timestamp } from "../../../google/protobuf/timestamp";
+import { Erasure, ErasureBasis } from "./erasure";
 
-/** GetStatusRequest asks for the service's status. */
-export interface GetStatusRequest {
+/** EraseUserRequest names the user to erase. */
+export interface EraseUserRequest {
+  /**
+   * Required. The user's id as the platform knows it (users.id of the app
+   * database): 1..64 characters of [A-Za-z0-9_-].
+   */
+  userId: string;
+  /** Why; recorded in the audit log. */
+  basis: ErasureBasis;
 }
 
-/** GetStatusResponse is the service's status. */
-export interface GetStatusResponse {
-  /** Distinct tracked events the service has recorded. */
-  eventsHandled: number;
-  /** When this replica started. */
-  startedAt: Timestamp | undefined;
+/** EraseUserResponse is the job erasing the user. */
+export interface EraseUserResponse {
+  /** The job, new or existing. */
+  erasure:
+    | Erasure
+    | undefined;
+  /** True when this request created the job; false when it existed already. */
+  created: boolean;
 }
 
-function createBaseGetStatusRequest(): GetStatusRequest {
-  return {};
+/** GetErasureRequest names a job. */
+export interface GetErasureRequest {
+  /** Required. The job_id EraseUser returned. */
+  jobId: string;
 }
 
-export const GetStatusRequest: MessageFns<GetStatusRequest> = {
-  encode(_: GetStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+/** GetErasureResponse is the job. */
+export interface GetErasureResponse {
+  /** The job with its progress per store. */
+  erasure: Erasure | undefined;
+}
+
+/** ListErasuresRequest pages through the jobs. */
+export interface ListErasuresRequest {
+  /** Jobs per page: 1..500; 0 means 50. */
+  pageSize: number;
+  /** next_page_token of the previous page; empty for the first. */
+  pageToken: string;
+}
+
+/** ListErasuresResponse is one page of jobs, newest first. */
+export interface ListErasuresResponse {
+  /** The jobs. */
+  erasures: Erasure[];
+  /** Token of the next page; empty on the last. */
+  nextPageToken: string;
+}
+
+function createBaseEraseUserRequest(): EraseUserRequest {
+  return { userId: "", basis: 0 };
+}
+
+export const EraseUserRequest: MessageFns<EraseUserRequest> = {
+  encode(message: EraseUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.basis !== 0) {
+      writer.uint32(16).int32(message.basis);
+    }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetStatusRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseUserRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -40,10 +83,26 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetStatusRequest();
+      const message = createBaseEraseUserRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.basis = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -57,22 +116,22 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
   },
 };
 
-function createBaseGetStatusResponse(): GetStatusResponse {
-  return { eventsHandled: 0, startedAt: undefined };
+function createBaseEraseUserResponse(): EraseUserResponse {
+  return { erasure: undefined, created: false };
 }
 
-export const GetStatusResponse: MessageFns<GetStatusResponse> = {
-  encode(message: GetStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.eventsHandled !== 0) {
-      writer.uint32(8).int64(message.eventsHandled);
+export const EraseUserResponse: MessageFns<EraseUserResponse> = {
+  encode(message: EraseUserResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.erasure !== undefined) {
+      Erasure.encode(message.erasure, writer.uint32(10).fork()).join();
     }
-    if (message.startedAt !== undefined) {
-      Timestamp.encode(message.startedAt, writer.uint32(18).fork()).join();
+    if (message.created !== false) {
+      writer.uint32(16).bool(message.created);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetStatusResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseUserResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -81,7 +140,156 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetStatusResponse();
+      const message = createBaseEraseUserResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.erasure = Erasure.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetErasureRequest(): GetErasureRequest {
+  return { jobId: "" };
+}
+
+export const GetErasureRequest: MessageFns<GetErasureRequest> = {
+  encode(message: GetErasureRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetErasureRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetErasureRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetErasureResponse(): GetErasureResponse {
+  return { erasure: undefined };
+}
+
+export const GetErasureResponse: MessageFns<GetErasureResponse> = {
+  encode(message: GetErasureResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.erasure !== undefined) {
+      Erasure.encode(message.erasure, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetErasureResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetErasureResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.erasure = Erasure.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListErasuresRequest(): ListErasuresRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListErasuresRequest: MessageFns<ListErasuresRequest> = {
+  encode(message: ListErasuresRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListErasuresRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListErasuresRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -90,7 +298,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
               break;
             }
 
-            message.eventsHandled = longToNumber(reader.int64());
+            message.pageSize = reader.int32();
             continue;
           }
           case 2: {
@@ -98,7 +306,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
               break;
             }
 
-            message.startedAt = Timestamp.decode(reader, reader.uint32());
+            message.pageToken = reader.string();
             continue;
           }
         }
@@ -114,25 +322,128 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
   },
 };
 
-/** PrivacyService: Erases a user from every store Pulse writes, durably and provably, and keeps the erasure list. */
-
-export interface PrivacyServiceClient {
-  /** GetStatus reports what this replica has handled since it started. */
-
-  getStatus(request: GetStatusRequest): Observable<GetStatusResponse>;
+function createBaseListErasuresResponse(): ListErasuresResponse {
+  return { erasures: [], nextPageToken: "" };
 }
 
-/** PrivacyService: Erases a user from every store Pulse writes, durably and provably, and keeps the erasure list. */
+export const ListErasuresResponse: MessageFns<ListErasuresResponse> = {
+  encode(message: ListErasuresResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.erasures) {
+      Erasure.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListErasuresResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListErasuresResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.erasures.push(Erasure.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+/**
+ * PrivacyService erases users from every store Pulse writes (GDPR Art. 17,
+ * CCPA deletion): one call starts a durable job that survives restarts and
+ * proves the erasure with a verification pass; the jobs are the audit log.
+ * An admin API: callers are operators and the account-deletion flow.
+ */
+
+export interface PrivacyServiceClient {
+  /**
+   * EraseUser starts the erasure of a user, or returns the existing job when
+   * one was requested for the same user before (whatever its state), so
+   * retries and duplicates start nothing new. INVALID_ARGUMENT when user_id
+   * is empty or malformed.
+   */
+
+  eraseUser(request: EraseUserRequest): Observable<EraseUserResponse>;
+
+  /**
+   * GetErasure reports a job's progress per store. NOT_FOUND for an unknown
+   * job_id.
+   */
+
+  getErasure(request: GetErasureRequest): Observable<GetErasureResponse>;
+
+  /** ListErasures pages through the jobs, newest first: the audit log. */
+
+  listErasures(request: ListErasuresRequest): Observable<ListErasuresResponse>;
+}
+
+/**
+ * PrivacyService erases users from every store Pulse writes (GDPR Art. 17,
+ * CCPA deletion): one call starts a durable job that survives restarts and
+ * proves the erasure with a verification pass; the jobs are the audit log.
+ * An admin API: callers are operators and the account-deletion flow.
+ */
 
 export interface PrivacyServiceController {
-  /** GetStatus reports what this replica has handled since it started. */
+  /**
+   * EraseUser starts the erasure of a user, or returns the existing job when
+   * one was requested for the same user before (whatever its state), so
+   * retries and duplicates start nothing new. INVALID_ARGUMENT when user_id
+   * is empty or malformed.
+   */
 
-  getStatus(request: GetStatusRequest): Promise<GetStatusResponse> | Observable<GetStatusResponse> | GetStatusResponse;
+  eraseUser(request: EraseUserRequest): Promise<EraseUserResponse> | Observable<EraseUserResponse> | EraseUserResponse;
+
+  /**
+   * GetErasure reports a job's progress per store. NOT_FOUND for an unknown
+   * job_id.
+   */
+
+  getErasure(
+    request: GetErasureRequest,
+  ): Promise<GetErasureResponse> | Observable<GetErasureResponse> | GetErasureResponse;
+
+  /** ListErasures pages through the jobs, newest first: the audit log. */
+
+  listErasures(
+    request: ListErasuresRequest,
+  ): Promise<ListErasuresResponse> | Observable<ListErasuresResponse> | ListErasuresResponse;
 }
 
 export function PrivacyServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["getStatus"];
+    const grpcMethods: string[] = ["eraseUser", "getErasure", "listErasures"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("PrivacyService", method)(constructor.prototype[method], method, descriptor);
@@ -148,17 +459,6 @@ export function PrivacyServiceControllerMethods() {
 }
 
 export const PRIVACY_SERVICE_NAME = "PrivacyService";
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
