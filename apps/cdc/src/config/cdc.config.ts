@@ -1,5 +1,6 @@
 import { env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
+import { parseExcludeList, parseMaskList } from '../debezium/column-filter';
 
 /**
  * A PostgreSQL identifier as written unquoted in SQL (lower case); quoted everywhere it is used. Wider than
@@ -26,6 +27,20 @@ const tableList = () =>
     )
     .refine((tables) => tables.every((t) => t.split('.').length <= 2 && t.split('.').every((part) => IDENTIFIER.test(part))), {
       message: 'expected a comma-separated list of table or schema.table names (lower-case identifiers)',
+    });
+
+/** A list parsed by `parse`; a bad entry (an invalid regular expression) is named. */
+const parsedList = <T>(fallback: string, parse: (text: string) => T) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return parse(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
     });
 
 /** Every environment variable of the cdc service; see apps/cdc/.env.example. */
@@ -72,6 +87,17 @@ export const cdcConfigSchema = z.object({
   CDC_TOMBSTONES_ON_DELETE: env.bool(true),
   /** Adds the `transaction` block (id, total_order, data_collection_order), as Debezium's `provide.transaction.metadata`. */
   CDC_PROVIDE_TRANSACTION_METADATA: env.bool(true),
+  /**
+   * Columns left out of every change event and schema change, Debezium's `column.exclude.list`: comma-separated
+   * regular expressions matched against the whole `schema.table.column`. By default the private `users.email`.
+   * Key columns are never left out. Empty: every column is captured.
+   */
+  CDC_COLUMN_EXCLUDE_LIST: parsedList('[^.]+\\.users\\.email', parseExcludeList),
+  /**
+   * Columns whose values are replaced by asterisks, Debezium's `column.mask.with.<length>.chars`:
+   * `<length>:<regex>` entries, comma-separated, e.g. `8:public\\.users\\.phone`. Empty: none.
+   */
+  CDC_COLUMN_MASK_WITH_CHARS: parsedList('', parseMaskList),
   /** Delay before reconnecting after the replication stream or Kafka failed; doubles up to 30s. */
   CDC_RETRY_BACKOFF: env.duration('500ms'),
   /** Folder of the migrations applied by `migrate` (found next to the program when unset). */
