@@ -15,6 +15,7 @@ import { Counter } from 'prom-client';
 import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config';
 import { EventDedupRepository } from './event-dedup.redis.repository';
 import { validateEvent } from './event-validator';
+import { PiiAnonymizer } from './pii-anonymizer';
 
 const { EventStatus, RejectionReason } = ingestV1;
 const SCHEMA_VERSION = 1;
@@ -33,6 +34,7 @@ export interface BatchContext {
 export class TrackEventsService {
   private inFlight = 0;
   private readonly outcomes: Counter<'status' | 'reason'>;
+  private readonly anonymizer: PiiAnonymizer;
 
   constructor(
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
@@ -41,6 +43,13 @@ export class TrackEventsService {
     private readonly dedup: EventDedupRepository,
     metrics: ServiceMetrics,
   ) {
+    this.anonymizer = new PiiAnonymizer({
+      ip: config.INGEST_IP_ANONYMIZATION,
+      userAgent: config.INGEST_USER_AGENT_ANONYMIZATION,
+      ipv4PrefixBits: config.INGEST_IPV4_PREFIX_BITS,
+      ipv6PrefixBits: config.INGEST_IPV6_PREFIX_BITS,
+      salt: config.INGEST_PII_SALT,
+    });
     this.outcomes = new Counter({
       name: 'ingest_events_total',
       help: 'Events handled by TrackEvents, by outcome',
@@ -76,19 +85,27 @@ export class TrackEventsService {
     const { results, accepted, rejected } = await this.classify(events, now);
     const ingest: ingestV1.IngestMetadata = {
       schemaVersion: SCHEMA_VERSION,
-      sourceIp: context.sourceIp,
+      sourceIp: this.anonymizer.ip(context.sourceIp),
       clientId: context.clientId,
       requestId: randomUUID(),
     };
     const receivedAt = { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1e6 };
+    // Personal fields are anonymized here, after validation: nothing downstream sees them as sent.
     const trackedRecords: OutgoingRecord<string, ingestV1.ActivityTracked>[] = accepted.map((event) => ({
       key: event.userId,
-      value: { event, receivedAt, ingest },
+      value: { event: this.anonymizer.event(event), receivedAt, ingest },
       timestampMs: now,
     }));
     const rejectedRecords: OutgoingRecord<string, ingestV1.ActivityRejected>[] = rejected.map((r) => ({
       key: r.event.eventId,
-      value: { event: r.event, reason: r.reason, message: r.message, field: r.field, rejectedAt: receivedAt, ingest },
+      value: {
+        event: this.anonymizer.event(r.event),
+        reason: r.reason,
+        message: r.message,
+        field: r.field,
+        rejectedAt: receivedAt,
+        ingest,
+      },
       timestampMs: now,
     }));
     try {
