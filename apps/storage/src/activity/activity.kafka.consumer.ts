@@ -1,6 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
 import {
+  ERASURE_LIST,
+  type ErasureList,
   HealthRegistry,
   KAFKA_CLIENT,
   type KafkaClient,
@@ -16,7 +18,8 @@ import { ActivityRepository } from './activity.cassandra.repository';
 
 /**
  * Writes pulse.activity.tracked.v1 into activity_by_user. At-least-once: offsets are committed only
- * after Cassandra acknowledged the batch; the writes are idempotent, so a replay duplicates nothing.
+ * after Cassandra acknowledged the batch; the writes are idempotent, so a replay duplicates nothing. Events of
+ * users on the erasure list are dropped.
  */
 @Injectable()
 export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -29,6 +32,7 @@ export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicat
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly activity: ActivityRepository,
     private readonly health: HealthRegistry,
+    @Inject(ERASURE_LIST) private readonly erased: ErasureList,
     metrics: ServiceMetrics,
   ) {
     this.written = new Counter({
@@ -48,7 +52,8 @@ export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicat
         maxBatchSize: 1000,
       }),
       handler: async (batch) => {
-        const events = batch.flatMap((r) => (r.value ? [r.value] : []));
+        // Events of erased users still in the topic (kept until its retention passes) are dropped.
+        const events = batch.flatMap((r) => (r.value && !this.erased.has(r.value.event?.userId) ? [r.value] : []));
         await this.activity.write(events);
         this.written.inc(events.length);
       },
