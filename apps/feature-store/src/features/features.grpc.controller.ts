@@ -3,6 +3,7 @@ import { featuresV1 } from '@pulse/contracts';
 import { GrpcExceptionFilter } from '@pulse/platform';
 import { MaterializationService } from '../offline/materialization.service';
 import { RetrievalService } from '../offline/retrieval.service';
+import { EntityDeletionService } from '../online/entity-deletion.service';
 import { OnlineFeaturesService } from '../online/online-features.service';
 import { PushService } from '../online/push.service';
 import { RegistryQueryService } from '../registry/registry-query.service';
@@ -18,6 +19,7 @@ export class FeaturesGrpcController implements featuresV1.FeaturesServiceControl
     private readonly materialization: MaterializationService,
     private readonly retrieval: RetrievalService,
     private readonly registry: RegistryQueryService,
+    private readonly deletion: EntityDeletionService,
   ) {}
 
   getOnlineFeatures(request: featuresV1.GetOnlineFeaturesRequest) {
@@ -58,5 +60,9 @@ export class FeaturesGrpcController implements featuresV1.FeaturesServiceControl
 
   getRegistry(request: featuresV1.GetRegistryRequest) {
     return this.registry.getRegistry(request);
+  }
+
+  deleteEntity(request: featuresV1.DeleteEntityRequest) {
+    return this.deletion.delete(request);
   }
 }
