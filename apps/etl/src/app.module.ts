@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, type Logger, PlatformModule } from '@pulse/platform';
+import { ErasureListModule, KafkaModule, type Logger, PlatformModule } from '@pulse/platform';
 import { AggregateStreamsService, etlTopics } from './aggregates/aggregate-streams.service';
 import { BackfillService } from './backfill/backfill.service';
 import { BronzeStreamsService, cdcSources } from './bronze/bronze-streams.service';
@@ -10,7 +10,7 @@ import { EtlOperationsService } from './operations/etl-operations.service';
 import { StreamMetrics } from './streams/stream-metrics';
 import { StreamRegistry } from './streams/stream-registry';
 
-/** config → logging, health, metrics → Kafka, the lake → bronze and aggregate streams → operations. */
+/** config → logging, health, metrics → Kafka, the erasure list, the lake → bronze and aggregate streams → operations. */
 @Module({})
 export class AppModule {
   static forRoot(config: EtlConfig, logger: Logger): DynamicModule {
@@ -23,6 +23,7 @@ export class AppModule {
           settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
           topics: [...etlTopics(config), ...cdcSources(config).map((s) => s.topic)],
         }),
+        ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),
         LakeModule,
       ],
       controllers: [EtlGrpcController],

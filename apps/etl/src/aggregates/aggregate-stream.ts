@@ -19,6 +19,11 @@ import { type AggregatorState, type WindowAggregator, type WindowResult } from '
 
 type Tracked = ingestV1.ActivityTracked;
 
+/** Whether a user is on the erasure list (ErasureList of @pulse/platform). */
+export interface ErasedUsers {
+  has(userId: string | null | undefined): boolean;
+}
+
 const STATE_DIR = '_pulse_state';
 
 /** Commit-info field of an aggregate stream's commits: where its window state of that version is. */
@@ -63,6 +68,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     private readonly lateTopic: TopicDefinition<string, etlV1.LateEvent>,
     private readonly kafka: KafkaClient,
     private readonly logger: Logger,
+    private readonly erased: ErasedUsers = { has: () => false },
   ) {
     this.name = `agg_${definition.name}`;
   }
@@ -114,13 +120,19 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       }
       next.set(record.partition, record.offset + 1n);
       const f = activityFacts(record.value, record.timestampMs);
-      if (f) {
+      // Events of erased users count nowhere; their offsets still advance.
+      if (f && !this.erased.has(f.userId)) {
         facts.push(f);
         records.set(f, record);
       }
     }
     if (next.size === 0) return { version: null, written: 0, skipped };
 
+    // Open windows of users erased since are dropped: never emitted, gone from the state this batch writes.
+    if (this.definition.group.from === 'user_id') {
+      const forgotten = this.aggregator.forget((group) => this.erased.has(group));
+      if (forgotten > 0) this.logger.info({ stream: this.name, windows: forgotten }, 'open windows of erased users dropped');
+    }
     // A batch that fails stops the stream (and the service, see superviseConsumer): the next start
     // restores the window state committed with the table's offsets, so nothing here needs undoing.
     const emission = this.aggregator.process(facts);

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { aggregateTopic, type TopicDefinition, Topics } from '@pulse/contracts';
-import { KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
+import { ERASURE_LIST, type ErasureList, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
 import { activityTopic } from '../bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
@@ -35,6 +35,7 @@ export class AggregateStreamsService implements OnApplicationBootstrap {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly lake: Lake,
     private readonly registry: StreamRegistry,
+    @Inject(ERASURE_LIST) private readonly erased: ErasureList,
   ) {}
 
   /** The stream of an aggregate (by its name as in the topic), or undefined. */
@@ -61,6 +62,7 @@ export class AggregateStreamsService implements OnApplicationBootstrap {
         lateTopic(this.config),
         this.kafka,
         this.logger,
+        this.erased,
       );
       this.streams.set(definition.name, stream);
       await stream.restore();

@@ -11,7 +11,17 @@ export interface BronzeTable<K, V> {
   create: CreateTableOptions;
   /** The row of a record, in `create.columns` order; null skips the record (a tombstone). */
   row(record: IncomingRecord<K, V>): ColumnValue[] | null;
+  /** The users a record is about: a record naming an erased user is not written. */
+  subjects(record: IncomingRecord<K, V>): (string | null | undefined)[];
 }
+
+/** Columns of the app tables that hold a user id, by table: whose rows a CDC record is about. */
+export const CDC_SUBJECT_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  users: ['id'],
+  follows: ['follower_id', 'followee_id'],
+  posts: ['author_id'],
+  comments: ['author_id'],
+};
 
 const KAFKA_COLUMNS: DeltaColumn[] = [
   { name: 'kafka_partition', type: 'integer', nullable: false },
@@ -82,6 +92,7 @@ export function activityBronzeTable(targetFileSize: number, checkpointInterval: 
       partitionColumns: ['event_date'],
       configuration: configuration(targetFileSize, checkpointInterval),
     },
+    subjects: (record) => [record.value?.event?.userId],
     row(record) {
       const tracked = record.value;
       const e = tracked?.event;
@@ -143,6 +154,7 @@ export function recsServedBronzeTable(
       partitionColumns: ['served_date'],
       configuration: configuration(targetFileSize, checkpointInterval),
     },
+    subjects: (record) => [record.value?.userId],
     row(record) {
       const v = record.value;
       if (!v) return null;
@@ -205,6 +217,11 @@ export function cdcBronzeTable(
       ],
       partitionColumns: ['change_date'],
       configuration: configuration(targetFileSize, checkpointInterval),
+    },
+    subjects(record) {
+      const columns = CDC_SUBJECT_COLUMNS[qualified.split('.').pop()!] ?? [];
+      const rows = [record.key, record.value?.before, record.value?.after];
+      return rows.flatMap((r) => columns.map((c) => (r?.[c] === undefined || r[c] === null ? null : String(r[c]))));
     },
     row(record) {
       const v = record.value;
