@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
-import { KafkaModule, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
+import { ErasureListModule, KafkaModule, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
 import { postsTopic } from './catalog/posts.kafka.consumer';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from './config/recommender.config';
+import { PrivacyModule } from './privacy/privacy.module';
 import { ServingModule } from './serving/serving.module';
 
 /** config → logging, health, metrics → Kafka, Redis → serving (registry, promoted model, live state, catalogue, gRPC RecsService). */
@@ -20,6 +21,8 @@ export class AppModule {
         }),
         // The live state and the catalogue: without Redis, Recommend still answers from the model (and says so).
         RedisModule.forRoot({ url: config.REDIS_URL, critical: false }),
+        ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),
+        PrivacyModule,
         ServingModule,
       ],
       providers: [{ provide: RECOMMENDER_CONFIG, useValue: config }],

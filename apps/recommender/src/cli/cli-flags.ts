@@ -32,6 +32,8 @@ export const FLAGS = {
   'per-user': { type: 'string' },
   'item-metadata': { type: 'string' },
   'layers-steps': { type: 'string' },
+  'exclude-erased': { type: 'string' },
+  'subject-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

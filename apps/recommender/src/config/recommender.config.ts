@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { env, loadConfig, LOCAL_SUBJECT_KEY } from '@pulse/platform';
 import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
@@ -76,6 +76,8 @@ export const recommenderConfigSchema = z.object({
   RECS_TRENDING_REFRESH: env.duration('15s'),
   /** Weights of the ranking function, `name=weight,...` over the defaults (src/candidates/ranker.ts). */
   RECS_RANK_WEIGHTS: weights(parseRankWeights),
+  /** Key of the subject hashes of the erasure list (pulse.privacy.erasures.v1): the same secret in every service. */
+  PRIVACY_SUBJECT_KEY: env.string(LOCAL_SUBJECT_KEY),
   /** Whether every list served is published on pulse.recs.served.v1. */
   RECS_PUBLISH_SERVED: env.bool(true),
 });

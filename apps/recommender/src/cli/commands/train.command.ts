@@ -6,12 +6,13 @@ import { ModelRegistry } from '../../registry/model-registry';
 import { splitOptions, TRAINING_FLAGS, trainingSettings } from '../cli-flags';
 import type { Command, CommandContext } from '../command';
 import { progress } from '../progress';
+import { excludeErased } from '../../privacy/train-exclusion';
 import { modelsDir } from './registry.commands';
 
 async function train({ values: v, arg, log }: CommandContext): Promise<number> {
   if (!v.model) throw new Error('train: --model is required');
   const [spec] = parseModelList(v.model);
-  const data = await prepare(arg(), splitOptions(v));
+  const data = await prepare(await excludeErased(arg(), v, log), splitOptions(v));
   const settings = trainingSettings(v);
   const { model, fit } = await trainModel(spec, data.train, progress(specLabel(spec), false), settings);
   const metrics = evaluateSampled(model, data.split);
@@ -48,11 +49,12 @@ async function train({ values: v, arg, log }: CommandContext): Promise<number> {
 export const trainCommand: Command = {
   name: 'train',
   usage: [
-    'train <source> --model <name> [--models-dir dir] [--promote] [--item-metadata movies.csv]',
+    'train <source> --model <name> [--models-dir dir] [--promote] [--item-metadata movies.csv] [--exclude-erased brokers [--subject-key key]]',
     "    train one model on the source's training part, evaluate it and register it as a new version;",
-    '    --item-metadata keeps MovieLens item metadata (movies.csv, movies.dat, u.item: genre, year) for Recommend filters',
+    '    --item-metadata keeps MovieLens item metadata (movies.csv, movies.dat, u.item: genre, year) for Recommend filters;',
+    '    --exclude-erased leaves out the users of the erasure list read from those Kafka brokers (key: --subject-key)',
   ],
-  flags: ['model', 'models-dir', 'promote', 'item-metadata', 'negatives', ...TRAINING_FLAGS],
+  flags: ['model', 'models-dir', 'promote', 'item-metadata', 'negatives', 'exclude-erased', 'subject-key', ...TRAINING_FLAGS],
   arg: '<source>',
   tf: true,
   run: train,
