@@ -3,6 +3,7 @@ export * from './topic-definition';
 export * from './topics';
 export * from './proto-path';
 export * from './timestamps';
+export * from './personal-data';
 
 /** Generated contract types, one namespace per proto package (pulse.<domain>.v1). */
 export * as ingestV1 from './gen/pulse/ingest/v1';

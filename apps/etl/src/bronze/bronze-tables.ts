@@ -1,4 +1,4 @@
-import { type DebeziumEnvelope, ingestV1, recsV1, timestampToMillis } from '@pulse/contracts';
+import { APP_DB_USER_COLUMNS, type DebeziumEnvelope, ingestV1, recsV1, timestampToMillis } from '@pulse/contracts';
 import type { ColumnValue, CreateTableOptions, DeltaColumn } from '@pulse/lake';
 import type { IncomingRecord } from '@pulse/platform';
 
@@ -14,14 +14,6 @@ export interface BronzeTable<K, V> {
   /** The users a record is about: a record naming an erased user is not written. */
   subjects(record: IncomingRecord<K, V>): (string | null | undefined)[];
 }
-
-/** Columns of the app tables that hold a user id, by table: whose rows a CDC record is about. */
-export const CDC_SUBJECT_COLUMNS: Readonly<Record<string, readonly string[]>> = {
-  users: ['id'],
-  follows: ['follower_id', 'followee_id'],
-  posts: ['author_id'],
-  comments: ['author_id'],
-};
 
 const KAFKA_COLUMNS: DeltaColumn[] = [
   { name: 'kafka_partition', type: 'integer', nullable: false },
@@ -219,7 +211,7 @@ export function cdcBronzeTable(
       configuration: configuration(targetFileSize, checkpointInterval),
     },
     subjects(record) {
-      const columns = CDC_SUBJECT_COLUMNS[qualified.split('.').pop()!] ?? [];
+      const columns = APP_DB_USER_COLUMNS[qualified.split('.').pop()!] ?? [];
       const rows = [record.key, record.value?.before, record.value?.after];
       return rows.flatMap((r) => columns.map((c) => (r?.[c] === undefined || r[c] === null ? null : String(r[c]))));
     },
