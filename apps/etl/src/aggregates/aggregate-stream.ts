@@ -105,7 +105,38 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     return this.aggregator.watermarkMs();
   }
 
-  async process(batch: IncomingRecord<string, Tracked>[]): Promise<BatchOutcome> {
+  /** Batches and erasure passes run one at a time: both change the window state and its file. */
+  private serial: Promise<unknown> = Promise.resolve();
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(fn);
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  process(batch: IncomingRecord<string, Tracked>[]): Promise<BatchOutcome> {
+    return this.serialized(() => this.processBatch(batch));
+  }
+
+  /**
+   * Drops the open windows of users erased since the last batch, without waiting for one (an idle stream): the
+   * committed state file is rewritten without them (it is what the next batch would have written as its start)
+   * and the older state files go. Returns how many windows went.
+   */
+  forgetErased(): Promise<number> {
+    return this.serialized(async () => {
+      if (this.definition.group.from !== 'user_id') return 0;
+      const forgotten = this.aggregator.forget((group) => this.erased.has(group));
+      const current = this.stateKeys[this.stateKeys.length - 1];
+      if (forgotten === 0 || current === undefined) return forgotten;
+      await this.table.storage.write(current, JSON.stringify(this.aggregator.snapshot()));
+      await this.dropStatesExcept(current);
+      this.logger.info({ stream: this.name, windows: forgotten }, 'open windows of erased users dropped');
+      return forgotten;
+    });
+  }
+
+  private async processBatch(batch: IncomingRecord<string, Tracked>[]): Promise<BatchOutcome> {
     const snapshot = await this.table.refresh();
     const committed = committedOffsets(snapshot, this.name, this.source.name);
     const next = new Map<number, bigint>();
@@ -129,10 +160,8 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     if (next.size === 0) return { version: null, written: 0, skipped };
 
     // Open windows of users erased since are dropped: never emitted, gone from the state this batch writes.
-    if (this.definition.group.from === 'user_id') {
-      const forgotten = this.aggregator.forget((group) => this.erased.has(group));
-      if (forgotten > 0) this.logger.info({ stream: this.name, windows: forgotten }, 'open windows of erased users dropped');
-    }
+    const forgotten = this.definition.group.from === 'user_id' ? this.aggregator.forget((group) => this.erased.has(group)) : 0;
+    if (forgotten > 0) this.logger.info({ stream: this.name, windows: forgotten }, 'open windows of erased users dropped');
     // A batch that fails stops the stream (and the service, see superviseConsumer): the next start
     // restores the window state committed with the table's offsets, so nothing here needs undoing.
     const emission = this.aggregator.process(facts);
@@ -183,7 +212,9 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       txns,
       info: { pulseStreamState: ref },
     });
-    await this.dropOldStates(stateKey);
+    // Older states still hold the windows just forgotten: they all go, not only those past the last two.
+    if (forgotten > 0) await this.dropStatesExcept(stateKey);
+    else await this.dropOldStates(stateKey);
     return { version: result.version, written: emission.finals.length, skipped };
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { aggregateTopic, type TopicDefinition, Topics } from '@pulse/contracts';
 import { ERASURE_LIST, type ErasureList, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
 import { activityTopic } from '../bronze/bronze-streams.service';
@@ -24,10 +24,15 @@ export function etlTopics(config: EtlConfig): TopicDefinition<any, any>[] {
   return [activityTopic(config), lateTopic(config), ...aggregateDefinitions(config).map((d) => aggregateTopic(d.name))];
 }
 
+/** How often the streams look for users erased since (their open windows are dropped even when no batch comes). */
+const ERASURE_CHECK_MS = 5_000;
+
 /** Runs the window aggregates of the activity stream (one replica: ETL_AGGREGATE_STREAMS). */
 @Injectable()
-export class AggregateStreamsService implements OnApplicationBootstrap {
+export class AggregateStreamsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly streams = new Map<string, AggregateStream>();
+  private erasureTimer?: NodeJS.Timeout;
+  private erasedSeen = 0;
 
   constructor(
     @Inject(ETL_CONFIG) private readonly config: EtlConfig,
@@ -67,6 +72,23 @@ export class AggregateStreamsService implements OnApplicationBootstrap {
       this.streams.set(definition.name, stream);
       await stream.restore();
       await this.registry.launch(name, name, [activityTopic(this.config)], stream);
+    }
+    this.erasureTimer = setInterval(() => void this.forgetErased(), ERASURE_CHECK_MS);
+  }
+
+  onApplicationShutdown() {
+    clearInterval(this.erasureTimer);
+  }
+
+  /** When the erasure list grew: every stream drops the open windows of the users erased since. */
+  async forgetErased(): Promise<void> {
+    const listed = this.erased.size;
+    if (listed === this.erasedSeen) return;
+    try {
+      for (const stream of this.streams.values()) await stream.forgetErased();
+      this.erasedSeen = listed;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not drop the open windows of erased users; retried');
     }
   }
 }
