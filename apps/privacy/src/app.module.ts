@@ -1,9 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { type Logger, migrationsDir, PlatformModule, PostgresModule, RedisModule } from '@pulse/platform';
+import { Topics } from '@pulse/contracts';
+import { KafkaModule, type Logger, migrationsDir, PlatformModule, PostgresModule, RedisModule } from '@pulse/platform';
 import { PRIVACY_CONFIG, type PrivacyConfig } from './config/privacy.config';
-import { PrivacyModule } from './privacy/privacy.module';
+import { ErasureModule } from './erasure/erasure.module';
 
-/** config → logging, health, metrics → infrastructure → the privacy slice. */
+/** config → logging, health, metrics → PostgreSQL (jobs), Kafka (the erasure list), Redis → erasure. */
 @Module({})
 export class AppModule {
   static forRoot(config: PrivacyConfig, logger: Logger): DynamicModule {
@@ -18,12 +19,16 @@ export class AppModule {
           applicationName: config.SERVICE_NAME,
           migrate: config.PRIVACY_AUTO_MIGRATE && { dir: migrationsDir('privacy', __dirname, config.PRIVACY_MIGRATIONS_DIR) },
           requiredTable: {
-            table: 'handled_events',
+            table: 'erasure_jobs',
             missing: 'privacy tables: run `nx run privacy:migrate` (node migrate.js) or set PRIVACY_AUTO_MIGRATE=true',
           },
         }),
+        KafkaModule.forRoot({
+          settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
+          topics: [Topics.privacyErasures],
+        }),
         RedisModule.forRoot({ url: config.REDIS_URL, critical: true }),
-        PrivacyModule,
+        ErasureModule,
       ],
       providers: [{ provide: PRIVACY_CONFIG, useValue: config }],
       exports: [PRIVACY_CONFIG],

@@ -80,8 +80,9 @@ export interface Erasure {
     | Timestamp
     | undefined;
   /**
-   * Verification passes run: each pass erases every store again and counts
-   * what it still found; the job completes after a pass that found nothing.
+   * Passes completed over every store: the first erases, each later one (a
+   * verification) erases again and counts what it still found; the job
+   * completes after a verification pass that found nothing anywhere.
    */
   passes: number;
   /** Times a worker (re)started the job: more than 1 after a crash or restart. */
