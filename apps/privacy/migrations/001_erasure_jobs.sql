@@ -9,6 +9,8 @@ CREATE TABLE erasure_jobs (
   requested_at    timestamptz NOT NULL DEFAULT now(),
   started_at      timestamptz,
   finished_at     timestamptz,
+  -- When every store had been erased once (the end of pass 1).
+  erased_at       timestamptz,
   -- 1: the first erasure of every store; 2 and up: verification passes.
   pass            integer NOT NULL DEFAULT 1,
   attempts        integer NOT NULL DEFAULT 0,
@@ -33,6 +35,8 @@ CREATE TABLE erasure_steps (
   memo            jsonb NOT NULL DEFAULT '{}',
   started_at      timestamptz,
   finished_at     timestamptz,
+  -- Time spent erasing in this store, summed over passes.
+  busy_ms         bigint NOT NULL DEFAULT 0,
   PRIMARY KEY (job_id, store)
 );
 

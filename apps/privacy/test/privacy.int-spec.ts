@@ -63,7 +63,8 @@ beforeAll(async () => {
     PRIVACY_APP_SCHEMA: appSchema,
     STORAGE_GRPC_ADDR: '',
     FEATURES_GRPC_ADDR: '',
-    PRIVACY_REDIS_USER_KEYS: `privacy:t:${run}:u:{user}:*`,
+    PRIVACY_REDIS_USER_KEYS: `privacy:t:${run}:u:{user}:*,privacy:t:${run}:a:{user}`,
+    PRIVACY_REDIS_SWEEP_PREFIXES: `privacy:t:${run}:`,
     PRIVACY_KAFKA_USER_TOPICS: `${userTopic.name}:user_id`,
     PRIVACY_MODELS_DIR: join(dir, 'models'),
     LAKE_ROOT: join(dir, 'lake'),
@@ -139,7 +140,11 @@ describe('privacy', () => {
     // Redis: the user's live state, and another user's.
     await redis.rpush(`privacy:t:${run}:u:${userId}:acts`, 'POST|LIKE|1|p1');
     await redis.sadd(`privacy:t:${run}:u:${userId}:seen`, 'p1');
-    await redis.rpush(`privacy:t:${run}:u:${other}:acts`, 'POST|LIKE|1|p1');
+    await redis.rpush(`privacy:t:${run}:u:${other}:acts`, 'POST|LIKE|1|p1', `USER|FOLLOW|2|${userId}`);
+    // References elsewhere: the author of a post in a catalogue, another user's muted accounts, the author index.
+    await redis.hset(`privacy:t:${run}:p:1`, { a: userId, d: '1' });
+    await redis.sadd(`privacy:t:${run}:u:${other}:muted`, userId, 'u-9');
+    await redis.zadd(`privacy:t:${run}:a:${userId}`, 1, '1');
     // Kafka: two windows of the user, one of the other user.
     const key = (start: string, user: string) => `${start}|user_id=${user}`;
     await kafka.producer.send(userTopic, [
@@ -196,7 +201,7 @@ describe('privacy', () => {
     expect(erased).toMatchObject({
       erasure_list: { listed: 1 },
       app_database: { users: 1, posts: 1, follows: 1 },
-      redis: { keys: 2 },
+      redis: { keys: 3, references: 3 },
       models: { versions: 1, embedding_rows: 1, seen_items: 2 },
       kafka: { tombstones: 2 },
       lake: { rows: 2, tables: 1 },
@@ -209,7 +214,9 @@ describe('privacy', () => {
     const { rows: users } = await pg.query(`SELECT id FROM ${appSchema}.users`);
     expect(users.map((r) => String(r.id))).toEqual([other]);
     expect(await redis.keys(`privacy:t:${run}:u:${userId}:*`)).toEqual([]);
-    expect(await redis.exists(`privacy:t:${run}:u:${other}:acts`)).toBe(1);
+    expect(await redis.lrange(`privacy:t:${run}:u:${other}:acts`, 0, -1)).toEqual(['POST|LIKE|1|p1']);
+    expect(await redis.smembers(`privacy:t:${run}:u:${other}:muted`)).toEqual(['u-9']);
+    expect(await redis.hgetall(`privacy:t:${run}:p:1`)).toEqual({ d: '1' });
     const records = await readTopicUntil(kafka, userTopic, { filter: () => true, done: (k) => k.length >= 5, timeoutMs: 10_000 });
     const latest = new Map(records.map((r) => [r.key, r.value]));
     expect([...latest].filter(([k, v]) => k!.includes(userId) && v !== null)).toEqual([]);

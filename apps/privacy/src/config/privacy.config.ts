@@ -50,9 +50,15 @@ export const privacyConfigSchema = z.object({
   PRIVACY_FEATURE_ENTITY: env.string('user'),
   /**
    * Redis keys holding a user's data, as glob patterns with `{user}` for the user id: the recommender's live state
-   * (RECS_REDIS_PREFIX + `u:{user}:*`). Ingest's dedup keys hold event ids only.
+   * and its index of the user's posts (RECS_REDIS_PREFIX + `u:{user}:*`, `a:{user}`). Ingest's dedup keys hold event
+   * ids only; the feature store's rows go through DeleteEntity.
    */
-  PRIVACY_REDIS_USER_KEYS: list('pulse:recs:u:{user}:*'),
+  PRIVACY_REDIS_USER_KEYS: list('pulse:recs:u:{user}:*,pulse:recs:a:{user}'),
+  /**
+   * Key prefixes whose every key is read for references to the user (a hash field, a set member, a list element
+   * naming the id: a post's author, another user's muted account or recent action), removed one by one.
+   */
+  PRIVACY_REDIS_SWEEP_PREFIXES: list('pulse:recs:'),
   /**
    * Compacted topics keyed by user, as `topic:field` (the key holds `field=<user id>` between `|`, as windowed
    * aggregates do): their keys of the user get tombstones.

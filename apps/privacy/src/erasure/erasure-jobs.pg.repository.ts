@@ -14,6 +14,7 @@ interface JobRow {
   requested_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+  erased_at: Date | null;
   pass: number;
   attempts: number;
   next_attempt_at: Date;
@@ -31,6 +32,7 @@ interface StepRow {
   memo: Record<string, unknown>;
   started_at: Date | null;
   finished_at: Date | null;
+  busy_ms: string;
 }
 
 /**
@@ -148,20 +150,19 @@ export class ErasureJobsRepository {
 
   async saveStep(jobId: string, step: StepRecord): Promise<void> {
     await this.pool.query(
-      `UPDATE ${this.schema}.erasure_steps SET state = $3, pass = $4, erased = $5, found_on_verify = $6, memo = $7, started_at = $8, finished_at = $9
-       WHERE job_id = $1 AND store = $2`,
-      [jobId, step.store, step.state, step.pass, step.erased, step.foundOnVerify, step.memo, step.startedAt, step.finishedAt],
+      `UPDATE ${this.schema}.erasure_steps SET state = $3, pass = $4, erased = $5, found_on_verify = $6, memo = $7, started_at = $8, finished_at = $9,
+         busy_ms = $10 WHERE job_id = $1 AND store = $2`,
+      [jobId, step.store, step.state, step.pass, step.erased, step.foundOnVerify, step.memo, step.startedAt, step.finishedAt, step.busyMs],
     );
   }
 
-  /** Moves the job to a pass (and when to run it). */
+  /** Moves the job to a pass (and when to run it); the end of pass 1 is when every store was erased once. */
   async setPass(jobId: string, pass: number, nextAttemptAt: Date, lastError = ''): Promise<void> {
-    await this.pool.query(`UPDATE ${this.schema}.erasure_jobs SET pass = $2, next_attempt_at = $3, last_error = $4 WHERE job_id = $1`, [
-      jobId,
-      pass,
-      nextAttemptAt,
-      lastError,
-    ]);
+    await this.pool.query(
+      `UPDATE ${this.schema}.erasure_jobs SET pass = $2, next_attempt_at = $3, last_error = $4,
+         erased_at = CASE WHEN $2 = 2 THEN coalesce(erased_at, now()) ELSE erased_at END WHERE job_id = $1`,
+      [jobId, pass, nextAttemptAt, lastError],
+    );
   }
 
   /** Puts the job off until `nextAttemptAt` (a wait, or a retry after an error, then `lastError` says which). */
@@ -220,6 +221,7 @@ export class ErasureJobsRepository {
       requestedAt: r.requested_at,
       startedAt: r.started_at,
       finishedAt: r.finished_at,
+      erasedAt: r.erased_at,
       pass: r.pass,
       attempts: r.attempts,
       nextAttemptAt: r.next_attempt_at,
@@ -236,6 +238,7 @@ export class ErasureJobsRepository {
           memo: s.memo,
           startedAt: s.started_at,
           finishedAt: s.finished_at,
+          busyMs: Number(s.busy_ms),
         })),
     }));
   }

@@ -17,6 +17,7 @@ class MemoryJobs {
     requestedAt: new Date(0),
     startedAt: null,
     finishedAt: null,
+    erasedAt: null,
     pass: 1,
     attempts: 0,
     nextAttemptAt: new Date(0),
@@ -31,6 +32,7 @@ class MemoryJobs {
       memo: {},
       startedAt: null,
       finishedAt: null,
+      busyMs: 0,
     })),
   };
   audits: string[] = [];

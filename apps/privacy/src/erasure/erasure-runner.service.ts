@@ -138,6 +138,7 @@ export class ErasureRunnerService implements OnApplicationBootstrap, OnApplicati
         memo: outcome.memo ?? step.memo,
         startedAt: step.startedAt ?? new Date(started),
         finishedAt: new Date(),
+        busyMs: step.busyMs + (Date.now() - started),
       };
       await this.jobs.saveStep(job.jobId, next);
       steps.set(step.store, next);

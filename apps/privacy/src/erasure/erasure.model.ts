@@ -37,6 +37,8 @@ export interface StepRecord {
   memo: Record<string, unknown>;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** Time spent erasing in this store, summed over passes, ms. */
+  busyMs: number;
 }
 
 export interface JobRecord {
@@ -49,6 +51,8 @@ export interface JobRecord {
   requestedAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** When every store had been erased once. */
+  erasedAt: Date | null;
   pass: number;
   attempts: number;
   nextAttemptAt: Date;

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { privacyV1, toTimestamp } from '@pulse/contracts';
+import { millisToDuration, privacyV1, toTimestamp } from '@pulse/contracts';
 import { grpcErrors, subjectHash } from '@pulse/platform';
 import { PRIVACY_CONFIG, type PrivacyConfig } from '../config/privacy.config';
 import { ErasureJobsRepository } from './erasure-jobs.pg.repository';
@@ -79,6 +79,7 @@ export function toErasure(job: JobRecord): privacyV1.Erasure {
       foundOnVerify: s.foundOnVerify,
       startedAt: toTimestamp(s.startedAt),
       finishedAt: toTimestamp(s.finishedAt),
+      busy: millisToDuration(s.busyMs),
     })),
     requestedAt: toTimestamp(job.requestedAt),
     startedAt: toTimestamp(job.startedAt),
@@ -86,5 +87,6 @@ export function toErasure(job: JobRecord): privacyV1.Erasure {
     passes: Math.max(0, job.state === 'COMPLETED' ? job.pass : job.pass - 1),
     attempts: job.attempts,
     lastError: job.lastError,
+    erasedAt: toTimestamp(job.erasedAt),
   };
 }

@@ -52,7 +52,8 @@ export class LakeEraser implements StoreEraser {
     }
     return {
       counts: { rows, files_rewritten: files, tables },
-      memo: { tables: [...touched].sort(), lastDeleteAt: rows > 0 ? context.now : memo.lastDeleteAt },
+      // The last DELETE committed now: its removed files are this old at most, what the purge waits on.
+      memo: { tables: [...touched].sort(), lastDeleteAt: rows > 0 ? Date.now() : memo.lastDeleteAt },
     };
   }
 }

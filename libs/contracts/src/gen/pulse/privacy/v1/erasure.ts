@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Duration } from "../../../google/protobuf/duration";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 
 /** ErasureState is the state of a job. */
@@ -89,6 +90,11 @@ export interface Erasure {
   attempts: number;
   /** The last error that interrupted the job (retried); empty when none. */
   lastError: string;
+  /**
+   * When every store had been erased once (the first pass done); the
+   * verification passes follow. Unset before.
+   */
+  erasedAt: Timestamp | undefined;
 }
 
 /** StoreErasure is the progress of a job in one store. */
@@ -112,7 +118,11 @@ export interface StoreErasure {
     | Timestamp
     | undefined;
   /** When the store was last erased or verified. */
-  finishedAt: Timestamp | undefined;
+  finishedAt:
+    | Timestamp
+    | undefined;
+  /** Time spent erasing in this store, summed over passes (waits left out). */
+  busy: Duration | undefined;
 }
 
 export interface StoreErasure_ErasedEntry {
@@ -138,6 +148,7 @@ function createBaseErasure(): Erasure {
     passes: 0,
     attempts: 0,
     lastError: "",
+    erasedAt: undefined,
   };
 }
 
@@ -175,6 +186,9 @@ export const Erasure: MessageFns<Erasure> = {
     }
     if (message.lastError !== "") {
       writer.uint32(90).string(message.lastError);
+    }
+    if (message.erasedAt !== undefined) {
+      Timestamp.encode(message.erasedAt, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -280,6 +294,14 @@ export const Erasure: MessageFns<Erasure> = {
             message.lastError = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.erasedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -294,7 +316,15 @@ export const Erasure: MessageFns<Erasure> = {
 };
 
 function createBaseStoreErasure(): StoreErasure {
-  return { store: "", state: 0, erased: {}, foundOnVerify: {}, startedAt: undefined, finishedAt: undefined };
+  return {
+    store: "",
+    state: 0,
+    erased: {},
+    foundOnVerify: {},
+    startedAt: undefined,
+    finishedAt: undefined,
+    busy: undefined,
+  };
 }
 
 export const StoreErasure: MessageFns<StoreErasure> = {
@@ -316,6 +346,9 @@ export const StoreErasure: MessageFns<StoreErasure> = {
     }
     if (message.finishedAt !== undefined) {
       Timestamp.encode(message.finishedAt, writer.uint32(50).fork()).join();
+    }
+    if (message.busy !== undefined) {
+      Duration.encode(message.busy, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -385,6 +418,14 @@ export const StoreErasure: MessageFns<StoreErasure> = {
             }
 
             message.finishedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.busy = Duration.decode(reader, reader.uint32());
             continue;
           }
         }
