@@ -29,20 +29,6 @@ const tableList = () =>
       message: 'expected a comma-separated list of table or schema.table names (lower-case identifiers)',
     });
 
-/** A list parsed by `parse`; a bad entry (an invalid regular expression) is named. */
-const parsedList = <T>(fallback: string, parse: (text: string) => T) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      try {
-        return parse(text);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    });
-
 /** Every environment variable of the cdc service; see apps/cdc/.env.example. */
 export const cdcConfigSchema = z.object({
   SERVICE_NAME: env.string('cdc'),
@@ -92,12 +78,12 @@ export const cdcConfigSchema = z.object({
    * regular expressions matched against the whole `schema.table.column`. By default the private `users.email`.
    * Key columns are never left out. Empty: every column is captured.
    */
-  CDC_COLUMN_EXCLUDE_LIST: parsedList('[^.]+\\.users\\.email', parseExcludeList),
+  CDC_COLUMN_EXCLUDE_LIST: env.parsed('[^.]+\\.users\\.email', parseExcludeList),
   /**
    * Columns whose values are replaced by asterisks, Debezium's `column.mask.with.<length>.chars`:
    * `<length>:<regex>` entries, comma-separated, e.g. `8:public\\.users\\.phone`. Empty: none.
    */
-  CDC_COLUMN_MASK_WITH_CHARS: parsedList('', parseMaskList),
+  CDC_COLUMN_MASK_WITH_CHARS: env.parsed('', parseMaskList),
   /** Delay before reconnecting after the replication stream or Kafka failed; doubles up to 30s. */
   CDC_RETRY_BACKOFF: env.duration('500ms'),
   /** Folder of the migrations applied by `migrate` (found next to the program when unset). */

@@ -3,20 +3,6 @@ import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
 
-/** `key=value,...` parsed by `parse`, the error named. */
-const weights = <T>(parse: (text: string) => T) =>
-  z
-    .string()
-    .default('')
-    .transform((text, ctx) => {
-      try {
-        return parse(text);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    });
-
 /** Every environment variable of the recommender service; see apps/recommender/.env.example. */
 export const recommenderConfigSchema = z.object({
   SERVICE_NAME: env.string('recommender'),
@@ -60,7 +46,7 @@ export const recommenderConfigSchema = z.object({
   /** How long a hidden post or a muted account stays out of a user's recommendations. */
   RECS_HIDDEN_TTL: env.duration('90d'),
   /** Weight of each action type, `type=weight,...` over the defaults (src/live/action-weights.ts). */
-  RECS_ACTION_WEIGHTS: weights(parseActionWeights),
+  RECS_ACTION_WEIGHTS: env.parsed('', parseActionWeights),
   /** Fold-in: ridge penalty towards the trained user vector, and the half-life of an action's weight. */
   RECS_FOLD_IN_LAMBDA: z.coerce.number().positive().default(1),
   RECS_FOLD_IN_HALF_LIFE: env.duration('1d'),
@@ -75,7 +61,7 @@ export const recommenderConfigSchema = z.object({
   /** How often the trending list is recomputed from the feature store. */
   RECS_TRENDING_REFRESH: env.duration('15s'),
   /** Weights of the ranking function, `name=weight,...` over the defaults (src/candidates/ranker.ts). */
-  RECS_RANK_WEIGHTS: weights(parseRankWeights),
+  RECS_RANK_WEIGHTS: env.parsed('', parseRankWeights),
   /** Key of the subject hashes of the erasure list (pulse.privacy.erasures.v1): the same secret in every service. */
   PRIVACY_SUBJECT_KEY: env.string(LOCAL_SUBJECT_KEY),
   /** Whether every list served is published on pulse.recs.served.v1. */

@@ -92,6 +92,19 @@ export const env = {
         message: 'expected SimpleStrategy:<rf> or NetworkTopologyStrategy:<dc>=<rf>[,<dc>=<rf>...]',
       }),
   string: (fallback: string) => z.string().min(1).default(fallback),
+  /** Text read by a parser of the app's (a list of rules, of weights); the parser's error names what is wrong. */
+  parsed: <T>(fallback: string, parse: (text: string) => T) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((text, ctx) => {
+        try {
+          return parse(text);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
 };
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
