@@ -1,6 +1,5 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { LakeEngine, type LakeStorage, LocalLakeStorage, S3LakeStorage } from '@pulse/lake';
-import { resolve } from 'node:path';
+import { closeLakeStorage, lakeLocation, LakeEngine, type LakeStorage, openLakeStorage } from '@pulse/lake';
 import { PRIVACY_CONFIG, type PrivacyConfig } from '../config/privacy.config';
 
 /**
@@ -21,18 +20,7 @@ export class LakeAccess implements OnApplicationShutdown {
   open(): Promise<{ storage: LakeStorage; engine: LakeEngine }> {
     this.opened ??= (async () => {
       const c = this.config;
-      const storage =
-        c.LAKE_BACKEND === 's3'
-          ? await new S3LakeStorage({
-              endpoint: c.LAKE_S3_ENDPOINT || undefined,
-              region: c.LAKE_S3_REGION,
-              bucket: c.LAKE_S3_BUCKET,
-              prefix: c.LAKE_S3_PREFIX,
-              accessKeyId: c.LAKE_S3_ACCESS_KEY_ID,
-              secretAccessKey: c.LAKE_S3_SECRET_ACCESS_KEY,
-              forcePathStyle: c.LAKE_S3_FORCE_PATH_STYLE,
-            }).init()
-          : new LocalLakeStorage(resolve(c.LAKE_ROOT));
+      const storage = await openLakeStorage(lakeLocation(c));
       return { storage, engine: await LakeEngine.create({ memoryLimit: c.LAKE_MEMORY_LIMIT, threads: 2 }) };
     })();
     this.opened.catch(() => (this.opened = undefined));
@@ -53,7 +41,7 @@ export class LakeAccess implements OnApplicationShutdown {
   async onApplicationShutdown() {
     if (!this.opened) return;
     const { storage, engine } = await this.opened.catch(() => ({ storage: undefined, engine: undefined }));
-    if (storage instanceof S3LakeStorage) storage.close();
+    if (storage) closeLakeStorage(storage);
     engine?.close();
   }
 }
