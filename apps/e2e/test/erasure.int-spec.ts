@@ -16,8 +16,9 @@ import Redis from 'ioredis';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
+import { startFeatureStore } from './support/feature-store';
 import { CASSANDRA, dropAppDatabase, KAFKA_BROKERS, migrateAppDatabase, PG_URL, startAppDatabase } from './support/app-database';
 import {
   deltaRsRows,
@@ -40,7 +41,6 @@ import {
 // them, the second one with a kill -9 of the privacy service in the middle, and every store is scanned for their ids
 // and emails.
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:26379';
-const REPO = resolve(__dirname, '../../..');
 const run = randomUUID().replace(/-/g, '').slice(0, 10);
 const schema = `erase_${run}`;
 const keyspace = `erase_${run}`;
@@ -52,7 +52,6 @@ const models = join(dir, 'models');
 const media = join(dir, 'media');
 const archive = join(dir, 'archive');
 const prefixes = { fs: `erase:${run}:fs:`, recs: `erase:${run}:recs:`, dedup: `erase:${run}:dedup:` };
-const HOUR = 3_600_000;
 const { ErasureState, StoreState } = privacyV1;
 
 /** Ids from a range no other run uses, long enough that a match is never a coincidence. */
@@ -177,20 +176,6 @@ beforeAll(async () => {
     '--promote',
   ]);
 
-  const fsEnv = {
-    KAFKA_BROKERS,
-    REDIS_URL,
-    PG_URL,
-    LAKE_ROOT: lake,
-    FEATURE_STORE_PG_SCHEMA: fsSchema,
-    FEATURE_STORE_AUTO_MIGRATE: 'true',
-    FEATURE_STORE_REPO_DIR: join(REPO, 'feature_repo'),
-    FEATURE_STORE_REDIS_PREFIX: prefixes.fs,
-    FEATURE_STORE_AGGREGATES_GROUP: `erase-fs-${run}`,
-    FEATURE_STORE_REGISTRY_REFRESH: '200ms',
-  };
-  await runBuilt('feature-store', 'migrate.js', fsEnv);
-  await runBuilt('feature-store', 'registry-cli.js', fsEnv, ['apply']);
   services.cdc = await startAppDatabase(schema);
   services.storage = await startService('storage', {
     KAFKA_BROKERS,
@@ -204,7 +189,7 @@ beforeAll(async () => {
     MEDIA_ARCHIVE_ROOT: archive,
     MEDIA_SWEEPER: 'false',
   });
-  services.features = await startService('feature-store', fsEnv);
+  services.features = await startFeatureStore({ schema: fsSchema, lake, redisPrefix: prefixes.fs, group: `erase-fs-${run}` });
   services.etl = await startService('etl', {
     KAFKA_BROKERS,
     LAKE_ROOT: lake,

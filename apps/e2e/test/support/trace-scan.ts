@@ -1,7 +1,7 @@
 import { type IncomingRecord, type KafkaClient } from '@pulse/platform';
 import { Client as CassandraClient } from 'cassandra-driver';
 import type Redis from 'ioredis';
-import { LakeEngine } from '@pulse/lake';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -116,20 +116,20 @@ export function deltaRsRows(table: string): Record<string, unknown>[] {
  * and checkpoints) read row by row with DuckDB, every other file (the JSON log, stream state) as text.
  */
 export async function scanLakeFiles(root: string, needles: readonly string[]): Promise<string[]> {
-  const engine = await LakeEngine.create({ threads: 1 });
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const connection = await instance.connect();
   const found: string[] = [];
   try {
     for (const file of files(root)) {
       const where = `lake (disk): ${file.slice(root.length + 1)}`;
       if (file.endsWith('.parquet')) {
-        const rows = await engine.query<{ j: string }>(
-          `SELECT to_json(t)::VARCHAR AS j FROM read_parquet('${file.replace(/'/g, "''")}') t`,
-        );
-        if (rows.some((r) => holds(String(r.j), needles))) found.push(where);
+        const reader = await connection.runAndReadAll(`SELECT to_json(t)::VARCHAR AS j FROM read_parquet('${file.replace(/'/g, "''")}') t`);
+        if (reader.getRowObjectsJson().some((r) => holds(String(r['j']), needles))) found.push(where);
       } else if (holds(readFileSync(file, 'latin1'), needles)) found.push(where);
     }
   } finally {
-    engine.close();
+    connection.closeSync();
+    instance.closeSync();
   }
   return found;
 }
