@@ -5,8 +5,12 @@ import { postsTopic } from './catalog/posts.kafka.consumer';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from './config/recommender.config';
 import { PrivacyModule } from './privacy/privacy.module';
 import { ServingModule } from './serving/serving.module';
+import { TrainingModule } from './training/training.module';
 
-/** config → logging, health, metrics → Kafka, Redis → serving (registry, promoted model, live state, catalogue, gRPC RecsService). */
+/**
+ * config → logging, health, metrics → Kafka, Redis → serving (registry, promoted model, live state, catalogue,
+ * gRPC RecsService) → scheduled training from the lake.
+ */
 @Module({})
 export class AppModule {
   static forRoot(config: RecommenderConfig, logger: Logger): DynamicModule {
@@ -24,6 +28,7 @@ export class AppModule {
         ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),
         PrivacyModule,
         ServingModule,
+        TrainingModule,
       ],
       providers: [{ provide: RECOMMENDER_CONFIG, useValue: config }],
       exports: [RECOMMENDER_CONFIG],

@@ -8,3 +8,4 @@ export * from './storage/lake-storage';
 export * from './storage/local.lake-storage';
 export * from './storage/s3.lake-storage';
 export * from './storage/open-lake-storage';
+export * from './tables/bronze-layout';

@@ -10,9 +10,9 @@ import {
   windowAggregateKey,
 } from '@pulse/contracts';
 import { ColumnBatch, type DeltaTable } from '@pulse/lake';
-import type { IncomingRecord, KafkaClient, Logger, TopicBatch } from '@pulse/platform';
+import type { IncomingRecord, KafkaClient, Logger, RecordPosition, TopicBatch } from '@pulse/platform';
 import { activityTypeName, targetTypeName, utcDate } from '../bronze/bronze-tables';
-import { committedOffsets, txnAppId } from '../streams/exactly-once.sink';
+import { committedOffsets, DEAD_LETTERS_INFO, txnAppId } from '../streams/exactly-once.sink';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
 import type { ActivityFacts, AggregateDefinition } from './aggregate-definitions';
 import { type AggregatorState, type WindowAggregator, type WindowResult } from './window-aggregator';
@@ -59,6 +59,10 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
   readonly name: string;
   /** State files of the latest commits, oldest first. */
   private stateKeys: string[] = [];
+  /** A batch failed after the aggregator took its records in: restore from the table before the next. */
+  private stale = false;
+  /** The aggregator's state before any record: what a stream without a committed state goes back to. */
+  private readonly initialState: AggregatorState;
 
   constructor(
     readonly definition: AggregateDefinition,
@@ -71,6 +75,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     private readonly erased: ErasedUsers = { has: () => false },
   ) {
     this.name = `agg_${definition.name}`;
+    this.initialState = aggregator.snapshot();
   }
 
   get topic(): TopicDefinition<string, etlV1.WindowAggregate> {
@@ -95,6 +100,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     if (committedOffsets(snapshot, this.name, this.source.name).size > 0) {
       throw new Error(`${this.name}: the table has offsets but no window state; refusing to double-count`);
     }
+    this.aggregator.restore(this.initialState);
   }
 
   async committedOffsets(): Promise<Map<string, Map<number, bigint>>> {
@@ -114,8 +120,24 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     return run;
   }
 
-  process(batch: IncomingRecord<string, Tracked>[]): Promise<BatchOutcome> {
-    return this.serialized(() => this.processBatch(batch));
+  process(batch: IncomingRecord<string, Tracked>[], deadLettered: readonly RecordPosition[] = []): Promise<BatchOutcome> {
+    return this.serialized(async () => {
+      await this.restoreIfStale();
+      try {
+        return await this.processBatch(batch, deadLettered);
+      } catch (error) {
+        // The batch is retried: the window state goes back to what the table committed (a failed commit may
+        // have landed, so the table decides), as a restart would, before the records are counted again.
+        this.stale = true;
+        throw error;
+      }
+    });
+  }
+
+  private async restoreIfStale(): Promise<void> {
+    if (!this.stale) return;
+    await this.restore();
+    this.stale = false;
   }
 
   /**
@@ -126,6 +148,8 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
   forgetErased(): Promise<number> {
     return this.serialized(async () => {
       if (this.definition.group.from !== 'user_id') return 0;
+      // After a failed batch the aggregator holds uncommitted records: the committed state comes back first.
+      await this.restoreIfStale();
       const forgotten = this.aggregator.forget((group) => this.erased.has(group));
       const current = this.stateKeys[this.stateKeys.length - 1];
       if (forgotten === 0 || current === undefined) return forgotten;
@@ -136,7 +160,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     });
   }
 
-  private async processBatch(batch: IncomingRecord<string, Tracked>[]): Promise<BatchOutcome> {
+  private async processBatch(batch: IncomingRecord<string, Tracked>[], deadLettered: readonly RecordPosition[]): Promise<BatchOutcome> {
     const snapshot = await this.table.refresh();
     const committed = committedOffsets(snapshot, this.name, this.source.name);
     const next = new Map<number, bigint>();
@@ -157,13 +181,21 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
         records.set(f, record);
       }
     }
+    // Records already on the dead-letter topic: the commit moves the partition's offset past them.
+    const passed: string[] = [];
+    for (const p of deadLettered) {
+      const from = committed.get(p.partition);
+      if (p.topic !== this.source.name || (from !== undefined && p.offset < from)) continue;
+      passed.push(`${p.topic}/${p.partition}/${p.offset}`);
+      const seen = next.get(p.partition);
+      if (seen === undefined || p.offset + 1n > seen) next.set(p.partition, p.offset + 1n);
+    }
     if (next.size === 0) return { version: null, written: 0, skipped };
 
     // Open windows of users erased since are dropped: never emitted, gone from the state this batch writes.
     const forgotten = this.definition.group.from === 'user_id' ? this.aggregator.forget((group) => this.erased.has(group)) : 0;
     if (forgotten > 0) this.logger.info({ stream: this.name, windows: forgotten }, 'open windows of erased users dropped');
-    // A batch that fails stops the stream (and the service, see superviseConsumer): the next start
-    // restores the window state committed with the table's offsets, so nothing here needs undoing.
+    // A batch that fails is retried after the window state is restored from the table (see process).
     const emission = this.aggregator.process(facts);
     const now = Date.now();
     const watermark = emission.watermark;
@@ -210,7 +242,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       operationParameters: { outputMode: 'Append', queryId: this.name, epochId: String(snapshot.version + 1) },
       operationMetrics: { numLateEvents: String(emission.late.length), numUpdates: String(emission.updates.length) },
       txns,
-      info: { pulseStreamState: ref },
+      info: passed.length > 0 ? { pulseStreamState: ref, [DEAD_LETTERS_INFO]: passed } : { pulseStreamState: ref },
     });
     // Older states still hold the windows just forgotten: they all go, not only those past the last two.
     if (forgotten > 0) await this.dropStatesExcept(stateKey);

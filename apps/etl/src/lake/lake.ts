@@ -7,7 +7,7 @@ import {
   lakeLocation,
   openLakeStorage,
 } from '@pulse/lake';
-import type { Logger } from '@pulse/platform';
+import { grpcErrors, type Logger } from '@pulse/platform';
 import type { EtlConfig } from '../config/etl.config';
 
 export interface ManagedTable {
@@ -52,6 +52,13 @@ export class Lake {
   /** The managed table of that name, or undefined. */
   async find(name: string): Promise<ManagedTable | undefined> {
     return this.tables.get(name);
+  }
+
+  /** The managed table of that name; NOT_FOUND for the caller when there is none. */
+  async get(name: string): Promise<ManagedTable> {
+    const table = await this.find(name);
+    if (!table) throw grpcErrors.notFound(`table ${name}`);
+    return table;
   }
 
   async all(): Promise<ManagedTable[]> {

@@ -19,9 +19,9 @@ export const privacyConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   /** gRPC listen address; port 0 picks a free port. */
   GRPC_HOST: env.string('0.0.0.0'),
-  GRPC_PORT: env.port(50058),
+  GRPC_PORT: env.port(50059),
   /** HTTP for /health/live, /health/ready and /metrics. */
-  HTTP_PORT: env.port(8088),
+  HTTP_PORT: env.port(8089),
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
   /** PostgreSQL of the service's own schema (erasure jobs, their steps, the audit log). */
   PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),

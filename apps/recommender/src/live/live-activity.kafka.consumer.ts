@@ -55,7 +55,7 @@ export class LiveActivityKafkaConsumer implements OnApplicationBootstrap, OnAppl
     private readonly state: UserStateRepository,
     private readonly health: HealthRegistry,
     @Inject(ERASURE_LIST) private readonly erased: ErasureList,
-    metrics: ServiceMetrics,
+    private readonly metrics: ServiceMetrics,
   ) {
     this.recorded = new Counter({
       name: 'recs_live_actions_total',
@@ -74,7 +74,9 @@ export class LiveActivityKafkaConsumer implements OnApplicationBootstrap, OnAppl
     if (!this.config.RECS_LIVE_CONSUMER) return;
     this.supervised = superviseConsumer({
       name: 'live-activity-consumer',
-      consumer: this.kafka.consumer([Topics.activityTracked], { groupId: this.config.RECS_LIVE_GROUP, from: 'latest', maxBatchSize: 1000 }),
+      kafka: this.kafka,
+      topics: [Topics.activityTracked],
+      consume: { groupId: this.config.RECS_LIVE_GROUP, from: 'latest', maxBatchSize: 1000 },
       handler: async (batch) => {
         const actions = batch
           .flatMap((r) => (r.value ? [recentAction(r.value)] : []))
@@ -87,6 +89,7 @@ export class LiveActivityKafkaConsumer implements OnApplicationBootstrap, OnAppl
       },
       logger: this.logger,
       health: this.health,
+      metrics: this.metrics,
     });
   }
 

@@ -4,6 +4,7 @@ import {
   ERASURE_LIST,
   type ErasureList,
   HealthRegistry,
+  isPermanentCassandraError,
   KAFKA_CLIENT,
   type KafkaClient,
   LOGGER,
@@ -19,7 +20,8 @@ import { ActivityRepository } from './activity.cassandra.repository';
 /**
  * Writes pulse.activity.tracked.v1 into activity_by_user. At-least-once: offsets are committed only
  * after Cassandra acknowledged the batch; the writes are idempotent, so a replay duplicates nothing. Events of
- * users on the erasure list are dropped.
+ * users on the erasure list are dropped. A record that cannot be decoded, or that Cassandra refuses (an invalid
+ * value), goes to pulse.deadletter.<group>.v1; Cassandra being unreachable is retried with backoff.
  */
 @Injectable()
 export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -33,7 +35,7 @@ export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicat
     private readonly activity: ActivityRepository,
     private readonly health: HealthRegistry,
     @Inject(ERASURE_LIST) private readonly erased: ErasureList,
-    metrics: ServiceMetrics,
+    private readonly metrics: ServiceMetrics,
   ) {
     this.written = new Counter({
       name: 'storage_activity_written_total',
@@ -46,19 +48,19 @@ export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicat
     if (!this.config.STORAGE_ACTIVITY_CONSUMER) return;
     this.supervised = superviseConsumer({
       name: 'activity-consumer',
-      consumer: this.kafka.consumer([Topics.activityTracked], {
-        groupId: this.config.STORAGE_ACTIVITY_GROUP,
-        from: 'earliest',
-        maxBatchSize: 1000,
-      }),
+      kafka: this.kafka,
+      topics: [Topics.activityTracked],
+      consume: { groupId: this.config.STORAGE_ACTIVITY_GROUP, from: 'earliest', maxBatchSize: 1000 },
       handler: async (batch) => {
         // Events of erased users still in the topic (kept until its retention passes) are dropped.
         const events = batch.flatMap((r) => (r.value && !this.erased.has(r.value.event?.userId) ? [r.value] : []));
         await this.activity.write(events);
         this.written.inc(events.length);
       },
+      isPermanent: isPermanentCassandraError,
       logger: this.logger,
       health: this.health,
+      metrics: this.metrics,
     });
   }
 

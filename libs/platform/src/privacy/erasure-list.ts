@@ -42,7 +42,7 @@ export class ErasureList {
     const caughtUp = (positions: bigint[]) => end.every((e, p) => e === 0n || (positions[p] ?? -1n) >= e - 1n);
     const positions: bigint[] = end.map(() => -1n);
     if (caughtUp(positions)) loaded();
-    const consumer = kafka.consumer([Topics.privacyErasures], { groupId: `${service}-erasure-list-${randomUUID()}`, from: 'earliest' });
+    const consume = { groupId: `${service}-erasure-list-${randomUUID()}`, from: 'earliest' as const };
     const handler = async (batch: IncomingRecord<string, unknown>[]) => {
       for (const record of batch) {
         if (record.key) this.add(record.key);
@@ -51,8 +51,17 @@ export class ErasureList {
       if (caughtUp(positions)) loaded();
     };
     if (health) {
-      this.supervised = superviseConsumer({ name: 'erasure-list', consumer, handler, logger, health });
+      this.supervised = superviseConsumer({
+        name: 'erasure-list',
+        kafka,
+        topics: [Topics.privacyErasures],
+        consume,
+        handler,
+        logger,
+        health,
+      });
     } else {
+      const consumer = kafka.consumer([Topics.privacyErasures], consume);
       const running = consumer.run(handler);
       this.supervised = {
         stop: async () => {
