@@ -11,7 +11,15 @@ import {
   Topics,
 } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, readTopicUntil, runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
+import {
+  eventually,
+  issueTestApiKey,
+  readTopicUntil,
+  runBuilt,
+  type ServiceProcess,
+  startService,
+  type TestApiKey,
+} from '@pulse/platform/testing';
 import Redis from 'ioredis';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,6 +77,11 @@ let pg: PgClient;
 let redis: Redis;
 let kafka: PlatformaticKafkaClient;
 const services: Record<string, ServiceProcess> = {};
+/**
+ * The keys of the run: the test's own (what a client and a data-protection desk call with), the recommender's for
+ * its calls to storage and the feature store, and the privacy service's, which may only erase.
+ */
+const apiKeys = {} as Record<'client' | 'recommender' | 'privacy', TestApiKey>;
 const clients: UnaryClient[] = [];
 let storage: UnaryClient;
 let ingest: UnaryClient;
@@ -95,10 +108,12 @@ const privacyEnv = () => ({
   // Long enough for events in flight when the erasure starts to reach every consumer.
   PRIVACY_VERIFY_DELAY: '5s',
   PRIVACY_POLL_INTERVAL: '200ms',
+  // EraseUserData on storage and DeleteEntity on the feature store need privacy:erase.
+  PULSE_API_KEY: apiKeys.privacy.key,
 });
 
 function client(service: ServiceProcess, proto: string, name: string): UnaryClient {
-  const c = grpcClient(service.grpcAddress, proto, name);
+  const c = grpcClient(service.grpcAddress, proto, name, { credentials: apiKeys.client.key });
   clients.push(c);
   return c;
 }
@@ -112,6 +127,22 @@ beforeAll(async () => {
   await pg.connect();
   redis = new Redis(REDIS_URL);
   kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: `erase-${run}` });
+  apiKeys.client = await issueTestApiKey({
+    label: 'erase',
+    scopes: [
+      'storage:read',
+      'storage:write',
+      'events:write',
+      'features:read',
+      'features:write',
+      'recs:read',
+      'privacy:erase',
+      'privacy:read',
+    ],
+    pgUrl: PG_URL,
+  });
+  apiKeys.recommender = await issueTestApiKey({ label: 'erase-recommender', scopes: ['storage:read', 'features:read'], pgUrl: PG_URL });
+  apiKeys.privacy = await issueTestApiKey({ label: 'erase-privacy', scopes: ['privacy:erase'], pgUrl: PG_URL });
   const aggregates = ['post_engagement_1h', 'user_actions_1h', 'user_sessions'].map((a) => aggregateTopic(a));
   await kafka.admin.ensureTopics([Topics.activityTracked, Topics.activityLate, Topics.recsServed, Topics.privacyErasures, ...aggregates]);
   trackedStart = await kafka.admin.endOffsets(Topics.activityTracked.name);
@@ -211,6 +242,7 @@ beforeAll(async () => {
     RECS_CDC_SCHEMA: schema,
     STORAGE_GRPC_ADDR: services.storage.grpcAddress,
     FEATURES_GRPC_ADDR: services.features.grpcAddress,
+    PULSE_API_KEY: apiKeys.recommender.key,
   });
   services.privacy = await startService('privacy', privacyEnv());
   storage = client(services.storage, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService');
@@ -223,6 +255,7 @@ afterAll(async () => {
   for (const c of clients) c.close();
   for (const s of Object.values(services).reverse()) await s.stop().catch(() => undefined);
   await kafka?.close();
+  for (const key of Object.values(apiKeys)) await key.remove().catch(() => undefined);
   if (pg) {
     for (const s of [fsSchema, privacySchema]) await pg.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => undefined);
     await dropAppDatabase(pg, schema, keyspace);
@@ -242,6 +275,7 @@ afterAll(async () => {
 function putMedia(ownerId: string, bytes: Buffer, filename: string): Promise<storageV1.PutMediaResponse> {
   return new Promise((resolveCall, reject) => {
     const call = (storage.raw as any).PutMedia(
+      storage.metadata(),
       { deadline: Date.now() + 30_000 },
       (error: ServiceError | null, response: storageV1.PutMediaResponse) => (error ? reject(error) : resolveCall(response)),
     );

@@ -2,7 +2,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { defineTopic, privacyV1, Topics, utf8Codec } from '@pulse/contracts';
 import { DeltaTable, LakeEngine, LocalLakeStorage } from '@pulse/lake';
 import { grpcClient, LOCAL_SUBJECT_KEY, PlatformaticKafkaClient, subjectHash, type UnaryClient } from '@pulse/platform';
-import { eventually, readTopicUntil } from '@pulse/platform/testing';
+import { authorisationMatrix, eventually, issueTestApiKey, matrixProblems, readTopicUntil, type TestApiKey } from '@pulse/platform/testing';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { createApp, type RunningApp } from '../src/app.factory';
+import { PrivacyGrpcController } from '../src/erasure/privacy.grpc.controller';
 import { loadPrivacyConfig } from '../src/config/privacy.config';
 
 // One run: its own schemas (jobs, app tables), Redis prefix, topic, lake and model directories. No other service
@@ -31,6 +32,7 @@ const { ErasureState, StoreState } = privacyV1;
 
 let app: RunningApp;
 let client: UnaryClient;
+let key: TestApiKey;
 let pg: PgClient;
 let redis: Redis;
 let kafka: PlatformaticKafkaClient;
@@ -72,11 +74,16 @@ beforeAll(async () => {
     PRIVACY_VERIFY_DELAY: '200ms',
     PRIVACY_POLL_INTERVAL: '100ms',
   });
-  client = grpcClient(app.grpcAddress, 'pulse/privacy/v1/privacy_service.proto', 'pulse.privacy.v1.PrivacyService');
+  // The caller of a data-protection desk: it erases and follows erasures, nothing else.
+  key = await issueTestApiKey({ label: 'privacy', scopes: ['privacy:erase', 'privacy:read'], pgUrl: app.config.PULSE_AUTH_PG_URL });
+  client = grpcClient(app.grpcAddress, 'pulse/privacy/v1/privacy_service.proto', 'pulse.privacy.v1.PrivacyService', {
+    credentials: key.key,
+  });
 }, 120_000);
 
 afterAll(async () => {
   client?.close();
+  await key?.remove();
   await app?.close();
   await kafka?.admin.deleteTopics([userTopic.name]).catch(() => undefined);
   await kafka?.close();
@@ -120,6 +127,22 @@ const completed = (jobId: string) =>
 describe('privacy', () => {
   it('is ready once its dependencies answer', async () => {
     expect((await fetch(`${app.httpUrl}/health/ready`)).status).toBe(200);
+  });
+
+  it('answers every RPC UNAUTHENTICATED without credentials, PERMISSION_DENIED with another scope, and for itself with its scope', async () => {
+    const rows = await authorisationMatrix({
+      address: app.grpcAddress,
+      protoFile: 'pulse/privacy/v1/privacy_service.proto',
+      service: 'pulse.privacy.v1.PrivacyService',
+      controller: PrivacyGrpcController,
+      pgUrl: app.config.PULSE_AUTH_PG_URL,
+    });
+    expect(matrixProblems(rows)).toEqual([]);
+    expect(rows.map((r) => [r.rpc.split('/')[1], r.scope])).toEqual([
+      ['EraseUser', 'privacy:erase'],
+      ['GetErasure', 'privacy:read'],
+      ['ListErasures', 'privacy:read'],
+    ]);
   });
 
   it('refuses a malformed user id and an unknown job with the field at fault', async () => {

@@ -72,6 +72,7 @@ export class FeaturesGrpcController implements featuresV1.FeaturesServiceControl
     return this.registry.getRegistry(request);
   }
 
+  @RequiresScope('privacy:erase')
   deleteEntity(request: featuresV1.DeleteEntityRequest) {
     return this.deletion.delete(request);
   }

@@ -1,4 +1,4 @@
-import { env, loadConfig, LOCAL_SUBJECT_KEY } from '@pulse/platform';
+import { authEnv, defaultPeerAddress, env, loadConfig, LOCAL_SUBJECT_KEY } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Comma-separated entries, trimmed, empty ones dropped. */
@@ -22,6 +22,11 @@ export const privacyConfigSchema = z.object({
   GRPC_PORT: env.port(50059),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8089),
+  /**
+   * Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), GRPC_REFLECTION, and this service's own PULSE_API_KEY,
+   * sent to storage (EraseUserData) and the feature store (DeleteEntity): a key with `privacy:erase`.
+   */
+  ...authEnv,
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
   /** PostgreSQL of the service's own schema (erasure jobs, their steps, the audit log). */
   PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),
@@ -43,9 +48,9 @@ export const privacyConfigSchema = z.object({
   /** Schema of the app tables (users, posts, follows, comments). */
   PRIVACY_APP_SCHEMA: env.identifier('public'),
   /** storage, for EraseUserData (profiles, graph, activity, media); empty: no storage to erase from. */
-  STORAGE_GRPC_ADDR: z.string().default('127.0.0.1:50053'),
+  STORAGE_GRPC_ADDR: z.string().default(defaultPeerAddress('storage').grpc ?? ''),
   /** feature-store, for DeleteEntity (online features); empty: no feature store to erase from. */
-  FEATURES_GRPC_ADDR: z.string().default('127.0.0.1:50055'),
+  FEATURES_GRPC_ADDR: z.string().default(defaultPeerAddress('feature-store').grpc ?? ''),
   /** The feature store's entity whose values are users. */
   PRIVACY_FEATURE_ENTITY: env.string('user'),
   /**

@@ -28,6 +28,8 @@ export class FeatureStoreEraser implements StoreEraser, OnApplicationShutdown {
         retries: 3,
         backoffMs: 500,
         registry: metrics.registry,
+        // The service's own key (PULSE_API_KEY): DeleteEntity needs privacy:erase.
+        credentials: config.PULSE_API_KEY || undefined,
       });
     }
   }

@@ -22,6 +22,8 @@ export class StorageEraser implements StoreEraser, OnApplicationShutdown {
       retries: 3,
       backoffMs: 500,
       registry: metrics.registry,
+      // The service's own key (PULSE_API_KEY): EraseUserData needs privacy:erase.
+      credentials: config.PULSE_API_KEY || undefined,
     });
   }
 

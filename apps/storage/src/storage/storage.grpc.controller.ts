@@ -27,6 +27,7 @@ export class StorageGrpcController implements storageV1.StorageServiceController
 
   // Erasure
 
+  @RequiresScope('privacy:erase')
   async eraseUserData(request: storageV1.EraseUserDataRequest): Promise<storageV1.EraseUserDataResponse> {
     return { erased: await this.eraser.erase(request.userId) };
   }
