@@ -159,6 +159,7 @@ if [[ -e $work/ingest.yaml ]]; then
   expect_kinds ingest.yaml "the API key store's password comes from the Secret" 'name: PULSE_AUTH_PG_PASSWORD$' 1
 fi
 [[ -e $work/recommender.yaml ]] && expect_kinds recommender.yaml "the recommender's own key comes from a Secret" '^            - name: PULSE_API_KEY$' 1
+[[ -e $work/privacy.yaml ]] && expect_kinds privacy.yaml "the privacy service's own key comes from a Secret" '^            - name: PULSE_API_KEY$' 1
 if [[ -e $work/platform.yaml ]]; then
   expect_kinds platform.yaml "authentication is on for every service of the platform" '^  PULSE_AUTH: "on"$' "${#SERVICES[@]}"
   expect_kinds platform.yaml "no service of the platform serves reflection" '^  GRPC_REFLECTION: "false"$' "${#SERVICES[@]}"

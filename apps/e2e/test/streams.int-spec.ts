@@ -1,11 +1,12 @@
 import { aggregateTopic, featuresV1, ingestV1, millisToTimestamp, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, issueTestApiKey, runBuilt, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
+import { startFeatureStore } from './support/feature-store';
 
 // Activity as a client sends it becomes a feature a model reads: the built ingest, etl and feature-store
 // services as separate processes, sharing one lake directory. TrackEvents → pulse.activity.tracked.v1 →
@@ -14,7 +15,6 @@ import { Client as PgClient } from 'pg';
 const PG_URL = process.env['PG_URL'] ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse';
 const KAFKA_BROKERS = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:29092';
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:26379';
-const REPO = resolve(__dirname, '../../..');
 const run = randomUUID().replace(/-/g, '').slice(0, 10);
 const lake = mkdtempSync(join(tmpdir(), `pulse-e2e-lake-${run}-`));
 const fsSchema = `e2e_fs_${run}`;
@@ -39,21 +39,7 @@ beforeAll(async () => {
   for (const group of etlGroups) await kafka.admin.setGroupOffsets(group, Topics.activityTracked.name, activityEnd);
   for (const topic of aggregates) await kafka.admin.setGroupOffsets(`e2e-fs-${run}`, topic.name, await kafka.admin.endOffsets(topic.name));
 
-  const fsEnv = {
-    KAFKA_BROKERS,
-    REDIS_URL,
-    PG_URL,
-    LAKE_ROOT: lake,
-    FEATURE_STORE_PG_SCHEMA: fsSchema,
-    FEATURE_STORE_AUTO_MIGRATE: 'true',
-    FEATURE_STORE_REPO_DIR: join(REPO, 'feature_repo'),
-    FEATURE_STORE_REDIS_PREFIX: `e2e:${run}:fs:`,
-    FEATURE_STORE_AGGREGATES_GROUP: `e2e-fs-${run}`,
-    FEATURE_STORE_REGISTRY_REFRESH: '200ms',
-  };
-  await runBuilt('feature-store', 'migrate.js', fsEnv);
-  await runBuilt('feature-store', 'registry-cli.js', fsEnv, ['apply']);
-  services.push(await startService('feature-store', fsEnv));
+  services.push(await startFeatureStore({ schema: fsSchema, lake, redisPrefix: `e2e:${run}:fs:`, group: `e2e-fs-${run}` }));
   services.push(
     await startService('etl', {
       KAFKA_BROKERS,

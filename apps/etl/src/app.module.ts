@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, kafkaSettings, LeaderElectionModule, type Logger, PlatformModule } from '@pulse/platform';
+import { ErasureListModule, KafkaModule, kafkaSettings, LeaderElectionModule, type Logger, PlatformModule } from '@pulse/platform';
 import { AggregateStreamsService, etlTopics } from './aggregates/aggregate-streams.service';
 import { BackfillService } from './backfill/backfill.service';
 import { BronzeStreamsService, cdcSources } from './bronze/bronze-streams.service';
@@ -12,7 +12,7 @@ import { TableReaderService } from './operations/table-reader.service';
 import { StreamMetrics } from './streams/stream-metrics';
 import { StreamRegistry } from './streams/stream-registry';
 
-/** config → logging, health, metrics → Kafka, the lake → bronze, aggregate and exposures streams → operations. */
+/** config → logging, health, metrics → Kafka, the erasure list, the lake → bronze, aggregate and exposures streams → operations. */
 @Module({})
 export class AppModule {
   static forRoot(config: EtlConfig, logger: Logger): DynamicModule {
@@ -25,6 +25,7 @@ export class AppModule {
           settings: kafkaSettings(config),
           topics: [...etlTopics(config), ...servedTopics(config), ...cdcSources(config).map((s) => s.topic)],
         }),
+        ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),
         LakeModule,
         // The aggregates and the exposures join run on one replica at a time (docs/decisions/0015-leader-election.md).
         LeaderElectionModule.forRoot({

@@ -1,10 +1,19 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, kafkaSettings, type Logger, migrationsDir, PlatformModule, PostgresModule, RedisModule } from '@pulse/platform';
+import {
+  ErasureListModule,
+  KafkaModule,
+  kafkaSettings,
+  type Logger,
+  migrationsDir,
+  PlatformModule,
+  PostgresModule,
+  RedisModule,
+} from '@pulse/platform';
 import { FeaturesModule } from './features/features.module';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from './config/feature-store.config';
 import { RegistryModule } from './registry/registry.module';
 
-/** config → logging, health, metrics → Kafka, Redis, PostgreSQL → registry → the FeaturesService slices. */
+/** config → logging, health, metrics → Kafka, the erasure list, Redis, PostgreSQL → registry → the FeaturesService slices. */
 @Module({})
 export class AppModule {
   static forRoot(config: FeatureStoreConfig, logger: Logger): DynamicModule {
@@ -15,6 +24,7 @@ export class AppModule {
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         // The aggregates topics follow the registry; the consumer ensures them when it subscribes.
         KafkaModule.forRoot({ settings: kafkaSettings(config), topics: [] }),
+        ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),
         // Online serving is the point of the service: without Redis it is not ready.
         RedisModule.forRoot({
           url: config.REDIS_URL,

@@ -33,6 +33,12 @@ feature_views:
     source: { name: post_push, type: push }
     features:
       - { name: views, type: double }
+  - name: user_post_affinity
+    entities: [user, post]
+    ttl: 1d
+    source: { name: affinity_push, type: push }
+    features:
+      - { name: score, type: double }
 feature_services:
   - name: ranker
     features:
@@ -183,5 +189,56 @@ describe('online store', () => {
     expect(decodeFieldViolations(partial.metadata)[0].field).toBe('rows[0].features.ctr');
     await expect(client.call('Push', { pushSource: 'nope', rows: [] })).rejects.toMatchObject({ code: status.NOT_FOUND });
     await expect(get([], { refs: ['user_activity:clicks'] })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+  });
+
+  it("DeleteEntity removes a user's rows in every view keyed by users, alone or with posts, and leaves the others", async () => {
+    const at = Date.now() - 1000;
+    const row = (user: string, features: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+      joinKeys: { user_id: str(user), ...extra },
+      features,
+      eventTimestamp: ts(at),
+    });
+    for (const user of ['u-gone|x', 'u-stays']) {
+      await push('user_activity', [row(user, { clicks: i64(1), ctr: dbl(0.5) })]);
+      await push('user_profile', [row(user, { locale: str('en'), tags: { stringListValue: { values: ['a'] } } })]);
+      await push('user_post_affinity', [
+        row(user, { score: dbl(0.9) }, { post_id: str('p-1') }),
+        row(user, { score: dbl(0.1) }, { post_id: str('p-2') }),
+      ]);
+    }
+    await push('post_stats', [{ joinKeys: { post_id: str('p-1') }, features: { views: dbl(3) }, eventTimestamp: ts(at) }]);
+
+    const deleted = await client.call<featuresV1.DeleteEntityResponse>('DeleteEntity', { entity: 'user', key: 'u-gone|x' });
+    // One hash shared by the two user views, one per (user, post) pair.
+    expect(Number(deleted.rowsDeleted)).toBe(3);
+    expect(deleted.featureViews).toEqual(['user_activity', 'user_post_affinity', 'user_profile']);
+
+    const statuses = async (user: string) =>
+      (
+        await get([{ user_id: str(user), post_id: str('p-1') }], {
+          refs: ['user_activity:clicks', 'user_profile:locale', 'user_post_affinity:score', 'post_stats:views'],
+        })
+      ).rows[0].features.map((f) => f.status);
+    expect(await statuses('u-gone|x')).toEqual([
+      FeatureStatus.FEATURE_STATUS_NOT_FOUND,
+      FeatureStatus.FEATURE_STATUS_NOT_FOUND,
+      FeatureStatus.FEATURE_STATUS_NOT_FOUND,
+      FeatureStatus.FEATURE_STATUS_PRESENT,
+    ]);
+    expect(await statuses('u-stays')).toEqual(Array(4).fill(FeatureStatus.FEATURE_STATUS_PRESENT));
+    const redis = new Redis(stackConfig.REDIS_URL);
+    try {
+      const keys = await redis.keys(`${world.redisPrefix}*`);
+      expect(keys.some((k) => k.includes('u-gone'))).toBe(false);
+      expect(keys.some((k) => k.includes('u-stays'))).toBe(true);
+    } finally {
+      redis.disconnect();
+    }
+    // Idempotent; an unknown entity is NOT_FOUND.
+    expect(
+      Number((await client.call<featuresV1.DeleteEntityResponse>('DeleteEntity', { entity: 'user', key: 'u-gone|x' })).rowsDeleted),
+    ).toBe(0);
+    const unknown = await client.call('DeleteEntity', { entity: 'nobody', key: 'x' }).catch((e) => e);
+    expect(unknown.code).toBe(status.NOT_FOUND);
   });
 });

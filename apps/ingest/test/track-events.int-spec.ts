@@ -79,8 +79,32 @@ describe('TrackEvents', () => {
     expect(new Set(records.map((r) => r.partition)).size).toBe(1);
     const first = records[0].value!;
     expect(first.event).toMatchObject({ userId, type: ActivityType.ACTIVITY_TYPE_VIEW, properties: { position: '0' } });
+    // The peer address leaves ingest truncated to its /24 (INGEST_IP_ANONYMIZATION=truncate by default).
     // The sender is the caller's principal (the API key's name), not the client_id the request claims.
-    expect(first.ingest).toMatchObject({ schemaVersion: 1, clientId: key.name, sourceIp: '127.0.0.1' });
+    expect(first.ingest).toMatchObject({ schemaVersion: 1, clientId: key.name, sourceIp: '127.0.0.0' });
+  });
+
+  it('publishes client IP addresses truncated and User-Agents hashed, on the tracked and the dead-letter topic', async () => {
+    const userId = `u-pii-${run}`;
+    const context = { platform: 1, userAgent: 'Mozilla/5.0 (Macintosh) Safari/605.1.15', ipAddress: '203.0.113.77' };
+    const response = await track([event(userId, 1, { context }), event(userId, 2, { context, type: 0 })]);
+    expect(response.acceptedCount).toBe(1);
+    const [tracked] = await readTopicUntil(kafka, Topics.activityTracked, {
+      since: trackedSince,
+      filter: userRecords(userId),
+      done: (k) => k.length >= 1,
+    });
+    const [rejected] = await readTopicUntil(kafka, Topics.activityRejected, {
+      since: rejectedSince,
+      filter: (r) => r.value?.event?.userId === userId,
+      done: (k) => k.length >= 1,
+    });
+    for (const e of [tracked.value!.event!, rejected.value!.event!]) {
+      expect(e.context!.ipAddress).toBe('203.0.113.0');
+      expect(e.context!.userAgent).toMatch(/^[0-9a-f]{64}$/);
+    }
+    expect(tracked.value!.event!.context!.userAgent).toBe(rejected.value!.event!.context!.userAgent);
+    expect(JSON.stringify([tracked.value, rejected.value])).not.toMatch(/Safari|203\.0\.113\.77/);
   });
 
   it('answers per event and sends a rejected event to the dead-letter topic with its reason', async () => {

@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
-import { KafkaModule, kafkaSettings, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
+import { ErasureListModule, KafkaModule, kafkaSettings, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
 import { postsTopic } from './catalog/posts.kafka.consumer';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from './config/recommender.config';
+import { PrivacyModule } from './privacy/privacy.module';
 import { ServingModule } from './serving/serving.module';
 import { TrainingModule } from './training/training.module';
 
@@ -29,6 +30,8 @@ export class AppModule {
           sentinelMaster: config.REDIS_SENTINEL_MASTER,
           critical: false,
         }),
+        ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),
+        PrivacyModule,
         ServingModule,
         TrainingModule,
       ],

@@ -1,6 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
-import { CassandraModule, KafkaModule, kafkaSettings, type Logger, migrationsDir, PlatformModule } from '@pulse/platform';
+import {
+  CassandraModule,
+  ErasureListModule,
+  KafkaModule,
+  kafkaSettings,
+  type Logger,
+  migrationsDir,
+  PlatformModule,
+} from '@pulse/platform';
 import { ActivityModule } from './activity/activity.module';
 import { appDbTopics } from './cdc/app-db.kafka.consumer';
 import { CdcModule } from './cdc/cdc.module';
@@ -10,7 +18,10 @@ import { MediaModule } from './media/media.module';
 import { ProfilesModule } from './profiles/profiles.module';
 import { StorageModule } from './storage/storage.module';
 
-/** config → logging, health, metrics → Kafka, Cassandra → profiles, graph, activity, app-db changes, media → the StorageService controller. */
+/**
+ * config → logging, health, metrics → Kafka, the erasure list, Cassandra → profiles, graph, activity, app-db changes,
+ * media, erasure → the StorageService controller.
+ */
 @Module({})
 export class AppModule {
   static forRoot(config: StorageConfig, logger: Logger): DynamicModule {
@@ -23,6 +34,7 @@ export class AppModule {
           settings: kafkaSettings(config),
           topics: [Topics.activityTracked, ...Object.values(appDbTopics(config.STORAGE_CDC_SCHEMA))],
         }),
+        ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),
         CassandraModule.forRoot({
           contactPoints: config.CASSANDRA_CONTACT_POINTS,
           localDataCenter: config.CASSANDRA_LOCAL_DC,

@@ -1,6 +1,6 @@
 import { ingestV1 } from './index';
-import { ALL_STATIC_TOPICS, cdcTopic, deadLetterReplayTopic, deadLetterTopic, Topics } from './topics';
-import { TOPIC_NAME_PATTERN, defineTopic } from './topic-definition';
+import { aggregateTopic, ALL_STATIC_TOPICS, cdcTopic, deadLetterReplayTopic, deadLetterTopic, Topics } from './topics';
+import { DAY_MS, TOPIC_NAME_PATTERN, defineTopic } from './topic-definition';
 
 describe('topic registry', () => {
   it('names every topic pulse.<entity>.<event>.v<N>, each once', () => {
@@ -54,5 +54,20 @@ describe('topic registry', () => {
       source: { db: 'pulse', schema: 'public', table: 'users', lsn: 10, txId: 5, ts_ms: 1, snapshot: 'false' },
     });
     expect(JSON.parse(bytes.toString())).toMatchObject({ op: 'c', after: { id: 1 } });
+  });
+
+  it('bounds how long a record of a user outlives its erasure on every topic that holds user data', () => {
+    // Append-only topics: retention + one segment (docs/privacy.md); the rejected and late topics shorter than before.
+    const bound = (t: { config: Readonly<Record<string, string>> }) => Number(t.config['retention.ms']) + Number(t.config['segment.ms']);
+    expect(bound(Topics.activityTracked)).toBe(8 * DAY_MS);
+    expect(bound(Topics.recsServed)).toBe(8 * DAY_MS);
+    expect(bound(Topics.activityLate)).toBe(8 * DAY_MS);
+    expect(bound(Topics.activityRejected)).toBe(4 * DAY_MS);
+    // Compacted topics keyed by user rows: older records of a tombstoned key compacted within a day's lag.
+    for (const topic of [cdcTopic('users'), cdcTopic('follows'), aggregateTopic('user_actions_1h')]) {
+      expect(topic.config).toMatchObject({ 'max.compaction.lag.ms': String(DAY_MS), 'delete.retention.ms': String(DAY_MS) });
+    }
+    // The erasure list itself is kept: compacted, no time retention.
+    expect(Topics.privacyErasures.config).toEqual({ 'cleanup.policy': 'compact' });
   });
 });

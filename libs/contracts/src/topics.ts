@@ -2,8 +2,26 @@ import { bytesCodec, jsonCodec, protoCodec, utf8Codec } from './codecs';
 import { Heartbeat, SchemaChange } from './gen/pulse/cdc/v1';
 import { LateEvent, WindowAggregate } from './gen/pulse/etl/v1';
 import { ActivityRejected, ActivityTracked } from './gen/pulse/ingest/v1';
+import { SubjectErased } from './gen/pulse/privacy/v1';
 import { ModelPromoted, RecommendationServed } from './gen/pulse/recs/v1';
 import { DAY_MS, defineTopic, TopicDefinition } from './topic-definition';
+
+/**
+ * Append-only topics roll a segment a day: retention deletes whole closed segments, so a record is gone at most
+ * `retention.ms` + `segment.ms` after it was written (docs/privacy.md states the figure per topic).
+ */
+const SEGMENT_MS = String(DAY_MS);
+
+/**
+ * Compacted topics that hold a user's rows by key: a segment a day and a compaction lag of at most a day, so the
+ * older records of a key are compacted away within about two days of its tombstone (given writes to the topic),
+ * and the tombstone itself a day later (`delete.retention.ms`).
+ */
+export const COMPACTED_USER_DATA_CONFIG: Readonly<Record<string, string>> = {
+  'segment.ms': String(DAY_MS),
+  'max.compaction.lag.ms': String(DAY_MS),
+  'delete.retention.ms': String(DAY_MS),
+};
 
 /**
  * The one registry of Kafka topics. Every producer and consumer in Pulse names a topic through this
@@ -15,7 +33,7 @@ export const Topics = {
     description: 'Every accepted user activity, written by ingest; key = user_id, so one user stays in order.',
     partitions: 12,
     // min.insync.replicas comes from the creating service's KAFKA_MIN_INSYNC_REPLICAS (2 with RF 3 in a cluster).
-    config: { 'retention.ms': String(7 * DAY_MS), 'cleanup.policy': 'delete' },
+    config: { 'retention.ms': String(7 * DAY_MS), 'segment.ms': SEGMENT_MS, 'cleanup.policy': 'delete' },
     key: utf8Codec,
     value: protoCodec(ActivityTracked, 'pulse.ingest.v1.ActivityTracked'),
   }),
@@ -23,7 +41,8 @@ export const Topics = {
     name: 'pulse.activity.rejected.v1',
     description: 'Dead letters of ingest: each rejected event with its reason; key = event_id.',
     partitions: 3,
-    config: { 'retention.ms': String(30 * DAY_MS), 'cleanup.policy': 'delete' },
+    // Three days: long enough to debug a tracker over a weekend, short for data that may hold personal fields.
+    config: { 'retention.ms': String(3 * DAY_MS), 'segment.ms': SEGMENT_MS, 'cleanup.policy': 'delete' },
     key: utf8Codec,
     value: protoCodec(ActivityRejected, 'pulse.ingest.v1.ActivityRejected'),
   }),
@@ -31,7 +50,8 @@ export const Topics = {
     name: 'pulse.activity.late.v1',
     description: 'Tracked events that arrived after their window closed, written by etl with the reason; key = user_id.',
     partitions: 3,
-    config: { 'retention.ms': String(30 * DAY_MS), 'cleanup.policy': 'delete' },
+    // No longer than the tracked events they come from.
+    config: { 'retention.ms': String(7 * DAY_MS), 'segment.ms': SEGMENT_MS, 'cleanup.policy': 'delete' },
     key: utf8Codec,
     value: protoCodec(LateEvent, 'pulse.etl.v1.LateEvent'),
   }),
@@ -57,7 +77,7 @@ export const Topics = {
     description:
       'Every recommendation list served (Recommend, RecommendSimilar, RankItems) with its items, their sources, the model and variant; key = recommendation_id. Activity carrying the recommendation_id joins to it.',
     partitions: 6,
-    config: { 'retention.ms': String(7 * DAY_MS), 'cleanup.policy': 'delete' },
+    config: { 'retention.ms': String(7 * DAY_MS), 'segment.ms': SEGMENT_MS, 'cleanup.policy': 'delete' },
     key: utf8Codec,
     value: protoCodec(RecommendationServed, 'pulse.recs.v1.RecommendationServed'),
   }),
@@ -68,6 +88,16 @@ export const Topics = {
     config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' },
     key: utf8Codec,
     value: protoCodec(ModelPromoted, 'pulse.recs.v1.ModelPromoted'),
+  }),
+  privacyErasures: defineTopic({
+    name: 'pulse.privacy.erasures.v1',
+    description:
+      'The erasure list: one record per erased user, key = subject hash (HMAC of the user id), written by privacy; every consumer of user data drops the listed subjects.',
+    // One partition: consumers read it whole at start, in order. Compacted and kept forever: tiny records.
+    partitions: 1,
+    config: { 'cleanup.policy': 'compact' },
+    key: utf8Codec,
+    value: protoCodec(SubjectErased, 'pulse.privacy.v1.SubjectErased'),
   }),
 } as const;
 
@@ -85,7 +115,7 @@ export function cdcTopic(table: string, schema = 'public'): TopicDefinition<Reco
     name,
     description: `Row changes of table ${qualified}, Debezium JSON envelope; key = primary key columns.`,
     partitions: 6,
-    config: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(30 * DAY_MS) },
+    config: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(30 * DAY_MS), ...COMPACTED_USER_DATA_CONFIG },
     key: jsonCodec<Record<string, unknown>>(),
     value: jsonCodec<DebeziumEnvelope>(),
   });
@@ -102,7 +132,7 @@ export function aggregateTopic(name: string): TopicDefinition<string, WindowAggr
     name: `pulse.aggregates.${name}.v1`,
     description: `Window results of aggregate ${name}, updated as data arrives, final once the window closes.`,
     partitions: 6,
-    config: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(30 * DAY_MS) },
+    config: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(30 * DAY_MS), ...COMPACTED_USER_DATA_CONFIG },
     key: utf8Codec,
     value: protoCodec(WindowAggregate, 'pulse.etl.v1.WindowAggregate'),
   });

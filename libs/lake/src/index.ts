@@ -7,4 +7,5 @@ export * from './engine/duckdb.engine';
 export * from './storage/lake-storage';
 export * from './storage/local.lake-storage';
 export * from './storage/s3.lake-storage';
+export * from './storage/open-lake-storage';
 export * from './tables/bronze-layout';

@@ -114,6 +114,32 @@ describe('Delta tables read by delta-rs', () => {
     }
   });
 
+  it('reads a table after a DELETE: the other rows, the DELETE in the history, and after the erasure vacuum no older version', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lake-delta-rs-delete-'));
+    try {
+      const table = await writeHistory(new LocalLakeStorage(root), 'bronze/events', engine);
+      const uri = join(root, 'bronze/events');
+      // u3 has 17 of the 120 rows (n % 7 = 3), spread over every partition.
+      const deleted = await table.delete({ predicate: "user_id = 'u3'", recordedPredicate: 'erasure' });
+      expect(deleted).toMatchObject({ version: 8, numDeletedRows: 17, numRemovedFiles: 3, numAddedFiles: 3 });
+      const after = deltaRs(uri, ['--txn', 'etl:topic:0', '--group-by', 'user_id']);
+      expect(after).toMatchObject({ version: 8, rows: 103, distinct_event_ids: 103, files: 3, txn: { 'etl:topic:0': 120 } });
+      expect(Object.keys(after.groups!)).not.toContain('u3');
+      expect(after.history[0]).toEqual({ version: 8, operation: 'DELETE' });
+      // Before the purge, time travel still reads the deleted rows.
+      expect(deltaRs(uri, ['--version', '7'])).toMatchObject({ rows: 120 });
+
+      const purged = await table.purge({ minAgeMs: 0, nowMs: Date.now() + 1000 });
+      expect(purged.checkpointVersion).toBe(10);
+      const latest = deltaRs(uri, ['--group-by', 'user_id']);
+      expect(latest).toMatchObject({ version: 10, rows: 103, files: 3 });
+      expect(Object.keys(latest.groups!)).not.toContain('u3');
+      expect(() => deltaRs(uri, ['--version', '7'])).toThrow();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('reads a table on an S3-compatible store', async () => {
     const storage = await new S3LakeStorage({
       endpoint: process.env.S3_ENDPOINT ?? 'http://127.0.0.1:29000',

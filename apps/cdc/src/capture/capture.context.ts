@@ -1,4 +1,5 @@
 import type { CdcConfig } from '../config/cdc.config';
+import { ColumnFilter } from '../debezium/column-filter';
 import { ChangeEventMapper } from '../debezium/change-event.mapper';
 import { TypeRegistry } from '../debezium/pg-types';
 import type { CdcCatalogRepository } from './cdc-catalog.pg.repository';
@@ -28,6 +29,7 @@ export class CaptureContext {
         database,
         tombstonesOnDelete: config.CDC_TOMBSTONES_ON_DELETE,
         transactionMetadata: config.CDC_PROVIDE_TRANSACTION_METADATA,
+        columns: new ColumnFilter({ exclude: config.CDC_COLUMN_EXCLUDE_LIST, masks: config.CDC_COLUMN_MASK_WITH_CHARS }),
       },
       types,
     );

@@ -383,6 +383,7 @@ export class ChangeStream {
         lsn,
         timeMicros: tx.commitTimeMicros,
         types: this.context.types,
+        columns: this.context.mapper.columns,
       }),
       headers: this.context.mapper.contextHeaders,
     });

@@ -1,5 +1,6 @@
 import { cdcV1 } from '@pulse/contracts';
 import type { CapturedTable, CdcRecord } from '../debezium/change-event.mapper';
+import type { ColumnFilter } from '../debezium/column-filter';
 import type { TypeRegistry } from '../debezium/pg-types';
 import { PgType } from '../debezium/pg-types';
 import type { TableInfo } from './cdc-catalog.pg.repository';
@@ -39,27 +40,37 @@ export function schemaChangeRecord(
   table: CapturedTable,
   info: TableInfo | undefined,
   changeType: cdcV1.SchemaChangeType,
-  context: { database: string; lsn: bigint; timeMicros: bigint; types: TypeRegistry },
+  context: { database: string; lsn: bigint; timeMicros: bigint; types: TypeRegistry; columns?: ColumnFilter },
 ): CdcRecord {
   const catalog = new Map(info?.columns.map((c) => [c.name, c]));
+  // Excluded columns are not part of the table as the topic shows it (Debezium leaves them out of the schema).
+  const actions = context.columns?.actions(
+    table.schema,
+    table.table,
+    table.columns.map((c) => c.name),
+    table.keyColumns,
+  );
   const value: cdcV1.SchemaChange = {
     database: context.database,
     schema: table.schema,
     table: table.table,
     changeType,
-    columns: table.columns.map((column, i) => {
+    columns: table.columns.flatMap((column, i) => {
+      if (actions?.[i].kind === 'exclude') return [];
       const known = catalog.get(column.name);
       const { length, scale } = lengthAndScale(column.typeOid, column.typeMod);
-      return {
-        name: column.name,
-        typeName: known && known.typeOid === column.typeOid ? known.typeName : context.types.typeName(column.typeOid),
-        optional: known ? !known.notNull : true,
-        primaryKey: table.keyColumns.includes(column.name),
-        position: i + 1,
-        length,
-        scale,
-        defaultValue: known?.defaultValue ?? '',
-      };
+      return [
+        {
+          name: column.name,
+          typeName: known && known.typeOid === column.typeOid ? known.typeName : context.types.typeName(column.typeOid),
+          optional: known ? !known.notNull : true,
+          primaryKey: table.keyColumns.includes(column.name),
+          position: i + 1,
+          length,
+          scale,
+          defaultValue: known?.defaultValue ?? '',
+        },
+      ];
     }),
     lsn: Number(context.lsn),
     ts: { seconds: Number(context.timeMicros / 1_000_000n), nanos: Number(context.timeMicros % 1_000_000n) * 1000 },

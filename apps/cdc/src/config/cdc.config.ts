@@ -1,5 +1,6 @@
 import { authEnv, env, kafkaEnv, leaderElectionEnv, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
+import { parseExcludeList, parseMaskList } from '../debezium/column-filter';
 
 /**
  * A PostgreSQL identifier as written unquoted in SQL (lower case); quoted everywhere it is used. Wider than
@@ -75,6 +76,17 @@ export const cdcConfigSchema = z.object({
   CDC_TOMBSTONES_ON_DELETE: env.bool(true),
   /** Adds the `transaction` block (id, total_order, data_collection_order), as Debezium's `provide.transaction.metadata`. */
   CDC_PROVIDE_TRANSACTION_METADATA: env.bool(true),
+  /**
+   * Columns left out of every change event and schema change, Debezium's `column.exclude.list`: comma-separated
+   * regular expressions matched against the whole `schema.table.column`. By default the private `users.email`.
+   * Key columns are never left out. Empty: every column is captured.
+   */
+  CDC_COLUMN_EXCLUDE_LIST: env.parsed('[^.]+\\.users\\.email', parseExcludeList),
+  /**
+   * Columns whose values are replaced by asterisks, Debezium's `column.mask.with.<length>.chars`:
+   * `<length>:<regex>` entries, comma-separated, e.g. `8:public\\.users\\.phone`. Empty: none.
+   */
+  CDC_COLUMN_MASK_WITH_CHARS: env.parsed('', parseMaskList),
   /** Delay before reconnecting after the replication stream or Kafka failed; doubles up to 30s. */
   CDC_RETRY_BACKOFF: env.duration('500ms'),
   /** Two replicas or more: one captures (it holds the lock named after CDC_SLOT in PG_URL), the others stand by. */

@@ -7,6 +7,7 @@ import {
   type TopicDefinition,
 } from '@pulse/contracts';
 import type { RelationColumn, TupleValue } from '../replication/pgoutput.decoder';
+import { ColumnFilter } from './column-filter';
 import type { TypeRegistry } from './pg-types';
 import { convertValue, jsonInteger, UNAVAILABLE_VALUE_PLACEHOLDER } from './value-converter';
 
@@ -79,6 +80,8 @@ export interface MapperSettings {
   transactionMetadata: boolean;
   /** `__debezium.context.runId` of every record: one per process (a new UUID when not given). */
   runId?: string;
+  /** Columns excluded or masked (`column.exclude.list`, `column.mask.with.<length>.chars`); none when absent. */
+  columns?: ColumnFilter;
 }
 
 /** Header names of the records that stand for a change (Debezium's). */
@@ -107,6 +110,8 @@ export function connectorContextHeaders(serverName: string, runId: string): Read
 export class ChangeEventMapper {
   /** Headers of every record the service writes (see connectorContextHeaders). */
   readonly contextHeaders: Readonly<Record<string, string>>;
+  /** The columns excluded or masked from row events and schema changes. */
+  readonly columns: ColumnFilter;
 
   constructor(
     private readonly settings: MapperSettings,
@@ -114,6 +119,7 @@ export class ChangeEventMapper {
     private readonly clock: () => number = Date.now,
   ) {
     this.contextHeaders = connectorContextHeaders(settings.serverName, settings.runId ?? randomUUID());
+    this.columns = settings.columns ?? ColumnFilter.none();
   }
 
   /** A tombstone of `key` (after its delete), with the context headers and `extra`. */
@@ -130,10 +136,21 @@ export class ChangeEventMapper {
       throw new Error(`${table.schema}.${table.table}: tuple has ${values.length} columns, relation has ${table.columns.length}`);
     }
     const row: Record<string, unknown> = {};
+    const actions = this.columns.isEmpty
+      ? undefined
+      : this.columns.actions(
+          table.schema,
+          table.table,
+          table.columns.map((c) => c.name),
+          table.keyColumns,
+        );
     table.columns.forEach((column, i) => {
+      const action = actions?.[i];
+      if (action?.kind === 'exclude') return;
       const value = values[i];
       if (value.kind === 'null') row[column.name] = null;
       else if (value.kind === 'unchanged') row[column.name] = UNAVAILABLE_VALUE_PLACEHOLDER;
+      else if (action?.kind === 'mask') row[column.name] = action.value;
       else if (value.kind === 'text') row[column.name] = convertValue(value.value, column.typeOid, column.typeMod, this.types);
       else row[column.name] = value.value.toString('base64');
     });

@@ -77,6 +77,7 @@ export async function takeInitialSnapshot(deps: InitialSnapshotDeps): Promise<In
           lsn: deps.consistentPoint,
           timeMicros: nowMicros(),
           types: deps.types,
+          columns: deps.mapper.columns,
         }),
         headers: deps.mapper.contextHeaders,
       }),

@@ -19,6 +19,11 @@ import { type AggregatorState, type WindowAggregator, type WindowResult } from '
 
 type Tracked = ingestV1.ActivityTracked;
 
+/** Whether a user is on the erasure list (ErasureList of @pulse/platform). */
+export interface ErasedUsers {
+  has(userId: string | null | undefined): boolean;
+}
+
 const STATE_DIR = '_pulse_state';
 
 /** Commit-info field of an aggregate stream's commits: where its window state of that version is. */
@@ -67,6 +72,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     private readonly lateTopic: TopicDefinition<string, etlV1.LateEvent>,
     private readonly kafka: KafkaClient,
     private readonly logger: Logger,
+    private readonly erased: ErasedUsers = { has: () => false },
   ) {
     this.name = `agg_${definition.name}`;
     this.initialState = aggregator.snapshot();
@@ -105,19 +111,53 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     return this.aggregator.watermarkMs();
   }
 
-  async process(batch: IncomingRecord<string, Tracked>[], deadLettered: readonly RecordPosition[] = []): Promise<BatchOutcome> {
-    if (this.stale) {
-      await this.restore();
-      this.stale = false;
-    }
-    try {
-      return await this.processBatch(batch, deadLettered);
-    } catch (error) {
-      // The batch is retried: the window state goes back to what the table committed (a failed commit may
-      // have landed, so the table decides), as a restart would, before the records are counted again.
-      this.stale = true;
-      throw error;
-    }
+  /** Batches and erasure passes run one at a time: both change the window state and its file. */
+  private serial: Promise<unknown> = Promise.resolve();
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(fn);
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  process(batch: IncomingRecord<string, Tracked>[], deadLettered: readonly RecordPosition[] = []): Promise<BatchOutcome> {
+    return this.serialized(async () => {
+      await this.restoreIfStale();
+      try {
+        return await this.processBatch(batch, deadLettered);
+      } catch (error) {
+        // The batch is retried: the window state goes back to what the table committed (a failed commit may
+        // have landed, so the table decides), as a restart would, before the records are counted again.
+        this.stale = true;
+        throw error;
+      }
+    });
+  }
+
+  private async restoreIfStale(): Promise<void> {
+    if (!this.stale) return;
+    await this.restore();
+    this.stale = false;
+  }
+
+  /**
+   * Drops the open windows of users erased since the last batch, without waiting for one (an idle stream): the
+   * committed state file is rewritten without them (it is what the next batch would have written as its start)
+   * and the older state files go. Returns how many windows went.
+   */
+  forgetErased(): Promise<number> {
+    return this.serialized(async () => {
+      if (this.definition.group.from !== 'user_id') return 0;
+      // After a failed batch the aggregator holds uncommitted records: the committed state comes back first.
+      await this.restoreIfStale();
+      const forgotten = this.aggregator.forget((group) => this.erased.has(group));
+      const current = this.stateKeys[this.stateKeys.length - 1];
+      if (forgotten === 0 || current === undefined) return forgotten;
+      await this.table.storage.write(current, JSON.stringify(this.aggregator.snapshot()));
+      await this.dropStatesExcept(current);
+      this.logger.info({ stream: this.name, windows: forgotten }, 'open windows of erased users dropped');
+      return forgotten;
+    });
   }
 
   private async processBatch(batch: IncomingRecord<string, Tracked>[], deadLettered: readonly RecordPosition[]): Promise<BatchOutcome> {
@@ -135,7 +175,8 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       }
       next.set(record.partition, record.offset + 1n);
       const f = activityFacts(record.value, record.timestampMs);
-      if (f) {
+      // Events of erased users count nowhere; their offsets still advance.
+      if (f && !this.erased.has(f.userId)) {
         facts.push(f);
         records.set(f, record);
       }
@@ -151,6 +192,9 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     }
     if (next.size === 0) return { version: null, written: 0, skipped };
 
+    // Open windows of users erased since are dropped: never emitted, gone from the state this batch writes.
+    const forgotten = this.definition.group.from === 'user_id' ? this.aggregator.forget((group) => this.erased.has(group)) : 0;
+    if (forgotten > 0) this.logger.info({ stream: this.name, windows: forgotten }, 'open windows of erased users dropped');
     // A batch that fails is retried after the window state is restored from the table (see process).
     const emission = this.aggregator.process(facts);
     const now = Date.now();
@@ -200,7 +244,9 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       txns,
       info: passed.length > 0 ? { pulseStreamState: ref, [DEAD_LETTERS_INFO]: passed } : { pulseStreamState: ref },
     });
-    await this.dropOldStates(stateKey);
+    // Older states still hold the windows just forgotten: they all go, not only those past the last two.
+    if (forgotten > 0) await this.dropStatesExcept(stateKey);
+    else await this.dropOldStates(stateKey);
     return { version: result.version, written: emission.finals.length, skipped };
   }
 

@@ -1,6 +1,16 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { aggregateTopic, type TopicDefinition, Topics } from '@pulse/contracts';
-import { KAFKA_CLIENT, type KafkaClient, LEADER_ELECTION, type LeaderElection, LOGGER, type Logger, whenLeading } from '@pulse/platform';
+import {
+  ERASURE_LIST,
+  type ErasureList,
+  KAFKA_CLIENT,
+  type KafkaClient,
+  LEADER_ELECTION,
+  type LeaderElection,
+  LOGGER,
+  type Logger,
+  whenLeading,
+} from '@pulse/platform';
 import { activityTopic } from '../bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
@@ -24,10 +34,15 @@ export function etlTopics(config: EtlConfig): TopicDefinition<any, any>[] {
   return [activityTopic(config), lateTopic(config), ...aggregateDefinitions(config).map((d) => aggregateTopic(d.name))];
 }
 
+/** How often the streams look for users erased since (their open windows are dropped even when no batch comes). */
+const ERASURE_CHECK_MS = 5_000;
+
 /** Runs the window aggregates of the activity stream (one replica: ETL_AGGREGATE_STREAMS). */
 @Injectable()
-export class AggregateStreamsService implements OnApplicationBootstrap {
+export class AggregateStreamsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly streams = new Map<string, AggregateStream>();
+  private erasureTimer?: NodeJS.Timeout;
+  private erasedSeen = 0;
 
   constructor(
     @Inject(ETL_CONFIG) private readonly config: EtlConfig,
@@ -36,6 +51,7 @@ export class AggregateStreamsService implements OnApplicationBootstrap {
     private readonly lake: Lake,
     private readonly registry: StreamRegistry,
     @Inject(LEADER_ELECTION) private readonly election: LeaderElection,
+    @Inject(ERASURE_LIST) private readonly erased: ErasureList,
   ) {}
 
   /** The stream of an aggregate (by its name as in the topic), or undefined. */
@@ -67,10 +83,28 @@ export class AggregateStreamsService implements OnApplicationBootstrap {
         lateTopic(this.config),
         this.kafka,
         this.logger,
+        this.erased,
       );
       this.streams.set(definition.name, stream);
       await stream.restore();
       await this.registry.launch(name, name, [activityTopic(this.config)], stream);
+    }
+    this.erasureTimer = setInterval(() => void this.forgetErased(), ERASURE_CHECK_MS);
+  }
+
+  onApplicationShutdown() {
+    clearInterval(this.erasureTimer);
+  }
+
+  /** When the erasure list grew: every stream drops the open windows of the users erased since. */
+  async forgetErased(): Promise<void> {
+    const listed = this.erased.size;
+    if (listed === this.erasedSeen) return;
+    try {
+      for (const stream of this.streams.values()) await stream.forgetErased();
+      this.erasedSeen = listed;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not drop the open windows of erased users; retried');
     }
   }
 }

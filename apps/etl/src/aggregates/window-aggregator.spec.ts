@@ -90,4 +90,16 @@ describe('WindowAggregator', () => {
       expect(b).toEqual(a);
     }
   });
+
+  it("forgets an erased user's open windows, sliding and session: they are never emitted and leave the state", () => {
+    for (const name of ['user_actions_1h', 'user_sessions']) {
+      const agg = new WindowAggregator(def(name), 0, 0);
+      agg.process([ev(T0 + MIN, 'LIKE', 'p1', 'gone'), ev(T0 + 2 * MIN, 'VIEW', 'p1', 'kept')]);
+      expect(agg.forget((group) => group === 'gone')).toBeGreaterThan(0);
+      expect(JSON.stringify(agg.snapshot())).not.toContain('gone');
+      const later = agg.process([ev(T0 + 5 * HOUR, 'VIEW', 'p1', 'kept')]);
+      expect(later.finals.map((f) => f.group)).not.toContain('gone');
+      expect(later.finals.map((f) => f.group)).toContain('kept');
+    }
+  });
 });

@@ -124,6 +124,25 @@ export class WindowAggregator {
     return { updates: updates.sort(order), finals: finals.sort(order), late, watermark: this.watermark };
   }
 
+  /**
+   * Drops the open windows whose group matches (the windows of an erased user): they are never emitted, and the
+   * next state written no longer holds them. Returns how many went.
+   */
+  forget(matches: (group: string) => boolean): number {
+    let dropped = 0;
+    for (const [key, w] of this.windows) {
+      if (!matches(w.group)) continue;
+      this.windows.delete(key);
+      dropped++;
+    }
+    for (const [group, sessions] of this.sessions) {
+      if (!matches(group)) continue;
+      this.sessions.delete(group);
+      dropped += sessions.length;
+    }
+    return dropped;
+  }
+
   snapshot(): AggregatorState {
     const all = [...this.windows.values(), ...[...this.sessions.values()].flat()];
     return {

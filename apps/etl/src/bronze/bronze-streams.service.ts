@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { cdcTopic, type TopicDefinition, Topics } from '@pulse/contracts';
-import { LOGGER, type Logger } from '@pulse/platform';
+import { ERASURE_LIST, type ErasureList, LOGGER, type Logger } from '@pulse/platform';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
 import { committedOffsets, ExactlyOnceDeltaSink } from '../streams/exactly-once.sink';
@@ -31,7 +31,7 @@ export function cdcSources(config: EtlConfig) {
 
 /**
  * The bronze streams: each source topic into its Delta table, exactly once, scaled out by partition
- * (every replica joins the same consumer group per stream).
+ * (every replica joins the same consumer group per stream). Records about users on the erasure list are skipped.
  */
 @Injectable()
 export class BronzeStreamsService implements OnApplicationBootstrap {
@@ -40,6 +40,7 @@ export class BronzeStreamsService implements OnApplicationBootstrap {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly lake: Lake,
     private readonly registry: StreamRegistry,
+    @Inject(ERASURE_LIST) private readonly erased: ErasureList,
   ) {}
 
   async onApplicationBootstrap() {
@@ -53,7 +54,10 @@ export class BronzeStreamsService implements OnApplicationBootstrap {
 
   private async add<K, V>(definition: BronzeTable<K, V>, topic: TopicDefinition<K, V>) {
     const { table } = await this.lake.table(definition.name, definition.path, definition.create);
-    const sink = new ExactlyOnceDeltaSink<K, V>(table, '', (record) => definition.row(record));
+    // A record about an erased user is skipped like a tombstone: its offset advances, nothing is written.
+    const sink = new ExactlyOnceDeltaSink<K, V>(table, '', (record) =>
+      definition.subjects(record).some((u) => this.erased.has(u)) ? null : definition.row(record),
+    );
     const logger = this.logger;
     const processor: StreamProcessor<K, V> = {
       async committedOffsets() {

@@ -1,4 +1,4 @@
-import { type DebeziumEnvelope, ingestV1, recsV1, timestampToMillis } from '@pulse/contracts';
+import { APP_DB_USER_COLUMNS, type DebeziumEnvelope, ingestV1, recsV1, timestampToMillis } from '@pulse/contracts';
 import {
   activityBronzeLayout,
   bronzeConfiguration,
@@ -18,6 +18,8 @@ export interface BronzeTable<K, V> {
   create: CreateTableOptions;
   /** The row of a record, in `create.columns` order; null skips the record (a tombstone). */
   row(record: IncomingRecord<K, V>): ColumnValue[] | null;
+  /** The users a record is about: a record naming an erased user is not written. */
+  subjects(record: IncomingRecord<K, V>): (string | null | undefined)[];
 }
 
 const DAY_MS = 86_400_000;
@@ -62,6 +64,7 @@ export function activityBronzeTable(targetFileSize: number, checkpointInterval: 
     name: 'activity_bronze',
     path,
     create,
+    subjects: (record) => [record.value?.event?.userId],
     row(record) {
       const tracked = record.value;
       const e = tracked?.event;
@@ -119,6 +122,7 @@ export function recsServedBronzeTable(
     name: 'recs_served_bronze',
     path,
     create,
+    subjects: (record) => [record.value?.userId],
     row(record) {
       const v = record.value;
       if (!v) return null;
@@ -159,6 +163,11 @@ export function cdcBronzeTable(
     name: create.name ?? path,
     path,
     create,
+    subjects(record) {
+      const columns = APP_DB_USER_COLUMNS[qualified.split('.').pop()!] ?? [];
+      const rows = [record.key, record.value?.before, record.value?.after];
+      return rows.flatMap((r) => columns.map((c) => (r?.[c] === undefined || r[c] === null ? null : String(r[c]))));
+    },
     row(record) {
       const v = record.value;
       if (!v) return null; // tombstone: the delete before it carries the change

@@ -1,4 +1,4 @@
-import { authEnv, env, kafkaEnv, leaderElectionEnv, loadConfig } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, leaderElectionEnv, loadConfig, LOCAL_SUBJECT_KEY } from '@pulse/platform';
 import { z } from 'zod';
 
 const topicName = (fallback: string) =>
@@ -67,6 +67,8 @@ export const etlConfigSchema = z.object({
   ...leaderElectionEnv(false),
   /** Whether this replica runs the bronze streams (scale out: any number of replicas, split by partition). */
   ETL_BRONZE_STREAMS: env.bool(true),
+  /** Key of the subject hashes of the erasure list (pulse.privacy.erasures.v1): the same secret in every service. */
+  PRIVACY_SUBJECT_KEY: env.string(LOCAL_SUBJECT_KEY),
   /**
    * App-database tables whose CDC topics get a bronze table, comma-separated (schema.table or table); the
    * recommender trains from users, posts, follows and comments there. Empty: none.

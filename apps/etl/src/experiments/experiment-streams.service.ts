@@ -1,5 +1,14 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { LEADER_ELECTION, type LeaderElection, LOGGER, type Logger, ServiceMetrics, whenLeading } from '@pulse/platform';
+import {
+  ERASURE_LIST,
+  type ErasureList,
+  LEADER_ELECTION,
+  type LeaderElection,
+  LOGGER,
+  type Logger,
+  ServiceMetrics,
+  whenLeading,
+} from '@pulse/platform';
 import { Counter } from 'prom-client';
 import { activityTopic, servedTopic } from '../bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
@@ -39,6 +48,7 @@ export class ExperimentStreamsService implements OnApplicationBootstrap, Exposur
     private readonly lake: Lake,
     private readonly registry: StreamRegistry,
     @Inject(LEADER_ELECTION) private readonly election: LeaderElection,
+    @Inject(ERASURE_LIST) private readonly erased: ErasureList,
     metrics: ServiceMetrics,
   ) {
     this.outcomes = new Counter({
@@ -74,7 +84,7 @@ export class ExperimentStreamsService implements OnApplicationBootstrap, Exposur
       exposuresTable(this.config.LAKE_TARGET_FILE_SIZE, this.config.LAKE_CHECKPOINT_INTERVAL),
     );
     const join = new ExposureJoin(this.config.ETL_ATTRIBUTION_WINDOW, this.config.ETL_WATERMARK_DELAY, this.config.ETL_ALLOWED_LATENESS);
-    const stream = new ExposureStream(table, join, served, activityTopic(this.config), this, this.logger);
+    const stream = new ExposureStream(table, join, served, activityTopic(this.config), this, this.logger, this.erased);
     await stream.restore();
     await this.registry.launch(stream.name, EXPOSURES_TABLE.name, stream.topics, stream);
   }

@@ -77,4 +77,13 @@ describe('ExposureJoin', () => {
     const rest = [served('r5', T0), outcome('r4', 'HIDE', T0 + 3 * MIN), tick(T0 + 60 * MIN)];
     expect(b.process(rest)).toEqual(a.process(rest));
   });
+
+  it('drops the open exposures of erased users: never emitted, gone from the snapshot, others kept', () => {
+    const j = join();
+    j.process([served('r1', T0), served('r2', T0), outcome('r1', 'CLICK', T0 + MIN)]);
+    expect(j.forget((userId) => userId === 'u-r1')).toBe(1);
+    expect(j.snapshot().open.map((e) => e.userId)).toEqual(['u-r2']);
+    const e = j.process([tick(T0 + 38 * MIN)]);
+    expect(e.exposures.map((x) => x.recommendationId)).toEqual(['r2']);
+  });
 });

@@ -164,6 +164,17 @@ export class ExposureJoin {
     for (const o of state.pending) this.pending.set(o.recommendationId, [...(this.pending.get(o.recommendationId) ?? []), o]);
   }
 
+  /** Drops the open exposures of the users `erased` names (never emitted, gone from the next snapshot); returns how many. */
+  forget(erased: (userId: string) => boolean): number {
+    let forgotten = 0;
+    for (const [id, e] of [...this.open]) {
+      if (!erased(e.userId)) continue;
+      this.open.delete(id);
+      forgotten++;
+    }
+    return forgotten;
+  }
+
   /** Whether the watermark has passed a time by the allowed lateness. */
   private closed(t: number): boolean {
     return this.watermark !== null && t + this.allowedLatenessMs <= this.watermark;

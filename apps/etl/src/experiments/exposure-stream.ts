@@ -2,6 +2,7 @@ import { type ingestV1, type recsV1, type TopicDefinition, timestampToMillis } f
 import { ColumnBatch, type DeltaTable } from '@pulse/lake';
 import type { IncomingRecord, Logger } from '@pulse/platform';
 import { randomUUID } from 'node:crypto';
+import type { ErasedUsers } from '../aggregates/aggregate-stream';
 import { activityTypeName, servedItems, strategyName } from '../bronze/bronze-tables';
 import { committedOffsets, txnAppId } from '../streams/exactly-once.sink';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
@@ -38,7 +39,9 @@ export interface ExposureCounters {
  * exposures, the next offset of every topic-partition read (a txn each) and a reference to the join state as of
  * those offsets, so a restart (kill -9 included) resumes state and offsets together and a replayed batch is
  * filtered out by the offsets. The outcomes' dispositions are counted in each commit's operationMetrics (a counter
- * row per commit in the table's history) and in etl_experiment_outcomes_total.
+ * row per commit in the table's history) and in etl_experiment_outcomes_total. Lists and activity of users on the
+ * erasure list are skipped (their offsets advance), and open exposures of users erased since are dropped before the
+ * next batch, with every older join state.
  */
 export class ExposureStream implements StreamProcessor<string, Value> {
   readonly name = 'experiments_exposures';
@@ -51,6 +54,7 @@ export class ExposureStream implements StreamProcessor<string, Value> {
     private readonly activity: TopicDefinition<string, ingestV1.ActivityTracked>,
     private readonly counters: ExposureCounters,
     private readonly logger: Logger,
+    private readonly erased: ErasedUsers = { has: () => false },
   ) {}
 
   get topics(): TopicDefinition<string, Value>[] {
@@ -101,11 +105,15 @@ export class ExposureStream implements StreamProcessor<string, Value> {
         continue;
       }
       next.set(`${record.topic}:${record.partition}`, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
-      const event = record.topic === this.served.name ? servedEvent(record) : outcomeEvent(record);
+      const isServed = record.topic === this.served.name;
+      if (this.erased.has(isServed ? servedUser(record) : actingUser(record))) continue;
+      const event = isServed ? servedEvent(record) : outcomeEvent(record);
       if (event) events.push(event);
     }
     if (next.size === 0) return { version: null, written: 0, skipped };
 
+    const forgotten = this.join.forget((userId) => this.erased.has(userId));
+    if (forgotten > 0) this.logger.info({ stream: this.name, exposures: forgotten }, 'open exposures of erased users dropped');
     // A failed batch stops the stream; the next start restores the state committed with the table's offsets.
     const emission = this.join.process(events);
     const now = Date.now();
@@ -127,13 +135,17 @@ export class ExposureStream implements StreamProcessor<string, Value> {
       info: { pulseStreamState: ref },
     });
     this.counters.onBatch(emission.exposures.length, late, emission.outcomes);
+    // Older states still hold the exposures just forgotten: they all go, not only those past the last two.
     this.stateKeys.push(stateKey);
-    const old = this.stateKeys.splice(0, Math.max(0, this.stateKeys.length - 2));
+    const old = this.stateKeys.splice(0, Math.max(0, this.stateKeys.length - (forgotten > 0 ? 1 : 2)));
     if (old.length > 0)
       await this.table.storage.delete(old).catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old join states'));
     return { version: result.version, written: emission.exposures.length, skipped };
   }
 }
+
+const servedUser = (record: IncomingRecord<string, Value>) => (record.value as recsV1.RecommendationServed | null)?.userId;
+const actingUser = (record: IncomingRecord<string, Value>) => (record.value as ingestV1.ActivityTracked | null)?.event?.userId;
 
 function servedEvent(record: IncomingRecord<string, Value>): { served: ServedFacts } | null {
   const v = record.value as recsV1.RecommendationServed | null;

@@ -1,6 +1,13 @@
-import { type CreateTableOptions, DeltaTable, LakeEngine, type LakeStorage, LocalLakeStorage, S3LakeStorage } from '@pulse/lake';
+import {
+  closeLakeStorage,
+  type CreateTableOptions,
+  DeltaTable,
+  LakeEngine,
+  type LakeStorage,
+  lakeLocation,
+  openLakeStorage,
+} from '@pulse/lake';
 import { grpcErrors, type Logger } from '@pulse/platform';
-import { resolve } from 'node:path';
 import type { EtlConfig } from '../config/etl.config';
 
 export interface ManagedTable {
@@ -22,19 +29,7 @@ export class Lake {
   ) {}
 
   static async open(config: EtlConfig, logger: Logger): Promise<Lake> {
-    const storage =
-      config.LAKE_BACKEND === 's3'
-        ? await new S3LakeStorage({
-            endpoint: config.LAKE_S3_ENDPOINT || undefined,
-            region: config.LAKE_S3_REGION,
-            bucket: config.LAKE_S3_BUCKET,
-            prefix: config.LAKE_S3_PREFIX,
-            accessKeyId: config.LAKE_S3_ACCESS_KEY_ID,
-            secretAccessKey: config.LAKE_S3_SECRET_ACCESS_KEY,
-            forcePathStyle: config.LAKE_S3_FORCE_PATH_STYLE,
-            createBucket: config.LAKE_S3_CREATE_BUCKET,
-          }).init()
-        : new LocalLakeStorage(resolve(config.LAKE_ROOT));
+    const storage = await openLakeStorage(lakeLocation(config));
     const engine = await LakeEngine.create({ memoryLimit: config.LAKE_MEMORY_LIMIT });
     logger.info({ lake: storage.location }, 'lake opened');
     return new Lake(storage, engine, logger);
@@ -74,7 +69,7 @@ export class Lake {
   }
 
   close(): void {
-    if (this.storage instanceof S3LakeStorage) this.storage.close();
+    closeLakeStorage(this.storage);
     this.engine.close();
   }
 }

@@ -1,6 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { aggregateTopic, type etlV1, type TopicDefinition, timestampToMillis } from '@pulse/contracts';
 import {
+  ERASURE_LIST,
+  type ErasureList,
   HealthRegistry,
   type IncomingRecord,
   KAFKA_CLIENT,
@@ -20,7 +22,10 @@ import { aggregateName } from '../registry/definitions';
 import type { LoadedRegistry, ServedView } from '../registry/loaded-registry';
 import { RegistryCache } from '../registry/registry.cache';
 
-type Outcome = 'written' | 'unchanged' | 'stale' | 'window_open' | 'missing_join_key';
+type Outcome = 'written' | 'unchanged' | 'stale' | 'window_open' | 'missing_join_key' | 'erased';
+
+/** The entity whose values are users (users.id): windows of a user on the erasure list are not pushed. */
+const SUBJECT_ENTITY = 'user';
 
 /**
  * Pushes the window results of the etl service's aggregates topics (`pulse.aggregates.<name>.v1`) online,
@@ -31,7 +36,8 @@ type Outcome = 'written' | 'unchanged' | 'stale' | 'window_open' | 'missing_join
  * has no row for it yet. Later updates of a closed window (late data) overwrite it; a record older
  * than what the store holds is not written. Offsets are committed after Redis acknowledged the batch;
  * a record that cannot be decoded goes to pulse.deadletter.<group>.v1, Redis being down is retried.
- * The topic set follows the registry: a new version with other topics restarts the consumer.
+ * The topic set follows the registry: a new version with other topics restarts the consumer. Windows of a user
+ * on the erasure list are not pushed.
  */
 @Injectable()
 export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -50,6 +56,7 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
     private readonly registry: RegistryCache,
     private readonly store: OnlineStoreRepository,
     private readonly health: HealthRegistry,
+    @Inject(ERASURE_LIST) private readonly erased: ErasureList,
     private readonly metrics: ServiceMetrics,
   ) {
     this.records = new Counter({
@@ -123,9 +130,14 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
     const writes: OnlineWrite[] = [];
     const tally = new Map<Outcome, number>();
     const count = (o: Outcome, n = 1) => tally.set(o, (tally.get(o) ?? 0) + n);
+    const subjectKey = registry.entities.get(SUBJECT_ENTITY)?.joinKey;
     for (const record of batch) {
       const aggregate = record.value;
       if (!aggregate) continue; // a tombstone of a compacted window: nothing to serve
+      if (subjectKey && this.erased.has(aggregate.groupKey?.[subjectKey])) {
+        count('erased');
+        continue;
+      }
       for (const view of registry.topics.get(record.topic) ?? []) {
         if (!view.def.online) continue;
         const write = this.toWrite(view, aggregate);

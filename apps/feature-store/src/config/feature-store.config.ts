@@ -1,4 +1,4 @@
-import { authEnv, env, kafkaEnv, loadConfig, redisEnv } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY, redisEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the feature store; see apps/feature-store/.env.example. */
@@ -68,6 +68,8 @@ export const featureStoreConfigSchema = z.object({
    * over hash partitions of the entities, so DuckDB holds the state of a share of them at a time.
    */
   FEATURE_STORE_OFFLINE_PARTITION_ROWS: env.int(2_000_000, 1),
+  /** Key of the subject hashes of the erasure list (pulse.privacy.erasures.v1): the same secret in every service. */
+  PRIVACY_SUBJECT_KEY: env.string(LOCAL_SUBJECT_KEY),
   /** Whether this replica consumes the aggregates topics of Kafka-sourced views and pushes them online. */
   FEATURE_STORE_AGGREGATES_CONSUMER: env.bool(true),
   /** Consumer group of the aggregates consumer. */

@@ -10,4 +10,10 @@ describe('FeaturesGrpcController scopes', () => {
   it('declares a scope on every handler it has', () => {
     expect(declaredRpcs(FeaturesGrpcController).filter((rpc) => !rpc.requirement)).toEqual([]);
   });
+
+  it("lets only erasers (privacy:erase, or admin) delete an entity's online rows", () => {
+    expect(declaredRpcs(FeaturesGrpcController).find((rpc) => rpc.handler === 'deleteEntity')?.requirement).toEqual({
+      scope: 'privacy:erase',
+    });
+  });
 });

@@ -3,6 +3,7 @@ import { featuresV1 } from '@pulse/contracts';
 import { GrpcExceptionFilter, RequiresScope } from '@pulse/platform';
 import { MaterializationService } from '../offline/materialization.service';
 import { RetrievalService } from '../offline/retrieval.service';
+import { EntityDeletionService } from '../online/entity-deletion.service';
 import { OnlineFeaturesService } from '../online/online-features.service';
 import { PushService } from '../online/push.service';
 import { RegistryQueryService } from '../registry/registry-query.service';
@@ -18,6 +19,7 @@ export class FeaturesGrpcController implements featuresV1.FeaturesServiceControl
     private readonly materialization: MaterializationService,
     private readonly retrieval: RetrievalService,
     private readonly registry: RegistryQueryService,
+    private readonly deletion: EntityDeletionService,
   ) {}
 
   @RequiresScope('features:read')
@@ -68,5 +70,10 @@ export class FeaturesGrpcController implements featuresV1.FeaturesServiceControl
   @RequiresScope('features:read')
   getRegistry(request: featuresV1.GetRegistryRequest) {
     return this.registry.getRegistry(request);
+  }
+
+  @RequiresScope('privacy:erase')
+  deleteEntity(request: featuresV1.DeleteEntityRequest) {
+    return this.deletion.delete(request);
   }
 }

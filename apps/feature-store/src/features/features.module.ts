@@ -6,6 +6,7 @@ import { MaterializationService } from '../offline/materialization.service';
 import { OfflineStore } from '../offline/offline-store';
 import { RetrievalService } from '../offline/retrieval.service';
 import { WatermarksRepository } from '../offline/watermarks.pg.repository';
+import { EntityDeletionService } from '../online/entity-deletion.service';
 import { OnlineFeaturesService } from '../online/online-features.service';
 import { OnlineStoreRepository } from '../online/online-store.redis.repository';
 import { PushService } from '../online/push.service';
@@ -17,6 +18,7 @@ import { FeaturesGrpcController } from './features.grpc.controller';
   providers: [
     OnlineStoreRepository,
     OnlineFeaturesService,
+    EntityDeletionService,
     PushService,
     AggregatesKafkaConsumer,
     OfflineEngine,

@@ -100,6 +100,23 @@ export class OnlineStoreRepository {
     });
   }
 
+  /**
+   * Deletes the entity hashes of these entity keys and of the keys matching these glob patterns (entity key
+   * strings with `*` for another entity's value); returns how many existed.
+   */
+  async deleteEntities(entityKeys: readonly string[], patterns: readonly string[]): Promise<number> {
+    const keys = new Set(entityKeys.map((k) => this.key(k)));
+    for (const pattern of patterns) {
+      let cursor = '0';
+      do {
+        const [next, found] = await this.redis.scan(cursor, 'MATCH', this.prefix + pattern, 'COUNT', 1000);
+        found.forEach((k) => keys.add(k));
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    return keys.size === 0 ? 0 : this.redis.unlink(...keys);
+  }
+
   /** Writes many entity/view rows in one pipelined round trip; outcomes in order. */
   async writeMany(writes: readonly OnlineWrite[]): Promise<WriteOutcome[]> {
     if (writes.length === 0) return [];

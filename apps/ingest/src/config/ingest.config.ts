@@ -38,6 +38,18 @@ export const ingestConfigSchema = z.object({
   INGEST_MAX_PRODUCE_BYTES: env.int(1_048_576, 4096),
   /** Events being made durable at once, across calls; beyond it calls get RESOURCE_EXHAUSTED. */
   INGEST_MAX_IN_FLIGHT_EVENTS: env.int(100_000, 1),
+  /**
+   * What becomes of IP addresses (the client's context.ip_address and the connection's source_ip) before events
+   * leave ingest: `truncate` (host bits zeroed), `hash` (salted SHA-256), `drop`, or `none`.
+   */
+  INGEST_IP_ANONYMIZATION: z.enum(['none', 'truncate', 'hash', 'drop']).default('truncate'),
+  /** Bits of an IPv4 / IPv6 address that `truncate` keeps: /24 and /48 by default. */
+  INGEST_IPV4_PREFIX_BITS: env.int(24, 0, 32),
+  INGEST_IPV6_PREFIX_BITS: env.int(48, 0, 128),
+  /** What becomes of the User-Agent (context.user_agent): `hash` (salted SHA-256), `drop`, or `none`. */
+  INGEST_USER_AGENT_ANONYMIZATION: z.enum(['none', 'hash', 'drop']).default('hash'),
+  /** Salt of the hashes above: a secret in deployment, so a hash cannot be matched against guessed values. */
+  INGEST_PII_SALT: env.string('pulse-local-pii-salt'),
 });
 
 export type IngestConfig = z.infer<typeof ingestConfigSchema>;

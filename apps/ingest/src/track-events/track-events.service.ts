@@ -18,6 +18,7 @@ import { Counter } from 'prom-client';
 import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config';
 import { EventDedupRepository } from './event-dedup.redis.repository';
 import { type Validation, validateEvent } from './event-validator';
+import { PiiAnonymizer } from './pii-anonymizer';
 import { BATCH_MARGIN_BYTES, chunkBySize, cutDown, largestField, RECORD_OVERHEAD_BYTES, trackedRecordBytes } from './record-size';
 
 const { EventStatus, RejectionReason } = ingestV1;
@@ -59,6 +60,7 @@ export class TrackEventsService implements OnModuleInit {
   private maxEventBytes: number;
   private maxProduceBytes: number;
   private readonly outcomes: Counter<'status' | 'reason'>;
+  private readonly anonymizer: PiiAnonymizer;
 
   constructor(
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
@@ -67,6 +69,13 @@ export class TrackEventsService implements OnModuleInit {
     private readonly dedup: EventDedupRepository,
     metrics: ServiceMetrics,
   ) {
+    this.anonymizer = new PiiAnonymizer({
+      ip: config.INGEST_IP_ANONYMIZATION,
+      userAgent: config.INGEST_USER_AGENT_ANONYMIZATION,
+      ipv4PrefixBits: config.INGEST_IPV4_PREFIX_BITS,
+      ipv6PrefixBits: config.INGEST_IPV6_PREFIX_BITS,
+      salt: config.INGEST_PII_SALT,
+    });
     this.outcomes = new Counter({
       name: 'ingest_events_total',
       help: 'Events handled by TrackEvents, by outcome',
@@ -123,7 +132,7 @@ export class TrackEventsService implements OnModuleInit {
     const { results, accepted, rejected } = await this.classify(events, now);
     const ingest: ingestV1.IngestMetadata = {
       schemaVersion: SCHEMA_VERSION,
-      sourceIp: context.sourceIp,
+      sourceIp: this.anonymizer.ip(context.sourceIp),
       clientId: context.clientId,
       requestId: randomUUID(),
     };
@@ -207,7 +216,9 @@ export class TrackEventsService implements OnModuleInit {
 
   private async classify(events: readonly unknown[], now: number) {
     const limits = { maxFutureSkewMs: this.config.INGEST_MAX_FUTURE_SKEW, maxPastSkewMs: this.config.INGEST_MAX_PAST_SKEW };
-    const validations = events.map((raw) => this.checkSize(validateEvent(raw, now, limits)));
+    // Personal fields are anonymized once, after validation and before anything is measured or published: nothing
+    // downstream sees them as sent.
+    const validations = events.map((raw) => this.checkSize(this.anonymized(validateEvent(raw, now, limits))));
     const candidateIds = validations.filter((v) => v.ok).map((v) => v.event.eventId);
     const seen = await this.dedup.seen(candidateIds);
     const inBatch = new Set<string>();
@@ -243,6 +254,10 @@ export class TrackEventsService implements OnModuleInit {
       }
     });
     return { results, accepted, rejected };
+  }
+
+  private anonymized(v: Validation): Validation {
+    return { ...v, event: this.anonymizer.event(v.event) };
   }
 
   /** A valid event whose record would exceed the size limit is rejected (TOO_LARGE, naming its largest field). */

@@ -54,6 +54,8 @@ export const FLAGS = {
   days: { type: 'string' },
   'split-day': { type: 'string' },
   fresh: { type: 'string' },
+  'exclude-erased': { type: 'string' },
+  'subject-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -99,6 +101,8 @@ export const TRAIN_FLAGS: readonly FlagName[] = [
   'gate-metric',
   'gate-margin',
   'json',
+  'exclude-erased',
+  'subject-key',
   ...TRAINING_FLAGS,
 ];
 

@@ -1,22 +1,8 @@
-import { authEnv, defaultPeerAddress, env, kafkaEnv, loadConfig, parseDuration, redisEnv } from '@pulse/platform';
+import { authEnv, defaultPeerAddress, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY, parseDuration, redisEnv } from '@pulse/platform';
 import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
 import { parseTrainArgs } from '../training/train-args';
-
-/** `key=value,...` parsed by `parse`, the error named. */
-const weights = <T>(parse: (text: string) => T) =>
-  z
-    .string()
-    .default('')
-    .transform((text, ctx) => {
-      try {
-        return parse(text);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    });
 
 /** A duration (`30s`, `10m`, …) where `0` means off. */
 const durationOrOff = (fallback: string) =>
@@ -91,7 +77,7 @@ export const recommenderConfigSchema = z.object({
   /** How long a hidden post or a muted account stays out of a user's recommendations. */
   RECS_HIDDEN_TTL: env.duration('90d'),
   /** Weight of each action type, `type=weight,...` over the defaults (src/live/action-weights.ts). */
-  RECS_ACTION_WEIGHTS: weights(parseActionWeights),
+  RECS_ACTION_WEIGHTS: env.parsed('', parseActionWeights),
   /** Fold-in: ridge penalty towards the trained user vector, and the half-life of an action's weight. */
   RECS_FOLD_IN_LAMBDA: z.coerce.number().positive().default(1),
   RECS_FOLD_IN_HALF_LIFE: env.duration('1d'),
@@ -106,7 +92,9 @@ export const recommenderConfigSchema = z.object({
   /** How often the trending list is recomputed from the feature store. */
   RECS_TRENDING_REFRESH: env.duration('15s'),
   /** Weights of the ranking function, `name=weight,...` over the defaults (src/candidates/ranker.ts). */
-  RECS_RANK_WEIGHTS: weights(parseRankWeights),
+  RECS_RANK_WEIGHTS: env.parsed('', parseRankWeights),
+  /** Key of the subject hashes of the erasure list (pulse.privacy.erasures.v1): the same secret in every service. */
+  PRIVACY_SUBJECT_KEY: env.string(LOCAL_SUBJECT_KEY),
   /** Whether every list served is published on pulse.recs.served.v1. */
   RECS_PUBLISH_SERVED: env.bool(true),
   /** The lake etl writes (its LAKE_ROOT): `recs train --source lake` reads bronze/activity and bronze/cdc/<schema>.posts there. */
@@ -119,17 +107,7 @@ export const recommenderConfigSchema = z.object({
   /** The first scheduled run comes this long after the start. */
   RECS_TRAIN_DELAY: env.duration('1m'),
   /** The model and its settings for scheduled runs, as `recs train` flags (space-separated, no quoting). */
-  RECS_TRAIN_ARGS: z
-    .string()
-    .default('--model gmf')
-    .transform((text, ctx) => {
-      try {
-        return parseTrainArgs(text);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+  RECS_TRAIN_ARGS: env.parsed('--model gmf', parseTrainArgs),
   /** A scheduled run still going after this long is stopped (and counted as failed). */
   RECS_TRAIN_TIMEOUT: env.duration('1h'),
   /** The training lock (train.lock in the registry) is taken over when its holder has not refreshed it for this long. */

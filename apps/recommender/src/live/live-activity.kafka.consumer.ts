@@ -1,6 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ingestV1, timestampToMillis, Topics } from '@pulse/contracts';
 import {
+  ERASURE_LIST,
+  type ErasureList,
   HealthRegistry,
   KAFKA_CLIENT,
   type KafkaClient,
@@ -52,6 +54,7 @@ export class LiveActivityKafkaConsumer implements OnApplicationBootstrap, OnAppl
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly state: UserStateRepository,
     private readonly health: HealthRegistry,
+    @Inject(ERASURE_LIST) private readonly erased: ErasureList,
     private readonly metrics: ServiceMetrics,
   ) {
     this.recorded = new Counter({
@@ -75,7 +78,10 @@ export class LiveActivityKafkaConsumer implements OnApplicationBootstrap, OnAppl
       topics: [Topics.activityTracked],
       consume: { groupId: this.config.RECS_LIVE_GROUP, from: 'latest', maxBatchSize: 1000 },
       handler: async (batch) => {
-        const actions = batch.flatMap((r) => (r.value ? [recentAction(r.value)] : [])).filter((a) => a !== undefined);
+        const actions = batch
+          .flatMap((r) => (r.value ? [recentAction(r.value)] : []))
+          .filter((a) => a !== undefined)
+          .filter((a) => !this.erased.has(a.userId));
         await this.state.record(actions);
         const now = Date.now();
         for (const a of actions) this.lag.observe(Math.max(0, now - a.atMs) / 1000);

@@ -1,6 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
 import {
+  ERASURE_LIST,
+  type ErasureList,
   HealthRegistry,
   isPermanentCassandraError,
   KAFKA_CLIENT,
@@ -17,9 +19,9 @@ import { ActivityRepository } from './activity.cassandra.repository';
 
 /**
  * Writes pulse.activity.tracked.v1 into activity_by_user. At-least-once: offsets are committed only
- * after Cassandra acknowledged the batch; the writes are idempotent, so a replay duplicates nothing.
- * A record that cannot be decoded, or that Cassandra refuses (an invalid value), goes to
- * pulse.deadletter.<group>.v1; Cassandra being unreachable is retried with backoff.
+ * after Cassandra acknowledged the batch; the writes are idempotent, so a replay duplicates nothing. Events of
+ * users on the erasure list are dropped. A record that cannot be decoded, or that Cassandra refuses (an invalid
+ * value), goes to pulse.deadletter.<group>.v1; Cassandra being unreachable is retried with backoff.
  */
 @Injectable()
 export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -32,6 +34,7 @@ export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicat
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly activity: ActivityRepository,
     private readonly health: HealthRegistry,
+    @Inject(ERASURE_LIST) private readonly erased: ErasureList,
     private readonly metrics: ServiceMetrics,
   ) {
     this.written = new Counter({
@@ -49,7 +52,8 @@ export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicat
       topics: [Topics.activityTracked],
       consume: { groupId: this.config.STORAGE_ACTIVITY_GROUP, from: 'earliest', maxBatchSize: 1000 },
       handler: async (batch) => {
-        const events = batch.flatMap((r) => (r.value ? [r.value] : []));
+        // Events of erased users still in the topic (kept until its retention passes) are dropped.
+        const events = batch.flatMap((r) => (r.value && !this.erased.has(r.value.event?.userId) ? [r.value] : []));
         await this.activity.write(events);
         this.written.inc(events.length);
       },

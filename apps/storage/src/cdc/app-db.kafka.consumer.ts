@@ -1,6 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { cdcTopic, type DebeziumEnvelope } from '@pulse/contracts';
 import {
+  ERASURE_LIST,
+  type ErasureList,
   HealthRegistry,
   type IncomingRecord,
   isPermanentCassandraError,
@@ -51,11 +53,12 @@ export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplication
     private readonly profiles: ProfilesRepository,
     private readonly graph: GraphService,
     private readonly health: HealthRegistry,
+    @Inject(ERASURE_LIST) private readonly erased: ErasureList,
     private readonly metrics: ServiceMetrics,
   ) {
     this.outcomes = new Counter({
       name: 'storage_cdc_changes_total',
-      help: 'CDC changes handled, by source table and outcome (applied, stale, truncate_ignored, tombstone)',
+      help: 'CDC changes handled, by source table and outcome (applied, stale, erased, truncate_ignored, tombstone)',
       labelNames: ['table', 'outcome'],
       registers: [metrics.registry],
     });
@@ -113,7 +116,15 @@ export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplication
     const deleted = envelope.op === 'd';
     const row = (deleted ? envelope.before : envelope.after) ?? record.key ?? {};
     const rowKey = table === 'users' ? String(row['id']) : `${row['follower_id']}:${row['followee_id']}`;
-    if (!(await this.versions.admit(`${this.config.STORAGE_CDC_SCHEMA}.${table}`, rowKey, changeOrder(envelope), deleted))) {
+    const users = table === 'users' ? [String(row['id'])] : [String(row['follower_id']), String(row['followee_id'])];
+    // A change naming an erased user is not applied, deletes included: nothing of theirs comes back, not even a version.
+    if (users.some((u) => this.erased.has(u))) {
+      this.outcomes.inc({ table, outcome: 'erased' });
+      return;
+    }
+    const sourceTable = `${this.config.STORAGE_CDC_SCHEMA}.${table}`;
+    await this.versions.indexUsers(sourceTable, rowKey, users);
+    if (!(await this.versions.admit(sourceTable, rowKey, changeOrder(envelope), deleted))) {
       this.outcomes.inc({ table, outcome: 'stale' });
       return;
     }

@@ -12,6 +12,22 @@ import type { Client } from 'cassandra-driver';
 export class CdcRowVersionsRepository {
   constructor(@Inject(CASSANDRA) private readonly db: Client) {}
 
+  /**
+   * Records which users a row names (cdc_rows_by_user), before its version is admitted: the erasure of a user
+   * finds the row versions naming them from there. Idempotent.
+   */
+  async indexUsers(sourceTable: string, rowKey: string, userIds: readonly string[]): Promise<void> {
+    for (const userId of userIds) {
+      await this.db.execute(
+        'INSERT INTO cdc_rows_by_user (user_id, source_table, row_key) VALUES (?, ?, ?)',
+        [userId, sourceTable, rowKey],
+        {
+          isIdempotent: true,
+        },
+      );
+    }
+  }
+
   async admit(sourceTable: string, rowKey: string, lsn: number, deleted: boolean): Promise<boolean> {
     const inserted = await this.db.execute(
       'INSERT INTO cdc_row_versions (source_table, row_key, lsn, deleted) VALUES (?, ?, ?, ?) IF NOT EXISTS',

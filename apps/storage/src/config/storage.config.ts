@@ -1,4 +1,4 @@
-import { authEnv, env, kafkaEnv, loadConfig } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY } from '@pulse/platform';
 import { z } from 'zod';
 import { lifecycleRulesFile, lifecycleRulesText } from '../media/lifecycle-rules';
 
@@ -34,6 +34,8 @@ export const storageConfigSchema = z.object({
   STORAGE_CDC_GROUP: env.string('storage-cdc'),
   /** PostgreSQL schema of the app tables; selects the topics pulse.cdc[.<schema>].<table>.v1. */
   STORAGE_CDC_SCHEMA: env.string('public'),
+  /** Key of the subject hashes of the erasure list (pulse.privacy.erasures.v1): the same secret in every service. */
+  PRIVACY_SUBJECT_KEY: env.string(LOCAL_SUBJECT_KEY),
   /** Most users one user may follow (bounds following_by_user partitions). */
   STORAGE_MAX_FOLLOWING: env.int(7500, 1),
   /** Where media content lives: `fs` (MEDIA_ROOT on a local or mounted disk) or `s3` (any S3-compatible store, S3_*). */

@@ -82,6 +82,7 @@ export class MediaRepository {
           params: [day, shardOf(m.mediaId), m.createdAt, m.mediaId],
         },
         { query: 'INSERT INTO media_days (scope, day) VALUES (?, ?)', params: [DAYS_SCOPE, day] },
+        ...(m.ownerId ? [{ query: 'INSERT INTO media_by_owner (owner_id, media_id) VALUES (?, ?)', params: [m.ownerId, m.mediaId] }] : []),
       ],
       { logged: true, isIdempotent: true },
     );
@@ -103,6 +104,21 @@ export class MediaRepository {
       [dayOf(m.createdAt.getTime()), shardOf(m.mediaId), m.createdAt, m.mediaId],
       { isIdempotent: true },
     );
+  }
+
+  async removeFromOwnerIndex(m: Pick<MediaRow, 'mediaId' | 'ownerId'>): Promise<void> {
+    if (!m.ownerId) return;
+    await this.db.execute('DELETE FROM media_by_owner WHERE owner_id = ? AND media_id = ?', [m.ownerId, m.mediaId], { isIdempotent: true });
+  }
+
+  /** The ids of the objects an owner uploaded (media_by_owner), one page at a time. */
+  async ownedPage(ownerId: string, fetchSize: number, pageState?: string): Promise<{ mediaIds: string[]; pageState?: string }> {
+    const rs = await this.db.execute('SELECT media_id FROM media_by_owner WHERE owner_id = ?', [ownerId], {
+      isIdempotent: true,
+      fetchSize,
+      pageState,
+    });
+    return { mediaIds: rs.rows.map((r) => r.get('media_id')), pageState: rs.pageState ?? undefined };
   }
 
   /** Points the object at another blob (a tier move), only if it still reads the expected one. */

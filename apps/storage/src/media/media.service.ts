@@ -198,10 +198,19 @@ export class MediaService {
 
   /** Removes one object as read; false when it changed (or vanished) in between. Also used by expiry. */
   async remove(row: MediaRow): Promise<boolean> {
-    if (!(await this.repo.deleteIfUnchanged(row))) return false;
+    return (await this.removeReporting(row)) !== 'changed';
+  }
+
+  /**
+   * `remove`, saying what became of the content: `deleted` with its last reference, `shared` when other objects
+   * still read it (or its reference was not recorded), `changed` when the object changed or vanished in between.
+   */
+  async removeReporting(row: MediaRow): Promise<'deleted' | 'shared' | 'changed'> {
+    if (!(await this.repo.deleteIfUnchanged(row))) return 'changed';
     await this.repo.removeFromDayIndex(row);
-    await this.blobs.release(addressOf(row));
-    return true;
+    const released = await this.blobs.release(addressOf(row));
+    await this.repo.removeFromOwnerIndex(row);
+    return released === 'deleted' ? 'deleted' : 'shared';
   }
 
   private async find(mediaId: string | undefined): Promise<MediaRow> {

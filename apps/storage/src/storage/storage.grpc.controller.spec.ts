@@ -10,4 +10,10 @@ describe('StorageGrpcController scopes', () => {
   it('declares a scope on every handler it has', () => {
     expect(declaredRpcs(StorageGrpcController).filter((rpc) => !rpc.requirement)).toEqual([]);
   });
+
+  it("lets only erasers (privacy:erase, or admin) erase a user's data", () => {
+    expect(declaredRpcs(StorageGrpcController).find((rpc) => rpc.handler === 'eraseUserData')?.requirement).toEqual({
+      scope: 'privacy:erase',
+    });
+  });
 });

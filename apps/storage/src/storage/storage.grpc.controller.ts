@@ -4,6 +4,7 @@ import { storageV1 } from '@pulse/contracts';
 import { GrpcExceptionFilter, GrpcStatusError, RequiresScope } from '@pulse/platform';
 import { defer, ignoreElements, type Observable } from 'rxjs';
 import { ActivityService } from '../activity/activity.service';
+import { UserDataEraserService } from '../erasure/user-data-eraser.service';
 import { GraphService } from '../graph/graph.service';
 import { MediaLifecycleService } from '../media/media-lifecycle.service';
 import { pullMessages } from '../media/media-streams';
@@ -21,7 +22,15 @@ export class StorageGrpcController implements storageV1.StorageServiceController
     private readonly activity: ActivityService,
     private readonly media: MediaService,
     private readonly lifecycle: MediaLifecycleService,
+    private readonly eraser: UserDataEraserService,
   ) {}
+
+  // Erasure
+
+  @RequiresScope('privacy:erase')
+  async eraseUserData(request: storageV1.EraseUserDataRequest): Promise<storageV1.EraseUserDataResponse> {
+    return { erased: await this.eraser.erase(request.userId) };
+  }
 
   // Profiles
 

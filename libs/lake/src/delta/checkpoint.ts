@@ -13,11 +13,18 @@ import type { TableContext } from './table-context';
 import { checkpointInterval, logRetentionMs, retentionMs } from './table-config';
 import type { DeltaSnapshot } from './table-state';
 
+export interface CheckpointOptions {
+  /** How old log files before the checkpoint must be to go; the table's `delta.logRetentionDuration` when absent. */
+  logRetentionMs?: number;
+  /** Current time; for tests of retention. */
+  nowMs?: number;
+}
+
 /** Writes a Parquet checkpoint of the context's current version and points `_last_checkpoint` at it. */
-export async function checkpoint(context: TableContext): Promise<number> {
+export async function checkpoint(context: TableContext, options: CheckpointOptions = {}): Promise<number> {
   const { storage, path } = context;
   const snapshot = context.state.snapshot();
-  const now = Date.now();
+  const now = options.nowMs ?? Date.now();
   const retention = retentionMs(snapshot);
   const rows: object[] = [{ protocol: snapshot.protocol }, { metaData: snapshot.metadata }];
   for (const t of snapshot.txns.values()) rows.push({ txn: t });
@@ -38,7 +45,7 @@ export async function checkpoint(context: TableContext): Promise<number> {
       lastCheckpointKey(path),
       JSON.stringify({ version: snapshot.version, size: rows.length, sizeInBytes: data.length }),
     );
-    await cleanUpLog(context, snapshot);
+    await cleanUpLog(context, snapshot, options.logRetentionMs ?? logRetentionMs(snapshot), now);
     return snapshot.version;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -64,9 +71,8 @@ export async function maybeCheckpoint(context: TableContext, version: number): P
  * before it and older than `delta.logRetentionDuration` (30 days) go; versions before them can no
  * longer be time-travelled to, as in Delta.
  */
-async function cleanUpLog(context: TableContext, snapshot: DeltaSnapshot): Promise<void> {
-  const retention = logRetentionMs(snapshot);
-  const cutoff = Date.now() - retention;
+async function cleanUpLog(context: TableContext, snapshot: DeltaSnapshot, retention: number, now: number): Promise<void> {
+  const cutoff = now - retention;
   const expired = (await context.storage.list(`${context.path}/_delta_log/`)).filter((o) => {
     const m = o.key.match(/\/(\d{20})\.(json|checkpoint\.parquet)$/);
     return m !== null && Number(m[1]) < snapshot.version && o.modifiedMs < cutoff;

@@ -3,8 +3,10 @@ import type { LakeStorage } from '../storage/lake-storage';
 import { type Action, type AddAction, type CommitInfo, logKey, serializeActions, type TxnAction } from './actions';
 import { checkpoint } from './checkpoint';
 import type { ColumnBatch } from './column-batch';
+import { type DeleteOptions, type DeleteResult, deleteWhere } from './delete';
 import { DeltaTableNotFoundError } from './errors';
 import { compact, type CompactOptions, type CompactResult } from './optimize';
+import { purge, type PurgeOptions, type PurgeResult } from './purge';
 import { scanSql } from './scan';
 import { history, type HistoryEntry, loadState, readCommitInfo, refresh, snapshotAt, tableExists, versionAt } from './snapshot';
 import type { TableContext } from './table-context';
@@ -24,7 +26,9 @@ import {
   writeFiles,
 } from './write';
 
+export type { DeleteOptions, DeleteResult } from './delete';
 export type { CompactOptions, CompactResult } from './optimize';
+export type { PurgeOptions, PurgeResult } from './purge';
 export { scanSql } from './scan';
 export type { HistoryEntry } from './snapshot';
 export type { VacuumOptions, VacuumResult } from './vacuum';
@@ -52,8 +56,8 @@ export function defaultLakeEngine(): Promise<LakeEngine> {
  * never do; the same application transaction or the removal of the same file does).
  *
  * The entry point of the table's operations, each in its own module working on the table's context:
- * `snapshot` (log replay, time travel, history), `write` (create, append, commit), `optimize`,
- * `vacuum` and `checkpoint` (with log cleanup).
+ * `snapshot` (log replay, time travel, history), `write` (create, append, commit), `delete`, `optimize`,
+ * `vacuum`, `purge` (the erasure vacuum) and `checkpoint` (with log cleanup).
  */
 export class DeltaTable {
   private readonly context: TableContext;
@@ -179,6 +183,24 @@ export class DeltaTable {
    */
   async scanSql(snapshot: DeltaSnapshot = this.snapshot()): Promise<string> {
     return scanSql(this.storage, this.path, snapshot);
+  }
+
+  /**
+   * Deletes the rows matching a DuckDB predicate: the files holding them are rewritten without them, and one
+   * DELETE commit removes the old files and adds the new ones (copy-on-write, no deletion vectors). Nothing is
+   * committed when no row matches. A concurrent commit removing one of the same files raises
+   * `DeltaConflictError`: run the delete again.
+   */
+  delete(options: DeleteOptions): Promise<DeleteResult> {
+    return deleteWhere(this.context, options);
+  }
+
+  /**
+   * The erasure vacuum: deletes removed files older than `minAgeMs`, checkpoints, and deletes the log files
+   * before the checkpoint older than `minAgeMs`, so no version that still held deleted rows can be read.
+   */
+  purge(options: PurgeOptions): Promise<PurgeResult> {
+    return purge(this.context, options);
   }
 
   /**

@@ -11,6 +11,9 @@ export const SCOPES = {
   'storage:write': 'write profiles, follows and media (storage)',
   'ops:read': 'read the operational status of cdc, etl and the simulator (connectors, streams, snapshots, backfills, rates)',
   'experiments:read': 'read experiments, their assignments and their results (experiments)',
+  'privacy:read': 'read erasure jobs, their progress per store and their audit (privacy)',
+  'privacy:erase':
+    "erase a user from every store (privacy's EraseUser; storage's EraseUserData and the feature store's DeleteEntity, which the privacy service calls)",
   admin:
     'everything, including the operations that change how the platform runs (promote, pause, vacuum, delete, sweep, start and stop experiments, the rate of the simulator)',
 } as const;

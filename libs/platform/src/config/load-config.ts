@@ -93,6 +93,19 @@ export const env = {
         message: 'expected SimpleStrategy:<rf> or NetworkTopologyStrategy:<dc>=<rf>[,<dc>=<rf>...]',
       }),
   string: (fallback: string) => z.string().min(1).default(fallback),
+  /** Text read by a parser of the app's (a list of rules, of weights); the parser's error names what is wrong. */
+  parsed: <T>(fallback: string, parse: (text: string) => T) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((text, ctx) => {
+        try {
+          return parse(text);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
 };
 
 /** The Redis variables of a service with a RedisModule, spread into its config schema. */

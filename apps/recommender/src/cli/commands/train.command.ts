@@ -16,6 +16,7 @@ import { num, splitOptions, TRAIN_FLAGS, trainingSettings, type Values } from '.
 import type { Command, CommandContext } from '../command';
 import { NO_DATA_EXIT } from '../exit-codes';
 import { progress } from '../progress';
+import { excludeErased } from '../../privacy/train-exclusion';
 import { announcePromotion } from '../promotion-notice';
 import { modelsDir } from './registry.commands';
 
@@ -102,8 +103,8 @@ async function lakeInput(ctx: CommandContext): Promise<TrainingInput> {
   }
 }
 
-async function filesInput({ values: v, arg }: CommandContext): Promise<TrainingInput> {
-  const data = await prepare(arg(), splitOptions(v));
+async function filesInput({ values: v, arg, log }: CommandContext): Promise<TrainingInput> {
+  const data = await prepare(await excludeErased(arg(), v, log), splitOptions(v));
   return {
     data,
     dataSource: 'files',
@@ -141,6 +142,8 @@ async function train(ctx: CommandContext): Promise<number> {
   if (source !== 'files' && source !== 'lake') throw new Error(`--source: expected files or lake, got "${source}"`);
   if (source === 'lake' && v['item-metadata'])
     throw new Error('train: --item-metadata is for files; the lake gives posts their tag and author_id');
+  if (source === 'lake' && v['exclude-erased'])
+    throw new Error('train: --exclude-erased is for files; the privacy service deletes the rows of erased users from the lake');
   const gate = v.gate ? gateSettings(v) : undefined;
   if (gate && v.promote) throw new Error('train: --gate decides whether to promote; drop --promote');
   let input: TrainingInput;
@@ -237,9 +240,10 @@ async function train(ctx: CommandContext): Promise<number> {
 export const trainCommand: Command = {
   name: 'train',
   usage: [
-    'train <source> --model <name> [--models-dir dir] [--promote | --gate] [--item-metadata movies.csv] [--json]',
+    'train <source> --model <name> [--models-dir dir] [--promote | --gate] [--item-metadata movies.csv] [--exclude-erased brokers] [--json]',
     "    train one model on the source's training part, evaluate it and register it as a new version;",
-    '    --item-metadata keeps MovieLens item metadata (movies.csv, movies.dat, u.item: genre, year) for Recommend filters',
+    '    --item-metadata keeps MovieLens item metadata (movies.csv, movies.dat, u.item: genre, year) for Recommend filters;',
+    '    --exclude-erased <brokers> [--subject-key key] leaves out the users of the erasure list read from those Kafka brokers',
     'train --source lake --model <name> [--lake-root dir] [--cdc-schema public] [--as-of path=version,...]',
     '      [--action-weights like=3,hide=-6] [--half-life 30d] [--min-weight 0] [--min-interactions 100] [--min-users 10]',
     "    train on the platform's activity: bronze/activity on posts and bronze/cdc/<schema>.posts of the lake",

@@ -313,6 +313,22 @@ export interface GetRegistryResponse {
   notModified: boolean;
 }
 
+/** DeleteEntityRequest names one entity value. */
+export interface DeleteEntityRequest {
+  /** Required. The entity's name, for example "user". */
+  entity: string;
+  /** Required. The value of its join key, as text, for example "42". */
+  key: string;
+}
+
+/** DeleteEntityResponse says what was removed. */
+export interface DeleteEntityResponse {
+  /** Online rows (entity hashes) deleted. */
+  rowsDeleted: number;
+  /** The online feature views keyed by the entity. */
+  featureViews: string[];
+}
+
 function createBaseGetOnlineFeaturesRequest(): GetOnlineFeaturesRequest {
   return { entityRows: [] };
 }
@@ -1935,6 +1951,120 @@ export const GetRegistryResponse: MessageFns<GetRegistryResponse> = {
   },
 };
 
+function createBaseDeleteEntityRequest(): DeleteEntityRequest {
+  return { entity: "", key: "" };
+}
+
+export const DeleteEntityRequest: MessageFns<DeleteEntityRequest> = {
+  encode(message: DeleteEntityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entity !== "") {
+      writer.uint32(10).string(message.entity);
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteEntityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteEntityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entity = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDeleteEntityResponse(): DeleteEntityResponse {
+  return { rowsDeleted: 0, featureViews: [] };
+}
+
+export const DeleteEntityResponse: MessageFns<DeleteEntityResponse> = {
+  encode(message: DeleteEntityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rowsDeleted !== 0) {
+      writer.uint32(8).int64(message.rowsDeleted);
+    }
+    for (const v of message.featureViews) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteEntityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteEntityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rowsDeleted = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.featureViews.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * FeaturesService is the feature store: low-latency online reads, writes
  * pushed from streams, materialization from the offline store,
@@ -2002,6 +2132,15 @@ export interface FeaturesServiceClient {
    */
 
   getRegistry(request: GetRegistryRequest): Observable<GetRegistryResponse>;
+
+  /**
+   * DeleteEntity removes one entity's rows from the online store in every
+   * feature view keyed by that entity, alone or with others (a user's
+   * features, for the erasure of the user). Idempotent. NOT_FOUND for an
+   * unknown entity; INVALID_ARGUMENT for an empty key.
+   */
+
+  deleteEntity(request: DeleteEntityRequest): Observable<DeleteEntityResponse>;
 }
 
 /**
@@ -2092,6 +2231,17 @@ export interface FeaturesServiceController {
   getRegistry(
     request: GetRegistryRequest,
   ): Promise<GetRegistryResponse> | Observable<GetRegistryResponse> | GetRegistryResponse;
+
+  /**
+   * DeleteEntity removes one entity's rows from the online store in every
+   * feature view keyed by that entity, alone or with others (a user's
+   * features, for the erasure of the user). Idempotent. NOT_FOUND for an
+   * unknown entity; INVALID_ARGUMENT for an empty key.
+   */
+
+  deleteEntity(
+    request: DeleteEntityRequest,
+  ): Promise<DeleteEntityResponse> | Observable<DeleteEntityResponse> | DeleteEntityResponse;
 }
 
 export function FeaturesServiceControllerMethods() {
@@ -2107,6 +2257,7 @@ export function FeaturesServiceControllerMethods() {
       "getFeatureView",
       "listFeatureServices",
       "getRegistry",
+      "deleteEntity",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

@@ -165,12 +165,18 @@ export interface ClientContext {
   platform: Platform;
   /** Optional. Version of the client application; at most 64 characters. */
   appVersion: string;
-  /** Optional. HTTP User-Agent of the client; at most 512 characters. */
+  /**
+   * Optional. HTTP User-Agent of the client; at most 512 characters. Ingest
+   * publishes it hashed (salted SHA-256, hex) unless configured otherwise
+   * (INGEST_USER_AGENT_ANONYMIZATION).
+   */
   userAgent: string;
   /**
    * Optional. Client IP address as reported by the client, in textual IPv4 or
    * IPv6 form; empty when not supplied. Never filled in by the server (the
    * connection's peer address is recorded separately in IngestMetadata).
+   * Ingest publishes it truncated to its /24 (IPv4) or /48 (IPv6) unless
+   * configured otherwise (INGEST_IP_ANONYMIZATION: truncate, hash, drop).
    */
   ipAddress: string;
   /** Optional. BCP 47 language tag, for example "en-GB"; at most 35 characters. */

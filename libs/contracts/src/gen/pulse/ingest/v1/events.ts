@@ -74,7 +74,9 @@ export interface IngestMetadata {
   schemaVersion: number;
   /**
    * Peer address of the connection that delivered the event, as seen by
-   * ingest (textual IPv4 or IPv6); empty when unknown or anonymised.
+   * ingest, anonymized as configured (INGEST_IP_ANONYMIZATION: truncated to
+   * its /24 or /48 by default, or a salted hash); empty when unknown or
+   * dropped.
    */
   sourceIp: string;
   /**

@@ -329,6 +329,27 @@ export interface RunLifecycleSweepResponse {
   finishedAt: Timestamp | undefined;
 }
 
+/** EraseUserDataRequest names the user whose data storage removes. */
+export interface EraseUserDataRequest {
+  /** Required. 1..64 characters of [A-Za-z0-9_-]. */
+  userId: string;
+}
+
+/** EraseUserDataResponse says what was found and removed. */
+export interface EraseUserDataResponse {
+  /**
+   * Rows or objects removed, by kind: profiles, handles, following,
+   * followers, activity_rows, activity_days, media_objects, blobs_deleted,
+   * blobs_kept_shared, cdc_row_versions. All zero when nothing was left.
+   */
+  erased: { [key: string]: number };
+}
+
+export interface EraseUserDataResponse_ErasedEntry {
+  key: string;
+  value: number;
+}
+
 function createBaseCreateProfileRequest(): CreateProfileRequest {
   return { profile: undefined };
 }
@@ -2340,6 +2361,158 @@ export const RunLifecycleSweepResponse: MessageFns<RunLifecycleSweepResponse> = 
   },
 };
 
+function createBaseEraseUserDataRequest(): EraseUserDataRequest {
+  return { userId: "" };
+}
+
+export const EraseUserDataRequest: MessageFns<EraseUserDataRequest> = {
+  encode(message: EraseUserDataRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseUserDataRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseUserDataRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseEraseUserDataResponse(): EraseUserDataResponse {
+  return { erased: {} };
+}
+
+export const EraseUserDataResponse: MessageFns<EraseUserDataResponse> = {
+  encode(message: EraseUserDataResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.erased).forEach(([key, value]: [string, number]) => {
+      EraseUserDataResponse_ErasedEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseUserDataResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseUserDataResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = EraseUserDataResponse_ErasedEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.erased[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseEraseUserDataResponse_ErasedEntry(): EraseUserDataResponse_ErasedEntry {
+  return { key: "", value: 0 };
+}
+
+export const EraseUserDataResponse_ErasedEntry: MessageFns<EraseUserDataResponse_ErasedEntry> = {
+  encode(message: EraseUserDataResponse_ErasedEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseUserDataResponse_ErasedEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseUserDataResponse_ErasedEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * StorageService is the system of record for profiles, the follow graph,
  * users' activity history and media objects.
@@ -2459,6 +2632,18 @@ export interface StorageServiceClient {
    */
 
   runLifecycleSweep(request: RunLifecycleSweepRequest): Observable<RunLifecycleSweepResponse>;
+
+  /**
+   * EraseUserData removes everything storage holds about a user: the profile
+   * and its handle, both directions of every follow edge (the other users'
+   * counts moved accordingly), the activity partitions, the media objects the
+   * user owns (content other objects share stays, in every tier) and the
+   * records of the user's app-database rows. Idempotent: a repeated call
+   * finds nothing and says so. An admin RPC for the privacy service's
+   * erasure jobs; INVALID_ARGUMENT for a malformed user_id.
+   */
+
+  eraseUserData(request: EraseUserDataRequest): Observable<EraseUserDataResponse>;
 }
 
 /**
@@ -2610,6 +2795,20 @@ export interface StorageServiceController {
   runLifecycleSweep(
     request: RunLifecycleSweepRequest,
   ): Promise<RunLifecycleSweepResponse> | Observable<RunLifecycleSweepResponse> | RunLifecycleSweepResponse;
+
+  /**
+   * EraseUserData removes everything storage holds about a user: the profile
+   * and its handle, both directions of every follow edge (the other users'
+   * counts moved accordingly), the activity partitions, the media objects the
+   * user owns (content other objects share stays, in every tier) and the
+   * records of the user's app-database rows. Idempotent: a repeated call
+   * finds nothing and says so. An admin RPC for the privacy service's
+   * erasure jobs; INVALID_ARGUMENT for a malformed user_id.
+   */
+
+  eraseUserData(
+    request: EraseUserDataRequest,
+  ): Promise<EraseUserDataResponse> | Observable<EraseUserDataResponse> | EraseUserDataResponse;
 }
 
 export function StorageServiceControllerMethods() {
@@ -2632,6 +2831,7 @@ export function StorageServiceControllerMethods() {
       "getMediaInfo",
       "deleteMedia",
       "runLifecycleSweep",
+      "eraseUserData",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

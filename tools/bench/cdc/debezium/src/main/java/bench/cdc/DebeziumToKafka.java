@@ -70,6 +70,8 @@ public final class DebeziumToKafka {
     props.setProperty("snapshot.mode", env("DBZ_SNAPSHOT_MODE", "no_data"));
     props.setProperty("provide.transaction.metadata", "true");
     props.setProperty("tombstones.on.delete", "true");
+    // Pulse's default CDC_COLUMN_EXCLUDE_LIST: the private users.email stays in the database.
+    props.setProperty("column.exclude.list", env("DBZ_COLUMN_EXCLUDE_LIST", "[^.]+\\.users\\.email"));
     // Pulse documents these modes; the others are Debezium's defaults (adaptive time, numeric interval, bytes).
     props.setProperty("decimal.handling.mode", "string");
     // Debezium skips truncates by default ("t"); capture every operation.
