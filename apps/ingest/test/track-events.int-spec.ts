@@ -220,7 +220,9 @@ describe('TrackEvents', () => {
       INGEST_DEDUP_KEY_PREFIX: `test:${run}:small:`,
       INGEST_MAX_EVENT_BYTES: '4096',
     });
-    const smallClient = grpcClient(small.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
+    const smallClient = grpcClient(small.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
+      credentials: key.key,
+    });
     try {
       const answer = await smallClient.call<ingestV1.TrackEventsResponse>('TrackEvents', {
         events: [event(`${userId}-s`, 1), event(`${userId}-s`, 2, { properties })],
