@@ -1,17 +1,30 @@
 import { LoggerService } from '@nestjs/common';
-import pino, { Logger } from 'pino';
+import pino, { type DestinationStream, Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
+/**
+ * What the platform's telemetry adds to a logger (see telemetry/telemetry.ts): fields mixed into every line (the
+ * active trace and span ids), and a destination that writes each line to stdout and keeps a copy to ship.
+ */
+export interface LoggerHooks {
+  mixin?: () => Record<string, unknown>;
+  destination?: DestinationStream;
+}
+
 /** Structured JSON logs on stdout, one line per record, with the service name on each. */
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino({
-    name: service,
-    level,
-    base: { service },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+export function createLogger(service: string, level = 'info', hooks: LoggerHooks = {}): Logger {
+  return pino(
+    {
+      name: service,
+      level,
+      base: { service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin: hooks.mixin,
+    },
+    hooks.destination,
+  );
 }
 
 /** Nest's LoggerService over pino, so framework logs are JSON lines too. */

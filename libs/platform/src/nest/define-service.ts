@@ -1,10 +1,12 @@
 import type { DynamicModule } from '@nestjs/common';
 import type { Logger } from '../logging/logger';
 import { createLogger } from '../logging/logger';
+import { attachTelemetry, startTelemetry } from '../telemetry/telemetry';
+import type { TelemetryConfig } from '../telemetry/telemetry.config';
 import { bootstrapService, type RunningService } from './bootstrap';
 
-/** The settings every service's config schema has (see `env` of load-config). */
-export interface BaseServiceConfig {
+/** The settings every service's config schema has (see `env` of load-config, and `telemetryEnv`). */
+export interface BaseServiceConfig extends Partial<TelemetryConfig> {
   SERVICE_NAME: string;
   LOG_LEVEL: string;
   /** Absent in an app that serves HTTP only (no `grpc` in its definition). */
@@ -33,30 +35,38 @@ export interface RunningApp<C> extends RunningService {
 
 /**
  * Builds the `createApp(overrides)` of a service from its config loader, root module and proto package: config →
- * logger → `bootstrapService`. `main.ts` and the integration tests both start the app through it.
+ * telemetry → logger → `bootstrapService`. `main.ts` and the integration tests both start the app through it.
  */
 export function defineService<C extends BaseServiceConfig>(
   definition: ServiceDefinition<C>,
 ): (overrides?: Record<string, string | undefined>) => Promise<RunningApp<C>> {
   return async (overrides = {}) => {
     const config = definition.loadConfig(overrides);
-    const logger = createLogger(config.SERVICE_NAME, config.LOG_LEVEL);
-    await definition.beforeStart?.(config, logger);
-    const grpc = definition.grpc;
-    const running = await bootstrapService({
-      module: definition.module(config, logger),
-      logger,
-      grpcHost: config.GRPC_HOST,
-      grpcPort: config.GRPC_PORT,
-      httpPort: config.HTTP_PORT,
-      grpc: grpc && {
-        packages: [grpc.package],
-        protoFiles: [grpc.protoFile ?? defaultProtoFile(grpc.package)],
-        serviceNames: [`${grpc.package}.${grpc.service}`],
-        maxReceiveMessageBytes: grpc.maxReceiveMessageBytes,
-      },
-    });
-    return { ...running, config };
+    // Tracing and log shipping, as the config switches them on; stopped by PlatformModule when the app closes.
+    const telemetry = startTelemetry(config.SERVICE_NAME, config);
+    const logger = createLogger(config.SERVICE_NAME, config.LOG_LEVEL, telemetry.loggerHooks);
+    attachTelemetry(logger, telemetry);
+    try {
+      await definition.beforeStart?.(config, logger);
+      const grpc = definition.grpc;
+      const running = await bootstrapService({
+        module: definition.module(config, logger),
+        logger,
+        grpcHost: config.GRPC_HOST,
+        grpcPort: config.GRPC_PORT,
+        httpPort: config.HTTP_PORT,
+        grpc: grpc && {
+          packages: [grpc.package],
+          protoFiles: [grpc.protoFile ?? defaultProtoFile(grpc.package)],
+          serviceNames: [`${grpc.package}.${grpc.service}`],
+          maxReceiveMessageBytes: grpc.maxReceiveMessageBytes,
+        },
+      });
+      return { ...running, config };
+    } catch (error) {
+      await telemetry.shutdown();
+      throw error;
+    }
   };
 }
 
