@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { env, loadConfig, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /**
@@ -32,6 +32,8 @@ const tableList = () =>
 export const cdcConfigSchema = z.object({
   SERVICE_NAME: env.string('cdc'),
   LOG_LEVEL: env.logLevel(),
+  /** Tracing (TRACING_*) and log shipping (LOG_SHIPPING_*), both off by default: see @pulse/platform's telemetryEnv. */
+  ...telemetryEnv,
   /** gRPC listen address; port 0 picks a free port. */
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50052),

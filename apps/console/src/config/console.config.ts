@@ -1,4 +1,4 @@
-import { defaultPeerAddress, env, loadConfig, peerEnvPrefix, SERVICE_LIST, type ServiceName } from '@pulse/platform';
+import { defaultPeerAddress, env, loadConfig, peerEnvPrefix, SERVICE_LIST, type ServiceName, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** The services the console reads: every service of the list but itself. */
@@ -14,6 +14,8 @@ export type PeerName = (typeof PEER_NAMES)[number];
 export const consoleConfigSchema = z.object({
   SERVICE_NAME: env.string('console'),
   LOG_LEVEL: env.logLevel(),
+  /** Tracing (TRACING_*) and log shipping (LOG_SHIPPING_*), both off by default: see @pulse/platform's telemetryEnv. */
+  ...telemetryEnv,
   /** HTTP for the pages, their JSON, /health/live, /health/ready and /metrics (it serves no gRPC); port 0 picks a free port. */
   HTTP_PORT: env.port(8080),
   /** Host of the peers whose address is not set one by one; `{service}` stands for the peer's name (`pulse-{service}` in Helm). */

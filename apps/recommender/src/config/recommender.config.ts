@@ -1,4 +1,4 @@
-import { env, loadConfig, parseDuration } from '@pulse/platform';
+import { env, loadConfig, parseDuration, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
@@ -36,6 +36,8 @@ const durationOrOff = (fallback: string) =>
 export const recommenderConfigSchema = z.object({
   SERVICE_NAME: env.string('recommender'),
   LOG_LEVEL: env.logLevel(),
+  /** Tracing (TRACING_*) and log shipping (LOG_SHIPPING_*), both off by default: see @pulse/platform's telemetryEnv. */
+  ...telemetryEnv,
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50056),
   HTTP_PORT: env.port(8086),
