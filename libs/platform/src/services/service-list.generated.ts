@@ -11,4 +11,5 @@ export const SERVICE_LIST = [
   { name: 'recommender', grpcPort: 50056, httpPort: 8086 },
   { name: 'console', grpcPort: null, httpPort: 8080 },
   { name: 'simulator', grpcPort: 50057, httpPort: 8087 },
+  { name: 'logs', grpcPort: 50059, httpPort: 8089 },
 ] as const;

@@ -22,6 +22,11 @@ export function hashPersonalFields(record: Record<string, unknown>, key: string)
   return out;
 }
 
+/** Whether a field name holds a person's id (see PERSONAL). */
+export function isPersonalField(name: string): boolean {
+  return PERSONAL.test(name);
+}
+
 export function hashId(id: string, key: string): string {
   return `h:${createHmac('sha256', key).update(id).digest('hex').slice(0, 16)}`;
 }
