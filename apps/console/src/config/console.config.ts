@@ -26,6 +26,8 @@ export const consoleConfigSchema = z.object({
   CONSOLE_SAMPLE_INTERVAL: env.duration('2s'),
   /** How much of that history the charts show (kept in memory only). */
   CONSOLE_SAMPLE_WINDOW: env.duration('10m'),
+  /** Base URL of the trace viewer (Jaeger's UI) the log lines and actions link to; `<url>/trace/<trace id>`. */
+  JAEGER_URL: env.url('http://127.0.0.1:26686'),
 });
 
 const grpcAddress = z.string().regex(/^[^\s/]+:\d{1,5}$/, 'expected host:port');
