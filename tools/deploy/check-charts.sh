@@ -152,6 +152,14 @@ if [[ -e $work/ingest.yaml ]]; then
   expect_kinds ingest.yaml "autoscaling drops replicas from the Deployment" '^  replicas:' 0
   expect_kinds ingest.yaml "ingest renders an autoscaling/v2 HPA" '^apiVersion: autoscaling/v2$' 1
   expect_kinds ingest.yaml "readiness is a native gRPC probe" '^            grpc:$' 1
+  expect_kinds ingest.yaml "authentication is on" '^  PULSE_AUTH: "on"$' 1
+  expect_kinds ingest.yaml "reflection is off" '^  GRPC_REFLECTION: "false"$' 1
+  expect_kinds ingest.yaml "the API key store's password comes from the Secret" 'name: PULSE_AUTH_PG_PASSWORD$' 1
+fi
+[[ -e $work/recommender.yaml ]] && expect_kinds recommender.yaml "the recommender's own key comes from a Secret" '^            - name: PULSE_API_KEY$' 1
+if [[ -e $work/platform.yaml ]]; then
+  expect_kinds platform.yaml "authentication is on for every service of the platform" '^  PULSE_AUTH: "on"$' "${#SERVICES[@]}"
+  expect_kinds platform.yaml "no service of the platform serves reflection" '^  GRPC_REFLECTION: "false"$' "${#SERVICES[@]}"
 fi
 [[ -e $work/everything.yaml ]] && expect_kinds everything.yaml "metrics.serviceMonitor.enabled renders a ServiceMonitor" '^apiVersion: monitoring.coreos.com/v1$' 1
 
@@ -193,6 +201,9 @@ refuse 'a password in env' 'looks like a secret' "${svc[@]}" --set env.DB_PASSWO
 refuse 'a store URL with a password' "/global/redis/url'?: .* does not match pattern" "${svc[@]}" --set 'global.redis.url=redis://user:hunter2@redis:6379'
 refuse 'a URL with a password in env' 'holds a URL with a password' "${svc[@]}" --set 'env.ANALYTICS_URL=postgres://pulse:hunter2@pg:5432/pulse'
 refuse 'env sets a derived variable' 'is set by the chart' "${svc[@]}" --set env.GRPC_PORT=1
+refuse 'env sets PULSE_AUTH' 'is set by the chart' "${svc[@]}" --set env.PULSE_AUTH=off
+refuse 'auth without API keys or a JWKS' 'auth.enabled needs auth.apiKeys.enabled or auth.jwt.jwksUrl' "${svc[@]}" --set auth.apiKeys.enabled=false
+refuse 'a JWKS without an issuer' 'auth.jwt.jwksUrl needs auth.jwt.issuer' "${svc[@]}" --set auth.jwt.jwksUrl=https://idp.test/jwks.json
 refuse 'kafka.enabled without brokers' 'kafka.enabled needs kafka.brokers' template x "$helm_dir/service" "${kv[@]}" -f "$helm_dir/values/ingest.yaml" --set global.redis.url=redis://r:6379
 refuse 'grace period within the preStop sleep' 'terminationGracePeriodSeconds \([0-9]+\) must exceed preStopSleepSeconds' "${svc[@]}" --set terminationGracePeriodSeconds=5
 refuse 'platform: ingest.replicaCount: "three"' "replicaCount'?: got string, want integer" template pulse "$helm_dir/platform" "${kv[@]}" --set-string ingest.replicaCount=three

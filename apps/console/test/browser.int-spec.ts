@@ -1,6 +1,6 @@
 import { ingestV1, millisToTimestamp, storageV1, Topics } from '@pulse/contracts';
 import { freePort, grpcClient, peerEnvPrefix, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey, runBuilt, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
 import { Client as CassandraClient } from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +34,8 @@ let ingest: UnaryClient;
 let storage: UnaryClient;
 let browser: Browser;
 let page: Page;
+// The operator's key: the console's own PULSE_API_KEY, and every service's for its calls to peers.
+let key: TestApiKey;
 
 /** MovieLens-style ratings: 30 users, 40 posts, the low-numbered posts the most popular. */
 function ratingsCsv(): string {
@@ -52,9 +54,12 @@ beforeAll(async () => {
   await kafka.admin.setGroupOffsets(`console-storage-${run}`, Topics.activityTracked.name, end);
   await kafka.admin.setGroupOffsets(`console-etl-${run}.activity_bronze`, Topics.activityTracked.name, end);
 
+  key = await issueTestApiKey({ label: 'console', pgUrl: PG_URL });
+  const PULSE_API_KEY = key.key;
   const models = join(dir, 'models');
   writeFileSync(join(dir, 'ratings.csv'), ratingsCsv());
   const fsEnv = {
+    PULSE_API_KEY,
     KAFKA_BROKERS,
     REDIS_URL,
     PG_URL,
@@ -70,8 +75,9 @@ beforeAll(async () => {
     runBuilt('feature-store', 'migrate.js', fsEnv).then(() => runBuilt('feature-store', 'registry-cli.js', fsEnv, ['apply'])),
   ]);
   const started = await Promise.all([
-    startService('ingest', { KAFKA_BROKERS, REDIS_URL, INGEST_DEDUP_KEY_PREFIX: `console:${run}:dedup:` }),
+    startService('ingest', { PULSE_API_KEY, KAFKA_BROKERS, REDIS_URL, INGEST_DEDUP_KEY_PREFIX: `console:${run}:dedup:` }),
     startService('storage', {
+      PULSE_API_KEY,
       KAFKA_BROKERS,
       CASSANDRA_CONTACT_POINTS: CASSANDRA,
       CASSANDRA_KEYSPACE: keyspace,
@@ -82,6 +88,7 @@ beforeAll(async () => {
       MEDIA_ARCHIVE_ROOT: join(dir, 'archive'),
     }),
     startService('etl', {
+      PULSE_API_KEY,
       KAFKA_BROKERS,
       LAKE_ROOT: join(dir, 'lake'),
       ETL_GROUP_PREFIX: `console-etl-${run}.`,
@@ -90,7 +97,7 @@ beforeAll(async () => {
       LAKE_COMPACTION_INTERVAL: '0s',
     }),
     startService('feature-store', fsEnv),
-    startService('recommender', { RECS_MODELS_DIR: models, RECS_REGISTRY_POLL: '200ms', RECS_TF_BACKEND: 'cpu' }),
+    startService('recommender', { PULSE_API_KEY, RECS_MODELS_DIR: models, RECS_REGISTRY_POLL: '200ms', RECS_TF_BACKEND: 'cpu' }),
   ]);
   for (const s of started) services.set(s.name, s);
 
@@ -103,12 +110,16 @@ beforeAll(async () => {
   cdcAddress = `127.0.0.1:${await freePort()}`;
   peers['CDC_GRPC_ADDR'] = cdcAddress;
   peers['CDC_HTTP_URL'] = `http://127.0.0.1:${await freePort()}`;
-  const web = await startService('console', { ...peers, CONSOLE_SAMPLE_INTERVAL: '500ms', CONSOLE_CALL_DEADLINE: '1500ms' });
+  const web = await startService('console', { PULSE_API_KEY, ...peers, CONSOLE_SAMPLE_INTERVAL: '500ms', CONSOLE_CALL_DEADLINE: '1500ms' });
   services.set('console', web);
   consoleUrl = web.httpUrl;
 
-  ingest = grpcClient(services.get('ingest')!.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
-  storage = grpcClient(services.get('storage')!.grpcAddress, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService');
+  ingest = grpcClient(services.get('ingest')!.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
+    credentials: PULSE_API_KEY,
+  });
+  storage = grpcClient(services.get('storage')!.grpcAddress, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService', {
+    credentials: PULSE_API_KEY,
+  });
 
   mkdirSync(SHOTS, { recursive: true });
   browser = await chromium.launch({
@@ -141,6 +152,7 @@ afterAll(async () => {
   await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
   await cassandra.shutdown();
   rmSync(dir, { recursive: true, force: true });
+  await key?.remove();
 }, 120_000);
 
 async function track(type: ingestV1.ActivityType, items: string[]): Promise<void> {

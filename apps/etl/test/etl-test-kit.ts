@@ -1,7 +1,7 @@
 import { ingestV1, millisToTimestamp, Topics } from '@pulse/contracts';
 import { DeltaTable, LakeEngine, LocalLakeStorage } from '@pulse/lake';
 import { grpcClient, type KafkaClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,12 +57,15 @@ export interface EtlTestApp {
 
 export async function startEtl(run: EtlRun, overrides: Record<string, string> = {}): Promise<EtlTestApp> {
   const running = await createApp({ GRPC_PORT: '0', HTTP_PORT: '0', ...run.env, ...overrides });
-  const client = grpcClient(running.grpcAddress, 'pulse/etl/v1/etl_service.proto', 'pulse.etl.v1.EtlService');
+  // The client calls with an admin key of its own (the authorisation matrix checks the scopes).
+  const key = await issueTestApiKey({ label: 'etl', pgUrl: running.config.PULSE_AUTH_PG_URL, schema: running.config.PULSE_AUTH_PG_SCHEMA });
+  const client = grpcClient(running.grpcAddress, 'pulse/etl/v1/etl_service.proto', 'pulse.etl.v1.EtlService', { credentials: key.key });
   return {
     running,
     client,
     close: async () => {
       client.close();
+      await key.remove();
       await running.close();
     },
   };

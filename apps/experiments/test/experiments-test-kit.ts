@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoFile } from '@pulse/contracts';
 import { grpcClient, PROTO_LOADER_OPTIONS, type UnaryClient } from '@pulse/platform';
+import { issueTestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,10 +54,19 @@ export async function startExperiments(run: Run, recsAddress: string, overrides:
     LAKE_ROOT: run.lakeRoot,
     ...overrides,
   });
+  // An operator's key: creating, starting and stopping experiments needs admin.
+  const key = await issueTestApiKey({
+    label: 'experiments',
+    pgUrl: running.config.PULSE_AUTH_PG_URL,
+    schema: running.config.PULSE_AUTH_PG_SCHEMA,
+  });
   const client = grpcClient(
     running.grpcAddress,
     'pulse/experiments/v1/experiments_service.proto',
     'pulse.experiments.v1.ExperimentsService',
+    {
+      credentials: key.key,
+    },
   );
   return {
     running,
@@ -64,6 +74,7 @@ export async function startExperiments(run: Run, recsAddress: string, overrides:
     close: async () => {
       client.close();
       await running.close();
+      await key.remove();
     },
   };
 }

@@ -4,7 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { healthV1, ingestV1, protoFile, Topics } from '@pulse/contracts';
 import * as descriptor from 'protobufjs/ext/descriptor';
 import { decodeFieldViolations, grpcClient, type IncomingRecord, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { readTopicUntil } from '@pulse/platform/testing';
+import { issueTestApiKey, readTopicUntil, type TestApiKey } from '@pulse/platform/testing';
 import { createHash, randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
 
@@ -13,6 +13,7 @@ const { ActivityType, EventStatus, RejectionReason, TargetType } = ingestV1;
 // One app for the file; each test uses its own run-unique user and event ids.
 let running: RunningApp;
 let client: UnaryClient;
+let key: TestApiKey;
 let kafka: PlatformaticKafkaClient;
 const run = randomUUID().slice(0, 8);
 // Where the shared topics ended before this file wrote anything: reads start there.
@@ -26,7 +27,10 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
     INGEST_DEDUP_KEY_PREFIX: `test:${run}:dedup:`,
   });
-  client = grpcClient(running.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
+  key = await issueTestApiKey({ label: 'ingest', scopes: ['events:write'], pgUrl: running.config.PULSE_AUTH_PG_URL });
+  client = grpcClient(running.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
+    credentials: key.key,
+  });
   kafka = new PlatformaticKafkaClient({ brokers: running.config.KAFKA_BROKERS, clientId: `ingest-test-${run}` });
   trackedSince = await kafka.admin.endOffsets(Topics.activityTracked.name);
   rejectedSince = await kafka.admin.endOffsets(Topics.activityRejected.name);
@@ -34,6 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client?.close();
+  await key?.remove();
   await kafka?.close();
   await running?.close();
 });
@@ -74,7 +79,8 @@ describe('TrackEvents', () => {
     expect(new Set(records.map((r) => r.partition)).size).toBe(1);
     const first = records[0].value!;
     expect(first.event).toMatchObject({ userId, type: ActivityType.ACTIVITY_TYPE_VIEW, properties: { position: '0' } });
-    expect(first.ingest).toMatchObject({ schemaVersion: 1, clientId: 'int-test', sourceIp: '127.0.0.1' });
+    // The sender is the caller's principal (the API key's name), not the client_id the request claims.
+    expect(first.ingest).toMatchObject({ schemaVersion: 1, clientId: key.name, sourceIp: '127.0.0.1' });
   });
 
   it('answers per event and sends a rejected event to the dead-letter topic with its reason', async () => {

@@ -1,4 +1,4 @@
-import { defaultPeerAddress, env, loadConfig, peerEnvPrefix, SERVICE_LIST, type ServiceName, telemetryEnv } from '@pulse/platform';
+import { authEnv, defaultPeerAddress, env, loadConfig, peerEnvPrefix, SERVICE_LIST, type ServiceName, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** The services the console reads: every service of the list but itself. */
@@ -18,6 +18,11 @@ export const consoleConfigSchema = z.object({
   ...telemetryEnv,
   /** HTTP for the pages, their JSON, /health/live, /health/ready and /metrics (it serves no gRPC); port 0 picks a free port. */
   HTTP_PORT: env.port(8080),
+  /**
+   * PULSE_AUTH and PULSE_AUTH_* (the console serves HTTP only: they matter for the shared schema) and the console's
+   * own PULSE_API_KEY, sent on its calls to every peer.
+   */
+  ...authEnv,
   /** Host of the peers whose address is not set one by one; `{service}` stands for the peer's name (`pulse-{service}` in Helm). */
   CONSOLE_PEER_HOST: env.string('127.0.0.1'),
   /** Deadline of one call to a peer (gRPC or HTTP); a panel whose peer does not answer in time says so. */

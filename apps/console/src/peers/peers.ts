@@ -43,7 +43,10 @@ export class Peers implements OnApplicationShutdown {
     if (!api || !peer.grpc) throw new PeerError(name, peer.http, 'UNIMPLEMENTED', `${name} serves no gRPC API`, false);
     let client = this.clients.get(name);
     if (!client) {
-      client = grpcClient(peer.grpc, api.proto, api.service, CHANNEL_OPTIONS);
+      client = grpcClient(peer.grpc, api.proto, api.service, {
+        channelOptions: CHANNEL_OPTIONS,
+        credentials: this.config.PULSE_API_KEY || undefined,
+      });
       this.clients.set(name, client);
     }
     try {

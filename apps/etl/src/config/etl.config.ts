@@ -1,4 +1,4 @@
-import { env, loadConfig, telemetryEnv } from '@pulse/platform';
+import { authEnv, env, loadConfig, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 const topicName = (fallback: string) =>
@@ -16,6 +16,8 @@ export const etlConfigSchema = z.object({
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50054),
   HTTP_PORT: env.port(8084),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
   /** Where the lake lives: `fs` (LAKE_ROOT, a local or mounted directory) or `s3` (LAKE_S3_*). */
   LAKE_BACKEND: z.enum(['fs', 's3']).default('fs'),

@@ -1,4 +1,4 @@
-import { env, loadConfig, telemetryEnv } from '@pulse/platform';
+import { authEnv, env, loadConfig, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the experiments service; see apps/experiments/.env.example. */
@@ -12,6 +12,8 @@ export const experimentsConfigSchema = z.object({
   GRPC_PORT: env.port(50058),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8088),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),
   /** The service's own PostgreSQL schema (its tables and schema_migrations). */
   EXPERIMENTS_PG_SCHEMA: env.identifier('experiments'),

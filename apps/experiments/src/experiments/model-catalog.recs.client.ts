@@ -18,6 +18,8 @@ export class RecsModelCatalog extends ModelCatalog implements OnApplicationShutd
       deadlineMs: config.RECS_DEADLINE,
       retries: 1,
       registry: metrics.registry,
+      // The service's own key (PULSE_API_KEY): recs:read, to look a variant's model version up.
+      credentials: config.PULSE_API_KEY || undefined,
     });
   }
 

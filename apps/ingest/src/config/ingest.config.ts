@@ -1,4 +1,4 @@
-import { env, loadConfig, telemetryEnv } from '@pulse/platform';
+import { authEnv, env, loadConfig, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the ingest service; see apps/ingest/.env.example. */
@@ -12,6 +12,8 @@ export const ingestConfigSchema = z.object({
   GRPC_PORT: env.port(50051),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8081),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
   REDIS_URL: env.url('redis://127.0.0.1:26379'),
   /** Prefix of the dedup keys in Redis; tests isolate runs with it. */

@@ -40,7 +40,10 @@ interface SizedRecord {
 }
 
 export interface BatchContext {
+  /** Stamped on every event as IngestMetadata.client_id: the caller's principal (or the request's, with auth off). */
   clientId: string;
+  /** Whether clientId came from the request (checked like any field) rather than from the principal. */
+  clientIdFromRequest: boolean;
   sourceIp: string;
 }
 
@@ -265,6 +268,6 @@ export class TrackEventsService implements OnModuleInit {
         `${events.length} events exceed the limit of ${this.config.INGEST_MAX_BATCH_EVENTS} per call`,
       );
     }
-    if (context.clientId.length > 64) throw grpcErrors.invalidArgument('client_id', 'exceeds 64 characters');
+    if (context.clientIdFromRequest && context.clientId.length > 64) throw grpcErrors.invalidArgument('client_id', 'exceeds 64 characters');
   }
 }

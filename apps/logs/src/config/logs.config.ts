@@ -1,4 +1,4 @@
-import { env, loadConfig, telemetryEnv } from '@pulse/platform';
+import { authEnv, env, loadConfig, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the logs service; see apps/logs/.env.example. */
@@ -12,6 +12,8 @@ export const logsConfigSchema = z.object({
   GRPC_PORT: env.port(50059),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8089),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
   /** Base URL of the log store (OpenSearch's REST API). */
   OPENSEARCH_URL: env.url('http://127.0.0.1:29200'),

@@ -1,4 +1,4 @@
-import { env, loadConfig, parseDuration, telemetryEnv } from '@pulse/platform';
+import { authEnv, defaultPeerAddress, env, loadConfig, parseDuration, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
@@ -41,6 +41,8 @@ export const recommenderConfigSchema = z.object({
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50056),
   HTTP_PORT: env.port(8086),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   /** The model registry: versioned artifacts and the promotion state (a volume shared by replicas). */
   RECS_MODELS_DIR: env.string('tmp/models'),
   /** TensorFlow.js backend: auto (native tfjs-node when it loads, else wasm, else cpu), tensorflow, wasm or cpu. */
@@ -69,8 +71,12 @@ export const recommenderConfigSchema = z.object({
   /** Prefix of the recommender's Redis keys; tests isolate runs with it. */
   RECS_REDIS_PREFIX: env.string('pulse:recs:'),
   /** storage (the follow graph) and feature-store (engagement features) for candidates and ranking. */
-  STORAGE_GRPC_ADDR: env.string('127.0.0.1:50053'),
-  FEATURES_GRPC_ADDR: env.string('127.0.0.1:50055'),
+  STORAGE_GRPC_ADDR: env.string(defaultPeerAddress('storage').grpc ?? ''),
+  FEATURES_GRPC_ADDR: env.string(defaultPeerAddress('feature-store').grpc ?? ''),
+  /** The experiments service, whose running experiments assign users to variants (read, never on the serving path). */
+  EXPERIMENTS_GRPC_ADDR: env.string(defaultPeerAddress('experiments').grpc ?? ''),
+  /** How often the running experiments are read; 0: no experiments (every user gets the default). */
+  RECS_EXPERIMENTS_POLL: env.duration('5s'),
   /** Whether this replica keeps users' recent actions from pulse.activity.tracked.v1 (one group for all replicas). */
   RECS_LIVE_CONSUMER: env.bool(true),
   RECS_LIVE_GROUP: env.string('recommender-live'),

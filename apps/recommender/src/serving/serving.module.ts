@@ -4,6 +4,7 @@ import { RecommendPipeline } from '../candidates/recommend-pipeline';
 import { TrendingSource } from '../candidates/trending.source';
 import { PostCatalogRepository } from '../catalog/post-catalog.redis.repository';
 import { PostsKafkaConsumer } from '../catalog/posts.kafka.consumer';
+import { RunningExperiments } from '../experiments/running-experiments';
 import { ServedPublisher } from '../feedback/served.kafka.publisher';
 import { LiveActivityKafkaConsumer } from '../live/live-activity.kafka.consumer';
 import { UserStateRepository } from '../live/user-state.redis.repository';
@@ -28,6 +29,7 @@ import { RecsService } from './recs.service';
     Peers,
     TrendingSource,
     ServedPublisher,
+    RunningExperiments,
     ModelPromotionsPublisher,
     ModelPromotionsKafkaConsumer,
   ],

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { protoFile } from '@pulse/contracts';
+import { authorizationHeader } from '../auth/authenticator';
 import { platformTracer, traceHeaders } from '../telemetry/trace-context';
 import { PROTO_LOADER_OPTIONS } from './health-reflection';
 
@@ -9,7 +10,18 @@ import { PROTO_LOADER_OPTIONS } from './health-reflection';
 export interface UnaryClient {
   call<Res = any>(method: string, request: unknown, options?: { deadlineMs?: number; metadata?: grpc.Metadata }): Promise<Res>;
   readonly raw: grpc.Client;
+  /** Fresh metadata carrying this client's credentials, for calls made on `raw` (streaming RPCs). */
+  metadata(): grpc.Metadata;
   close(): void;
+}
+
+export interface GrpcClientOptions {
+  channelOptions?: grpc.ChannelOptions;
+  /**
+   * The caller's credentials, an API key (`pk_...`) or a JWT, sent as `authorization: Bearer ...` metadata on every
+   * call (gRPC's per-call credentials); empty or absent: none are sent.
+   */
+  credentials?: string;
 }
 
 /**
@@ -17,23 +29,26 @@ export interface UnaryClient {
  * Used by integration tests, benchmarks and tools; services talk to peers through it too. While tracing is on, each
  * call is a client span whose W3C trace context goes to the server in the metadata (`traceparent`).
  */
-export function grpcClient(
-  address: string,
-  relativeProtoFile: string,
-  serviceName: string,
-  channelOptions: grpc.ChannelOptions = {},
-): UnaryClient {
+export function grpcClient(address: string, relativeProtoFile: string, serviceName: string, options: GrpcClientOptions = {}): UnaryClient {
   const definition = protoLoader.loadSync(protoFile(relativeProtoFile), PROTO_LOADER_OPTIONS);
   const ctor = serviceName.split('.').reduce<any>((node, part) => node?.[part], grpc.loadPackageDefinition(definition));
   if (typeof ctor !== 'function') throw new Error(`service ${serviceName} not found in ${relativeProtoFile}`);
-  const client: grpc.Client = new ctor(address, grpc.credentials.createInsecure(), channelOptions);
+  const client: grpc.Client = new ctor(address, grpc.credentials.createInsecure(), options.channelOptions ?? {});
+  const authorization = options.credentials ? authorizationHeader(options.credentials) : undefined;
+  const withCredentials = (given?: grpc.Metadata) => {
+    const metadata = given?.clone() ?? new grpc.Metadata();
+    if (authorization && metadata.get('authorization').length === 0 && metadata.get('x-api-key').length === 0)
+      metadata.set('authorization', authorization);
+    return metadata;
+  };
   return {
     raw: client,
-    call(method, request, options = {}) {
+    metadata: () => withCredentials(),
+    call(method, request, callOptions = {}) {
       const fn = (client as any)[method];
       if (typeof fn !== 'function') return Promise.reject(new Error(`no method ${method} on ${serviceName}`));
-      const deadline = Date.now() + (options.deadlineMs ?? 30_000);
-      const metadata = options.metadata?.clone() ?? new grpc.Metadata();
+      const deadline = Date.now() + (callOptions.deadlineMs ?? 30_000);
+      const metadata = withCredentials(callOptions.metadata);
       const span = platformTracer().startSpan(`${serviceName}/${method}`, {
         kind: SpanKind.CLIENT,
         attributes: { 'rpc.system': 'grpc', 'rpc.service': serviceName, 'rpc.method': method, 'server.address': address },

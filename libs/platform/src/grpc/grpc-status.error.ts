@@ -108,4 +108,6 @@ export const grpcErrors = {
     ),
   aborted: (message: string) => new GrpcStatusError(status.ABORTED, message),
   unimplemented: (message: string) => new GrpcStatusError(status.UNIMPLEMENTED, message),
+  unauthenticated: (reason: string) => new GrpcStatusError(status.UNAUTHENTICATED, reason),
+  permissionDenied: (reason: string) => new GrpcStatusError(status.PERMISSION_DENIED, reason),
 };

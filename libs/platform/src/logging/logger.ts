@@ -1,5 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, Logger } from 'pino';
+import { REDACT_PATHS, REDACTED, scrubDeep, scrubSecrets } from './redact';
 
 export type { Logger } from 'pino';
 
@@ -12,19 +13,34 @@ export interface LoggerHooks {
   destination?: DestinationStream;
 }
 
-/** Structured JSON logs on stdout, one line per record, with the service name on each. */
+/**
+ * Structured JSON logs on stdout (or `hooks.destination`), one line per record, with the service name on each.
+ * Credentials, tokens, authorization metadata and passwords never reach a line (nor a shipped copy): secret fields
+ * are redacted by path, and every text (the message, string fields, an error's message and stack) is scrubbed of
+ * URL passwords, bearer tokens, API keys and JWTs.
+ */
 export function createLogger(service: string, level = 'info', hooks: LoggerHooks = {}): Logger {
-  return pino(
-    {
-      name: service,
-      level,
-      base: { service },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      mixin: hooks.mixin,
+  const options: pino.LoggerOptions = {
+    name: service,
+    level,
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    mixin: hooks.mixin,
+    redact: { paths: REDACT_PATHS, censor: REDACTED },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? scrubSecrets(a) : a)) as Parameters<typeof method>);
+      },
     },
-    hooks.destination,
-  );
+    serializers: {
+      err: (error: Error) => scrubDeep({ ...pino.stdSerializers.err(error) }),
+    },
+    formatters: {
+      level: (label) => ({ level: label }),
+      log: (object) => scrubDeep(object),
+    },
+  };
+  return hooks.destination ? pino(options, hooks.destination) : pino(options);
 }
 
 /** Nest's LoggerService over pino, so framework logs are JSON lines too. */

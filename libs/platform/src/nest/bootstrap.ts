@@ -17,7 +17,7 @@ export interface ServiceBootstrap {
   grpcPort?: number;
   httpPort: number;
   /** The gRPC service(s) it serves; an app without serves HTTP only (health, metrics, its own routes). */
-  grpc?: Pick<GrpcTransportSettings, 'packages' | 'protoFiles' | 'serviceNames' | 'maxReceiveMessageBytes'>;
+  grpc?: Pick<GrpcTransportSettings, 'packages' | 'protoFiles' | 'serviceNames' | 'maxReceiveMessageBytes' | 'reflection'>;
 }
 
 export interface RunningService {
@@ -31,7 +31,7 @@ export interface RunningService {
 
 /**
  * Starts a Pulse service the one way every service starts: a hybrid Nest app with its gRPC service
- * (plus grpc.health.v1 and reflection), HTTP /health and /metrics, and shutdown hooks that drain
+ * (plus grpc.health.v1 and, unless turned off, reflection), HTTP /health and /metrics, and shutdown hooks that drain
  * in-flight work. Each app's `createApp()` loads its config, builds its module and calls this.
  */
 export async function bootstrapService(options: ServiceBootstrap): Promise<RunningService> {

@@ -77,7 +77,11 @@ export interface IngestMetadata {
    * ingest (textual IPv4 or IPv6); empty when unknown or anonymised.
    */
   sourceIp: string;
-  /** The client_id from the request; empty when not supplied. */
+  /**
+   * Who sent the event: the principal of the authenticated call (the API
+   * key's client name or the JWT's subject); where authentication is off,
+   * the client_id of the request (empty when not supplied).
+   */
   clientId: string;
   /**
    * Identifier ingest assigned to the TrackEvents call; shared by all events
