@@ -1,6 +1,6 @@
 import { Topics } from '@pulse/contracts';
 import { grpcClient, hashId, LOGGER, type Logger, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
 import { context, trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
@@ -17,6 +17,8 @@ const group = `logs-test-${run}`;
 const config = loadLogsConfig();
 let app: RunningApp;
 let client: UnaryClient;
+let key: TestApiKey;
+let anonymous: UnaryClient;
 const store = new OpenSearchClient(config.OPENSEARCH_URL);
 
 beforeAll(async () => {
@@ -38,12 +40,22 @@ beforeAll(async () => {
     LOGS_INDEX_PREFIX: prefix,
     LOGS_RETENTION: '2d',
   });
-  client = grpcClient(app.grpcAddress, 'pulse/logs/v1/logs_service.proto', 'pulse.logs.v1.LogsService');
+  // An operator's reader: searching the log lines needs ops:read.
+  key = await issueTestApiKey({
+    label: 'logs',
+    scopes: ['ops:read'],
+    pgUrl: app.config.PULSE_AUTH_PG_URL,
+    schema: app.config.PULSE_AUTH_PG_SCHEMA,
+  });
+  client = grpcClient(app.grpcAddress, 'pulse/logs/v1/logs_service.proto', 'pulse.logs.v1.LogsService', { credentials: key.key });
+  anonymous = grpcClient(app.grpcAddress, 'pulse/logs/v1/logs_service.proto', 'pulse.logs.v1.LogsService');
 }, 90_000);
 
 afterAll(async () => {
   client?.close();
+  anonymous?.close();
   await app?.close();
+  await key?.remove();
   for (const index of await store.indices(`${prefix}-*`).catch(() => [])) await store.deleteIndex(index);
 });
 
@@ -100,6 +112,10 @@ describe('logs', () => {
     expect(found.lines.map((l: { message: string }) => l.message)).toContain('service ready');
     const times = found.lines.map((l: { time: { seconds: string } }) => Number(l.time.seconds));
     expect([...times].sort((a, b) => b - a)).toEqual(times);
+  });
+
+  it('answers only callers with credentials', async () => {
+    await expect(anonymous.call('SearchLogs', { services: [service] })).rejects.toMatchObject({ code: 16 });
   });
 
   it('refuses a malformed search, naming the field', async () => {

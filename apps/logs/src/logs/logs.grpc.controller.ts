@@ -1,6 +1,6 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { logsV1, millisToTimestamp, timestampToMillis } from '@pulse/contracts';
-import { GrpcExceptionFilter } from '@pulse/platform';
+import { GrpcExceptionFilter, RequiresScope } from '@pulse/platform';
 import { LogIndexer } from './log-indexer.service';
 import { LogSearch } from './log-search.service';
 import { LogStore } from './log-store';
@@ -18,6 +18,7 @@ export class LogsGrpcController implements logsV1.LogsServiceController {
     private readonly store: LogStore,
   ) {}
 
+  @RequiresScope('ops:read')
   async searchLogs(request: logsV1.SearchLogsRequest): Promise<logsV1.SearchLogsResponse> {
     const found = await this.logs.search({
       services: request.services,
@@ -44,6 +45,7 @@ export class LogsGrpcController implements logsV1.LogsServiceController {
     };
   }
 
+  @RequiresScope('ops:read')
   async getStatus(_request: logsV1.GetStatusRequest): Promise<logsV1.GetStatusResponse> {
     const stats = this.indexer.stats;
     return {

@@ -9,7 +9,8 @@ export const SCOPES = {
   'features:write': 'push feature values and start materialisations (feature-store)',
   'storage:read': 'read profiles, the social graph, activity and media (storage)',
   'storage:write': 'write profiles, follows and media (storage)',
-  'ops:read': 'read the operational status of cdc, etl and the simulator (connectors, streams, snapshots, backfills, rates)',
+  'ops:read':
+    "read the operational status of cdc, etl and the simulator (connectors, streams, snapshots, backfills, rates) and the platform's log lines (logs)",
   'experiments:read': 'read experiments, their assignments and their results (experiments)',
   admin:
     'everything, including the operations that change how the platform runs (promote, pause, vacuum, delete, sweep, start and stop experiments, the rate of the simulator)',
