@@ -1,6 +1,6 @@
 import { type ShippedLog, Topics } from '@pulse/contracts';
 import { freePort, peerEnvPrefix, PlatformaticKafkaClient } from '@pulse/platform';
-import { eventually, type ServiceProcess, startService } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -21,6 +21,7 @@ const prefix = `test-console-logs-${run}`;
 const traceId = randomBytes(16).toString('hex');
 
 const services: ServiceProcess[] = [];
+let key: TestApiKey;
 let kafka: PlatformaticKafkaClient;
 let consoleUrl = '';
 let browser: Browser;
@@ -39,6 +40,8 @@ beforeAll(async () => {
   kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: group });
   await kafka.admin.ensureTopics([Topics.logs]);
   await kafka.admin.setGroupOffsets(group, Topics.logs.name, await kafka.admin.endOffsets(Topics.logs.name));
+  // The console's own credentials: the log search needs ops:read of the logs service, and nothing more.
+  key = await issueTestApiKey({ label: 'console-logs', scopes: ['ops:read'] });
   const logs = await startService('logs', { KAFKA_BROKERS, OPENSEARCH_URL, LOGS_CONSUMER_GROUP: group, LOGS_INDEX_PREFIX: prefix });
   services.push(logs);
   const peers: Record<string, string> = {};
@@ -50,7 +53,7 @@ beforeAll(async () => {
     peers[`${absent}_GRPC_ADDR`] = `127.0.0.1:${await freePort()}`;
     peers[`${absent}_HTTP_URL`] = `http://127.0.0.1:${await freePort()}`;
   }
-  const web = await startService('console', { ...peers, JAEGER_URL, CONSOLE_CALL_DEADLINE: '3s' });
+  const web = await startService('console', { PULSE_API_KEY: key.key, ...peers, JAEGER_URL, CONSOLE_CALL_DEADLINE: '3s' });
   services.push(web);
   consoleUrl = web.httpUrl;
 
@@ -79,6 +82,7 @@ afterAll(async () => {
   await browser?.close();
   await Promise.all(services.map((s) => s.stop()));
   await kafka?.close();
+  await key?.remove();
   const indices = await fetch(`${OPENSEARCH_URL}/_cat/indices/${prefix}-*?format=json&h=index`)
     .then((r) => r.json() as Promise<{ index: string }[]>)
     .catch(() => []);
