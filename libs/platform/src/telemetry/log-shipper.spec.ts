@@ -14,7 +14,9 @@ class FakeSink implements LogSink {
     this.keys.push(key);
     this.batches.push(records);
   }
-  async close() {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
   get records() {
     return this.batches.flat();
   }
