@@ -148,6 +148,9 @@ expect_kinds() { # file, description, grep -c pattern, count
 if [[ -e $work/platform.yaml ]]; then
   expect_kinds platform.yaml "platform renders a Deployment per service" '^kind: Deployment$' "${#SERVICES[@]}"
   expect_kinds platform.yaml "platform renders no ServiceMonitor by default" '^kind: ServiceMonitor$' 0
+  expect_kinds platform.yaml "global.tracing reaches every service (TRACING_ENABLED)" '^  TRACING_ENABLED: "true"$' "${#SERVICES[@]}"
+  expect_kinds platform.yaml "global.logShipping reaches every service (LOG_SHIPPING_BROKERS)" '^  LOG_SHIPPING_BROKERS: ' "${#SERVICES[@]}"
+  expect_kinds platform.yaml "the logs service gets the log store's address (OPENSEARCH_URL)" '^  OPENSEARCH_URL: ' 1
 fi
 [[ -e $work/platform-subset.yaml ]] && expect_kinds platform-subset.yaml "platform with every service but ingest off renders ingest only" '^kind: Deployment$' 1
 if [[ -e $work/ingest.yaml ]]; then
@@ -228,6 +231,8 @@ refuse 'kafka.enabled without brokers' 'kafka.enabled needs kafka.brokers' templ
 refuse 'grace period within the preStop sleep' 'terminationGracePeriodSeconds \([0-9]+\) must exceed preStopSleepSeconds' "${svc[@]}" --set terminationGracePeriodSeconds=5
 refuse 'platform: ingest.replicaCount: "three"' "replicaCount'?: got string, want integer" template pulse "$helm_dir/platform" "${kv[@]}" --set-string ingest.replicaCount=three
 refuse 'platform: unknown service key' "additional properties 'search' not allowed" template pulse "$helm_dir/platform" "${kv[@]}" --set search.enabled=true
+refuse 'tracing without an OTLP endpoint' 'global.tracing.enabled needs global.tracing.otlpUrl' "${svc[@]}" --set global.tracing.enabled=true
+refuse 'global.tracing.sampleRatio: "2"' "/global/tracing/sampleRatio'?: .* does not match pattern" "${svc[@]}" --set-string global.tracing.sampleRatio=2
 
 # ---------------------------------------------------------------------------------------------- summary
 say "check-charts: $((passed + failed)) checks in $((SECONDS - started))s ($helm_dir)"

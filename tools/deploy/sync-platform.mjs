@@ -43,7 +43,9 @@ function chartYaml(text) {
 
 function schemaJson(text) {
   const schema = JSON.parse(text);
-  const properties = { global: schema.properties.global };
+  // The platform's own values (global, alerts) stay as written; the releases' entries follow from the list.
+  const own = Object.entries(schema.properties).filter(([, v]) => !String(v.description ?? '').startsWith('values of the service chart for '));
+  const properties = Object.fromEntries(own);
   for (const { release } of releases) {
     properties[release] = {
       type: 'object',

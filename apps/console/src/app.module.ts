@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { type Logger, PlatformModule } from '@pulse/platform';
 import { CONSOLE_CONFIG, type ConsoleConfig } from './config/console.config';
 import { LakeController } from './lake/lake.controller';
+import { LogsController } from './logs/logs.controller';
 import { MetricsSampler } from './metrics/metrics-sampler';
 import { ModelsController } from './models/models.controller';
 import { OverviewController } from './overview/overview.controller';
@@ -23,7 +24,15 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [PlatformModule.forRoot({ service: config.SERVICE_NAME, logger })],
-      controllers: [OverviewController, UsersController, ModelsController, LakeController, ExperimentsController, AssetsController],
+      controllers: [
+        OverviewController,
+        UsersController,
+        ModelsController,
+        LakeController,
+        LogsController,
+        ExperimentsController,
+        AssetsController,
+      ],
       providers: [{ provide: CONSOLE_CONFIG, useValue: config }, Peers, MetricsSampler, OverviewPanels, UserPanels],
       exports: [CONSOLE_CONFIG],
     };

@@ -15,4 +15,5 @@ export * as recsV1 from './gen/pulse/recs/v1';
 export * as simulatorV1 from './gen/pulse/simulator/v1';
 export * as privacyV1 from './gen/pulse/privacy/v1';
 export * as experimentsV1 from './gen/pulse/experiments/v1';
+export * as logsV1 from './gen/pulse/logs/v1';
 export * as healthV1 from './gen/grpc/health/v1';

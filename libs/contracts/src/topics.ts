@@ -99,7 +99,33 @@ export const Topics = {
     key: utf8Codec,
     value: protoCodec(SubjectErased, 'pulse.privacy.v1.SubjectErased'),
   }),
+  logs: defineTopic({
+    name: 'pulse.logs.v1',
+    description:
+      'A copy of every service log line (pino JSON, user ids hashed), shipped by each service when LOG_SHIPPING_ENABLED; key = service@host:pid, so one process stays in order. Read by the log indexer into the log store; a buffer, not the store.',
+    partitions: 3,
+    config: { 'retention.ms': String(DAY_MS), 'cleanup.policy': 'delete' },
+    key: utf8Codec,
+    value: jsonCodec<ShippedLog>(),
+  }),
 } as const;
+
+/**
+ * One log line as shipped to `pulse.logs.v1`: pino's JSON record (`level` as a label, `time` as ISO 8601, `service`,
+ * `msg`, `trace_id`/`span_id` while tracing, and the line's own fields) with user ids replaced by keyed hashes, plus
+ * where it came from.
+ */
+export interface ShippedLog {
+  service: string;
+  level: string;
+  time: string;
+  msg?: string;
+  trace_id?: string;
+  span_id?: string;
+  /** `host:pid` of the process that wrote it. */
+  instance: string;
+  [field: string]: unknown;
+}
 
 /**
  * The CDC topic of one table of the app database: `pulse.cdc.<table>.v1` for a table of schema `public`,

@@ -1,4 +1,4 @@
-import { authEnv, env, kafkaEnv, leaderElectionEnv, loadConfig } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, leaderElectionEnv, loadConfig, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 import { parseExcludeList, parseMaskList } from '../debezium/column-filter';
 
@@ -33,6 +33,8 @@ const tableList = () =>
 export const cdcConfigSchema = z.object({
   SERVICE_NAME: env.string('cdc'),
   LOG_LEVEL: env.logLevel(),
+  /** Tracing (TRACING_*) and log shipping (LOG_SHIPPING_*), both off by default: see @pulse/platform's telemetryEnv. */
+  ...telemetryEnv,
   /** gRPC listen address; port 0 picks a free port. */
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50052),

@@ -1,4 +1,4 @@
-import { authEnv, defaultPeerAddress, env, loadConfig, peerEnvPrefix, SERVICE_LIST, type ServiceName } from '@pulse/platform';
+import { authEnv, defaultPeerAddress, env, loadConfig, peerEnvPrefix, SERVICE_LIST, type ServiceName, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** The services the console reads: every service of the list but itself. */
@@ -14,6 +14,8 @@ export type PeerName = (typeof PEER_NAMES)[number];
 export const consoleConfigSchema = z.object({
   SERVICE_NAME: env.string('console'),
   LOG_LEVEL: env.logLevel(),
+  /** Tracing (TRACING_*) and log shipping (LOG_SHIPPING_*), both off by default: see @pulse/platform's telemetryEnv. */
+  ...telemetryEnv,
   /** HTTP for the pages, their JSON, /health/live, /health/ready and /metrics (it serves no gRPC); port 0 picks a free port. */
   HTTP_PORT: env.port(8080),
   /**
@@ -29,6 +31,8 @@ export const consoleConfigSchema = z.object({
   CONSOLE_SAMPLE_INTERVAL: env.duration('2s'),
   /** How much of that history the charts show (kept in memory only). */
   CONSOLE_SAMPLE_WINDOW: env.duration('10m'),
+  /** Base URL of the trace viewer (Jaeger's UI) the log lines and actions link to; `<url>/trace/<trace id>`. */
+  JAEGER_URL: env.url('http://127.0.0.1:26686'),
 });
 
 const grpcAddress = z.string().regex(/^[^\s/]+:\d{1,5}$/, 'expected host:port');

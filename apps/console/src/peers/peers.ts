@@ -11,6 +11,7 @@ const APIS: Partial<Record<PeerName, { proto: string; service: string }>> = {
   storage: { proto: 'pulse/storage/v1/storage_service.proto', service: 'pulse.storage.v1.StorageService' },
   'feature-store': { proto: 'pulse/features/v1/features_service.proto', service: 'pulse.features.v1.FeaturesService' },
   recommender: { proto: 'pulse/recs/v1/recs_service.proto', service: 'pulse.recs.v1.RecsService' },
+  logs: { proto: 'pulse/logs/v1/logs_service.proto', service: 'pulse.logs.v1.LogsService' },
 };
 
 /** Reconnect soon after a peer comes back, instead of grpc-js's backoff of up to two minutes. */

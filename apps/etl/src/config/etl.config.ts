@@ -1,4 +1,4 @@
-import { authEnv, env, kafkaEnv, leaderElectionEnv, loadConfig, LOCAL_SUBJECT_KEY } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, leaderElectionEnv, loadConfig, LOCAL_SUBJECT_KEY, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 const topicName = (fallback: string) =>
@@ -11,6 +11,8 @@ const topicName = (fallback: string) =>
 export const etlConfigSchema = z.object({
   SERVICE_NAME: env.string('etl'),
   LOG_LEVEL: env.logLevel(),
+  /** Tracing (TRACING_*) and log shipping (LOG_SHIPPING_*), both off by default: see @pulse/platform's telemetryEnv. */
+  ...telemetryEnv,
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50054),
   HTTP_PORT: env.port(8084),

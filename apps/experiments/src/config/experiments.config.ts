@@ -1,10 +1,12 @@
-import { authEnv, env, loadConfig } from '@pulse/platform';
+import { authEnv, env, loadConfig, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the experiments service; see apps/experiments/.env.example. */
 export const experimentsConfigSchema = z.object({
   SERVICE_NAME: env.string('experiments'),
   LOG_LEVEL: env.logLevel(),
+  /** Tracing (TRACING_*) and log shipping (LOG_SHIPPING_*), both off by default: see @pulse/platform's telemetryEnv. */
+  ...telemetryEnv,
   /** gRPC listen address; port 0 picks a free port. */
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50058),

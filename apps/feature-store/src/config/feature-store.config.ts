@@ -1,10 +1,12 @@
-import { authEnv, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY, redisEnv } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY, redisEnv, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the feature store; see apps/feature-store/.env.example. */
 export const featureStoreConfigSchema = z.object({
   SERVICE_NAME: env.string('feature-store'),
   LOG_LEVEL: env.logLevel(),
+  /** Tracing (TRACING_*) and log shipping (LOG_SHIPPING_*), both off by default: see @pulse/platform's telemetryEnv. */
+  ...telemetryEnv,
   /** gRPC listen address; port 0 picks a free port. */
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50055),

@@ -1,10 +1,12 @@
-import { authEnv, env, kafkaEnv, loadConfig, redisEnv } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, loadConfig, redisEnv, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the ingest service; see apps/ingest/.env.example. */
 export const ingestConfigSchema = z.object({
   SERVICE_NAME: env.string('ingest'),
   LOG_LEVEL: env.logLevel(),
+  /** Tracing (TRACING_*) and log shipping (LOG_SHIPPING_*), both off by default: see @pulse/platform's telemetryEnv. */
+  ...telemetryEnv,
   /** gRPC listen address; port 0 picks a free port. */
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50051),

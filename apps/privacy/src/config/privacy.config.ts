@@ -19,9 +19,9 @@ export const privacyConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   /** gRPC listen address; port 0 picks a free port. */
   GRPC_HOST: env.string('0.0.0.0'),
-  GRPC_PORT: env.port(50059),
+  GRPC_PORT: env.port(50060),
   /** HTTP for /health/live, /health/ready and /metrics. */
-  HTTP_PORT: env.port(8089),
+  HTTP_PORT: env.port(8090),
   /**
    * Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), GRPC_REFLECTION, and this service's own PULSE_API_KEY,
    * sent to storage (EraseUserData) and the feature store (DeleteEntity): a key with `privacy:erase`.

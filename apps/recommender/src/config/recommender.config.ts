@@ -1,4 +1,4 @@
-import { authEnv, defaultPeerAddress, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY, parseDuration, redisEnv } from '@pulse/platform';
+import { authEnv, defaultPeerAddress, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY, parseDuration, redisEnv, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
@@ -22,6 +22,8 @@ const durationOrOff = (fallback: string) =>
 export const recommenderConfigSchema = z.object({
   SERVICE_NAME: env.string('recommender'),
   LOG_LEVEL: env.logLevel(),
+  /** Tracing (TRACING_*) and log shipping (LOG_SHIPPING_*), both off by default: see @pulse/platform's telemetryEnv. */
+  ...telemetryEnv,
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50056),
   HTTP_PORT: env.port(8086),

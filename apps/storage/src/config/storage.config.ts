@@ -1,4 +1,4 @@
-import { authEnv, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY } from '@pulse/platform';
+import { authEnv, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 import { lifecycleRulesFile, lifecycleRulesText } from '../media/lifecycle-rules';
 
@@ -6,6 +6,8 @@ import { lifecycleRulesFile, lifecycleRulesText } from '../media/lifecycle-rules
 export const storageConfigSchema = z.object({
   SERVICE_NAME: env.string('storage'),
   LOG_LEVEL: env.logLevel(),
+  /** Tracing (TRACING_*) and log shipping (LOG_SHIPPING_*), both off by default: see @pulse/platform's telemetryEnv. */
+  ...telemetryEnv,
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50053),
   HTTP_PORT: env.port(8083),

@@ -112,6 +112,9 @@ Returns YAML: a dict per store.
 {{- $gr := default (dict) $g.redis -}}
 {{- $gc := default (dict) $g.cassandra -}}
 {{- $gp := default (dict) $g.postgresql -}}
+{{- $go := default (dict) $g.opensearch -}}
+{{- $gt := default (dict) $g.tracing -}}
+{{- $gl := default (dict) $g.logShipping -}}
 kafka:
   brokers: {{ default $gk.brokers .Values.kafka.brokers | default "" | quote }}
   replicationFactor: {{ default $gk.replicationFactor .Values.kafka.replicationFactor | default 3 | int64 }}
@@ -129,13 +132,21 @@ postgresql:
   existingSecret: {{ default $gp.existingSecret .Values.postgresql.existingSecret | default "" | quote }}
   existingSecretPasswordKey: {{ default $gp.existingSecretPasswordKey .Values.postgresql.existingSecretPasswordKey | default "" | quote }}
   existingSecretUrlKey: {{ default $gp.existingSecretUrlKey .Values.postgresql.existingSecretUrlKey | default "" | quote }}
+opensearch:
+  url: {{ default $go.url .Values.opensearch.url | default "" | quote }}
+tracing:
+  enabled: {{ $gt.enabled | default false }}
+  otlpUrl: {{ $gt.otlpUrl | default "" | quote }}
+  sampleRatio: {{ $gt.sampleRatio | default "0.1" | quote }}
+logShipping:
+  enabled: {{ $gl.enabled | default false }}
 {{- end }}
 
 {{/*
 Environment variables the chart derives from other values; `env` and `secretEnv` may not set them.
 */}}
 {{- define "service.reservedEnv" -}}
-SERVICE_NAME GRPC_PORT HTTP_PORT LOG_LEVEL KAFKA_BROKERS KAFKA_REPLICATION_FACTOR KAFKA_MIN_INSYNC_REPLICAS REDIS_URL REDIS_PASSWORD CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC PG_URL PG_PASSWORD PULSE_AUTH PULSE_AUTH_PG_URL PULSE_AUTH_PG_PASSWORD PULSE_AUTH_PG_SCHEMA PULSE_AUTH_KEY_CACHE_TTL PULSE_AUTH_JWKS_URL PULSE_AUTH_JWT_ISSUER PULSE_AUTH_JWT_AUDIENCE PULSE_API_KEY GRPC_REFLECTION
+SERVICE_NAME GRPC_PORT HTTP_PORT LOG_LEVEL KAFKA_BROKERS KAFKA_REPLICATION_FACTOR KAFKA_MIN_INSYNC_REPLICAS REDIS_URL REDIS_PASSWORD CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC PG_URL PG_PASSWORD OPENSEARCH_URL TRACING_ENABLED TRACING_OTLP_URL TRACING_SAMPLE_RATIO LOG_SHIPPING_ENABLED LOG_SHIPPING_BROKERS PULSE_AUTH PULSE_AUTH_PG_URL PULSE_AUTH_PG_PASSWORD PULSE_AUTH_PG_SCHEMA PULSE_AUTH_KEY_CACHE_TTL PULSE_AUTH_JWKS_URL PULSE_AUTH_JWT_ISSUER PULSE_AUTH_JWT_AUDIENCE PULSE_API_KEY GRPC_REFLECTION
 {{- end }}
 
 {{/* A value rendered as an environment string: whole numbers without exponent, templates expanded. */}}
@@ -181,6 +192,18 @@ secret and on a URL with a password in it, so that a secret never lands in a Con
 {{- if and .Values.postgresql.enabled (eq (include "service.secretUrlMode" $infra.postgresql) "plain") -}}
 {{- $_ = set $data "PG_URL" (required "postgresql.enabled needs postgresql.url or global.postgresql.url (or existingSecret with existingSecretUrlKey)" $infra.postgresql.url) -}}
 {{- end -}}
+{{- if .Values.opensearch.enabled -}}
+{{- $_ = set $data "OPENSEARCH_URL" (required "opensearch.enabled needs opensearch.url or global.opensearch.url" $infra.opensearch.url) -}}
+{{- end -}}
+{{- $_ = set $data "TRACING_ENABLED" (ternary "true" "false" $infra.tracing.enabled) -}}
+{{- if $infra.tracing.enabled -}}
+{{- $_ = set $data "TRACING_OTLP_URL" (required "global.tracing.enabled needs global.tracing.otlpUrl" $infra.tracing.otlpUrl) -}}
+{{- $_ = set $data "TRACING_SAMPLE_RATIO" $infra.tracing.sampleRatio -}}
+{{- end -}}
+{{- $_ = set $data "LOG_SHIPPING_ENABLED" (ternary "true" "false" $infra.logShipping.enabled) -}}
+{{- if $infra.logShipping.enabled -}}
+{{- $_ = set $data "LOG_SHIPPING_BROKERS" (required "global.logShipping.enabled needs kafka.brokers or global.kafka.brokers (host:port,...)" $infra.kafka.brokers) -}}
+{{- end -}}
 {{- $auth := .Values.auth -}}
 {{- $_ = set $data "PULSE_AUTH" (ternary "on" "off" $auth.enabled) -}}
 {{- $_ = set $data "GRPC_REFLECTION" (ternary "true" "false" .Values.grpcReflection) -}}
@@ -206,7 +229,7 @@ secret and on a URL with a password in it, so that a secret never lands in a Con
 {{- $reserved := splitList " " (include "service.reservedEnv" .) -}}
 {{- range $name, $value := .Values.env -}}
 {{- if has $name $reserved -}}
-{{- fail (printf "env.%s is set by the chart from other values (serviceName, containerPorts, logLevel, kafka, redis, cassandra, postgresql, auth, grpcReflection): set those instead" $name) -}}
+{{- fail (printf "env.%s is set by the chart from other values (serviceName, containerPorts, logLevel, kafka, redis, cassandra, postgresql, opensearch, global.tracing, global.logShipping, auth, grpcReflection): set those instead" $name) -}}
 {{- end -}}
 {{- if regexMatch "PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIALS" $name -}}
 {{- fail (printf "env.%s looks like a secret: reference an existing Secret with secretEnv.%s: {secretName: ..., key: ...}" $name $name) -}}

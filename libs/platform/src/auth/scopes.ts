@@ -9,7 +9,8 @@ export const SCOPES = {
   'features:write': 'push feature values and start materialisations (feature-store)',
   'storage:read': 'read profiles, the social graph, activity and media (storage)',
   'storage:write': 'write profiles, follows and media (storage)',
-  'ops:read': 'read the operational status of cdc, etl and the simulator (connectors, streams, snapshots, backfills, rates)',
+  'ops:read':
+    "read the operational status of cdc, etl and the simulator (connectors, streams, snapshots, backfills, rates) and the platform's log lines (logs)",
   'experiments:read': 'read experiments, their assignments and their results (experiments)',
   'privacy:read': 'read erasure jobs, their progress per store and their audit (privacy)',
   'privacy:erase':

@@ -1,7 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { protoFile } from '@pulse/contracts';
 import { authorizationHeader } from '../auth/authenticator';
+import { platformTracer, traceHeaders } from '../telemetry/trace-context';
 import { PROTO_LOADER_OPTIONS } from './health-reflection';
 
 /** Unary methods of a service, promisified: `client.call('TrackEvents', request)`. */
@@ -24,7 +26,8 @@ export interface GrpcClientOptions {
 
 /**
  * A plain grpc-js client for a Pulse service, loaded from its proto like any external client would.
- * Used by integration tests, benchmarks and tools; services talk to peers through it too.
+ * Used by integration tests, benchmarks and tools; services talk to peers through it too. While tracing is on, each
+ * call is a client span whose W3C trace context goes to the server in the metadata (`traceparent`).
  */
 export function grpcClient(address: string, relativeProtoFile: string, serviceName: string, options: GrpcClientOptions = {}): UnaryClient {
   const definition = protoLoader.loadSync(protoFile(relativeProtoFile), PROTO_LOADER_OPTIONS);
@@ -46,10 +49,21 @@ export function grpcClient(address: string, relativeProtoFile: string, serviceNa
       if (typeof fn !== 'function') return Promise.reject(new Error(`no method ${method} on ${serviceName}`));
       const deadline = Date.now() + (callOptions.deadlineMs ?? 30_000);
       const metadata = withCredentials(callOptions.metadata);
+      const span = platformTracer().startSpan(`${serviceName}/${method}`, {
+        kind: SpanKind.CLIENT,
+        attributes: { 'rpc.system': 'grpc', 'rpc.service': serviceName, 'rpc.method': method, 'server.address': address },
+      });
+      const traced = isSpanContextValid(span.spanContext());
+      if (traced) for (const [key, value] of Object.entries(traceHeaders(trace.setSpan(context.active(), span)))) metadata.set(key, value);
       return new Promise((resolve, reject) =>
-        fn.call(client, request, metadata, { deadline }, (error: grpc.ServiceError | null, response: any) =>
-          error ? reject(error) : resolve(response),
-        ),
+        fn.call(client, request, metadata, { deadline }, (error: grpc.ServiceError | null, response: any) => {
+          if (traced) {
+            span.setAttribute('rpc.grpc.status_code', error ? error.code : grpc.status.OK);
+            if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: `${grpc.status[error.code]}: ${error.details}` });
+            span.end();
+          }
+          return error ? reject(error) : resolve(response);
+        }),
       );
     },
     close: () => client.close(),

@@ -14,6 +14,7 @@ import { DecodeError } from './consumer-errors';
 import type { ServiceMetrics } from '../metrics/metrics';
 import { deliveryRetries, topicDurability } from './kafka-settings';
 import { KafkaMetrics, type LagSource, type PartitionLag } from './kafka.metrics';
+import { tracedHandle, tracedSend } from './kafka-tracing';
 import type {
   BatchHandler,
   ConsumeOptions,
@@ -103,12 +104,20 @@ class PlatformaticProducer implements EventProducer {
   }
 
   async sendMany(batches: readonly TopicBatch[]): Promise<void> {
-    const messages = [];
-    for (const { topic, records } of batches) {
-      for (const record of records) messages.push(toMessage(topic, record));
-    }
-    if (messages.length === 0) return;
-    await this.producer.send({ messages });
+    const count = batches.reduce((n, b) => n + b.records.length, 0);
+    if (count === 0) return;
+    // Each record carries the W3C trace context of the send (`traceparent` header) while tracing is on.
+    await tracedSend(
+      batches.filter((b) => b.records.length > 0).map((b) => b.topic.name),
+      count,
+      (traceHeaders) => {
+        const messages = [];
+        for (const { topic, records } of batches) {
+          for (const record of records) messages.push(toMessage(topic, record, traceHeaders));
+        }
+        return this.producer.send({ messages });
+      },
+    );
     if (this.metrics) for (const { topic, records } of batches) if (records.length > 0) this.metrics.produced(topic.name, records.length);
   }
 
@@ -117,11 +126,11 @@ class PlatformaticProducer implements EventProducer {
   }
 }
 
-function toMessage<K, V>(topic: TopicDefinition<K, V>, record: OutgoingRecord<K, V>) {
+function toMessage<K, V>(topic: TopicDefinition<K, V>, record: OutgoingRecord<K, V>, traceHeaders: Record<string, string>) {
   let headers: Map<Buffer, Buffer> | undefined;
-  if (record.headers) {
+  if (record.headers || traceHeaders.traceparent) {
     headers = new Map();
-    for (const [name, value] of Object.entries(record.headers)) headers.set(Buffer.from(name), Buffer.from(value));
+    for (const [name, value] of Object.entries({ ...record.headers, ...traceHeaders })) headers.set(Buffer.from(name), Buffer.from(value));
   }
   return {
     topic: topic.name,
@@ -332,7 +341,10 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V>, LagSource {
         if ('error' in decoded) undecodable.push(decoded);
         else records.push(decoded);
       }
-      await handler(records, undecodable);
+      // While tracing is on, the handling joins the traces of the records' producers (kafka-tracing.ts).
+      await tracedHandle(this.options.groupId, undecodable.length === 0 ? records : [...records, ...undecodable], () =>
+        handler(records, undecodable),
+      );
       // Closed while handling: leave the batch uncommitted, the group's next owner re-reads it.
       if (this.closed) break;
       await commitLastPerPartition(messages);

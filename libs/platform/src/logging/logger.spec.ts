@@ -10,7 +10,7 @@ function capture() {
       done();
     },
   });
-  return { logger: createLogger('svc', 'trace', sink), text: () => text };
+  return { logger: createLogger('svc', 'trace', { destination: sink }), text: () => text };
 }
 
 const API_KEY = 'pk_0123456789ab_Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1dXhxdQ';

@@ -5,17 +5,27 @@ import { REDACT_PATHS, REDACTED, scrubDeep, scrubSecrets } from './redact';
 export type { Logger } from 'pino';
 
 /**
- * Structured JSON logs on stdout (or `destination`), one line per record, with the service name on each.
- * Credentials, tokens, authorization metadata and passwords never reach a line: secret fields are redacted by
- * path, and every text (the message, string fields, an error's message and stack) is scrubbed of URL
- * passwords, bearer tokens, API keys and JWTs.
+ * What the platform's telemetry adds to a logger (see telemetry/telemetry.ts): fields mixed into every line (the
+ * active trace and span ids), and a destination that writes each line to stdout and keeps a copy to ship.
  */
-export function createLogger(service: string, level = 'info', destination?: DestinationStream): Logger {
+export interface LoggerHooks {
+  mixin?: () => Record<string, unknown>;
+  destination?: DestinationStream;
+}
+
+/**
+ * Structured JSON logs on stdout (or `hooks.destination`), one line per record, with the service name on each.
+ * Credentials, tokens, authorization metadata and passwords never reach a line (nor a shipped copy): secret fields
+ * are redacted by path, and every text (the message, string fields, an error's message and stack) is scrubbed of
+ * URL passwords, bearer tokens, API keys and JWTs.
+ */
+export function createLogger(service: string, level = 'info', hooks: LoggerHooks = {}): Logger {
   const options: pino.LoggerOptions = {
     name: service,
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
+    mixin: hooks.mixin,
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     hooks: {
       logMethod(args, method) {
@@ -30,7 +40,7 @@ export function createLogger(service: string, level = 'info', destination?: Dest
       log: (object) => scrubDeep(object),
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  return hooks.destination ? pino(options, hooks.destination) : pino(options);
 }
 
 /** Nest's LoggerService over pino, so framework logs are JSON lines too. */

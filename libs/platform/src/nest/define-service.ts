@@ -3,11 +3,13 @@ import { type AuthConfig, authConfigProblems } from '../config/auth.config';
 import { ConfigError } from '../config/load-config';
 import type { Logger } from '../logging/logger';
 import { createLogger } from '../logging/logger';
+import { attachTelemetry, startTelemetry } from '../telemetry/telemetry';
+import type { TelemetryConfig } from '../telemetry/telemetry.config';
 import { AuthModule } from './auth.module';
 import { bootstrapService, type RunningService } from './bootstrap';
 
-/** The settings every service's config schema has (see `env` of load-config, and `authEnv`). */
-export interface BaseServiceConfig extends AuthConfig {
+/** The settings every service's config schema has (see `env` of load-config, `authEnv` and `telemetryEnv`). */
+export interface BaseServiceConfig extends AuthConfig, Partial<TelemetryConfig> {
   SERVICE_NAME: string;
   LOG_LEVEL: string;
   /** Absent in an app that serves HTTP only (no `grpc` in its definition). */
@@ -40,8 +42,8 @@ class ServiceRootModule {}
 
 /**
  * Builds the `createApp(overrides)` of a service from its config loader, root module and proto package: config →
- * logger → `bootstrapService`, with authentication and per-RPC authorisation (`AuthModule`) on every service.
- * `main.ts` and the integration tests both start the app through it.
+ * telemetry → logger → `bootstrapService`, with authentication and per-RPC authorisation (`AuthModule`) on every
+ * service. `main.ts` and the integration tests both start the app through it.
  */
 export function defineService<C extends BaseServiceConfig>(
   definition: ServiceDefinition<C>,
@@ -50,28 +52,36 @@ export function defineService<C extends BaseServiceConfig>(
     const config = definition.loadConfig(overrides);
     const problems = authConfigProblems(config);
     if (problems.length > 0) throw new ConfigError(config.SERVICE_NAME, problems);
-    const logger = createLogger(config.SERVICE_NAME, config.LOG_LEVEL);
+    // Tracing and log shipping, as the config switches them on; stopped by PlatformModule when the app closes.
+    const telemetry = startTelemetry(config.SERVICE_NAME, config);
+    const logger = createLogger(config.SERVICE_NAME, config.LOG_LEVEL, telemetry.loggerHooks);
+    attachTelemetry(logger, telemetry);
     if (config.PULSE_AUTH === 'off') logger.warn('PULSE_AUTH=off: every gRPC call is let through unauthenticated (local use only)');
-    await definition.beforeStart?.(config, logger);
-    const grpc = definition.grpc;
-    const running = await bootstrapService({
-      module: {
-        module: ServiceRootModule,
-        imports: [definition.module(config, logger), AuthModule.forRoot(config, config.SERVICE_NAME)],
-      },
-      logger,
-      grpcHost: config.GRPC_HOST,
-      grpcPort: config.GRPC_PORT,
-      httpPort: config.HTTP_PORT,
-      grpc: grpc && {
-        packages: [grpc.package],
-        protoFiles: [grpc.protoFile ?? defaultProtoFile(grpc.package)],
-        serviceNames: [`${grpc.package}.${grpc.service}`],
-        maxReceiveMessageBytes: grpc.maxReceiveMessageBytes,
-        reflection: config.GRPC_REFLECTION,
-      },
-    });
-    return { ...running, config };
+    try {
+      await definition.beforeStart?.(config, logger);
+      const grpc = definition.grpc;
+      const running = await bootstrapService({
+        module: {
+          module: ServiceRootModule,
+          imports: [definition.module(config, logger), AuthModule.forRoot(config, config.SERVICE_NAME)],
+        },
+        logger,
+        grpcHost: config.GRPC_HOST,
+        grpcPort: config.GRPC_PORT,
+        httpPort: config.HTTP_PORT,
+        grpc: grpc && {
+          packages: [grpc.package],
+          protoFiles: [grpc.protoFile ?? defaultProtoFile(grpc.package)],
+          serviceNames: [`${grpc.package}.${grpc.service}`],
+          maxReceiveMessageBytes: grpc.maxReceiveMessageBytes,
+          reflection: config.GRPC_REFLECTION,
+        },
+      });
+      return { ...running, config };
+    } catch (error) {
+      await telemetry.shutdown();
+      throw error;
+    }
   };
 }
 

@@ -1,10 +1,23 @@
-import { BeforeApplicationShutdown, Controller, DynamicModule, Get, Global, Inject, Module, Res } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Controller,
+  DynamicModule,
+  Get,
+  Global,
+  Inject,
+  Module,
+  OnApplicationShutdown,
+  OnModuleInit,
+  Res,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { Response } from 'express';
 import { HealthRegistry } from '../health/health.registry';
 import type { Logger } from '../logging/logger';
 import { ServiceMetrics } from '../metrics/metrics';
+import { telemetryOf } from '../telemetry/telemetry';
 import { GrpcMetricsInterceptor } from './grpc-metrics.interceptor';
+import { GrpcTracingInterceptor } from './grpc-tracing.interceptor';
 
 export const LOGGER = Symbol('LOGGER');
 export const SERVICE_NAME = Symbol('SERVICE_NAME');
@@ -45,6 +58,22 @@ class DrainOnShutdown implements BeforeApplicationShutdown {
   }
 }
 
+/** The app's telemetry (tracing, log shipping; see defineService): its metrics on /metrics, stopped last on shutdown. */
+class TelemetryLifecycle implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(ServiceMetrics) private readonly metrics: ServiceMetrics,
+  ) {}
+
+  onModuleInit() {
+    telemetryOf(this.logger)?.registerMetrics(this.metrics.registry);
+  }
+
+  async onApplicationShutdown() {
+    await telemetryOf(this.logger)?.shutdown();
+  }
+}
+
 export interface PlatformModuleOptions {
   service: string;
   logger: Logger;
@@ -63,8 +92,10 @@ export class PlatformModule {
         { provide: LOGGER, useValue: options.logger },
         { provide: HealthRegistry, useValue: new HealthRegistry() },
         { provide: ServiceMetrics, useValue: new ServiceMetrics(options.service) },
+        { provide: APP_INTERCEPTOR, useClass: GrpcTracingInterceptor },
         { provide: APP_INTERCEPTOR, useClass: GrpcMetricsInterceptor },
         DrainOnShutdown,
+        TelemetryLifecycle,
       ],
       exports: [SERVICE_NAME, LOGGER, HealthRegistry, ServiceMetrics],
     };

@@ -11,5 +11,6 @@ export const SERVICE_LIST = [
   { name: 'recommender', grpcPort: 50056, httpPort: 8086 },
   { name: 'console', grpcPort: null, httpPort: 8080 },
   { name: 'simulator', grpcPort: 50057, httpPort: 8087 },
-  { name: 'privacy', grpcPort: 50059, httpPort: 8089 },
+  { name: 'logs', grpcPort: 50059, httpPort: 8089 },
+  { name: 'privacy', grpcPort: 50060, httpPort: 8090 },
 ] as const;
