@@ -7,6 +7,7 @@ describe('HealthRegistry', () => {
     health.register('redis', async () => undefined);
     const r = await health.readiness();
     expect(r.ready).toBe(true);
+    expect(r.degraded).toBe(false);
     expect(Object.keys(r.checks)).toEqual(['kafka', 'redis']);
   });
 
@@ -20,12 +21,13 @@ describe('HealthRegistry', () => {
     expect(r.checks['kafka']).toMatchObject({ ok: false, error: 'connection refused' });
   });
 
-  it('stays ready when only a non-critical dependency fails, and reports it', async () => {
+  it('stays ready but degraded when only a non-critical dependency fails, and reports it', async () => {
     const health = new HealthRegistry();
     health.register('kafka', async () => undefined);
     health.register('redis', async () => Promise.reject(new Error('down')), { critical: false });
     const r = await health.readiness();
     expect(r.ready).toBe(true);
+    expect(r.degraded).toBe(true);
     expect(r.checks['redis']).toMatchObject({ ok: false, critical: false, error: 'down' });
   });
 

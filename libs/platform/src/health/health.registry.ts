@@ -11,6 +11,8 @@ export interface CheckResult {
 
 export interface Readiness {
   ready: boolean;
+  /** Ready, but a non-critical dependency fails: the service answers with less (e.g. runs no jobs). */
+  degraded: boolean;
   draining: boolean;
   checks: Record<string, CheckResult>;
 }
@@ -45,7 +47,8 @@ export class HealthRegistry {
     );
     const checks = Object.fromEntries(entries);
     const ready = !this.draining && entries.every(([, r]) => r.ok || !r.critical);
-    return { ready, draining: this.draining, checks };
+    const degraded = ready && entries.some(([, r]) => !r.ok);
+    return { ready, degraded, draining: this.draining, checks };
   }
 
   private async run(check: ReadinessCheck, critical: boolean): Promise<CheckResult> {
