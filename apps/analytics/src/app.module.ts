@@ -18,7 +18,7 @@ export class AppModule {
           applicationName: config.SERVICE_NAME,
           migrate: config.ANALYTICS_AUTO_MIGRATE && { dir: migrationsDir('analytics', __dirname, config.ANALYTICS_MIGRATIONS_DIR) },
           requiredTable: {
-            table: 'handled_events',
+            table: 'job_runs',
             missing: 'analytics tables: run `nx run analytics:migrate` (node migrate.js) or set ANALYTICS_AUTO_MIGRATE=true',
           },
         }),

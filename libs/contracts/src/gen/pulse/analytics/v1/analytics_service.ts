@@ -8,30 +8,84 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
 import { Observable } from "rxjs";
-import { Timestamp } from "../../../google/protobuf/timestamp";
+import { Job, JobRun, RunState } from "./job";
 
-/** GetStatusRequest asks for the service's status. */
-export interface GetStatusRequest {
+/** ListJobsRequest asks for every job. */
+export interface ListJobsRequest {
 }
 
-/** GetStatusResponse is the service's status. */
-export interface GetStatusResponse {
-  /** Distinct tracked events the service has recorded. */
-  eventsHandled: number;
-  /** When this replica started. */
-  startedAt: Timestamp | undefined;
+/** ListJobsResponse lists the jobs. */
+export interface ListJobsResponse {
+  /** Jobs in the order they build on each other (silver before gold). */
+  jobs: Job[];
 }
 
-function createBaseGetStatusRequest(): GetStatusRequest {
+/** RunJobRequest starts a run. */
+export interface RunJobRequest {
+  /** Required. The job's name. */
+  job: string;
+  /** Optional. Parameter overrides; each must be one of the job's parameters. */
+  parameters: { [key: string]: string };
+  /**
+   * Optional. A FAILED run of the same job this run retries (recorded on the
+   * new run); without parameters, the retry reuses the failed run's.
+   */
+  retryOf: string;
+}
+
+export interface RunJobRequest_ParametersEntry {
+  key: string;
+  value: string;
+}
+
+/** RunJobResponse is the run started. */
+export interface RunJobResponse {
+  /** The new run. */
+  run: JobRun | undefined;
+}
+
+/** GetJobRunRequest names a run. */
+export interface GetJobRunRequest {
+  /** Required. The run's id. */
+  runId: string;
+}
+
+/** GetJobRunResponse is the run. */
+export interface GetJobRunResponse {
+  /** The run. */
+  run: JobRun | undefined;
+}
+
+/** ListJobRunsRequest selects runs. */
+export interface ListJobRunsRequest {
+  /** Optional. Only runs of this job. */
+  job: string;
+  /** Optional. Only runs in this state. */
+  state: RunState;
+  /** Optional. Runs per page, 1..500; 0 means 50. */
+  pageSize: number;
+  /** Optional. next_page_token of the previous page. */
+  pageToken: string;
+}
+
+/** ListJobRunsResponse is a page of runs. */
+export interface ListJobRunsResponse {
+  /** Runs, newest first. */
+  runs: JobRun[];
+  /** Token of the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+function createBaseListJobsRequest(): ListJobsRequest {
   return {};
 }
 
-export const GetStatusRequest: MessageFns<GetStatusRequest> = {
-  encode(_: GetStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ListJobsRequest: MessageFns<ListJobsRequest> = {
+  encode(_: ListJobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetStatusRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): ListJobsRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -40,7 +94,7 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetStatusRequest();
+      const message = createBaseListJobsRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -57,22 +111,19 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
   },
 };
 
-function createBaseGetStatusResponse(): GetStatusResponse {
-  return { eventsHandled: 0, startedAt: undefined };
+function createBaseListJobsResponse(): ListJobsResponse {
+  return { jobs: [] };
 }
 
-export const GetStatusResponse: MessageFns<GetStatusResponse> = {
-  encode(message: GetStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.eventsHandled !== 0) {
-      writer.uint32(8).int64(message.eventsHandled);
-    }
-    if (message.startedAt !== undefined) {
-      Timestamp.encode(message.startedAt, writer.uint32(18).fork()).join();
+export const ListJobsResponse: MessageFns<ListJobsResponse> = {
+  encode(message: ListJobsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.jobs) {
+      Job.encode(v!, writer.uint32(10).fork()).join();
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetStatusResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): ListJobsResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -81,16 +132,68 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetStatusResponse();
+      const message = createBaseListJobsResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
-            if (tag !== 8) {
+            if (tag !== 10) {
               break;
             }
 
-            message.eventsHandled = longToNumber(reader.int64());
+            message.jobs.push(Job.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRunJobRequest(): RunJobRequest {
+  return { job: "", parameters: {}, retryOf: "" };
+}
+
+export const RunJobRequest: MessageFns<RunJobRequest> = {
+  encode(message: RunJobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.job !== "") {
+      writer.uint32(10).string(message.job);
+    }
+    globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, string]) => {
+      RunJobRequest_ParametersEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    if (message.retryOf !== "") {
+      writer.uint32(26).string(message.retryOf);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunJobRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunJobRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.job = reader.string();
             continue;
           }
           case 2: {
@@ -98,7 +201,18 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
               break;
             }
 
-            message.startedAt = Timestamp.decode(reader, reader.uint32());
+            const entry2 = RunJobRequest_ParametersEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.parameters[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.retryOf = reader.string();
             continue;
           }
         }
@@ -114,25 +228,410 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
   },
 };
 
-/** AnalyticsService: Batch analytics on Spark: submits and tracks jobs that build silver and gold Delta tables, graph features and people-you-may-know. */
-
-export interface AnalyticsServiceClient {
-  /** GetStatus reports what this replica has handled since it started. */
-
-  getStatus(request: GetStatusRequest): Observable<GetStatusResponse>;
+function createBaseRunJobRequest_ParametersEntry(): RunJobRequest_ParametersEntry {
+  return { key: "", value: "" };
 }
 
-/** AnalyticsService: Batch analytics on Spark: submits and tracks jobs that build silver and gold Delta tables, graph features and people-you-may-know. */
+export const RunJobRequest_ParametersEntry: MessageFns<RunJobRequest_ParametersEntry> = {
+  encode(message: RunJobRequest_ParametersEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunJobRequest_ParametersEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunJobRequest_ParametersEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRunJobResponse(): RunJobResponse {
+  return { run: undefined };
+}
+
+export const RunJobResponse: MessageFns<RunJobResponse> = {
+  encode(message: RunJobResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.run !== undefined) {
+      JobRun.encode(message.run, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunJobResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunJobResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.run = JobRun.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetJobRunRequest(): GetJobRunRequest {
+  return { runId: "" };
+}
+
+export const GetJobRunRequest: MessageFns<GetJobRunRequest> = {
+  encode(message: GetJobRunRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runId !== "") {
+      writer.uint32(10).string(message.runId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetJobRunRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetJobRunRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetJobRunResponse(): GetJobRunResponse {
+  return { run: undefined };
+}
+
+export const GetJobRunResponse: MessageFns<GetJobRunResponse> = {
+  encode(message: GetJobRunResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.run !== undefined) {
+      JobRun.encode(message.run, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetJobRunResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetJobRunResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.run = JobRun.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListJobRunsRequest(): ListJobRunsRequest {
+  return { job: "", state: 0, pageSize: 0, pageToken: "" };
+}
+
+export const ListJobRunsRequest: MessageFns<ListJobRunsRequest> = {
+  encode(message: ListJobRunsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.job !== "") {
+      writer.uint32(10).string(message.job);
+    }
+    if (message.state !== 0) {
+      writer.uint32(16).int32(message.state);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListJobRunsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListJobRunsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.job = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListJobRunsResponse(): ListJobRunsResponse {
+  return { runs: [], nextPageToken: "" };
+}
+
+export const ListJobRunsResponse: MessageFns<ListJobRunsResponse> = {
+  encode(message: ListJobRunsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.runs) {
+      JobRun.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListJobRunsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListJobRunsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runs.push(JobRun.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+/**
+ * AnalyticsService runs batch jobs on Spark (over Spark Connect) that build
+ * the lake's silver and gold Delta tables: insights, graph analytics and
+ * people-you-may-know. Jobs run on their cron schedule or on request; each
+ * run is recorded with the table versions it read and wrote.
+ */
+
+export interface AnalyticsServiceClient {
+  /** ListJobs lists every job with its schedule and latest run. */
+
+  listJobs(request: ListJobsRequest): Observable<ListJobsResponse>;
+
+  /**
+   * RunJob starts a run of a job now and returns it (PENDING or RUNNING).
+   * NOT_FOUND for an unknown job, INVALID_ARGUMENT for an unknown parameter
+   * or a bad value, ABORTED while another run of the same job is in progress
+   * (the message names it).
+   */
+
+  runJob(request: RunJobRequest): Observable<RunJobResponse>;
+
+  /**
+   * GetJobRun returns a run: its state, Spark's progress while it runs, the
+   * table versions it read and wrote, why it failed. NOT_FOUND for an
+   * unknown run.
+   */
+
+  getJobRun(request: GetJobRunRequest): Observable<GetJobRunResponse>;
+
+  /** ListJobRuns lists runs, newest first, a page at a time. */
+
+  listJobRuns(request: ListJobRunsRequest): Observable<ListJobRunsResponse>;
+}
+
+/**
+ * AnalyticsService runs batch jobs on Spark (over Spark Connect) that build
+ * the lake's silver and gold Delta tables: insights, graph analytics and
+ * people-you-may-know. Jobs run on their cron schedule or on request; each
+ * run is recorded with the table versions it read and wrote.
+ */
 
 export interface AnalyticsServiceController {
-  /** GetStatus reports what this replica has handled since it started. */
+  /** ListJobs lists every job with its schedule and latest run. */
 
-  getStatus(request: GetStatusRequest): Promise<GetStatusResponse> | Observable<GetStatusResponse> | GetStatusResponse;
+  listJobs(request: ListJobsRequest): Promise<ListJobsResponse> | Observable<ListJobsResponse> | ListJobsResponse;
+
+  /**
+   * RunJob starts a run of a job now and returns it (PENDING or RUNNING).
+   * NOT_FOUND for an unknown job, INVALID_ARGUMENT for an unknown parameter
+   * or a bad value, ABORTED while another run of the same job is in progress
+   * (the message names it).
+   */
+
+  runJob(request: RunJobRequest): Promise<RunJobResponse> | Observable<RunJobResponse> | RunJobResponse;
+
+  /**
+   * GetJobRun returns a run: its state, Spark's progress while it runs, the
+   * table versions it read and wrote, why it failed. NOT_FOUND for an
+   * unknown run.
+   */
+
+  getJobRun(request: GetJobRunRequest): Promise<GetJobRunResponse> | Observable<GetJobRunResponse> | GetJobRunResponse;
+
+  /** ListJobRuns lists runs, newest first, a page at a time. */
+
+  listJobRuns(
+    request: ListJobRunsRequest,
+  ): Promise<ListJobRunsResponse> | Observable<ListJobRunsResponse> | ListJobRunsResponse;
 }
 
 export function AnalyticsServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["getStatus"];
+    const grpcMethods: string[] = ["listJobs", "runJob", "getJobRun", "listJobRuns"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("AnalyticsService", method)(constructor.prototype[method], method, descriptor);
@@ -148,17 +647,6 @@ export function AnalyticsServiceControllerMethods() {
 }
 
 export const ANALYTICS_SERVICE_NAME = "AnalyticsService";
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
