@@ -158,7 +158,8 @@ export const silverUsers: JobDefinition = {
 
 export const silverPosts: JobDefinition = {
   name: 'silver_posts',
-  description: 'Posts at their latest state (CDC of public.posts replayed); topic is tags[0], the topic cluster.',
+  description:
+    'Posts at their latest state (CDC of public.posts replayed); topic is tags[0], the topic cluster; tags_json the whole list as JSON text.',
   layer: 'silver',
   inputs: [CDC_POSTS],
   output: { path: SILVER_POSTS, partitionBy: [], description: 'one post' },
@@ -166,7 +167,7 @@ export const silverPosts: JobDefinition = {
   expectations: [envelopeExpectation(CDC_POSTS, POSTS_SCHEMA, ['id'])],
   build: async (ctx) => `
     SELECT CAST(id AS STRING) AS post_id, CAST(author_id AS STRING) AS author_id,
-           CASE WHEN size(tags) > 0 THEN tags[0] END AS topic, coalesce(tags, array()) AS tags, visibility,
+           CASE WHEN size(tags) > 0 THEN tags[0] END AS topic, to_json(coalesce(tags, array())) AS tags_json, visibility,
            like_count, comment_count, try_cast(created_at AS TIMESTAMP) AS created_at
     FROM (${cdcLatestSql(ctx, CDC_POSTS, POSTS_SCHEMA, ['id'])})`,
 };
