@@ -67,9 +67,10 @@ spark_launch() {
   # What `sbin/start-connect-server.sh` runs (spark-submit of SparkConnectServer in client mode: this JVM
   # is the driver, and in local mode also the executor), without a Spark distribution: SparkSubmit from
   # the Maven jars, the driver's heap set here as spark-submit would from --driver-memory.
+  # G1's periodic collection hands an idle server's heap back to the OS (RSS falls after a job).
   launch_bg "$SPARK_SERVER_HOME/spark.pid" "$SPARK_MARKER" "$SPARK_SERVER_HOME/stdout.log" \
-    "$(java_bin)" "$SPARK_MARKER" \
-    -Xms256m -Xmx"$SPARK_DRIVER_MEMORY" -XX:+ExitOnOutOfMemoryError \
+    env SPARK_LOCAL_IP=127.0.0.1 "$(java_bin)" "$SPARK_MARKER" \
+    -Xms256m -Xmx"$SPARK_DRIVER_MEMORY" -XX:+UseG1GC -XX:G1PeriodicGCInterval=60000 -XX:+ExitOnOutOfMemoryError \
     -XX:ErrorFile="$SPARK_SERVER_HOME/hs_err_%p.log" \
     "${SPARK_MODULE_OPTIONS[@]}" \
     -Dpulse.spark.logdir="$SPARK_SERVER_HOME" \
