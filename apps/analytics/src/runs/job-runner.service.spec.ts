@@ -184,6 +184,15 @@ describe('JobRunner', () => {
     expect([...repository.runs.values()].map((r) => r.state)).toEqual(['SUCCEEDED']);
   });
 
+  it('asks Delta for an optimized write only when the output is partitioned', async () => {
+    const partitioned = setup();
+    await partitioned.run('silver_things');
+    expect(partitioned.sessions[0].writes[0].options?.['optimizeWrite']).toBe('true');
+    const unpartitioned = setup();
+    await unpartitioned.run('gold_lists');
+    expect(unpartitioned.sessions[0].writes[0].options).not.toHaveProperty('optimizeWrite');
+  });
+
   it('pushes the committed output to the feature store in batches, one event time for all', async () => {
     const rows = [1, 2, 3].map((i) => ({ user_id: `u${i}`, items: [`c${i}`, 'c9'] }));
     const { run, pusher, sessions } = setup({ answer: (sql) => (sql.startsWith('EXPORT') ? rows : []) });

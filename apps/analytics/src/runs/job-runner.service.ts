@@ -224,6 +224,9 @@ export class JobRunner implements BeforeApplicationShutdown {
           options: {
             overwriteSchema: 'true',
             userMetadata: JSON.stringify({ pulse_run_id: run.runId, job: job.name, parameters: run.parameters, reads }),
+            // Delta's optimized write: one shuffle by partition before writing, so a partitioned table gets a few
+            // right-sized files per partition instead of one per task and partition.
+            ...(job.output.partitionBy.length > 0 ? { optimizeWrite: 'true' } : {}),
           },
         },
         ctx.options(),
