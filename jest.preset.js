@@ -1,7 +1,7 @@
 const nxPreset = require('@nx/jest/preset').default;
 const { join } = require('node:path');
 
-const ESM_ONLY = ['@platformatic/kafka', '@platformatic/dynamic-buffer', '@platformatic/wasm-utils'];
+const ESM_ONLY = ['@platformatic/kafka', '@platformatic/dynamic-buffer', '@platformatic/wasm-utils', 'jose'];
 
 // Shared Jest settings of every project. Unit specs (`*.spec.ts`) run by `nx test <project>`;
 // integration specs (`*.int-spec.ts`) by `nx int-test <project>` (see jest.int.preset.js).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the Helm charts of deploy/helm:
 #   - docs: every value of each chart is in its README's table; the platform embeds deploy/helm/values/*.yaml as is
-#   - `helm dependency build` of the platform chart from the local path (offline)
+#   - `helm dependency update` of the platform chart from the local path (offline; Chart.lock is generated, not kept)
 #   - `helm lint --strict` of the service chart with each service's values, and of the platform chart
 #   - `helm template` of each service, of a values file that turns every option on, and of the platform
 #     (all services and a subset), validated by kubeconform -strict against the Kubernetes schemas
@@ -105,9 +105,9 @@ else bad "platform values embed deploy/helm/values/*.yaml" "$work/err"; fi
 
 # ---------------------------------------------------------------------------------------------- lint
 say "lint"
-if "$helm" dependency build "$helm_dir/platform" --skip-refresh >"$work/err" 2>&1; then
-  ok "helm dependency build platform (file://../service, offline)"
-else bad "helm dependency build platform" "$work/err"; fi
+if "$helm" dependency update "$helm_dir/platform" --skip-refresh >"$work/err" 2>&1; then
+  ok "helm dependency update platform (file://../service, offline; Chart.lock is generated)"
+else bad "helm dependency update platform" "$work/err"; fi
 
 lint() { # name, helm lint args...
   local name=$1; shift
@@ -152,6 +152,14 @@ if [[ -e $work/ingest.yaml ]]; then
   expect_kinds ingest.yaml "autoscaling drops replicas from the Deployment" '^  replicas:' 0
   expect_kinds ingest.yaml "ingest renders an autoscaling/v2 HPA" '^apiVersion: autoscaling/v2$' 1
   expect_kinds ingest.yaml "readiness is a native gRPC probe" '^            grpc:$' 1
+  expect_kinds ingest.yaml "authentication is on" '^  PULSE_AUTH: "on"$' 1
+  expect_kinds ingest.yaml "reflection is off" '^  GRPC_REFLECTION: "false"$' 1
+  expect_kinds ingest.yaml "the API key store's password comes from the Secret" 'name: PULSE_AUTH_PG_PASSWORD$' 1
+fi
+[[ -e $work/recommender.yaml ]] && expect_kinds recommender.yaml "the recommender's own key comes from a Secret" '^            - name: PULSE_API_KEY$' 1
+if [[ -e $work/platform.yaml ]]; then
+  expect_kinds platform.yaml "authentication is on for every service of the platform" '^  PULSE_AUTH: "on"$' "${#SERVICES[@]}"
+  expect_kinds platform.yaml "no service of the platform serves reflection" '^  GRPC_REFLECTION: "false"$' "${#SERVICES[@]}"
 fi
 [[ -e $work/everything.yaml ]] && expect_kinds everything.yaml "metrics.serviceMonitor.enabled renders a ServiceMonitor" '^apiVersion: monitoring.coreos.com/v1$' 1
 
@@ -187,11 +195,15 @@ refuse 'service.type: Ingress' "/service/type'?: value must be one of" "${svc[@]
 refuse 'readinessProbe.type: tcp' "/readinessProbe/type'?: value must be one of" "${svc[@]}" --set readinessProbe.type=tcp
 refuse 'unknown key replicas' "additional properties 'replicas' not allowed" "${svc[@]}" --set replicas=3
 refuse 'containerPorts.grpc: 70000' "/containerPorts/grpc'?: maximum" "${svc[@]}" --set containerPorts.grpc=70000
+refuse 'a gRPC readiness probe without a gRPC port' 'readinessProbe.type grpc needs a gRPC port' "${svc[@]}" --set containerPorts.grpc=0
 refuse 'no serviceName' "/serviceName'?: minLength" template x "$helm_dir/service" "${kv[@]}" "${infra[@]}"
 refuse 'a password in env' 'looks like a secret' "${svc[@]}" --set env.DB_PASSWORD=hunter2
 refuse 'a store URL with a password' "/global/redis/url'?: .* does not match pattern" "${svc[@]}" --set 'global.redis.url=redis://user:hunter2@redis:6379'
 refuse 'a URL with a password in env' 'holds a URL with a password' "${svc[@]}" --set 'env.ANALYTICS_URL=postgres://pulse:hunter2@pg:5432/pulse'
 refuse 'env sets a derived variable' 'is set by the chart' "${svc[@]}" --set env.GRPC_PORT=1
+refuse 'env sets PULSE_AUTH' 'is set by the chart' "${svc[@]}" --set env.PULSE_AUTH=off
+refuse 'auth without API keys or a JWKS' 'auth.enabled needs auth.apiKeys.enabled or auth.jwt.jwksUrl' "${svc[@]}" --set auth.apiKeys.enabled=false
+refuse 'a JWKS without an issuer' 'auth.jwt.jwksUrl needs auth.jwt.issuer' "${svc[@]}" --set auth.jwt.jwksUrl=https://idp.test/jwks.json
 refuse 'kafka.enabled without brokers' 'kafka.enabled needs kafka.brokers' template x "$helm_dir/service" "${kv[@]}" -f "$helm_dir/values/ingest.yaml" --set global.redis.url=redis://r:6379
 refuse 'grace period within the preStop sleep' 'terminationGracePeriodSeconds \([0-9]+\) must exceed preStopSleepSeconds' "${svc[@]}" --set terminationGracePeriodSeconds=5
 refuse 'platform: ingest.replicaCount: "three"' "replicaCount'?: got string, want integer" template pulse "$helm_dir/platform" "${kv[@]}" --set-string ingest.replicaCount=three

@@ -63,7 +63,7 @@ function valuesYaml(text) {
   out += '## deploy/helm/values/<service>.yaml.\n';
   for (const { release, service } of releases) {
     const what = summaryOf(release);
-    out += `## @param ${release} Values of the service chart for ${release}: ${what} (${service.name} image; gRPC ${service.grpcPort}, HTTP ${service.httpPort})\n`;
+    out += `## @param ${release} Values of the service chart for ${release}: ${what} (${service.name} image; ${service.grpcPort === null ? `HTTP ${service.httpPort} only` : `gRPC ${service.grpcPort}, HTTP ${service.httpPort}`})\n`;
     out += `## @param ${release}.enabled Installs ${release}\n`;
   }
   out += `${MARKER}\n`;

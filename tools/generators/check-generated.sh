@@ -5,6 +5,7 @@
 # against the stack, the migrate target, and the Helm chart checks with the new releases.
 #   demo        --grpc --kafka-consumer --postgres   (the combination the docs walk through)
 #   demo-store  --grpc --cassandra --redis
+#   demo-web    --no-grpc                        (HTTP only: no gRPC port anywhere, GET /status)
 # Needs the stack (tools/stack/stack up). Prints `generator: N passed, N failed` last; exit 0 when all passed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -37,19 +38,21 @@ started=$SECONDS
 generate() { nx g @pulse/tools:service "$@" --no-interactive; }
 check "nx g @pulse/tools:service demo --grpc --kafka-consumer --postgres" generate demo --grpc --kafka-consumer --postgres --description "A generated service with a consumer and a PostgreSQL schema."
 check "nx g @pulse/tools:service demo-store --grpc --cassandra --redis" generate demo-store --grpc --cassandra --redis --description "A generated service with Cassandra and Redis."
-check "the service list has both, and their files agree with it" bash -c 'node tools/services/services.mjs names | grep -qw demo && node tools/services/services.mjs names | grep -qw demo-store && node tools/services/services.mjs check'
+check "nx g @pulse/tools:service demo-web --no-grpc" generate demo-web --no-grpc --description "A generated service that serves HTTP only."
+check "the service list has all three, and their files agree with it" bash -c 'for s in demo demo-store demo-web; do node tools/services/services.mjs names | grep -qw "$s" || exit 1; done; node tools/services/services.mjs check'
+check "the HTTP-only service has no gRPC port in its list entry, config, .env.example or Helm values" bash -c 'node tools/services/services.mjs ports | grep -qx "demo-web - [0-9]*" && ! grep -q GRPC apps/demo-web/.env.example apps/demo-web/src/config/demo-web.config.ts && grep -qx "  grpc: 0" deploy/helm/values/demo-web.yaml && test ! -e proto/pulse/demo_web'
 check "buf lint of the new proto packages" bash -c 'cd proto && buf lint && buf format --diff --exit-code --path pulse'
 check "the generated TypeScript of the contracts is in place" test -f libs/contracts/src/gen/pulse/demo/v1/demo_service.ts
-check "prettier --check of everything generated" prettier --check apps/demo apps/demo-store tools libs/contracts/src/index.ts
-check "eslint (module boundaries) of both" nx run-many -t lint -p demo demo-store --output-style=static --skip-nx-cache
-for app in demo demo-store; do
+check "prettier --check of everything generated" prettier --check apps/demo apps/demo-store apps/demo-web tools libs/contracts/src/index.ts
+check "eslint (module boundaries) of all three, without warnings" nx run-many -t lint -p demo demo-store demo-web --output-style=static --skip-nx-cache --args=--max-warnings=0
+for app in demo demo-store demo-web; do
   check "type check of $app (app and specs)" bash -c "tsc -p apps/$app/tsconfig.app.json --noEmit && tsc -p apps/$app/tsconfig.spec.json --noEmit"
   check "unit tests of $app" nx test "$app" --output-style=static --skip-nx-cache
   check "integration tests of $app against the stack" nx int-test "$app" --output-style=static --skip-nx-cache
-  check "nx run $app:migrate (built, then applied to the stack)" nx run "$app:migrate" --output-style=static --skip-nx-cache
+  [[ $app == demo-web ]] || check "nx run $app:migrate (built, then applied to the stack)" nx run "$app:migrate" --output-style=static --skip-nx-cache
 done
 check "the platform chart embeds the new releases" bash tools/deploy/sync-platform-values.sh --check
-check "Helm chart checks with the new releases (lint, kubeconform, platform)" bash -c 'set -o pipefail; tools/deploy/check-charts.sh | tee .charts.log | tail -n 2 && grep -q "demo-store" .charts.log'
+check "Helm chart checks with the new releases (lint, kubeconform, platform)" bash -c 'set -o pipefail; tools/deploy/check-charts.sh | tee .charts.log | tail -n 2 && grep -q "demo-store" .charts.log && grep -q "demo-web" .charts.log'
 # The migrate checks applied to the default schema and keyspace of the copies' services: drop them again.
 node -e '
   const { Client } = require("pg");

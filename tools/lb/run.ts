@@ -103,6 +103,8 @@ function startReplica(r: Replica): void {
       HTTP_PORT: String(r.httpPort),
       LOG_LEVEL: 'warn',
       INGEST_DEDUP_KEY_PREFIX: `pulse:lb:${RUN_ID}:`,
+      // The demo is about balancing: calls go without credentials (PULSE_AUTH=off, local only).
+      PULSE_AUTH: 'off',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

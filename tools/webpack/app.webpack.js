@@ -8,7 +8,8 @@ const { basename, join } = require('path');
  * `migrate` command) and the app's migrations folder copied beside them.
  *
  * @param {string} appDir the app's folder (__dirname of its webpack.config.js)
- * @param {{ entries?: Record<string, string>, migrations?: boolean }} options
+ * @param {{ entries?: Record<string, string>, migrations?: boolean, assets?: object[] }} options  `assets`: more Nx asset
+ *   entries (`{ input, glob, output }`), e.g. the files a web page serves
  */
 module.exports = function pulseAppWebpack(appDir, options = {}) {
   return {
@@ -24,7 +25,10 @@ module.exports = function pulseAppWebpack(appDir, options = {}) {
         main: './src/main.ts',
         additionalEntryPoints: Object.entries(options.entries ?? {}).map(([entryName, entryPath]) => ({ entryName, entryPath })),
         tsConfig: './tsconfig.app.json',
-        assets: options.migrations ? [{ input: './migrations', glob: '*.{sql,cql}', output: 'migrations' }] : [],
+        assets: [
+          ...(options.migrations ? [{ input: './migrations', glob: '*.{sql,cql}', output: 'migrations' }] : []),
+          ...(options.assets ?? []),
+        ],
         optimization: false,
         outputHashing: 'none',
         generatePackageJson: true,

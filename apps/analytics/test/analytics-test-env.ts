@@ -3,6 +3,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { analyticsV1, protoFile, protoRoot } from '@pulse/contracts';
 import { DeltaTable, defaultLakeEngine, type HistoryEntry, LocalLakeStorage } from '@pulse/lake';
 import { grpcClient, type UnaryClient } from '@pulse/platform';
+import { issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,8 @@ export class FakeFeatureStore {
   readonly pushes: {
     featureView: string;
     rows: { joinKeys: Record<string, any>; features: Record<string, any>; eventTimestamp: any }[];
+    /** The `authorization` metadata of the call (the caller's PULSE_API_KEY). */
+    authorization: string;
   }[] = [];
   failing = false;
   private server?: grpc.Server;
@@ -55,7 +58,8 @@ export class FakeFeatureStore {
     this.server.addService(service, {
       Push: (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
         if (this.failing) return callback({ code: grpc.status.UNAVAILABLE, details: 'feature store down' });
-        this.pushes.push({ featureView: call.request.featureView, rows: call.request.rows });
+        const authorization = String(call.metadata.get('authorization')[0] ?? '');
+        this.pushes.push({ featureView: call.request.featureView, rows: call.request.rows, authorization });
         callback(null, { onlineRows: call.request.rows.length, offlineRows: 0 });
       },
     });
@@ -80,6 +84,7 @@ export class AnalyticsWorld {
   readonly lakeRoot = mkdtempSync(join(tmpdir(), `analytics-lake-${this.run}-`));
   app?: RunningApp;
   client?: UnaryClient;
+  private key?: TestApiKey;
 
   async start(overrides: Record<string, string> = {}): Promise<RunningApp> {
     this.app = await createApp({
@@ -93,7 +98,15 @@ export class AnalyticsWorld {
       FEATURES_GRPC_ADDR: '127.0.0.1:1',
       ...overrides,
     });
-    this.client = grpcClient(this.app.grpcAddress, 'pulse/analytics/v1/analytics_service.proto', 'pulse.analytics.v1.AnalyticsService');
+    // An operator's key: starting runs needs admin.
+    this.key = await issueTestApiKey({
+      label: 'analytics',
+      pgUrl: this.app.config.PULSE_AUTH_PG_URL,
+      schema: this.app.config.PULSE_AUTH_PG_SCHEMA,
+    });
+    this.client = grpcClient(this.app.grpcAddress, 'pulse/analytics/v1/analytics_service.proto', 'pulse.analytics.v1.AnalyticsService', {
+      credentials: this.key.key,
+    });
     return this.app;
   }
 
@@ -134,6 +147,7 @@ export class AnalyticsWorld {
   async close(): Promise<void> {
     this.client?.close();
     await this.app?.close();
+    await this.key?.remove();
     rmSync(this.lakeRoot, { recursive: true, force: true });
     const pg = new PgClient({ connectionString: stackConfig.PG_URL });
     await pg.connect();

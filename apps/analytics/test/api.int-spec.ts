@@ -1,5 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { decodeFieldViolations } from '@pulse/platform';
+import { authorisationMatrix, matrixProblems } from '@pulse/platform/testing';
+import { AnalyticsGrpcController } from '../src/analytics/analytics.grpc.controller';
 import { JOBS } from '../src/jobs/job-catalog';
 import { AnalyticsWorld } from './analytics-test-env';
 
@@ -59,5 +61,22 @@ describe('analytics API', () => {
       violations: [{ field: 'page_size' }],
     });
     expect(await call('ListJobRuns', { state: 42 })).toMatchObject({ code: status.INVALID_ARGUMENT, violations: [{ field: 'state' }] });
+  });
+});
+
+describe('authorisation of AnalyticsService', () => {
+  it('answers every RPC UNAUTHENTICATED without credentials, PERMISSION_DENIED with another scope, and for itself with its scope', async () => {
+    const rows = await authorisationMatrix({
+      address: env.app?.grpcAddress ?? '',
+      protoFile: 'pulse/analytics/v1/analytics_service.proto',
+      service: 'pulse.analytics.v1.AnalyticsService',
+      controller: AnalyticsGrpcController,
+      pgUrl: env.app?.config.PULSE_AUTH_PG_URL ?? '',
+      schema: env.app?.config.PULSE_AUTH_PG_SCHEMA,
+    });
+    expect(rows).toHaveLength(4);
+    expect(matrixProblems(rows)).toEqual([]);
+    expect(rows.find((r) => r.rpc.endsWith('/ListJobs'))).toMatchObject({ scope: 'ops:read', right: 'OK' });
+    expect(rows.find((r) => r.rpc.endsWith('/RunJob'))).toMatchObject({ scope: 'admin', right: 'INVALID_ARGUMENT' });
   });
 });

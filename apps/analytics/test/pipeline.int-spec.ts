@@ -15,6 +15,8 @@ const world: World = buildWorld({ seed: 7, followAcross: 0.01 });
 const env = new AnalyticsWorld();
 const features = new FakeFeatureStore();
 const runs = new Map<string, any>();
+// The service's own credentials, sent on its pushes to the feature store.
+const ANALYTICS_KEY = 'pk_analytics_pipeline_test';
 let bronze: reference.BronzeSql;
 
 async function duck(sql: string): Promise<Record<string, any>[]> {
@@ -33,7 +35,7 @@ beforeAll(async () => {
     users: await scan('bronze/cdc/public.users'),
   };
   await features.start();
-  await env.start({ FEATURES_GRPC_ADDR: features.address, ANALYTICS_PUSH_BATCH: '16' });
+  await env.start({ FEATURES_GRPC_ADDR: features.address, ANALYTICS_PUSH_BATCH: '16', PULSE_API_KEY: ANALYTICS_KEY });
   for (const job of JOBS) {
     const run = await env.runJob(job.name);
     runs.set(job.name, run);
@@ -261,10 +263,11 @@ describe('people you may know', () => {
     }
   });
 
-  it('pushes each user’s list to the user_pymk feature view, best first, with one event time', async () => {
+  it('pushes each user’s list to the user_pymk feature view, best first, with one event time, with its own key', async () => {
     const rows = await env.rows('gold/pymk', 'user_id, rank');
     const pushed = features.pushes.flatMap((p) => p.rows.map((r) => ({ view: p.featureView, ...r })));
     expect(new Set(pushed.map((p) => p.view))).toEqual(new Set(['user_pymk']));
+    expect(new Set(features.pushes.map((p) => p.authorization))).toEqual(new Set([`Bearer ${ANALYTICS_KEY}`]));
     expect(features.pushes.every((p) => p.rows.length <= 16)).toBe(true);
     const users = [...new Set(rows.map((r) => r['user_id']))];
     expect(pushed.map((p) => p.joinKeys['user_id'].stringValue).sort()).toEqual(users.sort());

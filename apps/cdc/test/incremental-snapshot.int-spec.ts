@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { cdcV1 } from '@pulse/contracts';
 import { grpcClient, type UnaryClient } from '@pulse/platform';
+import { issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
 import { Client } from 'pg';
 import { createApp, type RunningApp } from '../src/app.factory';
 import { type CdcRecord, CdcTestEnv, PG_URL } from './support/cdc-test-env';
@@ -12,10 +13,12 @@ const ROWS = 3_000;
 let env: CdcTestEnv;
 let running: RunningApp;
 let client: UnaryClient;
+let key: TestApiKey | undefined;
 
 async function start(): Promise<void> {
   running = await createApp(env.settings({ CDC_SNAPSHOT_MODE: 'no_data', CDC_MAX_BATCH_RECORDS: '500' }));
-  client = grpcClient(running.grpcAddress, 'pulse/cdc/v1/cdc_service.proto', 'pulse.cdc.v1.CdcService');
+  key ??= await issueTestApiKey({ label: 'cdc', pgUrl: running.config.PULSE_AUTH_PG_URL });
+  client = grpcClient(running.grpcAddress, 'pulse/cdc/v1/cdc_service.proto', 'pulse.cdc.v1.CdcService', { credentials: key.key });
 }
 
 async function stop(): Promise<void> {
@@ -34,6 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stop();
+  await key?.remove();
   await env?.dispose();
 });
 

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { cdcV1 } from '@pulse/contracts';
 import { grpcClient, type Readiness, type UnaryClient } from '@pulse/platform';
-import { readTopicUntil } from '@pulse/platform/testing';
+import { issueTestApiKey, readTopicUntil, type TestApiKey } from '@pulse/platform/testing';
 import { createApp, type RunningApp } from '../src/app.factory';
 import { CdcTopics } from '../src/capture/cdc-topics';
 import { CdcTestEnv } from './support/cdc-test-env';
@@ -13,6 +13,7 @@ const LAG_LIMIT = 256 * 1024;
 let env: CdcTestEnv;
 let running: RunningApp;
 let client: UnaryClient;
+let key: TestApiKey;
 
 beforeAll(async () => {
   env = await CdcTestEnv.create();
@@ -24,11 +25,13 @@ beforeAll(async () => {
       CDC_MAX_LAG_BYTES: String(LAG_LIMIT),
     }),
   );
-  client = grpcClient(running.grpcAddress, 'pulse/cdc/v1/cdc_service.proto', 'pulse.cdc.v1.CdcService');
+  key = await issueTestApiKey({ label: 'cdc', pgUrl: running.config.PULSE_AUTH_PG_URL });
+  client = grpcClient(running.grpcAddress, 'pulse/cdc/v1/cdc_service.proto', 'pulse.cdc.v1.CdcService', { credentials: key.key });
 });
 
 afterAll(async () => {
   client?.close();
+  await key?.remove();
   await running?.close();
   await env?.dispose();
 });

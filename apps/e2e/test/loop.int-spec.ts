@@ -1,6 +1,14 @@
 import { ingestV1, millisToTimestamp, recsV1, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
+import {
+  eventually,
+  issueTestApiKey,
+  readTopicUntil,
+  runBuilt,
+  type ServiceProcess,
+  startService,
+  type TestApiKey,
+} from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,8 +31,10 @@ const { CandidateSource, Strategy } = recsV1;
 let pg: PgClient;
 let kafka: PlatformaticKafkaClient;
 const services: ServiceProcess[] = [];
+const keys: TestApiKey[] = [];
 let ingest: UnaryClient;
 let recs: UnaryClient;
+let experiments: UnaryClient;
 /** post id → cluster */
 const clusterOf = new Map<string, string>();
 const authors: string[] = [];
@@ -100,6 +110,14 @@ beforeAll(async () => {
   const liveGroup = `loop-live-${run}`;
   await kafka.admin.setGroupOffsets(liveGroup, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
 
+  // The client's key, the recommender's own key for its calls to storage and experiments (what PULSE_API_KEY carries in
+  // a deployment), the experiments service's key for the recommender's registry, and an operator's key that runs experiments.
+  keys.push(await issueTestApiKey({ label: 'loop', scopes: ['events:write', 'recs:read'], pgUrl: PG_URL }));
+  keys.push(
+    await issueTestApiKey({ label: 'loop-recommender', scopes: ['storage:read', 'features:read', 'experiments:read'], pgUrl: PG_URL }),
+  );
+  keys.push(await issueTestApiKey({ label: 'loop-experiments', scopes: ['recs:read'], pgUrl: PG_URL }));
+  keys.push(await issueTestApiKey({ label: 'loop-operator', scopes: ['admin'], pgUrl: PG_URL }));
   services.push(await startAppDatabase(schema));
   const storage = await startService('storage', {
     KAFKA_BROKERS,
@@ -115,6 +133,14 @@ beforeAll(async () => {
   services.push(storage);
   const ingestService = await startService('ingest', { KAFKA_BROKERS, INGEST_DEDUP_KEY_PREFIX: `loop:${run}:` });
   services.push(ingestService);
+  const experimentsService = await startService('experiments', {
+    PG_URL,
+    EXPERIMENTS_PG_SCHEMA: `${schema}_exp`,
+    EXPERIMENTS_AUTO_MIGRATE: 'true',
+    LAKE_ROOT: join(dir, 'lake'),
+    PULSE_API_KEY: keys[2].key,
+  });
+  services.push(experimentsService);
   const recommender = await startService('recommender', {
     KAFKA_BROKERS,
     RECS_MODELS_DIR: modelsDir,
@@ -123,12 +149,22 @@ beforeAll(async () => {
     RECS_CATALOG_GROUP: `loop-catalog-${run}`,
     RECS_CDC_SCHEMA: schema,
     STORAGE_GRPC_ADDR: storage.grpcAddress,
+    PULSE_API_KEY: keys[1].key,
     // No feature store in this run: ranking goes without engagement features (and says so).
     FEATURES_GRPC_ADDR: '127.0.0.1:9',
+    EXPERIMENTS_GRPC_ADDR: experimentsService.grpcAddress,
+    RECS_EXPERIMENTS_POLL: '500ms',
   });
   services.push(recommender);
-  ingest = grpcClient(ingestService.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
-  recs = grpcClient(recommender.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService');
+  const credentials = keys[0].key;
+  ingest = grpcClient(ingestService.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', { credentials });
+  recs = grpcClient(recommender.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', { credentials });
+  experiments = grpcClient(
+    experimentsService.grpcAddress,
+    'pulse/experiments/v1/experiments_service.proto',
+    'pulse.experiments.v1.ExperimentsService',
+    { credentials: keys[3].key },
+  );
   // The catalogue has the posts once cdc's snapshot went through.
   await eventually(
     () => recommend(`warmup-${run}`),
@@ -140,9 +176,12 @@ beforeAll(async () => {
 afterAll(async () => {
   ingest?.close();
   recs?.close();
+  experiments?.close();
   for (const s of services.reverse()) await s.stop();
+  for (const key of keys) await key.remove();
   await kafka?.close();
   if (pg) {
+    await pg.query(`DROP SCHEMA IF EXISTS ${schema}_exp CASCADE`).catch(() => undefined);
     await dropAppDatabase(pg, schema, keyspace);
     await pg.end();
   }
@@ -220,5 +259,47 @@ describe('the loop', () => {
       expect(again.items.map((i) => i.itemId)).not.toContain(hidden);
       expect(again.items.map((i) => i.itemId)).not.toContain(deleted);
     }
+  });
+
+  it('a running experiment splits users between its variants, serves each its own, and tags every list it serves', async () => {
+    const { experiment } = await experiments.call('CreateExperiment', {
+      experiment: {
+        name: 'popular vs promoted',
+        layer: `loop-${run}`,
+        trafficPercent: 100,
+        variants: [
+          { name: 'control', weight: 50, control: true, strategy: 1 /* PROMOTED */ },
+          { name: 'popular', weight: 50, strategy: 2 /* POPULAR */ },
+        ],
+        primaryMetric: 1 /* CTR */,
+      },
+    });
+    await experiments.call('StartExperiment', { id: experiment.id });
+    const users = Array.from({ length: 40 }, (_, n) => `exp-${run}-${n}`);
+    const since = await kafka.admin.endOffsets(Topics.recsServed.name);
+    // The recommender reads the running experiments every half second.
+    await eventually(
+      () => recommend(users[0]),
+      (r) => r.fallbackReason.includes(experiment.id) || r.strategy === Strategy.STRATEGY_POPULAR_FALLBACK,
+      15_000,
+    );
+    const lists = new Map<string, recsV1.RecommendResponse>();
+    for (const userId of users) lists.set(userId, await recommend(userId));
+    const popular = users.filter((u) => lists.get(u)!.fallbackReason.includes('popularity list'));
+    expect(popular.length).toBeGreaterThan(5);
+    expect(popular.length).toBeLessThan(35);
+    // Sticky: the same users get the same variant again.
+    for (const userId of users.slice(0, 10)) {
+      expect((await recommend(userId)).fallbackReason.includes('popularity list')).toBe(popular.includes(userId));
+    }
+    const tagged = await readTopicUntil(kafka, Topics.recsServed, {
+      since,
+      filter: (r) => r.value?.experimentId === experiment.id,
+      done: (kept) => new Set(kept.map((r) => r.value!.userId)).size >= users.length,
+      timeoutMs: 30_000,
+    });
+    expect(new Set(tagged.map((r) => r.value!.userId)).size).toBe(users.length);
+    for (const r of tagged) expect(r.value!.variant).toBe(popular.includes(r.value!.userId) ? 'popular' : 'control');
+    await experiments.call('StopExperiment', { id: experiment.id, reason: 'loop test over' });
   });
 });

@@ -1,6 +1,6 @@
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, type ServiceProcess, startService } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
 import { Client as PgClient } from 'pg';
 import { CASSANDRA, dropAppDatabase, KAFKA_BROKERS, PG_URL, startAppDatabase } from './support/app-database';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +14,7 @@ const keyspace = `e2e_${run}`;
 let pg: PgClient;
 let kafka: PlatformaticKafkaClient;
 const services: ServiceProcess[] = [];
+let key: TestApiKey | undefined;
 let ingest: UnaryClient;
 let storage: UnaryClient;
 
@@ -25,6 +26,7 @@ beforeAll(async () => {
   const activityGroup = `e2e-activity-${run}`;
   await kafka.admin.setGroupOffsets(activityGroup, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
 
+  key = await issueTestApiKey({ label: 'e2e', scopes: ['events:write', 'storage:read'], pgUrl: PG_URL });
   services.push(await startAppDatabase(schema));
   services.push(
     await startService('storage', {
@@ -40,14 +42,18 @@ beforeAll(async () => {
     }),
   );
   services.push(await startService('ingest', { KAFKA_BROKERS, INGEST_DEDUP_KEY_PREFIX: `e2e:${run}:` }));
-  ingest = grpcClient(services[2].grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
-  storage = grpcClient(services[1].grpcAddress, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService');
+  const credentials = key.key;
+  ingest = grpcClient(services[2].grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', { credentials });
+  storage = grpcClient(services[1].grpcAddress, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService', {
+    credentials,
+  });
 }, 240_000);
 
 afterAll(async () => {
   ingest?.close();
   storage?.close();
   for (const s of services.reverse()) await s.stop();
+  await key?.remove();
   await kafka?.close();
   if (pg) {
     await dropAppDatabase(pg, schema, keyspace);

@@ -1,6 +1,6 @@
 import { aggregateTopic, featuresV1, ingestV1, millisToTimestamp, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey, runBuilt, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ const HOUR = 3_600_000;
 
 let kafka: PlatformaticKafkaClient;
 const services: ServiceProcess[] = [];
+let key: TestApiKey | undefined;
 let ingest: UnaryClient;
 let features: UnaryClient;
 let etl: UnaryClient;
@@ -68,14 +69,19 @@ beforeAll(async () => {
     }),
   );
   services.push(await startService('ingest', { KAFKA_BROKERS, REDIS_URL, INGEST_DEDUP_KEY_PREFIX: `e2e:${run}:dedup:` }));
-  features = grpcClient(services[0].grpcAddress, 'pulse/features/v1/features_service.proto', 'pulse.features.v1.FeaturesService');
-  etl = grpcClient(services[1].grpcAddress, 'pulse/etl/v1/etl_service.proto', 'pulse.etl.v1.EtlService');
-  ingest = grpcClient(services[2].grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
+  key = await issueTestApiKey({ label: 'e2e', scopes: ['events:write', 'features:read', 'ops:read'], pgUrl: PG_URL });
+  const credentials = key.key;
+  features = grpcClient(services[0].grpcAddress, 'pulse/features/v1/features_service.proto', 'pulse.features.v1.FeaturesService', {
+    credentials,
+  });
+  etl = grpcClient(services[1].grpcAddress, 'pulse/etl/v1/etl_service.proto', 'pulse.etl.v1.EtlService', { credentials });
+  ingest = grpcClient(services[2].grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', { credentials });
 }, 240_000);
 
 afterAll(async () => {
   for (const c of [ingest, features, etl]) c?.close();
   for (const s of services.reverse()) await s.stop();
+  await key?.remove();
   await kafka?.close();
   const pg = new PgClient({ connectionString: PG_URL });
   await pg.connect();

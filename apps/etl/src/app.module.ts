@@ -4,13 +4,15 @@ import { AggregateStreamsService, etlTopics } from './aggregates/aggregate-strea
 import { BackfillService } from './backfill/backfill.service';
 import { BronzeStreamsService, cdcSources } from './bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from './config/etl.config';
+import { ExperimentStreamsService, servedTopics } from './experiments/experiment-streams.service';
 import { LakeModule } from './lake/lake.module';
 import { EtlGrpcController } from './operations/etl.grpc.controller';
 import { EtlOperationsService } from './operations/etl-operations.service';
+import { TableReaderService } from './operations/table-reader.service';
 import { StreamMetrics } from './streams/stream-metrics';
 import { StreamRegistry } from './streams/stream-registry';
 
-/** config → logging, health, metrics → Kafka, the lake → bronze and aggregate streams → operations. */
+/** config → logging, health, metrics → Kafka, the lake → bronze, aggregate and exposures streams → operations. */
 @Module({})
 export class AppModule {
   static forRoot(config: EtlConfig, logger: Logger): DynamicModule {
@@ -21,7 +23,7 @@ export class AppModule {
         PlatformModule.forRoot({ service: config.SERVICE_NAME, logger }),
         KafkaModule.forRoot({
           settings: { brokers: config.KAFKA_BROKERS, clientId: config.SERVICE_NAME },
-          topics: [...etlTopics(config), ...cdcSources(config).map((s) => s.topic)],
+          topics: [...etlTopics(config), ...servedTopics(config), ...cdcSources(config).map((s) => s.topic)],
         }),
         LakeModule,
       ],
@@ -32,8 +34,10 @@ export class AppModule {
         StreamMetrics,
         BronzeStreamsService,
         AggregateStreamsService,
+        ExperimentStreamsService,
         BackfillService,
         EtlOperationsService,
+        TableReaderService,
       ],
       exports: [ETL_CONFIG],
     };

@@ -1,7 +1,7 @@
 import { ingestV1, millisToTimestamp, Topics } from '@pulse/contracts';
 import { DeltaTable, LakeEngine, LocalLakeStorage } from '@pulse/lake';
 import { grpcClient, type KafkaClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,12 +57,15 @@ export interface EtlTestApp {
 
 export async function startEtl(run: EtlRun, overrides: Record<string, string> = {}): Promise<EtlTestApp> {
   const running = await createApp({ GRPC_PORT: '0', HTTP_PORT: '0', ...run.env, ...overrides });
-  const client = grpcClient(running.grpcAddress, 'pulse/etl/v1/etl_service.proto', 'pulse.etl.v1.EtlService');
+  // The client calls with an admin key of its own (the authorisation matrix checks the scopes).
+  const key = await issueTestApiKey({ label: 'etl', pgUrl: running.config.PULSE_AUTH_PG_URL, schema: running.config.PULSE_AUTH_PG_SCHEMA });
+  const client = grpcClient(running.grpcAddress, 'pulse/etl/v1/etl_service.proto', 'pulse.etl.v1.EtlService', { credentials: key.key });
   return {
     running,
     client,
     close: async () => {
       client.close();
+      await key.remove();
       await running.close();
     },
   };
@@ -139,4 +142,23 @@ export async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boole
   const value = await eventually(read, holds, timeoutMs);
   if (!holds(value)) throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
   return value;
+}
+
+/** `count` views numbered from `from`, one second apart from 2024-06-01 12:00 UTC, spread over `users` users. */
+export function viewEvents(run: EtlRun, from: number, count: number, users = 200): ingestV1.ActivityTracked[] {
+  const t0 = Date.UTC(2024, 5, 1, 12);
+  return Array.from({ length: count }, (_, i) => {
+    const n = from + i;
+    return tracked(`${run.id}-e${n}`, `u${n % users}`, ActivityType.ACTIVITY_TYPE_VIEW, t0 + n * 1000);
+  });
+}
+
+/** The bronze activity table of a run at its latest version. */
+export async function bronzeTable(run: EtlRun): Promise<DeltaTable> {
+  return DeltaTable.open(new LocalLakeStorage(run.lakeRoot), 'bronze/activity', { engine: await testEngine() });
+}
+
+/** Sum of the next offsets the bronze table committed over the partitions (its txns). */
+export async function bronzeTxnOffsets(run: EtlRun): Promise<number> {
+  return [...(await bronzeTable(run)).snapshot().txns.values()].reduce((sum, t) => sum + t.version, 0);
 }

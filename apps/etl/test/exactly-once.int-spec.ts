@@ -1,16 +1,15 @@
 import { startService } from '@pulse/platform/testing';
 import { rm } from 'node:fs/promises';
-import { DeltaTable, LocalLakeStorage } from '@pulse/lake';
 import {
-  ActivityType,
   bronzeCounts,
+  bronzeTable,
+  bronzeTxnOffsets,
   type EtlRun,
   newRun,
   produce,
   startEtl,
-  testEngine,
   testKafka,
-  tracked,
+  viewEvents,
   waitFor,
 } from './etl-test-kit';
 
@@ -23,26 +22,13 @@ afterAll(async () => {
   for (const run of runs) await rm(run.lakeRoot, { recursive: true, force: true });
 });
 
-function events(run: EtlRun, from: number, count: number, users = 200) {
-  const t0 = Date.UTC(2024, 5, 1, 12);
-  return Array.from({ length: count }, (_, i) => {
-    const n = from + i;
-    return tracked(`${run.id}-e${n}`, `u${n % users}`, ActivityType.ACTIVITY_TYPE_VIEW, t0 + n * 1000);
-  });
-}
-
-async function txnOffsets(run: EtlRun): Promise<number> {
-  const table = await DeltaTable.open(new LocalLakeStorage(run.lakeRoot), 'bronze/activity', { engine: await testEngine() });
-  return [...table.snapshot().txns.values()].reduce((sum, t) => sum + t.version, 0);
-}
-
 describe('bronze activity table, exactly once', () => {
   it('holds every event once after a kill -9 in the middle of the stream and a restart', async () => {
     const run = newRun();
     runs.push(run);
     await kafka.admin.ensureTopics([run.activityTopic]);
     const total = 60_000;
-    await produce(kafka, run, events(run, 0, total));
+    await produce(kafka, run, viewEvents(run, 0, total));
     const env = { ...run.env, ETL_AGGREGATE_STREAMS: 'false', ETL_MAX_BATCH_RECORDS: '250', ETL_TRIGGER_INTERVAL: '50ms' };
 
     const first = await startService('etl', env);
@@ -71,7 +57,7 @@ describe('bronze activity table, exactly once', () => {
       expect(after.rows).toBe(total);
       // The table's offsets (txn per partition) cover exactly what Kafka holds.
       const ends = await kafka.admin.endOffsets(run.activityTopic.name);
-      expect(await txnOffsets(run)).toBe(ends.reduce((s, o) => s + Number(o), 0));
+      expect(await bronzeTxnOffsets(run)).toBe(ends.reduce((s, o) => s + Number(o), 0));
     } finally {
       await second.stop();
     }
@@ -88,7 +74,7 @@ describe('bronze activity table, exactly once', () => {
     try {
       // Let the group settle with both members, so the first events are split between them.
       await new Promise((r) => setTimeout(r, 4000));
-      await produce(kafka, run, events(run, 0, 8000, 500));
+      await produce(kafka, run, viewEvents(run, 0, 8000, 500));
       await waitFor(
         () => bronzeCounts(run),
         (c) => c.rows >= 2000,
@@ -96,10 +82,10 @@ describe('bronze activity table, exactly once', () => {
       // One replica leaves mid-stream: its partitions move to the other.
       await b.close();
       bOpen = false;
-      await produce(kafka, run, events(run, 8000, 4000, 500));
+      await produce(kafka, run, viewEvents(run, 8000, 4000, 500));
       const c = await startEtl(run, overrides);
       try {
-        await produce(kafka, run, events(run, 12_000, 4000, 500));
+        await produce(kafka, run, viewEvents(run, 12_000, 4000, 500));
         await waitFor(
           () => bronzeCounts(run),
           (counts) => counts.rows >= 16_000,
@@ -107,7 +93,7 @@ describe('bronze activity table, exactly once', () => {
         );
         await new Promise((r) => setTimeout(r, 1500));
         expect(await bronzeCounts(run)).toEqual({ rows: 16_000, distinct: 16_000 });
-        const table = await DeltaTable.open(new LocalLakeStorage(run.lakeRoot), 'bronze/activity', { engine: await testEngine() });
+        const table = await bronzeTable(run);
         const writers = new Set((await table.history()).flatMap((h) => (h.info['pulseWriter'] ? [h.info['pulseWriter']] : [])));
         expect(writers.size).toBeGreaterThanOrEqual(2); // the work really was split between replicas
       } finally {

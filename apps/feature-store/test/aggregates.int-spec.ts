@@ -1,6 +1,6 @@
-import { aggregateTopic, etlV1, featuresV1, windowAggregateKey } from '@pulse/contracts';
-import { PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually } from '@pulse/platform/testing';
+import { aggregateTopic, bytesCodec, deadLetterTopic, defineTopic, etlV1, featuresV1, windowAggregateKey } from '@pulse/contracts';
+import { DeadLetterHeaders, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { eventually, readTopicUntil } from '@pulse/platform/testing';
 import { FeatureStoreWorld, stackConfig, str, ts } from './feature-store-test-app';
 
 const { FeatureStatus } = featuresV1;
@@ -10,6 +10,7 @@ const world = new FeatureStoreWorld({ FEATURE_STORE_AGGREGATES_CONSUMER: 'true' 
 const aggregate = `fs_test_${world.run}`;
 const topic = aggregateTopic(aggregate);
 const laterTopic = aggregateTopic(`${aggregate}_later`);
+const group = `fs-test-${world.run}`;
 const kafka = new PlatformaticKafkaClient({ brokers: stackConfig.KAFKA_BROKERS, clientId: `fs-aggregates-test-${world.run}` });
 let client: UnaryClient;
 
@@ -39,7 +40,7 @@ ${extra}`;
 
 afterAll(async () => {
   await world.dispose();
-  await kafka.admin.deleteTopics([topic.name, laterTopic.name]).catch(() => undefined);
+  await kafka.admin.deleteTopics([topic.name, laterTopic.name, deadLetterTopic(group).name]).catch(() => undefined);
   await kafka.close();
 });
 
@@ -120,6 +121,30 @@ describe('aggregates consumer', () => {
       10_000,
     );
     expect(updated.rows[0].features[0].value).toMatchObject({ doubleValue: 130 });
+  });
+
+  it('writes a record that is no WindowAggregate to the dead-letter topic and pushes the windows after it online', async () => {
+    const end = Math.floor(Date.now() / HOUR) * HOUR;
+    const raw = defineTopic({ ...topic, key: bytesCodec, value: bytesCodec });
+    await kafka.producer.send(raw, [{ key: Buffer.from('poison'), value: Buffer.from([0x0f, 0x01]) }]);
+    await kafka.producer.send(topic, [
+      { key: windowAggregateKey(new Date(end - HOUR), { post_id: 'p-after' }), value: windowResult('p-after', end, end + 1, { views: 9 }) },
+    ]);
+    const after = await eventually(
+      () =>
+        client.call<featuresV1.GetOnlineFeaturesResponse>('GetOnlineFeatures', {
+          entityRows: [{ joinKeys: { post_id: str('p-after') } }],
+          features: { refs: ['post_engagement:views'] },
+        }),
+      (r) => r?.rows[0].features[0].value?.doubleValue === 9,
+      20_000,
+    );
+    expect(after.rows[0].features[0].value).toMatchObject({ doubleValue: 9 });
+    const [letter] = await readTopicUntil(kafka, deadLetterTopic(group), { filter: () => true, done: (k) => k.length >= 1 });
+    expect(letter.key).toEqual(Buffer.from('poison'));
+    expect(letter.value).toEqual(Buffer.from([0x0f, 0x01]));
+    expect(letter.headers).toMatchObject({ [DeadLetterHeaders.topic]: topic.name, [DeadLetterHeaders.stage]: 'decode' });
+    expect((await fetch(`${world.app!.httpUrl}/health/ready`)).status).toBe(200);
   });
 
   it('follows a new registry version: a view on another aggregates topic is consumed without a restart', async () => {

@@ -1,6 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { millisToTimestamp } from '@pulse/contracts';
 import { grpcClient, type UnaryClient } from '@pulse/platform';
+import { issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ export class FeatureStoreWorld {
   readonly env: Record<string, string>;
   app?: RunningApp;
   client?: UnaryClient;
+  private key?: TestApiKey;
 
   constructor(overrides: Record<string, string> = {}) {
     this.env = {
@@ -65,13 +67,23 @@ export class FeatureStoreWorld {
 
   async start(): Promise<UnaryClient> {
     this.app = await createApp(this.env);
-    this.client = grpcClient(this.app.grpcAddress, 'pulse/features/v1/features_service.proto', 'pulse.features.v1.FeaturesService');
+    // The client calls with an admin key of its own (the authorisation matrix checks the scopes).
+    this.key ??= await issueTestApiKey({
+      label: 'feature-store',
+      pgUrl: this.app.config.PULSE_AUTH_PG_URL,
+      schema: this.app.config.PULSE_AUTH_PG_SCHEMA,
+    });
+    this.client = grpcClient(this.app.grpcAddress, 'pulse/features/v1/features_service.proto', 'pulse.features.v1.FeaturesService', {
+      credentials: this.key.key,
+    });
     return this.client;
   }
 
   async stop(): Promise<void> {
     this.client?.close();
     await this.app?.close();
+    await this.key?.remove();
+    this.key = undefined;
     this.client = undefined;
     this.app = undefined;
   }

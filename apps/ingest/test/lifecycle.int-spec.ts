@@ -1,6 +1,6 @@
 import { ingestV1, Topics } from '@pulse/contracts';
 import { ConfigError, grpcClient, PlatformaticKafkaClient } from '@pulse/platform';
-import { readTopicUntil } from '@pulse/platform/testing';
+import { issueTestApiKey, readTopicUntil } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { createApp } from '../src/app.factory';
 import { TrackEventsService } from '../src/track-events/track-events.service';
@@ -19,7 +19,10 @@ describe('ingest lifecycle', () => {
     const run = randomUUID().slice(0, 8);
     const app = await createApp({ GRPC_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'warn', INGEST_DEDUP_KEY_PREFIX: `test:${run}:` });
     const kafka = new PlatformaticKafkaClient({ brokers: app.config.KAFKA_BROKERS, clientId: `lifecycle-${run}` });
-    const client = grpcClient(app.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
+    const key = await issueTestApiKey({ label: 'ingest', scopes: ['events:write'], pgUrl: app.config.PULSE_AUTH_PG_URL });
+    const client = grpcClient(app.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
+      credentials: key.key,
+    });
     try {
       const since = await kafka.admin.endOffsets(Topics.activityTracked.name);
       const userId = `u-drain-${run}`;
@@ -54,6 +57,7 @@ describe('ingest lifecycle', () => {
       expect(written).toHaveLength(1000);
     } finally {
       client.close();
+      await key.remove();
       await kafka.close();
     }
   });

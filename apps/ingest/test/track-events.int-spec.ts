@@ -4,8 +4,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import { healthV1, ingestV1, protoFile, Topics } from '@pulse/contracts';
 import * as descriptor from 'protobufjs/ext/descriptor';
 import { decodeFieldViolations, grpcClient, type IncomingRecord, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { readTopicUntil } from '@pulse/platform/testing';
-import { randomUUID } from 'node:crypto';
+import { issueTestApiKey, readTopicUntil, type TestApiKey } from '@pulse/platform/testing';
+import { createHash, randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
 
 const { ActivityType, EventStatus, RejectionReason, TargetType } = ingestV1;
@@ -13,6 +13,7 @@ const { ActivityType, EventStatus, RejectionReason, TargetType } = ingestV1;
 // One app for the file; each test uses its own run-unique user and event ids.
 let running: RunningApp;
 let client: UnaryClient;
+let key: TestApiKey;
 let kafka: PlatformaticKafkaClient;
 const run = randomUUID().slice(0, 8);
 // Where the shared topics ended before this file wrote anything: reads start there.
@@ -26,7 +27,10 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
     INGEST_DEDUP_KEY_PREFIX: `test:${run}:dedup:`,
   });
-  client = grpcClient(running.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
+  key = await issueTestApiKey({ label: 'ingest', scopes: ['events:write'], pgUrl: running.config.PULSE_AUTH_PG_URL });
+  client = grpcClient(running.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
+    credentials: key.key,
+  });
   kafka = new PlatformaticKafkaClient({ brokers: running.config.KAFKA_BROKERS, clientId: `ingest-test-${run}` });
   trackedSince = await kafka.admin.endOffsets(Topics.activityTracked.name);
   rejectedSince = await kafka.admin.endOffsets(Topics.activityRejected.name);
@@ -34,6 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client?.close();
+  await key?.remove();
   await kafka?.close();
   await running?.close();
 });
@@ -74,7 +79,8 @@ describe('TrackEvents', () => {
     expect(new Set(records.map((r) => r.partition)).size).toBe(1);
     const first = records[0].value!;
     expect(first.event).toMatchObject({ userId, type: ActivityType.ACTIVITY_TYPE_VIEW, properties: { position: '0' } });
-    expect(first.ingest).toMatchObject({ schemaVersion: 1, clientId: 'int-test', sourceIp: '127.0.0.1' });
+    // The sender is the caller's principal (the API key's name), not the client_id the request claims.
+    expect(first.ingest).toMatchObject({ schemaVersion: 1, clientId: key.name, sourceIp: '127.0.0.1' });
   });
 
   it('answers per event and sends a rejected event to the dead-letter topic with its reason', async () => {
@@ -136,6 +142,73 @@ describe('TrackEvents', () => {
       timeoutMs: 4_000,
     });
     expect(tracked.map((r) => r.value!.event!.eventId)).toEqual([`${userId}-e1`, `${userId}-e2`]);
+  });
+
+  it('rejects an event whose properties hold 3 MB as TOO_LARGE, still writes the good events, and dead-letters it cut down', async () => {
+    const userId = `u-huge-${run}`;
+    const blob = 'x'.repeat(3 * 1024 * 1024);
+    const huge = event(userId, 2, { properties: { blob } });
+    const response = await track([event(userId, 1), huge, event(userId, 3)]);
+    expect(response.results.map((r) => r.status)).toEqual([
+      EventStatus.EVENT_STATUS_ACCEPTED,
+      EventStatus.EVENT_STATUS_REJECTED,
+      EventStatus.EVENT_STATUS_ACCEPTED,
+    ]);
+    expect(response.results[1]).toMatchObject({ reason: RejectionReason.REJECTION_REASON_TOO_LARGE, field: 'properties.blob' });
+
+    const tracked = await readTopicUntil(kafka, Topics.activityTracked, {
+      since: trackedSince,
+      filter: userRecords(userId),
+      done: (k) => k.length >= 2,
+    });
+    expect(tracked.map((r) => r.value!.event!.eventId)).toEqual([`${userId}-e1`, `${userId}-e3`]);
+    const [dead] = await readTopicUntil(kafka, Topics.activityRejected, {
+      since: rejectedSince,
+      filter: (r) => r.key === `${userId}-e2`,
+      done: (k) => k.length >= 1,
+    });
+    expect(dead.value).toMatchObject({ reason: RejectionReason.REJECTION_REASON_TOO_LARGE, field: 'properties.blob' });
+    expect(dead.value!.event!.eventId).toBe(`${userId}-e2`);
+    expect(dead.value!.event!.properties['blob'].length).toBeLessThan(blob.length);
+    const sent = { ...huge, sessionId: '', recommendationId: '', context: undefined };
+    const original = ingestV1.ActivityEvent.encode(sent).finish();
+    expect(dead.value!.originalSizeBytes).toBe(original.length);
+    expect(dead.value!.originalSha256).toBe(createHash('sha256').update(original).digest('hex'));
+  });
+
+  it('writes a call larger than a Kafka request in several, in order, and rejects an event over the configured limit', async () => {
+    const userId = `u-bulk-${run}`;
+    // 400 events of ~6.5 KB for one user (one partition): 2.6 MB, over the topic's 1 MiB max.message.bytes.
+    const properties = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${i}`, `${i}`.padEnd(100, 'v')]));
+    const response = await track(Array.from({ length: 400 }, (_, i) => event(userId, i, { properties })));
+    expect(response.acceptedCount).toBe(400);
+    const tracked = await readTopicUntil(kafka, Topics.activityTracked, {
+      since: trackedSince,
+      filter: userRecords(userId),
+      done: (k) => k.length >= 400,
+    });
+    expect(tracked.map((r) => r.value!.event!.eventId)).toEqual(Array.from({ length: 400 }, (_, i) => `${userId}-e${i}`));
+
+    const small = await createApp({
+      GRPC_PORT: '0',
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'warn',
+      INGEST_DEDUP_KEY_PREFIX: `test:${run}:small:`,
+      INGEST_MAX_EVENT_BYTES: '4096',
+    });
+    const smallClient = grpcClient(small.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
+    try {
+      const answer = await smallClient.call<ingestV1.TrackEventsResponse>('TrackEvents', {
+        events: [event(`${userId}-s`, 1), event(`${userId}-s`, 2, { properties })],
+        clientId: 'int-test',
+      });
+      expect(answer.results.map((r) => r.status)).toEqual([EventStatus.EVENT_STATUS_ACCEPTED, EventStatus.EVENT_STATUS_REJECTED]);
+      expect(answer.results[1]).toMatchObject({ reason: RejectionReason.REJECTION_REASON_TOO_LARGE, field: 'properties' });
+      expect(answer.results[1].message).toMatch(/over the limit of 4096/);
+    } finally {
+      smallClient.close();
+      await small.close();
+    }
   });
 
   it('refuses an empty batch with INVALID_ARGUMENT naming the field', async () => {
@@ -237,6 +310,7 @@ describe('health, reflection and metrics', () => {
     await track([event(`u-metrics-${run}`, 1)]);
     const metrics = await (await fetch(`${running.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/ingest_events_total\{status="EVENT_STATUS_ACCEPTED"/);
+    expect(metrics).toMatch(/kafka_producer_records_total\{topic="pulse.activity.tracked.v1"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/grpc_server_handled_total\{method="TrackEventsGrpcController.trackEvents",code="OK"/);
   });
 });

@@ -4,8 +4,12 @@ import { KafkaModule, type Logger, PlatformModule, RedisModule } from '@pulse/pl
 import { postsTopic } from './catalog/posts.kafka.consumer';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from './config/recommender.config';
 import { ServingModule } from './serving/serving.module';
+import { TrainingModule } from './training/training.module';
 
-/** config → logging, health, metrics → Kafka, Redis → serving (registry, promoted model, live state, catalogue, gRPC RecsService). */
+/**
+ * config → logging, health, metrics → Kafka, Redis → serving (registry, promoted model, live state, catalogue,
+ * gRPC RecsService) → scheduled training from the lake.
+ */
 @Module({})
 export class AppModule {
   static forRoot(config: RecommenderConfig, logger: Logger): DynamicModule {
@@ -21,6 +25,7 @@ export class AppModule {
         // The live state and the catalogue: without Redis, Recommend still answers from the model (and says so).
         RedisModule.forRoot({ url: config.REDIS_URL, critical: false }),
         ServingModule,
+        TrainingModule,
       ],
       providers: [{ provide: RECOMMENDER_CONFIG, useValue: config }],
       exports: [RECOMMENDER_CONFIG],

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { recsV1 } from '@pulse/contracts';
 import { decodeFieldViolations, grpcClient, type UnaryClient } from '@pulse/platform';
-import { eventually } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ const movies = join(dir, 'movies.csv');
 writeFileSync(movies, syntheticMoviesCsv({ items: 240, clusters: 6 }));
 let running: RunningApp;
 let client: UnaryClient;
+let key: TestApiKey;
 let gmfVersion: string;
 let popVersion: string;
 
@@ -78,11 +79,13 @@ beforeAll(async () => {
     RECS_CATALOG_GROUP: `recommender-catalog-t-${run}`,
     RECS_CDC_SCHEMA: `recs_t_${run}`,
   });
-  client = grpcClient(running.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService');
+  key = await issueTestApiKey({ label: 'recommender', pgUrl: running.config.PULSE_AUTH_PG_URL });
+  client = grpcClient(running.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', { credentials: key.key });
 }, 120_000);
 
 afterAll(async () => {
   client?.close();
+  await key?.remove();
   await running?.close();
 });
 
@@ -227,7 +230,9 @@ describe('RecsService', () => {
       RECS_MODELS_DIR: modelsDir,
       RECS_REGISTRY_POLL: '100ms',
     });
-    const other = grpcClient(replica.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService');
+    const other = grpcClient(replica.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', {
+      credentials: key.key,
+    });
     try {
       expect((await other.call('Recommend', { userId: 'u3' })).modelVersion).toBe(gmfVersion);
       await call('PromoteModel', { version: popVersion });

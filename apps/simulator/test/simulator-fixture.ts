@@ -1,5 +1,6 @@
 import type { simulatorV1 } from '@pulse/contracts';
 import { grpcClient, migrationsDir, runMigrations, type UnaryClient } from '@pulse/platform';
+import { issueTestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { Client as PgClient } from 'pg';
 import { createApp, type RunningApp } from '../src/app.factory';
@@ -40,7 +41,10 @@ export interface TestSimulator {
 
 /** The simulator in this process on free ports, writing the test schemas (media uploads off unless overridden). */
 export async function startSimulator(schemas: TestSchemas, overrides: Record<string, string>): Promise<TestSimulator> {
+  // One key for the test's calls (SetRate needs admin) and for the simulator's own calls to ingest, recs and storage.
+  const key = await issueTestApiKey({ label: 'simulator', pgUrl: PG_URL });
   const app = await createApp({
+    PULSE_API_KEY: key.key,
     GRPC_PORT: '0',
     HTTP_PORT: '0',
     LOG_LEVEL: 'warn',
@@ -51,7 +55,9 @@ export async function startSimulator(schemas: TestSchemas, overrides: Record<str
     SIMULATOR_MEDIA_UPLOADS: 'false',
     ...overrides,
   });
-  const client = grpcClient(app.grpcAddress, 'pulse/simulator/v1/simulator_service.proto', 'pulse.simulator.v1.SimulatorService');
+  const client = grpcClient(app.grpcAddress, 'pulse/simulator/v1/simulator_service.proto', 'pulse.simulator.v1.SimulatorService', {
+    credentials: key.key,
+  });
   return {
     app,
     client,
@@ -59,6 +65,7 @@ export async function startSimulator(schemas: TestSchemas, overrides: Record<str
     close: async () => {
       client.close();
       await app.close();
+      await key.remove();
     },
   };
 }

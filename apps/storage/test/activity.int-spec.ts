@@ -82,6 +82,16 @@ describe('activity from pulse.activity.tracked.v1', () => {
     expect(listed[0]).toMatchObject({ userId, target: { type: TargetType.TARGET_TYPE_POST }, sessionId: 's-1' });
     const likes = await listAll(first, userId, 50, [ActivityType.ACTIVITY_TYPE_LIKE]);
     expect(likes).toHaveLength(15);
+    // The platform's Kafka metrics: records the group handled, and the lag of each partition it is assigned.
+    const metrics = await (await fetch(`${first.running.httpUrl}/metrics`)).text();
+    const consumed = new RegExp(
+      `^kafka_consumer_records_total\\{group="${group}",topic="${Topics.activityTracked.name}"[^}]*\\} (\\d+)`,
+      'm',
+    );
+    expect(Number(consumed.exec(metrics)?.[1])).toBeGreaterThanOrEqual(45);
+    expect(metrics).toMatch(
+      new RegExp(`^kafka_consumer_lag_records\\{group="${group}",topic="${Topics.activityTracked.name}",partition="\\d+"`, 'm'),
+    );
 
     // A crash before the offsets were committed: the same records are consumed again by the next owner.
     await first.close();

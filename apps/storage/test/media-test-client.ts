@@ -40,6 +40,7 @@ export function putMedia(
 export function putMessages(client: UnaryClient, messages: Partial<storageV1.PutMediaRequest>[]): Promise<storageV1.PutMediaResponse> {
   return new Promise((resolve, reject) => {
     const call = (client.raw as any).PutMedia(
+      client.metadata(),
       { deadline: Date.now() + 30_000 },
       (error: ServiceError | null, response: storageV1.PutMediaResponse) => (error ? reject(error) : resolve(response)),
     );
@@ -64,7 +65,7 @@ export interface Download {
 /** GetMedia: the info message, then the content concatenated. */
 export function getMedia(client: UnaryClient, request: Partial<storageV1.GetMediaRequest>): Promise<Download> {
   return new Promise((resolve, reject) => {
-    const call = (client.raw as any).GetMedia(request, { deadline: Date.now() + 30_000 });
+    const call = (client.raw as any).GetMedia(request, client.metadata(), { deadline: Date.now() + 30_000 });
     let info: storageV1.MediaInfo | undefined;
     const parts: Buffer[] = [];
     let largestChunk = 0;

@@ -256,7 +256,7 @@ describe('media on the file system backend', () => {
   });
 
   it('removes the staged file of an upload the client cancels', async () => {
-    const call = (storage.client.raw as any).PutMedia(() => undefined);
+    const call = (storage.client.raw as any).PutMedia(storage.client.metadata(), () => undefined);
     call.write({ metadata: { ownerId: OWNER, contentType: 'image/png' } });
     call.write({ chunk: content(MiB) });
     await new Promise((resolve) => setTimeout(resolve, 300));

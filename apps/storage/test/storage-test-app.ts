@@ -1,4 +1,5 @@
 import { grpcClient, type UnaryClient } from '@pulse/platform';
+import { issueTestApiKey } from '@pulse/platform/testing';
 import { Client } from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
@@ -29,7 +30,15 @@ export async function startStorage(overrides: Record<string, string> = {}): Prom
     STORAGE_ACTIVITY_GROUP: `storage-test-${run}`,
     ...overrides,
   });
-  const client = grpcClient(running.grpcAddress, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService');
+  // The client calls with an admin key of its own (the authorisation matrix checks the scopes).
+  const key = await issueTestApiKey({
+    label: 'storage',
+    pgUrl: running.config.PULSE_AUTH_PG_URL,
+    schema: running.config.PULSE_AUTH_PG_SCHEMA,
+  });
+  const client = grpcClient(running.grpcAddress, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService', {
+    credentials: key.key,
+  });
   return {
     running,
     client,
@@ -37,6 +46,7 @@ export async function startStorage(overrides: Record<string, string> = {}): Prom
     run,
     close: async () => {
       client.close();
+      await key.remove();
       await running.close();
     },
   };

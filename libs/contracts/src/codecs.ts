@@ -20,6 +20,13 @@ export const utf8Codec: Codec<string> = {
   decode: (bytes) => bytes.toString('utf8'),
 };
 
+/** Bytes as they are: dead letters keep the original key and value of a record unchanged. */
+export const bytesCodec: Codec<Buffer> = {
+  contentType: 'application/octet-stream',
+  encode: (value) => value,
+  decode: (bytes) => bytes,
+};
+
 /** JSON values, as Debezium's JsonConverter writes them (schemas disabled). */
 export function jsonCodec<T>(): Codec<T> {
   return {

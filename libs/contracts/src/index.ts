@@ -12,5 +12,6 @@ export * as storageV1 from './gen/pulse/storage/v1';
 export * as featuresV1 from './gen/pulse/features/v1';
 export * as recsV1 from './gen/pulse/recs/v1';
 export * as simulatorV1 from './gen/pulse/simulator/v1';
+export * as experimentsV1 from './gen/pulse/experiments/v1';
 export * as analyticsV1 from './gen/pulse/analytics/v1';
 export * as healthV1 from './gen/grpc/health/v1';

@@ -1,5 +1,5 @@
 import { ingestV1 } from './index';
-import { ALL_STATIC_TOPICS, cdcTopic, Topics } from './topics';
+import { ALL_STATIC_TOPICS, cdcTopic, deadLetterReplayTopic, deadLetterTopic, Topics } from './topics';
 import { TOPIC_NAME_PATTERN, defineTopic } from './topic-definition';
 
 describe('topic registry', () => {
@@ -8,6 +8,15 @@ describe('topic registry', () => {
     for (const name of names) expect(name).toMatch(TOPIC_NAME_PATTERN);
     expect(new Set(names).size).toBe(names.length);
     expect(cdcTopic('users').name).toBe('pulse.cdc.users.v1');
+  });
+
+  it('names the dead-letter topic of a consumer group after the group, keeping the bytes as they are', () => {
+    const topic = deadLetterTopic('storage-activity');
+    expect(topic.name).toBe('pulse.deadletter.storage_activity.v1');
+    expect(deadLetterTopic('etl.bronze').name).toBe('pulse.deadletter.etl_bronze.v1');
+    const garbage = Buffer.from([0xff, 0x00, 0x13]);
+    expect(topic.value.decode(topic.value.encode(garbage))).toEqual(garbage);
+    expect(deadLetterReplayTopic('storage-activity').name).toBe('pulse.deadletter.storage_activity.replayed.v1');
   });
 
   it('refuses a topic name outside the convention', () => {

@@ -1,4 +1,4 @@
-import { jsonCodec, protoCodec, utf8Codec } from './codecs';
+import { bytesCodec, jsonCodec, protoCodec, utf8Codec } from './codecs';
 import { Heartbeat, SchemaChange } from './gen/pulse/cdc/v1';
 import { LateEvent, WindowAggregate } from './gen/pulse/etl/v1';
 import { ActivityRejected, ActivityTracked } from './gen/pulse/ingest/v1';
@@ -104,6 +104,51 @@ export function aggregateTopic(name: string): TopicDefinition<string, WindowAggr
     config: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(30 * DAY_MS) },
     key: utf8Codec,
     value: protoCodec(WindowAggregate, 'pulse.etl.v1.WindowAggregate'),
+  });
+}
+
+/**
+ * The dead-letter topic of one consumer group: `pulse.deadletter.<group>.v1`. A record the group could not
+ * decode, or whose handling failed for good, is written here as it was read (key = the original key bytes,
+ * value = the original value bytes) with headers that say where it came from and why it failed, in Kafka
+ * Connect's style (`__pulse.errors.topic`, `.partition`, `.offset`, `.timestamp`, `.group`, `.exception.class`,
+ * `.exception.message`, `.attempts`, `.failed_at`); the source's own headers are kept. Group names are
+ * lower-cased and characters outside [a-z0-9_] become `_` (`storage-activity` → `storage_activity`).
+ */
+export function deadLetterTopic(group: string): TopicDefinition<Buffer, Buffer> {
+  return defineTopic({
+    name: `pulse.deadletter.${topicSegment(group)}.v1`,
+    description: `Records consumer group ${group} could not handle, as read, with the source and the error in headers.`,
+    partitions: 3,
+    config: { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) },
+    key: bytesCodec,
+    value: bytesCodec,
+  });
+}
+
+/** What `deadletters replay` records of one replayed dead letter (the topic's key is the source position). */
+export interface DeadLetterReplay {
+  /** Topic the record was written back to. */
+  to: string;
+  /** Where the dead letter that was replayed sits (`topic/partition/offset`). */
+  deadLetter: string;
+  /** When, ms since the epoch. */
+  replayedAtMs: number;
+}
+
+/**
+ * The replay markers of a consumer group's dead letters: `pulse.deadletter.<group>.replayed.v1`, one record per
+ * source record written back (key = its source position `topic/partition/offset`), compacted, so a second
+ * replay skips what the first wrote back, and duplicate dead letters of one record are written back once.
+ */
+export function deadLetterReplayTopic(group: string): TopicDefinition<string, DeadLetterReplay> {
+  return defineTopic({
+    name: `pulse.deadletter.${topicSegment(group)}.replayed.v1`,
+    description: `Dead letters of consumer group ${group} written back to a topic; key = the source position.`,
+    partitions: 1,
+    config: { 'cleanup.policy': 'compact' },
+    key: utf8Codec,
+    value: jsonCodec<DeadLetterReplay>(),
   });
 }
 

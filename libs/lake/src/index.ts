@@ -7,3 +7,4 @@ export * from './engine/duckdb.engine';
 export * from './storage/lake-storage';
 export * from './storage/local.lake-storage';
 export * from './storage/s3.lake-storage';
+export * from './tables/bronze-layout';

@@ -154,6 +154,8 @@ async function main(): Promise<void> {
         LAKE_ROOT: lake,
         SPARK_REMOTE: `sc://127.0.0.1:${sparkEnv.SPARK_CONNECT_PORT}`,
         FEATURES_GRPC_ADDR: sink.address,
+        // The bench measures the jobs: calls go without credentials (PULSE_AUTH=off, local only).
+        PULSE_AUTH: 'off',
       },
     });
     await waitForReady(service, httpPort, { name: 'analytics', logFile });

@@ -87,6 +87,8 @@ feature_views:
   const env = {
     ...process.env,
     LOG_LEVEL: 'warn',
+    // A conformance check of the answers, not of access: calls go without credentials (PULSE_AUTH=off, local only).
+    PULSE_AUTH: 'off',
     PG_URL,
     REDIS_URL,
     LAKE_ROOT: dir,

@@ -154,6 +154,8 @@ function serviceEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return {
     ...process.env,
     LOG_LEVEL: 'warn',
+    // The bench measures the service's own work: calls go without credentials (PULSE_AUTH=off, local only).
+    PULSE_AUTH: 'off',
     REDIS_URL,
     PG_URL: opts.pgUrl,
     FEATURE_STORE_PG_SCHEMA: SCHEMA,

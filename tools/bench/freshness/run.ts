@@ -12,8 +12,10 @@
 // Prints one JSON line. Run by Node 24 with type stripping: erasable TypeScript only, npm packages only.
 import grpc from '@grpc/grpc-js';
 import { Consumer, stringSerializers } from '@platformatic/kafka';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
-import { envInt, KAFKA_BROKERS, note, percentile, round, RUN_ID, sleep } from '../lib/bench.ts';
+import { envInt, KAFKA_BROKERS, note, percentile, REPO, round, RUN_ID, sleep } from '../lib/bench.ts';
 import { loadProto } from '../lib/proto.ts';
 
 const ACTION_PROBES = envInt('BENCH_ACTION_PROBES', 20);
@@ -26,6 +28,9 @@ const SCHEMA = process.env['BENCH_APP_SCHEMA'] ?? 'public';
 const INGEST = process.env['INGEST_GRPC_ADDR'] ?? '127.0.0.1:50051';
 const RECS = process.env['RECS_GRPC_ADDR'] ?? '127.0.0.1:50056';
 const STORAGE = process.env['STORAGE_GRPC_ADDR'] ?? '127.0.0.1:50053';
+// The caller's API key: PULSE_API_KEY, else the local admin key `./pulse up` wrote (events:write and recs:read suffice).
+const LOCAL_KEY = join(REPO, 'tmp/pulse-admin.key');
+const API_KEY = process.env['PULSE_API_KEY'] || (existsSync(LOCAL_KEY) ? readFileSync(LOCAL_KEY, 'utf8').trim() : '');
 
 type Json = Record<string, any>;
 
@@ -35,9 +40,15 @@ function client(relative: string, service: string, address: string): grpc.Client
   return new Ctor(address, grpc.credentials.createInsecure());
 }
 
+function credentials(): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  if (API_KEY) metadata.set('authorization', `Bearer ${API_KEY}`);
+  return metadata;
+}
+
 function call<T = Json>(c: grpc.Client, method: string, request: unknown, deadlineMs = 5_000): Promise<T> {
   return new Promise((resolve, reject) =>
-    (c as Json)[method](request, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (e: Error | null, r: T) =>
+    (c as Json)[method](request, credentials(), { deadline: Date.now() + deadlineMs }, (e: Error | null, r: T) =>
       e ? reject(e) : resolve(r),
     ),
   );

@@ -118,6 +118,8 @@ async function startService(): Promise<{ child: ChildProcess; grpcPort: number; 
       // Isolated, short-lived dedup keys: the bench's ids expire on their own.
       INGEST_DEDUP_KEY_PREFIX: `pulse:bench:${RUN_ID}:dedup:`,
       INGEST_DEDUP_TTL: '3m',
+      // The bench measures the service's own work: calls go without credentials (PULSE_AUTH=off, local only).
+      PULSE_AUTH: 'off',
     },
   });
   service = child;

@@ -62,7 +62,15 @@ async function main(): Promise<void> {
   const httpPort = await freePort();
   const logFile = join(dir, 'recommender.log');
   const service = spawnLogged(NODE, [join(REPO, 'dist/apps/recommender/main.js')], {
-    env: { ...process.env, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), RECS_MODELS_DIR: models, LOG_LEVEL: 'warn' },
+    // The bench measures serving: ghz calls without credentials (PULSE_AUTH=off, local only).
+    env: {
+      ...process.env,
+      GRPC_PORT: String(grpcPort),
+      HTTP_PORT: String(httpPort),
+      RECS_MODELS_DIR: models,
+      LOG_LEVEL: 'warn',
+      PULSE_AUTH: 'off',
+    },
     logFile,
   });
   try {

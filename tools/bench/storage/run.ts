@@ -212,6 +212,8 @@ async function startService(): Promise<{ child: ChildProcess; grpcPort: number; 
       MEDIA_SWEEPER: 'false',
       MEDIA_ROOT: join(dir, 'media'),
       LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
+      // The bench measures the service's own work: calls go without credentials (PULSE_AUTH=off, local only).
+      PULSE_AUTH: 'off',
     },
   });
   service = child;

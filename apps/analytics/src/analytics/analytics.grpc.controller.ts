@@ -1,6 +1,6 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { analyticsV1, millisToTimestamp } from '@pulse/contracts';
-import { GrpcExceptionFilter } from '@pulse/platform';
+import { GrpcExceptionFilter, RequiresScope } from '@pulse/platform';
 import type { FailureKind, JobRun, RunProgress, RunState, RunTrigger } from '../runs/job-run';
 import { AnalyticsService, type JobView } from './analytics.service';
 
@@ -81,26 +81,33 @@ function jobProto(view: JobView): analyticsV1.Job {
   };
 }
 
-/** pulse.analytics.v1.AnalyticsService over the slice's service; every RPC of the proto must be here (the decorator checks). */
+/**
+ * pulse.analytics.v1.AnalyticsService over the slice's service; every RPC of the proto must be here (the decorator
+ * checks). Jobs and runs are operational status (ops:read); starting a run changes the lake and the feature store (admin).
+ */
 @Controller()
 @analyticsV1.AnalyticsServiceControllerMethods()
 @UseFilters(GrpcExceptionFilter)
 export class AnalyticsGrpcController implements analyticsV1.AnalyticsServiceController {
   constructor(private readonly service: AnalyticsService) {}
 
+  @RequiresScope('ops:read')
   async listJobs(_request: analyticsV1.ListJobsRequest): Promise<analyticsV1.ListJobsResponse> {
     return { jobs: (await this.service.listJobs()).map(jobProto) };
   }
 
+  @RequiresScope('admin')
   async runJob(request: analyticsV1.RunJobRequest): Promise<analyticsV1.RunJobResponse> {
     const run = await this.service.runJob({ job: request.job, parameters: request.parameters ?? {}, retryOf: request.retryOf });
     return { run: runProto(run) };
   }
 
+  @RequiresScope('ops:read')
   async getJobRun(request: analyticsV1.GetJobRunRequest): Promise<analyticsV1.GetJobRunResponse> {
     return { run: runProto(await this.service.getRun(request.runId)) };
   }
 
+  @RequiresScope('ops:read')
   async listJobRuns(request: analyticsV1.ListJobRunsRequest): Promise<analyticsV1.ListJobRunsResponse> {
     // an unknown enum value reaches the service as a state it refuses
     const state = request.state ? (STATE_NAMES.get(request.state) ?? (`state ${request.state}` as RunState)) : undefined;

@@ -41,6 +41,7 @@ import { AnalyticsService } from './analytics.service';
             retries: 2,
             backoffMs: 200,
             registry: metrics.registry,
+            credentials: config.PULSE_API_KEY || undefined,
           }),
         ),
     },

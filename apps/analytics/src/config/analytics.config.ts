@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { authEnv, env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 import { parseSparkRemote } from '../spark/spark-connect.client';
 import { parseCron, parseScheduleOverrides } from '../schedules/cron';
@@ -9,9 +9,11 @@ export const analyticsConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   /** gRPC listen address; port 0 picks a free port. */
   GRPC_HOST: env.string('0.0.0.0'),
-  GRPC_PORT: env.port(50058),
+  GRPC_PORT: env.port(50059),
   /** HTTP for /health/live, /health/ready and /metrics. */
-  HTTP_PORT: env.port(8088),
+  HTTP_PORT: env.port(8089),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),
   /** The service's own PostgreSQL schema (its tables and schema_migrations). */
   ANALYTICS_PG_SCHEMA: env.identifier('analytics'),
@@ -40,7 +42,7 @@ export const analyticsConfigSchema = z.object({
    * under its LAKE_ROOT.
    */
   LAKE_ROOT: env.string('tmp/lake'),
-  /** The feature store, where pymk pushes its lists (FeaturesService/Push). */
+  /** The feature store, where pymk pushes its lists (FeaturesService/Push, with PULSE_API_KEY: features:write). */
   FEATURES_GRPC_ADDR: env.address('127.0.0.1:50055'),
   /** Rows per Push call (the feature store takes 1..1000). */
   ANALYTICS_PUSH_BATCH: env.int(500, 1, 1000),

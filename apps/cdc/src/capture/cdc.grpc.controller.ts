@@ -1,6 +1,6 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { cdcV1 } from '@pulse/contracts';
-import { GrpcExceptionFilter } from '@pulse/platform';
+import { GrpcExceptionFilter, RequiresScope } from '@pulse/platform';
 import { CaptureStatusService } from './capture-status.service';
 import { StreamingSourceService } from './streaming-source.service';
 import { IncrementalSnapshotService } from '../snapshot/incremental-snapshot.service';
@@ -16,28 +16,34 @@ export class CdcGrpcController implements cdcV1.CdcServiceController {
     private readonly snapshots: IncrementalSnapshotService,
   ) {}
 
+  @RequiresScope('ops:read')
   async getStatus(): Promise<cdcV1.GetStatusResponse> {
     return { connector: await this.connector() };
   }
 
+  @RequiresScope('admin')
   async pauseCapture(request: cdcV1.PauseCaptureRequest): Promise<cdcV1.PauseCaptureResponse> {
     await this.streaming.pause(request.reason ?? '');
     return { connector: await this.connector() };
   }
 
+  @RequiresScope('admin')
   async resumeCapture(request: cdcV1.ResumeCaptureRequest): Promise<cdcV1.ResumeCaptureResponse> {
     await this.streaming.resume(request.reason ?? '');
     return { connector: await this.connector() };
   }
 
+  @RequiresScope('admin')
   async triggerIncrementalSnapshot(request: cdcV1.TriggerIncrementalSnapshotRequest): Promise<cdcV1.TriggerIncrementalSnapshotResponse> {
     return { snapshot: await this.snapshots.trigger(request.tables ?? [], request.chunkSize ?? 0, request.additionalConditions ?? {}) };
   }
 
+  @RequiresScope('ops:read')
   getSnapshotStatus(request: cdcV1.GetSnapshotStatusRequest): cdcV1.GetSnapshotStatusResponse {
     return { snapshot: this.snapshots.get(request.snapshotId ?? '') };
   }
 
+  @RequiresScope('admin')
   async stopIncrementalSnapshot(request: cdcV1.StopIncrementalSnapshotRequest): Promise<cdcV1.StopIncrementalSnapshotResponse> {
     return { snapshot: await this.snapshots.stop(request.snapshotId ?? '', request.tables ?? []) };
   }

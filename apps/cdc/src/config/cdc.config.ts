@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { authEnv, env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 /**
@@ -37,6 +37,8 @@ export const cdcConfigSchema = z.object({
   GRPC_PORT: env.port(50052),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8082),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
   /** The app database captured; the role needs REPLICATION (or superuser) and SELECT on the tables. */
   PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),

@@ -10,9 +10,9 @@ import {
   windowAggregateKey,
 } from '@pulse/contracts';
 import { ColumnBatch, type DeltaTable } from '@pulse/lake';
-import type { IncomingRecord, KafkaClient, Logger, TopicBatch } from '@pulse/platform';
+import type { IncomingRecord, KafkaClient, Logger, RecordPosition, TopicBatch } from '@pulse/platform';
 import { activityTypeName, targetTypeName, utcDate } from '../bronze/bronze-tables';
-import { committedOffsets, txnAppId } from '../streams/exactly-once.sink';
+import { committedOffsets, DEAD_LETTERS_INFO, txnAppId } from '../streams/exactly-once.sink';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
 import type { ActivityFacts, AggregateDefinition } from './aggregate-definitions';
 import { type AggregatorState, type WindowAggregator, type WindowResult } from './window-aggregator';
@@ -54,6 +54,10 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
   readonly name: string;
   /** State files of the latest commits, oldest first. */
   private stateKeys: string[] = [];
+  /** A batch failed after the aggregator took its records in: restore from the table before the next. */
+  private stale = false;
+  /** The aggregator's state before any record: what a stream without a committed state goes back to. */
+  private readonly initialState: AggregatorState;
 
   constructor(
     readonly definition: AggregateDefinition,
@@ -65,6 +69,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     private readonly logger: Logger,
   ) {
     this.name = `agg_${definition.name}`;
+    this.initialState = aggregator.snapshot();
   }
 
   get topic(): TopicDefinition<string, etlV1.WindowAggregate> {
@@ -89,6 +94,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     if (committedOffsets(snapshot, this.name, this.source.name).size > 0) {
       throw new Error(`${this.name}: the table has offsets but no window state; refusing to double-count`);
     }
+    this.aggregator.restore(this.initialState);
   }
 
   async committedOffsets(): Promise<Map<string, Map<number, bigint>>> {
@@ -99,7 +105,22 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     return this.aggregator.watermarkMs();
   }
 
-  async process(batch: IncomingRecord<string, Tracked>[]): Promise<BatchOutcome> {
+  async process(batch: IncomingRecord<string, Tracked>[], deadLettered: readonly RecordPosition[] = []): Promise<BatchOutcome> {
+    if (this.stale) {
+      await this.restore();
+      this.stale = false;
+    }
+    try {
+      return await this.processBatch(batch, deadLettered);
+    } catch (error) {
+      // The batch is retried: the window state goes back to what the table committed (a failed commit may
+      // have landed, so the table decides), as a restart would, before the records are counted again.
+      this.stale = true;
+      throw error;
+    }
+  }
+
+  private async processBatch(batch: IncomingRecord<string, Tracked>[], deadLettered: readonly RecordPosition[]): Promise<BatchOutcome> {
     const snapshot = await this.table.refresh();
     const committed = committedOffsets(snapshot, this.name, this.source.name);
     const next = new Map<number, bigint>();
@@ -119,10 +140,18 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
         records.set(f, record);
       }
     }
+    // Records already on the dead-letter topic: the commit moves the partition's offset past them.
+    const passed: string[] = [];
+    for (const p of deadLettered) {
+      const from = committed.get(p.partition);
+      if (p.topic !== this.source.name || (from !== undefined && p.offset < from)) continue;
+      passed.push(`${p.topic}/${p.partition}/${p.offset}`);
+      const seen = next.get(p.partition);
+      if (seen === undefined || p.offset + 1n > seen) next.set(p.partition, p.offset + 1n);
+    }
     if (next.size === 0) return { version: null, written: 0, skipped };
 
-    // A batch that fails stops the stream (and the service, see superviseConsumer): the next start
-    // restores the window state committed with the table's offsets, so nothing here needs undoing.
+    // A batch that fails is retried after the window state is restored from the table (see process).
     const emission = this.aggregator.process(facts);
     const now = Date.now();
     const watermark = emission.watermark;
@@ -169,7 +198,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       operationParameters: { outputMode: 'Append', queryId: this.name, epochId: String(snapshot.version + 1) },
       operationMetrics: { numLateEvents: String(emission.late.length), numUpdates: String(emission.updates.length) },
       txns,
-      info: { pulseStreamState: ref },
+      info: passed.length > 0 ? { pulseStreamState: ref, [DEAD_LETTERS_INFO]: passed } : { pulseStreamState: ref },
     });
     await this.dropOldStates(stateKey);
     return { version: result.version, written: emission.finals.length, skipped };

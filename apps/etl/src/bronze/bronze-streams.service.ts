@@ -59,8 +59,8 @@ export class BronzeStreamsService implements OnApplicationBootstrap {
       async committedOffsets() {
         return new Map([[topic.name, committedOffsets(await table.refresh(), '', topic.name)]]);
       },
-      async process(batch): Promise<BatchOutcome> {
-        const result = await sink.write(batch);
+      async process(batch, deadLettered): Promise<BatchOutcome> {
+        const result = await sink.write(batch, { deadLettered });
         for (const gap of result.gaps) {
           logger.warn(
             { table: definition.name, ...gap, expected: String(gap.expected), got: String(gap.got) },

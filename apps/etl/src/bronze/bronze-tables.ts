@@ -1,5 +1,12 @@
 import { type DebeziumEnvelope, ingestV1, recsV1, timestampToMillis } from '@pulse/contracts';
-import type { ColumnValue, CreateTableOptions, DeltaColumn } from '@pulse/lake';
+import {
+  activityBronzeLayout,
+  bronzeConfiguration,
+  cdcBronzeLayout,
+  type ColumnValue,
+  type CreateTableOptions,
+  recsServedBronzeLayout,
+} from '@pulse/lake';
 import type { IncomingRecord } from '@pulse/platform';
 
 /** How one source topic lands in its bronze Delta table: the table's shape and one row per record. */
@@ -12,12 +19,6 @@ export interface BronzeTable<K, V> {
   /** The row of a record, in `create.columns` order; null skips the record (a tombstone). */
   row(record: IncomingRecord<K, V>): ColumnValue[] | null;
 }
-
-const KAFKA_COLUMNS: DeltaColumn[] = [
-  { name: 'kafka_partition', type: 'integer', nullable: false },
-  { name: 'kafka_offset', type: 'long', nullable: false },
-  { name: 'kafka_timestamp', type: 'timestamp' },
-];
 
 const DAY_MS = 86_400_000;
 
@@ -52,36 +53,15 @@ export function targetTypeName(type: ingestV1.TargetType): string {
 }
 
 /**
- * bronze/activity: every tracked event as accepted by ingest, flattened, partitioned by the UTC date of
- * `occurred_at` (the event time). One row per Kafka record; `event_id` is unique per accepted event.
+ * bronze/activity (its layout in @pulse/lake): every tracked event as accepted by ingest, flattened, partitioned
+ * by the UTC date of `occurred_at` (the event time). One row per Kafka record; `event_id` is unique per accepted event.
  */
 export function activityBronzeTable(targetFileSize: number, checkpointInterval: number): BronzeTable<string, ingestV1.ActivityTracked> {
+  const { path, create } = activityBronzeLayout(bronzeConfiguration(targetFileSize, checkpointInterval));
   return {
     name: 'activity_bronze',
-    path: 'bronze/activity',
-    create: {
-      name: 'activity_bronze',
-      description: 'Tracked user activity (pulse.activity.tracked.v1), one row per accepted event',
-      columns: [
-        { name: 'event_id', type: 'string', nullable: false },
-        { name: 'user_id', type: 'string', nullable: false },
-        { name: 'type', type: 'string', nullable: false },
-        { name: 'target_type', type: 'string' },
-        { name: 'target_id', type: 'string' },
-        { name: 'occurred_at', type: 'timestamp', nullable: false },
-        { name: 'received_at', type: 'timestamp' },
-        { name: 'session_id', type: 'string' },
-        { name: 'recommendation_id', type: 'string' },
-        { name: 'properties', type: 'map<string,string>' },
-        { name: 'platform', type: 'string' },
-        { name: 'app_version', type: 'string' },
-        { name: 'client_id', type: 'string' },
-        ...KAFKA_COLUMNS,
-        { name: 'event_date', type: 'date', nullable: false },
-      ],
-      partitionColumns: ['event_date'],
-      configuration: configuration(targetFileSize, checkpointInterval),
-    },
+    path,
+    create,
     row(record) {
       const tracked = record.value;
       const e = tracked?.event;
@@ -110,8 +90,23 @@ export function activityBronzeTable(targetFileSize: number, checkpointInterval: 
   };
 }
 
+/** A served list's items as the lake keeps them (JSON of `[{"item_id","rank","score","sources"}]`), in order. */
+export function servedItems(items: readonly recsV1.RecommendedItem[]) {
+  return items.map((i) => ({
+    item_id: i.itemId,
+    rank: i.rank,
+    score: i.score,
+    sources: i.sources.map((s) => enumName(recsV1.CandidateSource, s, 'CANDIDATE_SOURCE_')),
+  }));
+}
+
+/** Strategy name without its prefix: STRATEGY_PERSONALIZED → PERSONALIZED. */
+export function strategyName(strategy: recsV1.Strategy): string {
+  return enumName(recsV1.Strategy, strategy, 'STRATEGY_');
+}
+
 /**
- * bronze/recs_served: every recommendation list served (pulse.recs.served.v1), partitioned by the UTC date it
+ * bronze/recs_served (its layout in @pulse/lake): every recommendation list served (pulse.recs.served.v1), partitioned by the UTC date it
  * was served. One row per list; `items` holds its items in order as JSON (`[{"item_id","rank","score","sources"}]`)
  * so activity carrying the `recommendation_id` joins to what was shown, at which position, from which source.
  */
@@ -119,46 +114,22 @@ export function recsServedBronzeTable(
   targetFileSize: number,
   checkpointInterval: number,
 ): BronzeTable<string, recsV1.RecommendationServed> {
+  const { path, create } = recsServedBronzeLayout(bronzeConfiguration(targetFileSize, checkpointInterval));
   return {
     name: 'recs_served_bronze',
-    path: 'bronze/recs_served',
-    create: {
-      name: 'recs_served_bronze',
-      description: 'Recommendation lists served (pulse.recs.served.v1), one row per list',
-      columns: [
-        { name: 'recommendation_id', type: 'string', nullable: false },
-        { name: 'user_id', type: 'string' },
-        { name: 'seed_item_id', type: 'string' },
-        { name: 'model_version', type: 'string' },
-        { name: 'strategy', type: 'string' },
-        { name: 'experiment_id', type: 'string' },
-        { name: 'variant', type: 'string' },
-        { name: 'served_at', type: 'timestamp', nullable: false },
-        { name: 'items', type: 'string', nullable: false },
-        { name: 'item_count', type: 'integer', nullable: false },
-        { name: 'context', type: 'map<string,string>' },
-        ...KAFKA_COLUMNS,
-        { name: 'served_date', type: 'date', nullable: false },
-      ],
-      partitionColumns: ['served_date'],
-      configuration: configuration(targetFileSize, checkpointInterval),
-    },
+    path,
+    create,
     row(record) {
       const v = record.value;
       if (!v) return null;
       const served = v.servedAt ? timestampToMillis(v.servedAt) : record.timestampMs;
-      const items = v.items.map((i) => ({
-        item_id: i.itemId,
-        rank: i.rank,
-        score: i.score,
-        sources: i.sources.map((s) => enumName(recsV1.CandidateSource, s, 'CANDIDATE_SOURCE_')),
-      }));
+      const items = servedItems(v.items);
       return [
         v.recommendationId,
         v.userId || null,
         v.seedItemId || null,
         v.modelVersion || null,
-        enumName(recsV1.Strategy, v.strategy, 'STRATEGY_'),
+        strategyName(v.strategy),
         v.experimentId || null,
         v.variant || null,
         served,
@@ -175,7 +146,7 @@ export function recsServedBronzeTable(
 }
 
 /**
- * bronze/cdc/<schema>.<table>: the change events of one app-database table, Debezium envelope kept as
+ * bronze/cdc/<schema>.<table> (its layout in @pulse/lake): the change events of one app-database table, Debezium envelope kept as
  * JSON (before/after), partitioned by the UTC date of the change's commit (`source.ts_ms`).
  */
 export function cdcBronzeTable(
@@ -183,29 +154,11 @@ export function cdcBronzeTable(
   targetFileSize: number,
   checkpointInterval: number,
 ): BronzeTable<Record<string, unknown>, DebeziumEnvelope> {
-  const name = qualified.replace('.', '_');
+  const { path, create } = cdcBronzeLayout(qualified, bronzeConfiguration(targetFileSize, checkpointInterval));
   return {
-    name: `cdc_${name}_bronze`,
-    path: `bronze/cdc/${qualified}`,
-    create: {
-      name: `cdc_${name}_bronze`,
-      description: `Change events of app-database table ${qualified} (Debezium envelope)`,
-      columns: [
-        { name: 'key', type: 'string' },
-        { name: 'op', type: 'string' },
-        { name: 'before', type: 'string' },
-        { name: 'after', type: 'string' },
-        { name: 'source_ts', type: 'timestamp' },
-        { name: 'lsn', type: 'long' },
-        { name: 'tx_id', type: 'long' },
-        { name: 'snapshot', type: 'string' },
-        { name: 'ts', type: 'timestamp' },
-        ...KAFKA_COLUMNS,
-        { name: 'change_date', type: 'date', nullable: false },
-      ],
-      partitionColumns: ['change_date'],
-      configuration: configuration(targetFileSize, checkpointInterval),
-    },
+    name: create.name ?? path,
+    path,
+    create,
     row(record) {
       const v = record.value;
       if (!v) return null; // tombstone: the delete before it carries the change
@@ -226,13 +179,5 @@ export function cdcBronzeTable(
         utcDate(at),
       ];
     },
-  };
-}
-
-function configuration(targetFileSize: number, checkpointInterval: number): Record<string, string> {
-  return {
-    'delta.checkpointInterval': String(checkpointInterval),
-    'delta.deletedFileRetentionDuration': 'interval 7 days',
-    'pulse.targetFileSize': String(targetFileSize),
   };
 }

@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { authEnv, env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 const topicName = (fallback: string) =>
@@ -14,6 +14,8 @@ export const etlConfigSchema = z.object({
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50054),
   HTTP_PORT: env.port(8084),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
   /** Where the lake lives: `fs` (LAKE_ROOT, a local or mounted directory) or `s3` (LAKE_S3_*). */
   LAKE_BACKEND: z.enum(['fs', 's3']).default('fs'),
@@ -84,6 +86,17 @@ export const etlConfigSchema = z.object({
     .string()
     .regex(/^([a-z][a-z0-9_]*)?$/)
     .default(''),
+  /**
+   * Whether this replica runs the exposures stream (experiments/exposures: served lists of experiments joined with
+   * their outcomes). Like the aggregates, exactly one replica runs it; unset, it runs where the aggregates run
+   * (ETL_AGGREGATE_STREAMS). Needs ETL_SERVED_TOPIC.
+   */
+  ETL_EXPERIMENT_STREAM: z
+    .enum(['true', 'false', ''])
+    .optional()
+    .transform((v) => (v ? v === 'true' : undefined)),
+  /** An outcome counts for a served list when it happens within this long after the list was served. */
+  ETL_ATTRIBUTION_WINDOW: env.duration('30m'),
   /** Processing-time trigger: a micro-batch closes this long after its first record… */
   ETL_TRIGGER_INTERVAL: env.duration('5s'),
   /** …or once it holds this many records (Spark's maxOffsetsPerTrigger). */

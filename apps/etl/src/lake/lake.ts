@@ -1,5 +1,5 @@
 import { type CreateTableOptions, DeltaTable, LakeEngine, type LakeStorage, LocalLakeStorage, S3LakeStorage } from '@pulse/lake';
-import type { Logger } from '@pulse/platform';
+import { grpcErrors, type Logger } from '@pulse/platform';
 import { resolve } from 'node:path';
 import type { EtlConfig } from '../config/etl.config';
 
@@ -57,6 +57,13 @@ export class Lake {
   /** The managed table of that name, or undefined. */
   async find(name: string): Promise<ManagedTable | undefined> {
     return this.tables.get(name);
+  }
+
+  /** The managed table of that name; NOT_FOUND for the caller when there is none. */
+  async get(name: string): Promise<ManagedTable> {
+    const table = await this.find(name);
+    if (!table) throw grpcErrors.notFound(`table ${name}`);
+    return table;
   }
 
   async all(): Promise<ManagedTable[]> {

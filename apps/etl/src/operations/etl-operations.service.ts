@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { etlV1, millisToDuration, millisToTimestamp } from '@pulse/contracts';
 import { DeltaConflictError } from '@pulse/lake';
-import { grpcErrors, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger, ServiceMetrics } from '@pulse/platform';
+import { grpcErrors, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger, ServiceMetrics, requiredField } from '@pulse/platform';
 import { Gauge } from 'prom-client';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake, type ManagedTable } from '../lake/lake';
@@ -12,11 +12,6 @@ import { parsePartitionPredicate } from './partition-predicate';
 const MIN_RETENTION_MS = 168 * 3600 * 1000;
 const MAX_WHERE_LENGTH = 1024;
 const MIB = 1024 * 1024;
-
-function required(value: string, field: string): string {
-  if (!value) throw grpcErrors.invalidArgument(field, 'required');
-  return value;
-}
 
 /** End offsets per topic, queried once per status or metrics scrape. */
 type EndOffsets = Map<string, Promise<bigint[]>>;
@@ -157,7 +152,7 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
     zOrderBy: readonly string[];
     targetFileSizeBytes: number;
   }): Promise<etlV1.CompactTableResponse> {
-    required(request.table, 'table');
+    requiredField(request.table, 'table');
     if (request.where.length > MAX_WHERE_LENGTH) throw grpcErrors.invalidArgument('where', `at most ${MAX_WHERE_LENGTH} characters`);
     if (request.zOrderBy.length > 0) {
       throw grpcErrors.unimplemented('z_order_by: Z-ordering is not supported; compaction bin-packs files per partition');
@@ -198,7 +193,7 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
   }
 
   async vacuum(request: { table: string; retentionMs: number | null; dryRun: boolean }): Promise<etlV1.VacuumTableResponse> {
-    const { table } = await this.managed(required(request.table, 'table'));
+    const { table } = await this.managed(requiredField(request.table, 'table'));
     const retentionMs = request.retentionMs ?? this.config.LAKE_VACUUM_RETENTION;
     if (retentionMs < MIN_RETENTION_MS) {
       throw grpcErrors.invalidArgument('retention', 'at least 168 hours, so streams and time travel keep the files they need');
@@ -214,7 +209,7 @@ export class EtlOperationsService implements OnApplicationBootstrap, OnApplicati
   }
 
   private stream(name: string): StreamRunner<any, any> {
-    const stream = this.streams.get(required(name, 'stream'));
+    const stream = this.streams.get(requiredField(name, 'stream'));
     if (!stream)
       throw grpcErrors.notFound(
         `stream ${name} (streams of this replica: ${

@@ -3,7 +3,7 @@ import type { IncomingRecord } from '@pulse/platform';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExactlyOnceDeltaSink, txnAppId } from './exactly-once.sink';
+import { DEAD_LETTERS_INFO, ExactlyOnceDeltaSink, txnAppId } from './exactly-once.sink';
 
 const TOPIC = 'pulse.activity.tracked.v1';
 
@@ -74,5 +74,22 @@ describe('ExactlyOnceDeltaSink', () => {
     expect(t.snapshot().txns.get(txnAppId('', TOPIC, 2))?.version).toBe(80);
     const gap = await a.write(records(2, 90, 95));
     expect(gap.gaps).toEqual([{ topic: TOPIC, partition: 2, expected: 80n, got: 90n }]);
+  });
+
+  it('moves the offsets past dead-lettered records, lists them in the commit, and never twice', async () => {
+    const t = await table();
+    const sink = new ExactlyOnceDeltaSink(t, '', row);
+    const poison = { topic: TOPIC, partition: 0, offset: 3n };
+    // Offsets 0..2 and 4 written, 3 on the dead-letter topic: the txn goes to 5, with no gap reported.
+    const result = await sink.write([...records(0, 0, 3), ...records(0, 4, 5)], { deadLettered: [poison] });
+    expect(result).toMatchObject({ written: 4, gaps: [] });
+    expect(t.snapshot().txns.get(txnAppId('', TOPIC, 0))?.version).toBe(5);
+    expect((await t.commitInfo(result.version!))?.[DEAD_LETTERS_INFO]).toEqual([`${TOPIC}/0/3`]);
+    // A batch of only a dead letter at the end of the partition still moves it on.
+    const last = await sink.write([], { deadLettered: [{ topic: TOPIC, partition: 0, offset: 5n }] });
+    expect(last.written).toBe(0);
+    expect(t.snapshot().txns.get(txnAppId('', TOPIC, 0))?.version).toBe(6);
+    // Replayed after a crash: already behind the table, nothing is committed again.
+    expect(await sink.write(records(0, 0, 3), { deadLettered: [poison] })).toMatchObject({ version: null });
   });
 });

@@ -9,7 +9,13 @@ import {
   DeltaTxnReplayError,
   type TxnAction,
 } from '@pulse/lake';
-import type { IncomingRecord } from '@pulse/platform';
+import type { IncomingRecord, RecordPosition } from '@pulse/platform';
+
+/**
+ * Commit-info field listing the source records (`topic/partition/offset`) that a commit moves past without
+ * a row because they are on the stream's dead-letter topic: the table's own account of what it skipped.
+ */
+export const DEAD_LETTERS_INFO = 'pulseDeadLetters';
 
 /** The application id of a stream's progress on one topic-partition, kept as a Delta `txn`. */
 export function txnAppId(stream: string, topic: string, partition: number): string {
@@ -50,6 +56,8 @@ export interface SinkResult {
  * directory). Records below the table's committed offset are dropped before writing; a batch that
  * loses a race to another writer of the same partitions (a rebalance, a zombie replica) is re-filtered
  * against the winner's offsets and retried, so no record is written twice and none is skipped.
+ * Records on the dead-letter topic (`deadLettered`) advance the offsets like written ones, and are
+ * listed in the commit's info (`pulseDeadLetters`).
  */
 export class ExactlyOnceDeltaSink<K, V> {
   /** Names this writer in its commits (commitInfo.pulseWriter), for operators reading the history. */
@@ -64,7 +72,7 @@ export class ExactlyOnceDeltaSink<K, V> {
 
   async write(
     records: readonly IncomingRecord<K, V>[],
-    options: { batchId?: number; info?: Record<string, unknown> } = {},
+    options: { batchId?: number; info?: Record<string, unknown>; deadLettered?: readonly RecordPosition[] } = {},
   ): Promise<SinkResult> {
     for (let attempt = 0; ; attempt++) {
       const snapshot = await this.table.refresh();
@@ -86,6 +94,20 @@ export class ExactlyOnceDeltaSink<K, V> {
         const values = this.row(record);
         if (values) batch.push(values);
       }
+      // Records already on the dead-letter topic: the commit moves the partition's offset past them.
+      const passed: string[] = [];
+      for (const p of options.deadLettered ?? []) {
+        const appId = txnAppId(this.stream, p.topic, p.partition);
+        const from = committed.get(appId);
+        if (from !== undefined && p.offset < from) continue;
+        passed.push(`${p.topic}/${p.partition}/${p.offset}`);
+        const seen = next.get(appId);
+        if (!seen) next.set(appId, { topic: p.topic, partition: p.partition, first: p.offset, last: p.offset });
+        else {
+          if (p.offset < seen.first) seen.first = p.offset;
+          if (p.offset > seen.last) seen.last = p.offset;
+        }
+      }
       if (next.size === 0) return { version: null, written: 0, skipped, gaps: [] };
       const gaps = [...next.entries()].flatMap(([appId, p]) => {
         const expected = committed.get(appId);
@@ -94,6 +116,7 @@ export class ExactlyOnceDeltaSink<K, V> {
       const txns: TxnAction[] = [...next.entries()].map(([appId, p]) => ({ appId, version: Number(p.last + 1n) }));
       const info: Record<string, unknown> = { ...(options.info ?? {}), pulseWriter: this.writerId };
       if (options.batchId !== undefined) info['pulseBatchId'] = options.batchId;
+      if (passed.length > 0) info[DEAD_LETTERS_INFO] = passed;
       try {
         const result = await this.table.appendBatch(batch, {
           operation: 'STREAMING UPDATE',

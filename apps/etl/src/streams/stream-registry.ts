@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { TopicDefinition } from '@pulse/contracts';
-import { HealthRegistry, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
+import { HealthRegistry, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger, ServiceMetrics } from '@pulse/platform';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { StreamMetrics } from './stream-metrics';
 import { type StreamProcessor, StreamRunner } from './stream-runner.kafka.consumer';
@@ -19,6 +19,7 @@ export class StreamRegistry implements BeforeApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly health: HealthRegistry,
     private readonly metrics: StreamMetrics,
+    private readonly serviceMetrics: ServiceMetrics,
   ) {}
 
   /** Starts a stream writing to `sinkTable` from `topics`, and registers it. */
@@ -33,6 +34,7 @@ export class StreamRegistry implements BeforeApplicationShutdown {
       kafka: this.kafka,
       logger: this.logger,
       health: this.health,
+      metrics: this.serviceMetrics,
       counters: this.metrics,
       maxBatchRecords: this.config.ETL_MAX_BATCH_RECORDS,
       triggerIntervalMs: this.config.ETL_TRIGGER_INTERVAL,

@@ -6,6 +6,8 @@ import {
   type KafkaClient,
   kafkaErrorMessage,
   type Logger,
+  type RecordPosition,
+  type ServiceMetrics,
   type SupervisedConsumer,
   superviseConsumer,
 } from '@pulse/platform';
@@ -14,8 +16,11 @@ import {
 export interface StreamProcessor<K, V> {
   /** Next offsets per topic and partition that the sink has committed (a table's txns). */
   committedOffsets(): Promise<Map<string, Map<number, bigint>>>;
-  /** Handles one micro-batch; resolves once it is durable in the sink. */
-  process(batch: IncomingRecord<K, V>[]): Promise<BatchOutcome>;
+  /**
+   * Handles one micro-batch; resolves once it is durable in the sink. `deadLettered`: records of the batch
+   * already durable on the dead-letter topic, which the commit moves the offsets past (see README).
+   */
+  process(batch: IncomingRecord<K, V>[], deadLettered: readonly RecordPosition[]): Promise<BatchOutcome>;
   /** Event-time watermark, ms; null when the stream has none (yet). */
   watermarkMs(): number | null;
 }
@@ -72,6 +77,7 @@ export class StreamRunner<K, V> {
       kafka: KafkaClient;
       logger: Logger;
       health: HealthRegistry;
+      metrics?: ServiceMetrics;
       counters: StreamCounters;
       maxBatchRecords: number;
       triggerIntervalMs: number;
@@ -82,18 +88,22 @@ export class StreamRunner<K, V> {
     return this.serialize(async () => {
       if (this.state === 'RUNNING') return;
       await this.alignGroupOffsets();
-      const consumer = this.deps.kafka.consumer(this.topics, {
-        groupId: this.groupId,
-        from: 'earliest',
-        maxBatchSize: this.deps.maxBatchRecords,
-        maxBatchWaitMs: this.deps.triggerIntervalMs,
-      });
       this.supervised = superviseConsumer({
         name: `stream:${this.name}`,
-        consumer,
-        handler: (batch) => this.handle(batch),
+        kafka: this.deps.kafka,
+        topics: this.topics,
+        consume: {
+          groupId: this.groupId,
+          from: 'earliest',
+          maxBatchSize: this.deps.maxBatchRecords,
+          maxBatchWaitMs: this.deps.triggerIntervalMs,
+        },
+        handler: (batch, context) => this.handle(batch, context.deadLettered),
+        // A poison record the table has moved past (its dead letter came before that commit) is not sent again.
+        sinkOffsets: () => this.processor.committedOffsets(),
         logger: this.deps.logger,
         health: this.deps.health,
+        metrics: this.deps.metrics,
       });
       this.state = 'RUNNING';
       this.deps.logger.info({ stream: this.name, group: this.groupId, topics: this.topics.map((t) => t.name) }, 'stream started');
@@ -136,10 +146,10 @@ export class StreamRunner<K, V> {
     return this.processor.committedOffsets();
   }
 
-  private async handle(batch: IncomingRecord<K, V>[]): Promise<void> {
+  private async handle(batch: IncomingRecord<K, V>[], deadLettered: readonly RecordPosition[]): Promise<void> {
     const started = Date.now();
     try {
-      const outcome = await this.processor.process(batch);
+      const outcome = await this.processor.process(batch, deadLettered);
       const seconds = Math.max((Date.now() - started) / 1000, 1e-3);
       const sincePrevious = this.lastBatchStartedAt === null ? seconds : Math.max((started - this.lastBatchStartedAt) / 1000, 1e-3);
       this.inputRate = batch.length / sincePrevious;
@@ -150,8 +160,8 @@ export class StreamRunner<K, V> {
       this.lastError = '';
       this.deps.counters.onBatch(this.name, outcome, batch.length, seconds);
     } catch (error) {
+      // Retried by the supervisor (transient) or dead-lettered (permanent); the stream stays RUNNING meanwhile.
       this.lastError = kafkaErrorMessage(error) || errorMessage(error);
-      this.state = 'FAILED';
       throw error;
     }
   }

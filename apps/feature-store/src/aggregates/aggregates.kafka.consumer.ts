@@ -29,7 +29,8 @@ type Outcome = 'written' | 'unchanged' | 'stale' | 'window_open' | 'missing_join
  * as the view's source says). A window is pushed once the stream's watermark has passed its end (or it
  * is final): an open window's partial counts never reach the online store, just as the offline store
  * has no row for it yet. Later updates of a closed window (late data) overwrite it; a record older
- * than what the store holds is not written. Offsets are committed after Redis acknowledged the batch.
+ * than what the store holds is not written. Offsets are committed after Redis acknowledged the batch;
+ * a record that cannot be decoded goes to pulse.deadletter.<group>.v1, Redis being down is retried.
  * The topic set follows the registry: a new version with other topics restarts the consumer.
  */
 @Injectable()
@@ -49,7 +50,7 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
     private readonly registry: RegistryCache,
     private readonly store: OnlineStoreRepository,
     private readonly health: HealthRegistry,
-    metrics: ServiceMetrics,
+    private readonly metrics: ServiceMetrics,
   ) {
     this.records = new Counter({
       name: 'feature_store_aggregate_records_total',
@@ -107,14 +108,13 @@ export class AggregatesKafkaConsumer implements OnApplicationBootstrap, OnApplic
     this.logger.info({ topics }, 'consuming aggregates topics');
     this.supervised = superviseConsumer({
       name: 'aggregates-consumer',
-      consumer: this.kafka.consumer(definitions, {
-        groupId: this.config.FEATURE_STORE_AGGREGATES_GROUP,
-        from: 'earliest',
-        maxBatchSize: 1000,
-      }),
+      kafka: this.kafka,
+      topics: definitions,
+      consume: { groupId: this.config.FEATURE_STORE_AGGREGATES_GROUP, from: 'earliest', maxBatchSize: 1000 },
       handler: (batch) => this.handle(batch),
       logger: this.logger,
       health: this.health,
+      metrics: this.metrics,
     });
   }
 

@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { authEnv, env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the feature store; see apps/feature-store/.env.example. */
@@ -10,6 +10,8 @@ export const featureStoreConfigSchema = z.object({
   GRPC_PORT: env.port(50055),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8085),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
   REDIS_URL: env.url('redis://127.0.0.1:26379'),
   /** PostgreSQL holding the registry versions, materialisation watermarks and jobs. */

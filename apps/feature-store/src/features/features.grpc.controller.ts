@@ -1,6 +1,6 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { featuresV1 } from '@pulse/contracts';
-import { GrpcExceptionFilter } from '@pulse/platform';
+import { GrpcExceptionFilter, RequiresScope } from '@pulse/platform';
 import { MaterializationService } from '../offline/materialization.service';
 import { RetrievalService } from '../offline/retrieval.service';
 import { OnlineFeaturesService } from '../online/online-features.service';
@@ -20,42 +20,52 @@ export class FeaturesGrpcController implements featuresV1.FeaturesServiceControl
     private readonly registry: RegistryQueryService,
   ) {}
 
+  @RequiresScope('features:read')
   getOnlineFeatures(request: featuresV1.GetOnlineFeaturesRequest) {
     return this.online.get(request);
   }
 
+  @RequiresScope('features:write')
   push(request: featuresV1.PushRequest) {
     return this.pushes.push(request);
   }
 
+  @RequiresScope('features:write')
   materialize(request: featuresV1.MaterializeRequest) {
     return this.materialization.start(request);
   }
 
+  @RequiresScope('features:read')
   getMaterializationStatus(request: featuresV1.GetMaterializationStatusRequest) {
     return this.materialization.get(request);
   }
 
+  @RequiresScope('features:read')
   getHistoricalFeatures(request: featuresV1.GetHistoricalFeaturesRequest) {
     return this.retrieval.start(request);
   }
 
+  @RequiresScope('features:read')
   getRetrievalJob(request: featuresV1.GetRetrievalJobRequest) {
     return this.retrieval.get(request);
   }
 
+  @RequiresScope('features:read')
   listFeatureViews(request: featuresV1.ListFeatureViewsRequest) {
     return this.registry.listFeatureViews(request);
   }
 
+  @RequiresScope('features:read')
   getFeatureView(request: featuresV1.GetFeatureViewRequest) {
     return this.registry.getFeatureView(request);
   }
 
+  @RequiresScope('features:read')
   listFeatureServices(request: featuresV1.ListFeatureServicesRequest) {
     return this.registry.listFeatureServices(request);
   }
 
+  @RequiresScope('features:read')
   getRegistry(request: featuresV1.GetRegistryRequest) {
     return this.registry.getRegistry(request);
   }

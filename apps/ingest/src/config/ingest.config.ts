@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { authEnv, env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the ingest service; see apps/ingest/.env.example. */
@@ -10,6 +10,8 @@ export const ingestConfigSchema = z.object({
   GRPC_PORT: env.port(50051),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8081),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
   REDIS_URL: env.url('redis://127.0.0.1:26379'),
   /** Prefix of the dedup keys in Redis; tests isolate runs with it. */
@@ -22,6 +24,16 @@ export const ingestConfigSchema = z.object({
   INGEST_MAX_PAST_SKEW: env.duration('7d'),
   /** Events per TrackEvents call. */
   INGEST_MAX_BATCH_EVENTS: env.int(1000, 1, 10_000),
+  /**
+   * Largest Kafka record of one event (bytes, protobuf); an event over it is REJECTED with TOO_LARGE, naming its
+   * largest field. Lowered at start to what the topics accept (their max.message.bytes, less a margin).
+   */
+  INGEST_MAX_EVENT_BYTES: env.int(262_144, 1024),
+  /**
+   * Bytes of records sent to Kafka in one produce request; a call's records go in as many requests as needed, in
+   * order. Lowered at start to the topics' max.message.bytes, less a margin.
+   */
+  INGEST_MAX_PRODUCE_BYTES: env.int(1_048_576, 4096),
   /** Events being made durable at once, across calls; beyond it calls get RESOURCE_EXHAUSTED. */
   INGEST_MAX_IN_FLIGHT_EVENTS: env.int(100_000, 1),
 });

@@ -1,8 +1,8 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { ingestV1 } from '@pulse/contracts';
-import { GrpcExceptionFilter } from '@pulse/platform';
-import { TrackEventsService } from './track-events.service';
+import { GrpcExceptionFilter, principalOf, RequiresScope } from '@pulse/platform';
+import { type BatchContext, TrackEventsService } from './track-events.service';
 
 /** pulse.ingest.v1.IngestService over gRPC. */
 @Controller()
@@ -11,13 +11,29 @@ import { TrackEventsService } from './track-events.service';
 export class TrackEventsGrpcController implements ingestV1.IngestServiceController {
   constructor(private readonly service: TrackEventsService) {}
 
+  @RequiresScope('events:write')
   trackEvents(request: ingestV1.TrackEventsRequest, _metadata?: unknown, call?: ServerUnaryCall<unknown, unknown>) {
-    return this.service.track(request.events ?? [], { clientId: request.clientId ?? '', sourceIp: peerIp(call) });
+    return this.service.track(request.events ?? [], batchContext(request.clientId, call));
   }
 
+  @RequiresScope('events:write')
   validateEvents(request: ingestV1.ValidateEventsRequest, _metadata?: unknown, call?: ServerUnaryCall<unknown, unknown>) {
-    return this.service.validate(request.events ?? [], { clientId: request.clientId ?? '', sourceIp: peerIp(call) });
+    return this.service.validate(request.events ?? [], batchContext(request.clientId, call));
   }
+}
+
+/**
+ * Who sent the batch: the caller's principal (the API key's client or the JWT's subject), whatever the request's
+ * client_id says; the request's client_id only when authentication is off and there is no principal to trust.
+ */
+export function batchContext(requestedClientId: string | undefined, call?: ServerUnaryCall<unknown, unknown>): BatchContext {
+  const principal = principalOf(call);
+  const authenticated = principal !== undefined && principal.kind !== 'anonymous';
+  return {
+    clientId: authenticated ? principal.id : (requestedClientId ?? ''),
+    clientIdFromRequest: !authenticated,
+    sourceIp: peerIp(call),
+  };
 }
 
 /** `127.0.0.1:5000`, `ipv4:127.0.0.1:5000` or `[::1]:5000` → the address alone. */

@@ -1,26 +1,49 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { ingestV1, Topics } from '@pulse/contracts';
+import { status } from '@grpc/grpc-js';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { bytesCodec, ingestV1, type TopicDefinition, Topics } from '@pulse/contracts';
 import {
   grpcErrors,
+  GrpcStatusError,
+  isRetriableKafkaError,
   KAFKA_CLIENT,
   kafkaErrorMessage,
   type KafkaClient,
   LOGGER,
   type Logger,
-  type OutgoingRecord,
   ServiceMetrics,
+  type TopicBatch,
 } from '@pulse/platform';
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config';
 import { EventDedupRepository } from './event-dedup.redis.repository';
-import { validateEvent } from './event-validator';
+import { type Validation, validateEvent } from './event-validator';
+import { BATCH_MARGIN_BYTES, chunkBySize, cutDown, largestField, RECORD_OVERHEAD_BYTES, trackedRecordBytes } from './record-size';
 
 const { EventStatus, RejectionReason } = ingestV1;
 const SCHEMA_VERSION = 1;
+/** Kafka's default max.message.bytes, assumed when the topics' own cannot be read. */
+const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+/** Bound of what an ActivityTracked record holds beside its event (received_at, ingest metadata). */
+const TRACKED_ENVELOPE_BYTES = 256;
+
+/** The tracked and rejected topics with values already encoded (each record is measured before it is sent). */
+const trackedBytes: TopicDefinition<string, Buffer> = { ...Topics.activityTracked, value: bytesCodec };
+const rejectedBytes: TopicDefinition<string, Buffer> = { ...Topics.activityRejected, value: bytesCodec };
+
+type SizedValidation = Exclude<Validation, { ok: true }> | { ok: true; event: ingestV1.ActivityEvent; bytes: Uint8Array };
+
+interface SizedRecord {
+  topic: TopicDefinition<string, Buffer>;
+  key: string;
+  value: Buffer;
+}
 
 export interface BatchContext {
+  /** Stamped on every event as IngestMetadata.client_id: the caller's principal (or the request's, with auth off). */
   clientId: string;
+  /** Whether clientId came from the request (checked like any field) rather than from the principal. */
+  clientIdFromRequest: boolean;
   sourceIp: string;
 }
 
@@ -30,8 +53,11 @@ export interface BatchContext {
  * pulse.activity.rejected.v1 with the reason. Answers only after Kafka acknowledged every record (acks=all).
  */
 @Injectable()
-export class TrackEventsService {
+export class TrackEventsService implements OnModuleInit {
   private inFlight = 0;
+  /** Effective size limits, set at start from the config and the topics' max.message.bytes. */
+  private maxEventBytes: number;
+  private maxProduceBytes: number;
   private readonly outcomes: Counter<'status' | 'reason'>;
 
   constructor(
@@ -47,6 +73,27 @@ export class TrackEventsService {
       labelNames: ['status', 'reason'],
       registers: [metrics.registry],
     });
+    this.maxEventBytes = config.INGEST_MAX_EVENT_BYTES;
+    this.maxProduceBytes = config.INGEST_MAX_PRODUCE_BYTES;
+  }
+
+  /** Keeps each record, and each produce request, below what the topics accept (their max.message.bytes). */
+  async onModuleInit() {
+    let topicMax = KAFKA_DEFAULT_MAX_MESSAGE_BYTES;
+    try {
+      for (const topic of [Topics.activityTracked, Topics.activityRejected]) {
+        const value = Number((await this.kafka.admin.topicConfigs(topic.name, ['max.message.bytes']))['max.message.bytes']);
+        if (Number.isInteger(value) && value > 0) topicMax = Math.min(topicMax, value);
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, assumed: topicMax }, "could not read the topics' max.message.bytes; assuming Kafka's default");
+    }
+    this.maxProduceBytes = Math.min(this.config.INGEST_MAX_PRODUCE_BYTES, topicMax - BATCH_MARGIN_BYTES);
+    this.maxEventBytes = Math.min(this.config.INGEST_MAX_EVENT_BYTES, this.maxProduceBytes);
+    this.logger.info(
+      { topicMaxMessageBytes: topicMax, maxEventBytes: this.maxEventBytes, maxProduceBytes: this.maxProduceBytes },
+      'size limits',
+    );
   }
 
   async track(events: readonly unknown[], context: BatchContext): Promise<ingestV1.TrackEventsResponse> {
@@ -81,28 +128,34 @@ export class TrackEventsService {
       requestId: randomUUID(),
     };
     const receivedAt = { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1e6 };
-    const trackedRecords: OutgoingRecord<string, ingestV1.ActivityTracked>[] = accepted.map((event) => ({
+    // An ActivityTracked is its event (field 1) followed by fields 2 and 3, the same for the whole call: the
+    // event bytes encoded once for the size check are framed, not encoded again.
+    const envelope = Buffer.from(ingestV1.ActivityTracked.encode({ event: undefined, receivedAt, ingest }).finish());
+    const records: SizedRecord[] = accepted.map(({ event, bytes }) => ({
+      topic: trackedBytes,
       key: event.userId,
-      value: { event, receivedAt, ingest },
-      timestampMs: now,
+      value: trackedRecordBytes(bytes, envelope),
     }));
-    const rejectedRecords: OutgoingRecord<string, ingestV1.ActivityRejected>[] = rejected.map((r) => ({
-      key: r.event.eventId,
-      value: { event: r.event, reason: r.reason, message: r.message, field: r.field, rejectedAt: receivedAt, ingest },
-      timestampMs: now,
-    }));
-    try {
-      await this.kafka.producer.sendMany([
-        { topic: Topics.activityTracked, records: trackedRecords },
-        { topic: Topics.activityRejected, records: rejectedRecords },
-      ]);
-    } catch (error) {
-      this.logger.error({ err: error, events: events.length }, 'could not make the batch durable');
-      throw grpcErrors.unavailable(
-        `events could not be written to Kafka (${kafkaErrorMessage(error)}); retry the batch with the same event_ids`,
-      );
+    for (const r of rejected) {
+      const value: ingestV1.ActivityRejected = {
+        event: r.event,
+        reason: r.reason,
+        message: r.message,
+        field: r.field,
+        rejectedAt: receivedAt,
+        ingest,
+        originalSha256: '',
+        originalSizeBytes: 0,
+      };
+      let bytes = ingestV1.ActivityRejected.encode(value).finish();
+      // A dead letter over the limit keeps a cut-down event and the SHA-256 of the original.
+      if (bytes.length + RECORD_OVERHEAD_BYTES + Buffer.byteLength(r.event.eventId) > this.maxEventBytes) {
+        bytes = ingestV1.ActivityRejected.encode({ ...value, ...cutDown(r.event) }).finish();
+      }
+      records.push({ topic: rejectedBytes, key: r.event.eventId, value: Buffer.from(bytes) });
     }
-    await this.dedup.markAccepted(accepted.map((e) => e.eventId));
+    await this.send(records, now, events.length);
+    await this.dedup.markAccepted(accepted.map((e) => e.event.eventId));
 
     let acceptedCount = 0;
     let rejectedCount = 0;
@@ -124,15 +177,43 @@ export class TrackEventsService {
     return { results, acceptedCount, rejectedCount, duplicateCount };
   }
 
+  /**
+   * Sends the records in produce requests that stay below the topics' limit, one after the other (so a user's
+   * events keep their order); resolves once all are durable. UNAVAILABLE only when a retry can succeed.
+   */
+  private async send(records: SizedRecord[], now: number, events: number): Promise<void> {
+    const size = (r: SizedRecord) => r.value.length + Buffer.byteLength(r.key) + RECORD_OVERHEAD_BYTES;
+    try {
+      for (const chunk of chunkBySize(records, size, this.maxProduceBytes)) {
+        const batches: TopicBatch<string, Buffer>[] = [trackedBytes, rejectedBytes].map((topic) => ({
+          topic,
+          records: chunk.filter((r) => r.topic === topic).map((r) => ({ key: r.key, value: r.value, timestampMs: now })),
+        }));
+        await this.kafka.producer.sendMany(batches.filter((b) => b.records.length > 0));
+      }
+    } catch (error) {
+      this.logger.error({ err: error, events }, 'could not make the batch durable');
+      if (!isRetriableKafkaError(error)) {
+        throw new GrpcStatusError(
+          status.INTERNAL,
+          `Kafka refused the events for good (${kafkaErrorMessage(error)}); a retry cannot succeed`,
+        );
+      }
+      throw grpcErrors.unavailable(
+        `events could not be written to Kafka (${kafkaErrorMessage(error)}); retry the batch with the same event_ids`,
+      );
+    }
+  }
+
   private async classify(events: readonly unknown[], now: number) {
     const limits = { maxFutureSkewMs: this.config.INGEST_MAX_FUTURE_SKEW, maxPastSkewMs: this.config.INGEST_MAX_PAST_SKEW };
-    const validations = events.map((raw) => validateEvent(raw, now, limits));
+    const validations = events.map((raw) => this.checkSize(validateEvent(raw, now, limits)));
     const candidateIds = validations.filter((v) => v.ok).map((v) => v.event.eventId);
     const seen = await this.dedup.seen(candidateIds);
     const inBatch = new Set<string>();
 
     const results: ingestV1.EventResult[] = [];
-    const accepted: ingestV1.ActivityEvent[] = [];
+    const accepted: { event: ingestV1.ActivityEvent; bytes: Uint8Array }[] = [];
     const rejected: { event: ingestV1.ActivityEvent; reason: ingestV1.RejectionReason; message: string; field: string }[] = [];
     validations.forEach((v, index) => {
       const eventId = v.event.eventId;
@@ -150,7 +231,7 @@ export class TrackEventsService {
         });
       } else {
         inBatch.add(eventId);
-        accepted.push(v.event);
+        accepted.push({ event: v.event, bytes: v.bytes });
         results.push({
           index,
           eventId,
@@ -164,6 +245,21 @@ export class TrackEventsService {
     return { results, accepted, rejected };
   }
 
+  /** A valid event whose record would exceed the size limit is rejected (TOO_LARGE, naming its largest field). */
+  private checkSize(v: Validation): SizedValidation {
+    if (!v.ok) return v;
+    const bytes = ingestV1.ActivityEvent.encode(v.event).finish();
+    const recordBytes = bytes.length + TRACKED_ENVELOPE_BYTES + Buffer.byteLength(v.event.userId) + RECORD_OVERHEAD_BYTES;
+    if (recordBytes <= this.maxEventBytes) return { ...v, bytes };
+    return {
+      ok: false,
+      event: v.event,
+      reason: RejectionReason.REJECTION_REASON_TOO_LARGE,
+      field: largestField(v.event),
+      message: `the event takes ${recordBytes} bytes, over the limit of ${this.maxEventBytes}`,
+    };
+  }
+
   private checkBatch(events: readonly unknown[], context: BatchContext): void {
     if (events.length === 0) throw grpcErrors.invalidArgument('events', 'at least one event is required');
     if (events.length > this.config.INGEST_MAX_BATCH_EVENTS) {
@@ -172,6 +268,6 @@ export class TrackEventsService {
         `${events.length} events exceed the limit of ${this.config.INGEST_MAX_BATCH_EVENTS} per call`,
       );
     }
-    if (context.clientId.length > 64) throw grpcErrors.invalidArgument('client_id', 'exceeds 64 characters');
+    if (context.clientIdFromRequest && context.clientId.length > 64) throw grpcErrors.invalidArgument('client_id', 'exceeds 64 characters');
   }
 }

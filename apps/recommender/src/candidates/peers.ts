@@ -38,6 +38,8 @@ export class Peers implements OnApplicationShutdown {
       failureThreshold: 5,
       openMs: 5_000,
       registry: metrics.registry,
+      // The recommender's own key (PULSE_API_KEY): storage:read and features:read are what it needs.
+      credentials: config.PULSE_API_KEY || undefined,
     };
     this.storage = new PeerClient({
       ...common,

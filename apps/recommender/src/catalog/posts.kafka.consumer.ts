@@ -62,7 +62,7 @@ export class PostsKafkaConsumer implements OnApplicationBootstrap, OnApplication
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly catalog: PostCatalogRepository,
     private readonly health: HealthRegistry,
-    metrics: ServiceMetrics,
+    private readonly metrics: ServiceMetrics,
   ) {
     this.applied = new Counter({
       name: 'recs_catalog_changes_total',
@@ -76,11 +76,9 @@ export class PostsKafkaConsumer implements OnApplicationBootstrap, OnApplication
     if (!this.config.RECS_CATALOG_CONSUMER) return;
     this.supervised = superviseConsumer({
       name: 'catalog-consumer',
-      consumer: this.kafka.consumer([postsTopic(this.config.RECS_CDC_SCHEMA)], {
-        groupId: this.config.RECS_CATALOG_GROUP,
-        from: 'earliest',
-        maxBatchSize: 1000,
-      }),
+      kafka: this.kafka,
+      topics: [postsTopic(this.config.RECS_CDC_SCHEMA)],
+      consume: { groupId: this.config.RECS_CATALOG_GROUP, from: 'earliest', maxBatchSize: 1000 },
       handler: async (batch) => {
         const changes = batch.map(postChange).filter((c): c is PostChange => c !== undefined);
         await this.catalog.apply(changes);
@@ -88,6 +86,7 @@ export class PostsKafkaConsumer implements OnApplicationBootstrap, OnApplication
       },
       logger: this.logger,
       health: this.health,
+      metrics: this.metrics,
     });
   }
 

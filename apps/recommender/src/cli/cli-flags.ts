@@ -32,6 +32,19 @@ export const FLAGS = {
   'per-user': { type: 'string' },
   'item-metadata': { type: 'string' },
   'layers-steps': { type: 'string' },
+  source: { type: 'string' },
+  'lake-root': { type: 'string' },
+  'cdc-schema': { type: 'string' },
+  'as-of': { type: 'string' },
+  'action-weights': { type: 'string' },
+  'half-life': { type: 'string' },
+  'min-weight': { type: 'string' },
+  'min-interactions': { type: 'string' },
+  'min-users': { type: 'string' },
+  gate: { type: 'boolean' },
+  'gate-metric': { type: 'string' },
+  'gate-margin': { type: 'string' },
+  lake: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -51,6 +64,29 @@ export const TRAINING_FLAGS: readonly FlagName[] = [
   'dropout',
   'seed',
   'backend',
+];
+
+/** The flags of `recs train`: the data source (files or the lake), the gate, promotion and the training flags. */
+export const TRAIN_FLAGS: readonly FlagName[] = [
+  'model',
+  'models-dir',
+  'promote',
+  'item-metadata',
+  'negatives',
+  'source',
+  'lake-root',
+  'cdc-schema',
+  'as-of',
+  'action-weights',
+  'half-life',
+  'min-weight',
+  'min-interactions',
+  'min-users',
+  'gate',
+  'gate-metric',
+  'gate-margin',
+  'json',
+  ...TRAINING_FLAGS,
 ];
 
 export const TRAINING_FLAGS_HELP = `training options: --epochs 20 --batch-size 256 --lr 0.001 --factors 8 --layers 64,32,16,8 --negatives-train 4

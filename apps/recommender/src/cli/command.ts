@@ -1,3 +1,4 @@
+import type { RecsCliConfig } from '../config/recommender.config';
 import type { FlagName, Values } from './cli-flags';
 
 /** What a command's handler gets from the dispatcher. */
@@ -8,6 +9,8 @@ export interface CommandContext {
   arg(): string;
   /** A line on stderr. */
   log(line: string): void;
+  /** The environment the command line reads (recsCliConfigSchema), loaded when first asked for. */
+  config(): RecsCliConfig;
 }
 
 /** One entry of the command table: `recs <name> [arg] [flags]`. */

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { loadRecsCliConfig, type RecsCliConfig } from '../config/recommender.config';
 import { type BackendChoice, describeBackend, loadTf } from '../tf/tf-backend';
 import { FLAGS, type FlagName, TRAINING_FLAGS_HELP } from './cli-flags';
 import type { Command } from './command';
@@ -37,8 +38,9 @@ const USAGE = [
 /**
  * Runs `recs <command> [arg] [flags]`; resolves to the exit code. No command prints the usage (exit code 2),
  * `--help` prints it (0); an unknown command or a flag the command does not take fails with the usage.
+ * `env` overrides the environment the commands read (recsCliConfigSchema).
  */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], env: Record<string, string | undefined> = {}): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true });
   const [name, arg] = positionals;
   if (values.help || !name) {
@@ -51,9 +53,11 @@ export async function main(argv: string[]): Promise<number> {
   if (unknown) throw new Error(`${name}: unknown option --${unknown}\n${USAGE}`);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   if (command.tf) log(describeBackend(await loadTf((values.backend ?? 'auto') as BackendChoice)));
+  let config: RecsCliConfig | undefined;
   return command.run({
     values,
     log,
+    config: () => (config ??= loadRecsCliConfig(env)),
     arg: () => {
       if (!arg) throw new Error(`${name}: missing ${command.arg}\n${USAGE}`);
       return arg;

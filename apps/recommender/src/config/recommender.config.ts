@@ -1,7 +1,8 @@
-import { env, loadConfig } from '@pulse/platform';
+import { authEnv, defaultPeerAddress, env, loadConfig, parseDuration } from '@pulse/platform';
 import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
+import { parseTrainArgs } from '../training/train-args';
 
 /** `key=value,...` parsed by `parse`, the error named. */
 const weights = <T>(parse: (text: string) => T) =>
@@ -17,6 +18,20 @@ const weights = <T>(parse: (text: string) => T) =>
       }
     });
 
+/** A duration (`30s`, `10m`, …) where `0` means off. */
+const durationOrOff = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = text.trim() === '0' ? 0 : parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected 0 (off) or a duration like 30s, 10m or 1h, got "${text}"` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 /** Every environment variable of the recommender service; see apps/recommender/.env.example. */
 export const recommenderConfigSchema = z.object({
   SERVICE_NAME: env.string('recommender'),
@@ -24,6 +39,8 @@ export const recommenderConfigSchema = z.object({
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50056),
   HTTP_PORT: env.port(8086),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   /** The model registry: versioned artifacts and the promotion state (a volume shared by replicas). */
   RECS_MODELS_DIR: env.string('tmp/models'),
   /** TensorFlow.js backend: auto (native tfjs-node when it loads, else wasm, else cpu), tensorflow, wasm or cpu. */
@@ -34,8 +51,16 @@ export const recommenderConfigSchema = z.object({
    * Recommend with one thread, 1.26 ms with two). 0 leaves TensorFlow's default, a thread per core.
    */
   RECS_TF_INTRAOP_THREADS: env.int(1, 0, 256),
-  /** How often the promotion state is checked for a new promoted version (hot swap). */
-  RECS_REGISTRY_POLL: env.duration('2s'),
+  /**
+   * How often the promotion state is checked for a new promoted version (hot swap): the fallback of the
+   * promotion events on pulse.recs.model.v1, which every replica follows within about a second.
+   */
+  RECS_REGISTRY_POLL: env.duration('30s'),
+  /** Prefix of this replica's own consumer group on pulse.recs.model.v1: `<prefix><hostname>-<pid>`. */
+  RECS_MODEL_GROUP_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/)
+    .default('recommender-model-'),
   /** Most results one request may ask for. */
   RECS_MAX_RESULTS: env.int(500, 1, 10_000),
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
@@ -44,8 +69,12 @@ export const recommenderConfigSchema = z.object({
   /** Prefix of the recommender's Redis keys; tests isolate runs with it. */
   RECS_REDIS_PREFIX: env.string('pulse:recs:'),
   /** storage (the follow graph) and feature-store (engagement features) for candidates and ranking. */
-  STORAGE_GRPC_ADDR: env.string('127.0.0.1:50053'),
-  FEATURES_GRPC_ADDR: env.string('127.0.0.1:50055'),
+  STORAGE_GRPC_ADDR: env.string(defaultPeerAddress('storage').grpc ?? ''),
+  FEATURES_GRPC_ADDR: env.string(defaultPeerAddress('feature-store').grpc ?? ''),
+  /** The experiments service, whose running experiments assign users to variants (read, never on the serving path). */
+  EXPERIMENTS_GRPC_ADDR: env.string(defaultPeerAddress('experiments').grpc ?? ''),
+  /** How often the running experiments are read; 0: no experiments (every user gets the default). */
+  RECS_EXPERIMENTS_POLL: env.duration('5s'),
   /** Whether this replica keeps users' recent actions from pulse.activity.tracked.v1 (one group for all replicas). */
   RECS_LIVE_CONSUMER: env.bool(true),
   RECS_LIVE_GROUP: env.string('recommender-live'),
@@ -78,6 +107,31 @@ export const recommenderConfigSchema = z.object({
   RECS_RANK_WEIGHTS: weights(parseRankWeights),
   /** Whether every list served is published on pulse.recs.served.v1. */
   RECS_PUBLISH_SERVED: env.bool(true),
+  /** The lake etl writes (its LAKE_ROOT): `recs train --source lake` reads bronze/activity and bronze/cdc/<schema>.posts there. */
+  RECS_LAKE_ROOT: env.string('tmp/lake'),
+  /**
+   * Scheduled training from the lake: every interval, one replica at a time runs `recs train --source lake --gate`
+   * as a child process (README.md, "Training from the lake"). 0: off.
+   */
+  RECS_TRAIN_INTERVAL: durationOrOff('0'),
+  /** The first scheduled run comes this long after the start. */
+  RECS_TRAIN_DELAY: env.duration('1m'),
+  /** The model and its settings for scheduled runs, as `recs train` flags (space-separated, no quoting). */
+  RECS_TRAIN_ARGS: z
+    .string()
+    .default('--model gmf')
+    .transform((text, ctx) => {
+      try {
+        return parseTrainArgs(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** A scheduled run still going after this long is stopped (and counted as failed). */
+  RECS_TRAIN_TIMEOUT: env.duration('1h'),
+  /** The training lock (train.lock in the registry) is taken over when its holder has not refreshed it for this long. */
+  RECS_TRAIN_LOCK_STALE: env.duration('5m'),
 });
 
 export type RecommenderConfig = z.infer<typeof recommenderConfigSchema>;
@@ -86,4 +140,19 @@ export const RECOMMENDER_CONFIG = Symbol('RECOMMENDER_CONFIG');
 
 export function loadRecommenderConfig(overrides: Record<string, string | undefined> = {}): RecommenderConfig {
   return loadConfig('recommender', recommenderConfigSchema, { ...process.env, ...overrides });
+}
+
+/** The variables the `recs` command line reads: the same names, meanings and defaults as the service's. */
+export const recsCliConfigSchema = recommenderConfigSchema.pick({
+  RECS_MODELS_DIR: true,
+  KAFKA_BROKERS: true,
+  RECS_LAKE_ROOT: true,
+  RECS_CDC_SCHEMA: true,
+  RECS_ACTION_WEIGHTS: true,
+});
+
+export type RecsCliConfig = z.infer<typeof recsCliConfigSchema>;
+
+export function loadRecsCliConfig(overrides: Record<string, string | undefined> = {}): RecsCliConfig {
+  return loadConfig('recs', recsCliConfigSchema, { ...process.env, ...overrides });
 }

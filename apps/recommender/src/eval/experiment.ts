@@ -122,7 +122,19 @@ export async function prepareSplits(source: string, spec: SplitSpec, seed = 42):
  * leave-one-out by latest timestamp with `negatives` seeded negatives per user).
  */
 export async function prepare(source: string, options: { negatives?: number; seed?: number } = {}): Promise<PreparedData> {
-  const split = existsSync(`${source}.train.rating`) ? await readNcf(source) : leaveOneOut(await readMovieLens(source), options);
+  if (existsSync(`${source}.train.rating`)) return preparedSplit(source, await readNcf(source));
+  return prepareInteractions(source, await readMovieLens(source), options);
+}
+
+/**
+ * Interactions read elsewhere (the lake) split for the 1 + N protocol: each user's latest interaction held
+ * out with `negatives` seeded negatives, as `prepare` splits a MovieLens file.
+ */
+export function prepareInteractions(source: string, data: Interactions, options: { negatives?: number; seed?: number } = {}): PreparedData {
+  return preparedSplit(source, leaveOneOut(data, options));
+}
+
+function preparedSplit(source: string, split: NcfDataset): PreparedData {
   const heldOut = new Map<number, Set<number>>();
   const heldOutRatings: PreparedData['heldOutRatings'] = { users: [], items: [], ratings: [] };
   split.testItem.forEach((item, u) => {

@@ -16,7 +16,7 @@ export interface SampledMetrics {
  * sampled negatives are scored; the rank of the held-out item among them gives the metrics. Ties count
  * against the model (a constant scorer gets no credit).
  */
-export function evaluateSampled(model: Recommender, split: NcfDataset, k = 10): SampledMetrics {
+export function evaluateSampled(model: Pick<Recommender, 'scorePairs'>, split: NcfDataset, k = 10): SampledMetrics {
   const users: number[] = [];
   const items: number[] = [];
   const starts: number[] = [];
@@ -70,7 +70,7 @@ export interface FullRankMetrics {
 }
 
 export function evaluateFullRank(
-  model: Recommender,
+  model: Pick<Recommender, 'scoreUser'>,
   test: Map<number, Set<number>>,
   seen: { offsets: Int32Array; items: Int32Array },
   numItems: number,

@@ -52,7 +52,7 @@ export class LiveActivityKafkaConsumer implements OnApplicationBootstrap, OnAppl
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly state: UserStateRepository,
     private readonly health: HealthRegistry,
-    metrics: ServiceMetrics,
+    private readonly metrics: ServiceMetrics,
   ) {
     this.recorded = new Counter({
       name: 'recs_live_actions_total',
@@ -71,7 +71,9 @@ export class LiveActivityKafkaConsumer implements OnApplicationBootstrap, OnAppl
     if (!this.config.RECS_LIVE_CONSUMER) return;
     this.supervised = superviseConsumer({
       name: 'live-activity-consumer',
-      consumer: this.kafka.consumer([Topics.activityTracked], { groupId: this.config.RECS_LIVE_GROUP, from: 'latest', maxBatchSize: 1000 }),
+      kafka: this.kafka,
+      topics: [Topics.activityTracked],
+      consume: { groupId: this.config.RECS_LIVE_GROUP, from: 'latest', maxBatchSize: 1000 },
       handler: async (batch) => {
         const actions = batch.flatMap((r) => (r.value ? [recentAction(r.value)] : [])).filter((a) => a !== undefined);
         await this.state.record(actions);
@@ -81,6 +83,7 @@ export class LiveActivityKafkaConsumer implements OnApplicationBootstrap, OnAppl
       },
       logger: this.logger,
       health: this.health,
+      metrics: this.metrics,
     });
   }
 

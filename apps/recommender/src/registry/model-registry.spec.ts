@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IdMap } from '../data/id-map';
@@ -62,5 +62,27 @@ describe('model registry', () => {
     expect(Array.from(loaded.popularity)).toEqual([5, 0, 7]);
     expect(Array.from(loaded.model.scoreUser(0))).toEqual([5, 0, 7]);
     expect(registry.get('../escape')).toBeUndefined();
+  });
+
+  it('updates a version record in place, keeping its version and algorithm and leaving no temporary file', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'recs-registry-'));
+    const registry = new ModelRegistry(root);
+    const version = await registered(registry, [1, 2]);
+    const gate = {
+      outcome: 'refused' as const,
+      reason: 'hr@10 0.1 does not beat ItemPop 0.2',
+      metric: 'hr@10',
+      candidateValue: 0.1,
+      promotedValue: 0,
+      promotedVersion: '',
+      baselineValue: 0.2,
+      margin: 0.005,
+      decidedAt: new Date(0).toISOString(),
+    };
+    const updated = registry.update(version, (r) => ({ ...r, gate, version: 'renamed', algorithm: 'mlp' }));
+    expect(updated).toMatchObject({ version, algorithm: 'itempop', gate });
+    expect(registry.get(version)).toEqual(updated);
+    expect(readdirSync(join(root, 'versions', version)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(() => registry.update('no-such-version', (r) => r)).toThrow(ModelNotFoundError);
   });
 });

@@ -125,6 +125,20 @@ export class ModelRegistry {
     return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ModelRecord) : undefined;
   }
 
+  /**
+   * Rewrites a version's record (its manifest.json) with `change` applied, atomically (a complete file renamed
+   * over the old one): a reader sees the record before or after, never half of it. The version and its
+   * algorithm stay what they are. Returns the new record.
+   */
+  update(version: string, change: (record: ModelRecord) => ModelRecord): ModelRecord {
+    const record = this.get(version);
+    if (!record) throw new ModelNotFoundError(`model version ${version}`);
+    const updated: ModelRecord = { ...change(record), version: record.version, algorithm: record.algorithm };
+    const path = join(this.root, 'versions', version, 'manifest.json');
+    writeAtomically(path, JSON.stringify(updated, null, 2));
+    return updated;
+  }
+
   state(): PromotionState {
     if (!existsSync(this.statePath)) return { promoted: null, promotedAt: {}, history: [] };
     return JSON.parse(readFileSync(this.statePath, 'utf8')) as PromotionState;
@@ -135,23 +149,26 @@ export class ModelRegistry {
     return existsSync(this.statePath) ? statSync(this.statePath).mtimeMs : 0;
   }
 
-  /** Makes `version` serve. Idempotent: promoting the promoted version changes nothing. */
-  promote(version: string, reason = ''): { record: ModelRecord; previous: string | null } {
+  /**
+   * Makes `version` serve; `at` is when it was promoted. Idempotent: promoting the promoted version changes
+   * nothing (`previous` is then the version itself).
+   */
+  promote(version: string, reason = ''): { record: ModelRecord; previous: string | null; at: string } {
     const record = this.get(version);
     if (!record) throw new ModelNotFoundError(`model version ${version}`);
     const state = this.state();
     const previous = state.promoted;
-    if (previous === version) return { record, previous };
+    if (previous === version) return { record, previous, at: state.promotedAt[version] ?? '' };
     const at = new Date().toISOString();
     state.promoted = version;
     state.promotedAt[version] = at;
     state.history.push({ version, at, reason, rollback: false });
     this.writeState(state);
-    return { record, previous };
+    return { record, previous, at };
   }
 
   /** Re-promotes the version promoted before the current one. */
-  rollback(reason = ''): { record: ModelRecord; rolledBack: string } {
+  rollback(reason = ''): { record: ModelRecord; rolledBack: string; at: string } {
     const state = this.state();
     const current = state.promoted;
     // The promotion stack without rollbacks: drop the current one, serve the one before.
@@ -165,7 +182,7 @@ export class ModelRegistry {
     state.promotedAt[target] = at;
     state.history.push({ version: target, at, reason, rollback: true });
     this.writeState(state);
-    return { record, rolledBack: current };
+    return { record, rolledBack: current, at };
   }
 
   /** The versions a rollback can walk back through: promotions in order, each rollback undoing the newest. */
@@ -182,9 +199,7 @@ export class ModelRegistry {
   }
 
   private writeState(state: PromotionState): void {
-    const tmp = `${this.statePath}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state, null, 2));
-    renameSync(tmp, this.statePath);
+    writeAtomically(this.statePath, JSON.stringify(state, null, 2));
   }
 
   /** Loads a version's model and serving data. */
@@ -227,6 +242,13 @@ export class ModelRegistry {
     if (!this.get(version)) throw new ModelNotFoundError(`model version ${version}`);
     rmSync(join(this.root, 'versions', version), { recursive: true, force: true });
   }
+}
+
+/** Writes `text` to a file beside `path`, then renames it over `path`. */
+function writeAtomically(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
 }
 
 function writeBinary(path: string, array: Float32Array | Int32Array): void {

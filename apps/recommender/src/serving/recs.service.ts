@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { topK } from '../eval/metrics';
 import { RecommendPipeline } from '../candidates/recommend-pipeline';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
+import { type ExperimentAssignment, RunningExperiments } from '../experiments/running-experiments';
 import { ServedPublisher } from '../feedback/served.kafka.publisher';
+import { ModelPromotionsPublisher } from './model-promotions.kafka.publisher';
 import {
   type LoadedModel,
   type ModelRecord,
@@ -31,7 +33,8 @@ const RETIRE_AFTER_MS = 30_000;
  * Serves the promoted model: recommendations for users, similar items, ranking of candidates, and the
  * registry (list, get, promote, rollback). A promotion loads the new version beside the serving one and
  * swaps a reference: requests in flight finish on the version they started with, none is dropped. Other
- * replicas notice the promotion by watching the registry's state file.
+ * replicas hear of a promotion on pulse.recs.model.v1 (ModelPromotionsKafkaConsumer) and, slower, by
+ * watching the registry's state file (RECS_REGISTRY_POLL).
  */
 @Injectable()
 export class RecsService implements OnModuleInit, OnApplicationShutdown {
@@ -50,6 +53,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly pipeline: RecommendPipeline,
     private readonly served: ServedPublisher,
+    private readonly experiments: RunningExperiments,
+    private readonly promotions: ModelPromotionsPublisher,
     health: HealthRegistry,
     metrics: ServiceMetrics,
   ) {
@@ -91,11 +96,15 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     return this.serving?.record.version;
   }
 
-  /** Loads the promoted version when the registry's state changed since the last look. */
-  syncPromoted(): Promise<void> {
+  /**
+   * Loads the promoted version when the registry's state changed since the last look; `force` reads the
+   * state even when its modification time did not change (a promotion event: a shared volume may serve a
+   * cached modification time for a while).
+   */
+  syncPromoted(force = false): Promise<void> {
     this.swapping = this.swapping.then(async () => {
       const stamp = this.registry.stateStamp();
-      if (stamp === this.stamp) return;
+      if (stamp === this.stamp && !force) return;
       this.stamp = stamp;
       const promoted = this.registry.state().promoted;
       if (!promoted || promoted === this.serving?.record.version) return;
@@ -129,8 +138,9 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async recommend(request: recsV1.RecommendRequest): Promise<recsV1.RecommendResponse> {
-    const response = this.counted('Recommend', await this.recommendList(request));
-    this.publishServed(response, { userId: request.userId, context: request.context, degraded: response.degraded });
+    const { response, experiment } = await this.recommendList(request);
+    this.counted('Recommend', response);
+    this.publishServed(response, { userId: request.userId, context: request.context, degraded: response.degraded, experiment });
     return response;
   }
 
@@ -149,7 +159,13 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   /** The list on pulse.recs.served.v1, so activity carrying its recommendation_id can be attributed. */
   private publishServed(
     list: { recommendationId: string; items: RecommendedItem[]; modelVersion: string; strategy: recsV1.Strategy },
-    about: { userId?: string; seedItemId?: string; context?: Record<string, string>; degraded?: recsV1.DegradedSource[] },
+    about: {
+      userId?: string;
+      seedItemId?: string;
+      context?: Record<string, string>;
+      degraded?: recsV1.DegradedSource[];
+      experiment?: { id: string; variant: string };
+    },
   ): void {
     this.served.publish({
       recommendationId: list.recommendationId,
@@ -159,8 +175,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       modelVersion: list.modelVersion,
       strategy: list.strategy,
       context: about.context ?? {},
-      experimentId: '',
-      variant: '',
+      experimentId: about.experiment?.id ?? '',
+      variant: about.experiment?.variant ?? '',
       degraded: about.degraded ?? [],
     });
   }
@@ -170,13 +186,36 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     return response;
   }
 
-  private async recommendList(request: recsV1.RecommendRequest): Promise<recsV1.RecommendResponse> {
+  /**
+   * A user's list. An explicit `model_version` is served as asked (evaluation traffic, no experiment); otherwise a
+   * user assigned to a running experiment gets their variant's model version, the default pipeline, or the
+   * popularity list, and the list carries the experiment and variant.
+   */
+  private async recommendList(
+    request: recsV1.RecommendRequest,
+  ): Promise<{ response: recsV1.RecommendResponse; experiment?: { id: string; variant: string } }> {
     validateId('user_id', request.userId);
     const k = this.numResults(request.numResults);
     const filter = validateFilter(request.filter, 'filter');
     validateContext(request.context);
-    const loaded = await this.modelFor(request.modelVersion);
+    const assignment = request.modelVersion ? undefined : this.experiments.assign(request.userId);
+    const experiment = assignment && { id: assignment.experimentId, variant: assignment.variant };
+    const loaded = await this.modelForList(request.modelVersion, assignment);
     const recommendationId = randomUUID();
+    const skip = loaded && this.candidateFilter(loaded, filter, request.excludeSeen ? loaded.users.get(request.userId) : undefined);
+    if (assignment?.treatment.kind === 'popular') {
+      return {
+        experiment,
+        response: {
+          items: loaded ? this.ranked(loaded, loaded.popularity, k, skip) : [],
+          recommendationId,
+          modelVersion: loaded?.record.version ?? '',
+          strategy: Strategy.STRATEGY_POPULAR_FALLBACK,
+          degraded: [],
+          fallbackReason: `experiment ${assignment.experimentId}: variant ${assignment.variant} serves the popularity list`,
+        },
+      };
+    }
     const excluded = new Set(filter.excludeItemIds);
     const includes = filter.conditions.some((c) => c.include);
     const result = await this.pipeline.recommend({
@@ -184,19 +223,35 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       k,
       excludeSeen: request.excludeSeen,
       loaded,
-      skipModelItem: loaded && this.candidateFilter(loaded, filter, request.excludeSeen ? loaded.users.get(request.userId) : undefined),
+      skipModelItem: skip,
       // A post the model does not know has no attributes: an include condition cannot match it.
       keepOther: (id) => !excluded.has(id) && !includes,
     });
-    const response: recsV1.RecommendResponse = {
-      items: result.items,
-      recommendationId,
-      modelVersion: loaded?.record.version ?? '',
-      strategy: result.strategy,
-      degraded: result.degraded,
-      fallbackReason: result.fallbackReason,
+    return {
+      experiment,
+      response: {
+        items: result.items,
+        recommendationId,
+        modelVersion: loaded?.record.version ?? '',
+        strategy: result.strategy,
+        degraded: result.degraded,
+        fallbackReason: result.fallbackReason,
+      },
     };
-    return response;
+  }
+
+  /** The model of a list: the requested version, the assigned variant's (the promoted one if it is gone), or the promoted one. */
+  private async modelForList(requested: string, assignment: ExperimentAssignment | undefined): Promise<LoadedModel | undefined> {
+    if (requested || assignment?.treatment.kind !== 'model') return this.modelFor(requested);
+    try {
+      return await this.modelFor(assignment.treatment.version);
+    } catch (error) {
+      this.logger.warn(
+        { err: error, experiment: assignment.experimentId, variant: assignment.variant },
+        "the variant's model version cannot be served; serving the promoted one",
+      );
+      return this.serving;
+    }
   }
 
   private async similarList(request: recsV1.RecommendSimilarRequest): Promise<recsV1.RecommendSimilarResponse> {
@@ -296,8 +351,9 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     if (!version) throw grpcErrors.invalidArgument('version', 'is required');
     if (reason.length > 512) throw grpcErrors.invalidArgument('reason', 'at most 512 characters');
     try {
-      const { record, previous } = this.registry.promote(version, reason);
+      const { record, previous, at } = this.registry.promote(version, reason);
       await this.syncPromoted();
+      if (previous !== version) this.promotions.publish({ version, previous, rollback: false, reason, at });
       return { model: this.toProto(record), previousVersion: previous ?? '' };
     } catch (error) {
       if (error instanceof ModelNotFoundError) throw grpcErrors.notFound(`model version ${version}`);
@@ -308,8 +364,9 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   async rollback(reason: string): Promise<recsV1.RollbackModelResponse> {
     if (reason.length > 512) throw grpcErrors.invalidArgument('reason', 'at most 512 characters');
     try {
-      const { record, rolledBack } = this.registry.rollback(reason);
+      const { record, rolledBack, at } = this.registry.rollback(reason);
       await this.syncPromoted();
+      this.promotions.publish({ version: record.version, previous: rolledBack, rollback: true, reason, at });
       return { model: this.toProto(record), rolledBackVersion: rolledBack };
     } catch (error) {
       if (error instanceof NothingToRollBackError) throw grpcErrors.failedPrecondition(error.message);

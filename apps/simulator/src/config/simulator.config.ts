@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { authEnv, env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 
 /** Every environment variable of the simulator service; see apps/simulator/.env.example. */
@@ -10,6 +10,8 @@ export const simulatorConfigSchema = z.object({
   GRPC_PORT: env.port(50057),
   /** HTTP for /health/live, /health/ready and /metrics. */
   HTTP_PORT: env.port(8087),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   /** The one PostgreSQL database: the app schema the simulated users write, and the simulator's own schema. */
   PG_URL: env.url('postgres://pulse:pulse@127.0.0.1:25432/pulse'),
   /** The service's own PostgreSQL schema (seed marker, runs, the users' hidden tastes, schema_migrations). */

@@ -17,10 +17,12 @@ export class PeerConnections {
   ) {}
 
   static open(config: SimulatorConfig): PeerConnections {
+    // The simulator's own key (PULSE_API_KEY): events:write, recs:read, storage:read and storage:write.
+    const options = { channelOptions: CHANNEL_OPTIONS, credentials: config.PULSE_API_KEY || undefined };
     return new PeerConnections(
-      grpcClient(config.INGEST_GRPC_ADDR, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', CHANNEL_OPTIONS),
-      grpcClient(config.RECS_GRPC_ADDR, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', CHANNEL_OPTIONS),
-      grpcClient(config.STORAGE_GRPC_ADDR, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService', CHANNEL_OPTIONS),
+      grpcClient(config.INGEST_GRPC_ADDR, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', options),
+      grpcClient(config.RECS_GRPC_ADDR, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', options),
+      grpcClient(config.STORAGE_GRPC_ADDR, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService', options),
     );
   }
 

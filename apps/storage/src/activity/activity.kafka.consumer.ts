@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Topics } from '@pulse/contracts';
 import {
   HealthRegistry,
+  isPermanentCassandraError,
   KAFKA_CLIENT,
   type KafkaClient,
   LOGGER,
@@ -17,6 +18,8 @@ import { ActivityRepository } from './activity.cassandra.repository';
 /**
  * Writes pulse.activity.tracked.v1 into activity_by_user. At-least-once: offsets are committed only
  * after Cassandra acknowledged the batch; the writes are idempotent, so a replay duplicates nothing.
+ * A record that cannot be decoded, or that Cassandra refuses (an invalid value), goes to
+ * pulse.deadletter.<group>.v1; Cassandra being unreachable is retried with backoff.
  */
 @Injectable()
 export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -29,7 +32,7 @@ export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicat
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly activity: ActivityRepository,
     private readonly health: HealthRegistry,
-    metrics: ServiceMetrics,
+    private readonly metrics: ServiceMetrics,
   ) {
     this.written = new Counter({
       name: 'storage_activity_written_total',
@@ -42,18 +45,18 @@ export class ActivityKafkaConsumer implements OnApplicationBootstrap, OnApplicat
     if (!this.config.STORAGE_ACTIVITY_CONSUMER) return;
     this.supervised = superviseConsumer({
       name: 'activity-consumer',
-      consumer: this.kafka.consumer([Topics.activityTracked], {
-        groupId: this.config.STORAGE_ACTIVITY_GROUP,
-        from: 'earliest',
-        maxBatchSize: 1000,
-      }),
+      kafka: this.kafka,
+      topics: [Topics.activityTracked],
+      consume: { groupId: this.config.STORAGE_ACTIVITY_GROUP, from: 'earliest', maxBatchSize: 1000 },
       handler: async (batch) => {
         const events = batch.flatMap((r) => (r.value ? [r.value] : []));
         await this.activity.write(events);
         this.written.inc(events.length);
       },
+      isPermanent: isPermanentCassandraError,
       logger: this.logger,
       health: this.health,
+      metrics: this.metrics,
     });
   }
 

@@ -3,7 +3,9 @@ import { cdcTopic, type DebeziumEnvelope } from '@pulse/contracts';
 import {
   HealthRegistry,
   type IncomingRecord,
+  isPermanentCassandraError,
   KAFKA_CLIENT,
+  PermanentError,
   type KafkaClient,
   LOGGER,
   type Logger,
@@ -33,6 +35,8 @@ export function appDbTopics(schema: string) {
  * `follows` rows become graph edges. Each change is applied only if its source LSN is not older than
  * the one recorded for the row (CdcRowVersionsRepository), so replays and reordering never regress a
  * row. Changes of one key are applied in order; offsets are committed after the batch (at-least-once).
+ * A value that is not a change event goes to the dead-letter topic of the group; a store that does not
+ * answer is retried with backoff.
  */
 @Injectable()
 export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -47,7 +51,7 @@ export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplication
     private readonly profiles: ProfilesRepository,
     private readonly graph: GraphService,
     private readonly health: HealthRegistry,
-    metrics: ServiceMetrics,
+    private readonly metrics: ServiceMetrics,
   ) {
     this.outcomes = new Counter({
       name: 'storage_cdc_changes_total',
@@ -62,14 +66,14 @@ export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplication
     const topics = appDbTopics(this.config.STORAGE_CDC_SCHEMA);
     this.supervised = superviseConsumer({
       name: 'cdc-applier',
-      consumer: this.kafka.consumer([topics.users, topics.follows], {
-        groupId: this.config.STORAGE_CDC_GROUP,
-        from: 'earliest',
-        maxBatchSize: 500,
-      }),
+      kafka: this.kafka,
+      topics: [topics.users, topics.follows],
+      consume: { groupId: this.config.STORAGE_CDC_GROUP, from: 'earliest', maxBatchSize: 500 },
       handler: (batch) => this.applyBatch(batch),
+      isPermanent: isPermanentCassandraError,
       logger: this.logger,
       health: this.health,
+      metrics: this.metrics,
     });
   }
 
@@ -96,6 +100,9 @@ export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplication
     if (!envelope) {
       this.outcomes.inc({ table, outcome: 'tombstone' });
       return;
+    }
+    if (typeof envelope !== 'object' || !envelope.source || !['c', 'u', 'd', 'r', 't'].includes(envelope.op)) {
+      throw new PermanentError(`${record.topic} holds a value that is not a Debezium change event`, { record });
     }
     if (envelope.op === 't') {
       // A TRUNCATE carries no rows to delete; Cassandra keeps them until the table is re-snapshotted.

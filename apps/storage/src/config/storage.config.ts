@@ -1,4 +1,4 @@
-import { env, loadConfig } from '@pulse/platform';
+import { authEnv, env, loadConfig } from '@pulse/platform';
 import { z } from 'zod';
 import { lifecycleRulesFile, lifecycleRulesText } from '../media/lifecycle-rules';
 
@@ -9,6 +9,8 @@ export const storageConfigSchema = z.object({
   GRPC_HOST: env.string('0.0.0.0'),
   GRPC_PORT: env.port(50053),
   HTTP_PORT: env.port(8083),
+  /** Authentication of every RPC (PULSE_AUTH, PULSE_AUTH_*), this service's own PULSE_API_KEY, GRPC_REFLECTION. */
+  ...authEnv,
   KAFKA_BROKERS: env.hostList('127.0.0.1:29092'),
   CASSANDRA_CONTACT_POINTS: env.hostList('127.0.0.1:29042'),
   CASSANDRA_LOCAL_DC: env.string('datacenter1'),

@@ -1,7 +1,7 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { status, type Metadata, type ServerReadableStream, type ServerWritableStream } from '@grpc/grpc-js';
 import { storageV1 } from '@pulse/contracts';
-import { GrpcExceptionFilter, GrpcStatusError } from '@pulse/platform';
+import { GrpcExceptionFilter, GrpcStatusError, RequiresScope } from '@pulse/platform';
 import { defer, ignoreElements, type Observable } from 'rxjs';
 import { ActivityService } from '../activity/activity.service';
 import { GraphService } from '../graph/graph.service';
@@ -25,60 +25,73 @@ export class StorageGrpcController implements storageV1.StorageServiceController
 
   // Profiles
 
+  @RequiresScope('storage:write')
   async createProfile(request: storageV1.CreateProfileRequest): Promise<storageV1.CreateProfileResponse> {
     return { profile: await this.profiles.create(request.profile) };
   }
 
+  @RequiresScope('storage:read')
   async getProfile(request: storageV1.GetProfileRequest): Promise<storageV1.GetProfileResponse> {
     return { profile: await this.profiles.get(request.userId) };
   }
 
+  @RequiresScope('storage:read')
   async getProfileByHandle(request: storageV1.GetProfileByHandleRequest): Promise<storageV1.GetProfileByHandleResponse> {
     return { profile: await this.profiles.getByHandle(request.handle) };
   }
 
+  @RequiresScope('storage:write')
   async updateProfile(request: storageV1.UpdateProfileRequest): Promise<storageV1.UpdateProfileResponse> {
     // proto-loader hands the mask over as { paths }, ts-proto types it as the path list.
     const mask = request.updateMask as unknown as string[] | { paths?: string[] } | undefined;
     return { profile: await this.profiles.update(request.profile, Array.isArray(mask) ? mask : mask?.paths) };
   }
 
+  @RequiresScope('storage:write')
   changeHandle(request: storageV1.ChangeHandleRequest): Promise<storageV1.ChangeHandleResponse> {
     return this.profiles.changeHandle(request.userId, request.newHandle);
   }
 
   // Graph
 
+  @RequiresScope('storage:write')
   follow(request: storageV1.FollowRequest): Promise<storageV1.FollowResponse> {
     return this.graph.follow(request.followerId, request.followeeId);
   }
 
+  @RequiresScope('storage:write')
   async unfollow(request: storageV1.UnfollowRequest): Promise<storageV1.UnfollowResponse> {
     return { deleted: await this.graph.unfollow(request.followerId, request.followeeId) };
   }
 
+  @RequiresScope('storage:read')
   async getRelationship(request: storageV1.GetRelationshipRequest): Promise<storageV1.GetRelationshipResponse> {
     return { relationship: await this.graph.relationship(request.userId, request.otherUserId) };
   }
 
+  @RequiresScope('storage:read')
   listFollowers(request: storageV1.ListFollowersRequest): Promise<storageV1.ListFollowersResponse> {
     return this.graph.listFollowers(request.userId, request.pageSize, request.pageToken);
   }
 
+  @RequiresScope('storage:read')
   listFollowing(request: storageV1.ListFollowingRequest): Promise<storageV1.ListFollowingResponse> {
     return this.graph.listFollowing(request.userId, request.pageSize, request.pageToken);
   }
 
+  @RequiresScope('storage:read')
   listMutualFollows(request: storageV1.ListMutualFollowsRequest): Promise<storageV1.ListMutualFollowsResponse> {
     return this.graph.listMutual(request.userId, request.pageSize, request.pageToken);
   }
 
+  @RequiresScope('storage:read')
   async getFollowCounts(request: storageV1.GetFollowCountsRequest): Promise<storageV1.GetFollowCountsResponse> {
     return { counts: await this.graph.counts(request.userId) };
   }
 
   // Activity
 
+  @RequiresScope('storage:read')
   listActivity(request: storageV1.ListActivityRequest): Promise<storageV1.ListActivityResponse> {
     return this.activity.list(request);
   }
@@ -90,6 +103,7 @@ export class StorageGrpcController implements storageV1.StorageServiceController
    * handler returns, so the handler subscribes at once and returns an Observable (a Promise would keep
    * every message buffered until the upload ends). The call itself is paused when the upload falls behind.
    */
+  @RequiresScope('storage:write')
   putMedia(
     messages: Observable<storageV1.PutMediaRequest>,
     _metadata?: Metadata,
@@ -109,6 +123,7 @@ export class StorageGrpcController implements storageV1.StorageServiceController
   }
 
   /** Server streaming: messages are written straight to the call with backpressure; the returned stream only signals the end. */
+  @RequiresScope('storage:read')
   getMedia(
     request: storageV1.GetMediaRequest,
     _metadata?: Metadata,
@@ -120,15 +135,18 @@ export class StorageGrpcController implements storageV1.StorageServiceController
     }).pipe(ignoreElements());
   }
 
+  @RequiresScope('storage:read')
   async getMediaInfo(request: storageV1.GetMediaInfoRequest): Promise<storageV1.GetMediaInfoResponse> {
     return { media: await this.media.info(request.mediaId) };
   }
 
+  @RequiresScope('admin')
   async deleteMedia(request: storageV1.DeleteMediaRequest): Promise<storageV1.DeleteMediaResponse> {
     await this.media.delete(request.mediaId);
     return {};
   }
 
+  @RequiresScope('admin')
   runLifecycleSweep(request: storageV1.RunLifecycleSweepRequest): Promise<storageV1.RunLifecycleSweepResponse> {
     return this.lifecycle.sweep({ dryRun: !!request.dryRun, prefix: request.prefix, maxActions: request.maxActions });
   }

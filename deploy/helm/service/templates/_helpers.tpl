@@ -133,7 +133,7 @@ postgresql:
 Environment variables the chart derives from other values; `env` and `secretEnv` may not set them.
 */}}
 {{- define "service.reservedEnv" -}}
-SERVICE_NAME GRPC_PORT HTTP_PORT LOG_LEVEL KAFKA_BROKERS REDIS_URL REDIS_PASSWORD CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC PG_URL PG_PASSWORD
+SERVICE_NAME GRPC_PORT HTTP_PORT LOG_LEVEL KAFKA_BROKERS REDIS_URL REDIS_PASSWORD CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC PG_URL PG_PASSWORD PULSE_AUTH PULSE_AUTH_PG_URL PULSE_AUTH_PG_PASSWORD PULSE_AUTH_PG_SCHEMA PULSE_AUTH_KEY_CACHE_TTL PULSE_AUTH_JWKS_URL PULSE_AUTH_JWT_ISSUER PULSE_AUTH_JWT_AUDIENCE PULSE_API_KEY GRPC_REFLECTION
 {{- end }}
 
 {{/* A value rendered as an environment string: whole numbers without exponent, templates expanded. */}}
@@ -156,7 +156,9 @@ secret and on a URL with a password in it, so that a secret never lands in a Con
 {{- $infra := include "service.infra" . | fromYaml -}}
 {{- $data := dict -}}
 {{- $_ := set $data "SERVICE_NAME" .Values.serviceName -}}
+{{- if .Values.containerPorts.grpc -}}
 {{- $_ = set $data "GRPC_PORT" (printf "%d" (int64 .Values.containerPorts.grpc)) -}}
+{{- end -}}
 {{- $_ = set $data "HTTP_PORT" (printf "%d" (int64 .Values.containerPorts.http)) -}}
 {{- $_ = set $data "LOG_LEVEL" .Values.logLevel -}}
 {{- if .Values.kafka.enabled -}}
@@ -172,10 +174,32 @@ secret and on a URL with a password in it, so that a secret never lands in a Con
 {{- if and .Values.postgresql.enabled (eq (include "service.secretUrlMode" $infra.postgresql) "plain") -}}
 {{- $_ = set $data "PG_URL" (required "postgresql.enabled needs postgresql.url or global.postgresql.url (or existingSecret with existingSecretUrlKey)" $infra.postgresql.url) -}}
 {{- end -}}
+{{- $auth := .Values.auth -}}
+{{- $_ = set $data "PULSE_AUTH" (ternary "on" "off" $auth.enabled) -}}
+{{- $_ = set $data "GRPC_REFLECTION" (ternary "true" "false" .Values.grpcReflection) -}}
+{{- if $auth.enabled -}}
+{{- if and (not $auth.apiKeys.enabled) (not $auth.jwt.jwksUrl) -}}
+{{- fail "auth.enabled needs auth.apiKeys.enabled or auth.jwt.jwksUrl: a caller must have a way to authenticate" -}}
+{{- end -}}
+{{- if $auth.apiKeys.enabled -}}
+{{- if eq (include "service.secretUrlMode" $infra.postgresql) "plain" -}}
+{{- $_ = set $data "PULSE_AUTH_PG_URL" (required "auth.apiKeys.enabled needs postgresql.url or global.postgresql.url (or existingSecret with existingSecretUrlKey): the API keys are there" $infra.postgresql.url) -}}
+{{- end -}}
+{{- $_ = set $data "PULSE_AUTH_PG_SCHEMA" $auth.apiKeys.schema -}}
+{{- $_ = set $data "PULSE_AUTH_KEY_CACHE_TTL" $auth.apiKeys.cacheTtl -}}
+{{- else -}}
+{{- $_ = set $data "PULSE_AUTH_PG_URL" "" -}}
+{{- end -}}
+{{- with $auth.jwt.jwksUrl -}}
+{{- $_ = set $data "PULSE_AUTH_JWKS_URL" . -}}
+{{- $_ = set $data "PULSE_AUTH_JWT_ISSUER" (required "auth.jwt.jwksUrl needs auth.jwt.issuer" $auth.jwt.issuer) -}}
+{{- $_ = set $data "PULSE_AUTH_JWT_AUDIENCE" (required "auth.jwt.jwksUrl needs auth.jwt.audience" $auth.jwt.audience) -}}
+{{- end -}}
+{{- end -}}
 {{- $reserved := splitList " " (include "service.reservedEnv" .) -}}
 {{- range $name, $value := .Values.env -}}
 {{- if has $name $reserved -}}
-{{- fail (printf "env.%s is set by the chart from other values (serviceName, containerPorts, logLevel, kafka, redis, cassandra, postgresql): set those instead" $name) -}}
+{{- fail (printf "env.%s is set by the chart from other values (serviceName, containerPorts, logLevel, kafka, redis, cassandra, postgresql, auth, grpcReflection): set those instead" $name) -}}
 {{- end -}}
 {{- if regexMatch "PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIALS" $name -}}
 {{- fail (printf "env.%s looks like a secret: reference an existing Secret with secretEnv.%s: {secretName: ..., key: ...}" $name $name) -}}
@@ -186,7 +210,7 @@ secret and on a URL with a password in it, so that a secret never lands in a Con
 {{- end -}}
 {{- $_ := set $data $name $s -}}
 {{- end -}}
-{{- range $name, $url := pick $data "REDIS_URL" "PG_URL" -}}
+{{- range $name, $url := pick $data "REDIS_URL" "PG_URL" "PULSE_AUTH_PG_URL" -}}
 {{- if regexMatch "^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]+:[^/@]+@" $url -}}
 {{- fail (printf "the %s URL has a password in it: drop it and set existingSecret with existingSecretPasswordKey or existingSecretUrlKey" $name) -}}
 {{- end -}}
@@ -262,6 +286,11 @@ successThreshold: {{ $p.successThreshold }}
 {{- define "service.validate" -}}
 {{- if and (gt (int .Values.preStopSleepSeconds) 0) (not .Values.lifecycleHooks) (le (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds (%d), leaving the service time to drain after SIGTERM" (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) -}}
+{{- end -}}
+{{- range $name, $p := dict "startupProbe" .Values.startupProbe "livenessProbe" .Values.livenessProbe "readinessProbe" .Values.readinessProbe -}}
+{{- if and $p.enabled (eq $p.type "grpc") (not $.Values.containerPorts.grpc) -}}
+{{- fail (printf "%s.type grpc needs a gRPC port: containerPorts.grpc is 0 (HTTP only), use type http" $name) -}}
+{{- end -}}
 {{- end -}}
 {{- if eq .Values.containerPorts.grpc .Values.containerPorts.http -}}
 {{- fail (printf "containerPorts.grpc and containerPorts.http are both %d" (int .Values.containerPorts.grpc)) -}}

@@ -183,6 +183,12 @@ describe('DeltaTable', () => {
     expect((await table.snapshotAt(before)).files).toHaveLength(6);
     const [latest] = await table.history(1);
     expect(latest).toMatchObject({ operation: 'OPTIMIZE', operationMetrics: { numRemovedFiles: '5', numAddedFiles: '1' } });
+    // A page of history from a version down: the writes before the compaction, with the rows each added.
+    const page = await table.history(2, before - 1);
+    expect(page.map((h) => [h.version, h.operation, h.operationMetrics['numOutputRows']])).toEqual([
+      [before - 1, 'WRITE', '10'],
+      [before - 2, 'WRITE', '10'],
+    ]);
     expect(table.snapshot().files.find((f) => f.partitionValues['event_date'] === '2024-06-01')!.dataChange).toBe(false);
     // Nothing left to compact.
     expect((await table.compact({ targetFileSize: 64 * 1024 * 1024 })).version).toBeNull();

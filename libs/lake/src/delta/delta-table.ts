@@ -122,9 +122,9 @@ export class DeltaTable {
     return versionAt(this.context, timestampMs);
   }
 
-  /** Every commit's commitInfo, newest first (Delta's DESCRIBE HISTORY). */
-  history(limit = Number.POSITIVE_INFINITY): Promise<HistoryEntry[]> {
-    return history(this.context, limit);
+  /** Every commit's commitInfo, newest first (Delta's DESCRIBE HISTORY); from `fromVersion` down when given (paging). */
+  history(limit = Number.POSITIVE_INFINITY, fromVersion?: number): Promise<HistoryEntry[]> {
+    return history(this.context, limit, fromVersion);
   }
 
   /** The commitInfo of one version, or null when its log file is gone. */

@@ -77,10 +77,10 @@ export async function versionAt(context: TableContext, timestampMs: number): Pro
 }
 
 /** Every commit's commitInfo, newest first (Delta's DESCRIBE HISTORY). */
-export async function history(context: TableContext, limit = Number.POSITIVE_INFINITY): Promise<HistoryEntry[]> {
+export async function history(context: TableContext, limit = Number.POSITIVE_INFINITY, fromVersion?: number): Promise<HistoryEntry[]> {
   await refresh(context);
   const out: HistoryEntry[] = [];
-  for (let v = context.state.version; v >= 0 && out.length < limit; v--) {
+  for (let v = Math.min(fromVersion ?? context.state.version, context.state.version); v >= 0 && out.length < limit; v--) {
     const text = await context.storage.read(logKey(context.path, v));
     if (text === null) break; // cleaned up before a checkpoint
     const info = commitInfoOf(text);

@@ -1,4 +1,4 @@
-import { Client, types } from 'cassandra-driver';
+import { Client, errors, types } from 'cassandra-driver';
 
 /** Where the cluster is: contact points (`host:port`) and the local data center. */
 export interface CassandraSettings {
@@ -25,6 +25,17 @@ export function createCassandraClient(settings: CassandraSettings, keyspace?: st
     },
     socketOptions: { connectTimeout: 5_000, readTimeout: 12_000 },
   });
+}
+
+/**
+ * Whether Cassandra refused a statement for what it holds (a syntax error, an invalid value such as a null
+ * key or an oversized cell, a missing table), which no retry fixes; an unreachable node, a timeout or an
+ * unavailable replica set is transient. For consumers' `isPermanent`.
+ */
+export function isPermanentCassandraError(error: unknown): boolean {
+  if (!(error instanceof errors.ResponseError)) return false;
+  const codes = types.responseErrorCodes;
+  return [codes.syntaxError, codes.invalid, codes.configError, codes.unauthorized].includes(error.code);
 }
 
 /** `SimpleStrategy:1` / `NetworkTopologyStrategy:dc1=3,dc2=3` → the CQL replication map. */

@@ -86,6 +86,12 @@ export function decodeFieldViolations(metadata: Metadata | undefined): FieldViol
     );
 }
 
+/** A request field that must not be empty: its value, or INVALID_ARGUMENT naming it. */
+export function requiredField(value: string | undefined, field: string): string {
+  if (!value) throw grpcErrors.invalidArgument(field, 'required');
+  return value;
+}
+
 export const grpcErrors = {
   invalidArgument: (field: string, description: string) =>
     new GrpcStatusError(status.INVALID_ARGUMENT, `${field}: ${description}`, [{ field, description }]),
@@ -93,7 +99,15 @@ export const grpcErrors = {
   alreadyExists: (what: string) => new GrpcStatusError(status.ALREADY_EXISTS, `${what} already exists`),
   resourceExhausted: (message: string) => new GrpcStatusError(status.RESOURCE_EXHAUSTED, message),
   unavailable: (message: string) => new GrpcStatusError(status.UNAVAILABLE, message),
-  failedPrecondition: (message: string) => new GrpcStatusError(status.FAILED_PRECONDITION, message),
+  /** With `field`, the state that refuses the call is named as a field violation, like INVALID_ARGUMENT's. */
+  failedPrecondition: (message: string, field?: string) =>
+    new GrpcStatusError(
+      status.FAILED_PRECONDITION,
+      field ? `${field}: ${message}` : message,
+      field ? [{ field, description: message }] : [],
+    ),
   aborted: (message: string) => new GrpcStatusError(status.ABORTED, message),
   unimplemented: (message: string) => new GrpcStatusError(status.UNIMPLEMENTED, message),
+  unauthenticated: (reason: string) => new GrpcStatusError(status.UNAUTHENTICATED, reason),
+  permissionDenied: (reason: string) => new GrpcStatusError(status.PERMISSION_DENIED, reason),
 };

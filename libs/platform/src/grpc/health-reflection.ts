@@ -22,10 +22,16 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
 
 /**
  * Registers grpc.health.v1.Health (answering from the readiness checks) and server reflection
- * (for `serviceNames` plus Health) on a grpc-js server, so that
- * `grpcurl -plaintext host:port list` and Kubernetes' gRPC probes work against every Pulse service.
+ * (for `serviceNames` plus Health; unless `reflection` is false) on a grpc-js server, so that
+ * `grpcurl -plaintext host:port list` and Kubernetes' gRPC probes work against every Pulse service. Both are
+ * served beside the Nest handlers: no credentials are needed for them.
  */
-export function addHealthAndReflection(server: grpc.Server, health: HealthRegistry, serviceNames: readonly string[]): void {
+export function addHealthAndReflection(
+  server: grpc.Server,
+  health: HealthRegistry,
+  serviceNames: readonly string[],
+  options: { reflection?: boolean } = {},
+): void {
   const healthDefinition = protoLoader.loadSync(protoFile('grpc/health/v1/health.proto'), PROTO_LOADER_OPTIONS);
   const healthPackage = grpc.loadPackageDefinition(healthDefinition) as any;
   const known = new Set(['', ...serviceNames]);
@@ -66,5 +72,5 @@ export function addHealthAndReflection(server: grpc.Server, health: HealthRegist
     },
   });
 
-  addServerReflection(server, serviceNames);
+  if (options.reflection ?? true) addServerReflection(server, serviceNames);
 }

@@ -34,6 +34,8 @@ export interface PeerClientOptions {
   /** Where the peer metrics go (the app's ServiceMetrics registry). */
   registry?: Registry;
   channelOptions?: grpc.ChannelOptions;
+  /** This service's own credentials (PULSE_API_KEY: an API key or a JWT), sent on every call to the peer. */
+  credentials?: string;
 }
 
 export interface PeerCallOptions {
@@ -121,9 +123,8 @@ export class PeerClient {
     this.failureThreshold = options.failureThreshold ?? 5;
     this.openMs = options.openMs ?? 5_000;
     this.client = grpcClient(options.address, options.protoFile, options.service, {
-      'grpc.keepalive_time_ms': 30_000,
-      'grpc.keepalive_timeout_ms': 5_000,
-      ...options.channelOptions,
+      channelOptions: { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 5_000, ...options.channelOptions },
+      credentials: options.credentials,
     });
     if (options.registry) {
       this.metrics = peerMetrics(options.registry);

@@ -11,6 +11,16 @@ interface FileIndex {
   dependencies: Map<string, string[]>;
   /** Fully-qualified symbol (message, enum, service, method) → file name. */
   fileOfSymbol: Map<string, string>;
+  /** Fully-qualified service → its methods, in proto order. */
+  methodsOfService: Map<string, ProtoMethod[]>;
+}
+
+/** One RPC of a service as the proto declares it. */
+export interface ProtoMethod {
+  /** As in the proto, e.g. `PromoteModel`. */
+  name: string;
+  clientStreaming: boolean;
+  serverStreaming: boolean;
 }
 
 let cachedIndex: FileIndex | undefined;
@@ -23,7 +33,7 @@ function loadIndex(): FileIndex {
   if (cachedIndex) return cachedIndex;
   const set = readFileSync(descriptorSetFile());
   const reader = protobuf.Reader.create(set);
-  const index: FileIndex = { byName: new Map(), dependencies: new Map(), fileOfSymbol: new Map() };
+  const index: FileIndex = { byName: new Map(), dependencies: new Map(), fileOfSymbol: new Map(), methodsOfService: new Map() };
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     if (tag >>> 3 !== 1 || (tag & 7) !== 2) {
@@ -46,10 +56,19 @@ function loadIndex(): FileIndex {
     for (const e of file.enumType ?? []) index.fileOfSymbol.set(prefix + e.name, file.name);
     for (const s of file.service ?? []) {
       index.fileOfSymbol.set(prefix + s.name, file.name);
+      index.methodsOfService.set(
+        prefix + s.name,
+        (s.method ?? []).map((m: any) => ({ name: m.name, clientStreaming: !!m.clientStreaming, serverStreaming: !!m.serverStreaming })),
+      );
       for (const m of s.method ?? []) index.fileOfSymbol.set(`${prefix}${s.name}.${m.name}`, file.name);
     }
   }
   return (cachedIndex = index);
+}
+
+/** The RPCs of a fully-qualified service (e.g. `pulse.recs.v1.RecsService`) from Buf's descriptor set; empty when unknown. */
+export function protoMethods(service: string): ProtoMethod[] {
+  return loadIndex().methodsOfService.get(service) ?? [];
 }
 
 /** The file and everything it imports, transitively, dependencies first. */

@@ -1,4 +1,4 @@
-import { HealthRegistry } from './health.registry';
+import { DegradedError, HealthRegistry } from './health.registry';
 
 describe('HealthRegistry', () => {
   it('is ready when every dependency answers', async () => {
@@ -21,7 +21,17 @@ describe('HealthRegistry', () => {
     expect(r.checks['kafka']).toMatchObject({ ok: false, error: 'connection refused' });
   });
 
-  it('stays ready but degraded when only a non-critical dependency fails, and reports it', async () => {
+  it('stays ready but degraded when a check reports its dependency impaired, and says why', async () => {
+    const health = new HealthRegistry();
+    health.register('kafka', async () => undefined);
+    health.register('consumer', async () => Promise.reject(new DegradedError('retrying a batch: store down')));
+    const r = await health.readiness();
+    expect(r.ready).toBe(true);
+    expect(r.degraded).toBe(true);
+    expect(r.checks['consumer']).toMatchObject({ ok: false, critical: true, degraded: true, error: 'retrying a batch: store down' });
+  });
+
+  it('stays ready when only a non-critical dependency fails, and reports it', async () => {
     const health = new HealthRegistry();
     health.register('kafka', async () => undefined);
     health.register('redis', async () => Promise.reject(new Error('down')), { critical: false });

@@ -7,14 +7,24 @@ export interface CheckResult {
   critical: boolean;
   latencyMs: number;
   error?: string;
+  /** The dependency works, slowed or impaired (a consumer retrying a batch): reported, never decides readiness. */
+  degraded?: boolean;
 }
 
 export interface Readiness {
   ready: boolean;
-  /** Ready, but a non-critical dependency fails: the service answers with less (e.g. runs no jobs). */
+  /** Some check failed without deciding readiness (a non-critical dependency, or a degraded one). */
   degraded: boolean;
   draining: boolean;
   checks: Record<string, CheckResult>;
+}
+
+/**
+ * Thrown by a check whose dependency still works but is impaired (e.g. a consumer retrying a batch while its
+ * store is down): the check is reported failed with the reason and `degraded`, and readiness does not change.
+ */
+export class DegradedError extends Error {
+  override readonly name = 'DegradedError';
 }
 
 /**
@@ -46,8 +56,8 @@ export class HealthRegistry {
       [...this.checks].map(async ([name, { check, critical }]) => [name, await this.run(check, critical)] as const),
     );
     const checks = Object.fromEntries(entries);
-    const ready = !this.draining && entries.every(([, r]) => r.ok || !r.critical);
-    const degraded = ready && entries.some(([, r]) => !r.ok);
+    const ready = !this.draining && entries.every(([, r]) => r.ok || !r.critical || r.degraded);
+    const degraded = entries.some(([, r]) => !r.ok && (!r.critical || r.degraded));
     return { ready, degraded, draining: this.draining, checks };
   }
 
@@ -63,7 +73,9 @@ export class HealthRegistry {
       ]);
       return { ok: true, critical, latencyMs: Math.round(performance.now() - started) };
     } catch (error) {
-      return { ok: false, critical, latencyMs: Math.round(performance.now() - started), error: errorMessage(error) };
+      const result: CheckResult = { ok: false, critical, latencyMs: Math.round(performance.now() - started), error: errorMessage(error) };
+      if (error instanceof DegradedError) result.degraded = true;
+      return result;
     } finally {
       clearTimeout(timer);
     }

@@ -26,7 +26,35 @@ export interface IncomingRecord<K, V> {
   /** `null` for a tombstone. */
   value: V | null;
   headers: Record<string, string>;
+  /** The key and value bytes as read from Kafka (what a dead letter carries); absent on records built in code. */
+  raw?: RawBytes;
 }
+
+export interface RawBytes {
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** Where a record sits in Kafka. */
+export interface RecordPosition {
+  topic: string;
+  partition: number;
+  offset: bigint;
+}
+
+/** A record whose key or value its topic's codec could not decode (a poison record): its bytes and the error. */
+export interface UndecodableRecord extends RecordPosition {
+  timestampMs: number;
+  headers: Record<string, string>;
+  raw: RawBytes;
+  error: Error;
+}
+
+/**
+ * What a consumer hands over per batch: the decoded records in partition order, and the records of the
+ * same batch that could not be decoded. Both are committed past once the handler resolves.
+ */
+export type BatchHandler<K, V> = (records: IncomingRecord<K, V>[], undecodable: UndecodableRecord[]) => Promise<void>;
 
 /**
  * The platform's producer: idempotent, acks=all, retried. `send` resolves only once every
@@ -63,10 +91,13 @@ export interface ConsumeOptions {
 
 /**
  * A consumer group member. The handler gets records in partition order; offsets are committed only
- * after it resolves (at-least-once). A handler that throws stops the consumer with that error.
+ * after it resolves (at-least-once). A handler that throws stops the consumer with that error. Records
+ * that cannot be decoded are handed over apart, never thrown: a handler that ignores them commits past
+ * them, so services consume through `superviseConsumer`, which dead-letters them.
  */
 export interface EventConsumer<K, V> {
-  run(handler: (batch: IncomingRecord<K, V>[]) => Promise<void>): Promise<void>;
+  readonly groupId: string;
+  run(handler: BatchHandler<K, V>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,8 +105,17 @@ export interface KafkaAdmin {
   /** Creates the topics that do not exist yet, with their partitions and configs; leaves existing ones alone. */
   ensureTopics(topics: readonly TopicDefinition<any, any>[]): Promise<void>;
   deleteTopics(names: readonly string[]): Promise<void>;
+  /**
+   * A topic's effective configs (its own, else the broker's defaults), e.g. `max.message.bytes`; names the
+   * topic does not have are absent from the answer.
+   */
+  topicConfigs(topic: string, names: readonly string[]): Promise<Record<string, string>>;
+  /** Names of the topics of the cluster. */
+  listTopics(): Promise<string[]>;
   /** Latest offset (next to be written) of every partition of a topic. */
   endOffsets(topic: string): Promise<bigint[]>;
+  /** Earliest offset still kept (after retention) of every partition of a topic. */
+  startOffsets(topic: string): Promise<bigint[]>;
   /**
    * Sets a consumer group's committed offsets on a topic (index = partition, or only the partitions of
    * a map), like `kafka-consumer-groups --reset-offsets`; the group must have no active member.

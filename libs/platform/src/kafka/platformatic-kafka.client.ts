@@ -1,7 +1,20 @@
-import { Admin, compatibilityPartitioner, Consumer, type Message, type MessagesStream, ProduceAcks, Producer } from '@platformatic/kafka';
+import {
+  Admin,
+  compatibilityPartitioner,
+  ConfigResourceTypes,
+  Consumer,
+  type Message,
+  type MessagesStream,
+  ProduceAcks,
+  Producer,
+} from '@platformatic/kafka';
 import type { TopicDefinition } from '@pulse/contracts';
 import type { Logger } from '../logging/logger';
+import { DecodeError } from './consumer-errors';
+import type { ServiceMetrics } from '../metrics/metrics';
+import { KafkaMetrics, type LagSource, type PartitionLag } from './kafka.metrics';
 import type {
+  BatchHandler,
   ConsumeOptions,
   EventConsumer,
   EventProducer,
@@ -11,6 +24,7 @@ import type {
   KafkaSettings,
   OutgoingRecord,
   TopicBatch,
+  UndecodableRecord,
 } from './kafka.types';
 
 /**
@@ -21,17 +35,21 @@ export class PlatformaticKafkaClient implements KafkaClient {
   readonly producer: PlatformaticProducer;
   readonly admin: PlatformaticAdmin;
   private readonly consumers = new Set<PlatformaticConsumer<any, any>>();
+  private readonly metrics?: KafkaMetrics;
 
+  /** With `metrics`, the app's /metrics has records per topic and group and each consumer's lag (KafkaMetrics). */
   constructor(
     private readonly settings: KafkaSettings,
     private readonly logger?: Logger,
+    metrics?: ServiceMetrics,
   ) {
-    this.producer = new PlatformaticProducer(settings);
+    this.metrics = metrics && new KafkaMetrics(metrics, () => this.consumers);
+    this.producer = new PlatformaticProducer(settings, this.metrics);
     this.admin = new PlatformaticAdmin(settings);
   }
 
   consumer<K, V>(topics: readonly TopicDefinition<K, V>[], options: ConsumeOptions): EventConsumer<K, V> {
-    const consumer = new PlatformaticConsumer<K, V>(this.settings, topics, options, () => this.consumers.delete(consumer));
+    const consumer = new PlatformaticConsumer<K, V>(this.settings, topics, options, () => this.consumers.delete(consumer), this.metrics);
     this.consumers.add(consumer);
     return consumer;
   }
@@ -59,7 +77,10 @@ function baseOptions(settings: KafkaSettings, role: string) {
 class PlatformaticProducer implements EventProducer {
   private readonly producer: Producer;
 
-  constructor(settings: KafkaSettings) {
+  constructor(
+    settings: KafkaSettings,
+    private readonly metrics?: KafkaMetrics,
+  ) {
     this.producer = new Producer({
       ...baseOptions(settings, 'producer'),
       idempotent: true,
@@ -80,6 +101,7 @@ class PlatformaticProducer implements EventProducer {
     }
     if (messages.length === 0) return;
     await this.producer.send({ messages });
+    if (this.metrics) for (const { topic, records } of batches) if (records.length > 0) this.metrics.produced(topic.name, records.length);
   }
 
   async close(): Promise<void> {
@@ -115,6 +137,21 @@ export function kafkaErrorMessage(error: unknown): string {
   return [...leaves].join('; ');
 }
 
+/**
+ * Whether retrying may fix what the client reports: false when the broker said the request can never
+ * succeed as it is (a record over max.message.bytes, an invalid topic, a denied access).
+ */
+export function isRetriableKafkaError(error: unknown): boolean {
+  let retriable = true;
+  const visit = (e: unknown) => {
+    const nested = (e as { errors?: unknown[] })?.errors;
+    if (Array.isArray(nested) && nested.length > 0) nested.forEach(visit);
+    else if ((e as { canRetry?: unknown })?.canRetry === false) retriable = false;
+  };
+  visit(error);
+  return retriable;
+}
+
 class PlatformaticAdmin implements KafkaAdmin {
   private readonly admin: Admin;
 
@@ -144,10 +181,32 @@ class PlatformaticAdmin implements KafkaAdmin {
     if (names.length > 0) await this.admin.deleteTopics({ topics: [...names] });
   }
 
-  async endOffsets(topic: string): Promise<bigint[]> {
+  async topicConfigs(topic: string, names: readonly string[]): Promise<Record<string, string>> {
+    const [description] = await this.admin.describeConfigs({
+      resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: [...names] }],
+    });
+    const out: Record<string, string> = {};
+    for (const c of description?.configs ?? []) if (c.value !== null && c.value !== undefined) out[c.name] = c.value;
+    return out;
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  endOffsets(topic: string): Promise<bigint[]> {
+    return this.offsets(topic, -1n);
+  }
+
+  startOffsets(topic: string): Promise<bigint[]> {
+    return this.offsets(topic, -2n);
+  }
+
+  /** ListOffsets at a timestamp: -1 = latest, -2 = earliest (Kafka's sentinels). */
+  private async offsets(topic: string, timestamp: bigint): Promise<bigint[]> {
     const probe = new Consumer({ ...baseOptions(this.settings, 'offsets'), groupId: `${this.settings.clientId}-offsets` });
     try {
-      const offsets = await probe.listOffsets({ topics: [topic] });
+      const offsets = await probe.listOffsets({ topics: [topic], timestamp });
       return offsets.get(topic) ?? [];
     } finally {
       await probe.close();
@@ -174,19 +233,22 @@ class PlatformaticAdmin implements KafkaAdmin {
   }
 }
 
-class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
+class PlatformaticConsumer<K, V> implements EventConsumer<K, V>, LagSource {
   private readonly consumer: Consumer;
   private stream?: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
   private closed = false;
   private readonly decoders: Map<string, TopicDefinition<K, V>>;
+  readonly groupId: string;
 
   constructor(
     settings: KafkaSettings,
     private readonly topics: readonly TopicDefinition<K, V>[],
     private readonly options: ConsumeOptions,
     private readonly onClose: () => void,
+    private readonly metrics?: KafkaMetrics,
   ) {
     this.decoders = new Map(topics.map((t) => [t.name, t]));
+    this.groupId = options.groupId;
     this.consumer = new Consumer({
       ...baseOptions(settings, `consumer-${options.groupId}`),
       groupId: options.groupId,
@@ -202,7 +264,7 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
     });
   }
 
-  async run(handler: (batch: IncomingRecord<K, V>[]) => Promise<void>): Promise<void> {
+  async run(handler: BatchHandler<K, V>): Promise<void> {
     const topics = this.topics.map((t) => t.name);
     const from = this.options.from;
     const stream = await this.consumer.consume(
@@ -253,29 +315,59 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
         }
         messages.push(next.value);
       }
-      await handler(messages.map((m) => this.decode(m)));
+      const records: IncomingRecord<K, V>[] = [];
+      const undecodable: UndecodableRecord[] = [];
+      for (const m of messages) {
+        const decoded = this.decode(m);
+        if ('error' in decoded) undecodable.push(decoded);
+        else records.push(decoded);
+      }
+      await handler(records, undecodable);
       // Closed while handling: leave the batch uncommitted, the group's next owner re-reads it.
       if (this.closed) break;
       await commitLastPerPartition(messages);
+      if (this.metrics) for (const [topic, n] of countByTopic(messages)) this.metrics.consumed(this.options.groupId, topic, n);
       if (ended) break;
     }
   }
 
-  private decode(message: Message<Buffer, Buffer, Buffer, Buffer>): IncomingRecord<K, V> {
+  /** The record, or (a poison record) its bytes and the codec's error: one bad record never fails the batch. */
+  private decode(message: Message<Buffer, Buffer, Buffer, Buffer>): IncomingRecord<K, V> | UndecodableRecord {
     const topic = this.decoders.get(message.topic);
     if (!topic) throw new Error(`received a record of unsubscribed topic ${message.topic}`);
     const headers: Record<string, string> = {};
     for (const [name, value] of message.headers) headers[name.toString()] = value.toString();
-    const hasValue = message.value !== undefined && message.value !== null && message.value.length > 0;
-    return {
+    const rawKey = message.key && message.key.length > 0 ? message.key : null;
+    const rawValue = message.value !== undefined && message.value !== null && message.value.length > 0 ? message.value : null;
+    const position = {
       topic: message.topic,
       partition: message.partition,
       offset: message.offset,
       timestampMs: Number(message.timestamp),
-      key: message.key && message.key.length > 0 ? topic.key.decode(message.key) : null,
-      value: hasValue ? topic.value.decode(message.value) : null,
       headers,
+      raw: { key: rawKey, value: rawValue },
     };
+    let part = 'key';
+    try {
+      const key = rawKey === null ? null : topic.key.decode(rawKey);
+      part = 'value';
+      const value = rawValue === null ? null : topic.value.decode(rawValue);
+      return { ...position, key, value };
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      return { ...position, error: new DecodeError(`cannot decode the ${part} of ${topic.name}: ${reason}`, { cause }) };
+    }
+  }
+
+  /** The lag of the partitions this member is assigned (none before it joined, or when it reads from given offsets). */
+  async lag(): Promise<PartitionLag[]> {
+    if (this.closed || !this.stream) return [];
+    const lags = await this.consumer.getLag({ topics: this.topics.map((t) => t.name) });
+    const out: PartitionLag[] = [];
+    // Negative values mark partitions this member is not assigned.
+    for (const [topic, partitions] of lags)
+      partitions.forEach((lag, partition) => lag >= 0n && out.push({ topic, partition, lag: Number(lag) }));
+    return out;
   }
 
   async close(): Promise<void> {
@@ -285,6 +377,12 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V> {
     if (this.stream) await this.stream.close().catch(() => undefined);
     await this.consumer.close(true);
   }
+}
+
+function countByTopic(messages: readonly Message<Buffer, Buffer, Buffer, Buffer>[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const m of messages) counts.set(m.topic, (counts.get(m.topic) ?? 0) + 1);
+  return counts;
 }
 
 async function commitLastPerPartition(messages: Message<Buffer, Buffer, Buffer, Buffer>[]): Promise<void> {

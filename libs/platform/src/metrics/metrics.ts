@@ -5,6 +5,10 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   readonly grpcHandled: Counter<'method' | 'code'>;
   readonly grpcSeconds: Histogram<'method'>;
+  /** Records a consumer group wrote to its dead-letter topic, by reason (decode, permanent). */
+  readonly consumerDeadLetters: Counter<'group' | 'reason'>;
+  /** Retries of a batch (or record) after a transient failure, per consumer group. */
+  readonly consumerRetries: Counter<'group'>;
 
   constructor(service: string) {
     this.registry.setDefaultLabels({ service });
@@ -20,6 +24,18 @@ export class ServiceMetrics {
       help: 'Time to complete a gRPC call',
       labelNames: ['method'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    this.consumerDeadLetters = new Counter({
+      name: 'kafka_consumer_dead_letters_total',
+      help: 'Records written to the dead-letter topic of a consumer group, by reason (decode: the bytes; permanent: the handling)',
+      labelNames: ['group', 'reason'],
+      registers: [this.registry],
+    });
+    this.consumerRetries = new Counter({
+      name: 'kafka_consumer_retries_total',
+      help: 'Retries of a batch after a transient failure of its handling, per consumer group',
+      labelNames: ['group'],
       registers: [this.registry],
     });
   }

@@ -11,12 +11,13 @@ export interface ServiceBootstrap {
   /** The app's root module, built from its config. */
   module: DynamicModule;
   logger: Logger;
-  grpcHost: string;
-  /** 0 picks a free port (tests). */
-  grpcPort: number;
+  /** Listen address of the gRPC server; required with `grpc`. */
+  grpcHost?: string;
+  /** 0 picks a free port (tests); required with `grpc`. */
+  grpcPort?: number;
   httpPort: number;
   /** The gRPC service(s) it serves; an app without serves HTTP only (health, metrics, its own routes). */
-  grpc?: Pick<GrpcTransportSettings, 'packages' | 'protoFiles' | 'serviceNames' | 'maxReceiveMessageBytes'>;
+  grpc?: Pick<GrpcTransportSettings, 'packages' | 'protoFiles' | 'serviceNames' | 'maxReceiveMessageBytes' | 'reflection'>;
 }
 
 export interface RunningService {
@@ -30,12 +31,14 @@ export interface RunningService {
 
 /**
  * Starts a Pulse service the one way every service starts: a hybrid Nest app with its gRPC service
- * (plus grpc.health.v1 and reflection), HTTP /health and /metrics, and shutdown hooks that drain
+ * (plus grpc.health.v1 and, unless turned off, reflection), HTTP /health and /metrics, and shutdown hooks that drain
  * in-flight work. Each app's `createApp()` loads its config, builds its module and calls this.
  */
 export async function bootstrapService(options: ServiceBootstrap): Promise<RunningService> {
   const app = await NestFactory.create(options.module, { logger: new PinoNestLogger(options.logger), abortOnError: false });
   const grpc = options.grpc;
+  if (grpc && (options.grpcHost === undefined || options.grpcPort === undefined))
+    throw new Error('a service with a gRPC server needs GRPC_HOST and GRPC_PORT in its config');
   const grpcPort = !grpc ? undefined : options.grpcPort === 0 ? await freePort() : options.grpcPort;
   if (grpc) {
     app.connectMicroservice(grpcTransport({ ...grpc, url: `${options.grpcHost}:${grpcPort}`, health: app.get(HealthRegistry) }), {

@@ -1,14 +1,18 @@
-import type { DynamicModule } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { type AuthConfig, authConfigProblems } from '../config/auth.config';
+import { ConfigError } from '../config/load-config';
 import type { Logger } from '../logging/logger';
 import { createLogger } from '../logging/logger';
+import { AuthModule } from './auth.module';
 import { bootstrapService, type RunningService } from './bootstrap';
 
-/** The settings every service's config schema has (see `env` of load-config). */
-export interface BaseServiceConfig {
+/** The settings every service's config schema has (see `env` of load-config, and `authEnv`). */
+export interface BaseServiceConfig extends AuthConfig {
   SERVICE_NAME: string;
   LOG_LEVEL: string;
-  GRPC_HOST: string;
-  GRPC_PORT: number;
+  /** Absent in an app that serves HTTP only (no `grpc` in its definition). */
+  GRPC_HOST?: string;
+  GRPC_PORT?: number;
   HTTP_PORT: number;
 }
 
@@ -30,20 +34,31 @@ export interface RunningApp<C> extends RunningService {
   config: C;
 }
 
+/** The app's module beside the authentication of its gRPC server: what every service runs. */
+@Module({})
+class ServiceRootModule {}
+
 /**
  * Builds the `createApp(overrides)` of a service from its config loader, root module and proto package: config →
- * logger → `bootstrapService`. `main.ts` and the integration tests both start the app through it.
+ * logger → `bootstrapService`, with authentication and per-RPC authorisation (`AuthModule`) on every service.
+ * `main.ts` and the integration tests both start the app through it.
  */
 export function defineService<C extends BaseServiceConfig>(
   definition: ServiceDefinition<C>,
 ): (overrides?: Record<string, string | undefined>) => Promise<RunningApp<C>> {
   return async (overrides = {}) => {
     const config = definition.loadConfig(overrides);
+    const problems = authConfigProblems(config);
+    if (problems.length > 0) throw new ConfigError(config.SERVICE_NAME, problems);
     const logger = createLogger(config.SERVICE_NAME, config.LOG_LEVEL);
+    if (config.PULSE_AUTH === 'off') logger.warn('PULSE_AUTH=off: every gRPC call is let through unauthenticated (local use only)');
     await definition.beforeStart?.(config, logger);
     const grpc = definition.grpc;
     const running = await bootstrapService({
-      module: definition.module(config, logger),
+      module: {
+        module: ServiceRootModule,
+        imports: [definition.module(config, logger), AuthModule.forRoot(config, config.SERVICE_NAME)],
+      },
       logger,
       grpcHost: config.GRPC_HOST,
       grpcPort: config.GRPC_PORT,
@@ -53,6 +68,7 @@ export function defineService<C extends BaseServiceConfig>(
         protoFiles: [grpc.protoFile ?? defaultProtoFile(grpc.package)],
         serviceNames: [`${grpc.package}.${grpc.service}`],
         maxReceiveMessageBytes: grpc.maxReceiveMessageBytes,
+        reflection: config.GRPC_REFLECTION,
       },
     });
     return { ...running, config };

@@ -15,6 +15,8 @@ export interface GrpcTransportSettings {
   serviceNames: string[];
   health: HealthRegistry;
   maxReceiveMessageBytes?: number;
+  /** Serve server reflection (default true; production turns it off with GRPC_REFLECTION=false). */
+  reflection?: boolean;
 }
 
 /** Nest's gRPC transport as every Pulse service runs it: ts-proto-compatible loading, health, reflection, graceful drain. */
@@ -28,7 +30,8 @@ export function grpcTransport(settings: GrpcTransportSettings): GrpcOptions {
       loader: PROTO_LOADER_OPTIONS,
       maxReceiveMessageLength: settings.maxReceiveMessageBytes ?? 8 * 1024 * 1024,
       gracefulShutdown: true,
-      onLoadPackageDefinition: (_pkg, server) => addHealthAndReflection(server, settings.health, settings.serviceNames),
+      onLoadPackageDefinition: (_pkg, server) =>
+        addHealthAndReflection(server, settings.health, settings.serviceNames, { reflection: settings.reflection ?? true }),
     },
   };
 }

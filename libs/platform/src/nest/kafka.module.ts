@@ -2,6 +2,7 @@ import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@n
 import type { TopicDefinition } from '@pulse/contracts';
 import { HealthRegistry } from '../health/health.registry';
 import type { Logger } from '../logging/logger';
+import { ServiceMetrics } from '../metrics/metrics';
 import type { KafkaClient, KafkaSettings } from '../kafka/kafka.types';
 import { PlatformaticKafkaClient } from '../kafka/platformatic-kafka.client';
 import { LOGGER } from './platform.module';
@@ -23,7 +24,10 @@ class KafkaLifecycle implements OnApplicationShutdown {
   }
 }
 
-/** The app's one KafkaClient: topics ensured at start, a readiness check, closed last on shutdown. */
+/**
+ * The app's one KafkaClient: topics ensured at start, a readiness check, records per topic and group and consumer
+ * lag on /metrics (KafkaMetrics), closed last on shutdown.
+ */
 @Global()
 @Module({})
 export class KafkaModule {
@@ -33,9 +37,9 @@ export class KafkaModule {
       providers: [
         {
           provide: KAFKA_CLIENT,
-          inject: [HealthRegistry, LOGGER],
-          useFactory: async (health: HealthRegistry, logger: Logger) => {
-            const client = new PlatformaticKafkaClient(options.settings, logger);
+          inject: [HealthRegistry, LOGGER, ServiceMetrics],
+          useFactory: async (health: HealthRegistry, logger: Logger, metrics: ServiceMetrics) => {
+            const client = new PlatformaticKafkaClient(options.settings, logger, metrics);
             await client.admin.ensureTopics(options.topics);
             health.register('kafka', () => client.admin.ping());
             return client;

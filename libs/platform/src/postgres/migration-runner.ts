@@ -23,12 +23,22 @@ const FILE_NAME = /^(\d{3,})_([a-z0-9_]+)\.sql$/;
 
 /** Reads the migrations of a folder in version order (as numbers); refuses unexpected names and duplicate versions. */
 export function readMigrations(dir: string): Migration[] {
-  const migrations = readdirSync(dir)
-    .filter((file) => file.endsWith('.sql'))
-    .map((file) => {
+  const files = readdirSync(dir).filter((file) => file.endsWith('.sql'));
+  return defineMigrations(
+    files.map((file) => ({ file, sql: readFileSync(join(dir, file), 'utf8') })),
+    dir,
+  );
+}
+
+/**
+ * Migrations kept in code rather than in a folder (a library's own schema, which every app bundle must carry):
+ * the same `NNN_name.sql` names, order and checks as `readMigrations`.
+ */
+export function defineMigrations(files: readonly { file: string; sql: string }[], where = 'the migrations'): Migration[] {
+  const migrations = files
+    .map(({ file, sql }) => {
       const match = FILE_NAME.exec(file);
       if (!match) throw new Error(`migration file "${file}" is not named NNN_name.sql`);
-      const sql = readFileSync(join(dir, file), 'utf8');
       const version = Number(match[1]);
       return {
         version,
@@ -41,7 +51,7 @@ export function readMigrations(dir: string): Migration[] {
     .sort((a, b) => a.version - b.version);
   for (let i = 1; i < migrations.length; i++) {
     if (migrations[i].version === migrations[i - 1].version)
-      throw new Error(`two migrations have version ${migrations[i].version} in ${dir}`);
+      throw new Error(`two migrations have version ${migrations[i].version} in ${where}`);
   }
   return migrations;
 }
@@ -66,18 +76,19 @@ export function migrationsDir(app: string, from: string, explicit?: string): str
 }
 
 /**
- * Applies the migrations of `dir` not yet recorded in `<schema>.schema_migrations`, each in its own
+ * Applies the migrations of `dir` (or the given `migrations`) not yet recorded in `<schema>.schema_migrations`, each in its own
  * transaction, under an advisory lock so that concurrent replicas apply each once. Unqualified names in the
  * files land in `schema` (the search_path). Refuses to run when an applied migration's file changed since.
  */
-export async function runMigrations(options: {
-  pgUrl: string;
-  schema: string;
-  dir: string;
-  applicationName?: string;
-}): Promise<MigrationResult> {
+export async function runMigrations(
+  options: {
+    pgUrl: string;
+    schema: string;
+    applicationName?: string;
+  } & ({ dir: string } | { migrations: readonly Migration[] }),
+): Promise<MigrationResult> {
   const { schema } = options;
-  const migrations = readMigrations(options.dir);
+  const migrations = 'dir' in options ? readMigrations(options.dir) : options.migrations;
   const client = new Client({ connectionString: options.pgUrl, application_name: options.applicationName ?? 'pulse-migrate' });
   await client.connect();
   const table = `${quoteIdent(schema)}.schema_migrations`;

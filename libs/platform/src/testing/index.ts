@@ -2,3 +2,7 @@
 // @nestjs/core): `import { eventually, readTopicUntil, startService } from '@pulse/platform/testing'`.
 export * from './read-topic';
 export * from './built-service';
+export * from './test-api-key';
+export * from './auth-matrix';
+export * from './jwt-issuer';
+export * from './rejection';

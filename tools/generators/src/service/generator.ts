@@ -31,7 +31,8 @@ export interface ServiceTemplateContext {
   protoPackage: string;
   /** Namespace of the generated types in @pulse/contracts, e.g. `demoFeedV1` */
   contractsNamespace: string;
-  grpcPort: number;
+  /** Absent for a service that serves HTTP only (`--no-grpc`). */
+  grpcPort: number | undefined;
   httpPort: number;
   grpc: boolean;
   kafkaConsumer: boolean;
@@ -51,7 +52,7 @@ const FILES = 'tools/generators/src/service/files';
 
 /**
  * `nx g @pulse/tools:service <name> [--grpc] [--kafka-consumer] [--postgres|--cassandra|--redis]`: a new service
- * shaped like the others — proto package with one RPC, config schema, app on the platform's bootstrap, a slice
+ * shaped like the others — proto package with one RPC (or, with `--no-grpc`, an HTTP route and no gRPC server), config schema, app on the platform's bootstrap, a slice
  * (controller, service, repository port and adapter, Kafka consumer), unit and integration specs, `.env.example`,
  * Helm values, an entry in the service list (metadata.pulse of its project.json, which `./pulse`, the image
  * scripts, the chart checks and lint read) and a README. After the files are written (not in a dry run) the
@@ -67,6 +68,8 @@ export async function serviceGenerator(tree: Tree, options: ServiceGeneratorOpti
     generateFiles(tree, join(tree.root, FILES, 'grpc'), appRoot, context);
     generateFiles(tree, join(tree.root, FILES, 'proto'), `proto/pulse/${context.domain}/v1`, context);
     addContractsExport(tree, context);
+  } else {
+    generateFiles(tree, join(tree.root, FILES, 'http'), appRoot, context);
   }
   if (context.kafkaConsumer) generateFiles(tree, join(tree.root, FILES, 'kafka'), appRoot, context);
   if (context.store !== 'memory') generateFiles(tree, join(tree.root, FILES, context.store), appRoot, context);
@@ -75,7 +78,8 @@ export async function serviceGenerator(tree: Tree, options: ServiceGeneratorOpti
 
   if (!options.skipFormat) await formatFiles(tree);
   return () => {
-    // The umbrella chart embeds every release's values (read from the service list, which now has this one).
+    // The apps' copy of the list (default peer addresses) and the umbrella chart's values follow the list, which now has this one.
+    execFileSync('node', ['tools/services/services.mjs', 'write'], { cwd: tree.root, stdio: 'inherit' });
     execFileSync('bash', ['tools/deploy/sync-platform-values.sh'], { cwd: tree.root, stdio: 'inherit' });
     // The TypeScript of the new proto package (ts-proto) and the descriptor set served by reflection.
     if (context.grpc)
@@ -92,17 +96,21 @@ export function templateContext(tree: Tree, options: ServiceGeneratorOptions): S
   if (!NAME.test(options.name))
     throw new Error(`service name "${options.name}" must be kebab-case: lowercase letters and digits, words joined by -`);
   const existing = [...getProjects(tree).values()]
-    .map((p) => (p.metadata as { pulse?: { grpcPort: number; httpPort: number; order?: number } } | undefined)?.pulse)
-    .filter((p): p is { grpcPort: number; httpPort: number; order?: number } => p !== undefined);
+    .map((p) => (p.metadata as { pulse?: { grpcPort?: number; httpPort: number; order?: number } } | undefined)?.pulse)
+    .filter((p): p is { grpcPort?: number; httpPort: number; order?: number } => p !== undefined);
   const n = names(options.name);
   const domain = options.domain ?? options.name.replace(/-/g, '_');
   if (!/^[a-z][a-z0-9_]*$/.test(domain)) throw new Error(`proto domain "${domain}" must be lower_snake`);
-  const grpcPort = options.grpcPort ?? Math.max(50050, ...existing.map((p) => p.grpcPort)) + 1;
-  const httpPort = options.httpPort ?? Math.max(8080, ...existing.map((p) => p.httpPort)) + 1;
-  const taken = existing.flatMap((p) => [p.grpcPort, p.httpPort]);
-  for (const port of [grpcPort, httpPort]) if (taken.includes(port)) throw new Error(`port ${port} belongs to another service`);
-  const stores = (['postgres', 'cassandra', 'redis'] as const).filter((s) => options[s]);
   const grpc = options.grpc ?? true;
+  if (!grpc && options.grpcPort !== undefined) throw new Error('--grpc-port is for a gRPC service; this one serves HTTP only (--no-grpc)');
+  const grpcPorts = existing.flatMap((p) => (p.grpcPort === undefined ? [] : [p.grpcPort]));
+  const grpcPort = grpc ? (options.grpcPort ?? Math.max(50050, ...grpcPorts) + 1) : undefined;
+  const httpPort = options.httpPort ?? Math.max(8080, ...existing.map((p) => p.httpPort)) + 1;
+  const taken = [...grpcPorts, ...existing.map((p) => p.httpPort)];
+  for (const port of [grpcPort, httpPort]) {
+    if (port !== undefined && taken.includes(port)) throw new Error(`port ${port} belongs to another service`);
+  }
+  const stores = (['postgres', 'cassandra', 'redis'] as const).filter((s) => options[s]);
   return {
     name: options.name,
     description: options.description || `${n.className}: what it does in one line.`,

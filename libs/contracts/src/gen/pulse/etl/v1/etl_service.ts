@@ -11,7 +11,7 @@ import { Observable } from "rxjs";
 import { Duration } from "../../../google/protobuf/duration";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import { BackfillJob } from "./backfill";
-import { DeltaTable, StreamStatus } from "./status";
+import { DeltaTable, StreamStatus, TableColumn, TableCommit } from "./status";
 
 /** GetStatusRequest asks for the pipeline status. */
 export interface GetStatusRequest {
@@ -23,6 +23,52 @@ export interface GetStatusResponse {
   tables: DeltaTable[];
   /** All streams, ordered by name. */
   streams: StreamStatus[];
+}
+
+/** GetTableHistoryRequest asks for a page of a table's commits. */
+export interface GetTableHistoryRequest {
+  /** Required. Table name, as in GetStatus. */
+  table: string;
+  /** Optional. Maximum commits to return, 0..100; 0 means 20. */
+  pageSize: number;
+  /** Optional. next_page_token from the previous page. */
+  pageToken: string;
+}
+
+/** GetTableHistoryResponse carries a page of a table's commits. */
+export interface GetTableHistoryResponse {
+  /** Commits, newest version first. */
+  commits: TableCommit[];
+  /** Token for the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** PreviewTableRequest names a table, a version and how many rows to read. */
+export interface PreviewTableRequest {
+  /** Required. Table name, as in GetStatus. */
+  table: string;
+  /** Optional. Version to read, 0 or more; unset means the latest. */
+  version?:
+    | number
+    | undefined;
+  /** Optional. Maximum rows to return, 0..100; 0 means 20. */
+  limit: number;
+}
+
+/** PreviewTableResponse carries the first rows of a table version. */
+export interface PreviewTableResponse {
+  /** The version read. */
+  version: number;
+  /** Columns of that version, in order. */
+  columns: TableColumn[];
+  /**
+   * At most limit rows, in the order of the version's data files, each a JSON
+   * object of column name to value: timestamps and dates as strings, 64-bit
+   * integers as numbers (as strings beyond 2^53), maps as objects.
+   */
+  rows: string[];
+  /** Rows in the whole version. */
+  totalRows: number;
 }
 
 /** CompactTableRequest describes a compaction. */
@@ -247,6 +293,278 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             }
 
             message.streams.push(StreamStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetTableHistoryRequest(): GetTableHistoryRequest {
+  return { table: "", pageSize: 0, pageToken: "" };
+}
+
+export const GetTableHistoryRequest: MessageFns<GetTableHistoryRequest> = {
+  encode(message: GetTableHistoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.table !== "") {
+      writer.uint32(10).string(message.table);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTableHistoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTableHistoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.table = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGetTableHistoryResponse(): GetTableHistoryResponse {
+  return { commits: [], nextPageToken: "" };
+}
+
+export const GetTableHistoryResponse: MessageFns<GetTableHistoryResponse> = {
+  encode(message: GetTableHistoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.commits) {
+      TableCommit.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTableHistoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTableHistoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.commits.push(TableCommit.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePreviewTableRequest(): PreviewTableRequest {
+  return { table: "", limit: 0 };
+}
+
+export const PreviewTableRequest: MessageFns<PreviewTableRequest> = {
+  encode(message: PreviewTableRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.table !== "") {
+      writer.uint32(10).string(message.table);
+    }
+    if (message.version !== undefined) {
+      writer.uint32(16).int64(message.version);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(24).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewTableRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewTableRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.table = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePreviewTableResponse(): PreviewTableResponse {
+  return { version: 0, columns: [], rows: [], totalRows: 0 };
+}
+
+export const PreviewTableResponse: MessageFns<PreviewTableResponse> = {
+  encode(message: PreviewTableResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).int64(message.version);
+    }
+    for (const v of message.columns) {
+      TableColumn.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.rows) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.totalRows !== 0) {
+      writer.uint32(32).int64(message.totalRows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewTableResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewTableResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.columns.push(TableColumn.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.rows.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.totalRows = longToNumber(reader.int64());
             continue;
           }
         }
@@ -1097,6 +1415,21 @@ export interface EtlServiceClient {
   getStatus(request: GetStatusRequest): Observable<GetStatusResponse>;
 
   /**
+   * GetTableHistory returns a table's commits, newest first (Delta's
+   * DESCRIBE HISTORY), one page at a time. NOT_FOUND for an unknown table.
+   */
+
+  getTableHistory(request: GetTableHistoryRequest): Observable<GetTableHistoryResponse>;
+
+  /**
+   * PreviewTable reads the first rows of a table as of a version (time
+   * travel). NOT_FOUND for an unknown table, or a version the table does not
+   * have (not yet written, or its log already cleaned up).
+   */
+
+  previewTable(request: PreviewTableRequest): Observable<PreviewTableResponse>;
+
+  /**
    * CompactTable rewrites small files of a table into larger ones (Delta
    * OPTIMIZE, optionally Z-ordered). Blocks until the commit; callers should
    * set a generous deadline. NOT_FOUND for an unknown table.
@@ -1158,6 +1491,25 @@ export interface EtlServiceController {
    */
 
   getStatus(request: GetStatusRequest): Promise<GetStatusResponse> | Observable<GetStatusResponse> | GetStatusResponse;
+
+  /**
+   * GetTableHistory returns a table's commits, newest first (Delta's
+   * DESCRIBE HISTORY), one page at a time. NOT_FOUND for an unknown table.
+   */
+
+  getTableHistory(
+    request: GetTableHistoryRequest,
+  ): Promise<GetTableHistoryResponse> | Observable<GetTableHistoryResponse> | GetTableHistoryResponse;
+
+  /**
+   * PreviewTable reads the first rows of a table as of a version (time
+   * travel). NOT_FOUND for an unknown table, or a version the table does not
+   * have (not yet written, or its log already cleaned up).
+   */
+
+  previewTable(
+    request: PreviewTableRequest,
+  ): Promise<PreviewTableResponse> | Observable<PreviewTableResponse> | PreviewTableResponse;
 
   /**
    * CompactTable rewrites small files of a table into larger ones (Delta
@@ -1226,6 +1578,8 @@ export function EtlServiceControllerMethods() {
   return function (constructor: Function) {
     const grpcMethods: string[] = [
       "getStatus",
+      "getTableHistory",
+      "previewTable",
       "compactTable",
       "vacuumTable",
       "startBackfill",

@@ -46,6 +46,53 @@ export interface DeltaTable {
   partitionColumns: string[];
 }
 
+/** TableCommit is one commit of a Delta table's log. */
+export interface TableCommit {
+  /** The table version the commit created. */
+  version: number;
+  /** When it was committed. */
+  committedAt:
+    | Timestamp
+    | undefined;
+  /** Operation, for example "STREAMING UPDATE", "WRITE", "OPTIMIZE". */
+  operation: string;
+  /**
+   * Rows the commit added (its numOutputRows); 0 for a commit that added no
+   * new rows, such as OPTIMIZE or VACUUM.
+   */
+  rowsAdded: number;
+  /** Parameters of the operation as the writer recorded them. */
+  operationParameters: { [key: string]: string };
+  /**
+   * Metrics of the operation as the writer recorded them, for example
+   * numFiles, numOutputBytes, numAddedFiles, numRemovedFiles.
+   */
+  operationMetrics: { [key: string]: string };
+}
+
+export interface TableCommit_OperationParametersEntry {
+  key: string;
+  value: string;
+}
+
+export interface TableCommit_OperationMetricsEntry {
+  key: string;
+  value: string;
+}
+
+/** TableColumn is one column of a Delta table's schema. */
+export interface TableColumn {
+  /** Column name. */
+  name: string;
+  /**
+   * Delta type, for example "string", "long", "timestamp",
+   * "map<string,string>".
+   */
+  type: string;
+  /** Whether the table partitions by it. */
+  partition: boolean;
+}
+
 /** StreamStatus describes one streaming query (source topics to sink table). */
 export interface StreamStatus {
   /** Stream name, for example "activity_bronze" or "agg_post_engagement_1h". */
@@ -211,6 +258,302 @@ export const DeltaTable: MessageFns<DeltaTable> = {
             }
 
             message.partitionColumns.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseTableCommit(): TableCommit {
+  return {
+    version: 0,
+    committedAt: undefined,
+    operation: "",
+    rowsAdded: 0,
+    operationParameters: {},
+    operationMetrics: {},
+  };
+}
+
+export const TableCommit: MessageFns<TableCommit> = {
+  encode(message: TableCommit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).int64(message.version);
+    }
+    if (message.committedAt !== undefined) {
+      Timestamp.encode(message.committedAt, writer.uint32(18).fork()).join();
+    }
+    if (message.operation !== "") {
+      writer.uint32(26).string(message.operation);
+    }
+    if (message.rowsAdded !== 0) {
+      writer.uint32(32).int64(message.rowsAdded);
+    }
+    globalThis.Object.entries(message.operationParameters).forEach(([key, value]: [string, string]) => {
+      TableCommit_OperationParametersEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    globalThis.Object.entries(message.operationMetrics).forEach(([key, value]: [string, string]) => {
+      TableCommit_OperationMetricsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TableCommit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTableCommit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.committedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.operation = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.rowsAdded = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = TableCommit_OperationParametersEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.operationParameters[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = TableCommit_OperationMetricsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.operationMetrics[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseTableCommit_OperationParametersEntry(): TableCommit_OperationParametersEntry {
+  return { key: "", value: "" };
+}
+
+export const TableCommit_OperationParametersEntry: MessageFns<TableCommit_OperationParametersEntry> = {
+  encode(message: TableCommit_OperationParametersEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TableCommit_OperationParametersEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTableCommit_OperationParametersEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseTableCommit_OperationMetricsEntry(): TableCommit_OperationMetricsEntry {
+  return { key: "", value: "" };
+}
+
+export const TableCommit_OperationMetricsEntry: MessageFns<TableCommit_OperationMetricsEntry> = {
+  encode(message: TableCommit_OperationMetricsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TableCommit_OperationMetricsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTableCommit_OperationMetricsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseTableColumn(): TableColumn {
+  return { name: "", type: "", partition: false };
+}
+
+export const TableColumn: MessageFns<TableColumn> = {
+  encode(message: TableColumn, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.type !== "") {
+      writer.uint32(18).string(message.type);
+    }
+    if (message.partition !== false) {
+      writer.uint32(24).bool(message.partition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TableColumn {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTableColumn();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.partition = reader.bool();
             continue;
           }
         }

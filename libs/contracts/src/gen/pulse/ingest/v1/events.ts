@@ -49,7 +49,20 @@ export interface ActivityRejected {
     | Timestamp
     | undefined;
   /** How the event reached Pulse. */
-  ingest: IngestMetadata | undefined;
+  ingest:
+    | IngestMetadata
+    | undefined;
+  /**
+   * Set when `event` was cut down to fit the topic (string fields and
+   * property values shortened): the SHA-256, lower-case hex, of the event as
+   * received in protobuf binary; empty when `event` is complete.
+   */
+  originalSha256: string;
+  /**
+   * Size in bytes of the event as received in protobuf binary; set with
+   * original_sha256.
+   */
+  originalSizeBytes: number;
 }
 
 /** IngestMetadata describes how and where an event entered Pulse. */
@@ -64,7 +77,11 @@ export interface IngestMetadata {
    * ingest (textual IPv4 or IPv6); empty when unknown or anonymised.
    */
   sourceIp: string;
-  /** The client_id from the request; empty when not supplied. */
+  /**
+   * Who sent the event: the principal of the authenticated call (the API
+   * key's client name or the JWT's subject); where authentication is off,
+   * the client_id of the request (empty when not supplied).
+   */
   clientId: string;
   /**
    * Identifier ingest assigned to the TrackEvents call; shared by all events
@@ -142,7 +159,16 @@ export const ActivityTracked: MessageFns<ActivityTracked> = {
 };
 
 function createBaseActivityRejected(): ActivityRejected {
-  return { event: undefined, reason: 0, message: "", field: "", rejectedAt: undefined, ingest: undefined };
+  return {
+    event: undefined,
+    reason: 0,
+    message: "",
+    field: "",
+    rejectedAt: undefined,
+    ingest: undefined,
+    originalSha256: "",
+    originalSizeBytes: 0,
+  };
 }
 
 export const ActivityRejected: MessageFns<ActivityRejected> = {
@@ -164,6 +190,12 @@ export const ActivityRejected: MessageFns<ActivityRejected> = {
     }
     if (message.ingest !== undefined) {
       IngestMetadata.encode(message.ingest, writer.uint32(50).fork()).join();
+    }
+    if (message.originalSha256 !== "") {
+      writer.uint32(58).string(message.originalSha256);
+    }
+    if (message.originalSizeBytes !== 0) {
+      writer.uint32(64).uint32(message.originalSizeBytes);
     }
     return writer;
   },
@@ -227,6 +259,22 @@ export const ActivityRejected: MessageFns<ActivityRejected> = {
             }
 
             message.ingest = IngestMetadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.originalSha256 = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.originalSizeBytes = reader.uint32();
             continue;
           }
         }

@@ -32,7 +32,10 @@ export interface TrackEventsRequest {
   events: ActivityEvent[];
   /**
    * Optional. Identifier of the sending application or tracker (like a
-   * tracking id); at most 64 characters. Copied into IngestMetadata.
+   * tracking id); at most 64 characters. Ignored when the call is
+   * authenticated: IngestMetadata.client_id is then the caller's principal
+   * (the API key's client or the JWT's subject). Used only where
+   * authentication is off (local runs).
    */
   clientId: string;
 }
@@ -53,7 +56,10 @@ export interface TrackEventsResponse {
 export interface ValidateEventsRequest {
   /** Required. 1..1000 events; the serialized request must not exceed 4 MiB. */
   events: ActivityEvent[];
-  /** Optional. Identifier of the sending application; at most 64 characters. */
+  /**
+   * Optional. Identifier of the sending application; at most 64 characters.
+   * Ignored when the call is authenticated, as in TrackEventsRequest.
+   */
   clientId: string;
 }
 

@@ -1,0 +1,171 @@
+import { type ingestV1, type recsV1, type TopicDefinition, timestampToMillis } from '@pulse/contracts';
+import { ColumnBatch, type DeltaTable } from '@pulse/lake';
+import type { IncomingRecord, Logger } from '@pulse/platform';
+import { randomUUID } from 'node:crypto';
+import { activityTypeName, servedItems, strategyName } from '../bronze/bronze-tables';
+import { committedOffsets, txnAppId } from '../streams/exactly-once.sink';
+import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
+import {
+  DISPOSITIONS,
+  type ExposureJoin,
+  type ExposureJoinState,
+  OUTCOME_TYPES,
+  type OutcomeDisposition,
+  type OutcomeFacts,
+  type ServedFacts,
+} from './exposure-join';
+import { exposureRow } from './exposures-table';
+
+type Value = recsV1.RecommendationServed | ingestV1.ActivityTracked;
+
+const STATE_DIR = '_pulse_state';
+const OUTCOME_SET = new Set<string>(OUTCOME_TYPES);
+
+/** Where each commit's join state is (commitInfo.pulseStreamState), as the aggregate streams keep theirs. */
+interface StateRef {
+  stream: string;
+  key: string;
+  watermark: number | null;
+}
+
+export interface ExposureCounters {
+  onBatch(exposures: number, lateExposures: number, outcomes: Record<OutcomeDisposition, number>): void;
+}
+
+/**
+ * The exposures stream: served lists (pulse.recs.served.v1) and activity (pulse.activity.tracked.v1) through the
+ * ExposureJoin into experiments/exposures. Exactly once: each batch is one Delta commit holding the closed
+ * exposures, the next offset of every topic-partition read (a txn each) and a reference to the join state as of
+ * those offsets, so a restart (kill -9 included) resumes state and offsets together and a replayed batch is
+ * filtered out by the offsets. The outcomes' dispositions are counted in each commit's operationMetrics (a counter
+ * row per commit in the table's history) and in etl_experiment_outcomes_total.
+ */
+export class ExposureStream implements StreamProcessor<string, Value> {
+  readonly name = 'experiments_exposures';
+  private stateKeys: string[] = [];
+
+  constructor(
+    private readonly table: DeltaTable,
+    private readonly join: ExposureJoin,
+    private readonly served: TopicDefinition<string, recsV1.RecommendationServed>,
+    private readonly activity: TopicDefinition<string, ingestV1.ActivityTracked>,
+    private readonly counters: ExposureCounters,
+    private readonly logger: Logger,
+  ) {}
+
+  get topics(): TopicDefinition<string, Value>[] {
+    return [this.served, this.activity] as TopicDefinition<string, Value>[];
+  }
+
+  /** Restores the join state committed with the table's latest offsets. */
+  async restore(): Promise<void> {
+    const snapshot = await this.table.refresh();
+    for (let v = snapshot.version; v >= 0; v--) {
+      const info = await this.table.commitInfo(v);
+      if (info === null) break;
+      const ref = info['pulseStreamState'] as StateRef | undefined;
+      if (!ref || ref.stream !== this.name) continue;
+      const data = await this.table.storage.read(ref.key);
+      if (!data) throw new Error(`join state ${ref.key} of ${this.name} (version ${v}) is missing`);
+      this.join.restore(JSON.parse(data.toString('utf8')) as ExposureJoinState);
+      const dir = `${this.table.path}/${STATE_DIR}/${this.name}/`;
+      const stale = (await this.table.storage.list(dir)).map((o) => o.key).filter((k) => k !== ref.key);
+      if (stale.length > 0) await this.table.storage.delete(stale);
+      this.stateKeys = [ref.key];
+      this.logger.info({ stream: this.name, version: v, openExposures: this.join.openExposures() }, 'exposure join state restored');
+      return;
+    }
+    if (this.topics.some((t) => committedOffsets(snapshot, this.name, t.name).size > 0))
+      throw new Error(`${this.name}: the table has offsets but no join state; refusing to double-count`);
+  }
+
+  async committedOffsets(): Promise<Map<string, Map<number, bigint>>> {
+    const snapshot = await this.table.refresh();
+    return new Map(this.topics.map((t) => [t.name, committedOffsets(snapshot, this.name, t.name)]));
+  }
+
+  watermarkMs(): number | null {
+    return this.join.watermarkMs();
+  }
+
+  async process(batch: IncomingRecord<string, Value>[]): Promise<BatchOutcome> {
+    const snapshot = await this.table.refresh();
+    const committed = new Map(this.topics.map((t) => [t.name, committedOffsets(snapshot, this.name, t.name)]));
+    const next = new Map<string, { topic: string; partition: number; offset: bigint }>();
+    const events: ({ served: ServedFacts } | { outcome: OutcomeFacts })[] = [];
+    let skipped = 0;
+    for (const record of batch) {
+      const from = committed.get(record.topic)?.get(record.partition);
+      if (from !== undefined && record.offset < from) {
+        skipped++;
+        continue;
+      }
+      next.set(`${record.topic}:${record.partition}`, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
+      const event = record.topic === this.served.name ? servedEvent(record) : outcomeEvent(record);
+      if (event) events.push(event);
+    }
+    if (next.size === 0) return { version: null, written: 0, skipped };
+
+    // A failed batch stops the stream; the next start restores the state committed with the table's offsets.
+    const emission = this.join.process(events);
+    const now = Date.now();
+    const stateKey = `${this.table.path}/${STATE_DIR}/${this.name}/${String(snapshot.version + 1).padStart(20, '0')}-${randomUUID()}.json`;
+    await this.table.storage.write(stateKey, JSON.stringify(this.join.snapshot()));
+    const rows = new ColumnBatch(snapshot.schema);
+    for (const e of emission.exposures) rows.push(exposureRow(e, now));
+    const late = emission.exposures.filter((e) => e.lateExposure).length;
+    const ref: StateRef = { stream: this.name, key: stateKey, watermark: emission.watermark };
+    const result = await this.table.appendBatch(rows, {
+      operation: 'STREAMING UPDATE',
+      operationParameters: { outputMode: 'Append', queryId: this.name, epochId: String(snapshot.version + 1) },
+      operationMetrics: {
+        numExposures: String(emission.exposures.length),
+        numLateExposures: String(late),
+        ...Object.fromEntries(DISPOSITIONS.map((d) => [`numOutcomes_${d}`, String(emission.outcomes[d])])),
+      },
+      txns: [...next.values()].map((p) => ({ appId: txnAppId(this.name, p.topic, p.partition), version: Number(p.offset) })),
+      info: { pulseStreamState: ref },
+    });
+    this.counters.onBatch(emission.exposures.length, late, emission.outcomes);
+    this.stateKeys.push(stateKey);
+    const old = this.stateKeys.splice(0, Math.max(0, this.stateKeys.length - 2));
+    if (old.length > 0)
+      await this.table.storage.delete(old).catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old join states'));
+    return { version: result.version, written: emission.exposures.length, skipped };
+  }
+}
+
+function servedEvent(record: IncomingRecord<string, Value>): { served: ServedFacts } | null {
+  const v = record.value as recsV1.RecommendationServed | null;
+  if (!v?.recommendationId) return null;
+  const items = servedItems(v.items);
+  return {
+    served: {
+      recommendationId: v.recommendationId,
+      experimentId: v.experimentId,
+      variant: v.variant,
+      userId: v.userId,
+      servedAt: v.servedAt ? timestampToMillis(v.servedAt) : record.timestampMs,
+      modelVersion: v.modelVersion,
+      strategy: strategyName(v.strategy),
+      items: JSON.stringify(items),
+      itemCount: items.length,
+    },
+  };
+}
+
+function outcomeEvent(record: IncomingRecord<string, Value>): { outcome: OutcomeFacts } | null {
+  const e = (record.value as ingestV1.ActivityTracked | null)?.event;
+  if (!e?.recommendationId) return null;
+  const type = activityTypeName(e.type);
+  if (!OUTCOME_SET.has(type)) return null;
+  const dwell = type === 'VIEW' ? Number(e.properties?.['dwell_ms'] ?? 0) : 0;
+  return {
+    outcome: {
+      recommendationId: e.recommendationId,
+      type,
+      occurredAt: e.occurredAt ? timestampToMillis(e.occurredAt) : record.timestampMs,
+      dwellMs: Number.isFinite(dwell) && dwell > 0 ? Math.round(dwell) : 0,
+    },
+  };
+}

@@ -1,0 +1,6 @@
+module.exports = {
+  displayName: 'experiments',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+  coverageDirectory: '../../coverage/apps/experiments',
+};

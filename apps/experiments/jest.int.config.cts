@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'experiments:int',
+  preset: '../../jest.int.preset.js',
+  rootDir: __dirname,
+};

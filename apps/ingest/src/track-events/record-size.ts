@@ -1,0 +1,92 @@
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { ingestV1 } from '@pulse/contracts';
+import { createHash } from 'node:crypto';
+
+type ActivityEvent = ingestV1.ActivityEvent;
+
+/** Bytes a record adds to a Kafka record batch beside its key and value (attributes, deltas, lengths, headers). */
+export const RECORD_OVERHEAD_BYTES = 64;
+/** Kept free below a topic's max.message.bytes for the record batch's own header. */
+export const BATCH_MARGIN_BYTES = 1024;
+/** What a cut-down event keeps of each property value and string field. */
+const KEPT_CHARS = 256;
+
+/** The part of an event that takes the most bytes, named as the field of a TOO_LARGE rejection. */
+export function largestField(e: ActivityEvent): string {
+  const sizes: [string, number][] = [
+    ['event_id', Buffer.byteLength(e.eventId)],
+    ['user_id', Buffer.byteLength(e.userId)],
+    ['target.id', Buffer.byteLength(e.target?.id ?? '')],
+    ['session_id', Buffer.byteLength(e.sessionId)],
+    ['recommendation_id', Buffer.byteLength(e.recommendationId)],
+    ['context', e.context ? ingestV1.ClientContext.encode(e.context).finish().length : 0],
+  ];
+  for (const [key, value] of Object.entries(e.properties))
+    sizes.push([`properties.${key}`, Buffer.byteLength(key) + Buffer.byteLength(value)]);
+  const properties = Object.entries(e.properties).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  const largestProperty = sizes.filter(([f]) => f.startsWith('properties.')).reduce((m, [, n]) => Math.max(m, n), 0);
+  // Many small properties: the map is the culprit, not one of them.
+  if (properties > 2 * largestProperty) sizes.push(['properties', properties]);
+  return sizes.reduce((best, s) => (s[1] > best[1] ? s : best))[0];
+}
+
+/**
+ * The event as received, cut down so that its dead letter fits the rejected topic: every string shortened to
+ * 256 characters, at most 64 properties; with the SHA-256 and size of the original's protobuf encoding, so
+ * the client's copy can be matched against it.
+ */
+export function cutDown(e: ActivityEvent): { event: ActivityEvent; originalSha256: string; originalSizeBytes: number } {
+  const original = ingestV1.ActivityEvent.encode(e).finish();
+  const cut = (s: string) => (s.length > KEPT_CHARS ? s.slice(0, KEPT_CHARS) : s);
+  const properties: Record<string, string> = {};
+  for (const [key, value] of Object.entries(e.properties).slice(0, 64)) properties[cut(key)] = cut(value);
+  return {
+    event: {
+      eventId: cut(e.eventId),
+      userId: cut(e.userId),
+      type: e.type,
+      target: e.target && { type: e.target.type, id: cut(e.target.id) },
+      occurredAt: e.occurredAt,
+      sessionId: cut(e.sessionId),
+      properties,
+      context: e.context && {
+        platform: e.context.platform,
+        appVersion: cut(e.context.appVersion),
+        userAgent: cut(e.context.userAgent),
+        ipAddress: cut(e.context.ipAddress),
+        locale: cut(e.context.locale),
+        timeZone: cut(e.context.timeZone),
+      },
+      recommendationId: cut(e.recommendationId),
+    },
+    originalSha256: createHash('sha256').update(original).digest('hex'),
+    originalSizeBytes: original.length,
+  };
+}
+
+/** Consecutive groups of items whose sizes add up to at most `limit` each (an item over it alone in its group). */
+export function chunkBySize<T>(items: readonly T[], size: (item: T) => number, limit: number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const n = size(item);
+    if (current.length > 0 && bytes + n > limit) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += n;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * An ActivityTracked record from its event's bytes and the rest of the message (fields 2 and 3, the same for a
+ * whole call): protobuf's encoding of field 1 followed by the others, so an event is encoded only once.
+ */
+export function trackedRecordBytes(eventBytes: Uint8Array, envelope: Uint8Array): Buffer {
+  return Buffer.concat([new BinaryWriter().uint32(10).bytes(eventBytes).finish(), envelope]);
+}

@@ -1,0 +1,6 @@
+module.exports = {
+  displayName: 'experiments-assignment',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+  coverageDirectory: '../../coverage/libs/experiments',
+};
