@@ -1,6 +1,6 @@
 import { recsV1 } from '@pulse/contracts';
 import type { UnaryClient } from '@pulse/platform';
-import { eventually } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,20 +38,27 @@ async function replica(name: string): Promise<{ app: RunningApp; client: UnaryCl
     RECS_CATALOG_CONSUMER: 'false',
     RECS_PUBLISH_SERVED: 'false',
   });
-  return { app, client: recsClient(app.grpcAddress) };
+  return { app, client: recsClient(app.grpcAddress, key.key) };
 }
 
+// An operator's key (PromoteModel needs admin).
+let key: TestApiKey;
 let first: any;
 let weak: any;
 let asOf: any;
 
 beforeAll(async () => {
+  key = await issueTestApiKey({ label: 'recs-lake' });
   await loadTf('auto');
   await appendPostChanges(lake, schema, scenario.posts);
   await appendPostChanges(lake, schema, scenario.changes);
   await appendActivity(lake, scenario.activity);
   await appendActivity(lake, scenario.replayed);
 }, 60_000);
+
+afterAll(async () => {
+  await key?.remove();
+});
 
 describe('recs train --source lake', () => {
   it('fails on an empty lake with a message and a non-zero exit, and registers nothing', async () => {

@@ -1,5 +1,5 @@
 import { recsV1 } from '@pulse/contracts';
-import { eventually, type ServiceProcess, startService } from '@pulse/platform/testing';
+import { eventually, issueTestApiKey, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,10 @@ const metric = async (replica: ServiceProcess, pattern: RegExp) => {
   return [...text.matchAll(new RegExp(pattern.source, 'g'))].reduce((sum, m) => sum + Number(m[1]), 0);
 };
 
+let key: TestApiKey;
+
 beforeAll(async () => {
+  key = await issueTestApiKey({ label: 'recs-schedule', scopes: ['recs:read'] });
   const scenario = lakeScenario();
   await appendPostChanges(lake, schema, [...scenario.posts, ...scenario.changes]);
   await appendActivity(lake, scenario.activity);
@@ -46,6 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(replicas.map((r) => r.stop()));
+  await key?.remove();
 });
 
 describe('scheduled training', () => {
@@ -69,7 +73,7 @@ describe('scheduled training', () => {
     expect(await metric(trainer, /recs_train_last_run_outcome\{outcome="promoted"[^}]*\} (\d+)/)).toBe(1);
     expect(await metric(trainer, /recs_train_last_run_duration_seconds\{[^}]*\} (\S+)/)).toBeGreaterThan(0);
     for (const replica of replicas) {
-      const client = recsClient(replica.grpcAddress);
+      const client = recsClient(replica.grpcAddress, key.key);
       try {
         const got = await client.call('GetModel', {});
         expect(got.model).toMatchObject({

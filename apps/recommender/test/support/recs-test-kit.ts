@@ -29,8 +29,9 @@ export function summary(stdout: string): any {
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
 }
 
-export function recsClient(address: string): UnaryClient {
-  return grpcClient(address, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService');
+/** A RecsService client calling with `credentials` (an API key from `issueTestApiKey`). */
+export function recsClient(address: string, credentials: string): UnaryClient {
+  return grpcClient(address, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', { credentials });
 }
 
 const HOUR = 3_600_000;
