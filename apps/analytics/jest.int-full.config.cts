@@ -1,6 +1,6 @@
 const { join } = require('node:path');
 
-// The long integration specs, run by hand (`nx run analytics:int-test-full`, ~12 min on a loaded 2-core machine):
+// The long integration specs, run by hand (`nx run analytics:int-test-full`, ~3 min quiet, ~10 min on a busy machine):
 // every job of the pipeline on the larger world, and the failure cases that need several Spark runs.
 module.exports = {
   displayName: 'analytics:int-full',
