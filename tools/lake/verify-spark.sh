@@ -23,6 +23,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE=${PULSE_TOOLS_CACHE:-$HOME/.cache/pulse-tools}
 export PATH="$ROOT/node_modules/.bin:$PATH"
 export PULSE_SPARK_IVY="$CACHE/spark-ivy"
+# Classic local Spark in this process: a Spark Connect address from `tools/stack/stack env` would switch PySpark to it.
+unset SPARK_REMOTE
 export TZ=UTC
 log() { printf '[verify-spark] %s\n' "$*" >&2; }
 die() { printf '[verify-spark] error: %s\n' "$*" >&2; exit 2; }

@@ -16,4 +16,5 @@ export * as simulatorV1 from './gen/pulse/simulator/v1';
 export * as privacyV1 from './gen/pulse/privacy/v1';
 export * as experimentsV1 from './gen/pulse/experiments/v1';
 export * as logsV1 from './gen/pulse/logs/v1';
+export * as analyticsV1 from './gen/pulse/analytics/v1';
 export * as healthV1 from './gen/grpc/health/v1';

@@ -10,13 +10,13 @@ export const SCOPES = {
   'storage:read': 'read profiles, the social graph, activity and media (storage)',
   'storage:write': 'write profiles, follows and media (storage)',
   'ops:read':
-    "read the operational status of cdc, etl and the simulator (connectors, streams, snapshots, backfills, rates) and the platform's log lines (logs)",
+    "read the operational status of cdc, etl, the simulator and analytics (connectors, streams, snapshots, backfills, rates, jobs and their runs) and the platform's log lines (logs)",
   'experiments:read': 'read experiments, their assignments and their results (experiments)',
   'privacy:read': 'read erasure jobs, their progress per store and their audit (privacy)',
   'privacy:erase':
     "erase a user from every store (privacy's EraseUser; storage's EraseUserData and the feature store's DeleteEntity, which the privacy service calls)",
   admin:
-    'everything, including the operations that change how the platform runs (promote, pause, vacuum, delete, sweep, start and stop experiments, the rate of the simulator)',
+    'everything, including the operations that change how the platform runs (promote, pause, vacuum, delete, sweep, start and stop experiments, the rate of the simulator, run analytics jobs)',
 } as const;
 
 export type Scope = keyof typeof SCOPES;

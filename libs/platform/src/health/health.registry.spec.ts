@@ -7,6 +7,7 @@ describe('HealthRegistry', () => {
     health.register('redis', async () => undefined);
     const r = await health.readiness();
     expect(r.ready).toBe(true);
+    expect(r.degraded).toBe(false);
     expect(Object.keys(r.checks)).toEqual(['kafka', 'redis']);
   });
 
@@ -36,6 +37,7 @@ describe('HealthRegistry', () => {
     health.register('redis', async () => Promise.reject(new Error('down')), { critical: false });
     const r = await health.readiness();
     expect(r.ready).toBe(true);
+    expect(r.degraded).toBe(true);
     expect(r.checks['redis']).toMatchObject({ ok: false, critical: false, error: 'down' });
   });
 

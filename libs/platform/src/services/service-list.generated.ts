@@ -11,6 +11,7 @@ export const SERVICE_LIST = [
   { name: 'recommender', grpcPort: 50056, httpPort: 8086 },
   { name: 'console', grpcPort: null, httpPort: 8080 },
   { name: 'simulator', grpcPort: 50057, httpPort: 8087 },
+  { name: 'analytics', grpcPort: 50061, httpPort: 8091 },
   { name: 'logs', grpcPort: 50059, httpPort: 8089 },
   { name: 'privacy', grpcPort: 50060, httpPort: 8090 },
 ] as const;
