@@ -40,7 +40,7 @@ check "nx g @pulse/tools:service demo --grpc --kafka-consumer --postgres" genera
 check "nx g @pulse/tools:service demo-store --grpc --cassandra --redis" generate demo-store --grpc --cassandra --redis --description "A generated service with Cassandra and Redis."
 check "nx g @pulse/tools:service demo-web --no-grpc" generate demo-web --no-grpc --description "A generated service that serves HTTP only."
 check "the service list has all three, and their files agree with it" bash -c 'for s in demo demo-store demo-web; do node tools/services/services.mjs names | grep -qw "$s" || exit 1; done; node tools/services/services.mjs check'
-check "the HTTP-only service has no gRPC port in its list entry, config, .env.example or Helm values" bash -c 'node tools/services/services.mjs ports | grep -qx "demo-web - [0-9]*" && ! grep -q GRPC apps/demo-web/.env.example apps/demo-web/src/config/demo-web.config.ts && grep -qx "  grpc: 0" deploy/helm/values/demo-web.yaml && test ! -e proto/pulse/demo_web'
+check "the HTTP-only service has no gRPC port in its list entry, config, .env.example or Helm values" bash -c 'node tools/services/services.mjs ports | grep -qx "demo-web - [0-9]*" && ! grep -qE "GRPC_(HOST|PORT)" apps/demo-web/.env.example apps/demo-web/src/config/demo-web.config.ts && grep -qx "  grpc: 0" deploy/helm/values/demo-web.yaml && test ! -e proto/pulse/demo_web'
 check "buf lint of the new proto packages" bash -c 'cd proto && buf lint && buf format --diff --exit-code --path pulse'
 check "the generated TypeScript of the contracts is in place" test -f libs/contracts/src/gen/pulse/demo/v1/demo_service.ts
 check "prettier --check of everything generated" prettier --check apps/demo apps/demo-store apps/demo-web tools libs/contracts/src/index.ts
