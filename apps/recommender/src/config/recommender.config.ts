@@ -1,4 +1,14 @@
-import { authEnv, defaultPeerAddress, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY, parseDuration, redisEnv, telemetryEnv } from '@pulse/platform';
+import {
+  authEnv,
+  defaultPeerAddress,
+  env,
+  kafkaEnv,
+  loadConfig,
+  LOCAL_SUBJECT_KEY,
+  parseDuration,
+  redisEnv,
+  telemetryEnv,
+} from '@pulse/platform';
 import { z } from 'zod';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
