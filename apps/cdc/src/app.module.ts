@@ -30,7 +30,7 @@ export class AppModule {
           maxConnections: 3,
           sessionOptions: sessionOptions(),
         }),
-        // One replica reads the slot; the others stand by (docs/decisions/0015-leader-election.md).
+        // One replica reads the slot; the others stand by (docs/decisions/0019-leader-election.md).
         LeaderElectionModule.forRoot({
           enabled: config.LEADER_ELECTION,
           url: config.PG_URL,

@@ -27,7 +27,7 @@ export class AppModule {
         }),
         ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),
         LakeModule,
-        // The aggregates and the exposures join run on one replica at a time (docs/decisions/0015-leader-election.md).
+        // The aggregates and the exposures join run on one replica at a time (docs/decisions/0019-leader-election.md).
         LeaderElectionModule.forRoot({
           enabled: config.LEADER_ELECTION,
           url: config.PG_URL,

@@ -88,7 +88,7 @@ class ElectionLifecycle implements OnApplicationShutdown {
 }
 
 /**
- * The leader election of a singleton service (docs/decisions/0015-leader-election.md): a PostgreSQL advisory
+ * The leader election of a singleton service (docs/decisions/0019-leader-election.md): a PostgreSQL advisory
  * lock on a session of its own. Readiness checks the election's session; `leader_election_is_leader` on
  * /metrics says which replica leads. The work itself waits on `leader` (see cdc's capture, etl's aggregates).
  */
