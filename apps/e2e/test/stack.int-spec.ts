@@ -1,3 +1,6 @@
+import { defineTopic, utf8Codec } from '@pulse/contracts';
+import { PlatformaticKafkaClient } from '@pulse/platform';
+import { readTopicUntil } from '@pulse/platform/testing';
 import { Client as CassandraClient, types } from 'cassandra-driver';
 import Redis from 'ioredis';
 import { Client as PgClient } from 'pg';
@@ -7,9 +10,39 @@ import { randomUUID } from 'node:crypto';
 const CASSANDRA = process.env['CASSANDRA_CONTACT_POINTS'] ?? '127.0.0.1:29042';
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:26379';
 const PG_URL = process.env['PG_URL'] ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse';
+const KAFKA_BROKERS = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:29092';
 const run = randomUUID().replace(/-/g, '').slice(0, 12);
 
 describe('the local stack', () => {
+  it("takes one send of records adding up to several times the broker's message.max.bytes, in order", async () => {
+    // A backlog (closed windows after a pause, a replay) can be many records at once: the platform's producer splits
+    // them into produce requests the broker accepts instead of failing the whole send with MESSAGE_TOO_LARGE.
+    const topic = defineTopic({
+      name: `pulse.e2e.t${run}.big_send.v1`,
+      description: 'A test topic of one partition: one send of 3 MiB.',
+      partitions: 1,
+      config: {},
+      key: utf8Codec,
+      value: utf8Codec,
+    });
+    const kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: `e2e-${run}` });
+    try {
+      await kafka.admin.ensureTopics([topic]);
+      const filler = 'x'.repeat(3_000);
+      const records = Array.from({ length: 1_000 }, (_, n) => ({ key: 'k', value: `${n}:${filler}` }));
+      await kafka.producer.send(topic, records);
+      const read = await readTopicUntil(kafka, topic, {
+        filter: () => true,
+        done: (kept) => kept.length >= records.length,
+        timeoutMs: 30_000,
+      });
+      expect(read.map((r) => Number(r.value!.split(':')[0]))).toEqual(records.map((_, n) => n));
+    } finally {
+      await kafka.admin.deleteTopics([topic.name]).catch(() => undefined);
+      await kafka.close();
+    }
+  }, 60_000);
+
   it('creates a Cassandra keyspace and table, writes at LOCAL_QUORUM and reads the row back', async () => {
     const keyspace = `e2e_${run}`;
     const client = new CassandraClient({

@@ -5,6 +5,7 @@ export * from './metrics/metrics';
 export * from './grpc/grpc-status.error';
 export * from './grpc/health-reflection';
 export * from './kafka/kafka.types';
+export * from './kafka/chunk-by-size';
 export * from './kafka/platformatic-kafka.client';
 export * from './kafka/kafka-settings';
 export * from './kafka/kafka.metrics';

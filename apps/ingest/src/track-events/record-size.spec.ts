@@ -1,6 +1,6 @@
 import { ingestV1 } from '@pulse/contracts';
 import { createHash } from 'node:crypto';
-import { chunkBySize, cutDown, largestField, trackedRecordBytes } from './record-size';
+import { cutDown, largestField, trackedRecordBytes } from './record-size';
 
 function activity(properties: Record<string, string>, overrides: Partial<ingestV1.ActivityEvent> = {}): ingestV1.ActivityEvent {
   return {
@@ -34,10 +34,6 @@ describe('record sizes', () => {
     expect(event.properties).toEqual({ blob: 'x'.repeat(256), keep: 'short' });
     expect(event).toMatchObject({ eventId: 'e-1', userId: 'u-1', target: original.target, occurredAt: original.occurredAt });
     expect(ingestV1.ActivityEvent.encode(event).finish().length).toBeLessThan(1024);
-  });
-
-  it('groups records into produce requests under the limit, in order', () => {
-    expect(chunkBySize([400, 300, 300, 900, 100, 1200, 50], (n) => n, 1000)).toEqual([[400, 300, 300], [900, 100], [1200], [50]]);
   });
 
   it('frames an event encoded once into the same bytes as encoding the whole ActivityTracked', () => {

@@ -64,25 +64,6 @@ export function cutDown(e: ActivityEvent): { event: ActivityEvent; originalSha25
   };
 }
 
-/** Consecutive groups of items whose sizes add up to at most `limit` each (an item over it alone in its group). */
-export function chunkBySize<T>(items: readonly T[], size: (item: T) => number, limit: number): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    const n = size(item);
-    if (current.length > 0 && bytes + n > limit) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += n;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
 /**
  * An ActivityTracked record from its event's bytes and the rest of the message (fields 2 and 3, the same for a
  * whole call): protobuf's encoding of field 1 followed by the others, so an event is encoded only once.

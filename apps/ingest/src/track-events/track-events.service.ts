@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { bytesCodec, ingestV1, type TopicDefinition, Topics } from '@pulse/contracts';
 import {
+  chunkBySize,
   grpcErrors,
   GrpcStatusError,
   isRetriableKafkaError,
@@ -19,7 +20,7 @@ import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config';
 import { EventDedupRepository } from './event-dedup.redis.repository';
 import { type Validation, validateEvent } from './event-validator';
 import { PiiAnonymizer } from './pii-anonymizer';
-import { BATCH_MARGIN_BYTES, chunkBySize, cutDown, largestField, RECORD_OVERHEAD_BYTES, trackedRecordBytes } from './record-size';
+import { BATCH_MARGIN_BYTES, cutDown, largestField, RECORD_OVERHEAD_BYTES, trackedRecordBytes } from './record-size';
 
 const { EventStatus, RejectionReason } = ingestV1;
 const SCHEMA_VERSION = 1;

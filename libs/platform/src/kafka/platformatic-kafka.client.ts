@@ -10,6 +10,7 @@ import {
 } from '@platformatic/kafka';
 import type { TopicDefinition } from '@pulse/contracts';
 import type { Logger } from '../logging/logger';
+import { chunkBySize } from './chunk-by-size';
 import { DecodeError } from './consumer-errors';
 import type { ServiceMetrics } from '../metrics/metrics';
 import { deliveryRetries, topicDurability } from './kafka-settings';
@@ -110,12 +111,14 @@ class PlatformaticProducer implements EventProducer {
     await tracedSend(
       batches.filter((b) => b.records.length > 0).map((b) => b.topic.name),
       count,
-      (traceHeaders) => {
+      async (traceHeaders) => {
         const messages = [];
         for (const { topic, records } of batches) {
           for (const record of records) messages.push(toMessage(topic, record, traceHeaders));
         }
-        return this.producer.send({ messages });
+        // One produce request per slice of at most MAX_REQUEST_BYTES, in order: a partition's batch in one request
+        // stays under the broker's message.max.bytes (1 MiB by default), however many records a caller sends.
+        for (const slice of chunkBySize(messages, messageBytes, MAX_REQUEST_BYTES)) await this.producer.send({ messages: slice });
       },
     );
     if (this.metrics) for (const { topic, records } of batches) if (records.length > 0) this.metrics.produced(topic.name, records.length);
@@ -124,6 +127,19 @@ class PlatformaticProducer implements EventProducer {
   async close(): Promise<void> {
     await this.producer.close();
   }
+}
+
+/**
+ * Bytes of records per produce request: below the broker's default message.max.bytes (1 MiB) with room for the
+ * record batch's own overhead. Topics created by Pulse keep that default.
+ */
+export const MAX_REQUEST_BYTES = 900 * 1024;
+
+/** About what a message takes in a record batch: its key, value and headers, plus the record's own fields. */
+function messageBytes(message: { key?: Buffer | string; value?: Buffer | string; headers?: Map<Buffer, Buffer> }): number {
+  let n = 32 + (message.key?.length ?? 0) + (message.value?.length ?? 0);
+  if (message.headers) for (const [name, value] of message.headers) n += name.length + value.length + 8;
+  return n;
 }
 
 function toMessage<K, V>(topic: TopicDefinition<K, V>, record: OutgoingRecord<K, V>, traceHeaders: Record<string, string>) {
