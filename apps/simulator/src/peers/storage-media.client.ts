@@ -1,4 +1,3 @@
-import { Metadata } from '@grpc/grpc-js';
 import type { storageV1 } from '@pulse/contracts';
 import type { UnaryClient } from '@pulse/platform';
 import { createHash } from 'node:crypto';
@@ -42,8 +41,9 @@ export class StorageMediaClient {
 
   private stream(upload: MediaUpload): Promise<storageV1.PutMediaResponse> {
     return new Promise((resolve, reject) => {
+      // The client's metadata carries the simulator's credentials (a streaming call is made on the raw client).
       const call = (this.client.raw as any).PutMedia(
-        new Metadata(),
+        this.client.metadata(),
         { deadline: Date.now() + this.deadlineMs },
         (error: Error | null, response: storageV1.PutMediaResponse) => (error ? reject(error) : resolve(response)),
       );
