@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AnalyticsWorld, FakeFeatureStore, requireSpark } from './analytics-test-env';
 import { buildWorld, type World, writeBronze } from './fixtures/bronze-lake';
+import { expectPymkLists } from './pymk-checks';
 import * as reference from './reference/duckdb-reference';
 
 // A few jobs end to end on a small world (2 planted communities of 6 users, 3 days): silver activity and
@@ -158,30 +159,7 @@ describe('communities, against NetworkX on the same graph', () => {
 
 describe('people you may know', () => {
   it('suggests friends of friends the user does not follow, ranked by common connections', async () => {
-    const rows = await env.rows('gold/pymk', 'user_id, rank');
-    const following = new Map<string, Set<string>>();
-    for (const f of world.follows)
-      following.set(String(f.follower), new Set([...(following.get(String(f.follower)) ?? []), String(f.followee)]));
-    // every follow is in the circle (circle_size 100 > any degree here): common = followees of u who follow c
-    const common = (u: string, c: string) => [...(following.get(u) ?? [])].filter((w) => following.get(w)?.has(c)).length;
-    expect(rows.length).toBeGreaterThan(0);
-    for (const r of rows) {
-      expect(r['candidate_id']).not.toBe(r['user_id']);
-      expect(following.get(r['user_id'])?.has(r['candidate_id'])).toBeFalsy();
-      expect(num(r['common_connections'])).toBe(common(r['user_id'], r['candidate_id']));
-      expect(num(r['common_connections'])).toBeGreaterThan(0);
-    }
-    const byUser = new Map<string, Record<string, any>[]>();
-    for (const r of rows) byUser.set(r['user_id'], [...(byUser.get(r['user_id']) ?? []), r]);
-    for (const [user, list] of byUser) {
-      expect(list.map((r) => num(r['rank']))).toEqual(list.map((_, i) => i + 1));
-      expect(list.every((r, i) => i === 0 || num(list[i - 1]['score']) >= num(r['score']))).toBe(true);
-      // the best candidate has the most common connections of all friends of friends the user does not follow
-      const reachable = new Set([...(following.get(user) ?? [])].flatMap((w) => [...(following.get(w) ?? [])]));
-      const best = Math.max(...[...reachable].filter((c) => c !== user && !following.get(user)?.has(c)).map((c) => common(user, c)));
-      expect(num(list[0]['common_connections'])).toBe(best);
-      expect(list.length).toBeLessThanOrEqual(20);
-    }
+    expectPymkLists(await env.rows('gold/pymk', 'user_id, rank'), world);
   });
 
   it('pushes each user’s list to the user_pymk feature view, best first, with one event time, with its own key', async () => {
