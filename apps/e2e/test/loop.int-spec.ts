@@ -9,6 +9,7 @@ import {
   startService,
   type TestApiKey,
 } from '@pulse/platform/testing';
+import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,7 @@ const keys: TestApiKey[] = [];
 let ingest: UnaryClient;
 let recs: UnaryClient;
 let experiments: UnaryClient;
+let recommenderEnv: Record<string, string>;
 /** post id → cluster */
 const clusterOf = new Map<string, string>();
 const authors: string[] = [];
@@ -141,7 +143,7 @@ beforeAll(async () => {
     PULSE_API_KEY: keys[2].key,
   });
   services.push(experimentsService);
-  const recommender = await startService('recommender', {
+  recommenderEnv = {
     KAFKA_BROKERS,
     RECS_MODELS_DIR: modelsDir,
     RECS_REDIS_PREFIX: `pulse:recs:loop:${run}:`,
@@ -154,7 +156,8 @@ beforeAll(async () => {
     FEATURES_GRPC_ADDR: '127.0.0.1:9',
     EXPERIMENTS_GRPC_ADDR: experimentsService.grpcAddress,
     RECS_EXPERIMENTS_POLL: '500ms',
-  });
+  };
+  const recommender = await startService('recommender', recommenderEnv);
   services.push(recommender);
   const credentials = keys[0].key;
   ingest = grpcClient(ingestService.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', { credentials });
@@ -303,5 +306,44 @@ describe('the loop', () => {
     expect(new Set(tagged.map((r) => r.value!.userId)).size).toBe(users.length);
     for (const r of tagged) expect(r.value!.variant).toBe(popular.includes(r.value!.userId) ? 'popular' : 'control');
     await experiments.call('StopExperiment', { id: experiment.id, reason: 'loop test over' });
+  });
+
+  it('after Redis lost the post catalogue, a restarted recommender fills it again from the start of the posts topic', async () => {
+    const { rows } = await pg.query(
+      `INSERT INTO ${schema}.users (handle, display_name, email) VALUES ($1, 'R', $1 || '@example.org') RETURNING id`,
+      [`reader_${run}`.slice(0, 30)],
+    );
+    const follower = String(rows[0].id);
+    await pg.query(`INSERT INTO ${schema}.follows (follower_id, followee_id) VALUES ($1, $2)`, [follower, authors[5]]);
+    const created = await pg.query(
+      `INSERT INTO ${schema}.posts (author_id, body, tags) VALUES ($1, 'before the outage', $2) RETURNING id`,
+      [authors[5], ['cooking']],
+    );
+    const postId = String(created.rows[0].id);
+    const hasPost = (r: recsV1.RecommendResponse) =>
+      r.items.some((i) => i.itemId === postId && i.sources.includes(CandidateSource.CANDIDATE_SOURCE_FOLLOWING));
+    await eventually(() => recommend(follower, 20), hasPost, 60_000);
+
+    // Redis comes back empty (a restart without persistence); the catalogue group's offsets in Kafka are past the post.
+    const recommender = services.find((s) => s.name === 'recommender')!;
+    await recommender.stop();
+    services.splice(services.indexOf(recommender), 1);
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:26379');
+    try {
+      const prefix = recommenderEnv['RECS_REDIS_PREFIX'];
+      let cursor = '0';
+      do {
+        const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        if (found.length > 0) await redis.del(...found);
+        cursor = next;
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+    const restarted = await startService('recommender', recommenderEnv);
+    services.push(restarted);
+    recs.close();
+    recs = grpcClient(restarted.grpcAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', { credentials: keys[0].key });
+    await eventually(() => recommend(follower, 20), hasPost, 60_000);
   });
 });

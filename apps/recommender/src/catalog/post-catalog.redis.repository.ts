@@ -46,6 +46,23 @@ export class PostCatalogRepository {
   private get recentKey(): string {
     return `${this.prefix}posts`;
   }
+  private get builtKey(): string {
+    return `${this.prefix}catalog:built`;
+  }
+
+  /**
+   * When the catalogue was first filled from the start of pulse.cdc.posts.v1 (ms), or undefined: a new
+   * catalogue, or one Redis lost (a restart without persistence, a failover to an empty replica, a flush).
+   */
+  async builtAt(): Promise<number | undefined> {
+    const v = await this.redis.get(this.builtKey);
+    return v === null ? undefined : Number(v);
+  }
+
+  /** Records that the catalogue is being filled from the start of the topic. */
+  async markBuilt(atMs: number): Promise<void> {
+    await this.redis.set(this.builtKey, String(atMs));
+  }
 
   /** Applies changes in order: an upsert writes the post and its indexes, a delete marks it deleted and unindexes it. */
   async apply(

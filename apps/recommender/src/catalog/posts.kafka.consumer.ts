@@ -72,8 +72,9 @@ export class PostsKafkaConsumer implements OnApplicationBootstrap, OnApplication
     });
   }
 
-  onApplicationBootstrap() {
+  async onApplicationBootstrap() {
     if (!this.config.RECS_CATALOG_CONSUMER) return;
+    await this.rebuildIfLost();
     this.supervised = superviseConsumer({
       name: 'catalog-consumer',
       kafka: this.kafka,
@@ -88,6 +89,36 @@ export class PostsKafkaConsumer implements OnApplicationBootstrap, OnApplication
       health: this.health,
       metrics: this.metrics,
     });
+  }
+
+  /**
+   * The catalogue lives in Redis, the consumer's position in Kafka: when Redis comes back without the
+   * catalogue (no persistence, a failover, a flush) the group's committed offsets would skip every post
+   * before them for good. A catalogue without its mark is therefore filled again from the start of the
+   * (compacted) topic: the group is moved there before it joins, then the mark is written. Moving a group
+   * needs it to have no active member: if another replica is consuming, this one says so and leaves the
+   * group where it is (a rollout of every replica rebuilds the catalogue).
+   */
+  private async rebuildIfLost(): Promise<void> {
+    const topic = postsTopic(this.config.RECS_CDC_SCHEMA).name;
+    try {
+      if ((await this.catalog.builtAt()) !== undefined) return;
+      const topics = await this.kafka.admin.listTopics();
+      if (topics.includes(topic)) {
+        const start = await this.kafka.admin.startOffsets(topic);
+        await this.kafka.admin.setGroupOffsets(this.config.RECS_CATALOG_GROUP, topic, start);
+        this.logger.info(
+          { topic, group: this.config.RECS_CATALOG_GROUP },
+          'post catalogue not in Redis: filling it from the start of the topic',
+        );
+      }
+      await this.catalog.markBuilt(Date.now());
+    } catch (error) {
+      this.logger.warn(
+        { topic, group: this.config.RECS_CATALOG_GROUP, err: error instanceof Error ? error.message : String(error) },
+        'post catalogue not in Redis and its consumer group could not be moved to the start of the topic: it holds only posts from here on until every replica restarts',
+      );
+    }
   }
 
   async onApplicationShutdown() {
