@@ -6,9 +6,10 @@
 //   new post  a new user follows an existing author (a row in follows, as the app would write it); once storage
 //             has the edge, the author publishes a post (a row in posts); the probe ends when the post is in the
 //             follower's Recommend (top 50).
-// Times: actions from TrackEvents' answer, new posts from the INSERT's commit, to the first Recommend that
-// reflects them (polled every BENCH_POLL_MS). The anchor, measured on the same events: from TrackEvents' answer to
-// the event being read back from pulse.activity.tracked.v1 by a consumer (the transport's own floor).
+// Times: actions from the moment TrackEvents is called, new posts from the INSERT's commit, to the first Recommend
+// that reflects them (polled every BENCH_POLL_MS). The anchor, measured on the same events from the same moment:
+// until the last event is read back from pulse.activity.tracked.v1 by a consumer (ingest and the transport's own
+// floor, which every path from an action to a recommendation includes).
 // Prints one JSON line. Run by Node 24 with type stripping: erasable TypeScript only, npm packages only.
 import grpc from '@grpc/grpc-js';
 import { Consumer, stringSerializers } from '@platformatic/kafka';
@@ -127,8 +128,8 @@ async function main(): Promise<void> {
       occurredAt: { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1e6 },
       properties: { surface: 'bench' },
     }));
-    await call(ingest, 'TrackEvents', { events });
     const sent = performance.now();
+    await call(ingest, 'TrackEvents', { events });
     const done = await until(
       () => call<Json>(recs, 'Recommend', { userId, numResults: 10, excludeSeen: true }),
       (r) => {

@@ -49,6 +49,8 @@ export function modelCandidates(
     weights: Readonly<Record<string, number>>;
     halfLifeMs: number;
     lambda: number;
+    /** Weight of the fold-in's prior on the scores of all items (foldInUser's γ). */
+    gramianWeight?: number;
     limit: number;
     nowMs: number;
     skip?: (index: number) => boolean;
@@ -60,7 +62,10 @@ export function modelCandidates(
   let scores: Float32Array | undefined;
   let representation: ModelCandidates['representation'] = 'none';
   if (factors && obs.length > 0) {
-    scores = scoreAllItems(factors, foldInUser(factors, obs, options.lambda, user === undefined ? undefined : factors.userVector(user)));
+    scores = scoreAllItems(
+      factors,
+      foldInUser(factors, obs, options.lambda, user === undefined ? undefined : factors.userVector(user), options.gramianWeight),
+    );
     representation = 'fold-in';
   } else if (user !== undefined) {
     scores = loaded.model.scoreUser(user);

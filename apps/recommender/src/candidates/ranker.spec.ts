@@ -23,6 +23,19 @@ describe('ranker', () => {
     expect(ranked[0].score).toBeCloseTo(DEFAULT_RANK_WEIGHTS.engagement, 10);
   });
 
+  it("weighs a tag-matched post by the share of the user's recent posts with its tag", () => {
+    const content = new Set([CandidateSource.CANDIDATE_SOURCE_CONTENT]);
+    const ranked = rank(
+      [candidate('some', { sources: content, contentAffinity: 0.2 }), candidate('all', { sources: content, contentAffinity: 1 })],
+      DEFAULT_RANK_WEIGHTS,
+      10,
+      NOW,
+    );
+    expect(ranked.map((r) => r.candidate.id)).toEqual(['all', 'some']);
+    expect(ranked[0].score).toBeCloseTo(DEFAULT_RANK_WEIGHTS.content, 10);
+    expect(ranked[1].score).toBeCloseTo(DEFAULT_RANK_WEIGHTS.content * 0.2, 10);
+  });
+
   it('reads weights from configuration and names a bad one', () => {
     expect(parseRankWeights('model=2,trending=0')).toMatchObject({ model: 2, trending: 0, content: DEFAULT_RANK_WEIGHTS.content });
     expect(() => parseRankWeights('popularity=1')).toThrow(/popularity=1/);

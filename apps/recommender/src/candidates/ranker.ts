@@ -12,6 +12,8 @@ export interface Candidate {
   /** 0-based rank by popularity, for the popular items that fill the list of a user without history. */
   popularRank?: number;
   createdAtMs?: number;
+  /** For a tag-matched post: the share of the user's recently engaged posts that carry its tag, in [0, 1]. */
+  contentAffinity?: number;
   /** Engagement of the post over the last closed hour (feature store post_engagement_1h), when known. */
   engagements?: number;
   ctr?: number;
@@ -25,7 +27,8 @@ export interface Candidate {
  *         + engagement · log(1 + engagements_1h) / log(1 + E)   E = the most engaged candidate of the call
  *         + ctr · ctr_1h                             clicks per impression over the last hour
  *         + freshness · 0.5^(age / 24 h)             new posts first, all else equal
- *         + following · [a followed account's post] + content · [shares tags with recent actions]
+ *         + following · [a followed account's post]
+ *         + content · affinity                       share of the user's recently engaged posts with its tag
  *         + trending · [trending now]
  *
  * The terms are in [0, 1] before weighting, so the weights read as relative importance.
@@ -36,8 +39,8 @@ export const DEFAULT_RANK_WEIGHTS = {
   engagement: 0.3,
   ctr: 0.3,
   freshness: 0.2,
-  following: 0.35,
-  content: 0.25,
+  following: 1,
+  content: 1,
   trending: 0.15,
 };
 
@@ -77,7 +80,7 @@ export function rank(
     if (c.ctr !== undefined && Number.isFinite(c.ctr)) score += weights.ctr * Math.min(1, Math.max(0, c.ctr));
     if (c.createdAtMs !== undefined) score += weights.freshness * Math.pow(0.5, Math.max(0, nowMs - c.createdAtMs) / DAY_MS);
     if (c.sources.has(CandidateSource.CANDIDATE_SOURCE_FOLLOWING)) score += weights.following;
-    if (c.sources.has(CandidateSource.CANDIDATE_SOURCE_CONTENT)) score += weights.content;
+    if (c.sources.has(CandidateSource.CANDIDATE_SOURCE_CONTENT)) score += weights.content * (c.contentAffinity ?? 1);
     if (c.sources.has(CandidateSource.CANDIDATE_SOURCE_TRENDING)) score += weights.trending;
     return { candidate: c, score };
   });

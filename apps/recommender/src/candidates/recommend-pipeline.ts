@@ -154,6 +154,7 @@ export class RecommendPipeline {
         weights: this.config.RECS_ACTION_WEIGHTS,
         halfLifeMs: this.config.RECS_FOLD_IN_HALF_LIFE,
         lambda: this.config.RECS_FOLD_IN_LAMBDA,
+        gramianWeight: this.config.RECS_FOLD_IN_GRAMIAN,
         limit: this.config.RECS_MODEL_CANDIDATES,
         nowMs: now,
         skip: (i) => hidden.has(i) || seen.has(i) || (request.skipModelItem?.(i) ?? false),
@@ -164,7 +165,10 @@ export class RecommendPipeline {
       );
     }
     for (const p of await following) add(p.id, CandidateSource.CANDIDATE_SOURCE_FOLLOWING, { createdAtMs: p.createdAtMs });
-    for (const p of await content) add(p.id, CandidateSource.CANDIDATE_SOURCE_CONTENT, { createdAtMs: p.createdAtMs });
+    for (const p of await content) {
+      const affinity = Math.max(p.affinity, candidates.get(p.id)?.contentAffinity ?? 0);
+      add(p.id, CandidateSource.CANDIDATE_SOURCE_CONTENT, { createdAtMs: p.createdAtMs, contentAffinity: affinity });
+    }
     const trending = this.trending.current;
     if (this.trending.stale && trending.error)
       degraded.push({ dependency: 'feature-store', reason: `trending list is stale: ${trending.error}` });
@@ -250,8 +254,11 @@ export class RecommendPipeline {
     return this.catalog.recentByAuthors(followed, now - this.config.RECS_FOLLOWING_WINDOW, POSTS_PER_ACCOUNT);
   }
 
-  /** Recent posts sharing the most frequent tags of the posts the user engaged with lately. */
-  private async contentPosts(state: UserLiveState, now: number) {
+  /**
+   * Recent posts sharing the most frequent tags of the posts the user engaged with lately, each with its
+   * affinity: the share of those posts that carry the tag it was found by (1 when every recent like had it).
+   */
+  private async contentPosts(state: UserLiveState, now: number): Promise<{ id: string; createdAtMs: number; affinity: number }[]> {
     const seeds = state.recent.filter((a) => a.target === 'POST' && POSITIVE.has(a.type)).slice(0, CONTENT_SEEDS);
     if (seeds.length === 0) return [];
     const posts = await this.catalog.get([...new Set(seeds.map((a) => a.targetId))]);
@@ -261,6 +268,7 @@ export class RecommendPipeline {
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
       .slice(0, CONTENT_TAGS)
       .map(([tag]) => tag);
-    return this.catalog.recentByTags(tags, now - this.config.RECS_CONTENT_WINDOW, POSTS_PER_TAG);
+    const found = await this.catalog.recentByTags(tags, now - this.config.RECS_CONTENT_WINDOW, POSTS_PER_TAG);
+    return found.map((f) => ({ id: f.id, createdAtMs: f.createdAtMs, affinity: (counts.get(f.tag) ?? 0) / posts.size }));
   }
 }

@@ -90,8 +90,12 @@ export const recommenderConfigSchema = z.object({
   RECS_HIDDEN_TTL: env.duration('90d'),
   /** Weight of each action type, `type=weight,...` over the defaults (src/live/action-weights.ts). */
   RECS_ACTION_WEIGHTS: env.parsed('', parseActionWeights),
-  /** Fold-in: ridge penalty towards the trained user vector, and the half-life of an action's weight. */
+  /**
+   * Fold-in: ridge penalty towards the trained user vector; weight of the penalty on moving every item's score
+   * (src/live/fold-in.ts, 0 turns it off); the half-life of an action's weight.
+   */
   RECS_FOLD_IN_LAMBDA: z.coerce.number().positive().default(1),
+  RECS_FOLD_IN_GRAMIAN: z.coerce.number().nonnegative().default(100),
   RECS_FOLD_IN_HALF_LIFE: env.duration('1d'),
   /** Time each candidate source and the ranking features may take in a Recommend call. */
   RECS_SOURCE_BUDGET: env.duration('100ms'),
@@ -119,7 +123,7 @@ export const recommenderConfigSchema = z.object({
   /** The first scheduled run comes this long after the start. */
   RECS_TRAIN_DELAY: env.duration('1m'),
   /** The model and its settings for scheduled runs, as `recs train` flags (space-separated, no quoting). */
-  RECS_TRAIN_ARGS: env.parsed('--model gmf', parseTrainArgs),
+  RECS_TRAIN_ARGS: env.parsed('--model ials', parseTrainArgs),
   /** A scheduled run still going after this long is stopped (and counted as failed). */
   RECS_TRAIN_TIMEOUT: env.duration('1h'),
   /** The training lock (train.lock in the registry) is taken over when its holder has not refreshed it for this long. */
@@ -143,6 +147,7 @@ export const recsCliConfigSchema = recommenderConfigSchema.pick({
   RECS_ACTION_WEIGHTS: true,
   // `recs evaluate-loop` runs Recommend's pipeline with the service's settings.
   RECS_FOLD_IN_LAMBDA: true,
+  RECS_FOLD_IN_GRAMIAN: true,
   RECS_FOLD_IN_HALF_LIFE: true,
   RECS_MODEL_CANDIDATES: true,
   RECS_FOLLOWING_WINDOW: true,

@@ -20,23 +20,68 @@ export interface FoldInObservation {
   weight: number;
 }
 
+/** The mean outer product of the item vectors, (1/N) Σ v_i v_iᵀ ([dim × dim]), computed once per model. */
+const gramians = new WeakMap<LinearFactors, Float64Array>();
+
+export function itemGramian(factors: LinearFactors): Float64Array {
+  let g = gramians.get(factors);
+  if (g) return g;
+  const d = factors.dim;
+  g = new Float64Array(d * d);
+  const v = factors.itemVectors;
+  for (let i = 0; i < factors.numItems; i++) {
+    const o = i * d;
+    for (let r = 0; r < d; r++) {
+      const x = v[o + r];
+      if (x === 0) continue;
+      for (let c = r; c < d; c++) g[r * d + c] += x * v[o + c];
+    }
+  }
+  const n = Math.max(1, factors.numItems);
+  for (let r = 0; r < d; r++)
+    for (let c = r; c < d; c++) {
+      g[r * d + c] /= n;
+      g[c * d + r] = g[r * d + c];
+    }
+  gramians.set(factors, g);
+  return g;
+}
+
 /**
- * The user vector p minimising Σ w_i (y_i − b − p·v_i)² + λ‖p − p₀‖²: ridge regression towards the trained
- * vector p₀ (zero for a user the model never saw), solved exactly from the dim × dim normal equations.
+ * The user vector p minimising
+ *
+ *   Σ_obs w_i (y_i − b − p·v_i)²  +  λ‖p − p₀‖²  +  γ · (1/N) Σ_all items (p·v_j − p₀·v_j)²
+ *
+ * solved exactly from the dim × dim normal equations. The first term fits what the user just did; the second
+ * keeps p near the trained vector p₀ (zero for a user the model never saw); the third — the "everything else"
+ * term of implicit-feedback ALS (Hu, Koren & Volinsky 2008), written as a prior — asks the scores of all other
+ * items to move as little as possible: (p − p₀)ᵀ G (p − p₀) with G the items' Gramian. Without it, a few likes
+ * move p mostly along the direction every item shares (popularity): the new user gets the platform's most
+ * popular posts whatever they liked. With it, moving along a direction common to all items is expensive and
+ * the likes move p towards what sets the liked items apart. `gramianWeight` is γ (0 leaves the term out).
  */
 export function foldInUser(
   factors: LinearFactors,
   observations: readonly FoldInObservation[],
   lambda: number,
   prior?: Float32Array,
+  gramianWeight = 0,
 ): Float32Array {
   const d = factors.dim;
   const a = new Float64Array(d * d);
   const rhs = new Float64Array(d);
-  for (let j = 0; j < d; j++) {
-    a[j * d + j] = lambda;
-    rhs[j] = lambda * (prior ? prior[j] : 0);
+  for (let j = 0; j < d; j++) a[j * d + j] = lambda;
+  if (gramianWeight > 0) {
+    const g = itemGramian(factors);
+    for (let k = 0; k < d * d; k++) a[k] += gramianWeight * g[k];
   }
+  // (λI + γG) p₀: the prior's pull, before the observations are added to A.
+  if (prior)
+    for (let r = 0; r < d; r++) {
+      let t = 0;
+      for (let c = 0; c < d; c++) t += a[r * d + c] * prior[c];
+      rhs[r] = t;
+    }
   for (const o of observations) {
     if (o.item < 0 || o.item >= factors.numItems || !(o.weight > 0)) continue;
     const v = factors.itemVectors.subarray(o.item * d, o.item * d + d);

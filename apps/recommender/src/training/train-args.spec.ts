@@ -26,7 +26,7 @@ describe('RECS_TRAIN_ARGS', () => {
 
   it('is checked with the rest of the configuration, and the schedule is off by default', () => {
     expect(loadRecommenderConfig({ RECS_TRAIN_ARGS: undefined, RECS_TRAIN_INTERVAL: undefined })).toMatchObject({
-      RECS_TRAIN_ARGS: ['--model', 'gmf'],
+      RECS_TRAIN_ARGS: ['--model', 'ials'],
       RECS_TRAIN_INTERVAL: 0,
       RECS_REGISTRY_POLL: 30_000,
     });
