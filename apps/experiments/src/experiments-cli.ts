@@ -9,6 +9,7 @@ async function main() {
     config.EXPERIMENTS_GRPC_ADDR,
     'pulse/experiments/v1/experiments_service.proto',
     'pulse.experiments.v1.ExperimentsService',
+    { credentials: config.PULSE_API_KEY },
   );
   try {
     const result = await runExperimentsCommand(process.argv.slice(2), client);

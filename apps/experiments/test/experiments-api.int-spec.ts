@@ -1,5 +1,6 @@
 import { assignInExperiment, type AssignableExperiment } from '@pulse/experiments';
 import { decodeFieldViolations, GrpcStatus } from '@pulse/platform';
+import { runBuilt } from '@pulse/platform/testing';
 import { rm } from 'node:fs/promises';
 import { runExperimentsCommand } from '../src/cli/experiments-commands';
 import { dropSchema, experimentBody, fakeRecommender, newRun, startExperiments, type TestApp } from './experiments-test-kit';
@@ -147,6 +148,17 @@ describe('experiments API', () => {
     app = await startExperiments(run, recs.address);
     const after = assign((await app.client.call('ListExperiments', { status: 2 })).experiments);
     expect(after).toEqual(before);
+  });
+
+  it("the built command line sends the caller's PULSE_API_KEY, and without one names what is missing", async () => {
+    const env = { EXPERIMENTS_GRPC_ADDR: app.running.grpcAddress };
+    const listed = await runBuilt('experiments', 'experiments-cli.js', { ...env, PULSE_API_KEY: app.apiKey }, [
+      'list',
+      '--status',
+      'running',
+    ]);
+    expect(listed).not.toMatch(/credentials/);
+    await expect(runBuilt('experiments', 'experiments-cli.js', { ...env, PULSE_API_KEY: '' }, ['list'])).rejects.toThrow(/no credentials/);
   });
 
   it('is driven from the command line: create, start, list, results (no exposures yet), stop', async () => {

@@ -40,6 +40,8 @@ export async function fakeRecommender(versions: readonly string[]) {
 export interface TestApp {
   running: RunningApp;
   client: UnaryClient;
+  /** The operator's API key the client sends. */
+  apiKey: string;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function startExperiments(run: Run, recsAddress: string, overrides:
   return {
     running,
     client,
+    apiKey: key.key,
     close: async () => {
       client.close();
       await running.close();

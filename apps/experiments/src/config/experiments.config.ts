@@ -57,6 +57,8 @@ export const cliConfigSchema = z.object({
     .string()
     .regex(/^[^\s:]+:\d{1,5}$/, 'host:port')
     .default('127.0.0.1:50058'),
+  /** The caller's credentials (an API key or a JWT with the experiments scopes, or admin), as every client sends them. */
+  PULSE_API_KEY: z.string().default(''),
 });
 
 export function loadCliConfig(overrides: Record<string, string | undefined> = {}): z.infer<typeof cliConfigSchema> {
