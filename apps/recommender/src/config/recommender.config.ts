@@ -10,6 +10,7 @@ import {
   telemetryEnv,
 } from '@pulse/platform';
 import { z } from 'zod';
+import { parseExposureLossDrill } from '../feedback/exposure-loss-drill';
 import { parseActionWeights } from '../live/action-weights';
 import { parseRankWeights } from '../candidates/ranker';
 import { parseTrainArgs } from '../training/train-args';
@@ -113,6 +114,11 @@ export const recommenderConfigSchema = z.object({
   PRIVACY_SUBJECT_KEY: env.string(LOCAL_SUBJECT_KEY),
   /** Whether every list served is published on pulse.recs.served.v1. */
   RECS_PUBLISH_SERVED: env.bool(true),
+  /**
+   * A drill, off unless set: `<experiment id>/<variant>=<share>` leaves that share of the variant's users out of
+   * pulse.recs.served.v1, so the experiment's sample-ratio-mismatch check can be seen to fail (feedback/exposure-loss-drill.ts).
+   */
+  RECS_DRILL_LOSE_EXPOSURES: env.parsed('', parseExposureLossDrill),
   /** The lake etl writes (its LAKE_ROOT): `recs train --source lake` reads bronze/activity and bronze/cdc/<schema>.posts there. */
   RECS_LAKE_ROOT: env.string('tmp/lake'),
   /**

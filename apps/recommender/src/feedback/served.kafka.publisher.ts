@@ -3,6 +3,7 @@ import { millisToTimestamp, type recsV1, Topics } from '@pulse/contracts';
 import { KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger, ServiceMetrics } from '@pulse/platform';
 import { Counter } from 'prom-client';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
+import { lostByDrill } from './exposure-loss-drill';
 
 /**
  * Publishes every list served on pulse.recs.served.v1 (key = recommendation_id): what the user was shown, from
@@ -22,7 +23,7 @@ export class ServedPublisher {
   ) {
     this.outcomes = new Counter({
       name: 'recs_served_events_total',
-      help: 'Lists published on pulse.recs.served.v1, by outcome (sent, failed)',
+      help: 'Lists published on pulse.recs.served.v1, by outcome (sent, failed, lost_by_drill)',
       labelNames: ['outcome'],
       registers: [metrics.registry],
     });
@@ -30,6 +31,10 @@ export class ServedPublisher {
 
   publish(served: Omit<recsV1.RecommendationServed, 'servedAt'>): void {
     if (!this.config.RECS_PUBLISH_SERVED) return;
+    if (lostByDrill(this.config.RECS_DRILL_LOSE_EXPOSURES, served.experimentId, served.variant, served.userId)) {
+      this.outcomes.inc({ outcome: 'lost_by_drill' });
+      return;
+    }
     const value: recsV1.RecommendationServed = { ...served, servedAt: millisToTimestamp(Date.now()) };
     this.kafka.producer.send(Topics.recsServed, [{ key: served.recommendationId, value }]).then(
       () => this.outcomes.inc({ outcome: 'sent' }),
