@@ -50,7 +50,12 @@ describe('console with every service down', () => {
     expect((await get('/models')).text).toContain(`data-unreachable="recommender"`);
     expect((await get('/lake')).text).toContain(`data-unreachable="etl"`);
     expect((await get('/lake/activity_bronze')).text).toContain(down['etl'].grpc);
-    expect((await get('/experiments')).status).toBe(200);
+    const experiments = await get('/experiments');
+    expect(experiments.status).toBe(200);
+    expect(experiments.text).toContain(`<strong>experiments</strong> unreachable at <code>${down['experiments'].grpc}</code>`);
+    expect((await get('/experiments/demo-ab')).text).toContain(
+      `<strong>experiments</strong> unreachable at <code>${down['experiments'].grpc}</code>`,
+    );
   });
 
   it('answers an action whose service is down with 503, naming the service and address', async () => {
