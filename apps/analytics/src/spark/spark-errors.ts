@@ -1,5 +1,5 @@
-import { Metadata, status } from '@grpc/grpc-js';
-import * as protobuf from 'protobufjs';
+import { type Metadata, status } from '@grpc/grpc-js';
+import { decodeErrorInfo } from '@pulse/platform';
 
 /**
  * Why a Spark call failed, as a job run reports it:
@@ -29,56 +29,6 @@ export class SparkError extends Error {
   ) {
     super(message);
     this.name = 'SparkError';
-  }
-}
-
-// google.rpc.Status with google.rpc.ErrorInfo details: what Spark Connect puts in `grpc-status-details-bin`.
-const rpcTypes = protobuf.Root.fromJSON({
-  nested: {
-    google: {
-      nested: {
-        protobuf: { nested: { Any: { fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } } } },
-        rpc: {
-          nested: {
-            Status: {
-              fields: {
-                code: { type: 'int32', id: 1 },
-                message: { type: 'string', id: 2 },
-                details: { rule: 'repeated', type: 'google.protobuf.Any', id: 3 },
-              },
-            },
-            ErrorInfo: {
-              fields: {
-                reason: { type: 'string', id: 1 },
-                domain: { type: 'string', id: 2 },
-                metadata: { keyType: 'string', type: 'string', id: 3 } as protobuf.IMapField,
-              },
-            },
-          },
-        },
-      },
-    },
-  },
-});
-const StatusType = rpcTypes.lookupType('google.rpc.Status');
-const ErrorInfoType = rpcTypes.lookupType('google.rpc.ErrorInfo');
-
-interface ErrorInfo {
-  reason: string;
-  metadata: Record<string, string>;
-}
-
-function errorInfo(metadata: Metadata | undefined): ErrorInfo | undefined {
-  const raw = metadata?.get('grpc-status-details-bin')[0];
-  if (!raw || typeof raw === 'string') return undefined;
-  try {
-    const decoded = StatusType.toObject(StatusType.decode(raw), { bytes: Buffer }) as { details?: { type_url: string; value: Buffer }[] };
-    const any = (decoded.details ?? []).find((d) => d.type_url.endsWith('google.rpc.ErrorInfo'));
-    if (!any) return undefined;
-    const info = ErrorInfoType.toObject(ErrorInfoType.decode(any.value), { defaults: true }) as ErrorInfo;
-    return { reason: info.reason, metadata: info.metadata ?? {} };
-  } catch {
-    return undefined;
   }
 }
 
@@ -125,7 +75,7 @@ export function classifySparkFailure(input: {
 export function sparkErrorFromGrpc(error: unknown, what: string): SparkError {
   if (error instanceof SparkError) return error;
   const e = error as { code?: number; details?: string; message?: string; metadata?: Metadata };
-  const info = errorInfo(e.metadata);
+  const info = decodeErrorInfo(e.metadata);
   const details = {
     grpcCode: e.code,
     errorClass: info?.metadata['errorClass'],

@@ -9,8 +9,8 @@ export interface FieldViolation {
   description: string;
 }
 
-// google.rpc.Status and google.rpc.BadRequest, the rich error model grpcurl and other clients decode
-// from the `grpc-status-details-bin` trailer.
+// google.rpc.Status with its BadRequest and ErrorInfo details, the rich error model grpcurl and other clients
+// decode from the `grpc-status-details-bin` trailer.
 const rpcTypes = protobuf.Root.fromJSON({
   nested: {
     google: {
@@ -23,6 +23,13 @@ const rpcTypes = protobuf.Root.fromJSON({
                 code: { type: 'int32', id: 1 },
                 message: { type: 'string', id: 2 },
                 details: { rule: 'repeated', type: 'google.protobuf.Any', id: 3 },
+              },
+            },
+            ErrorInfo: {
+              fields: {
+                reason: { type: 'string', id: 1 },
+                domain: { type: 'string', id: 2 },
+                metadata: { keyType: 'string', type: 'string', id: 3 } as protobuf.IMapField,
               },
             },
             BadRequest: {
@@ -41,6 +48,7 @@ const rpcTypes = protobuf.Root.fromJSON({
 });
 const StatusType = rpcTypes.lookupType('google.rpc.Status');
 const BadRequestType = rpcTypes.lookupType('google.rpc.BadRequest');
+const ErrorInfoType = rpcTypes.lookupType('google.rpc.ErrorInfo');
 
 /**
  * An error that leaves a gRPC handler with a definite status code and a message meant for the caller.
@@ -72,18 +80,40 @@ export class GrpcStatusError extends Error {
   }
 }
 
-/** Decodes the field violations of a `grpc-status-details-bin` trailer (for clients and tests). */
-export function decodeFieldViolations(metadata: Metadata | undefined): FieldViolation[] {
+/** The details of one type (`google.rpc.BadRequest`, ...) in a `grpc-status-details-bin` trailer, as bytes. */
+function statusDetails(metadata: Metadata | undefined, type: string): Buffer[] {
   const raw = metadata?.get('grpc-status-details-bin')[0];
   if (!raw || typeof raw === 'string') return [];
   const decoded = StatusType.toObject(StatusType.decode(raw), { bytes: Buffer }) as {
     details?: { type_url: string; value: Buffer }[];
   };
-  return (decoded.details ?? [])
-    .filter((d) => d.type_url.endsWith('google.rpc.BadRequest'))
-    .flatMap(
-      (d) => (BadRequestType.toObject(BadRequestType.decode(d.value)) as { fieldViolations?: FieldViolation[] }).fieldViolations ?? [],
-    );
+  return (decoded.details ?? []).filter((d) => d.type_url.endsWith(type)).map((d) => d.value);
+}
+
+/** Decodes the field violations of a `grpc-status-details-bin` trailer (for clients and tests). */
+export function decodeFieldViolations(metadata: Metadata | undefined): FieldViolation[] {
+  return statusDetails(metadata, 'google.rpc.BadRequest').flatMap(
+    (value) => (BadRequestType.toObject(BadRequestType.decode(value)) as { fieldViolations?: FieldViolation[] }).fieldViolations ?? [],
+  );
+}
+
+/** google.rpc.ErrorInfo: why a call failed, as a machine-readable reason, domain and metadata. */
+export interface ErrorInfo {
+  reason: string;
+  domain: string;
+  metadata: Record<string, string>;
+}
+
+/** The first google.rpc.ErrorInfo of a `grpc-status-details-bin` trailer; undefined when there is none or it is not readable. */
+export function decodeErrorInfo(metadata: Metadata | undefined): ErrorInfo | undefined {
+  try {
+    const [value] = statusDetails(metadata, 'google.rpc.ErrorInfo');
+    if (!value) return undefined;
+    const info = ErrorInfoType.toObject(ErrorInfoType.decode(value), { defaults: true }) as ErrorInfo;
+    return { reason: info.reason, domain: info.domain, metadata: info.metadata ?? {} };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A request field that must not be empty: its value, or INVALID_ARGUMENT naming it. */
