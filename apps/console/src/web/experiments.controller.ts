@@ -3,7 +3,7 @@ import { experimentsV1 } from '@pulse/contracts';
 import { LOGGER, type Logger } from '@pulse/platform';
 import { Peers } from '../peers/peers';
 import { enumName, num, when } from './format';
-import { type Html, markup, raw } from './html';
+import { escapeHtml, type Html, markup, raw } from './html';
 import { page, panel, settle, table } from './layout';
 
 const { ExperimentStatus, Metric, ServingStrategy, Verdict } = experimentsV1;
@@ -25,6 +25,9 @@ function tone(v: experimentsV1.Verdict): string {
   if (v === Verdict.VERDICT_WORSE) return 'error';
   return 'muted';
 }
+
+/** The colours of the tones in an SVG, whose strokes the stylesheet's classes do not reach. */
+const TONE_COLOURS: Record<string, string> = { ok: '#2e7d32', error: '#c62828', muted: '#777' };
 
 /** An interval as the CLI prints it: estimate [lower, upper], or n/a. */
 function lift(l: experimentsV1.Lift | undefined, asPercent: boolean): string {
@@ -49,14 +52,12 @@ function liftChart(metrics: readonly experimentsV1.MetricResult[]): Html {
   const rowHeight = 30;
   const height = rows.length * rowHeight + 40;
   const x = (v: number) => left + ((v + extent) / (2 * extent)) * plot;
-  const colour = (v: experimentsV1.Verdict) =>
-    v === Verdict.VERDICT_BETTER ? '#2e7d32' : v === Verdict.VERDICT_WORSE ? '#c62828' : '#777';
   const parts = rows.map((r, n) => {
     const y = 20 + n * rowHeight + rowHeight / 2;
-    const c = colour(r.c.verdict);
-    return `<text x="${left - 8}" y="${y + 4}" text-anchor="end" font-size="12">${escapeSvg(r.label)}</text>
+    const c = TONE_COLOURS[tone(r.c.verdict)];
+    return `<text x="${left - 8}" y="${y + 4}" text-anchor="end" font-size="12">${escapeHtml(r.label)}</text>
       <line x1="${x(r.l.ciLower)}" x2="${x(r.l.ciUpper)}" y1="${y}" y2="${y}" stroke="${c}" stroke-width="3"/>
-      <circle cx="${x(r.l.estimate)}" cy="${y}" r="5" fill="${c}"><title>${escapeSvg(`${r.label}: ${lift(r.l, true)}`)}</title></circle>`;
+      <circle cx="${x(r.l.estimate)}" cy="${y}" r="5" fill="${c}"><title>${escapeHtml(`${r.label}: ${lift(r.l, true)}`)}</title></circle>`;
   });
   const ticks = [-extent, -extent / 2, 0, extent / 2, extent].map(
     (t) => `<text x="${x(t)}" y="${height - 4}" text-anchor="middle" font-size="11" fill="#777">${Math.round(t * 100)} %</text>`,
@@ -66,10 +67,6 @@ function liftChart(metrics: readonly experimentsV1.MetricResult[]): Html {
     <line x1="${x(0)}" x2="${x(0)}" y1="10" y2="${height - 18}" stroke="#999" stroke-dasharray="4 3"/>
     ${parts.join('')}${ticks.join('')}
   </svg>`);
-}
-
-function escapeSvg(text: string): string {
-  return text.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch] as string);
 }
 
 /** Experiments and their results, read from the experiments service (results are computed there from the lake). */
