@@ -1,6 +1,7 @@
 import { ingestV1, millisToTimestamp, recsV1, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
 import {
+  deleteRedisKeys,
   eventually,
   issueTestApiKey,
   readTopicUntil,
@@ -9,7 +10,6 @@ import {
   startService,
   type TestApiKey,
 } from '@pulse/platform/testing';
-import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -328,18 +328,7 @@ describe('the loop', () => {
     const recommender = services.find((s) => s.name === 'recommender')!;
     await recommender.stop();
     services.splice(services.indexOf(recommender), 1);
-    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:26379');
-    try {
-      const prefix = recommenderEnv['RECS_REDIS_PREFIX'];
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        if (found.length > 0) await redis.del(...found);
-        cursor = next;
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
+    await deleteRedisKeys(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:26379', recommenderEnv['RECS_REDIS_PREFIX']);
     const restarted = await startService('recommender', recommenderEnv);
     services.push(restarted);
     recs.close();

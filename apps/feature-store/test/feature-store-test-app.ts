@@ -1,8 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { millisToTimestamp } from '@pulse/contracts';
 import { grpcClient, type UnaryClient } from '@pulse/platform';
-import { issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
-import Redis from 'ioredis';
+import { deleteRedisKeys, issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,17 +93,7 @@ export class FeatureStoreWorld {
     const pg = new Client({ connectionString: stackConfig.PG_URL });
     await pg.connect();
     await pg.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`).finally(() => pg.end());
-    const redis = new Redis(stackConfig.REDIS_URL);
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.redisPrefix}*`, 'COUNT', 1000);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
+    await deleteRedisKeys(stackConfig.REDIS_URL, this.redisPrefix);
     rmSync(this.lakeRoot, { recursive: true, force: true });
     rmSync(this.repoDir, { recursive: true, force: true });
   }

@@ -6,3 +6,4 @@ export * from './test-api-key';
 export * from './auth-matrix';
 export * from './jwt-issuer';
 export * from './rejection';
+export * from './redis-keys';

@@ -1,0 +1,17 @@
+import Redis from 'ioredis';
+
+/** Deletes every key under a prefix (a test's own Redis prefix): SCAN in pages, DEL each page. */
+export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+  if (!prefix) throw new Error('deleteRedisKeys: a prefix is required (it would delete every key)');
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
