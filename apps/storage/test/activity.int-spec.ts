@@ -1,5 +1,6 @@
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
 import { PlatformaticKafkaClient } from '@pulse/platform';
+import { eventually } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { dropKeyspace, stackConfig, startStorage, type StorageTestApp } from './storage-test-app';
 
@@ -47,15 +48,6 @@ async function listAll(app: StorageTestApp, userId: string, pageSize: number, ty
   return all;
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error('condition not met in time');
-}
-
 describe('activity from pulse.activity.tracked.v1', () => {
   it('writes tracked events, lists them newest first across days, and a replay duplicates nothing', async () => {
     const run = randomUUID().slice(0, 8);
@@ -73,7 +65,10 @@ describe('activity from pulse.activity.tracked.v1', () => {
 
     const first = await startStorage({ STORAGE_ACTIVITY_CONSUMER: 'true', STORAGE_ACTIVITY_GROUP: group });
     apps.push(first);
-    await waitFor(async () => (await listAll(first, userId, 100)).length >= 45);
+    await eventually(
+      () => listAll(first, userId, 100),
+      (all) => all?.length >= 45,
+    );
     const listed = await listAll(first, userId, 7);
     expect(listed).toHaveLength(45);
     expect(new Set(listed.map((a) => a.eventId)).size).toBe(45);
@@ -103,7 +98,10 @@ describe('activity from pulse.activity.tracked.v1', () => {
       CASSANDRA_KEYSPACE: first.keyspace,
     });
     apps.push(second);
-    await waitFor(async () => (await writtenCount(second)) >= 45);
+    await eventually(
+      () => writtenCount(second),
+      (n) => n >= 45,
+    );
     expect(await listAll(second, userId, 100)).toHaveLength(45);
   });
 });

@@ -1,5 +1,6 @@
 import type { DebeziumEnvelope, storageV1 } from '@pulse/contracts';
 import { PlatformaticKafkaClient } from '@pulse/platform';
+import { eventually } from '@pulse/platform/testing';
 import { appDbTopics } from '../src/cdc/app-db.kafka.consumer';
 import { dropKeyspace, stackConfig, startStorage, type StorageTestApp } from './storage-test-app';
 
@@ -46,15 +47,6 @@ const user = (id: number, handle: string, name = 'Name') => ({
 async function sendUser(op: DebeziumEnvelope['op'], lsn: number, before: object | null, after: object | null) {
   const id = ((after ?? before) as { id: number }).id;
   await kafka.producer.send(topics.users, [{ key: { id }, value: envelope('users', op, lsn, before, after) }]);
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const profile = (userId: string) =>

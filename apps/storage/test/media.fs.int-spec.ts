@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { storageV1 } from '@pulse/contracts';
 import { decodeFieldViolations } from '@pulse/platform';
+import { eventually } from '@pulse/platform/testing';
 import { mkdtempSync } from 'node:fs';
 import { mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -259,11 +260,10 @@ describe('media on the file system backend', () => {
     const call = (storage.client.raw as any).PutMedia(storage.client.metadata(), () => undefined);
     call.write({ metadata: { ownerId: OWNER, contentType: 'image/png' } });
     call.write({ chunk: content(MiB) });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await filesUnder(join(root, 'uploads'))).length).toBe(1);
+    const staged = () => filesUnder(join(root, 'uploads'));
+    expect(await eventually(staged, (files) => files?.length === 1)).toHaveLength(1);
     call.cancel();
-    for (let i = 0; i < 50 && (await filesUnder(join(root, 'uploads'))).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(await filesUnder(join(root, 'uploads'))).toEqual([]);
+    expect(await eventually(staged, (files) => files?.length === 0)).toEqual([]);
   });
 });
 
@@ -289,14 +289,11 @@ describe('the scheduled lifecycle sweep', () => {
   it('expires a back-dated object on its own, every MEDIA_SWEEP_INTERVAL', async () => {
     const stored = await putMedia(scheduled.client, { ownerId: OWNER, contentType: 'image/png', prefix: 'scratch/' }, content(500));
     await backdate(scheduled, stored.mediaId, 8);
-    let code: number | undefined;
-    for (let i = 0; i < 50 && code !== status.NOT_FOUND; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      code = await scheduled.client.call('GetMediaInfo', { mediaId: stored.mediaId }).then(
+    const code = () =>
+      scheduled.client.call('GetMediaInfo', { mediaId: stored.mediaId }).then(
         () => undefined,
         (error: { code: number }) => error.code,
       );
-    }
-    expect(code).toBe(status.NOT_FOUND);
+    expect(await eventually(code, (c) => c === status.NOT_FOUND)).toBe(status.NOT_FOUND);
   });
 });
