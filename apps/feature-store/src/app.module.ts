@@ -31,6 +31,7 @@ export class AppModule {
           sentinels: config.REDIS_SENTINELS,
           sentinelMaster: config.REDIS_SENTINEL_MASTER,
           critical: true,
+          autoPipelining: true,
         }),
         PostgresModule.forRoot({
           url: config.PG_URL,

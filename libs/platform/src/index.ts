@@ -2,6 +2,7 @@ export * from './config/load-config';
 export * from './logging/logger';
 export * from './health/health.registry';
 export * from './metrics/metrics';
+export * from './grpc/encoded-response';
 export * from './grpc/grpc-status.error';
 export * from './grpc/health-reflection';
 export * from './kafka/kafka.types';

@@ -1,28 +1,34 @@
 import { Injectable } from '@nestjs/common';
-import { featuresV1, millisToDuration, millisToTimestamp } from '@pulse/contracts';
-import { grpcErrors, ServiceMetrics } from '@pulse/platform';
+import type { featuresV1 } from '@pulse/contracts';
+import { encodedResponse, grpcErrors, ServiceMetrics } from '@pulse/platform';
 import { Counter } from 'prom-client';
 import type { LoadedRegistry } from '../registry/loaded-registry';
 import { RegistryCache } from '../registry/registry.cache';
 import { decodeJoinKeys, entityKeyString } from './entity-key';
-import { resolveSelection, type Selection } from './feature-selection';
+import { resolveSelection } from './feature-selection';
+import {
+  type EncodedSelection,
+  encodeSelection,
+  encodeTimeFields,
+  OnlineResponseWriter,
+  type Tallies,
+  type ViewRead,
+} from './online-response.writer';
 import { OnlineStoreRepository } from './online-store.redis.repository';
-import { decodeCell } from './value-codec';
 
-const { FeatureStatus } = featuresV1;
 const MAX_ROWS = 1000;
-
-type FeatureResult = featuresV1.FeatureResult;
+const NOT_FOUND = new Uint8Array(0);
 
 /**
  * GetOnlineFeatures: one pipelined round trip to Redis for all rows and views (one HMGET per row and
  * view). Each value carries its status: PRESENT, NULL_VALUE, NOT_FOUND, or EXPIRED when its view's event
- * time is older than the view's ttl, together with its event time and age.
+ * time is older than the view's ttl, together with its event time and age. The response is written in wire
+ * format as it is read (OnlineResponseWriter), not built as objects and converted by the transport.
  */
 @Injectable()
 export class OnlineFeaturesService {
   /** Resolved selections of the registry version being served, by selection text. */
-  private selections = new WeakMap<LoadedRegistry, Map<string, Selection>>();
+  private selections = new WeakMap<LoadedRegistry, Map<string, EncodedSelection>>();
   private readonly served: Counter<'feature_view' | 'status'>;
 
   constructor(
@@ -43,7 +49,8 @@ export class OnlineFeaturesService {
     const rows = request.entityRows ?? [];
     if (rows.length === 0) throw grpcErrors.invalidArgument('entity_rows', 'at least one entity row is required');
     if (rows.length > MAX_ROWS) throw grpcErrors.invalidArgument('entity_rows', `${rows.length} rows exceed the limit of ${MAX_ROWS}`);
-    const selection = this.selection(registry, request);
+    const encoded = this.selection(registry, request);
+    const selection = encoded.selection;
     const views = selection.byView.map((g) => g.view);
 
     const reads: { entityKey: string; fields: string[] }[] = [];
@@ -59,62 +66,25 @@ export class OnlineFeaturesService {
     }
 
     const now = Date.now();
-    const width = selection.refs.length;
-    const outRows: featuresV1.OnlineFeatureRow[] = new Array(rows.length);
-    // Per view: present, null, expired, not found — counted once per call.
-    const tallies = selection.byView.map(() => [0, 0, 0, 0]);
-    let read = 0;
+    const tallies: Tallies = selection.byView.map(() => [0, 0, 0, 0]);
+    const writer = new OnlineResponseWriter(encoded, tallies);
+    const groups = selection.byView.length;
+    const viewReads: ViewRead[] = new Array(groups);
+    let next = 0;
     for (let r = 0; r < rows.length; r++) {
-      const features: FeatureResult[] = new Array(width);
-      for (let g = 0; g < selection.byView.length; g++) {
-        const group = selection.byView[g];
-        const tally = tallies[g];
-        const values = cells[read++];
+      for (let g = 0; g < groups; g++) {
+        const values = cells[next++];
         const tsCell = values[0];
         if (tsCell === null) {
-          for (const column of group.columns)
-            features[column] = {
-              value: undefined,
-              status: FeatureStatus.FEATURE_STATUS_NOT_FOUND,
-              eventTimestamp: undefined,
-              age: undefined,
-            };
-          tally[3] += group.columns.length;
+          viewReads[g] = { cells: values, timeFields: NOT_FOUND, expired: false };
           continue;
         }
         const eventMs = Number(tsCell);
         const ageMs = now - eventMs;
-        const eventTimestamp = millisToTimestamp(eventMs);
-        const age = millisToDuration(ageMs);
-        const ttl = group.view.def.ttlMs;
-        const expired = ttl > 0 && ageMs > ttl;
-        for (let i = 0; i < group.features.length; i++) {
-          const cell = values[i + 1];
-          const column = group.columns[i];
-          if (cell === null) {
-            features[column] = {
-              value: undefined,
-              status: FeatureStatus.FEATURE_STATUS_NOT_FOUND,
-              eventTimestamp: undefined,
-              age: undefined,
-            };
-            tally[3]++;
-          } else if (expired) {
-            features[column] = { value: undefined, status: FeatureStatus.FEATURE_STATUS_EXPIRED, eventTimestamp, age };
-            tally[2]++;
-          } else {
-            const value = decodeCell(cell, group.features[i].valueType);
-            if (value) {
-              features[column] = { value, status: FeatureStatus.FEATURE_STATUS_PRESENT, eventTimestamp, age };
-              tally[0]++;
-            } else {
-              features[column] = { value: undefined, status: FeatureStatus.FEATURE_STATUS_NULL_VALUE, eventTimestamp, age };
-              tally[1]++;
-            }
-          }
-        }
+        const ttl = selection.byView[g].view.def.ttlMs;
+        viewReads[g] = { cells: values, timeFields: encodeTimeFields(eventMs, ageMs), expired: ttl > 0 && ageMs > ttl };
       }
-      outRows[r] = { joinKeys: (rows[r].joinKeys ?? {}) as featuresV1.OnlineFeatureRow['joinKeys'], features };
+      writer.row(rows[r].joinKeys ?? {}, viewReads);
     }
     selection.byView.forEach((group, g) => {
       const [present, nulls, expired, notFound] = tallies[g];
@@ -124,10 +94,10 @@ export class OnlineFeaturesService {
       if (expired) this.served.inc({ feature_view: view, status: 'EXPIRED' }, expired);
       if (notFound) this.served.inc({ feature_view: view, status: 'NOT_FOUND' }, notFound);
     });
-    return { featureRefs: selection.refs, rows: outRows };
+    return encodedResponse<featuresV1.GetOnlineFeaturesResponse>(writer.finish());
   }
 
-  private selection(registry: LoadedRegistry, request: featuresV1.GetOnlineFeaturesRequest): Selection {
+  private selection(registry: LoadedRegistry, request: featuresV1.GetOnlineFeaturesRequest): EncodedSelection {
     const key = request.featureService ? `s:${request.featureService}` : `f:${(request.features?.refs ?? []).join(',')}`;
     let byKey = this.selections.get(registry);
     if (!byKey) {
@@ -136,7 +106,7 @@ export class OnlineFeaturesService {
     }
     let selection = byKey.get(key);
     if (!selection) {
-      selection = resolveSelection(registry, request, true);
+      selection = encodeSelection(resolveSelection(registry, request, true));
       if (byKey.size < 1000) byKey.set(key, selection);
     }
     return selection;

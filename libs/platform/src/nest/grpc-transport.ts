@@ -1,6 +1,7 @@
 import type { GrpcOptions } from '@nestjs/microservices';
 import { Transport } from '@nestjs/microservices';
 import { protoFile } from '@pulse/contracts';
+import { acceptEncodedResponses } from '../grpc/encoded-response';
 import { addHealthAndReflection, PROTO_LOADER_OPTIONS } from '../grpc/health-reflection';
 import type { HealthRegistry } from '../health/health.registry';
 
@@ -19,7 +20,10 @@ export interface GrpcTransportSettings {
   reflection?: boolean;
 }
 
-/** Nest's gRPC transport as every Pulse service runs it: ts-proto-compatible loading, health, reflection, graceful drain. */
+/**
+ * Nest's gRPC transport as every Pulse service runs it: ts-proto-compatible loading, health, reflection, graceful
+ * drain, and responses a handler has already encoded (encodedResponse) sent as they are.
+ */
 export function grpcTransport(settings: GrpcTransportSettings): GrpcOptions {
   return {
     transport: Transport.GRPC,
@@ -30,8 +34,10 @@ export function grpcTransport(settings: GrpcTransportSettings): GrpcOptions {
       loader: PROTO_LOADER_OPTIONS,
       maxReceiveMessageLength: settings.maxReceiveMessageBytes ?? 8 * 1024 * 1024,
       gracefulShutdown: true,
-      onLoadPackageDefinition: (_pkg, server) =>
-        addHealthAndReflection(server, settings.health, settings.serviceNames, { reflection: settings.reflection ?? true }),
+      onLoadPackageDefinition: (pkg, server) => {
+        acceptEncodedResponses(pkg);
+        addHealthAndReflection(server, settings.health, settings.serviceNames, { reflection: settings.reflection ?? true });
+      },
     },
   };
 }

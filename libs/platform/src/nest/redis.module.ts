@@ -16,14 +16,21 @@ export interface RedisModuleOptions {
   sentinels?: readonly string[];
   /** The name of the monitored primary (`sentinel monitor <name> ...`). */
   sentinelMaster?: string;
+  /**
+   * Commands issued in the same event-loop tick leave in one socket write (ioredis' auto-pipelining): for a
+   * server answering many concurrent requests with a command each, where a write per command costs more
+   * than the command itself (the feature store's online reads).
+   */
+  autoPipelining?: boolean;
 }
 
 /**
  * The ioredis client of these options: one server, or the primary that Sentinel names (followed across failovers).
  * Not connected yet: call `connect()` (RedisModule does, and waits for it).
  */
-export function createRedisClient(options: Pick<RedisModuleOptions, 'url' | 'sentinels' | 'sentinelMaster'>): Redis {
+export function createRedisClient(options: Pick<RedisModuleOptions, 'url' | 'sentinels' | 'sentinelMaster' | 'autoPipelining'>): Redis {
   const common = {
+    enableAutoPipelining: options.autoPipelining ?? false,
     lazyConnect: true,
     // A command fails fast while Redis is unreachable (callers degrade or report unavailable), never queues.
     maxRetriesPerRequest: 1,
