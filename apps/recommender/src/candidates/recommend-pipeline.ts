@@ -124,12 +124,14 @@ export class RecommendPipeline {
     const degraded: recsV1.DegradedSource[] = [];
     const state = await within('redis', () => this.state.read(request.userId), budget, degraded, EMPTY_STATE);
     const candidates = new Map<string, Candidate>();
+    // Candidates per source, counted into the metric once per call (not once per candidate).
+    const proposed = new Map<recsV1.CandidateSource, number>();
     const add = (id: string, source: recsV1.CandidateSource, extra: Partial<Candidate> = {}) => {
       let c = candidates.get(id);
       if (!c) candidates.set(id, (c = { id, sources: new Set() }));
       c.sources.add(source);
       Object.assign(c, extra);
-      this.sourceItems.inc({ source: CandidateSource[source] ?? String(source) });
+      proposed.set(source, (proposed.get(source) ?? 0) + 1);
     };
 
     // The sources that wait on peers run together; the model's runs meanwhile.
@@ -203,6 +205,7 @@ export class RecommendPipeline {
     }
     const ranked = rank(kept, this.config.RECS_RANK_WEIGHTS, this.config.RECS_MODEL_CANDIDATES, now).slice(0, request.k);
     for (const d of degraded) this.degradedTotal.inc({ dependency: d.dependency });
+    for (const [source, n] of proposed) this.sourceItems.inc({ source: CandidateSource[source] ?? String(source) }, n);
     this.seconds.observe((performance.now() - started) / 1000);
 
     const items = ranked.map((r, n) => ({

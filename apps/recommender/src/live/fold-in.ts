@@ -1,3 +1,5 @@
+import { dotScores } from '../models/dot-scores';
+
 /**
  * A model whose score is linear in the user's vector: score(u, i) = p_u · v_i + b (MF: v_i = q_i; GMF:
  * v_i = q_i ⊙ h). For those, a user's vector can be solved from a few items in closed form ("fold-in", as
@@ -97,16 +99,7 @@ export function foldInUser(
 
 /** Scores of every item for a user vector: V p + b. */
 export function scoreAllItems(factors: LinearFactors, p: Float32Array): Float32Array {
-  const d = factors.dim;
-  const out = new Float32Array(factors.numItems);
-  const v = factors.itemVectors;
-  for (let i = 0; i < factors.numItems; i++) {
-    let s = factors.bias;
-    const o = i * d;
-    for (let j = 0; j < d; j++) s += v[o + j] * p[j];
-    out[i] = s;
-  }
-  return out;
+  return dotScores(factors.itemVectors, factors.numItems, factors.dim, p, 0, factors.bias);
 }
 
 /** Solves A x = b for a symmetric positive definite A (Cholesky); A and b are overwritten. */

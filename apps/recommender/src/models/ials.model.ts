@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Rng } from '@pulse/platform';
 import type { UserItems } from '../data/interactions';
 import { type LinearFactors, solve } from '../live/fold-in';
+import { dotScores } from './dot-scores';
 import type { EpochReport, FitHooks, FitResult, Recommender, TrainingData } from './model';
 import { readFloat32, readJson, scorePairsByUser, topScored, writeArray, writeJson } from './model-files';
 
@@ -204,8 +205,7 @@ export class IalsModel implements Recommender {
     const d = this.config.factors;
     const out = new Float32Array(this.numItems);
     if (user < 0 || user >= this.numUsers) return out;
-    for (let i = 0; i < this.numItems; i++) out[i] = dot32(this.users, user * d, this.items, i * d, d);
-    return out;
+    return dotScores(this.items, this.numItems, d, this.users, user * d, 0, out);
   }
 
   scorePairs(users: Int32Array, items: Int32Array): Float32Array {
