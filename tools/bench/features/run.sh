@@ -12,5 +12,6 @@ export PG_URL
 bench_ensure_build feature-store "$BENCH_REPO/dist/apps/feature-store/main.js" \
   apps/feature-store/src apps/feature-store/migrations apps/feature-store/project.json apps/feature-store/webpack.config.js \
   apps/feature-store/tsconfig.app.json libs/platform/src libs/contracts/src libs/lake/src proto tsconfig.base.json package-lock.json
+bench_ensure_ghz
 cd "$BENCH_REPO"
 bench_run_ts tools/bench/features/run.ts "$@"

@@ -22,6 +22,10 @@
 //    Best round per system by requests/s; latency percentiles are of that round. Pulse requests are encoded
 //    once per entity and responses taken as bytes; every BENCH_VERIFY_EVERY-th (16) is decoded and checked
 //    in full (50 values, all PRESENT, the entity's known values); every Feast response is parsed and checked.
+// 5. ghz (Go client, far less client CPU than Node's): BENCH_GHZ_REQUESTS calls with BENCH_CONCURRENCY in
+//    flight, of GetOnlineFeatures and of the same server's Health/Check (the floor of grpc-js and Nest's
+//    transport); then GetOnlineFeatures offered at each of BENCH_RATES calls/s for BENCH_RATE_SECONDS
+//    (p50/p99/p99.9, the service's CPU per call).
 import grpc from '@grpc/grpc-js';
 import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -39,6 +43,7 @@ import {
   NODE,
   note,
   percentile,
+  processCpuSeconds,
   REDIS_URL,
   REPO,
   round,
@@ -51,6 +56,7 @@ import {
   tail,
   waitForReady,
 } from '../lib/bench.ts';
+import { ghz, ghzCall, type GhzLoad } from '../lib/ghz.ts';
 import { loadProto } from '../lib/proto.ts';
 
 const opts = {
@@ -62,6 +68,9 @@ const opts = {
   latencySeconds: envInt('BENCH_LATENCY_SECONDS', 3),
   warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 2),
   feast: envFlag('BENCH_FEAST', true),
+  ghzRequests: envInt('BENCH_GHZ_REQUESTS', 30_000),
+  rates: (process.env['BENCH_RATES'] ?? '500,1000,2000').split(',').filter(Boolean).map(Number),
+  rateSeconds: envInt('BENCH_RATE_SECONDS', 10),
   pgUrl: process.env['PG_URL'] ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse',
   dist: join(REPO, 'dist/apps/feature-store'),
 };
@@ -425,6 +434,46 @@ async function main() {
         (latency[s.name] ??= []).push(await closedLoop(s.op, 1, opts.latencySeconds));
       }
     }
+    // The same service under ghz (a Go client: little client CPU beside the Node one above), closed loop beside the
+    // server's own Health/Check, then calls offered at fixed rates. ghz's responses are counted, not decoded: the
+    // rounds above check the values.
+    const address = `127.0.0.1:${service.grpcPort}`;
+    const dataFile = join(dir, 'ghz-requests.json');
+    writeFileSync(
+      dataFile,
+      JSON.stringify(
+        Array.from({ length: 1000 }, (_, i) => ({
+          entity_rows: [{ join_keys: { user_id: { string_value: `u${(i * 7919) % opts.entities}` } } }],
+          feature_service: 'bench_service',
+        })),
+      ),
+    );
+    const getOnline = [
+      ...ghzCall('pulse/features/v1/features_service.proto', 'pulse.features.v1.FeaturesService.GetOnlineFeatures'),
+      '--data-file',
+      dataFile,
+    ];
+    const health = [...ghzCall('grpc/health/v1/health.proto', 'grpc.health.v1.Health.Check'), '-d', '{}'];
+    const measured = (args: string[], load: GhzLoad) => {
+      const pid = service.child.pid as number;
+      const before = processCpuSeconds(pid) ?? NaN;
+      const result = ghz(address, args, load);
+      const cpu = (processCpuSeconds(pid) ?? NaN) - before;
+      if (result.ok !== result.count) throw new Error(`ghz: ${result.count - result.ok} calls failed: ${JSON.stringify(result.errors)}`);
+      return { ...result, server_cpu_us_per_call: round((cpu * 1e6) / result.count) };
+    };
+    note(`ghz: ${opts.concurrency} in flight, GetOnlineFeatures and Health/Check`);
+    const closedLoad: GhzLoad = { concurrency: opts.concurrency, requests: opts.ghzRequests };
+    measured(getOnline, { concurrency: opts.concurrency, requests: 2000 }); // warm-up
+    const ghzClosed = { get_online_features: measured(getOnline, closedLoad), health_check: measured(health, closedLoad) };
+    // At each rate the server's Health/Check too: the latency tail of grpc-js, Nest's transport and this machine.
+    const offered = opts.rates.map((rate) => {
+      const load: GhzLoad = { rps: rate, seconds: opts.rateSeconds, concurrency: 64 };
+      const r = { get_online_features: measured(getOnline, load), health_check: measured(health, load) };
+      const g = r.get_online_features;
+      note(`ghz: ${rate}/s offered: ${g.rps} rps, p50 ${g.p50_ms} ms, p99 ${g.p99_ms} ms (health check ${r.health_check.p99_ms} ms)`);
+      return { offered_rps: rate, ...r };
+    });
     close();
     anchorRedis.disconnect();
 
@@ -471,6 +520,16 @@ async function main() {
       ratio_rps_vs_feast: feastReport ? round(pulse.under_load.rps / feastReport.under_load.rps, 2) : null,
       feast_go_server_published_p99_ms: FEAST_GO_PUBLISHED_P99_MS,
       pulse_p99_ms_one_in_flight_vs_feast_go_published: round(pulse.one_in_flight.p99_ms / FEAST_GO_PUBLISHED_P99_MS, 2),
+      ghz_closed_loop: {
+        ...ghzClosed,
+        ratio_rps_vs_health_check: round(ghzClosed.get_online_features.rps / ghzClosed.health_check.rps, 3),
+        ratio_rps_vs_anchor_redis: round(ghzClosed.get_online_features.rps / anchor.under_load.rps, 3),
+      },
+      ghz_offered_rates: offered,
+      goal_p99_ms_at_2000_offered: 5,
+      goal_met:
+        ghzClosed.get_online_features.rps / anchor.under_load.rps >= 0.5 &&
+        (offered.find((o) => o.offered_rps === 2000)?.get_online_features.p99_ms ?? Infinity) <= 5,
       pulse_responses_decoded_and_checked: checked,
       pulse_responses: answered,
       noisy: maxOther > 25,

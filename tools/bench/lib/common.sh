@@ -61,3 +61,15 @@ bench_stack_env() {
   [[ -n ${REDIS_URL:-} ]] || REDIS_URL=$(sed -n 's/^export REDIS_URL=//p' <<<"$env_out")
   export KAFKA_BROKERS REDIS_URL
 }
+
+# ghz for the gRPC benches: the one on PATH or in Go's bin, else `go install`ed; exported as GHZ.
+bench_ensure_ghz() {
+  GHZ=${GHZ:-$(command -v ghz || echo "$HOME/go/bin/ghz")}
+  if [[ ! -x $GHZ ]]; then
+    command -v go >/dev/null || bench_die "ghz is missing and there is no go to install it"
+    bench_log "installing ghz (go install github.com/bojand/ghz/cmd/ghz@latest)"
+    go install github.com/bojand/ghz/cmd/ghz@latest >&2 || bench_die "go install ghz failed"
+    GHZ="$(go env GOPATH)/bin/ghz"
+  fi
+  export GHZ
+}

@@ -9,13 +9,6 @@ bench_check_node
 bench_ensure_build recommender "$BENCH_REPO/dist/apps/recommender/main.js" \
   apps/recommender/src apps/recommender/project.json apps/recommender/webpack.config.js apps/recommender/tsconfig.app.json \
   libs/platform/src libs/contracts/src proto tsconfig.base.json package-lock.json
-GHZ=${GHZ:-$(command -v ghz || echo "$HOME/go/bin/ghz")}
-if [[ ! -x $GHZ ]]; then
-  command -v go >/dev/null || bench_die "ghz is missing and there is no go to install it"
-  bench_log "installing ghz (go install github.com/bojand/ghz/cmd/ghz@latest)"
-  go install github.com/bojand/ghz/cmd/ghz@latest >&2 || bench_die "go install ghz failed"
-  GHZ="$(go env GOPATH)/bin/ghz"
-fi
-export GHZ
+bench_ensure_ghz
 cd "$BENCH_REPO"
 bench_run_ts tools/bench/recs-serve/run.ts "$@"
