@@ -136,6 +136,8 @@ for s in "${SERVICES[@]}"; do
 done
 render everything.yaml everything "$helm_dir/service" -n pulse "${infra[@]}" -f "$helm_dir/values/ingest.yaml" -f "$here/testdata/everything.yaml" || true
 render platform.yaml pulse "$helm_dir/platform" -n pulse || true
+tls=(--set grpcTls.enabled=true --set grpcTls.existingSecret=ingest-grpc-tls --set readinessProbe.type=http)
+render ingest-tls.yaml ingest "$helm_dir/service" -n pulse "${infra[@]}" -f "$helm_dir/values/ingest.yaml" "${tls[@]}" || true
 off=()
 for s in "${SERVICES[@]}"; do [[ $s == ingest ]] || off+=(--set "$s.enabled=false"); done
 render platform-subset.yaml pulse "$helm_dir/platform" -n pulse "${off[@]}" || true
@@ -160,6 +162,11 @@ if [[ -e $work/ingest.yaml ]]; then
   expect_kinds ingest.yaml "authentication is on" '^  PULSE_AUTH: "on"$' 1
   expect_kinds ingest.yaml "reflection is off" '^  GRPC_REFLECTION: "false"$' 1
   expect_kinds ingest.yaml "the API key store's password comes from the Secret" 'name: PULSE_AUTH_PG_PASSWORD$' 1
+fi
+if [[ -e $work/ingest-tls.yaml ]]; then
+  expect_kinds ingest-tls.yaml "grpcTls serves the Secret's certificate (GRPC_TLS_CERT_FILE)" '^  GRPC_TLS_CERT_FILE: /etc/pulse/tls/tls.crt$' 1
+  expect_kinds ingest-tls.yaml "grpcTls requires client certificates by default (mTLS)" '^  GRPC_TLS_CLIENT_AUTH: require$' 1
+  expect_kinds ingest-tls.yaml "grpcTls mounts the Secret read-only" '^            secretName: "ingest-grpc-tls"$' 1
 fi
 [[ -e $work/recommender.yaml ]] && expect_kinds recommender.yaml "the recommender's own key comes from a Secret" '^            - name: PULSE_API_KEY$' 1
 [[ -e $work/privacy.yaml ]] && expect_kinds privacy.yaml "the privacy service's own key comes from a Secret" '^            - name: PULSE_API_KEY$' 1
@@ -216,6 +223,10 @@ refuse 'replicaCount: "three" (lint)' "replicaCount'?: got string, want integer"
 refuse 'replicaCount: "three" (template)' "replicaCount'?: got string, want integer" "${svc[@]}" --set-string replicaCount=three
 refuse 'service.type: Ingress' "/service/type'?: value must be one of" "${svc[@]}" --set service.type=Ingress
 refuse 'readinessProbe.type: tcp' "/readinessProbe/type'?: value must be one of" "${svc[@]}" --set readinessProbe.type=tcp
+refuse 'grpcTls.enabled without a Secret' "grpcTls.enabled needs grpcTls.existingSecret" "${svc[@]}" --set grpcTls.enabled=true
+refuse 'grpcTls with a gRPC readiness probe' "readinessProbe.type grpc cannot reach a TLS server" "${svc[@]}" \
+  --set grpcTls.enabled=true --set grpcTls.existingSecret=s
+refuse 'grpcTls.clientAuth: optional' "/grpcTls/clientAuth'?: value must be one of" "${svc[@]}" --set grpcTls.clientAuth=optional
 refuse 'unknown key replicas' "additional properties 'replicas' not allowed" "${svc[@]}" --set replicas=3
 refuse 'containerPorts.grpc: 70000' "/containerPorts/grpc'?: maximum" "${svc[@]}" --set containerPorts.grpc=70000
 refuse 'a gRPC readiness probe without a gRPC port' 'readinessProbe.type grpc needs a gRPC port' "${svc[@]}" --set containerPorts.grpc=0

@@ -1,4 +1,4 @@
-import { grpcClient } from '@pulse/platform';
+import { grpcClient, peerSecurity } from '@pulse/platform';
 import { loadCliConfig } from './config/experiments.config';
 import { runExperimentsCommand } from './cli/experiments-commands';
 
@@ -9,7 +9,7 @@ async function main() {
     config.EXPERIMENTS_GRPC_ADDR,
     'pulse/experiments/v1/experiments_service.proto',
     'pulse.experiments.v1.ExperimentsService',
-    { credentials: config.PULSE_API_KEY },
+    peerSecurity(config),
   );
   try {
     const result = await runExperimentsCommand(process.argv.slice(2), client);

@@ -35,6 +35,7 @@ export * from './cassandra/cassandra.client';
 export * from './cassandra/cassandra.module';
 export * from './cassandra/cql-migrator';
 export * from './grpc/peer-client';
+export * from './grpc/tls';
 export * from './random/rng';
 export * from './privacy/subject-hash';
 export * from './privacy/erasure-list';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { PeerClient, ServiceMetrics } from '@pulse/platform';
+import { PeerClient, ServiceMetrics, peerSecurity } from '@pulse/platform';
 import { ANALYTICS_CONFIG, type AnalyticsConfig } from '../config/analytics.config';
 import { FeaturePusher, GrpcFeaturePusher } from '../features/feature-push.client';
 import { JobCatalog } from '../jobs/job-catalog';
@@ -41,7 +41,7 @@ import { AnalyticsService } from './analytics.service';
             retries: 2,
             backoffMs: 200,
             registry: metrics.registry,
-            credentials: config.PULSE_API_KEY || undefined,
+            ...peerSecurity(config),
           }),
         ),
     },

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { grpcClient, type UnaryClient } from '@pulse/platform';
+import { grpcClient, type UnaryClient, peerSecurity } from '@pulse/platform';
 import { CONSOLE_CONFIG, type ConsoleConfig, type PeerConfig, type PeerName } from '../config/console.config';
 import { grpcPeerError, httpPeerError, PeerError } from './peer-error';
 
@@ -46,7 +46,7 @@ export class Peers implements OnApplicationShutdown {
     if (!client) {
       client = grpcClient(peer.grpc, api.proto, api.service, {
         channelOptions: CHANNEL_OPTIONS,
-        credentials: this.config.PULSE_API_KEY || undefined,
+        ...peerSecurity(this.config),
       });
       this.clients.set(name, client);
     }

@@ -59,6 +59,10 @@ export const cliConfigSchema = z.object({
     .default('127.0.0.1:50058'),
   /** The caller's credentials (an API key or a JWT with the experiments scopes, or admin), as every client sends them. */
   PULSE_API_KEY: z.string().default(''),
+  /** TLS towards the service, as its peers call it (GRPC_TLS_CA_FILE; with a certificate and key for mTLS). */
+  GRPC_TLS_CA_FILE: authEnv.GRPC_TLS_CA_FILE,
+  GRPC_TLS_CERT_FILE: authEnv.GRPC_TLS_CERT_FILE,
+  GRPC_TLS_KEY_FILE: authEnv.GRPC_TLS_KEY_FILE,
 });
 
 export function loadCliConfig(overrides: Record<string, string | undefined> = {}): z.infer<typeof cliConfigSchema> {

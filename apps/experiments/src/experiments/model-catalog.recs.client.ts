@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { GrpcStatus, grpcErrors, PeerClient, ServiceMetrics } from '@pulse/platform';
+import { GrpcStatus, grpcErrors, PeerClient, ServiceMetrics, peerSecurity } from '@pulse/platform';
 import { EXPERIMENTS_CONFIG, type ExperimentsConfig } from '../config/experiments.config';
 import { ModelCatalog } from './model-catalog';
 
@@ -19,7 +19,7 @@ export class RecsModelCatalog extends ModelCatalog implements OnApplicationShutd
       retries: 1,
       registry: metrics.registry,
       // The service's own key (PULSE_API_KEY): recs:read, to look a variant's model version up.
-      credentials: config.PULSE_API_KEY || undefined,
+      ...peerSecurity(config),
     });
   }
 

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { featuresV1 } from '@pulse/contracts';
-import { PeerClient, ServiceMetrics } from '@pulse/platform';
+import { PeerClient, ServiceMetrics, peerSecurity } from '@pulse/platform';
 import { PRIVACY_CONFIG, type PrivacyConfig } from '../config/privacy.config';
 import type { EraseOutcome, StoreEraser, Subject } from '../erasure/erasure.model';
 
@@ -29,7 +29,7 @@ export class FeatureStoreEraser implements StoreEraser, OnApplicationShutdown {
         backoffMs: 500,
         registry: metrics.registry,
         // The service's own key (PULSE_API_KEY): DeleteEntity needs privacy:erase.
-        credentials: config.PULSE_API_KEY || undefined,
+        ...peerSecurity(config),
       });
     }
   }

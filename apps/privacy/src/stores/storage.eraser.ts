@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { storageV1 } from '@pulse/contracts';
-import { PeerClient, ServiceMetrics } from '@pulse/platform';
+import { PeerClient, ServiceMetrics, peerSecurity } from '@pulse/platform';
 import { PRIVACY_CONFIG, type PrivacyConfig } from '../config/privacy.config';
 import type { EraseOutcome, StoreEraser, Subject } from '../erasure/erasure.model';
 
@@ -23,7 +23,7 @@ export class StorageEraser implements StoreEraser, OnApplicationShutdown {
       backoffMs: 500,
       registry: metrics.registry,
       // The service's own key (PULSE_API_KEY): EraseUserData needs privacy:erase.
-      credentials: config.PULSE_API_KEY || undefined,
+      ...peerSecurity(config),
     });
   }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { featuresV1 } from '@pulse/contracts';
-import { PeerClient, ServiceMetrics } from '@pulse/platform';
+import { PeerClient, ServiceMetrics, peerSecurity } from '@pulse/platform';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
 
 /** Engagement of a post over the last hour, as the ranking and the trending list read it. */
@@ -39,7 +39,7 @@ export class Peers implements OnApplicationShutdown {
       openMs: 5_000,
       registry: metrics.registry,
       // The recommender's own key (PULSE_API_KEY): storage:read and features:read are what it needs.
-      credentials: config.PULSE_API_KEY || undefined,
+      ...peerSecurity(config),
     };
     this.storage = new PeerClient({
       ...common,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { experimentsV1 } from '@pulse/contracts';
 import { type Assignment, assignUser } from '@pulse/experiments';
-import { LOGGER, type Logger, PeerClient, ServiceMetrics } from '@pulse/platform';
+import { LOGGER, type Logger, PeerClient, ServiceMetrics, peerSecurity } from '@pulse/platform';
 import { Counter, Gauge } from 'prom-client';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
 
@@ -46,7 +46,7 @@ export class RunningExperiments implements OnModuleInit, OnApplicationShutdown {
         retries: 1,
         registry: metrics.registry,
         // The recommender's own key (PULSE_API_KEY) carries experiments:read besides storage:read and features:read.
-        credentials: config.PULSE_API_KEY || undefined,
+        ...peerSecurity(config),
       });
     }
     this.assigned = new Counter({

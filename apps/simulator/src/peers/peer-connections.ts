@@ -1,4 +1,4 @@
-import { grpcClient, type UnaryClient } from '@pulse/platform';
+import { grpcClient, type UnaryClient, peerSecurity } from '@pulse/platform';
 import type { SimulatorConfig } from '../config/simulator.config';
 
 // Calls fail fast while a peer is down (no waiting for a connection) and reconnect quickly when it is back.
@@ -18,7 +18,7 @@ export class PeerConnections {
 
   static open(config: SimulatorConfig): PeerConnections {
     // The simulator's own key (PULSE_API_KEY): events:write, recs:read, storage:read and storage:write.
-    const options = { channelOptions: CHANNEL_OPTIONS, credentials: config.PULSE_API_KEY || undefined };
+    const options = { channelOptions: CHANNEL_OPTIONS, ...peerSecurity(config) };
     return new PeerConnections(
       grpcClient(config.INGEST_GRPC_ADDR, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', options),
       grpcClient(config.RECS_GRPC_ADDR, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', options),

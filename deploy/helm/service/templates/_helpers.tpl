@@ -146,7 +146,7 @@ logShipping:
 Environment variables the chart derives from other values; `env` and `secretEnv` may not set them.
 */}}
 {{- define "service.reservedEnv" -}}
-SERVICE_NAME GRPC_PORT HTTP_PORT LOG_LEVEL KAFKA_BROKERS KAFKA_REPLICATION_FACTOR KAFKA_MIN_INSYNC_REPLICAS REDIS_URL REDIS_PASSWORD CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC PG_URL PG_PASSWORD OPENSEARCH_URL TRACING_ENABLED TRACING_OTLP_URL TRACING_SAMPLE_RATIO LOG_SHIPPING_ENABLED LOG_SHIPPING_BROKERS PULSE_AUTH PULSE_AUTH_PG_URL PULSE_AUTH_PG_PASSWORD PULSE_AUTH_PG_SCHEMA PULSE_AUTH_KEY_CACHE_TTL PULSE_AUTH_JWKS_URL PULSE_AUTH_JWT_ISSUER PULSE_AUTH_JWT_AUDIENCE PULSE_API_KEY GRPC_REFLECTION
+SERVICE_NAME GRPC_PORT HTTP_PORT LOG_LEVEL KAFKA_BROKERS KAFKA_REPLICATION_FACTOR KAFKA_MIN_INSYNC_REPLICAS REDIS_URL REDIS_PASSWORD CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC PG_URL PG_PASSWORD OPENSEARCH_URL TRACING_ENABLED TRACING_OTLP_URL TRACING_SAMPLE_RATIO LOG_SHIPPING_ENABLED LOG_SHIPPING_BROKERS PULSE_AUTH PULSE_AUTH_PG_URL PULSE_AUTH_PG_PASSWORD PULSE_AUTH_PG_SCHEMA PULSE_AUTH_KEY_CACHE_TTL PULSE_AUTH_JWKS_URL PULSE_AUTH_JWT_ISSUER PULSE_AUTH_JWT_AUDIENCE PULSE_API_KEY GRPC_REFLECTION GRPC_TLS_CERT_FILE GRPC_TLS_KEY_FILE GRPC_TLS_CA_FILE GRPC_TLS_CLIENT_AUTH GRPC_TLS_RELOAD_INTERVAL
 {{- end }}
 
 {{/* A value rendered as an environment string: whole numbers without exponent, templates expanded. */}}
@@ -207,6 +207,13 @@ secret and on a URL with a password in it, so that a secret never lands in a Con
 {{- $auth := .Values.auth -}}
 {{- $_ = set $data "PULSE_AUTH" (ternary "on" "off" $auth.enabled) -}}
 {{- $_ = set $data "GRPC_REFLECTION" (ternary "true" "false" .Values.grpcReflection) -}}
+{{- if .Values.grpcTls.enabled -}}
+{{- $_ = set $data "GRPC_TLS_CERT_FILE" "/etc/pulse/tls/tls.crt" -}}
+{{- $_ = set $data "GRPC_TLS_KEY_FILE" "/etc/pulse/tls/tls.key" -}}
+{{- $_ = set $data "GRPC_TLS_CA_FILE" "/etc/pulse/tls/ca.crt" -}}
+{{- $_ = set $data "GRPC_TLS_CLIENT_AUTH" .Values.grpcTls.clientAuth -}}
+{{- $_ = set $data "GRPC_TLS_RELOAD_INTERVAL" .Values.grpcTls.reloadInterval -}}
+{{- end -}}
 {{- if $auth.enabled -}}
 {{- if and (not $auth.apiKeys.enabled) (not $auth.jwt.jwksUrl) -}}
 {{- fail "auth.enabled needs auth.apiKeys.enabled or auth.jwt.jwksUrl: a caller must have a way to authenticate" -}}
@@ -229,7 +236,7 @@ secret and on a URL with a password in it, so that a secret never lands in a Con
 {{- $reserved := splitList " " (include "service.reservedEnv" .) -}}
 {{- range $name, $value := .Values.env -}}
 {{- if has $name $reserved -}}
-{{- fail (printf "env.%s is set by the chart from other values (serviceName, containerPorts, logLevel, kafka, redis, cassandra, postgresql, opensearch, global.tracing, global.logShipping, auth, grpcReflection): set those instead" $name) -}}
+{{- fail (printf "env.%s is set by the chart from other values (serviceName, containerPorts, logLevel, kafka, redis, cassandra, postgresql, opensearch, global.tracing, global.logShipping, auth, grpcReflection, grpcTls): set those instead" $name) -}}
 {{- end -}}
 {{- if regexMatch "PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIALS" $name -}}
 {{- fail (printf "env.%s looks like a secret: reference an existing Secret with secretEnv.%s: {secretName: ..., key: ...}" $name $name) -}}
@@ -317,7 +324,13 @@ successThreshold: {{ $p.successThreshold }}
 {{- if and (gt (int .Values.preStopSleepSeconds) 0) (not .Values.lifecycleHooks) (le (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds (%d), leaving the service time to drain after SIGTERM" (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) -}}
 {{- end -}}
+{{- if and .Values.grpcTls.enabled (not .Values.grpcTls.existingSecret) -}}
+{{- fail "grpcTls.enabled needs grpcTls.existingSecret: a kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt" -}}
+{{- end -}}
 {{- range $name, $p := dict "startupProbe" .Values.startupProbe "livenessProbe" .Values.livenessProbe "readinessProbe" .Values.readinessProbe -}}
+{{- if and $p.enabled (eq $p.type "grpc") $.Values.grpcTls.enabled -}}
+{{- fail (printf "%s.type grpc cannot reach a TLS server (Kubernetes' gRPC probes speak plaintext): with grpcTls.enabled use type http" $name) -}}
+{{- end -}}
 {{- if and $p.enabled (eq $p.type "grpc") (not $.Values.containerPorts.grpc) -}}
 {{- fail (printf "%s.type grpc needs a gRPC port: containerPorts.grpc is 0 (HTTP only), use type http" $name) -}}
 {{- end -}}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { grpcTlsProblems } from '../grpc/tls';
 import { env } from './load-config';
 
 const LOCAL_PG_URL = 'postgres://pulse:pulse@127.0.0.1:25432/pulse';
@@ -28,6 +29,16 @@ export const authEnv = {
   PULSE_API_KEY: z.string().default(''),
   /** Serve gRPC server reflection (grpcurl's `list`/`describe`); off in production. */
   GRPC_REFLECTION: env.bool(true),
+  /** This service's certificate (PEM) for its gRPC server and, to peers requiring mTLS, its calls; empty: plaintext. */
+  GRPC_TLS_CERT_FILE: z.string().default(''),
+  /** The private key (PEM) of GRPC_TLS_CERT_FILE. */
+  GRPC_TLS_KEY_FILE: z.string().default(''),
+  /** CA bundle (PEM) Pulse's certificates chain to: calls to peers use TLS and verify the server with it; servers check client certificates with it. */
+  GRPC_TLS_CA_FILE: z.string().default(''),
+  /** `require`: the server accepts only clients presenting a certificate issued by GRPC_TLS_CA_FILE (mTLS); `none`: server TLS only. */
+  GRPC_TLS_CLIENT_AUTH: z.enum(['none', 'require']).default('none'),
+  /** How often the certificate, key and CA files are read again: a rotated Secret takes effect without a restart. */
+  GRPC_TLS_RELOAD_INTERVAL: env.duration('1m'),
   NODE_ENV: z.string().default(''),
 };
 
@@ -36,7 +47,7 @@ export type AuthConfig = z.infer<z.ZodObject<typeof authEnv>>;
 /** Settings that are each valid but do not go together; `defineService` refuses to start on them, naming the variable. */
 export function authConfigProblems(config: Partial<AuthConfig>): { variable: string; message: string }[] {
   if (config.PULSE_AUTH === undefined) return [];
-  const problems: { variable: string; message: string }[] = [];
+  const problems: { variable: string; message: string }[] = grpcTlsProblems(config);
   if (config.PULSE_AUTH === 'off' && config.NODE_ENV === 'production')
     problems.push({ variable: 'PULSE_AUTH', message: 'off is refused when NODE_ENV=production: every call must be authenticated' });
   if (config.PULSE_AUTH === 'on') {

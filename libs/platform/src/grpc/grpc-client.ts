@@ -5,6 +5,7 @@ import { protoFile } from '@pulse/contracts';
 import { authorizationHeader } from '../auth/authenticator';
 import { platformTracer, traceHeaders } from '../telemetry/trace-context';
 import { PROTO_LOADER_OPTIONS } from './health-reflection';
+import { channelCredentials, type GrpcTlsSettings } from './tls';
 
 /** Unary methods of a service, promisified: `client.call('TrackEvents', request)`. */
 export interface UnaryClient {
@@ -22,6 +23,8 @@ export interface GrpcClientOptions {
    * call (gRPC's per-call credentials); empty or absent: none are sent.
    */
   credentials?: string;
+  /** TLS towards the server (verified against `caFile`; with this side's certificate for mTLS); absent: plaintext. */
+  tls?: GrpcTlsSettings;
 }
 
 /**
@@ -33,7 +36,7 @@ export function grpcClient(address: string, relativeProtoFile: string, serviceNa
   const definition = protoLoader.loadSync(protoFile(relativeProtoFile), PROTO_LOADER_OPTIONS);
   const ctor = serviceName.split('.').reduce<any>((node, part) => node?.[part], grpc.loadPackageDefinition(definition));
   if (typeof ctor !== 'function') throw new Error(`service ${serviceName} not found in ${relativeProtoFile}`);
-  const client: grpc.Client = new ctor(address, grpc.credentials.createInsecure(), options.channelOptions ?? {});
+  const client: grpc.Client = new ctor(address, channelCredentials(options.tls), options.channelOptions ?? {});
   const authorization = options.credentials ? authorizationHeader(options.credentials) : undefined;
   const withCredentials = (given?: grpc.Metadata) => {
     const metadata = given?.clone() ?? new grpc.Metadata();

@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AuthConfig } from '../config/auth.config';
 import { grpcClient, type UnaryClient } from './grpc-client';
+import { grpcTlsSettings, type GrpcTlsSettings } from './tls';
 
 /** Status codes a retry (of an idempotent call) can fix. */
 const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.ABORTED]);
@@ -36,6 +38,13 @@ export interface PeerClientOptions {
   channelOptions?: grpc.ChannelOptions;
   /** This service's own credentials (PULSE_API_KEY: an API key or a JWT), sent on every call to the peer. */
   credentials?: string;
+  /** TLS towards the peer (GRPC_TLS_* of this service's config); absent: plaintext. */
+  tls?: GrpcTlsSettings;
+}
+
+/** How a service presents itself to its peers, from its config: its API key or JWT, and its TLS material. */
+export function peerSecurity(config: Partial<AuthConfig>): Pick<PeerClientOptions, 'credentials' | 'tls'> {
+  return { credentials: config.PULSE_API_KEY || undefined, tls: grpcTlsSettings(config) };
 }
 
 export interface PeerCallOptions {
@@ -125,6 +134,7 @@ export class PeerClient {
     this.client = grpcClient(options.address, options.protoFile, options.service, {
       channelOptions: { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 5_000, ...options.channelOptions },
       credentials: options.credentials,
+      tls: options.tls,
     });
     if (options.registry) {
       this.metrics = peerMetrics(options.registry);

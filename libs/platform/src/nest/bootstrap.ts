@@ -17,7 +17,7 @@ export interface ServiceBootstrap {
   grpcPort?: number;
   httpPort: number;
   /** The gRPC service(s) it serves; an app without serves HTTP only (health, metrics, its own routes). */
-  grpc?: Pick<GrpcTransportSettings, 'packages' | 'protoFiles' | 'serviceNames' | 'maxReceiveMessageBytes' | 'reflection'>;
+  grpc?: Pick<GrpcTransportSettings, 'packages' | 'protoFiles' | 'serviceNames' | 'maxReceiveMessageBytes' | 'reflection' | 'tls'>;
 }
 
 export interface RunningService {

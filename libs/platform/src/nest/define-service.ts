@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { type AuthConfig, authConfigProblems } from '../config/auth.config';
 import { ConfigError } from '../config/load-config';
+import { grpcTlsSettings } from '../grpc/tls';
 import type { Logger } from '../logging/logger';
 import { createLogger } from '../logging/logger';
 import { attachTelemetry, startTelemetry } from '../telemetry/telemetry';
@@ -75,6 +76,7 @@ export function defineService<C extends BaseServiceConfig>(
           serviceNames: [`${grpc.package}.${grpc.service}`],
           maxReceiveMessageBytes: grpc.maxReceiveMessageBytes,
           reflection: config.GRPC_REFLECTION,
+          tls: grpcTlsSettings(config),
         },
       });
       return { ...running, config };

@@ -3,6 +3,7 @@ import { Transport } from '@nestjs/microservices';
 import { protoFile } from '@pulse/contracts';
 import { acceptEncodedResponses } from '../grpc/encoded-response';
 import { addHealthAndReflection, PROTO_LOADER_OPTIONS } from '../grpc/health-reflection';
+import { serverCredentials, type GrpcTlsSettings } from '../grpc/tls';
 import type { HealthRegistry } from '../health/health.registry';
 
 export interface GrpcTransportSettings {
@@ -18,11 +19,31 @@ export interface GrpcTransportSettings {
   maxReceiveMessageBytes?: number;
   /** Serve server reflection (default true; production turns it off with GRPC_REFLECTION=false). */
   reflection?: boolean;
+  /** TLS (and mTLS) of the server; absent: plaintext. */
+  tls?: GrpcTlsSettings;
 }
 
 /**
- * Nest's gRPC transport as every Pulse service runs it: ts-proto-compatible loading, health, reflection, graceful
- * drain, and responses a handler has already encoded (encodedResponse) sent as they are.
+ * Connection settings of every Pulse gRPC server:
+ * - a connection lives at most 5 minutes (grpc-js adds ±10 % jitter), then its calls get a minute to finish: clients
+ *   that balance round-robin over the replicas they resolved (a headless Service, DNS) resolve again and reach
+ *   replicas the autoscaler added, instead of holding their first connections for good;
+ * - a connection idle for 10 minutes is closed; the server pings a silent client every minute and drops it
+ *   after 20 s without an answer (a peer that vanished without closing);
+ * - at most 1,000 calls in flight per connection: one client cannot open streams without limit.
+ */
+export const GRPC_SERVER_CHANNEL_OPTIONS = {
+  'grpc.max_connection_age_ms': 5 * 60_000,
+  'grpc.max_connection_age_grace_ms': 60_000,
+  'grpc.max_connection_idle_ms': 10 * 60_000,
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  'grpc.max_concurrent_streams': 1_000,
+} as const;
+
+/**
+ * Nest's gRPC transport as every Pulse service runs it: ts-proto-compatible loading, health, reflection, TLS from
+ * config, graceful drain, and responses a handler has already encoded (encodedResponse) sent as they are.
  */
 export function grpcTransport(settings: GrpcTransportSettings): GrpcOptions {
   return {
@@ -33,6 +54,8 @@ export function grpcTransport(settings: GrpcTransportSettings): GrpcOptions {
       protoPath: settings.protoFiles.map(protoFile),
       loader: PROTO_LOADER_OPTIONS,
       maxReceiveMessageLength: settings.maxReceiveMessageBytes ?? 8 * 1024 * 1024,
+      channelOptions: { ...GRPC_SERVER_CHANNEL_OPTIONS },
+      credentials: serverCredentials(settings.tls),
       gracefulShutdown: true,
       onLoadPackageDefinition: (pkg, server) => {
         acceptEncodedResponses(pkg);
