@@ -11,6 +11,10 @@ KAFKA_TIMEOUT=${KAFKA_TIMEOUT:-120}
 KAFKA_NODE_ID=${KAFKA_NODE_ID:-1}
 KAFKA_QUORUM=${KAFKA_QUORUM:-}
 KAFKA_RF=${KAFKA_RF:-1}
+# A second client listener, SASL_SSL (SCRAM-SHA-512 over TLS, certificate from the stack's CA), for clients that
+# authenticate (libs/platform's KAFKA_SASL_* and KAFKA_TLS_*); empty: none (the replicated stack has none).
+KAFKA_SASL_PORT=${KAFKA_SASL_PORT-29094}
+KAFKA_SASL_USER=pulse
 KAFKA_MIN_ISR=${KAFKA_MIN_ISR:-1}
 
 KAFKA_HOME="$STACK_DIR/kafka"          # config, pid, logs
@@ -21,6 +25,19 @@ KAFKA_MARKER="-Dpulse.stack=kafka@$STACK_DIR"
 kafka_port() { echo "$KAFKA_PORT"; }
 kafka_log() { echo "$KAFKA_HOME/server.log"; }
 kafka_pid() { read_pidfile "$KAFKA_HOME/kafka.pid" "$KAFKA_MARKER"; }
+
+kafka_sasl_password_file() { echo "$KAFKA_HOME/sasl-password"; }
+
+# The SASL user's password (generated once) and the listener's PEM key store (key + certificate from the stack's CA).
+kafka_prepare_sasl() {
+  [[ -n $KAFKA_SASL_PORT ]] || return 0
+  mkdir -p "$KAFKA_HOME"
+  local pw
+  pw=$(kafka_sasl_password_file)
+  [[ -s $pw ]] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$pw")
+  [[ -s $STACK_DIR/certs/kafka.pem ]] || certs_issue "$STACK_DIR/certs" kafka >/dev/null
+  (umask 077 && cat "$STACK_DIR/certs/kafka.key" "$STACK_DIR/certs/kafka.pem" >"$KAFKA_HOME/sasl-keystore.pem")
+}
 
 kafka_install() {
   check_java
@@ -34,10 +51,11 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=$KAFKA_NODE_ID
 $(if [[ -n $KAFKA_QUORUM ]]; then echo "controller.quorum.voters=$KAFKA_QUORUM"; else echo "controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT"; fi)
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT${KAFKA_SASL_PORT:+,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT}
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT${KAFKA_SASL_PORT:+,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
+$(kafka_sasl_config)
 controller.listener.names=CONTROLLER
 log.dirs=$KAFKA_DATA
 
@@ -59,6 +77,16 @@ group.initial.rebalance.delay.ms=0
 EOF
 }
 
+# The SASL_SSL listener's settings: SCRAM users (the stack creates $KAFKA_SASL_USER), TLS with a PEM key store.
+kafka_sasl_config() {
+  [[ -n $KAFKA_SASL_PORT ]] || return 0
+  local scram='org.apache.kafka.common.security.scram.ScramLoginModule required;'
+  echo "sasl.enabled.mechanisms=SCRAM-SHA-512"
+  echo "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$scram"
+  echo "listener.name.sasl_ssl.ssl.keystore.type=PEM"
+  echo "listener.name.sasl_ssl.ssl.keystore.location=$KAFKA_HOME/sasl-keystore.pem"
+}
+
 # A random cluster id in Kafka's format (16 random bytes as 22 chars of
 # url-safe base64), never starting with '-' (as Kafka's own random-uuid).
 kafka_random_cluster_id() {
@@ -78,6 +106,12 @@ kafka_format_once() {
   id=${KAFKA_CLUSTER_ID:-$(kafka_random_cluster_id)}
   # a static quorum (controller.quorum.voters) is formatted without --standalone
   [[ -n $KAFKA_QUORUM ]] && mode=()
+  # The SASL user goes into the metadata log with the format (a broker formatted earlier gets it in kafka_wait).
+  if [[ -n $KAFKA_SASL_PORT ]]; then
+    local pw
+    pw=$(cat "$(kafka_sasl_password_file)")
+    mode+=(--add-scram "SCRAM-SHA-512=[name=$KAFKA_SASL_USER,password=$pw]")
+  fi
   log "kafka: formatting storage (cluster id $id)"
   if ! "$(java_bin)" -Xmx256m -cp "$(kafka_classpath)" \
     -Dlog4j2.configurationFile="$STACK_SRC/kafka/tools-log4j2.properties" \
@@ -86,11 +120,30 @@ kafka_format_once() {
     cat "$KAFKA_HOME/format.log" >&2
     die "kafka: storage format failed; see $KAFKA_HOME/format.log"
   fi
+  [[ -z $KAFKA_SASL_PORT ]] || touch "$KAFKA_DATA/.sasl-user"
+}
+
+# The SASL user of a broker formatted before the SASL listener existed, created once through the admin API.
+kafka_ensure_sasl_user() {
+  [[ -n $KAFKA_SASL_PORT && ! -f $KAFKA_DATA/.sasl-user ]] || return 0
+  local pw
+  pw=$(cat "$(kafka_sasl_password_file)")
+  if "$(java_bin)" -Xmx256m -cp "$(kafka_classpath)" -Dlog4j2.configurationFile="$STACK_SRC/kafka/tools-log4j2.properties" \
+    kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter --entity-type users \
+    --entity-name "$KAFKA_SASL_USER" --add-config "SCRAM-SHA-512=[password=$pw]" \
+    >"$KAFKA_HOME/sasl-user.log" 2>&1; then
+    touch "$KAFKA_DATA/.sasl-user"
+  else
+    cat "$KAFKA_HOME/sasl-user.log" >&2
+    die "kafka: could not create the SASL user $KAFKA_SASL_USER; see $KAFKA_HOME/sasl-user.log"
+  fi
 }
 
 kafka_launch() {
   check_port_free kafka "$KAFKA_PORT"
   check_port_free kafka "$KAFKA_CONTROLLER_PORT"
+  [[ -z $KAFKA_SASL_PORT ]] || check_port_free kafka "$KAFKA_SASL_PORT"
+  kafka_prepare_sasl
   kafka_write_config
   kafka_format_once
   rotate_log "$KAFKA_HOME/server.log"
@@ -118,6 +171,7 @@ kafka_ready() {
 
 kafka_wait() {
   wait_until kafka "$KAFKA_TIMEOUT" "$(kafka_log)" "$(kafka_pid)" kafka_ready
+  kafka_ensure_sasl_user
 }
 
 kafka_stop() {

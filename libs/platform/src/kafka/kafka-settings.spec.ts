@@ -47,3 +47,45 @@ describe('kafka settings from the environment', () => {
     expect(deliveryRetries(50).retries).toBe(1);
   });
 });
+
+describe('kafka security from the environment', () => {
+  const settingsOf = (env: Record<string, string>) => kafkaSettings(loadConfig('svc', schema, env));
+
+  it('is plaintext without SASL by default', () => {
+    const settings = settingsOf({});
+    expect(settings.sasl).toBeUndefined();
+    expect(settings.tls).toBeUndefined();
+  });
+
+  it('passes the SCRAM user and turns TLS on with a CA (or KAFKA_TLS=true and the system CAs)', () => {
+    const settings = settingsOf({
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: 'pulse',
+      KAFKA_SASL_PASSWORD: 's3cret',
+      KAFKA_TLS_CA_FILE: __filename, // any readable file: its bytes are handed to TLS as they are
+    });
+    expect(settings.sasl).toEqual({ mechanism: 'SCRAM-SHA-512', username: 'pulse', password: 's3cret' });
+    expect(settings.tls?.ca).toBeInstanceOf(Buffer);
+    expect(settingsOf({ KAFKA_TLS: 'true' }).tls).toEqual({ ca: undefined, cert: undefined, key: undefined });
+  });
+
+  it('refuses settings that cannot work, naming each variable', () => {
+    const refusal = (env: Record<string, string>) => {
+      try {
+        settingsOf(env);
+        return 'accepted';
+      } catch (error) {
+        return String(error);
+      }
+    };
+    expect(refusal({ KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: 'pulse' })).toContain(
+      'KAFKA_SASL_MECHANISM: SCRAM-SHA-256 needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD',
+    );
+    expect(refusal({ KAFKA_SASL_USERNAME: 'pulse', KAFKA_SASL_PASSWORD: 'x' })).toContain(
+      'KAFKA_SASL_MECHANISM: KAFKA_SASL_USERNAME is set',
+    );
+    expect(refusal({ KAFKA_TLS_CERT_FILE: __filename })).toContain('KAFKA_TLS_KEY_FILE: the client certificate and its key go together');
+    expect(refusal({ KAFKA_TLS_CA_FILE: '/nonexistent/ca.pem' })).toContain('KAFKA_TLS_CA_FILE: cannot read /nonexistent/ca.pem');
+    expect(() => settingsOf({ KAFKA_SASL_MECHANISM: 'GSSAPI' })).toThrow(/KAFKA_SASL_MECHANISM/);
+  });
+});

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { env } from '../config/load-config';
+import { readFileSync } from 'node:fs';
+import { ConfigError, env } from '../config/load-config';
 import type { KafkaSettings } from './kafka.types';
 
 /**
@@ -20,11 +21,35 @@ export const kafkaEnv = {
    * in-sync replicas) before failing the send: Java's `delivery.timeout.ms`, 2 minutes by default.
    */
   KAFKA_DELIVERY_TIMEOUT: env.duration('2m'),
+  /** SASL mechanism towards the brokers (a SASL_SSL or SASL_PLAINTEXT listener); empty: no SASL. */
+  KAFKA_SASL_MECHANISM: z.enum(['', 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']).default(''),
+  KAFKA_SASL_USERNAME: z.string().default(''),
+  KAFKA_SASL_PASSWORD: z.string().default(''),
+  /** TLS towards the brokers; `true` is implied by KAFKA_TLS_CA_FILE. */
+  KAFKA_TLS: env.bool(false),
+  /** CA bundle (PEM) the brokers' certificates chain to; empty: the system's CAs. */
+  KAFKA_TLS_CA_FILE: z.string().default(''),
+  /** Client certificate and key (PEM) for brokers requiring TLS client authentication (`ssl.client.auth=required`). */
+  KAFKA_TLS_CERT_FILE: z.string().default(''),
+  KAFKA_TLS_KEY_FILE: z.string().default(''),
 };
 
 type KafkaEnv = z.infer<z.ZodObject<typeof kafkaEnv>>;
+export type KafkaSecurityEnv = Pick<
+  KafkaEnv,
+  | 'KAFKA_SASL_MECHANISM'
+  | 'KAFKA_SASL_USERNAME'
+  | 'KAFKA_SASL_PASSWORD'
+  | 'KAFKA_TLS'
+  | 'KAFKA_TLS_CA_FILE'
+  | 'KAFKA_TLS_CERT_FILE'
+  | 'KAFKA_TLS_KEY_FILE'
+>;
 
-/** The client settings of a service from its parsed config (`kafkaEnv` fields and its SERVICE_NAME). */
+/**
+ * The client settings of a service from its parsed config (`kafkaEnv` fields and its SERVICE_NAME). Security
+ * settings that cannot work (a mechanism without a user, an unreadable file) are refused here, naming the variable.
+ */
 export function kafkaSettings(config: KafkaEnv & { SERVICE_NAME: string }): KafkaSettings {
   return {
     brokers: config.KAFKA_BROKERS,
@@ -32,6 +57,44 @@ export function kafkaSettings(config: KafkaEnv & { SERVICE_NAME: string }): Kafk
     replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS,
     deliveryTimeoutMs: config.KAFKA_DELIVERY_TIMEOUT,
+    ...kafkaSecurity(config.SERVICE_NAME, config),
+  };
+}
+
+/** SASL and TLS of a Kafka client from KAFKA_SASL_* / KAFKA_TLS_* (also used by clients outside a KafkaModule). */
+export function kafkaSecurity(service: string, config: Partial<KafkaSecurityEnv>): Pick<KafkaSettings, 'sasl' | 'tls'> {
+  const problems: { variable: string; message: string }[] = [];
+  const mechanism = config.KAFKA_SASL_MECHANISM || undefined;
+  if (mechanism && (!config.KAFKA_SASL_USERNAME || !config.KAFKA_SASL_PASSWORD))
+    problems.push({ variable: 'KAFKA_SASL_MECHANISM', message: `${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD` });
+  if (!mechanism && config.KAFKA_SASL_USERNAME)
+    problems.push({
+      variable: 'KAFKA_SASL_MECHANISM',
+      message: 'KAFKA_SASL_USERNAME is set: name the mechanism (SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN)',
+    });
+  if (Boolean(config.KAFKA_TLS_CERT_FILE) !== Boolean(config.KAFKA_TLS_KEY_FILE))
+    problems.push({
+      variable: config.KAFKA_TLS_CERT_FILE ? 'KAFKA_TLS_KEY_FILE' : 'KAFKA_TLS_CERT_FILE',
+      message: 'the client certificate and its key go together',
+    });
+  const read = (variable: 'KAFKA_TLS_CA_FILE' | 'KAFKA_TLS_CERT_FILE' | 'KAFKA_TLS_KEY_FILE') => {
+    const file = config[variable];
+    if (!file) return undefined;
+    try {
+      return readFileSync(file);
+    } catch {
+      problems.push({ variable, message: `cannot read ${file}` });
+      return undefined;
+    }
+  };
+  const ca = read('KAFKA_TLS_CA_FILE');
+  const cert = read('KAFKA_TLS_CERT_FILE');
+  const key = read('KAFKA_TLS_KEY_FILE');
+  if (problems.length > 0) throw new ConfigError(service, problems);
+  const tlsOn = config.KAFKA_TLS || ca !== undefined || cert !== undefined;
+  return {
+    sasl: mechanism ? { mechanism, username: config.KAFKA_SASL_USERNAME!, password: config.KAFKA_SASL_PASSWORD! } : undefined,
+    tls: tlsOn ? { ca, cert, key } : undefined,
   };
 }
 

@@ -15,6 +15,10 @@ export interface KafkaSettings {
    * delivery.timeout.ms); 5 quick retries when absent.
    */
   deliveryTimeoutMs?: number;
+  /** SASL authentication (a SASL_SSL or SASL_PLAINTEXT listener); absent: none. */
+  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string };
+  /** TLS towards the brokers: the CA to trust (absent: the system's), a client certificate for mTLS; absent: plaintext. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 export interface OutgoingRecord<K, V> {

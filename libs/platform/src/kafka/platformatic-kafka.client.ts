@@ -74,6 +74,8 @@ function baseOptions(settings: KafkaSettings, role: string) {
     retries: 5,
     retryDelay: 250,
     autocreateTopics: false,
+    ...(settings.sasl && { sasl: { ...settings.sasl } }),
+    ...(settings.tls && { tls: { ...settings.tls } }),
   };
 }
 

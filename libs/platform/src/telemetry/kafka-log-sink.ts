@@ -1,6 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { type ShippedLog, Topics } from '@pulse/contracts';
+import type { KafkaSettings } from '../kafka/kafka.types';
 import { PlatformaticKafkaClient } from '../kafka/platformatic-kafka.client';
 import type { LogSink } from './log-shipper';
 
@@ -12,8 +13,8 @@ export class KafkaLogSink implements LogSink {
   private readonly kafka: PlatformaticKafkaClient;
   private ensured = false;
 
-  constructor(brokers: string[], service: string) {
-    this.kafka = new PlatformaticKafkaClient({ brokers, clientId: `${service}-logs`, requestTimeoutMs: 10_000 });
+  constructor(brokers: string[], service: string, security: Pick<KafkaSettings, 'sasl' | 'tls'> = {}) {
+    this.kafka = new PlatformaticKafkaClient({ brokers, clientId: `${service}-logs`, requestTimeoutMs: 10_000, ...security });
   }
 
   send(key: string, records: ShippedLog[]): Promise<void> {

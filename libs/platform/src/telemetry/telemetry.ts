@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger, LoggerHooks } from '../logging/logger';
+import { kafkaSecurity, type KafkaSecurityEnv } from '../kafka/kafka-settings';
 import { KafkaLogSink } from './kafka-log-sink';
 import { LogShipper, type LogSink } from './log-shipper';
 import type { TelemetryConfig } from './telemetry.config';
@@ -29,7 +30,11 @@ const byLogger = new WeakMap<Logger, Telemetry>();
  * Starts what the settings switch on: tracing (TRACING_ENABLED: spans over OTLP, trace ids on log lines) and log
  * shipping (LOG_SHIPPING_ENABLED: every line to pulse.logs.v1 as well as stdout). With both off it changes nothing.
  */
-export function startTelemetry(service: string, config: Partial<TelemetryConfig>, overrides: TelemetryOverrides = {}): Telemetry {
+export function startTelemetry(
+  service: string,
+  config: Partial<TelemetryConfig> & Partial<KafkaSecurityEnv>,
+  overrides: TelemetryOverrides = {},
+): Telemetry {
   const tracing = config.TRACING_ENABLED
     ? startTracing({
         service,
@@ -40,7 +45,10 @@ export function startTelemetry(service: string, config: Partial<TelemetryConfig>
   const shipper = config.LOG_SHIPPING_ENABLED
     ? new LogShipper({
         service,
-        sink: overrides.logSink ?? new KafkaLogSink(config.LOG_SHIPPING_BROKERS ?? ['127.0.0.1:29092'], service),
+        // The service's own KAFKA_SASL_* / KAFKA_TLS_* (log shipping goes to the same cluster's brokers).
+        sink:
+          overrides.logSink ??
+          new KafkaLogSink(config.LOG_SHIPPING_BROKERS ?? ['127.0.0.1:29092'], service, kafkaSecurity(service, config)),
         passthrough: pino.destination(1),
         maxBuffered: config.LOG_SHIPPING_MAX_BUFFERED ?? 10_000,
         hashKey: config.LOG_SHIPPING_HASH_KEY ?? 'pulse-local-log-hash-key',
