@@ -107,6 +107,20 @@ describe('TrackEvents', () => {
     expect(JSON.stringify([tracked.value, rejected.value])).not.toMatch(/Safari|203\.0\.113\.77/);
   });
 
+  it('rejects an occurred_at past any Timestamp (int64 seconds at its maximum) and still writes the batch', async () => {
+    const userId = `u-int64-${run}`;
+    const response = await track([event(userId, 1), event(userId, 2, { occurredAt: { seconds: '9223372036854775807', nanos: 0 } })]);
+    expect(response.results.map((r) => r.status)).toEqual([EventStatus.EVENT_STATUS_ACCEPTED, EventStatus.EVENT_STATUS_REJECTED]);
+    expect(response.results[1]).toMatchObject({ reason: RejectionReason.REJECTION_REASON_INVALID_VALUE, field: 'occurred_at' });
+    const [dead] = await readTopicUntil(kafka, Topics.activityRejected, {
+      since: rejectedSince,
+      filter: (r) => r.value?.event?.userId === userId,
+      done: (k) => k.length >= 1,
+    });
+    expect(dead.key).toBe(`${userId}-e2`);
+    expect(dead.value!.message).toMatch(/^occurred_at \{seconds: 9223372036854776000, nanos: 0\} is not a valid timestamp/);
+  });
+
   it('answers per event and sends a rejected event to the dead-letter topic with its reason', async () => {
     const userId = `u-mixed-${run}`;
     const future = { seconds: Math.floor(Date.now() / 1000) + 3600, nanos: 0 };

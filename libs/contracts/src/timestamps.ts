@@ -25,6 +25,22 @@ export function timestampToMillis(ts: ProtoTimestamp): number {
   return ts.seconds * 1000 + Math.floor(ts.nanos / 1e6);
 }
 
+/** The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. */
+export const TIMESTAMP_MIN_SECONDS = -62_135_596_800;
+export const TIMESTAMP_MAX_SECONDS = 253_402_300_799;
+
+/** Whether a Timestamp is one the protobuf spec allows: whole seconds in its range, nanos 0 to 999,999,999. */
+export function isValidTimestamp(ts: ProtoTimestamp): boolean {
+  return (
+    Number.isInteger(ts.seconds) &&
+    ts.seconds >= TIMESTAMP_MIN_SECONDS &&
+    ts.seconds <= TIMESTAMP_MAX_SECONDS &&
+    Number.isInteger(ts.nanos) &&
+    ts.nanos >= 0 &&
+    ts.nanos <= 999_999_999
+  );
+}
+
 /** google.protobuf.Duration of ms. */
 export function millisToDuration(ms: number): ProtoTimestamp {
   const seconds = Math.trunc(ms / 1000);

@@ -1,6 +1,9 @@
 import { quoteIdent, PG_POOL } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+
+/** `mat-<uuid>` or `ret-<uuid>`, as `create` makes them. */
+const JOB_ID = /^(mat|ret)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 import type { Pool } from 'pg';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
 
@@ -61,6 +64,8 @@ export class JobsRepository {
   }
 
   async get<R, P>(id: string, kind: JobKind): Promise<JobRecord<R, P> | undefined> {
+    // Only ids this repository makes can exist; anything else (a NUL byte PostgreSQL refuses included) is not found.
+    if (!JOB_ID.test(id)) return undefined;
     const { rows } = await this.pool.query(`SELECT *, now() AS read_at FROM ${this.table} WHERE id = $1 AND kind = $2 AND project = $3`, [
       id,
       kind,

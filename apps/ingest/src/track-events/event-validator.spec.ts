@@ -68,6 +68,20 @@ describe('validateEvent', () => {
     );
   });
 
+  it('rejects a timestamp outside google.protobuf.Timestamp, naming it', () => {
+    for (const occurredAt of [
+      { seconds: 2 ** 63, nanos: 0 },
+      { seconds: 253_402_300_800, nanos: 0 },
+      { seconds: -62_135_596_801, nanos: 0 },
+      { seconds: NOW / 1000, nanos: 1_000_000_000 },
+      { seconds: NOW / 1000, nanos: -1 },
+    ]) {
+      const r = rejection(event({ occurredAt }));
+      expect(r).toMatchObject({ reason: RejectionReason.REJECTION_REASON_INVALID_VALUE, field: 'occurred_at' });
+      expect(r.message).toMatch(/is not a valid timestamp \(0001-01-01 to 9999-12-31/);
+    }
+  });
+
   it('rejects an event without a timestamp', () => {
     expect(rejection(event({ occurredAt: null })).field).toBe('occurred_at');
   });

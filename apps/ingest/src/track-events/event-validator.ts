@@ -1,4 +1,4 @@
-import { ingestV1 } from '@pulse/contracts';
+import { ingestV1, isValidTimestamp } from '@pulse/contracts';
 import { isIP } from 'node:net';
 
 const { ActivityType, Platform, RejectionReason, TargetType } = ingestV1;
@@ -73,8 +73,11 @@ function check(e: ActivityEvent, nowMs: number, limits: ValidationLimits): Rejec
 
   if (!e.occurredAt) return missing('occurred_at');
   const { seconds, nanos } = e.occurredAt;
-  if (!Number.isFinite(seconds) || !Number.isInteger(nanos) || nanos < 0 || nanos > 999_999_999) {
-    return invalid('occurred_at', 'is not a valid timestamp');
+  if (!isValidTimestamp(e.occurredAt)) {
+    return invalid(
+      'occurred_at',
+      `{seconds: ${seconds}, nanos: ${nanos}} is not a valid timestamp (0001-01-01 to 9999-12-31, nanos 0 to 999999999)`,
+    );
   }
   const occurredMs = seconds * 1000 + Math.floor(nanos / 1e6);
   if (occurredMs > nowMs + limits.maxFutureSkewMs) {

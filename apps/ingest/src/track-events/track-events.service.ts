@@ -148,7 +148,7 @@ export class TrackEventsService implements OnModuleInit {
     }));
     for (const r of rejected) {
       const value: ingestV1.ActivityRejected = {
-        event: r.event,
+        event: encodableEvent(r.event),
         reason: r.reason,
         message: r.message,
         field: r.field,
@@ -286,4 +286,13 @@ export class TrackEventsService implements OnModuleInit {
     }
     if (context.clientIdFromRequest && context.clientId.length > 64) throw grpcErrors.invalidArgument('client_id', 'exceeds 64 characters');
   }
+}
+
+/**
+ * A rejected event as the dead letter can hold it: an occurred_at whose seconds no int64 can carry (a number past
+ * 2^53 once decoded) is left out — the rejection's message names the value — instead of failing the whole batch.
+ */
+function encodableEvent(event: ingestV1.ActivityEvent): ingestV1.ActivityEvent {
+  if (!event.occurredAt || Number.isSafeInteger(event.occurredAt.seconds)) return event;
+  return { ...event, occurredAt: undefined };
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { storageV1 } from '@pulse/contracts';
-import { grpcErrors } from '@pulse/platform';
+import { grpcErrors, timestampField } from '@pulse/platform';
 import { checkUserId } from '../profiles/profile.validation';
-import { dayOf, decodePageToken, encodePageToken, fromTimestamp, pageSize, toTimestamp } from '../shared/page-token';
+import { dayOf, decodePageToken, encodePageToken, pageSize, toTimestamp } from '../shared/page-token';
 import { ActivityRepository, type ActivityRow } from './activity.cassandra.repository';
 
 const DAY_BATCH = 16;
@@ -16,8 +16,8 @@ export class ActivityService {
   async list(request: storageV1.ListActivityRequest): Promise<storageV1.ListActivityResponse> {
     const userId = checkUserId(request.userId);
     const size = pageSize(request.pageSize);
-    const end = fromTimestamp(request.endTime) ?? new Date(Date.now() + 60_000);
-    const start = fromTimestamp(request.startTime) ?? new Date(end.getTime() - DEFAULT_WINDOW_DAYS * 86_400_000);
+    const end = timestampField(request.endTime, 'end_time') ?? new Date(Date.now() + 60_000);
+    const start = timestampField(request.startTime, 'start_time') ?? new Date(end.getTime() - DEFAULT_WINDOW_DAYS * 86_400_000);
     if (start >= end) throw grpcErrors.invalidArgument('start_time', 'must be before end_time');
     const types = new Set(request.types ?? []);
     const position = decodePageToken(request.pageToken);

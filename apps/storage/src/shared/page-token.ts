@@ -42,4 +42,4 @@ export function dayOf(ms: number): number {
   return Math.floor(ms / DAY_MS);
 }
 
-export { fromTimestamp, toTimestamp } from '@pulse/contracts';
+export { toTimestamp } from '@pulse/contracts';

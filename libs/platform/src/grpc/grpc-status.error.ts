@@ -1,4 +1,5 @@
 import { Metadata, status } from '@grpc/grpc-js';
+import { fromTimestamp, isValidTimestamp, type ProtoTimestamp } from '@pulse/contracts';
 import * as protobuf from 'protobufjs';
 
 export { status as GrpcStatus } from '@grpc/grpc-js';
@@ -55,13 +56,21 @@ const ErrorInfoType = rpcTypes.lookupType('google.rpc.ErrorInfo');
  * Anything else a handler throws becomes INTERNAL, never UNKNOWN with a leaked string.
  */
 export class GrpcStatusError extends Error {
+  readonly violations: readonly FieldViolation[];
+
   constructor(
     readonly code: status,
     message: string,
-    readonly violations: readonly FieldViolation[] = [],
+    violations: readonly FieldViolation[] = [],
   ) {
-    super(message);
+    // A message quoting what the caller sent stays short: the status travels in HTTP/2 trailers, and a trailer
+    // past the client's header limit fails the call with a protocol error instead of the status.
+    super(clip(message, MAX_MESSAGE_CHARS));
     this.name = 'GrpcStatusError';
+    this.violations = violations.map((v) => ({
+      field: clip(v.field, MAX_FIELD_CHARS),
+      description: clip(v.description, MAX_MESSAGE_CHARS),
+    }));
   }
 
   /** The shape grpc-js sends: code, details and trailers (with google.rpc.BadRequest when fields are named). */
@@ -120,6 +129,29 @@ export function decodeErrorInfo(metadata: Metadata | undefined): ErrorInfo | und
 export function requiredField(value: string | undefined, field: string): string {
   if (!value) throw grpcErrors.invalidArgument(field, 'required');
   return value;
+}
+
+const MAX_MESSAGE_CHARS = 400;
+const MAX_FIELD_CHARS = 200;
+
+/** `text` cut to `max` characters, saying how many were left out. */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+/**
+ * The Date of an optional Timestamp field of a request: undefined when unset, INVALID_ARGUMENT naming the field when
+ * it is not a valid Timestamp (seconds outside 0001-01-01..9999-12-31, nanos outside 0..999,999,999), so a value no
+ * Date holds never reaches a store.
+ */
+export function timestampField(ts: ProtoTimestamp | null | undefined, field: string): Date | undefined {
+  if (!ts) return undefined;
+  if (!isValidTimestamp(ts))
+    throw grpcErrors.invalidArgument(
+      field,
+      `{seconds: ${ts.seconds}, nanos: ${ts.nanos}} is not a valid timestamp (0001-01-01 to 9999-12-31)`,
+    );
+  return fromTimestamp(ts);
 }
 
 export const grpcErrors = {

@@ -2,6 +2,7 @@ import type { GrpcOptions } from '@nestjs/microservices';
 import { Transport } from '@nestjs/microservices';
 import { protoFile } from '@pulse/contracts';
 import { acceptEncodedResponses } from '../grpc/encoded-response';
+import { acceptMalformedRequests } from '../grpc/malformed-request';
 import { addHealthAndReflection, PROTO_LOADER_OPTIONS } from '../grpc/health-reflection';
 import { serverCredentials, type GrpcTlsSettings } from '../grpc/tls';
 import type { HealthRegistry } from '../health/health.registry';
@@ -59,6 +60,7 @@ export function grpcTransport(settings: GrpcTransportSettings): GrpcOptions {
       gracefulShutdown: true,
       onLoadPackageDefinition: (pkg, server) => {
         acceptEncodedResponses(pkg);
+        acceptMalformedRequests(pkg);
         addHealthAndReflection(server, settings.health, settings.serviceNames, { reflection: settings.reflection ?? true });
       },
     },

@@ -18,6 +18,7 @@ import { ServiceMetrics } from '../metrics/metrics';
 import { telemetryOf } from '../telemetry/telemetry';
 import { GrpcMetricsInterceptor } from './grpc-metrics.interceptor';
 import { GrpcTracingInterceptor } from './grpc-tracing.interceptor';
+import { MalformedRequestInterceptor } from './malformed-request.interceptor';
 
 export const LOGGER = Symbol('LOGGER');
 export const SERVICE_NAME = Symbol('SERVICE_NAME');
@@ -94,6 +95,8 @@ export class PlatformModule {
         { provide: ServiceMetrics, useValue: new ServiceMetrics(options.service) },
         { provide: APP_INTERCEPTOR, useClass: GrpcTracingInterceptor },
         { provide: APP_INTERCEPTOR, useClass: GrpcMetricsInterceptor },
+        // After the metrics: a request that did not decode is counted as the INVALID_ARGUMENT it gets.
+        { provide: APP_INTERCEPTOR, useClass: MalformedRequestInterceptor },
         DrainOnShutdown,
         TelemetryLifecycle,
       ],
