@@ -1,5 +1,5 @@
 import { aggregateTopic } from '@pulse/contracts';
-import { authorisationMatrix, matrixProblems } from '@pulse/platform/testing';
+import { authorisationMatrix, fuzzPerRpc, fuzzProblems, fuzzWithTestKey, matrixProblems } from '@pulse/platform/testing';
 import { rm } from 'node:fs/promises';
 import { EtlGrpcController } from '../src/operations/etl.grpc.controller';
 import { type EtlTestApp, newRun, startEtl, testKafka } from './etl-test-kit';
@@ -37,4 +37,15 @@ describe('authorisation of EtlService', () => {
     expect(matrixProblems(rows)).toEqual([]);
     expect(rows.find((r) => r.rpc.endsWith('/VacuumTable'))).toMatchObject({ scope: 'admin', right: 'INVALID_ARGUMENT' });
   });
+
+  it('answers generated and malformed requests to every RPC with client errors, never INTERNAL or UNKNOWN, and stays up (tools/fuzz, short)', async () => {
+    const report = await fuzzWithTestKey({
+      address: etl.running.grpcAddress,
+      protoFile: 'pulse/etl/v1/etl_service.proto',
+      service: 'pulse.etl.v1.EtlService',
+      pgUrl: etl.running.config.PULSE_AUTH_PG_URL,
+    });
+    expect(fuzzProblems(report)).toEqual([]);
+    expect(report.rpcs.every((r) => r.sent === fuzzPerRpc())).toBe(true);
+  }, 900_000);
 });

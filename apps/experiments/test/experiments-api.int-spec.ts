@@ -1,6 +1,6 @@
 import { assignInExperiment, type AssignableExperiment } from '@pulse/experiments';
 import { decodeFieldViolations, GrpcStatus } from '@pulse/platform';
-import { runBuilt } from '@pulse/platform/testing';
+import { fuzzPerRpc, fuzzProblems, fuzzWithTestKey, runBuilt } from '@pulse/platform/testing';
 import { rm } from 'node:fs/promises';
 import { runExperimentsCommand } from '../src/cli/experiments-commands';
 import { dropSchema, experimentBody, fakeRecommender, newRun, startExperiments, type TestApp } from './experiments-test-kit';
@@ -116,6 +116,17 @@ describe('experiments API', () => {
     expect(await failure(app.client.call('GetExperiment', { id: 'no-such' }))).toMatchObject({ code: GrpcStatus.NOT_FOUND });
     expect(await failure(create(experimentBody({ id: a.id })))).toMatchObject({ code: GrpcStatus.ALREADY_EXISTS });
   });
+
+  it('answers generated and malformed requests to every RPC with client errors, never INTERNAL or UNKNOWN, and stays up (tools/fuzz, short)', async () => {
+    const report = await fuzzWithTestKey({
+      address: app.running.grpcAddress,
+      protoFile: 'pulse/experiments/v1/experiments_service.proto',
+      service: 'pulse.experiments.v1.ExperimentsService',
+      pgUrl: app.running.config.PULSE_AUTH_PG_URL,
+    });
+    expect(fuzzProblems(report)).toEqual([]);
+    expect(report.rpcs.every((r) => r.sent === fuzzPerRpc())).toBe(true);
+  }, 900_000);
 
   it('answers UNAVAILABLE when the recommender cannot be asked about a model version', async () => {
     const other = await startExperiments(run, '127.0.0.1:1', { RECS_DEADLINE: '200ms' });

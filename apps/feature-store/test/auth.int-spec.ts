@@ -1,4 +1,4 @@
-import { authorisationMatrix, matrixProblems } from '@pulse/platform/testing';
+import { authorisationMatrix, fuzzPerRpc, fuzzProblems, fuzzWithTestKey, matrixProblems } from '@pulse/platform/testing';
 import { FeaturesGrpcController } from '../src/features/features.grpc.controller';
 import { FeatureStoreWorld } from './feature-store-test-app';
 
@@ -25,4 +25,15 @@ describe('authorisation of FeaturesService', () => {
     expect(matrixProblems(rows)).toEqual([]);
     expect(rows.find((r) => r.rpc.endsWith('/Push'))).toMatchObject({ scope: 'features:write' });
   });
+
+  it('answers generated and malformed requests to every RPC with client errors, never INTERNAL or UNKNOWN, and stays up (tools/fuzz, short)', async () => {
+    const report = await fuzzWithTestKey({
+      address: world.app!.grpcAddress,
+      protoFile: 'pulse/features/v1/features_service.proto',
+      service: 'pulse.features.v1.FeaturesService',
+      pgUrl: world.app!.config.PULSE_AUTH_PG_URL,
+    });
+    expect(fuzzProblems(report)).toEqual([]);
+    expect(report.rpcs.every((r) => r.sent === fuzzPerRpc())).toBe(true);
+  }, 900_000);
 });

@@ -5,6 +5,9 @@ import { ingestV1, protoFile, Topics } from '@pulse/contracts';
 import { grpcClient, PgApiKeyStore, PlatformaticKafkaClient } from '@pulse/platform';
 import {
   authorisationMatrix,
+  fuzzPerRpc,
+  fuzzProblems,
+  fuzzWithTestKey,
   issueTestApiKey,
   matrixProblems,
   readTopicUntil,
@@ -169,4 +172,17 @@ describe('authorisation of IngestService', () => {
       await closed.close();
     }
   });
+});
+
+describe('IngestService under fuzzing (tools/fuzz, short)', () => {
+  it('answers generated and malformed requests to every RPC with client errors, never INTERNAL or UNKNOWN, and stays up', async () => {
+    const report = await fuzzWithTestKey({
+      address: running.grpcAddress,
+      protoFile: PROTO,
+      service: SERVICE,
+      pgUrl: running.config.PULSE_AUTH_PG_URL,
+    });
+    expect(fuzzProblems(report)).toEqual([]);
+    expect(report.rpcs.map((r) => r.sent)).toEqual([fuzzPerRpc(), fuzzPerRpc()]);
+  }, 600_000);
 });

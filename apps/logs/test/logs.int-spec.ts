@@ -1,6 +1,6 @@
 import { Topics } from '@pulse/contracts';
 import { grpcClient, hashId, LOGGER, type Logger, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
+import { eventually, fuzzPerRpc, fuzzProblems, fuzzWithTestKey, issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
 import { context, trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
@@ -122,6 +122,17 @@ describe('logs', () => {
     await expect(search({ traceId: 'not-a-trace' })).rejects.toMatchObject({ code: 3, details: expect.stringContaining('trace_id') });
     await expect(search({ minLevel: 'loud' })).rejects.toMatchObject({ code: 3, details: expect.stringContaining('min_level') });
   });
+
+  it('answers generated and malformed requests to every RPC with client errors, never INTERNAL or UNKNOWN, and stays up (tools/fuzz, short)', async () => {
+    const report = await fuzzWithTestKey({
+      address: app.grpcAddress,
+      protoFile: 'pulse/logs/v1/logs_service.proto',
+      service: 'pulse.logs.v1.LogsService',
+      pgUrl: app.config.PULSE_AUTH_PG_URL,
+    });
+    expect(fuzzProblems(report)).toEqual([]);
+    expect(report.rpcs.every((r) => r.sent === fuzzPerRpc())).toBe(true);
+  }, 900_000);
 
   it('deletes whole days past retention and keeps the rest', async () => {
     const old = `${prefix}-2020.01.01`;

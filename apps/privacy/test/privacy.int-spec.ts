@@ -2,7 +2,17 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { defineTopic, privacyV1, Topics, utf8Codec } from '@pulse/contracts';
 import { DeltaTable, LakeEngine, LocalLakeStorage } from '@pulse/lake';
 import { grpcClient, LOCAL_SUBJECT_KEY, PlatformaticKafkaClient, subjectHash, type UnaryClient } from '@pulse/platform';
-import { authorisationMatrix, eventually, issueTestApiKey, matrixProblems, readTopicUntil, type TestApiKey } from '@pulse/platform/testing';
+import {
+  authorisationMatrix,
+  eventually,
+  fuzzPerRpc,
+  fuzzProblems,
+  fuzzWithTestKey,
+  issueTestApiKey,
+  matrixProblems,
+  readTopicUntil,
+  type TestApiKey,
+} from '@pulse/platform/testing';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -144,6 +154,17 @@ describe('privacy', () => {
       ['ListErasures', 'privacy:read'],
     ]);
   });
+
+  it('answers generated and malformed requests to every RPC with client errors, never INTERNAL or UNKNOWN, and stays up (tools/fuzz, short)', async () => {
+    const report = await fuzzWithTestKey({
+      address: app.grpcAddress,
+      protoFile: 'pulse/privacy/v1/privacy_service.proto',
+      service: 'pulse.privacy.v1.PrivacyService',
+      pgUrl: app.config.PULSE_AUTH_PG_URL,
+    });
+    expect(fuzzProblems(report)).toEqual([]);
+    expect(report.rpcs.every((r) => r.sent === fuzzPerRpc())).toBe(true);
+  }, 900_000);
 
   it('refuses a malformed user id and an unknown job with the field at fault', async () => {
     const bad = (await erase('not an id!').catch((e: ServiceError) => e)) as ServiceError;

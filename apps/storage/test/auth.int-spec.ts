@@ -1,4 +1,4 @@
-import { authorisationMatrix, matrixProblems } from '@pulse/platform/testing';
+import { authorisationMatrix, fuzzPerRpc, fuzzProblems, fuzzWithTestKey, matrixProblems } from '@pulse/platform/testing';
 import { StorageGrpcController } from '../src/storage/storage.grpc.controller';
 import { dropKeyspace, startStorage, type StorageTestApp } from './storage-test-app';
 
@@ -31,4 +31,15 @@ describe('authorisation of StorageService', () => {
     expect(rows.find((r) => r.rpc.endsWith('/GetMedia'))).toMatchObject({ scope: 'storage:read', wrong: 'PERMISSION_DENIED' });
     expect(rows.find((r) => r.rpc.endsWith('/DeleteMedia'))).toMatchObject({ scope: 'admin' });
   });
+
+  it('answers generated and malformed requests to every RPC with client errors, never INTERNAL or UNKNOWN, and stays up (tools/fuzz, short)', async () => {
+    const report = await fuzzWithTestKey({
+      address: storage.running.grpcAddress,
+      protoFile: 'pulse/storage/v1/storage_service.proto',
+      service: 'pulse.storage.v1.StorageService',
+      pgUrl: storage.running.config.PULSE_AUTH_PG_URL,
+    });
+    expect(fuzzProblems(report)).toEqual([]);
+    expect(report.rpcs.every((r) => r.sent === fuzzPerRpc())).toBe(true);
+  }, 900_000);
 });

@@ -7,3 +7,4 @@ export * from './auth-matrix';
 export * from './jwt-issuer';
 export * from './rejection';
 export * from './redis-keys';
+export * from './fuzz';
