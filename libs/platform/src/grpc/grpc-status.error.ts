@@ -63,13 +63,12 @@ export class GrpcStatusError extends Error {
     message: string,
     violations: readonly FieldViolation[] = [],
   ) {
-    // A message quoting what the caller sent stays short: the status travels in HTTP/2 trailers, and a trailer
-    // past the client's header limit fails the call with a protocol error instead of the status.
-    super(clip(message, MAX_MESSAGE_CHARS));
+    // A message quoting what the caller sent stays short and well-formed (statusText).
+    super(statusText(message, MAX_MESSAGE_CHARS));
     this.name = 'GrpcStatusError';
     this.violations = violations.map((v) => ({
-      field: clip(v.field, MAX_FIELD_CHARS),
-      description: clip(v.description, MAX_MESSAGE_CHARS),
+      field: statusText(v.field, MAX_FIELD_CHARS),
+      description: statusText(v.description, MAX_MESSAGE_CHARS),
     }));
   }
 
@@ -134,9 +133,15 @@ export function requiredField(value: string | undefined, field: string): string 
 const MAX_MESSAGE_CHARS = 400;
 const MAX_FIELD_CHARS = 200;
 
-/** `text` cut to `max` characters, saying how many were left out. */
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+/**
+ * Text fit for a status: cut to `max` characters, saying how many were left out (the status travels in HTTP/2
+ * trailers, and a trailer past the client's header limit fails the call with a protocol error instead), and
+ * well-formed UTF-16: a lone surrogate (half of a pair, from the cut or from a request's text) becomes U+FFFD, since
+ * grpc-js percent-encodes the message with encodeURI, which throws on one, and that throw stops the process.
+ */
+export function statusText(text: string, max = MAX_MESSAGE_CHARS): string {
+  const cut = text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+  return cut.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
 /**

@@ -25,6 +25,15 @@ describe('GrpcExceptionFilter', () => {
     expect(await answer(new TypeError('boom'))).toEqual({ code: status.INTERNAL, details: 'internal error' });
   });
 
+  it('sends well-formed text when a message quotes half of a surrogate pair (encodeURI in grpc-js would throw and stop the process)', async () => {
+    const lone = await answer(grpcErrors.invalidArgument('name', `got "a\ud83d"`));
+    expect(lone?.details).toBe('name: got "a\ufffd"');
+    expect(() => encodeURI(lone!.details)).not.toThrow();
+    // a cut through a pair: the 400th character is the first half of an emoji
+    const cut = await answer(grpcErrors.invalidArgument('x', `${'a'.repeat(396)}${'\ud83d\ude00'.repeat(10)}`));
+    expect(() => encodeURI(cut!.details)).not.toThrow();
+  });
+
   it('keeps a status short when its message quotes a huge value of the request', async () => {
     const refused = await answer(grpcErrors.invalidArgument('min_level', `one of debug, info, got "${'x'.repeat(70_000)}"`));
     expect(refused?.code).toBe(status.INVALID_ARGUMENT);

@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { Observable, throwError } from 'rxjs';
 import { principalOf } from '../auth/call-principal';
 import { describePrincipal } from '../auth/principal';
-import { GrpcStatusError } from '../grpc/grpc-status.error';
+import { GrpcStatusError, statusText } from '../grpc/grpc-status.error';
 
 /**
  * PostgreSQL's data exceptions (SQLSTATE class 22: a NUL character in text, a value too long for its column, a
@@ -30,7 +30,10 @@ export class GrpcExceptionFilter implements RpcExceptionFilter<unknown> {
     if (exception instanceof GrpcStatusError) return throwError(() => exception.toServiceError());
     if (exception instanceof RpcException) {
       const error = exception.getError();
-      if (typeof error === 'object' && error !== null && 'code' in error) return throwError(() => error);
+      if (typeof error === 'object' && error !== null && 'code' in error) {
+        const details = (error as { details?: unknown }).details;
+        return throwError(() => (typeof details === 'string' ? { ...error, details: statusText(details) } : error));
+      }
     }
     const refused = pgDataException(exception);
     if (refused) return throwError(() => refused.toServiceError());
