@@ -26,16 +26,17 @@ export interface GrpcTransportSettings {
 
 /**
  * Connection settings of every Pulse gRPC server:
- * - a connection lives at most 5 minutes (grpc-js adds ±10 % jitter), then its calls get a minute to finish: clients
- *   that balance round-robin over the replicas they resolved (a headless Service, DNS) resolve again and reach
- *   replicas the autoscaler added, instead of holding their first connections for good;
+ * - a connection takes new calls for at most 5 minutes (grpc-js adds ±10 % jitter), then the calls on it get 10
+ *   minutes to finish (a long media upload included): clients that balance round-robin over the replicas they
+ *   resolved (a headless Service, DNS) resolve again and reach replicas the autoscaler added, instead of holding
+ *   their first connections for good;
  * - a connection idle for 10 minutes is closed; the server pings a silent client every minute and drops it
  *   after 20 s without an answer (a peer that vanished without closing);
  * - at most 1,000 calls in flight per connection: one client cannot open streams without limit.
  */
 export const GRPC_SERVER_CHANNEL_OPTIONS = {
   'grpc.max_connection_age_ms': 5 * 60_000,
-  'grpc.max_connection_age_grace_ms': 60_000,
+  'grpc.max_connection_age_grace_ms': 10 * 60_000,
   'grpc.max_connection_idle_ms': 10 * 60_000,
   'grpc.keepalive_time_ms': 60_000,
   'grpc.keepalive_timeout_ms': 20_000,
