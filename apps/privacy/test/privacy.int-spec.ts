@@ -76,7 +76,7 @@ beforeAll(async () => {
     STORAGE_GRPC_ADDR: '',
     FEATURES_GRPC_ADDR: '',
     PRIVACY_REDIS_USER_KEYS: `privacy:t:${run}:u:{user}:*,privacy:t:${run}:a:{user}`,
-    PRIVACY_REDIS_SWEEP_PREFIXES: `privacy:t:${run}:`,
+    PRIVACY_REDIS_REFERENCES: `privacy:t:${run}:u:*:muted=member,privacy:t:${run}:p:*=field:a,privacy:t:${run}:u:*:acts=element:USER|`,
     PRIVACY_KAFKA_USER_TOPICS: `${userTopic.name}:user_id`,
     PRIVACY_MODELS_DIR: join(dir, 'models'),
     LAKE_ROOT: join(dir, 'lake'),
@@ -173,6 +173,22 @@ describe('privacy', () => {
     const unknown = (await get(randomUUID()).catch((e: ServiceError) => e)) as ServiceError;
     expect(unknown.code).toBe(5);
   });
+
+  it("erases a user whose id is a word of the key layout (u, p, a, acts) without touching anyone else's keys", async () => {
+    const bystander = `by${run.slice(0, 6)}`;
+    await redis.rpush(`privacy:t:${run}:u:${bystander}:acts`, 'POST|LIKE|1|u', 'USER|FOLLOW|2|acts');
+    await redis.sadd(`privacy:t:${run}:u:${bystander}:seen`, 'u', 'p');
+    await redis.hset(`privacy:t:${run}:p:77`, { a: bystander, d: 'u', c: 'p' });
+    await redis.zadd(`privacy:t:${run}:a:${bystander}`, 1, 'a');
+    for (const userId of ['u', 'p', 'a', 'acts']) {
+      const started = await erase(userId);
+      expect((await completed(started.erasure!.jobId)).state).toBe(ErasureState.ERASURE_STATE_COMPLETED);
+    }
+    expect(await redis.lrange(`privacy:t:${run}:u:${bystander}:acts`, 0, -1)).toEqual(['POST|LIKE|1|u']);
+    expect((await redis.smembers(`privacy:t:${run}:u:${bystander}:seen`)).sort()).toEqual(['p', 'u']);
+    expect(await redis.hgetall(`privacy:t:${run}:p:77`)).toEqual({ a: bystander, d: 'u', c: 'p' });
+    expect(await redis.zrange(`privacy:t:${run}:a:${bystander}`, 0, -1)).toEqual(['a']);
+  }, 120_000);
 
   it('erases a user from the app database, Redis, a compacted topic, the lake and the model registry, verifies it, and keeps only a hash', async () => {
     const userId = String(7_000_000_000 + Math.floor(Math.random() * 1e9));

@@ -2,8 +2,8 @@ import { quoteIdent, PG_POOL } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 
-/** `mat-<uuid>` or `ret-<uuid>`, as `create` makes them. */
-const JOB_ID = /^(mat|ret)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** `mat-…` or `ret-…` of letters, digits and dashes (`create` makes `<kind>-<uuid>`). */
+const JOB_ID = /^(mat|ret)-[A-Za-z0-9-]{1,64}$/;
 import type { Pool } from 'pg';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from '../config/feature-store.config';
 

@@ -60,10 +60,20 @@ export const privacyConfigSchema = z.object({
    */
   PRIVACY_REDIS_USER_KEYS: list('pulse:recs:u:{user}:*,pulse:recs:a:{user}'),
   /**
-   * Key prefixes whose every key is read for references to the user (a hash field, a set member, a list element
-   * naming the id: a post's author, another user's muted account or recent action), removed one by one.
+   * Where other keys name the user, as `<glob pattern>=<rule>`: `member` (a set or sorted-set member that is the user
+   * id: another user's muted accounts), `field:<name>` (a hash field holding the user id: a post's author),
+   * `element:<start>` (a list element beginning with `<start>` and ending in `|<user id>`: another user's recent
+   * action on the user). Only what a rule names is removed: a user id may be any word, and a post id can equal it.
    */
-  PRIVACY_REDIS_SWEEP_PREFIXES: list('pulse:recs:'),
+  PRIVACY_REDIS_REFERENCES: list('pulse:recs:u:*:muted=member,pulse:recs:p:*=field:a,pulse:recs:u:*:acts=element:USER|').transform(
+    (entries, ctx) =>
+      entries.flatMap((entry) => {
+        const reference = parseRedisReference(entry);
+        if (reference) return [reference];
+        ctx.addIssue({ code: 'custom', message: `"${entry}": expected <glob pattern>=member, =field:<name> or =element:<start>` });
+        return [];
+      }),
+  ),
   /**
    * Compacted topics keyed by user, as `topic:field` (the key holds `field=<user id>` between `|`, as windowed
    * aggregates do): their keys of the user get tombstones.
@@ -111,4 +121,21 @@ export const PRIVACY_CONFIG = Symbol('PRIVACY_CONFIG');
 
 export function loadPrivacyConfig(overrides: Record<string, string | undefined> = {}): PrivacyConfig {
   return loadConfig('privacy', privacyConfigSchema, { ...process.env, ...overrides });
+}
+
+/** A rule of PRIVACY_REDIS_REFERENCES: the keys (a glob pattern) and what in them names a user. */
+export type RedisReference =
+  | { pattern: string; kind: 'member' }
+  | { pattern: string; kind: 'field'; field: string }
+  | { pattern: string; kind: 'element'; start: string };
+
+export function parseRedisReference(entry: string): RedisReference | undefined {
+  const at = entry.lastIndexOf('=');
+  if (at <= 0) return undefined;
+  const pattern = entry.slice(0, at);
+  const rule = entry.slice(at + 1);
+  if (rule === 'member') return { pattern, kind: 'member' };
+  if (rule.startsWith('field:') && rule.length > 'field:'.length) return { pattern, kind: 'field', field: rule.slice('field:'.length) };
+  if (rule.startsWith('element:')) return { pattern, kind: 'element', start: rule.slice('element:'.length) };
+  return undefined;
 }

@@ -1,18 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_CLIENT } from '@pulse/platform';
 import type Redis from 'ioredis';
-import { PRIVACY_CONFIG, type PrivacyConfig } from '../config/privacy.config';
+import { PRIVACY_CONFIG, type PrivacyConfig, type RedisReference } from '../config/privacy.config';
 import type { EraseOutcome, StoreEraser, Subject } from '../erasure/erasure.model';
 
 /**
  * The user in Redis, two ways:
  * - the keys that hold a user's data by key (PRIVACY_REDIS_USER_KEYS, `{user}` standing for the id: the
  *   recommender's live state and author index), found by SCAN and removed whole;
- * - every other reference under PRIVACY_REDIS_SWEEP_PREFIXES (the recommender's keys): a hash field whose value or
- *   name is the id (the author of a post in the catalogue), a set or sorted-set member that is the id (another user's
- *   muted accounts), a list element that is the id or ends in `|<id>` (another user's recent action on the user), a
- *   key with the id as one of its `:`-separated segments. The sweep reads every key under the prefixes: its cost
- *   grows with them (an erasure is rare; see docs/privacy.md).
+ * - the references to the user in other keys, as PRIVACY_REDIS_REFERENCES names them (another user's muted
+ *   accounts, a post's author, another user's recent action on the user), removed one by one. Only what a rule names
+ *   is touched: a user id may be any word (`u`, `posts`, `5`), and a post id or a count can equal it, so a rule
+ *   matching any segment, member or value would remove other users' data. The sweep reads every key its patterns
+ *   match: its cost grows with them (an erasure is rare; see docs/privacy.md).
  */
 @Injectable()
 export class RedisEraser implements StoreEraser {
@@ -32,9 +32,9 @@ export class RedisEraser implements StoreEraser {
     }
     const deleted = keys.size === 0 ? 0 : await this.redis.unlink(...keys);
     let references = 0;
-    for (const prefix of this.config.PRIVACY_REDIS_SWEEP_PREFIXES) {
-      await this.scan(`${prefix}*`, async (found) => {
-        references += await this.sweep(found, id);
+    for (const reference of this.config.PRIVACY_REDIS_REFERENCES) {
+      await this.scan(reference.pattern, async (found) => {
+        references += await this.sweep(found, id, reference);
       });
     }
     return { counts: { keys: deleted, references } };
@@ -49,50 +49,31 @@ export class RedisEraser implements StoreEraser {
     } while (cursor !== '0');
   }
 
-  /** Removes the references to `id` in a batch of keys (pipelined: a type, a read and the removals per key). */
-  private async sweep(keys: string[], id: string): Promise<number> {
-    const types = await this.redis.pipeline(keys.map((k) => ['type', k])).exec();
+  /** Removes what `reference` names of `id` in a batch of keys (pipelined: a read per key, then the removals). */
+  private async sweep(keys: string[], id: string, reference: RedisReference): Promise<number> {
     const reads = this.redis.pipeline();
-    const kinds: string[] = [];
-    keys.forEach((k, i) => {
-      const type = String(types?.[i]?.[1] ?? 'none');
-      kinds.push(type);
-      if (type === 'hash') reads.hgetall(k);
-      else if (type === 'set') reads.smembers(k);
-      else if (type === 'zset') reads.zrange(k, 0, -1);
-      else if (type === 'list') reads.lrange(k, 0, -1);
-      else reads.exists(k);
-    });
-    const values = await reads.exec();
+    for (const key of keys) {
+      if (reference.kind === 'member') reads.type(key);
+      else if (reference.kind === 'field') reads.hget(key, reference.field);
+      else reads.lrange(key, 0, -1);
+    }
+    const values = ((await reads.exec()) ?? []).map(([error, value]) => (error ? undefined : value));
     const writes = this.redis.pipeline();
     let references = 0;
     keys.forEach((key, i) => {
-      if (key.split(':').includes(id)) {
-        writes.unlink(key);
-        references++;
-        return;
-      }
-      const value = values?.[i]?.[1];
-      if (kinds[i] === 'hash') {
-        const fields = Object.entries(value as Record<string, string>)
-          .filter(([f, v]) => f === id || v === id)
-          .map(([f]) => f);
-        if (fields.length > 0) writes.hdel(key, ...fields);
-        references += fields.length;
-      } else if (kinds[i] === 'set' || kinds[i] === 'zset') {
-        if ((value as string[]).includes(id)) {
-          if (kinds[i] === 'set') writes.srem(key, id);
-          else writes.zrem(key, id);
-          references++;
-        }
-      } else if (kinds[i] === 'list') {
-        for (const element of new Set((value as string[]).filter((e) => e === id || e.endsWith(`|${id}`)))) {
+      const value = values[i];
+      if (reference.kind === 'member') {
+        if (value === 'set') writes.srem(key, id);
+        else if (value === 'zset') writes.zrem(key, id);
+      } else if (reference.kind === 'field') {
+        if (value === id) writes.hdel(key, reference.field);
+      } else if (Array.isArray(value)) {
+        for (const element of new Set((value as string[]).filter((e) => e.startsWith(reference.start) && e.endsWith(`|${id}`))))
           writes.lrem(key, 0, element);
-          references++;
-        }
       }
     });
-    if (references > 0) await writes.exec();
+    if (writes.length === 0) return 0;
+    for (const [error, removed] of (await writes.exec()) ?? []) if (!error) references += Number(removed);
     return references;
   }
 }
