@@ -93,7 +93,7 @@ async function residentBytes(httpUrl: string): Promise<number | undefined> {
     (r) => (r.ok ? r.text() : ''),
     () => '',
   );
-  const match = /^process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
+  const match = /^process_resident_memory_bytes(?:\{[^}]*\})? (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
   return match ? Number(match[1]) : undefined;
 }
 

@@ -56,7 +56,7 @@ import {
   tail,
   waitForReady,
 } from '../lib/bench.ts';
-import { ghz, ghzCall, type GhzLoad } from '../lib/ghz.ts';
+import { atOfferedRates, ghz, ghzCall, type GhzLoad, type GhzResult } from '../lib/ghz.ts';
 import { loadProto } from '../lib/proto.ts';
 
 const opts = {
@@ -454,7 +454,7 @@ async function main() {
       dataFile,
     ];
     const health = [...ghzCall('grpc/health/v1/health.proto', 'grpc.health.v1.Health.Check'), '-d', '{}'];
-    const measured = (args: string[], load: GhzLoad) => {
+    const measured = (args: readonly string[], load: GhzLoad) => {
       const pid = service.child.pid as number;
       const before = processCpuSeconds(pid) ?? NaN;
       const result = ghz(address, args, load);
@@ -466,14 +466,7 @@ async function main() {
     const closedLoad: GhzLoad = { concurrency: opts.concurrency, requests: opts.ghzRequests };
     measured(getOnline, { concurrency: opts.concurrency, requests: 2000 }); // warm-up
     const ghzClosed = { get_online_features: measured(getOnline, closedLoad), health_check: measured(health, closedLoad) };
-    // At each rate the server's Health/Check too: the latency tail of grpc-js, Nest's transport and this machine.
-    const offered = opts.rates.map((rate) => {
-      const load: GhzLoad = { rps: rate, seconds: opts.rateSeconds, concurrency: 64 };
-      const r = { get_online_features: measured(getOnline, load), health_check: measured(health, load) };
-      const g = r.get_online_features;
-      note(`ghz: ${rate}/s offered: ${g.rps} rps, p50 ${g.p50_ms} ms, p99 ${g.p99_ms} ms (health check ${r.health_check.p99_ms} ms)`);
-      return { offered_rps: rate, ...r };
-    });
+    const offered = atOfferedRates(opts.rates, opts.rateSeconds, { get_online_features: getOnline }, health, measured);
     close();
     anchorRedis.disconnect();
 
@@ -529,7 +522,7 @@ async function main() {
       goal_p99_ms_at_2000_offered: 5,
       goal_met:
         ghzClosed.get_online_features.rps / anchor.under_load.rps >= 0.5 &&
-        (offered.find((o) => o.offered_rps === 2000)?.get_online_features.p99_ms ?? Infinity) <= 5,
+        ((offered.find((o) => o.offered_rps === 2000)?.['get_online_features'] as GhzResult | undefined)?.p99_ms ?? Infinity) <= 5,
       pulse_responses_decoded_and_checked: checked,
       pulse_responses: answered,
       noisy: maxOther > 25,

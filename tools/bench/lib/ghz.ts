@@ -2,7 +2,7 @@
 // (--rps) for a duration, with latency percentiles from every call (p99.9 included, which ghz's own summary lacks).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { percentile, REPO, round } from './bench.ts';
+import { note, percentile, processCpuSeconds, REPO, round } from './bench.ts';
 
 /** Set by run.sh (bench_ensure_ghz), which installs ghz with `go install` when it is missing. */
 const GHZ = process.env['GHZ'] ?? 'ghz';
@@ -60,4 +60,38 @@ export function ghz(address: string, args: readonly string[], load: GhzLoad): Gh
     errors: r.errorDistribution ?? {},
     ...('rps' in load ? { offered_rps: load.rps } : {}),
   };
+}
+
+/**
+ * Calls offered at each rate for `seconds` (64 workers): the subject (`{ name: ghz args }`), then the same server's
+ * Health/Check at the same rate — the latency tail of grpc-js, Nest's transport and this machine beside the
+ * subject's. `measure` runs one load. One line per rate on stderr; the result holds the subject under its name.
+ */
+export function atOfferedRates<R extends GhzResult>(
+  rates: readonly number[],
+  seconds: number,
+  subject: Record<string, readonly string[]>,
+  healthArgs: readonly string[],
+  measure: (args: readonly string[], load: GhzLoad) => R,
+): ({ offered_rps: number; health_check: R } & Record<string, R | number>)[] {
+  const [name, args] = Object.entries(subject)[0];
+  return rates.map((rate) => {
+    const load: GhzLoad = { rps: rate, seconds, concurrency: 64 };
+    const measured = measure(args, load);
+    const healthCheck = measure(healthArgs, load);
+    note(
+      `${rate}/s offered: ${name} ${measured.rps} rps, p50 ${measured.p50_ms} ms, p99 ${measured.p99_ms} ms (health check p99 ${healthCheck.p99_ms} ms)`,
+    );
+    return { offered_rps: rate, [name]: measured, health_check: healthCheck };
+  });
+}
+
+export type GhzServerResult = GhzResult & { service_cpu_ms_per_call: number };
+
+/** `ghz` beside the CPU the server process `pid` spent on the calls (steadier than latency on shared cores). */
+export function ghzWithServerCpu(address: string, pid: number, args: readonly string[], load: GhzLoad): GhzServerResult {
+  const before = processCpuSeconds(pid) ?? NaN;
+  const result = ghz(address, args, load);
+  const cpu = (processCpuSeconds(pid) ?? NaN) - before;
+  return { ...result, service_cpu_ms_per_call: round((cpu * 1000) / result.count, 3) };
 }

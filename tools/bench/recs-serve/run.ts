@@ -6,20 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  envInt,
-  freePort,
-  note,
-  NODE,
-  processCpuSeconds,
-  REPO,
-  round,
-  runDir,
-  spawnLogged,
-  stopChild,
-  waitForReady,
-} from '../lib/bench.ts';
-import { ghz, ghzCall, type GhzLoad, type GhzResult } from '../lib/ghz.ts';
+import { envInt, freePort, note, NODE, REPO, round, runDir, spawnLogged, stopChild, waitForReady } from '../lib/bench.ts';
+import { atOfferedRates, ghz, ghzCall, ghzWithServerCpu, type GhzLoad, type GhzServerResult } from '../lib/ghz.ts';
 import { RECS, ratingsFile } from '../recs-train/ratings.ts';
 
 const EPOCHS = envInt('BENCH_EPOCHS', 3);
@@ -73,13 +61,8 @@ async function main(): Promise<void> {
     ghz(address, recommend, { concurrency: CONCURRENCY, requests: 2000 }); // warm-up
     const rounds: { anchor: Measured; recommend: Measured }[] = [];
     // The service's own CPU per call: steadier than latency when other work shares the two cores.
-    type Measured = GhzResult & { service_cpu_ms_per_call: number };
-    const measured = (args: string[], load: GhzLoad): Measured => {
-      const before = processCpuSeconds(service.pid as number) ?? NaN;
-      const result = ghz(address, args, load);
-      const cpu = (processCpuSeconds(service.pid as number) ?? NaN) - before;
-      return { ...result, service_cpu_ms_per_call: round((cpu * 1000) / result.count, 3) };
-    };
+    type Measured = GhzServerResult;
+    const measured = (args: readonly string[], load: GhzLoad): Measured => ghzWithServerCpu(address, service.pid as number, args, load);
     for (let r = 1; r <= ROUNDS; r++) {
       const anchor = measured(health, closed);
       const subject = measured(recommend, closed);
@@ -89,14 +72,7 @@ async function main(): Promise<void> {
       rounds.push({ anchor, recommend: subject });
     }
     const best = rounds.reduce((a, b) => (b.recommend.p50_ms < a.recommend.p50_ms ? b : a));
-    // At each rate the server's Health/Check too: the latency tail of grpc-js, Nest's transport and this machine.
-    const offered = RATES.map((rate) => {
-      const load: GhzLoad = { rps: rate, seconds: RATE_SECONDS, concurrency: 64 };
-      const result = { recommend: measured(recommend, load), health_check: measured(health, load) };
-      const r = result.recommend;
-      note(`${rate}/s offered: ${r.rps} rps, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms (health check ${result.health_check.p99_ms} ms)`);
-      return { offered_rps: rate, ...result };
-    });
+    const offered = atOfferedRates(RATES, RATE_SECONDS, { recommend: recommend }, health, measured);
     process.stdout.write(
       `${JSON.stringify({
         bench: 'recs-serve',
@@ -113,7 +89,8 @@ async function main(): Promise<void> {
         offered_rates: offered,
         goal: 'p99 <= 5 ms at 1,000 calls/s offered; rps >= 0.3x the health check',
         goal_met:
-          (offered.find((o) => o.offered_rps === 1000)?.recommend.p99_ms ?? Infinity) <= 5 && best.recommend.rps / best.anchor.rps >= 0.3,
+          ((offered.find((o) => o.offered_rps === 1000)?.['recommend'] as Measured | undefined)?.p99_ms ?? Infinity) <= 5 &&
+          best.recommend.rps / best.anchor.rps >= 0.3,
       })}\n`,
     );
   } finally {
