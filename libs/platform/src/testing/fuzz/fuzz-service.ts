@@ -51,6 +51,8 @@ export interface RpcFuzzReport {
 
 export interface FuzzServiceReport {
   service: string;
+  /** Requests each RPC was to get. */
+  perRpc: number;
   rpcs: RpcFuzzReport[];
   serverFaults: number;
   /** The first RPC after which the server stopped answering its health check, if any. */
@@ -75,17 +77,22 @@ export function contractRoot(relativeProtoFile: string): protobuf.Root {
 
 const identity = (b: Buffer) => b;
 
-/** Health/Check of the whole server (empty service name): whether it answers SERVING. */
-function healthy(client: grpc.Client, metadata: grpc.Metadata): Promise<boolean> {
+/**
+ * grpc.health.v1 Health/Check of `service` (empty: the whole server) on a raw client: the status number it answers
+ * (1 SERVING, 2 NOT_SERVING, 0 when the field is absent) or undefined when it does not answer.
+ */
+export function healthCheck(client: grpc.Client, service = '', metadata = new grpc.Metadata()): Promise<number | undefined> {
+  const name = Buffer.from(service);
+  const request = name.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a, name.length]), name]);
   return new Promise((resolve) =>
     client.makeUnaryRequest(
       '/grpc.health.v1.Health/Check',
       identity,
       identity,
-      Buffer.alloc(0),
+      request,
       metadata,
       { deadline: Date.now() + 5_000 },
-      (error) => resolve(!error),
+      (error, response?: Buffer) => resolve(error ? undefined : (response?.[1] ?? 0)),
     ),
   );
 }
@@ -109,7 +116,7 @@ export async function fuzzService(options: FuzzServiceOptions): Promise<FuzzServ
     if (options.credentials) m.set('authorization', authorizationHeader(options.credentials));
     return m;
   };
-  const report: FuzzServiceReport = { service: options.service, rpcs: [], serverFaults: 0 };
+  const report: FuzzServiceReport = { service: options.service, perRpc: options.perRpc, rpcs: [], serverFaults: 0 };
   try {
     for (const method of service.methodsArray) {
       if (options.skip?.(method.name)) continue;
@@ -137,7 +144,7 @@ export async function fuzzService(options: FuzzServiceOptions): Promise<FuzzServ
           }
         });
       }
-      rpc.aliveAfter = await healthy(client, metadata());
+      rpc.aliveAfter = (await healthCheck(client, '', metadata())) !== undefined;
       rpc.ms = Date.now() - started;
       report.rpcs.push(rpc);
       report.serverFaults += rpc.serverFaults;

@@ -12,14 +12,22 @@ export function fuzzPerRpc(): number {
   return Number.isInteger(n) && n > 0 ? n : 500;
 }
 
-/** What went wrong in a fuzzing report: server faults per RPC with examples, and a server that stopped answering. */
+/**
+ * What went wrong in a fuzzing report: server faults per RPC with examples, an RPC that got fewer requests than
+ * asked, and a server that stopped answering.
+ */
 export function fuzzProblems(report: FuzzServiceReport): string[] {
   const problems = report.rpcs
-    .filter((r) => r.serverFaults > 0)
-    .map(
-      (r) =>
-        `${report.service}/${r.method}: ${r.serverFaults} of ${r.sent} answered INTERNAL/UNKNOWN, e.g. ${JSON.stringify(r.examples[0])}`,
-    );
+    .filter((r) => r.sent !== report.perRpc)
+    .map((r) => `${report.service}/${r.method}: ${r.sent} of ${report.perRpc} requests sent`);
+  problems.push(
+    ...report.rpcs
+      .filter((r) => r.serverFaults > 0)
+      .map(
+        (r) =>
+          `${report.service}/${r.method}: ${r.serverFaults} of ${r.sent} answered INTERNAL/UNKNOWN, e.g. ${JSON.stringify(r.examples[0])}`,
+      ),
+  );
   if (report.crashedAfter) problems.push(`${report.service} stopped answering its health check after ${report.crashedAfter}`);
   return problems;
 }
