@@ -175,6 +175,8 @@ if [[ -e $work/platform.yaml ]]; then
   expect_kinds platform.yaml "no service of the platform serves reflection" '^  GRPC_REFLECTION: "false"$' "${#SERVICES[@]}"
 fi
 [[ -e $work/everything.yaml ]] && expect_kinds everything.yaml "metrics.serviceMonitor.enabled renders a ServiceMonitor" '^apiVersion: monitoring.coreos.com/v1$' 1
+[[ -e $work/everything.yaml ]] && expect_kinds everything.yaml "the Cassandra password comes from a Secret" '^            - name: CASSANDRA_PASSWORD$' 1
+[[ -e $work/everything.yaml ]] && expect_kinds everything.yaml "the Cassandra CA is mounted from a Secret" '^            secretName: "cassandra-client-tls"$' 1
 
 manifests=("$work"/*.yaml)
 if "$python" "$here/k8s-schemas.py" --version "$KUBERNETES_VERSION" --out "$schemas" --skip ServiceMonitor "${manifests[@]}" 2>"$work/err"; then

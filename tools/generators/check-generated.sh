@@ -58,7 +58,8 @@ node -e '
   const { Client } = require("pg");
   const cassandra = require("cassandra-driver");
   const pg = new Client({ connectionString: process.env.PG_URL || "postgres://pulse:pulse@127.0.0.1:25432/pulse" });
-  const cql = new cassandra.Client({ contactPoints: (process.env.CASSANDRA_CONTACT_POINTS || "127.0.0.1:29042").split(","), localDataCenter: process.env.CASSANDRA_LOCAL_DC || "datacenter1" });
+  const cql = new cassandra.Client({ contactPoints: (process.env.CASSANDRA_CONTACT_POINTS || "127.0.0.1:29042").split(","), localDataCenter: process.env.CASSANDRA_LOCAL_DC || "datacenter1",
+    authProvider: process.env.CASSANDRA_USERNAME ? new cassandra.auth.PlainTextAuthProvider(process.env.CASSANDRA_USERNAME, process.env.CASSANDRA_PASSWORD) : undefined });
   Promise.all([
     pg.connect().then(() => pg.query("DROP SCHEMA IF EXISTS demo CASCADE")).finally(() => pg.end()),
     cql.execute("DROP KEYSPACE IF EXISTS pulse_demo_store").finally(() => cql.shutdown()),

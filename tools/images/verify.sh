@@ -10,7 +10,7 @@
 # started from the checkout. etl runs without streams; storage runs without its Kafka consumers, on a throwaway keyspace it migrates itself;
 # cdc runs `node migrate.js` and then the service on a throwaway schema, publication and slot (no snapshot, no
 # heartbeat). All of them are dropped afterwards. Environment: GRPCURL (default ~/go/bin/grpcurl or grpcurl on PATH), KAFKA_BROKERS, REDIS_URL,
-# CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC, PG_URL, READY_TIMEOUT (s, default 90), plus those of tools/images/lib.sh.
+# CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC, CASSANDRA_USERNAME, CASSANDRA_PASSWORD, PG_URL, READY_TIMEOUT (s, default 90), plus those of tools/images/lib.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -37,6 +37,7 @@ case "$app" in
            keyspace="pulse_storage_verify_$$"
            env=(-e "KAFKA_BROKERS=$KAFKA_BROKERS" -e "CASSANDRA_CONTACT_POINTS=$CASSANDRA_CONTACT_POINTS"
                 -e "CASSANDRA_LOCAL_DC=$CASSANDRA_LOCAL_DC" -e "CASSANDRA_KEYSPACE=$keyspace"
+                -e "CASSANDRA_USERNAME=${CASSANDRA_USERNAME:-}" -e "CASSANDRA_PASSWORD=${CASSANDRA_PASSWORD:-}"
                 -e CASSANDRA_REPLICATION=SimpleStrategy:1 -e STORAGE_AUTO_MIGRATE=true
                 -e STORAGE_ACTIVITY_CONSUMER=false -e STORAGE_CDC_CONSUMER=false
                 -e MEDIA_BACKEND=fs -e MEDIA_ROOT=/tmp/media -e MEDIA_SWEEPER=false) ;;
@@ -91,9 +92,11 @@ cleanup() {
   fi
   if [[ -n "${keyspace:-}" ]]; then
     ( cd "$ROOT" && "$ROOT/node_modules/.bin/node" -e '
-        const { Client } = require("cassandra-driver");
+        const { auth, Client } = require("cassandra-driver");
         const [cp, dc, ks] = process.argv.slice(1);
-        const c = new Client({ contactPoints: cp.split(","), localDataCenter: dc });
+        const user = process.env.CASSANDRA_USERNAME;
+        const c = new Client({ contactPoints: cp.split(","), localDataCenter: dc,
+          authProvider: user ? new auth.PlainTextAuthProvider(user, process.env.CASSANDRA_PASSWORD) : undefined });
         c.execute(`DROP KEYSPACE IF EXISTS ${ks}`).then(() => c.shutdown(), (e) => { console.error(e.message); return c.shutdown(); });
       ' "$CASSANDRA_CONTACT_POINTS" "$CASSANDRA_LOCAL_DC" "$keyspace" ) || echo "verify: could not drop keyspace $keyspace" >&2
   fi

@@ -1,7 +1,14 @@
 import { ingestV1, millisToTimestamp, storageV1, Topics } from '@pulse/contracts';
 import { freePort, grpcClient, peerEnvPrefix, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, issueTestApiKey, runBuilt, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
-import { Client as CassandraClient } from 'cassandra-driver';
+import {
+  eventually,
+  issueTestApiKey,
+  runBuilt,
+  type ServiceProcess,
+  stackCassandraClient,
+  startService,
+  type TestApiKey,
+} from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -148,7 +155,7 @@ afterAll(async () => {
   await pg.connect();
   await pg.query(`DROP SCHEMA IF EXISTS ${fsSchema} CASCADE`).catch(() => undefined);
   await pg.end();
-  const cassandra = new CassandraClient({ contactPoints: CASSANDRA.split(','), localDataCenter: 'datacenter1' });
+  const cassandra = stackCassandraClient();
   await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
   await cassandra.shutdown();
   rmSync(dir, { recursive: true, force: true });

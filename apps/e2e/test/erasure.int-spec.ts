@@ -304,7 +304,7 @@ const everything = () => [...erased.map((p) => p.id), ...erased.map((p) => p.ema
 async function scanAll(needles: string[]): Promise<string[]> {
   const found: string[] = [];
   found.push(...(await scanPostgres(pg, [schema, `${schema}_state`, fsSchema, privacySchema], needles)));
-  found.push(...(await scanCassandra(CASSANDRA, keyspace, needles)));
+  found.push(...(await scanCassandra(keyspace, needles)));
   found.push(...(await scanRedis(redis, Object.values(prefixes), needles)));
   found.push(...scanLakeWithDeltaRs(lake, needles));
   found.push(...(await scanLakeFiles(lake, needles)));
@@ -612,7 +612,7 @@ describe('erasure of a user from every store', () => {
           60_000,
         ),
       ).toBe(3);
-      expect(await scanCassandra(CASSANDRA, replayKeyspace, everything())).toEqual([]);
+      expect(await scanCassandra(replayKeyspace, everything())).toEqual([]);
     } finally {
       await replay.stop();
       await dropAppDatabase(pg, `${schema}_none`, replayKeyspace);

@@ -1,13 +1,11 @@
 import { defineTopic, utf8Codec } from '@pulse/contracts';
 import { PlatformaticKafkaClient } from '@pulse/platform';
-import { readTopicUntil } from '@pulse/platform/testing';
-import { Client as CassandraClient, types } from 'cassandra-driver';
+import { readTopicUntil, stackCassandraClient } from '@pulse/platform/testing';
 import Redis from 'ioredis';
 import { Client as PgClient } from 'pg';
 import { randomUUID } from 'node:crypto';
 
 // The stores every later service builds on, reached the way services reach them (tools/stack ports).
-const CASSANDRA = process.env['CASSANDRA_CONTACT_POINTS'] ?? '127.0.0.1:29042';
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:26379';
 const PG_URL = process.env['PG_URL'] ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse';
 const KAFKA_BROKERS = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:29092';
@@ -45,11 +43,8 @@ describe('the local stack', () => {
 
   it('creates a Cassandra keyspace and table, writes at LOCAL_QUORUM and reads the row back', async () => {
     const keyspace = `e2e_${run}`;
-    const client = new CassandraClient({
-      contactPoints: CASSANDRA.split(','),
-      localDataCenter: process.env['CASSANDRA_LOCAL_DC'] ?? 'datacenter1',
-      queryOptions: { consistency: types.consistencies.localQuorum },
-    });
+    // Pulse's session settings: the stack's login role, LOCAL_QUORUM.
+    const client = stackCassandraClient();
     await client.connect();
     try {
       await client.execute(

@@ -8,6 +8,7 @@ import {
   PlatformModule,
   PostgresModule,
   RedisModule,
+  redisSettings,
 } from '@pulse/platform';
 import { FeaturesModule } from './features/features.module';
 import { FEATURE_STORE_CONFIG, type FeatureStoreConfig } from './config/feature-store.config';
@@ -27,9 +28,7 @@ export class AppModule {
         ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),
         // Online serving is the point of the service: without Redis it is not ready.
         RedisModule.forRoot({
-          url: config.REDIS_URL,
-          sentinels: config.REDIS_SENTINELS,
-          sentinelMaster: config.REDIS_SENTINEL_MASTER,
+          ...redisSettings(config.SERVICE_NAME, config),
           critical: true,
           autoPipelining: true,
         }),

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
-import { KafkaModule, kafkaSettings, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
+import { KafkaModule, kafkaSettings, type Logger, PlatformModule, RedisModule, redisSettings } from '@pulse/platform';
 import { INGEST_CONFIG, type IngestConfig } from './config/ingest.config';
 import { TrackEventsModule } from './track-events/track-events.module';
 
@@ -19,9 +19,7 @@ export class AppModule {
         }),
         // Dedup is best effort: without Redis, ingest keeps accepting (and says so on /metrics).
         RedisModule.forRoot({
-          url: config.REDIS_URL,
-          sentinels: config.REDIS_SENTINELS,
-          sentinelMaster: config.REDIS_SENTINEL_MASTER,
+          ...redisSettings(config.SERVICE_NAME, config),
           critical: false,
         }),
         TrackEventsModule,

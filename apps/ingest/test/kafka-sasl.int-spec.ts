@@ -1,6 +1,6 @@
 import { ingestV1, Topics } from '@pulse/contracts';
 import { grpcClient, kafkaSecurity, PlatformaticKafkaClient } from '@pulse/platform';
-import { issueTestApiKey, readTopicUntil, type TestApiKey } from '@pulse/platform/testing';
+import { errorMessages, issueTestApiKey, readTopicUntil, type TestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
 
@@ -30,13 +30,6 @@ async function startOrError(overrides: Record<string, string>): Promise<{ app?: 
   } catch (error) {
     return { error };
   }
-}
-
-/** The messages of an error and of every error under it (AggregateError's errors, causes). */
-function causes(error: unknown): string[] {
-  if (!(error instanceof Error)) return [];
-  const nested = [...((error as AggregateError).errors ?? []), ...(error.cause ? [error.cause] : [])];
-  return [error.message, ...nested.flatMap(causes)];
 }
 
 beforeAll(() => {
@@ -98,12 +91,12 @@ describe('ingest on Kafka over SASL_SSL (SCRAM)', () => {
     const wrongPassword = await startOrError({ ...sasl, KAFKA_SASL_PASSWORD: 'not-the-password' });
     await wrongPassword.app?.close();
     expect(wrongPassword.app).toBeUndefined();
-    expect(causes(wrongPassword.error)).toContain('SASL authentication failed.');
+    expect(errorMessages(wrongPassword.error)).toContain('SASL authentication failed.');
     const withoutSasl = await startOrError({ KAFKA_BROKERS: stack.brokers, KAFKA_TLS_CA_FILE: stack.ca });
     await withoutSasl.app?.close();
     expect(withoutSasl.app).toBeUndefined();
-    expect(causes(withoutSasl.error)).toContain('Connection closed');
-    expect(causes(withoutSasl.error)).not.toContain('SASL authentication failed.');
+    expect(errorMessages(withoutSasl.error)).toContain('Connection closed');
+    expect(errorMessages(withoutSasl.error)).not.toContain('SASL authentication failed.');
   }, 120_000);
 
   it('refuses SASL and TLS settings that cannot work, naming the variable', async () => {

@@ -1,6 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
-import { KafkaModule, kafkaSettings, type Logger, migrationsDir, PlatformModule, PostgresModule, RedisModule } from '@pulse/platform';
+import {
+  KafkaModule,
+  kafkaSettings,
+  type Logger,
+  migrationsDir,
+  PlatformModule,
+  PostgresModule,
+  RedisModule,
+  redisSettings,
+} from '@pulse/platform';
 import { PRIVACY_CONFIG, type PrivacyConfig } from './config/privacy.config';
 import { ErasureModule } from './erasure/erasure.module';
 
@@ -28,9 +37,7 @@ export class AppModule {
           topics: [Topics.privacyErasures],
         }),
         RedisModule.forRoot({
-          url: config.REDIS_URL,
-          sentinels: config.REDIS_SENTINELS,
-          sentinelMaster: config.REDIS_SENTINEL_MASTER,
+          ...redisSettings(config.SERVICE_NAME, config),
           critical: true,
         }),
         ErasureModule,

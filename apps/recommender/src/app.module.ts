@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
-import { ErasureListModule, KafkaModule, kafkaSettings, type Logger, PlatformModule, RedisModule } from '@pulse/platform';
+import { ErasureListModule, KafkaModule, kafkaSettings, type Logger, PlatformModule, RedisModule, redisSettings } from '@pulse/platform';
 import { postsTopic } from './catalog/posts.kafka.consumer';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from './config/recommender.config';
 import { PrivacyModule } from './privacy/privacy.module';
@@ -25,9 +25,7 @@ export class AppModule {
         }),
         // The live state and the catalogue: without Redis, Recommend still answers from the model (and says so).
         RedisModule.forRoot({
-          url: config.REDIS_URL,
-          sentinels: config.REDIS_SENTINELS,
-          sentinelMaster: config.REDIS_SENTINEL_MASTER,
+          ...redisSettings(config.SERVICE_NAME, config),
           critical: false,
         }),
         ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Topics } from '@pulse/contracts';
 import {
   CassandraModule,
+  cassandraSettings,
   ErasureListModule,
   KafkaModule,
   kafkaSettings,
@@ -36,8 +37,7 @@ export class AppModule {
         }),
         ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),
         CassandraModule.forRoot({
-          contactPoints: config.CASSANDRA_CONTACT_POINTS,
-          localDataCenter: config.CASSANDRA_LOCAL_DC,
+          ...cassandraSettings(config.SERVICE_NAME, config),
           keyspace: config.CASSANDRA_KEYSPACE,
           replication: config.CASSANDRA_REPLICATION,
           migrate: config.STORAGE_AUTO_MIGRATE && { dir: migrationsDir('storage', __dirname, config.STORAGE_MIGRATIONS_DIR) },

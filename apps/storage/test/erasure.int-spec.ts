@@ -1,8 +1,7 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
 import { LOCAL_SUBJECT_KEY, PlatformaticKafkaClient, subjectHash } from '@pulse/platform';
-import { eventually } from '@pulse/platform/testing';
-import { Client } from 'cassandra-driver';
+import { eventually, stackCassandraClient } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +22,7 @@ const kafka = new PlatformaticKafkaClient({
 });
 const apps: StorageTestApp[] = [];
 const dirs: string[] = [];
-const cassandra = new Client({ contactPoints: stackConfig.CASSANDRA_CONTACT_POINTS, localDataCenter: stackConfig.CASSANDRA_LOCAL_DC });
+const cassandra = stackCassandraClient();
 
 afterAll(async () => {
   for (const app of apps) await app.close().catch(() => undefined);

@@ -1,6 +1,5 @@
 import { grpcClient, type UnaryClient } from '@pulse/platform';
-import { issueTestApiKey } from '@pulse/platform/testing';
-import { Client } from 'cassandra-driver';
+import { issueTestApiKey, stackCassandraClient } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
 import { loadStorageConfig } from '../src/config/storage.config';
@@ -54,7 +53,7 @@ export async function startStorage(overrides: Record<string, string> = {}): Prom
 
 /** Drops a test keyspace. */
 export async function dropKeyspace(keyspace: string): Promise<void> {
-  const cassandra = new Client({ contactPoints: stackConfig.CASSANDRA_CONTACT_POINTS, localDataCenter: stackConfig.CASSANDRA_LOCAL_DC });
+  const cassandra = stackCassandraClient();
   try {
     await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
   } finally {

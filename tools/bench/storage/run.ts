@@ -25,7 +25,7 @@ import grpc from '@grpc/grpc-js';
 import { type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, types } from 'cassandra-driver';
+import { auth, Client, types } from 'cassandra-driver';
 import {
   CpuMeter,
   type CpuReport,
@@ -374,6 +374,10 @@ async function main(): Promise<void> {
     localDataCenter: opts.localDc,
     queryOptions: { consistency: types.consistencies.localQuorum, prepare: true },
     socketOptions: { connectTimeout: 5_000, readTimeout: 12_000 },
+    // the stack's login role (tools/stack/stack env), as the service under test uses it
+    authProvider: process.env['CASSANDRA_USERNAME']
+      ? new auth.PlainTextAuthProvider(process.env['CASSANDRA_USERNAME'], process.env['CASSANDRA_PASSWORD'] ?? '')
+      : undefined,
   });
   await db.connect();
   await createAnchorKeyspace(db);

@@ -13,6 +13,10 @@ CASSANDRA_SEEDS=${CASSANDRA_SEEDS:-$CASSANDRA_ADDRESS:$CASSANDRA_STORAGE_PORT}
 CASSANDRA_DC=${CASSANDRA_DC:-}
 CASSANDRA_RACK=${CASSANDRA_RACK:-rack1}
 CASSANDRA_RING_DELAY_MS=${CASSANDRA_RING_DELAY_MS:-100}
+# 1: clients log in (PasswordAuthenticator, CassandraAuthorizer; roles pulse_admin and pulse with generated passwords,
+# the default cassandra role dropped) and may use TLS on the same port (client_encryption_options, optional, a
+# certificate from the stack's CA). 0: neither (the replicated stack of tools/stack/ha).
+CASSANDRA_SECURE=${CASSANDRA_SECURE:-1}
 
 CASSANDRA_HOME="$STACK_DIR/cassandra"   # config, pid, logs
 CASSANDRA_DATA="$CASSANDRA_HOME/data"
@@ -22,6 +26,35 @@ CASSANDRA_MARKER="-Dpulse.stack=cassandra@$STACK_DIR"
 cassandra_port() { echo "$CASSANDRA_PORT"; }
 cassandra_log() { echo "$CASSANDRA_HOME/system.log"; }
 cassandra_pid() { read_pidfile "$CASSANDRA_HOME/cassandra.pid" "$CASSANDRA_MARKER"; }
+
+cassandra_password_file() { echo "$CASSANDRA_HOME/${1:?role}.password"; }
+
+# The roles' passwords (generated once) and the native port's PEM key store (key + certificate from the stack's CA).
+cassandra_prepare_security() {
+  [[ $CASSANDRA_SECURE == 1 ]] || return 0
+  mkdir -p "$CASSANDRA_HOME"
+  local role file
+  for role in pulse_admin pulse; do
+    file=$(cassandra_password_file "$role")
+    [[ -s $file ]] || (umask 077 && openssl rand -hex 24 >"$file")
+  done
+  [[ -s $STACK_DIR/certs/cassandra.pem ]] || certs_issue "$STACK_DIR/certs" cassandra >/dev/null
+  (umask 077 && cat "$STACK_DIR/certs/cassandra.key" "$STACK_DIR/certs/cassandra.pem" >"$CASSANDRA_HOME/client-keystore.pem")
+}
+
+# The roles, once per data directory (PulseCassandraRoles: pulse_admin replaces the default superuser, pulse for the
+# services); a node started before authentication was on gets them on its first secured start.
+cassandra_ensure_roles() {
+  [[ $CASSANDRA_SECURE == 1 && ! -f $CASSANDRA_DATA/.roles ]] || return 0
+  if "$(java_bin)" -Xmx128m -Dlogback.configurationFile="$STACK_SRC/cassandra/logback-tools.xml" -cp "$CASSANDRA_JARS/*" \
+    "$STACK_SRC/cassandra/PulseCassandraRoles.java" "$CASSANDRA_ADDRESS" "$CASSANDRA_PORT" \
+    "$(cassandra_password_file pulse_admin)" "$(cassandra_password_file pulse)" >"$CASSANDRA_HOME/roles.log" 2>&1; then
+    touch "$CASSANDRA_DATA/.roles"
+  else
+    cat "$CASSANDRA_HOME/roles.log" >&2
+    die "cassandra: could not set up the roles; see $CASSANDRA_HOME/roles.log"
+  fi
+}
 
 cassandra_install() {
   check_java
@@ -50,10 +83,7 @@ seed_provider:
     parameters:
       - seeds: "$CASSANDRA_SEEDS"
 
-authenticator: AllowAllAuthenticator
-authorizer: AllowAllAuthorizer
-role_manager: CassandraRoleManager
-network_authorizer: AllowAllNetworkAuthorizer
+$(cassandra_security_config)
 
 data_file_directories:
   - $CASSANDRA_DATA/data
@@ -86,6 +116,29 @@ hinted_handoff_enabled: true
 dynamic_snitch: false
 EOF
   printf 'dc=%s\nrack=%s\n' "${CASSANDRA_DC:-datacenter1}" "$CASSANDRA_RACK" >"$CASSANDRA_HOME/cassandra-rackdc.properties"
+}
+
+cassandra_security_config() {
+  if [[ $CASSANDRA_SECURE != 1 ]]; then
+    printf '%s\n' 'authenticator: AllowAllAuthenticator' 'authorizer: AllowAllAuthorizer' \
+      'role_manager: CassandraRoleManager' 'network_authorizer: AllowAllNetworkAuthorizer'
+    return
+  fi
+  cat <<YAML
+authenticator: PasswordAuthenticator
+authorizer: CassandraAuthorizer
+role_manager: CassandraRoleManager
+network_authorizer: AllowAllNetworkAuthorizer
+# TLS and plaintext on the native port (optional: true); a production node sets optional: false
+client_encryption_options:
+  enabled: true
+  optional: true
+  ssl_context_factory:
+    class_name: org.apache.cassandra.security.PEMBasedSslContextFactory
+  keystore: $CASSANDRA_HOME/client-keystore.pem
+  truststore: $STACK_DIR/certs/ca.pem
+  require_client_auth: false
+YAML
 }
 
 # JVM options: the shipped option list plus heap, javaagent and -D settings.
@@ -124,6 +177,7 @@ EOF
 cassandra_launch() {
   check_port_free cassandra "$CASSANDRA_PORT" "$CASSANDRA_ADDRESS"
   check_port_free cassandra "$CASSANDRA_STORAGE_PORT" "$CASSANDRA_ADDRESS"
+  cassandra_prepare_security
   cassandra_write_config
   rotate_log "$CASSANDRA_HOME/system.log"
   rotate_log "$CASSANDRA_HOME/stdout.log"
@@ -151,7 +205,8 @@ cassandra_ready() {
 }
 
 cassandra_wait() {
-  wait_until cassandra "$CASSANDRA_TIMEOUT" "$(cassandra_log)" "$(cassandra_pid)" cassandra_ready
+  wait_until cassandra "$CASSANDRA_TIMEOUT" "$(cassandra_log)" "$(cassandra_pid)" cassandra_ready || return 1
+  cassandra_ensure_roles
 }
 
 cassandra_stop() {

@@ -7,6 +7,12 @@ REDIS_TIMEOUT=${REDIS_TIMEOUT:-30}
 REDIS_REPLICAOF=${REDIS_REPLICAOF:-}
 
 REDIS_HOME="$STACK_DIR/redis"   # pid, log, working dir
+# A TLS port beside the plaintext one (certificate from the stack's CA; client certificates optional), and ACL users
+# for the services, each confined to its key prefix (users.acl; passwords generated once). The default user stays
+# open on both ports locally; production turns it off. Empty: neither (the replicated stack of tools/stack/ha).
+REDIS_TLS_PORT=${REDIS_TLS_PORT-26381}
+# ACL user name → key pattern (what the service's REDIS_*PREFIX defaults to; privacy erases references everywhere).
+REDIS_ACL_USERS=("pulse-ingest ~pulse:ingest:*" "pulse-features ~pulse:fs:*" "pulse-recs ~pulse:recs:*" "pulse-privacy ~pulse:*")
 
 redis_port() { echo "$REDIS_PORT"; }
 redis_log() { echo "$REDIS_HOME/redis.log"; }
@@ -24,6 +30,26 @@ redis_pid() {
   fi
 }
 
+redis_password_file() { echo "$REDIS_HOME/${1:?user}.password"; }
+
+# The ACL users (passwords generated once, stored hashed in users.acl, which is written on every start and takes no
+# comments) and the TLS port's key pair.
+redis_prepare_security() {
+  [[ -n $REDIS_TLS_PORT ]] || return 0
+  mkdir -p "$REDIS_HOME"
+  [[ -s $STACK_DIR/certs/redis.pem ]] || certs_issue "$STACK_DIR/certs" redis >/dev/null
+  local entry user pattern file
+  {
+    echo "user default on nopass ~* &* +@all"
+    for entry in "${REDIS_ACL_USERS[@]}"; do
+      read -r user pattern <<<"$entry"
+      file=$(redis_password_file "$user")
+      [[ -s $file ]] || (umask 077 && openssl rand -hex 24 >"$file")
+      echo "user $user on #$(tr -d '\n' <"$file" | sha256sum | cut -d' ' -f1) resetkeys $pattern resetchannels &pulse:* +@all -@dangerous +info"
+    done
+  } >"$REDIS_HOME/users.acl"
+}
+
 redis_install() {
   if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
     log "redis: installing redis-server (apt-get) ..."
@@ -35,10 +61,16 @@ redis_launch() {
   check_port_free redis "$REDIS_PORT"
   mkdir -p "$REDIS_HOME"
   rotate_log "$REDIS_HOME/redis.log"
-  local replica=()
+  local replica=() secure=()
   [[ -n $REDIS_REPLICAOF ]] && replica=(--replicaof 127.0.0.1 "$REDIS_REPLICAOF")
+  redis_prepare_security
+  if [[ -n $REDIS_TLS_PORT ]]; then
+    check_port_free redis "$REDIS_TLS_PORT"
+    secure=(--aclfile "$REDIS_HOME/users.acl" --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$STACK_DIR/certs/redis.pem"
+      --tls-key-file "$STACK_DIR/certs/redis.key" --tls-ca-cert-file "$STACK_DIR/certs/ca.pem" --tls-auth-clients optional)
+  fi
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
-    --save "" --appendonly no ${replica[@]+"${replica[@]}"} \
+    --save "" --appendonly no ${replica[@]+"${replica[@]}"} ${secure[@]+"${secure[@]}"} \
     --daemonize yes --pidfile "$REDIS_HOME/redis.pid" \
     --logfile "$REDIS_HOME/redis.log" --dir "$REDIS_HOME" ||
     die "redis: redis-server failed to start; see $REDIS_HOME/redis.log"

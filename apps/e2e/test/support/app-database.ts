@@ -1,5 +1,4 @@
-import { runBuilt, type ServiceProcess, startService } from '@pulse/platform/testing';
-import { Client as CassandraClient } from 'cassandra-driver';
+import { runBuilt, type ServiceProcess, stackCassandraClient, startService } from '@pulse/platform/testing';
 import type { Client as PgClient } from 'pg';
 
 /** The stack as the tests reach it (env of `tools/stack/stack env`, else the defaults). */
@@ -38,7 +37,7 @@ export async function dropAppDatabase(pg: PgClient, schema: string, keyspace?: s
   await pg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
   await pg.query(`DROP SCHEMA IF EXISTS ${schema}_state CASCADE`).catch(() => undefined);
   if (!keyspace) return;
-  const cassandra = new CassandraClient({ contactPoints: CASSANDRA.split(','), localDataCenter: 'datacenter1' });
+  const cassandra = stackCassandraClient();
   await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
   await cassandra.shutdown();
 }

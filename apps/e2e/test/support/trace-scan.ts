@@ -1,5 +1,5 @@
 import { type IncomingRecord, type KafkaClient } from '@pulse/platform';
-import { Client as CassandraClient } from 'cassandra-driver';
+import { stackCassandraClient } from '@pulse/platform/testing';
 import type Redis from 'ioredis';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { execFileSync } from 'node:child_process';
@@ -20,8 +20,8 @@ const REPO = resolve(__dirname, '../../../..');
 const holds = (text: string, needles: readonly string[]) => needles.some((n) => text.includes(n));
 
 /** Every row of every table of a Cassandra keyspace. */
-export async function scanCassandra(contactPoints: string, keyspace: string, needles: readonly string[]): Promise<string[]> {
-  const client = new CassandraClient({ contactPoints: contactPoints.split(','), localDataCenter: 'datacenter1' });
+export async function scanCassandra(keyspace: string, needles: readonly string[]): Promise<string[]> {
+  const client = stackCassandraClient();
   const found: string[] = [];
   try {
     const tables = await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [keyspace]);

@@ -1,4 +1,4 @@
-import { authEnv, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY, telemetryEnv } from '@pulse/platform';
+import { authEnv, cassandraEnv, env, kafkaEnv, loadConfig, LOCAL_SUBJECT_KEY, telemetryEnv } from '@pulse/platform';
 import { z } from 'zod';
 import { lifecycleRulesFile, lifecycleRulesText } from '../media/lifecycle-rules';
 
@@ -15,8 +15,8 @@ export const storageConfigSchema = z.object({
   ...authEnv,
   /** KAFKA_BROKERS, KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS, KAFKA_DELIVERY_TIMEOUT. */
   ...kafkaEnv,
-  CASSANDRA_CONTACT_POINTS: env.hostList('127.0.0.1:29042'),
-  CASSANDRA_LOCAL_DC: env.string('datacenter1'),
+  /** CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC, the login role (CASSANDRA_USERNAME/PASSWORD), CASSANDRA_TLS_*. */
+  ...cassandraEnv,
   CASSANDRA_KEYSPACE: env.identifier('pulse_storage'),
   /**
    * Keyspace replication: `SimpleStrategy:1` locally, `NetworkTopologyStrategy:dc1=3,dc2=3` in deployment.

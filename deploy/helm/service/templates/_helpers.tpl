@@ -127,6 +127,10 @@ redis:
 cassandra:
   contactPoints: {{ default $gc.contactPoints .Values.cassandra.contactPoints | default "" | quote }}
   localDc: {{ default $gc.localDc .Values.cassandra.localDc | default "" | quote }}
+  existingSecret: {{ default $gc.existingSecret .Values.cassandra.existingSecret | default "" | quote }}
+  existingSecretUsernameKey: {{ default $gc.existingSecretUsernameKey .Values.cassandra.existingSecretUsernameKey | default "username" | quote }}
+  existingSecretPasswordKey: {{ default $gc.existingSecretPasswordKey .Values.cassandra.existingSecretPasswordKey | default "password" | quote }}
+  tlsSecret: {{ default $gc.tlsSecret .Values.cassandra.tlsSecret | default "" | quote }}
 postgresql:
   url: {{ default $gp.url .Values.postgresql.url | default "" | quote }}
   existingSecret: {{ default $gp.existingSecret .Values.postgresql.existingSecret | default "" | quote }}
@@ -146,7 +150,7 @@ logShipping:
 Environment variables the chart derives from other values; `env` and `secretEnv` may not set them.
 */}}
 {{- define "service.reservedEnv" -}}
-SERVICE_NAME GRPC_PORT HTTP_PORT LOG_LEVEL KAFKA_BROKERS KAFKA_REPLICATION_FACTOR KAFKA_MIN_INSYNC_REPLICAS REDIS_URL REDIS_PASSWORD CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC PG_URL PG_PASSWORD OPENSEARCH_URL TRACING_ENABLED TRACING_OTLP_URL TRACING_SAMPLE_RATIO LOG_SHIPPING_ENABLED LOG_SHIPPING_BROKERS PULSE_AUTH PULSE_AUTH_PG_URL PULSE_AUTH_PG_PASSWORD PULSE_AUTH_PG_SCHEMA PULSE_AUTH_KEY_CACHE_TTL PULSE_AUTH_JWKS_URL PULSE_AUTH_JWT_ISSUER PULSE_AUTH_JWT_AUDIENCE PULSE_API_KEY GRPC_REFLECTION GRPC_TLS_CERT_FILE GRPC_TLS_KEY_FILE GRPC_TLS_CA_FILE GRPC_TLS_CLIENT_AUTH GRPC_TLS_RELOAD_INTERVAL
+SERVICE_NAME GRPC_PORT HTTP_PORT LOG_LEVEL KAFKA_BROKERS KAFKA_REPLICATION_FACTOR KAFKA_MIN_INSYNC_REPLICAS REDIS_URL REDIS_PASSWORD CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC CASSANDRA_USERNAME CASSANDRA_PASSWORD CASSANDRA_TLS CASSANDRA_TLS_CA_FILE CASSANDRA_TLS_CERT_FILE CASSANDRA_TLS_KEY_FILE PG_URL PG_PASSWORD OPENSEARCH_URL TRACING_ENABLED TRACING_OTLP_URL TRACING_SAMPLE_RATIO LOG_SHIPPING_ENABLED LOG_SHIPPING_BROKERS PULSE_AUTH PULSE_AUTH_PG_URL PULSE_AUTH_PG_PASSWORD PULSE_AUTH_PG_SCHEMA PULSE_AUTH_KEY_CACHE_TTL PULSE_AUTH_JWKS_URL PULSE_AUTH_JWT_ISSUER PULSE_AUTH_JWT_AUDIENCE PULSE_API_KEY GRPC_REFLECTION GRPC_TLS_CERT_FILE GRPC_TLS_KEY_FILE GRPC_TLS_CA_FILE GRPC_TLS_CLIENT_AUTH GRPC_TLS_RELOAD_INTERVAL
 {{- end }}
 
 {{/* A value rendered as an environment string: whole numbers without exponent, templates expanded. */}}
@@ -188,6 +192,13 @@ secret and on a URL with a password in it, so that a secret never lands in a Con
 {{- if .Values.cassandra.enabled -}}
 {{- $_ = set $data "CASSANDRA_CONTACT_POINTS" (required "cassandra.enabled needs cassandra.contactPoints or global.cassandra.contactPoints (host:port,...)" $infra.cassandra.contactPoints) -}}
 {{- $_ = set $data "CASSANDRA_LOCAL_DC" (required "cassandra.enabled needs cassandra.localDc or global.cassandra.localDc" $infra.cassandra.localDc) -}}
+{{- if $infra.cassandra.tlsSecret -}}
+{{- $_ = set $data "CASSANDRA_TLS_CA_FILE" "/etc/pulse/cassandra-tls/ca.crt" -}}
+{{- if .Values.cassandra.tlsClientCertificate -}}
+{{- $_ = set $data "CASSANDRA_TLS_CERT_FILE" "/etc/pulse/cassandra-tls/tls.crt" -}}
+{{- $_ = set $data "CASSANDRA_TLS_KEY_FILE" "/etc/pulse/cassandra-tls/tls.key" -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.postgresql.enabled (eq (include "service.secretUrlMode" $infra.postgresql) "plain") -}}
 {{- $_ = set $data "PG_URL" (required "postgresql.enabled needs postgresql.url or global.postgresql.url (or existingSecret with existingSecretUrlKey)" $infra.postgresql.url) -}}

@@ -124,6 +124,11 @@ export const redisEnv = {
     .refine((hosts) => hosts.every((h) => /^[^\s:]+:\d{1,5}$/.test(h)), { message: 'expected a comma-separated list of host:port' }),
   /** Name of the primary the sentinels monitor. */
   REDIS_SENTINEL_MASTER: env.string('pulse'),
+  /** CA bundle (PEM) the server's certificate chains to, for a `rediss://` URL; empty: the system's CAs. */
+  REDIS_TLS_CA_FILE: z.string().default(''),
+  /** Client certificate and key (PEM) for a server with `tls-auth-clients yes`. */
+  REDIS_TLS_CERT_FILE: z.string().default(''),
+  REDIS_TLS_KEY_FILE: z.string().default(''),
 };
 
 /**

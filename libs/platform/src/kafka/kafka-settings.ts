@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readFileSync } from 'node:fs';
+import { readClientTlsFiles } from '../config/client-tls';
 import { ConfigError, env } from '../config/load-config';
 import type { KafkaSettings } from './kafka.types';
 
@@ -72,24 +72,7 @@ export function kafkaSecurity(service: string, config: Partial<KafkaSecurityEnv>
       variable: 'KAFKA_SASL_MECHANISM',
       message: 'KAFKA_SASL_USERNAME is set: name the mechanism (SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN)',
     });
-  if (Boolean(config.KAFKA_TLS_CERT_FILE) !== Boolean(config.KAFKA_TLS_KEY_FILE))
-    problems.push({
-      variable: config.KAFKA_TLS_CERT_FILE ? 'KAFKA_TLS_KEY_FILE' : 'KAFKA_TLS_CERT_FILE',
-      message: 'the client certificate and its key go together',
-    });
-  const read = (variable: 'KAFKA_TLS_CA_FILE' | 'KAFKA_TLS_CERT_FILE' | 'KAFKA_TLS_KEY_FILE') => {
-    const file = config[variable];
-    if (!file) return undefined;
-    try {
-      return readFileSync(file);
-    } catch {
-      problems.push({ variable, message: `cannot read ${file}` });
-      return undefined;
-    }
-  };
-  const ca = read('KAFKA_TLS_CA_FILE');
-  const cert = read('KAFKA_TLS_CERT_FILE');
-  const key = read('KAFKA_TLS_KEY_FILE');
+  const { ca, cert, key } = readClientTlsFiles('KAFKA', config, problems);
   if (problems.length > 0) throw new ConfigError(service, problems);
   const tlsOn = config.KAFKA_TLS || ca !== undefined || cert !== undefined;
   return {

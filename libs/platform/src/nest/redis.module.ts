@@ -1,12 +1,20 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
+import type { z } from 'zod';
+import { type ClientTlsFiles, readClientTlsFiles } from '../config/client-tls';
+import { ConfigError, type redisEnv } from '../config/load-config';
 import { HealthRegistry } from '../health/health.registry';
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
 export interface RedisModuleOptions {
-  /** `redis://[user:password@]host:port[/db]`; with `sentinels`, only its user, password and db are used. */
+  /**
+   * `redis://[user:password@]host:port[/db]`, `rediss://` for TLS; with `sentinels`, only its user, password and db
+   * (and `rediss`) are used. The user is a Redis ACL user.
+   */
   url: string;
+  /** TLS material for a `rediss://` URL (the server's certificate is always verified). */
+  tls?: ClientTlsFiles;
   /** Whether readiness depends on Redis, or the service degrades without it. */
   critical: boolean;
   /**
@@ -24,12 +32,36 @@ export interface RedisModuleOptions {
   autoPipelining?: boolean;
 }
 
+/** The RedisModule options of REDIS_* (TLS files read here); a ConfigError names every variable that is wrong. */
+export function redisSettings(
+  service: string,
+  config: z.infer<z.ZodObject<typeof redisEnv>>,
+): Pick<RedisModuleOptions, 'url' | 'sentinels' | 'sentinelMaster' | 'tls'> {
+  const problems: { variable: string; message: string }[] = [];
+  const files = readClientTlsFiles('REDIS', config, problems);
+  const tlsUrl = config.REDIS_URL.startsWith('rediss://');
+  if (!tlsUrl && (files.ca || files.cert))
+    problems.push({ variable: 'REDIS_URL', message: 'REDIS_TLS_* files are set: use a rediss:// URL for TLS' });
+  if (problems.length > 0) throw new ConfigError(service, problems);
+  return {
+    url: config.REDIS_URL,
+    sentinels: config.REDIS_SENTINELS,
+    sentinelMaster: config.REDIS_SENTINEL_MASTER,
+    tls: tlsUrl ? files : undefined,
+  };
+}
+
 /**
  * The ioredis client of these options: one server, or the primary that Sentinel names (followed across failovers).
  * Not connected yet: call `connect()` (RedisModule does, and waits for it).
  */
-export function createRedisClient(options: Pick<RedisModuleOptions, 'url' | 'sentinels' | 'sentinelMaster' | 'autoPipelining'>): Redis {
+export function createRedisClient(
+  options: Pick<RedisModuleOptions, 'url' | 'sentinels' | 'sentinelMaster' | 'autoPipelining' | 'tls'>,
+): Redis {
+  const tls = options.tls ?? (options.url.startsWith('rediss://') ? {} : undefined);
   const common = {
+    // Node's TLS: the server's certificate must chain to `ca` (or the system's CAs) and name the host.
+    ...(tls ? { tls: { ...tls, rejectUnauthorized: true } } : {}),
     enableAutoPipelining: options.autoPipelining ?? false,
     lazyConnect: true,
     // A command fails fast while Redis is unreachable (callers degrade or report unavailable), never queues.
@@ -52,6 +84,8 @@ export function createRedisClient(options: Pick<RedisModuleOptions, 'url' | 'sen
     password: url.password ? decodeURIComponent(url.password) : undefined,
     db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
     sentinelRetryStrategy: (attempt: number) => Math.min(100 * attempt, 2_000),
+    // With TLS, the primary the sentinels name is reached over TLS too.
+    enableTLSForSentinelMode: tls !== undefined,
     // Reconnect at once when a sentinel announces a new primary, not only when the old one stops answering.
     failoverDetector: true,
     // A primary demoted to a replica answers READONLY: reconnect, Sentinel names the new primary.

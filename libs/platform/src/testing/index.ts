@@ -7,4 +7,5 @@ export * from './auth-matrix';
 export * from './jwt-issuer';
 export * from './rejection';
 export * from './redis-keys';
+export * from './stack-cassandra';
 export * from './fuzz';

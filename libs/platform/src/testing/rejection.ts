@@ -8,3 +8,16 @@ export async function rejectionOf<E = Error>(promise: Promise<unknown>): Promise
   }
   throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
 }
+
+/** The messages of an error and of every error under it (AggregateError's errors, causes, a driver's innerErrors). */
+export function errorMessages(error: unknown): string[] {
+  // Not `instanceof Error`: errors of Node's own modules come from another realm under Jest.
+  if (typeof error !== 'object' || error === null || typeof (error as Error).message !== 'string') return [];
+  const { errors, cause, innerErrors } = error as { errors?: unknown[]; cause?: unknown; innerErrors?: Record<string, unknown> };
+  const nested = [
+    ...(Array.isArray(errors) ? errors : []),
+    ...(cause ? [cause] : []),
+    ...(innerErrors && typeof innerErrors === 'object' ? Object.values(innerErrors) : []),
+  ];
+  return [(error as Error).message, ...nested.flatMap(errorMessages)];
+}
