@@ -12,7 +12,7 @@
  * local admin key of `./pulse up` (tmp/pulse-admin.key) instead, reaching the admin handlers too (they change how
  * the platform runs: promote, pause, vacuum, sweep — a platform of its own only). It checks that no request is
  * answered INTERNAL or UNKNOWN, that every service still answers its health check, and that each service's
- * resident memory comes back near where it started; one JSON line per contract, exit 1 on any problem.
+ * memory (V8 heap and buffers) comes back near where it started; one JSON line per contract, exit 1 on any problem.
  */
 import * as grpc from '@grpc/grpc-js';
 import { protoRoot } from '@pulse/contracts';
@@ -30,6 +30,7 @@ import {
 import * as protobuf from 'protobufjs';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { memoryOf, mib, settledMemory } from './memory';
 
 const USAGE = 'usage: tools/fuzz/fuzz [--per-rpc N] [--seed S] [--admin] [--only name,name]';
 
@@ -75,15 +76,6 @@ function contracts(): { protoFile: string; service: string }[] {
   return found;
 }
 
-async function residentBytes(httpUrl: string): Promise<number | undefined> {
-  const text = await fetch(`${httpUrl}/metrics`).then(
-    (r) => (r.ok ? r.text() : ''),
-    () => '',
-  );
-  const match = /^process_resident_memory_bytes(?:\{[^}]*\})? (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
-  return match ? Number(match[1]) : undefined;
-}
-
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const host = process.env['PULSE_FUZZ_HOST'] ?? '127.0.0.1';
@@ -124,7 +116,7 @@ async function fuzzAll(args: Args, host: string, credentials: string): Promise<n
       problems++;
       continue;
     }
-    const rssBefore = await residentBytes(httpUrl);
+    const before = await memoryOf(httpUrl);
     for (const contract of served) {
       const started = Date.now();
       const report = await fuzzService({
@@ -138,14 +130,11 @@ async function fuzzAll(args: Args, host: string, credentials: string): Promise<n
             `${formatFuzzReport({ service: contract.service, perRpc: args.perRpc, rpcs: [rpc], serverFaults: rpc.serverFaults })}\n`,
           ),
       });
-      await new Promise((resolve) => setTimeout(resolve, 10_000)); // let the service settle before measuring
-      const rssAfter = await residentBytes(httpUrl);
+      const stopped = Date.now();
+      const after = await settledMemory(httpUrl, before);
       const found = fuzzProblems(report);
-      const memoryBack = rssBefore === undefined || rssAfter === undefined || rssAfter <= rssBefore * 1.5 + 64 * 1024 * 1024;
-      if (!memoryBack)
-        found.push(
-          `${svc.name}: resident memory ${Math.round(rssBefore! / 2 ** 20)} MiB before, ${Math.round(rssAfter! / 2 ** 20)} MiB after`,
-        );
+      if (after !== undefined && before !== undefined && !after.settled)
+        found.push(`${svc.name}: heap + external memory ${mib(before.held)} MiB before, ${mib(after.held)} MiB 90 s after`);
       problems += found.length;
       process.stdout.write(
         `${JSON.stringify({
@@ -157,9 +146,12 @@ async function fuzzAll(args: Args, host: string, credentials: string): Promise<n
           requests: report.rpcs.reduce((n, r) => n + r.sent, 0),
           server_faults: report.serverFaults,
           crashed: report.crashedAfter !== undefined,
-          rss_before_mib: rssBefore && Math.round(rssBefore / 2 ** 20),
-          rss_after_mib: rssAfter && Math.round(rssAfter / 2 ** 20),
-          seconds: Math.round((Date.now() - started) / 1000),
+          held_before_mib: mib(before?.held),
+          held_after_mib: mib(after?.held),
+          rss_before_mib: mib(before?.rss),
+          rss_after_mib: mib(after?.rss),
+          settle_seconds: Math.round((Date.now() - stopped) / 1000),
+          seconds: Math.round((stopped - started) / 1000),
           problems: found,
         })}\n`,
       );

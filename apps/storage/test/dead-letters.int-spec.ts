@@ -1,4 +1,4 @@
-import { bytesCodec, type DebeziumEnvelope, deadLetterTopic, defineTopic, type storageV1 } from '@pulse/contracts';
+import { bytesCodec, type DebeziumEnvelope, deadLetterTopic, defineTopic, type storageV1, type TopicDefinition } from '@pulse/contracts';
 import {
   DeadLetterHeaders,
   listDeadLetters,
@@ -7,7 +7,7 @@ import {
   REPLAYED_FROM_HEADER,
   replayDeadLetters,
 } from '@pulse/platform';
-import { eventually, readTopicUntil } from '@pulse/platform/testing';
+import { eventually, fuzzTopic, readTopicUntil, topicFuzzProblems } from '@pulse/platform/testing';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,7 +27,8 @@ beforeAll(async () => {
   const probe = Math.random().toString(36).slice(2, 10);
   schema = `t_${probe}`;
   group = `storage-cdc-dlq-${probe}`;
-  storage = await startStorage({ STORAGE_CDC_CONSUMER: 'true', STORAGE_CDC_SCHEMA: schema, STORAGE_CDC_GROUP: group });
+  // LOG_LEVEL fatal: the fuzz test below makes each of its 300 records log a dead letter.
+  storage = await startStorage({ STORAGE_CDC_CONSUMER: 'true', STORAGE_CDC_SCHEMA: schema, STORAGE_CDC_GROUP: group, LOG_LEVEL: 'fatal' });
   kafka = new PlatformaticKafkaClient({ brokers: stackConfig.KAFKA_BROKERS, clientId: `storage-dlq-test-${probe}` });
   topics = appDbTopics(schema);
   profiles = storage.running.app.get(ProfilesRepository);
@@ -205,4 +206,22 @@ describe('consumers never stop over one record', () => {
       await kafka.admin.deleteTopics([target.name]).catch(() => undefined);
     }
   }, 240_000);
+
+  it('dead-letters 300 generated malformed records at the decode stage and goes on (the short run of tools/fuzz/fuzz records)', async () => {
+    const report = await fuzzTopic(kafka, topics.users as TopicDefinition<unknown, unknown>, {
+      groups: [group],
+      count: 300,
+      seed: 20_261_206,
+      timeoutMs: 90_000,
+    });
+    expect(topicFuzzProblems(report, 300)).toEqual([]);
+    await kafka.producer.send(topics.users, [{ key: { id: 6 }, value: created(6, 'after_the_fuzz', 600) }]);
+    expect(
+      await eventually(
+        () => profile('6'),
+        (p) => p !== undefined,
+      ),
+    ).toMatchObject({ handle: 'after_the_fuzz' });
+    expect((await readiness()).status).toBe(200);
+  }, 120_000);
 });

@@ -1,5 +1,5 @@
 import { ingestV1 } from './index';
-import { aggregateTopic, ALL_STATIC_TOPICS, cdcTopic, deadLetterReplayTopic, deadLetterTopic, Topics } from './topics';
+import { aggregateTopic, ALL_STATIC_TOPICS, cdcTopic, deadLetterReplayTopic, deadLetterTopic, topicByName, Topics } from './topics';
 import { DAY_MS, TOPIC_NAME_PATTERN, defineTopic } from './topic-definition';
 
 describe('topic registry', () => {
@@ -69,5 +69,15 @@ describe('topic registry', () => {
     }
     // The erasure list itself is kept: compacted, no time retention.
     expect(Topics.privacyErasures.config).toEqual({ 'cleanup.policy': 'compact' });
+  });
+
+  it('finds a topic of the registry or of the CDC and aggregate families by its name', () => {
+    expect(topicByName('pulse.activity.tracked.v1')).toBe(Topics.activityTracked);
+    expect(topicByName('pulse.cdc.schema_changes.v1')).toBe(Topics.cdcSchemaChanges);
+    expect(topicByName('pulse.cdc.users.v1')?.value.contentType).toBe('application/json');
+    expect(topicByName('pulse.cdc.app_1.follows.v1')?.name).toBe(cdcTopic('follows', 'app_1').name);
+    expect(topicByName('pulse.aggregates.user_actions_1h.v1')?.value.contentType).toBe(aggregateTopic('user_actions_1h').value.contentType);
+    expect(topicByName('pulse.deadletter.storage_activity.v1')).toBeUndefined();
+    expect(topicByName('other.topic')).toBeUndefined();
   });
 });

@@ -209,6 +209,21 @@ export function deadLetterReplayTopic(group: string): TopicDefinition<string, De
   });
 }
 
+/**
+ * The definition of one of Pulse's topics by name: the fixed ones of `Topics` and the CDC and aggregate families
+ * (`pulse.cdc[.<schema>].<table>.v1`, `pulse.aggregates.<name>.v1`); undefined for any other name. For tools that
+ * meet topics by name (a consumer group's subscriptions).
+ */
+export function topicByName(name: string): TopicDefinition<unknown, unknown> | undefined {
+  const fixed = Object.values(Topics).find((topic) => topic.name === name);
+  if (fixed) return fixed as TopicDefinition<unknown, unknown>;
+  const aggregate = /^pulse\.aggregates\.([a-z][a-z0-9_]*)\.v1$/.exec(name);
+  if (aggregate) return aggregateTopic(aggregate[1]) as TopicDefinition<unknown, unknown>;
+  const cdc = /^pulse\.cdc\.(?:([a-z][a-z0-9_]*)\.)?([a-z][a-z0-9_]*)\.v1$/.exec(name);
+  if (cdc) return cdcTopic(cdc[2], cdc[1] ?? 'public') as TopicDefinition<unknown, unknown>;
+  return undefined;
+}
+
 /** Record key of a WindowAggregate: window start, then the group key's `k=v` entries sorted by key. */
 export function windowAggregateKey(windowStart: Date, groupKey: Readonly<Record<string, string>>): string {
   const entries = Object.keys(groupKey)

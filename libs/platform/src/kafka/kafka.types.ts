@@ -114,6 +114,14 @@ export interface EventConsumer<K, V> {
   close(): Promise<void>;
 }
 
+export interface ConsumerGroupDescription {
+  groupId: string;
+  /** Kafka's group state: `STABLE`, `EMPTY`, `PREPARING_REBALANCE`, ... */
+  state: string;
+  /** Topics its members subscribe to or are assigned, sorted; empty for a group without members. */
+  topics: string[];
+}
+
 export interface KafkaAdmin {
   /** Creates the topics that do not exist yet, with their partitions and configs; leaves existing ones alone. */
   ensureTopics(topics: readonly TopicDefinition<any, any>[]): Promise<void>;
@@ -134,6 +142,11 @@ export interface KafkaAdmin {
    * a map), like `kafka-consumer-groups --reset-offsets`; the group must have no active member.
    */
   setGroupOffsets(groupId: string, topic: string, offsets: readonly bigint[] | ReadonlyMap<number, bigint>): Promise<void>;
+  /**
+   * The consumer groups of the cluster with their state and the topics their members read (subscriptions and
+   * assignments), like `kafka-consumer-groups --describe --all-groups`.
+   */
+  consumerGroups(): Promise<ConsumerGroupDescription[]>;
   /** Throws when the cluster does not answer a metadata request. */
   ping(): Promise<void>;
   close(): Promise<void>;

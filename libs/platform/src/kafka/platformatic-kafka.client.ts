@@ -19,6 +19,7 @@ import { tracedHandle, tracedSend } from './kafka-tracing';
 import type {
   BatchHandler,
   ConsumeOptions,
+  ConsumerGroupDescription,
   EventConsumer,
   EventProducer,
   IncomingRecord,
@@ -259,6 +260,22 @@ class PlatformaticAdmin implements KafkaAdmin {
       groupId,
       topics: [{ name: topic, partitionOffsets: entries.map(([partition, offset]) => ({ partition, offset })) }],
     });
+  }
+
+  async consumerGroups(): Promise<ConsumerGroupDescription[]> {
+    const ids = [...(await this.admin.listGroups()).keys()];
+    if (ids.length === 0) return [];
+    const described = await this.admin.describeGroups({ groups: ids });
+    return [...described.values()]
+      .map((group) => {
+        const topics = new Set<string>();
+        for (const member of group.members.values()) {
+          for (const topic of member.metadata?.topics ?? []) topics.add(topic);
+          for (const topic of member.assignments?.keys() ?? []) topics.add(topic);
+        }
+        return { groupId: group.id, state: String(group.state), topics: [...topics].sort() };
+      })
+      .sort((a, b) => a.groupId.localeCompare(b.groupId));
   }
 
   async ping(): Promise<void> {

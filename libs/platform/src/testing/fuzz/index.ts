@@ -3,6 +3,7 @@ import { issueTestApiKey } from '../test-api-key';
 import { fuzzService, type FuzzServiceOptions, type FuzzServiceReport } from './fuzz-service';
 
 export * from './fuzz-service';
+export * from './malformed-records';
 export * from './message-arbitrary';
 export * from './wire-mutations';
 
