@@ -1,7 +1,11 @@
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
-import { PlatformaticKafkaClient } from '@pulse/platform';
+import { freePort, PlatformaticKafkaClient } from '@pulse/platform';
 import { eventually } from '@pulse/platform/testing';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { dropKeyspace, stackConfig, startStorage, type StorageTestApp } from './storage-test-app';
 
 const { ActivityType, TargetType } = ingestV1;
@@ -104,6 +108,81 @@ describe('activity from pulse.activity.tracked.v1', () => {
     );
     expect(await listAll(second, userId, 100)).toHaveLength(45);
   });
+});
+
+describe('a Kafka outage', () => {
+  // A broker of its own (tools/stack with another STACK_DIR and ports, the default stack's jars), so that stopping it
+  // touches nothing else of the suite.
+  const STACK = resolve(__dirname, '../../../tools/stack/stack');
+  const dir = mkdtempSync(join(tmpdir(), 'pulse-kafka-outage-'));
+  let env: NodeJS.ProcessEnv;
+  let brokers: string;
+  const stack = (...args: string[]) => execFileSync(STACK, args, { env, stdio: 'pipe', timeout: 240_000 });
+
+  beforeAll(async () => {
+    const jars = join(process.env['STACK_DIR'] ?? resolve(__dirname, '../../../.stack'), 'jars');
+    symlinkSync(realpathSync(jars), join(dir, 'jars'));
+    const [port, controller] = [await freePort(), await freePort()];
+    env = { ...process.env, STACK_DIR: dir, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_SASL_PORT: '' };
+    env['KAFKA_HEAP'] = '256m';
+    stack('up', 'kafka');
+    brokers = `127.0.0.1:${port}`;
+  }, 240_000);
+
+  afterAll(() => {
+    stack('down');
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('leaves storage running and not ready while the broker is down, then consumes again without a restart', async () => {
+    const kill = jest.spyOn(process, 'kill');
+    const run = randomUUID().slice(0, 8);
+    const userId = `u-outage-${run}`;
+    const own = new PlatformaticKafkaClient({ brokers: [brokers], clientId: `storage-outage-${run}` });
+    const app = await startStorage({
+      KAFKA_BROKERS: brokers,
+      STORAGE_ACTIVITY_CONSUMER: 'true',
+      STORAGE_ACTIVITY_GROUP: `storage-outage-${run}`,
+      STORAGE_CDC_CONSUMER: 'false',
+      LOG_LEVEL: 'fatal',
+    });
+    apps.push(app);
+    const readiness = async () => {
+      const res = await fetch(`${app.running.httpUrl}/health/ready`);
+      return { status: res.status, body: (await res.json()) as { checks: Record<string, { error?: string }> } };
+    };
+    try {
+      await own.producer.send(Topics.activityTracked, [{ key: userId, value: tracked(userId, 1, Date.now()) }]);
+      await eventually(
+        () => listAll(app, userId, 10),
+        (all) => all.length === 1,
+        60_000,
+      );
+
+      stack('down', 'kafka');
+      const down = await eventually(
+        readiness,
+        (r) => r.body.checks['activity-consumer']?.error?.includes('consumer lost Kafka') === true,
+        90_000,
+      );
+      expect(down.status).toBe(503);
+      // still serving what Cassandra holds
+      expect(await listAll(app, userId, 10)).toHaveLength(1);
+
+      stack('up', 'kafka');
+      await own.producer.send(Topics.activityTracked, [{ key: userId, value: tracked(userId, 2, Date.now()) }]);
+      await eventually(
+        () => listAll(app, userId, 10),
+        (all) => all.length === 2,
+        120_000,
+      );
+      expect((await eventually(readiness, (r) => r.status === 200, 60_000)).status).toBe(200);
+      expect(kill).not.toHaveBeenCalledWith(process.pid, 'SIGTERM');
+    } finally {
+      kill.mockRestore();
+      await own.close();
+    }
+  }, 420_000);
 });
 
 /** storage_activity_written_total of an app: how many events its consumer wrote. */

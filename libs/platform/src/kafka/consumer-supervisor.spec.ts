@@ -20,14 +20,18 @@ function fakeKafka(loop: (handler: BatchHandler<string, string>) => Promise<void
       this.closed = true;
     },
   };
+  let created = 0;
   const kafka = {
-    consumer: () => consumer,
+    consumer: () => {
+      created++;
+      return consumer;
+    },
     producer: {
       send: async (t: { name: string }, records: readonly OutgoingRecord<any, any>[]) => void sent.push({ topic: t.name, records }),
     },
     admin: { ensureTopics: async (ts: { name: string }[]) => void ensured.push(...ts.map((t) => t.name)) },
   } as unknown as KafkaClient;
-  return { kafka, consumer, sent, ensured };
+  return { kafka, consumer, sent, ensured, created: () => created };
 }
 
 function poison(offset: bigint): UndecodableRecord {
@@ -56,16 +60,47 @@ describe('superviseConsumer', () => {
     process.exitCode = undefined;
   });
 
-  it('turns the service not ready and shuts it down when the consumer loop fails', async () => {
+  it('turns the service not ready with the reason when the loop fails, recreates the consumer after a backoff and is ready again, never exiting', async () => {
     const health = new HealthRegistry();
-    const { kafka } = fakeKafka(() => Promise.reject(new Error('broker gone')));
-    superviseConsumer({ name: 'writer', kafka, topics: [topic], consume, handler: async () => undefined, logger, health });
-    await new Promise((r) => setImmediate(r));
-    const readiness = await health.readiness();
-    expect(readiness.ready).toBe(false);
-    expect(readiness.checks['writer'].error).toBe('stopped: broker gone');
-    expect(kill).toHaveBeenCalledWith(process.pid, 'SIGTERM');
-    expect(process.exitCode).toBe(1);
+    const metrics = new ServiceMetrics('test');
+    let runs = 0;
+    let finish!: () => void;
+    let delivered!: () => void;
+    const batchDelivered = new Promise<void>((resolve) => (delivered = resolve));
+    const { kafka, created } = fakeKafka(async (handler) => {
+      runs++;
+      if (runs <= 2) throw new Error('broker gone');
+      await handler([{ topic: topic.name, partition: 0, offset: 7n, timestampMs: 0, key: 'k', value: 'v', headers: {} }], []);
+      delivered();
+      await new Promise<void>((resolve) => (finish = resolve));
+    });
+    const handled: string[] = [];
+    const supervised = superviseConsumer({
+      name: 'writer',
+      kafka,
+      topics: [topic],
+      consume,
+      handler: async (records) => void handled.push(...records.map((r) => String(r.value))),
+      logger,
+      health,
+      metrics,
+      reconnectBackoff: { initialDelayMs: 40, maxDelayMs: 40 },
+    });
+    await new Promise((r) => setTimeout(r, 5));
+    const during = await health.readiness();
+    expect(during.ready).toBe(false);
+    expect(during.checks['writer'].error).toMatch(/^consumer lost Kafka \d+ s ago, reconnecting \(attempt 1\): broker gone$/);
+
+    await batchDelivered;
+    expect(created()).toBe(3);
+    expect(handled).toEqual(['v']);
+    expect((await health.readiness()).ready).toBe(true);
+    expect(await metrics.registry.getSingleMetricAsString('kafka_consumer_reconnects_total')).toMatch(/group="things-writer"[^}]*\} 2/);
+    expect(kill).not.toHaveBeenCalled();
+    expect(process.exitCode).toBeUndefined();
+    const stopping = supervised.stop();
+    finish();
+    await stopping;
   });
 
   it('stops quietly when the service closes it', async () => {

@@ -9,6 +9,8 @@ export class ServiceMetrics {
   readonly consumerDeadLetters: Counter<'group' | 'reason'>;
   /** Retries of a batch (or record) after a transient failure, per consumer group. */
   readonly consumerRetries: Counter<'group'>;
+  /** Consumers recreated after their loop failed (the broker unreachable past the client's own retries), per group. */
+  readonly consumerReconnects: Counter<'group'>;
 
   constructor(service: string) {
     this.registry.setDefaultLabels({ service });
@@ -35,6 +37,12 @@ export class ServiceMetrics {
     this.consumerRetries = new Counter({
       name: 'kafka_consumer_retries_total',
       help: 'Retries of a batch after a transient failure of its handling, per consumer group',
+      labelNames: ['group'],
+      registers: [this.registry],
+    });
+    this.consumerReconnects = new Counter({
+      name: 'kafka_consumer_reconnects_total',
+      help: 'Consumers recreated after their loop failed (Kafka unreachable past the client retries), per consumer group',
       labelNames: ['group'],
       registers: [this.registry],
     });
