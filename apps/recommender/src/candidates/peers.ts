@@ -10,6 +10,15 @@ export interface PostEngagement {
 }
 
 const ENGAGEMENT_REFS = ['post_engagement_1h:engagements', 'post_engagement_1h:ctr'];
+const PYMK_REFS = ['user_pymk:candidates', 'user_pymk:scores', 'user_pymk:common_connections'];
+
+/** A user's people-you-may-know list as the analytics service computed it. */
+export interface PeopleYouMayKnow {
+  candidates: string[];
+  scores: number[];
+  commonConnections: number[];
+  computedAt?: { seconds: number; nanos: number };
+}
 
 function numberOf(
   result: { value?: { int64Value?: number; doubleValue?: number; int32Value?: number; floatValue?: number }; status: number } | undefined,
@@ -21,7 +30,8 @@ function numberOf(
 }
 
 /**
- * The recommender's peers: storage (the follow graph) and the feature store (engagement of posts), each a
+ * The recommender's peers: storage (the follow graph) and the feature store (engagement of posts, people you may
+ * know), each a
  * PeerClient with a deadline, retries inside the caller's budget and a circuit breaker, so a slow peer makes
  * Recommend leave a source out instead of waiting or failing.
  */
@@ -84,6 +94,36 @@ export class Peers implements OnApplicationShutdown {
       });
     }
     return out;
+  }
+
+  /**
+   * The user's people-you-may-know list (the feature store's user_pymk view, pushed daily by the analytics service):
+   * candidates best first with their scores and common connections, and when it was computed; undefined when the
+   * user has none (never computed, or older than the view's TTL).
+   */
+  async peopleYouMayKnow(userId: string, budgetMs: number): Promise<PeopleYouMayKnow | undefined> {
+    type ListValue = { values?: (string | number)[] };
+    const response = await this.features.call<{
+      rows: {
+        features: {
+          value?: { stringListValue?: ListValue; doubleListValue?: ListValue; int64ListValue?: ListValue };
+          status: number;
+          eventTimestamp?: { seconds: number; nanos: number };
+        }[];
+      }[];
+    }>(
+      'GetOnlineFeatures',
+      { entityRows: [{ joinKeys: { user_id: { stringValue: userId } } }], features: { refs: PYMK_REFS } },
+      { budgetMs },
+    );
+    const [candidates, scores, common] = response.rows[0]?.features ?? [];
+    if (!candidates || candidates.status !== featuresV1.FeatureStatus.FEATURE_STATUS_PRESENT) return undefined;
+    return {
+      candidates: (candidates.value?.stringListValue?.values ?? []).map(String),
+      scores: (scores?.value?.doubleListValue?.values ?? []).map(Number),
+      commonConnections: (common?.value?.int64ListValue?.values ?? []).map(Number),
+      computedAt: candidates.eventTimestamp,
+    };
   }
 
   onApplicationShutdown(): void {

@@ -1,6 +1,7 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { recsV1 } from '@pulse/contracts';
 import { GrpcExceptionFilter, RequiresScope } from '@pulse/platform';
+import { PeopleService } from '../people/people.service';
 import { RecsService } from './recs.service';
 
 /** pulse.recs.v1.RecsService over gRPC. */
@@ -8,7 +9,10 @@ import { RecsService } from './recs.service';
 @UseFilters(GrpcExceptionFilter)
 @recsV1.RecsServiceControllerMethods()
 export class RecsGrpcController implements recsV1.RecsServiceController {
-  constructor(private readonly service: RecsService) {}
+  constructor(
+    private readonly service: RecsService,
+    private readonly people: PeopleService,
+  ) {}
 
   @RequiresScope('recs:read')
   recommend(request: recsV1.RecommendRequest) {
@@ -23,6 +27,11 @@ export class RecsGrpcController implements recsV1.RecsServiceController {
   @RequiresScope('recs:read')
   rankItems(request: recsV1.RankItemsRequest) {
     return this.service.rankItems(request);
+  }
+
+  @RequiresScope('recs:read')
+  recommendUsers(request: recsV1.RecommendUsersRequest) {
+    return this.people.recommendUsers(request);
   }
 
   @RequiresScope('recs:read')

@@ -490,7 +490,8 @@ function validateFilter(filter: recsV1.Filter | undefined, field: string): Candi
   return { excludeItemIds, conditions };
 }
 
-function validateId(field: string, id: string | undefined): void {
+/** A required id of a request: present and at most 128 characters. */
+export function validateId(field: string, id: string | undefined): void {
   if (!id) throw grpcErrors.invalidArgument(field, 'is required');
   if (id.length > MAX_ID) throw grpcErrors.invalidArgument(field, `at most ${MAX_ID} characters`);
 }

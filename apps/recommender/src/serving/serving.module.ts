@@ -6,6 +6,7 @@ import { PostCatalogRepository } from '../catalog/post-catalog.redis.repository'
 import { PostsKafkaConsumer } from '../catalog/posts.kafka.consumer';
 import { RunningExperiments } from '../experiments/running-experiments';
 import { ServedPublisher } from '../feedback/served.kafka.publisher';
+import { PeopleService } from '../people/people.service';
 import { LiveActivityKafkaConsumer } from '../live/live-activity.kafka.consumer';
 import { UserStateRepository } from '../live/user-state.redis.repository';
 import { ModelPromotionsKafkaConsumer } from './model-promotions.kafka.consumer';
@@ -14,13 +15,14 @@ import { RecsGrpcController } from './recs.grpc.controller';
 import { RecsService } from './recs.service';
 
 /**
- * RecsService and what Recommend assembles lists from (the live state, the post catalogue, the peers, trending),
+ * RecsService (and RecommendUsers' PeopleService) and what Recommend assembles lists from (the live state, the post catalogue, the peers, trending),
  * and the promotion events that keep every replica on the promoted version.
  */
 @Module({
   controllers: [RecsGrpcController],
   providers: [
     RecsService,
+    PeopleService,
     RecommendPipeline,
     UserStateRepository,
     LiveActivityKafkaConsumer,

@@ -8,6 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
 import { Observable } from "rxjs";
+import { Timestamp } from "../../../google/protobuf/timestamp";
 import { ModelVersion } from "./model";
 import { DegradedSource, Filter, RecommendedItem, Strategy } from "./recommendation";
 
@@ -185,6 +186,48 @@ export interface RollbackModelResponse {
     | undefined;
   /** The version that was demoted. */
   rolledBackVersion: string;
+}
+
+/** RecommendUsersRequest asks for people a user may know. */
+export interface RecommendUsersRequest {
+  /** Required. The user; 1..128 characters. */
+  userId: string;
+  /** Optional. Number of people, 0..20; 0 means 10. */
+  numResults: number;
+}
+
+/** RecommendedUser is one person a user may know. */
+export interface RecommendedUser {
+  /** The account. */
+  userId: string;
+  /**
+   * Score of the list (common connections, plus a bonus for the same
+   * community and recent activity); higher ranks first.
+   */
+  score: number;
+  /** Members of the user's circle of trust who follow this account. */
+  commonConnections: number;
+}
+
+/** RecommendUsersResponse carries people a user may know. */
+export interface RecommendUsersResponse {
+  /** People, best first; may be fewer than requested, or none. */
+  users: RecommendedUser[];
+  /** When the list was computed; unset when there is none. */
+  computedAt:
+    | Timestamp
+    | undefined;
+  /**
+   * Why there are no people (no list for this user yet, or the feature
+   * store did not answer); empty otherwise.
+   */
+  fallbackReason: string;
+  /**
+   * Sources that did not answer in time; the list was built without them
+   * (without storage, accounts followed since the list was computed may
+   * remain).
+   */
+  degraded: DegradedSource[];
 }
 
 function createBaseRecommendRequest(): RecommendRequest {
@@ -1248,6 +1291,210 @@ export const RollbackModelResponse: MessageFns<RollbackModelResponse> = {
   },
 };
 
+function createBaseRecommendUsersRequest(): RecommendUsersRequest {
+  return { userId: "", numResults: 0 };
+}
+
+export const RecommendUsersRequest: MessageFns<RecommendUsersRequest> = {
+  encode(message: RecommendUsersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.numResults !== 0) {
+      writer.uint32(16).uint32(message.numResults);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecommendUsersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecommendUsersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.numResults = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRecommendedUser(): RecommendedUser {
+  return { userId: "", score: 0, commonConnections: 0 };
+}
+
+export const RecommendedUser: MessageFns<RecommendedUser> = {
+  encode(message: RecommendedUser, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.score !== 0) {
+      writer.uint32(17).double(message.score);
+    }
+    if (message.commonConnections !== 0) {
+      writer.uint32(24).int64(message.commonConnections);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecommendedUser {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecommendedUser();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.score = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.commonConnections = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRecommendUsersResponse(): RecommendUsersResponse {
+  return { users: [], computedAt: undefined, fallbackReason: "", degraded: [] };
+}
+
+export const RecommendUsersResponse: MessageFns<RecommendUsersResponse> = {
+  encode(message: RecommendUsersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.users) {
+      RecommendedUser.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.computedAt !== undefined) {
+      Timestamp.encode(message.computedAt, writer.uint32(18).fork()).join();
+    }
+    if (message.fallbackReason !== "") {
+      writer.uint32(26).string(message.fallbackReason);
+    }
+    for (const v of message.degraded) {
+      DegradedSource.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecommendUsersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecommendUsersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.users.push(RecommendedUser.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.computedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fallbackReason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.degraded.push(DegradedSource.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * RecsService serves recommendations (personalized, similar items,
  * re-ranking) from the promoted model and manages the model registry.
@@ -1272,6 +1519,16 @@ export interface RecsServiceClient {
   /** RankItems orders a caller-supplied candidate list for a user. */
 
   rankItems(request: RankItemsRequest): Observable<RankItemsResponse>;
+
+  /**
+   * RecommendUsers returns people the user may know: the daily list of the
+   * analytics service (friends of friends through the user's circle of
+   * trust, the feature store's user_pymk view), without the user, accounts
+   * the user follows now and erased users. A user without a list gets none,
+   * with the reason.
+   */
+
+  recommendUsers(request: RecommendUsersRequest): Observable<RecommendUsersResponse>;
 
   /** GetModel returns one model version. NOT_FOUND if absent. */
 
@@ -1323,6 +1580,18 @@ export interface RecsServiceController {
 
   rankItems(request: RankItemsRequest): Promise<RankItemsResponse> | Observable<RankItemsResponse> | RankItemsResponse;
 
+  /**
+   * RecommendUsers returns people the user may know: the daily list of the
+   * analytics service (friends of friends through the user's circle of
+   * trust, the feature store's user_pymk view), without the user, accounts
+   * the user follows now and erased users. A user without a list gets none,
+   * with the reason.
+   */
+
+  recommendUsers(
+    request: RecommendUsersRequest,
+  ): Promise<RecommendUsersResponse> | Observable<RecommendUsersResponse> | RecommendUsersResponse;
+
   /** GetModel returns one model version. NOT_FOUND if absent. */
 
   getModel(request: GetModelRequest): Promise<GetModelResponse> | Observable<GetModelResponse> | GetModelResponse;
@@ -1358,6 +1627,7 @@ export function RecsServiceControllerMethods() {
       "recommend",
       "recommendSimilar",
       "rankItems",
+      "recommendUsers",
       "getModel",
       "listModels",
       "promoteModel",
@@ -1378,6 +1648,17 @@ export function RecsServiceControllerMethods() {
 }
 
 export const RECS_SERVICE_NAME = "RecsService";
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
