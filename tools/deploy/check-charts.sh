@@ -8,8 +8,9 @@
 #   - a policy test of the rendered manifests (check-policies.py): default-deny NetworkPolicies without allow-all
 #     rules, restricted Pod Security for every container
 #   - wrong values (a string for a number, an unknown enum value or key, a secret in env, ...) must be refused
+#   - the platform's alerting rules (deploy/helm/platform/alerts): `promtool check rules` and `promtool test rules`
 # Tools are installed once into a cache outside the repository ($PULSE_TOOLS_CACHE, default ~/.cache/pulse-tools):
-# helm and kubeconform with `go install`, the Kubernetes JSON schemas from PyPI's kubernetes-validate in a venv.
+# helm, kubeconform and promtool with `go install`, the Kubernetes JSON schemas from PyPI's kubernetes-validate in a venv.
 # The first run takes a few minutes (building helm); later runs take seconds.
 #
 #   tools/deploy/check-charts.sh            exit 0 when every check passes; the last line is `check-charts: N passed, N failed`
@@ -19,6 +20,8 @@ HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.7.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
 KUBERNETES_VERSION=1.35.0
+# Prometheus 3's Go module version (github.com/prometheus/prometheus v0.3xx.y is Prometheus 3.xx.y)
+PROMETHEUS_MODULE_VERSION=v0.316.0
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # Every Helm release of every service (tools/services/services.mjs is the one list).
@@ -71,6 +74,13 @@ install_tools() {
       || die "go install github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION failed"
     touch "$cache/stamps/kubeconform-$KUBECONFORM_VERSION"
   fi
+  if [[ ! -x $cache/bin/promtool || ! -e $cache/stamps/promtool-$PROMETHEUS_MODULE_VERSION ]]; then
+    command -v go >/dev/null || die "promtool is built with Go (go install), and go is not on PATH"
+    say "installing promtool (prometheus $PROMETHEUS_MODULE_VERSION) into $cache/bin (go install, a few minutes the first time)"
+    quietly GOBIN="$cache/bin" GOFLAGS=-mod=mod go install "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" \
+      || die "go install github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION failed"
+    touch "$cache/stamps/promtool-$PROMETHEUS_MODULE_VERSION"
+  fi
   if [[ ! -x $cache/venv/bin/python || ! -e $cache/stamps/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION ]]; then
     say "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION into $cache/venv (pip)"
     rm -rf "$cache/venv"
@@ -86,6 +96,7 @@ install_tools() {
 install_tools
 helm="$cache/bin/helm"
 kubeconform="$cache/bin/kubeconform"
+promtool="$cache/bin/promtool"
 python="$cache/venv/bin/python"
 schemas="$cache/k8s-schemas/v$KUBERNETES_VERSION-kv$KUBERNETES_VALIDATE_VERSION"
 # Keep helm away from the user's repositories and plugins: nothing here needs them.
@@ -136,6 +147,7 @@ for s in "${SERVICES[@]}"; do
 done
 render everything.yaml everything "$helm_dir/service" -n pulse "${infra[@]}" -f "$helm_dir/values/ingest.yaml" -f "$here/testdata/everything.yaml" || true
 render platform.yaml pulse "$helm_dir/platform" -n pulse || true
+render platform-alerts.yaml pulse "$helm_dir/platform" -n pulse --set alerts.enabled=true --set alerts.labels.release=prometheus || true
 tls=(--set grpcTls.enabled=true --set grpcTls.existingSecret=ingest-grpc-tls --set readinessProbe.type=http)
 render ingest-tls.yaml ingest "$helm_dir/service" -n pulse "${infra[@]}" -f "$helm_dir/values/ingest.yaml" "${tls[@]}" || true
 off=()
@@ -153,6 +165,12 @@ if [[ -e $work/platform.yaml ]]; then
   expect_kinds platform.yaml "global.tracing reaches every service (TRACING_ENABLED)" '^  TRACING_ENABLED: "true"$' "${#SERVICES[@]}"
   expect_kinds platform.yaml "global.logShipping reaches every service (LOG_SHIPPING_BROKERS)" '^  LOG_SHIPPING_BROKERS: ' "${#SERVICES[@]}"
   expect_kinds platform.yaml "the logs service gets the log store's address (OPENSEARCH_URL)" '^  OPENSEARCH_URL: ' 1
+fi
+if [[ -e $work/platform-alerts.yaml ]]; then
+  rules=$(grep -c -- '- alert: Pulse' "$helm_dir/platform/alerts/pulse.rules.yaml" || true)
+  expect_kinds platform-alerts.yaml "alerts.enabled renders one PrometheusRule" '^kind: PrometheusRule$' 1
+  expect_kinds platform-alerts.yaml "the PrometheusRule holds every rule of alerts/pulse.rules.yaml" '- alert: Pulse' "$rules"
+  expect_kinds platform.yaml "platform renders no PrometheusRule by default" '^kind: PrometheusRule$' 0
 fi
 [[ -e $work/platform-subset.yaml ]] && expect_kinds platform-subset.yaml "platform with every service but ingest off renders ingest only" '^kind: Deployment$' 1
 if [[ -e $work/ingest.yaml ]]; then
@@ -179,13 +197,23 @@ fi
 [[ -e $work/everything.yaml ]] && expect_kinds everything.yaml "the Cassandra CA is mounted from a Secret" '^            secretName: "cassandra-client-tls"$' 1
 
 manifests=("$work"/*.yaml)
-if "$python" "$here/k8s-schemas.py" --version "$KUBERNETES_VERSION" --out "$schemas" --skip ServiceMonitor "${manifests[@]}" 2>"$work/err"; then
-  # ServiceMonitor is a CRD without a schema among Kubernetes' own: skipped by kind, and only that kind.
-  if "$kubeconform" -strict -summary -skip ServiceMonitor \
+if "$python" "$here/k8s-schemas.py" --version "$KUBERNETES_VERSION" --out "$schemas" --skip ServiceMonitor --skip PrometheusRule "${manifests[@]}" 2>"$work/err"; then
+  # ServiceMonitor and PrometheusRule are the Prometheus Operator's CRDs, without a schema among Kubernetes' own:
+  # skipped by kind, and only those kinds (the rules themselves are checked by promtool below).
+  if "$kubeconform" -strict -summary -skip ServiceMonitor,PrometheusRule \
       -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json" "${manifests[@]}" >"$work/kc" 2>&1; then
     ok "kubeconform -strict: $(tail -n 1 "$work/kc" | sed 's/^Summary: //')"
   else bad "kubeconform -strict" "$work/kc"; fi
 else bad "Kubernetes $KUBERNETES_VERSION schemas" "$work/err"; fi
+
+# ---------------------------------------------------------------------------------------------- alerting rules
+say "alerting rules (promtool, deploy/helm/platform/alerts)"
+if "$promtool" check rules "$helm_dir/platform/alerts/pulse.rules.yaml" >"$work/err" 2>&1; then
+  ok "promtool check rules: $(grep -o 'SUCCESS: [0-9]* rules found' "$work/err" | head -n 1)"
+else bad "promtool check rules pulse.rules.yaml" "$work/err"; fi
+if (cd "$helm_dir/platform/alerts" && "$promtool" test rules pulse.rules.test.yaml) >"$work/err" 2>&1; then
+  ok "promtool test rules: every alert fires on its series after its 'for', and not on the healthy ones"
+else bad "promtool test rules pulse.rules.test.yaml" "$work/err"; fi
 
 # ---------------------------------------------------------------------------------------------- policies
 say "policies of the rendered manifests (tools/deploy/check-policies.py)"
