@@ -25,6 +25,23 @@ describe('GrpcExceptionFilter', () => {
     expect(await answer(new TypeError('boom'))).toEqual({ code: status.INTERNAL, details: 'internal error' });
   });
 
+  it('answers a store that cannot answer now UNAVAILABLE with the reason (ABORTED for a lost transaction race): a retry can fix it', async () => {
+    for (const error of [
+      new Error('timeout exceeded when trying to connect'), // pg-pool, every connection busy
+      new Error('Connection terminated unexpectedly'),
+      pgError('57P01', 'terminating connection due to administrator command'),
+      pgError('53300', 'sorry, too many clients already'),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:25432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('All host(s) tried for query failed'), { name: 'NoHostAvailableError' }),
+      new Error('Connection is closed.'),
+    ]) {
+      const answered = await answer(error);
+      expect(answered?.code).toBe(status.UNAVAILABLE);
+      expect(answered?.details).toContain(error.message);
+    }
+    expect((await answer(pgError('40001', 'could not serialize access due to concurrent update')))?.code).toBe(status.ABORTED);
+  });
+
   it('sends well-formed text when a message quotes half of a surrogate pair (encodeURI in grpc-js would throw and stop the process)', async () => {
     const lone = await answer(grpcErrors.invalidArgument('name', `got "a\ud83d"`));
     expect(lone?.details).toBe('name: got "a\ufffd"');
