@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Local TLS material for Pulse's gRPC servers and clients (sourced by tools/stack/stack): one CA, and for each name a
 # certificate it signs, valid for that name, localhost and 127.0.0.1, usable by a server and as a client certificate
 # (mTLS). Production certificates come from the cluster's issuer (cert-manager or a Secret; see deploy/helm).
