@@ -1,0 +1,147 @@
+import { ingestV1, millisToTimestamp, Topics } from '@pulse/contracts';
+import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import {
+  eventually,
+  issueTestApiKey,
+  type ServiceProcess,
+  stackCassandraClient,
+  startService,
+  type TestApiKey,
+} from '@pulse/platform/testing';
+import * as grpc from '@grpc/grpc-js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KAFKA_BROKERS, PG_URL } from './support/app-database';
+
+// One trace across services, as an operator follows it in Jaeger: a TrackEvents call to the built ingest, its write to
+// pulse.activity.tracked.v1, and the storage and etl consumers that handled the event, every span exported over OTLP
+// to the stack's Jaeger (tools/stack) and read back through its query API.
+const run = randomUUID().replace(/-/g, '').slice(0, 10);
+const keyspace = `trace_${run}`;
+const dir = mkdtempSync(join(tmpdir(), `pulse-trace-${run}-`));
+const JAEGER_URL = process.env['JAEGER_URL'] ?? 'http://127.0.0.1:26686';
+const TRACING_OTLP_URL = process.env['TRACING_OTLP_URL'] ?? 'http://127.0.0.1:24318/v1/traces';
+const traced = { TRACING_ENABLED: 'true', TRACING_OTLP_URL, TRACING_SAMPLE_RATIO: '0' };
+const groups = { storage: `trace-activity-${run}`, etl: `trace-etl-${run}.` };
+
+const services: ServiceProcess[] = [];
+let key: TestApiKey;
+let ingest: UnaryClient;
+
+interface JaegerTrace {
+  spans: { spanID: string; operationName: string; processID: string; references: { refType: string; spanID: string }[] }[];
+  processes: Record<string, { serviceName: string }>;
+}
+
+async function jaegerTrace(traceId: string): Promise<JaegerTrace | undefined> {
+  const response = await fetch(`${JAEGER_URL}/api/traces/${traceId}`);
+  if (!response.ok) return undefined;
+  return ((await response.json()) as { data: JaegerTrace[] }).data[0];
+}
+
+beforeAll(async () => {
+  const kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: `trace-${run}` });
+  try {
+    // The run's consumer groups start where the shared activity topic ends now.
+    const end = await kafka.admin.endOffsets(Topics.activityTracked.name);
+    await kafka.admin.setGroupOffsets(groups.storage, Topics.activityTracked.name, end);
+    await kafka.admin.setGroupOffsets(`${groups.etl}activity_bronze`, Topics.activityTracked.name, end);
+  } finally {
+    await kafka.close();
+  }
+  key = await issueTestApiKey({ label: 'trace', scopes: ['events:write'], pgUrl: PG_URL });
+  services.push(await startService('ingest', { ...traced, KAFKA_BROKERS, INGEST_DEDUP_KEY_PREFIX: `trace:${run}:` }));
+  services.push(
+    await startService('storage', {
+      ...traced,
+      KAFKA_BROKERS,
+      CASSANDRA_KEYSPACE: keyspace,
+      STORAGE_AUTO_MIGRATE: 'true',
+      STORAGE_CDC_CONSUMER: 'false',
+      STORAGE_ACTIVITY_GROUP: groups.storage,
+      MEDIA_ROOT: join(dir, 'media'),
+      MEDIA_SWEEPER: 'false',
+    }),
+  );
+  services.push(
+    await startService('etl', {
+      ...traced,
+      KAFKA_BROKERS,
+      LAKE_ROOT: join(dir, 'lake'),
+      ETL_GROUP_PREFIX: groups.etl,
+      ETL_AGGREGATE_STREAMS: 'false',
+      ETL_CDC_TABLES: '',
+      ETL_SERVED_TOPIC: '',
+      ETL_TRIGGER_INTERVAL: '200ms',
+      LAKE_COMPACTION_INTERVAL: '0s',
+    }),
+  );
+  ingest = grpcClient(services[0].grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
+    credentials: key.key,
+  });
+}, 300_000);
+
+afterAll(async () => {
+  ingest?.close();
+  for (const s of services.reverse()) await s.stop().catch(() => undefined);
+  await key?.remove();
+  const cassandra = stackCassandraClient();
+  await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).finally(() => cassandra.shutdown());
+  rmSync(dir, { recursive: true, force: true });
+}, 120_000);
+
+describe('a trace across services', () => {
+  it('follows one TrackEvents call through its Kafka write to the storage and etl consumers that handled the event', async () => {
+    // The caller starts the trace (sampled), as an instrumented client would; the services keep its decision even
+    // though they record no trace of their own (TRACING_SAMPLE_RATIO=0).
+    const traceId = randomBytes(16).toString('hex');
+    const metadata = new grpc.Metadata();
+    metadata.set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`);
+    const response = await ingest.call<ingestV1.TrackEventsResponse>(
+      'TrackEvents',
+      {
+        events: [
+          {
+            eventId: `trace-${run}`,
+            userId: `u-trace-${run}`,
+            type: ingestV1.ActivityType.ACTIVITY_TYPE_LIKE,
+            target: { type: ingestV1.TargetType.TARGET_TYPE_POST, id: `p-trace-${run}` },
+            occurredAt: millisToTimestamp(Date.now()),
+          },
+        ],
+      },
+      { metadata },
+    );
+    expect(response.results.map((r) => r.status)).toEqual([ingestV1.EventStatus.EVENT_STATUS_ACCEPTED]);
+
+    const consumed = (t: JaegerTrace | undefined, service: string) =>
+      t?.spans.some(
+        (s) => t.processes[s.processID]?.serviceName === service && s.operationName === `process ${Topics.activityTracked.name}`,
+      );
+    const trace = await eventually(
+      () => jaegerTrace(traceId),
+      (t) => consumed(t, 'storage') === true && consumed(t, 'etl') === true,
+      90_000,
+    );
+    expect(trace).toBeDefined();
+    const services = new Set(trace!.spans.map((s) => trace!.processes[s.processID].serviceName));
+    expect([...services].sort()).toEqual(expect.arrayContaining(['etl', 'ingest', 'storage']));
+    const byId = new Map(trace!.spans.map((s) => [s.spanID, s]));
+    const parentOf = (span: JaegerTrace['spans'][number]) => byId.get(span.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '');
+    const server = trace!.spans.find((s) => s.operationName === 'pulse.ingest.v1.IngestService/TrackEvents');
+    expect(server).toBeDefined();
+    // The consumers' spans hang under ingest's write to the topic, which hangs under the TrackEvents call.
+    for (const service of ['storage', 'etl']) {
+      const processed = trace!.spans.find(
+        (s) => trace!.processes[s.processID].serviceName === service && s.operationName === `process ${Topics.activityTracked.name}`,
+      )!;
+      const send = parentOf(processed);
+      expect(trace!.processes[send!.processID].serviceName).toBe('ingest');
+      let up = send;
+      while (up && up !== server) up = parentOf(up);
+      expect(up).toBe(server);
+    }
+  }, 150_000);
+});
