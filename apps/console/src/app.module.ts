@@ -3,6 +3,7 @@ import { type Logger, PlatformModule } from '@pulse/platform';
 import { CONSOLE_CONFIG, type ConsoleConfig } from './config/console.config';
 import { LakeController } from './lake/lake.controller';
 import { LogsController } from './logs/logs.controller';
+import { TracesController } from './logs/traces.controller';
 import { MetricsSampler } from './metrics/metrics-sampler';
 import { ModelsController } from './models/models.controller';
 import { OverviewController } from './overview/overview.controller';
@@ -30,6 +31,7 @@ export class AppModule {
         ModelsController,
         LakeController,
         LogsController,
+        TracesController,
         ExperimentsController,
         AssetsController,
       ],

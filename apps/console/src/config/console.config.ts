@@ -31,7 +31,7 @@ export const consoleConfigSchema = z.object({
   CONSOLE_SAMPLE_INTERVAL: env.duration('2s'),
   /** How much of that history the charts show (kept in memory only). */
   CONSOLE_SAMPLE_WINDOW: env.duration('10m'),
-  /** Base URL of the trace viewer (Jaeger's UI) the log lines and actions link to; `<url>/trace/<trace id>`. */
+  /** Base URL of the trace store's query API and UI (Jaeger): the console's trace page reads `<url>/api/traces/<id>`. */
   JAEGER_URL: env.url('http://127.0.0.1:26686'),
 });
 

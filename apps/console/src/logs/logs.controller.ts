@@ -1,7 +1,6 @@
 import { Controller, Get, Header, Inject, Query } from '@nestjs/common';
 import { logsV1, timestampToMillis } from '@pulse/contracts';
 import { LOGGER, type Logger, SERVICE_LIST } from '@pulse/platform';
-import { CONSOLE_CONFIG, type ConsoleConfig } from '../config/console.config';
 import { Peers } from '../peers/peers';
 import { type Html, markup } from '../web/html';
 import { page, panel, settle, table } from '../web/layout';
@@ -9,14 +8,14 @@ import { LEVELS, type LogFilters, logFilters, queryString, searchRequest, WINDOW
 
 /**
  * The log search: every service's log lines from the logs service (SearchLogs over the log store), by service, lowest
- * level, time window, words and trace; each line's trace links to the trace viewer, and to the lines of that trace.
+ * level, time window, words and trace; each line's trace links to the trace (TracesController), and to the lines of
+ * that trace.
  * The results refresh every 5 s (a live tail of the window).
  */
 @Controller()
 export class LogsController {
   constructor(
     private readonly peers: Peers,
-    @Inject(CONSOLE_CONFIG) private readonly config: ConsoleConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -72,7 +71,7 @@ export class LogsController {
   private row(line: logsV1.LogLine): Html {
     const time = line.time ? new Date(timestampToMillis(line.time)).toISOString().replace('T', ' ').replace('Z', '') : '—';
     const trace = line.traceId
-      ? markup`<a class="trace" href="${this.traceUrl(line.traceId)}" target="_blank" rel="noopener" title="the trace in the trace viewer">${line.traceId.slice(0, 12)}…</a>
+      ? markup`<a class="trace" href="/traces/${line.traceId}" title="the trace: every span of it across services">${line.traceId.slice(0, 12)}…</a>
           <a class="trace-lines" href="/logs?${queryString({ trace: line.traceId, window: '24h' })}" title="every line of this trace">lines</a>`
       : markup`<span class="muted">—</span>`;
     return markup`<tr class="log-line level-${line.level}" data-service="${line.service}">
@@ -89,9 +88,5 @@ export class LogsController {
   private details(fieldsJson: string): Html | string {
     if (!fieldsJson || fieldsJson === '{}') return '';
     return markup`<details><summary>fields</summary><pre>${JSON.stringify(JSON.parse(fieldsJson), null, 2)}</pre></details>`;
-  }
-
-  traceUrl(traceId: string): string {
-    return `${this.config.JAEGER_URL.replace(/\/$/, '')}/trace/${traceId}`;
   }
 }
