@@ -1,4 +1,4 @@
-import { ingestV1, millisToTimestamp, Topics } from '@pulse/contracts';
+import { ingestV1, type logsV1, millisToTimestamp, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
 import {
   eventually,
@@ -15,20 +15,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KAFKA_BROKERS, PG_URL } from './support/app-database';
 
-// One trace across services, as an operator follows it in Jaeger: a TrackEvents call to the built ingest, its write to
-// pulse.activity.tracked.v1, and the storage and etl consumers that handled the event, every span exported over OTLP
-// to the stack's Jaeger (tools/stack) and read back through its query API.
+// One event followed as an operator does: found by its id in the log store (ingest ships its lines, the built logs
+// service indexes them into the stack's OpenSearch), and from that line's trace id, the whole call in Jaeger: the
+// TrackEvents call to the built ingest, its write to pulse.activity.tracked.v1, and the storage and etl consumers that
+// handled the event, every span exported over OTLP to the stack's Jaeger (tools/stack) and read back through its API.
 const run = randomUUID().replace(/-/g, '').slice(0, 10);
 const keyspace = `trace_${run}`;
 const dir = mkdtempSync(join(tmpdir(), `pulse-trace-${run}-`));
 const JAEGER_URL = process.env['JAEGER_URL'] ?? 'http://127.0.0.1:26686';
 const TRACING_OTLP_URL = process.env['TRACING_OTLP_URL'] ?? 'http://127.0.0.1:24318/v1/traces';
 const traced = { TRACING_ENABLED: 'true', TRACING_OTLP_URL, TRACING_SAMPLE_RATIO: '0' };
-const groups = { storage: `trace-activity-${run}`, etl: `trace-etl-${run}.` };
+const groups = { storage: `trace-activity-${run}`, etl: `trace-etl-${run}.`, logs: `trace-logs-${run}` };
+const OPENSEARCH_URL = process.env['OPENSEARCH_URL'] ?? 'http://127.0.0.1:29200';
+const logsIndexPrefix = `test-trace-logs-${run}`;
 
 const services: ServiceProcess[] = [];
 let key: TestApiKey;
 let ingest: UnaryClient;
+let logs: UnaryClient;
 
 interface JaegerTrace {
   spans: { spanID: string; operationName: string; processID: string; references: { refType: string; spanID: string }[] }[];
@@ -48,11 +52,29 @@ beforeAll(async () => {
     const end = await kafka.admin.endOffsets(Topics.activityTracked.name);
     await kafka.admin.setGroupOffsets(groups.storage, Topics.activityTracked.name, end);
     await kafka.admin.setGroupOffsets(`${groups.etl}activity_bronze`, Topics.activityTracked.name, end);
+    await kafka.admin.ensureTopics([Topics.logs]);
+    await kafka.admin.setGroupOffsets(groups.logs, Topics.logs.name, await kafka.admin.endOffsets(Topics.logs.name));
   } finally {
     await kafka.close();
   }
-  key = await issueTestApiKey({ label: 'trace', scopes: ['events:write'], pgUrl: PG_URL });
-  services.push(await startService('ingest', { ...traced, KAFKA_BROKERS, INGEST_DEDUP_KEY_PREFIX: `trace:${run}:` }));
+  key = await issueTestApiKey({ label: 'trace', scopes: ['events:write', 'ops:read'], pgUrl: PG_URL });
+  services.push(
+    await startService('ingest', {
+      ...traced,
+      KAFKA_BROKERS,
+      INGEST_DEDUP_KEY_PREFIX: `trace:${run}:`,
+      LOG_LEVEL: 'info',
+      LOG_SHIPPING_ENABLED: 'true',
+      LOG_SHIPPING_BROKERS: KAFKA_BROKERS,
+    }),
+  );
+  const logsService = await startService('logs', {
+    KAFKA_BROKERS,
+    OPENSEARCH_URL,
+    LOGS_CONSUMER_GROUP: groups.logs,
+    LOGS_INDEX_PREFIX: logsIndexPrefix,
+  });
+  services.push(logsService);
   services.push(
     await startService('storage', {
       ...traced,
@@ -81,19 +103,25 @@ beforeAll(async () => {
   ingest = grpcClient(services[0].grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
     credentials: key.key,
   });
+  logs = grpcClient(logsService.grpcAddress, 'pulse/logs/v1/logs_service.proto', 'pulse.logs.v1.LogsService', { credentials: key.key });
 }, 300_000);
 
 afterAll(async () => {
   ingest?.close();
+  logs?.close();
   for (const s of services.reverse()) await s.stop().catch(() => undefined);
   await key?.remove();
   const cassandra = stackCassandraClient();
   await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).finally(() => cassandra.shutdown());
   rmSync(dir, { recursive: true, force: true });
+  const indices = await fetch(`${OPENSEARCH_URL}/_cat/indices/${logsIndexPrefix}-*?format=json&h=index`)
+    .then((r) => r.json() as Promise<{ index: string }[]>)
+    .catch(() => []);
+  for (const { index } of indices) await fetch(`${OPENSEARCH_URL}/${index}`, { method: 'DELETE' }).catch(() => undefined);
 }, 120_000);
 
 describe('a trace across services', () => {
-  it('follows one TrackEvents call through its Kafka write to the storage and etl consumers that handled the event', async () => {
+  it('finds an event by its id in the log store, and from its line the trace of the call through Kafka to the storage and etl consumers', async () => {
     // The caller starts the trace (sampled), as an instrumented client would; the services keep its decision even
     // though they record no trace of their own (TRACING_SAMPLE_RATIO=0).
     const traceId = randomBytes(16).toString('hex');
@@ -115,6 +143,16 @@ describe('a trace across services', () => {
       { metadata },
     );
     expect(response.results.map((r) => r.status)).toEqual([ingestV1.EventStatus.EVENT_STATUS_ACCEPTED]);
+
+    // The event by its id in the log store: ingest's line of the call, with the call's trace id.
+    const found = await eventually(
+      () => logs.call<logsV1.SearchLogsResponse>('SearchLogs', { services: ['ingest'], text: `"trace-${run}"`, limit: 10 }),
+      (r) => (r?.lines.length ?? 0) > 0,
+      30_000,
+    );
+    expect(found.lines).toHaveLength(1);
+    expect(found.lines[0].message).toBe(`TrackEvents: 1 accepted, 0 duplicate, 0 rejected; events trace-${run}`);
+    expect(found.lines[0].traceId).toBe(traceId);
 
     const consumed = (t: JaegerTrace | undefined, service: string) =>
       t?.spans.some(

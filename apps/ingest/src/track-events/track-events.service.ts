@@ -54,6 +54,9 @@ export interface BatchContext {
  * pulse.activity.tracked.v1 (keyed by user, so each user's events keep their order), rejected ones to
  * pulse.activity.rejected.v1 with the reason. Answers only after Kafka acknowledged every record (acks=all).
  */
+/** Event ids named in the log line of a TrackEvents call (the rest are counted). */
+const LOGGED_EVENT_IDS = 20;
+
 @Injectable()
 export class TrackEventsService implements OnModuleInit {
   private inFlight = 0;
@@ -184,6 +187,20 @@ export class TrackEventsService implements OnModuleInit {
     for (const { status, reason, n } of tally.values()) {
       this.outcomes.inc({ status: EventStatus[status], reason: RejectionReason[reason] }, n);
     }
+    // One line per call, with the first event ids in its message: an event is found by its id in the log store, and
+    // from the line (its trace_id) the trace of the call.
+    const ids = results.slice(0, LOGGED_EVENT_IDS).map((r) => (r.eventId.length > 128 ? `${r.eventId.slice(0, 128)}…` : r.eventId));
+    const more = results.length > ids.length ? ` and ${results.length - ids.length} more` : '';
+    this.logger.info(
+      {
+        request_id: ingest.requestId,
+        client_id: ingest.clientId,
+        accepted: acceptedCount,
+        duplicate: duplicateCount,
+        rejected: rejectedCount,
+      },
+      `TrackEvents: ${acceptedCount} accepted, ${duplicateCount} duplicate, ${rejectedCount} rejected; events ${ids.join(' ')}${more}`,
+    );
     return { results, acceptedCount, rejectedCount, duplicateCount };
   }
 
