@@ -116,8 +116,11 @@ class PlatformaticProducer implements EventProducer {
       count,
       async (traceHeaders) => {
         const messages = [];
+        // The trace context is the same for every record of the send: its header bytes are made once, and records
+        // without headers of their own share one map of them (the client only reads it), not a map and buffers each.
+        const trace = new Map(Object.entries(traceHeaders).map(([name, value]) => [Buffer.from(name), Buffer.from(value)]));
         for (const { topic, records } of batches) {
-          for (const record of records) messages.push(toMessage(topic, record, traceHeaders));
+          for (const record of records) messages.push(toMessage(topic, record, trace));
         }
         // One produce request per slice of at most MAX_REQUEST_BYTES, in order: a partition's batch in one request
         // stays under the broker's message.max.bytes (1 MiB by default), however many records a caller sends.
@@ -145,12 +148,15 @@ function messageBytes(message: { key?: Buffer | string; value?: Buffer | string;
   return n;
 }
 
-function toMessage<K, V>(topic: TopicDefinition<K, V>, record: OutgoingRecord<K, V>, traceHeaders: Record<string, string>) {
+function toMessage<K, V>(topic: TopicDefinition<K, V>, record: OutgoingRecord<K, V>, trace: ReadonlyMap<Buffer, Buffer>) {
   let headers: Map<Buffer, Buffer> | undefined;
-  if (record.headers || traceHeaders.traceparent) {
+  if (record.headers) {
     headers = new Map();
-    for (const [name, value] of Object.entries({ ...record.headers, ...traceHeaders })) headers.set(Buffer.from(name), Buffer.from(value));
-  }
+    // The send's trace context replaces a `traceparent` the record may carry.
+    for (const [name, value] of Object.entries(record.headers))
+      if (!(trace.size > 0 && name in TRACE_HEADER_NAMES)) headers.set(Buffer.from(name), Buffer.from(value));
+    for (const [name, value] of trace) headers.set(name, value);
+  } else if (trace.size > 0) headers = trace as Map<Buffer, Buffer>;
   return {
     topic: topic.name,
     key: topic.key.encode(record.key),
@@ -160,6 +166,9 @@ function toMessage<K, V>(topic: TopicDefinition<K, V>, record: OutgoingRecord<K,
     timestamp: record.timestampMs === undefined ? undefined : BigInt(record.timestampMs),
   };
 }
+
+/** The W3C trace context headers a send sets on its records. */
+const TRACE_HEADER_NAMES: Record<string, true> = { traceparent: true, tracestate: true };
 
 /** The innermost messages of a client error (its errors nest as AggregateErrors). */
 export function kafkaErrorMessage(error: unknown): string {
