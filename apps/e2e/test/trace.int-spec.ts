@@ -1,4 +1,4 @@
-import { ingestV1, type logsV1, millisToTimestamp, Topics } from '@pulse/contracts';
+import { aggregateTopic, ingestV1, type logsV1, millisToTimestamp, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
 import {
   eventually,
@@ -13,19 +13,25 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client as PgClient } from 'pg';
 import { KAFKA_BROKERS, PG_URL } from './support/app-database';
+import { startFeatureStore } from './support/feature-store';
 
 // One event followed as an operator does: found by its id in the log store (ingest ships its lines, the built logs
 // service indexes them into the stack's OpenSearch), and from that line's trace id, the whole call in Jaeger: the
-// TrackEvents call to the built ingest, its write to pulse.activity.tracked.v1, and the storage and etl consumers that
-// handled the event, every span exported over OTLP to the stack's Jaeger (tools/stack) and read back through its API.
+// TrackEvents call to the built ingest, its write to pulse.activity.tracked.v1, the storage and etl consumers that
+// handled the event, and the feature store's handling of the window update the event made (etl's aggregates carry
+// the trace of the event that changed a window), every span exported over OTLP to the stack's Jaeger (tools/stack)
+// and read back through its API.
 const run = randomUUID().replace(/-/g, '').slice(0, 10);
 const keyspace = `trace_${run}`;
 const dir = mkdtempSync(join(tmpdir(), `pulse-trace-${run}-`));
 const JAEGER_URL = process.env['JAEGER_URL'] ?? 'http://127.0.0.1:26686';
 const TRACING_OTLP_URL = process.env['TRACING_OTLP_URL'] ?? 'http://127.0.0.1:24318/v1/traces';
 const traced = { TRACING_ENABLED: 'true', TRACING_OTLP_URL, TRACING_SAMPLE_RATIO: '0' };
-const groups = { storage: `trace-activity-${run}`, etl: `trace-etl-${run}.`, logs: `trace-logs-${run}` };
+const groups = { storage: `trace-activity-${run}`, etl: `trace-etl-${run}.`, logs: `trace-logs-${run}`, features: `trace-fs-${run}` };
+const fsSchema = `trace_fs_${run}`;
+const aggregates = ['post_engagement_1h', 'user_actions_1h', 'user_sessions'];
 const OPENSEARCH_URL = process.env['OPENSEARCH_URL'] ?? 'http://127.0.0.1:29200';
 const logsIndexPrefix = `test-trace-logs-${run}`;
 
@@ -51,7 +57,11 @@ beforeAll(async () => {
     // The run's consumer groups start where the shared activity topic ends now.
     const end = await kafka.admin.endOffsets(Topics.activityTracked.name);
     await kafka.admin.setGroupOffsets(groups.storage, Topics.activityTracked.name, end);
-    await kafka.admin.setGroupOffsets(`${groups.etl}activity_bronze`, Topics.activityTracked.name, end);
+    for (const stream of ['activity_bronze', ...aggregates.map((a) => `agg_${a}`)])
+      await kafka.admin.setGroupOffsets(`${groups.etl}${stream}`, Topics.activityTracked.name, end);
+    const topics = aggregates.map((a) => aggregateTopic(a));
+    await kafka.admin.ensureTopics(topics);
+    for (const topic of topics) await kafka.admin.setGroupOffsets(groups.features, topic.name, await kafka.admin.endOffsets(topic.name));
     await kafka.admin.ensureTopics([Topics.logs]);
     await kafka.admin.setGroupOffsets(groups.logs, Topics.logs.name, await kafka.admin.endOffsets(Topics.logs.name));
   } finally {
@@ -93,11 +103,19 @@ beforeAll(async () => {
       KAFKA_BROKERS,
       LAKE_ROOT: join(dir, 'lake'),
       ETL_GROUP_PREFIX: groups.etl,
-      ETL_AGGREGATE_STREAMS: 'false',
       ETL_CDC_TABLES: '',
       ETL_SERVED_TOPIC: '',
       ETL_TRIGGER_INTERVAL: '200ms',
       LAKE_COMPACTION_INTERVAL: '0s',
+    }),
+  );
+  services.push(
+    await startFeatureStore({
+      schema: fsSchema,
+      lake: join(dir, 'lake'),
+      redisPrefix: `trace:${run}:fs:`,
+      group: groups.features,
+      env: traced,
     }),
   );
   ingest = grpcClient(services[0].grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
@@ -113,6 +131,9 @@ afterAll(async () => {
   await key?.remove();
   const cassandra = stackCassandraClient();
   await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).finally(() => cassandra.shutdown());
+  const pg = new PgClient({ connectionString: PG_URL });
+  await pg.connect();
+  await pg.query(`DROP SCHEMA IF EXISTS ${fsSchema} CASCADE`).finally(() => pg.end());
   rmSync(dir, { recursive: true, force: true });
   const indices = await fetch(`${OPENSEARCH_URL}/_cat/indices/${logsIndexPrefix}-*?format=json&h=index`)
     .then((r) => r.json() as Promise<{ index: string }[]>)
@@ -121,7 +142,7 @@ afterAll(async () => {
 }, 120_000);
 
 describe('a trace across services', () => {
-  it('finds an event by its id in the log store, and from its line the trace of the call through Kafka to the storage and etl consumers', async () => {
+  it('finds an event by its id in the log store, and from its line the trace of the call through Kafka to the storage, etl and feature-store consumers', async () => {
     // The caller starts the trace (sampled), as an instrumented client would; the services keep its decision even
     // though they record no trace of their own (TRACING_SAMPLE_RATIO=0).
     const traceId = randomBytes(16).toString('hex');
@@ -158,14 +179,20 @@ describe('a trace across services', () => {
       t?.spans.some(
         (s) => t.processes[s.processID]?.serviceName === service && s.operationName === `process ${Topics.activityTracked.name}`,
       );
+    const featureStoreSpan = (t: JaegerTrace | undefined) =>
+      t?.spans.find(
+        (s) =>
+          t.processes[s.processID]?.serviceName === 'feature-store' &&
+          s.operationName === `process ${aggregateTopic('post_engagement_1h').name}`,
+      );
     const trace = await eventually(
       () => jaegerTrace(traceId),
-      (t) => consumed(t, 'storage') === true && consumed(t, 'etl') === true,
+      (t) => consumed(t, 'storage') === true && consumed(t, 'etl') === true && featureStoreSpan(t) !== undefined,
       90_000,
     );
     expect(trace).toBeDefined();
     const services = new Set(trace!.spans.map((s) => trace!.processes[s.processID].serviceName));
-    expect([...services].sort()).toEqual(expect.arrayContaining(['etl', 'ingest', 'storage']));
+    expect([...services].sort()).toEqual(expect.arrayContaining(['etl', 'feature-store', 'ingest', 'storage']));
     const byId = new Map(trace!.spans.map((s) => [s.spanID, s]));
     const parentOf = (span: JaegerTrace['spans'][number]) => byId.get(span.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '');
     const server = trace!.spans.find((s) => s.operationName === 'pulse.ingest.v1.IngestService/TrackEvents');
@@ -181,5 +208,13 @@ describe('a trace across services', () => {
       while (up && up !== server) up = parentOf(up);
       expect(up).toBe(server);
     }
+    // The feature store's handling of the post's window update hangs under etl's handling of the event.
+    const windowUpdate = featureStoreSpan(trace)!;
+    const aggregated = parentOf(windowUpdate)!;
+    expect(trace!.processes[aggregated.processID].serviceName).toBe('etl');
+    expect(aggregated.operationName).toBe(`process ${Topics.activityTracked.name}`);
+    let up: JaegerTrace['spans'][number] | undefined = aggregated;
+    while (up && up !== server) up = parentOf(up);
+    expect(up).toBe(server);
   }, 150_000);
 });

@@ -14,8 +14,11 @@ export async function startFeatureStore(run: {
   lake: string;
   redisPrefix: string;
   group: string;
+  /** More settings of the service (tracing). */
+  env?: Record<string, string>;
 }): Promise<ServiceProcess> {
   const env = {
+    ...run.env,
     KAFKA_BROKERS,
     REDIS_URL,
     PG_URL,

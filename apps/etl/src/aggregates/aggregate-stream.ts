@@ -166,6 +166,8 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     const next = new Map<number, bigint>();
     const facts: ActivityFacts[] = [];
     const records = new Map<ActivityFacts, IncomingRecord<string, Tracked>>();
+    // The headers of each group's last event of the batch: its window updates join that event's trace.
+    const changedBy = new Map<string, Record<string, string>>();
     let skipped = 0;
     for (const record of batch) {
       const from = committed.get(record.partition);
@@ -179,6 +181,8 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       if (f && !this.erased.has(f.userId)) {
         facts.push(f);
         records.set(f, record);
+        const group = this.definition.group.from === 'user_id' ? f.userId : f.targetId;
+        if (group && record.headers['traceparent']) changedBy.set(group, record.headers);
       }
     }
     // Records already on the dead-letter topic: the commit moves the partition's offset past them.
@@ -204,9 +208,11 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     if (results.length > 0) {
       outputs.push({
         topic: this.topic,
-        records: results.map((r) => ({
+        records: results.map((r, i) => ({
           key: windowAggregateKey(new Date(r.start), this.groupKey(r)),
           value: this.message(r, now, watermark),
+          // An update is the batch's events of its group; a final closes with the watermark, of no one event.
+          derivedFrom: i < emission.updates.length ? changedBy.get(r.group) : undefined,
         })),
       });
     }

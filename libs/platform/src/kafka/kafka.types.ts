@@ -28,6 +28,12 @@ export interface OutgoingRecord<K, V> {
   headers?: Record<string, string>;
   /** Record timestamp in ms since the epoch; the broker's time when absent. */
   timestampMs?: number;
+  /**
+   * The headers of the consumed record this one is derived from (a window update from the event that changed it):
+   * while tracing is on, this record joins that record's trace, as a child of the span of its handling, instead of
+   * the send's trace. Sent inside the consumer's handler; otherwise, and for an untraced source, the send's trace.
+   */
+  derivedFrom?: Record<string, string>;
 }
 
 export interface IncomingRecord<K, V> {

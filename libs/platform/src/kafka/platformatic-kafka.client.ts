@@ -15,7 +15,7 @@ import { DecodeError } from './consumer-errors';
 import type { ServiceMetrics } from '../metrics/metrics';
 import { deliveryRetries, topicDurability } from './kafka-settings';
 import { KafkaMetrics, type LagSource, type PartitionLag } from './kafka.metrics';
-import { tracedHandle, tracedSend } from './kafka-tracing';
+import { derivedTraceHeaders, tracedHandle, tracedSend } from './kafka-tracing';
 import type {
   BatchHandler,
   ConsumeOptions,
@@ -148,8 +148,11 @@ function messageBytes(message: { key?: Buffer | string; value?: Buffer | string;
   return n;
 }
 
-function toMessage<K, V>(topic: TopicDefinition<K, V>, record: OutgoingRecord<K, V>, trace: ReadonlyMap<Buffer, Buffer>) {
+function toMessage<K, V>(topic: TopicDefinition<K, V>, record: OutgoingRecord<K, V>, sendTrace: ReadonlyMap<Buffer, Buffer>) {
   let headers: Map<Buffer, Buffer> | undefined;
+  // A record derived from a consumed one joins that record's trace when it has one (see OutgoingRecord.derivedFrom).
+  const derived = record.derivedFrom ? derivedTraceHeaders(record.derivedFrom) : undefined;
+  const trace = derived ? new Map(Object.entries(derived).map(([name, value]) => [Buffer.from(name), Buffer.from(value)])) : sendTrace;
   if (record.headers) {
     headers = new Map();
     // The send's trace context replaces a `traceparent` the record may carry.

@@ -1,9 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { context, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { Topics } from '@pulse/contracts';
 import { lastValueFrom, of, throwError } from 'rxjs';
-import { tracedHandle, tracedSend } from '../kafka/kafka-tracing';
+import { derivedTraceHeaders, tracedHandle, tracedSend } from '../kafka/kafka-tracing';
 import { createLogger } from '../logging/logger';
 import { GrpcTracingInterceptor } from '../nest/grpc-tracing.interceptor';
 import { startTelemetry } from './telemetry';
@@ -59,6 +59,23 @@ describe('tracing', () => {
     expect(inner).toBe(process.spanContext().spanId);
   });
 
+  it('puts no trace headers on the records of a call whose trace is not sampled, and records no span of it', async () => {
+    const unsampled = trace.setSpanContext(context.active(), {
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      traceFlags: TraceFlags.NONE,
+      isRemote: true,
+    });
+    let headers: Record<string, string> | undefined;
+    await context.with(unsampled, () =>
+      tracedSend([Topics.activityTracked.name], 1000, async (h) => {
+        headers = h;
+      }),
+    );
+    expect(headers).toEqual({});
+    expect(spans()).toHaveLength(0);
+  });
+
   it('handles a batch of several traces in a span of its own, linked to each, and marks each trace', async () => {
     const a = platformTracer().startSpan('a');
     const b = platformTracer().startSpan('b');
@@ -68,6 +85,23 @@ describe('tracing', () => {
     expect(batch.links.map((l) => l.context.spanId).sort()).toEqual([a, b].map((s) => s.spanContext().spanId).sort());
     const perTrace = spans().filter((s) => s.name === 'process t');
     expect(perTrace.map((s) => s.spanContext().traceId).sort()).toEqual([a, b].map((s) => s.spanContext().traceId).sort());
+  });
+
+  it('puts a record derived from one of a mixed batch in the trace of its source, under the handling span of that trace', async () => {
+    const a = platformTracer().startSpan('a');
+    const b = platformTracer().startSpan('b');
+    const [ra, rb] = [a, b].map((s) => ({ topic: 't', headers: traceHeaders(trace.setSpan(context.active(), s)) }));
+    let derived: Record<string, string> | undefined;
+    let untraced: Record<string, string> | undefined = {};
+    await tracedHandle('etl-aggregates', [ra, rb], async () => {
+      derived = derivedTraceHeaders(rb.headers);
+      untraced = derivedTraceHeaders({});
+    });
+    const handlingOfB = spans().find((s) => s.name === 'process t' && s.spanContext().traceId === b.spanContext().traceId)!;
+    expect(derived?.traceparent).toBe(`00-${b.spanContext().traceId}-${handlingOfB.spanContext().spanId}-01`);
+    expect(untraced).toBeUndefined();
+    // Outside a handler there is no source span to join.
+    expect(derivedTraceHeaders(rb.headers)).toBeUndefined();
   });
 
   it('records a failed handling as an error on its spans', async () => {
