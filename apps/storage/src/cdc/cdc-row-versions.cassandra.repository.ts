@@ -42,4 +42,38 @@ export class CdcRowVersionsRepository {
     );
     return updated.first().get('[applied]') === true;
   }
+
+  /** The recorded version of a row, if any. */
+  async get(sourceTable: string, rowKey: string): Promise<RowVersion | undefined> {
+    const row = (
+      await this.db.execute('SELECT lsn, deleted FROM cdc_row_versions WHERE source_table = ? AND row_key = ?', [sourceTable, rowKey], {
+        isIdempotent: true,
+      })
+    ).first();
+    return row ? { sourceTable, rowKey, lsn: Number(row.get('lsn')), deleted: row.get('deleted') === true } : undefined;
+  }
+
+  /** Every recorded version of one source table, a page at a time: a full scan of the table (reconciliation only). */
+  async *scan(sourceTable: string, fetchSize = 2000): AsyncGenerator<RowVersion[]> {
+    let pageState: string | undefined;
+    do {
+      const rs = await this.db.execute('SELECT source_table, row_key, lsn, deleted FROM cdc_row_versions', [], {
+        isIdempotent: true,
+        fetchSize,
+        pageState,
+      });
+      yield rs.rows
+        .filter((r) => r.get('source_table') === sourceTable)
+        .map((r) => ({ sourceTable, rowKey: r.get('row_key'), lsn: Number(r.get('lsn')), deleted: r.get('deleted') === true }));
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+  }
+}
+
+/** The newest change of an app-database row that storage applied. */
+export interface RowVersion {
+  sourceTable: string;
+  rowKey: string;
+  lsn: number;
+  deleted: boolean;
 }

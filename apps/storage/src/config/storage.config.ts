@@ -38,6 +38,15 @@ export const storageConfigSchema = z.object({
   STORAGE_CDC_SCHEMA: env.string('public'),
   /** Key of the subject hashes of the erasure list (pulse.privacy.erasures.v1): the same secret in every service. */
   PRIVACY_SUBJECT_KEY: env.string(LOCAL_SUBJECT_KEY),
+  /**
+   * The app database (PostgreSQL) the graph reconciliation compares the edges of STORAGE_CDC_SCHEMA.follows with
+   * (a role that may read that table is enough); empty: the pass compares the graph's tables with each other only.
+   */
+  STORAGE_APP_DB_URL: z.union([z.literal(''), z.url()]).default(''),
+  /** How often the graph reconciliation runs (ReconcileGraph's pass); 0s turns the schedule off (the RPC still works). */
+  STORAGE_RECONCILE_INTERVAL: env.duration('6h'),
+  /** Whether this replica runs the scheduled reconciliation (any number may: a lease lets one pass run at a time). */
+  STORAGE_RECONCILER: env.bool(true),
   /** Most users one user may follow (bounds following_by_user partitions). */
   STORAGE_MAX_FOLLOWING: env.int(7500, 1),
   /** Where media content lives: `fs` (MEDIA_ROOT on a local or mounted disk) or `s3` (any S3-compatible store, S3_*). */

@@ -137,6 +137,52 @@ export class GraphRepository {
     };
   }
 
+  /** Whether the follower side of an edge is there (its row in followers_by_user). */
+  async hasFollowerSide(edge: Edge): Promise<boolean> {
+    const rs = await this.db.execute(
+      'SELECT follower_id FROM followers_by_user WHERE user_id = ? AND bucket = ? AND followed_at = ? AND follower_id = ?',
+      [edge.followeeId, dayOf(edge.followedAt.getTime()), edge.followedAt, edge.followerId],
+      { isIdempotent: true },
+    );
+    return rs.rowLength > 0;
+  }
+
+  /** Every edge of following_by_user, a page at a time: a full scan of the table, for reconciliation only. */
+  async *scanFollowing(fetchSize = 2000): AsyncGenerator<Edge[]> {
+    yield* this.scan('SELECT user_id, followee_id, followed_at FROM following_by_user', fetchSize, (r) => ({
+      followerId: r.get('user_id'),
+      followeeId: r.get('followee_id'),
+      followedAt: r.get('followed_at'),
+    }));
+  }
+
+  /** Every row of followers_by_user as the edge it stands for, a page at a time (reconciliation only). */
+  async *scanFollowerSides(fetchSize = 2000): AsyncGenerator<Edge[]> {
+    yield* this.scan('SELECT user_id, follower_id, followed_at FROM followers_by_user', fetchSize, (r) => ({
+      followerId: r.get('follower_id'),
+      followeeId: r.get('user_id'),
+      followedAt: r.get('followed_at'),
+    }));
+  }
+
+  /** Every row of follow_counts, a page at a time (reconciliation only). */
+  async *scanCounts(fetchSize = 2000): AsyncGenerator<{ userId: string; followers: number; following: number }[]> {
+    yield* this.scan('SELECT user_id, followers, following FROM follow_counts', fetchSize, (r) => ({
+      userId: r.get('user_id'),
+      followers: Number(r.get('followers') ?? 0),
+      following: Number(r.get('following') ?? 0),
+    }));
+  }
+
+  private async *scan<T>(query: string, fetchSize: number, map: (row: types.Row) => T): AsyncGenerator<T[]> {
+    let pageState: string | undefined;
+    do {
+      const rs = await this.db.execute(query, [], { isIdempotent: true, fetchSize, pageState });
+      yield rs.rows.map(map);
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+  }
+
   /** Counts a user's rows on both sides (a repair-time scan over bounded partitions, not a request path). */
   async countEdges(userId: string): Promise<{ followers: number; following: number }> {
     const following = await this.countRows('SELECT followee_id FROM following_by_user WHERE user_id = ?', [userId]);

@@ -60,6 +60,8 @@ export interface BlobStore {
   exists(address: BlobAddress): Promise<boolean>;
   /** Uploads started at or before `startedBefore` that are still staged. */
   incompleteUploads(startedBefore: Date): AsyncIterable<IncompleteUpload>;
+  /** Every blob stored in a tier (not staged uploads or partial copies), for audits: a full listing. */
+  list(tier: Tier): AsyncIterable<StoredBlob>;
   /** Backend key of a blob (for reports and logs). */
   keyOf(address: BlobAddress): string;
   close(): Promise<void>;
@@ -70,6 +72,21 @@ export class BlobMissingError extends Error {
     super(`blob ${key} is missing`);
     this.name = 'BlobMissingError';
   }
+}
+
+/** A blob as the backend lists it. */
+export interface StoredBlob {
+  address: BlobAddress;
+  /** When it was written (a blob is never rewritten). */
+  writtenAt: Date;
+  sizeBytes: number;
+}
+
+/** The address of a blob from its path under a tier (`ab/cd/<sha256>-<generation>`); undefined for anything else. */
+export function blobAddressOf(path: string, tier: Tier): BlobAddress | undefined {
+  const m = /^([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})-([A-Za-z0-9_-]+)$/.exec(path);
+  if (!m || m[3].slice(0, 2) !== m[1] || m[3].slice(2, 4) !== m[2]) return undefined;
+  return { sha256: m[3], tier, generation: m[4] };
 }
 
 /** `ab/cd/<sha256>-<generation>`: two levels of fan-out keep directories and listings small. */

@@ -5,12 +5,14 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
   type BlobAddress,
+  blobAddressOf,
   BlobMissingError,
   blobPath,
   type BlobStore,
   type ByteRange,
   type IncompleteUpload,
   type StagedUpload,
+  type StoredBlob,
   type Tier,
 } from './blob-store';
 
@@ -100,6 +102,24 @@ export class FsBlobStore implements BlobStore {
       () => true,
       () => false,
     );
+  }
+
+  /** The files of a tier's root named like blobs (partial copies under .partial are not). */
+  async *list(tier: Tier): AsyncIterable<StoredBlob> {
+    const root = this.tierRoots[tier];
+    let names: string[];
+    try {
+      names = await readdir(root, { recursive: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const name of names.sort()) {
+      const address = blobAddressOf(name.split(sep).join('/'), tier);
+      if (!address) continue;
+      const info = await stat(join(root, name)).catch(() => undefined);
+      if (info?.isFile()) yield { address, writtenAt: info.mtime, sizeBytes: info.size };
+    }
   }
 
   /** Staged uploads and partial copies not written to since `startedBefore` (the file's mtime). */

@@ -4,6 +4,7 @@ import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
 import { BLOB_STORE, type BlobStore } from './blob-store';
 import { FsBlobStore } from './fs.blob-store';
 import type { LifecycleRule } from './lifecycle-rules';
+import { MediaAudit } from './media-audit.service';
 import { MediaBlobs } from './media-blobs.service';
 import { LIFECYCLE_RULES, MediaLifecycleService } from './media-lifecycle.service';
 import { MediaSweepScheduler } from './media-sweep.scheduler';
@@ -46,7 +47,7 @@ class BlobStoreLifecycle implements OnApplicationShutdown {
   }
 }
 
-/** Media objects: PutMedia/GetMedia/GetMediaInfo/DeleteMedia, content-addressed blobs, lifecycle sweeps. */
+/** Media objects: PutMedia/GetMedia/GetMediaInfo/DeleteMedia, content-addressed blobs, lifecycle sweeps, the audit. */
 @Module({
   providers: [
     {
@@ -67,7 +68,8 @@ class BlobStoreLifecycle implements OnApplicationShutdown {
     MediaService,
     MediaLifecycleService,
     MediaSweepScheduler,
+    MediaAudit,
   ],
-  exports: [MediaService, MediaLifecycleService, MediaRepository],
+  exports: [MediaService, MediaLifecycleService, MediaRepository, MediaAudit],
 })
 export class MediaModule {}

@@ -19,12 +19,15 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   type BlobAddress,
+  blobAddressOf,
   BlobMissingError,
   blobPath,
   type BlobStore,
   type ByteRange,
   type IncompleteUpload,
   type StagedUpload,
+  type StoredBlob,
+  type Tier,
 } from './blob-store';
 
 export interface S3Settings {
@@ -156,6 +159,20 @@ export class S3BlobStore implements BlobStore {
       if (isNotFound(error)) return false;
       throw error;
     }
+  }
+
+  /** The objects under a tier's prefix named like blobs. */
+  async *list(tier: Tier): AsyncIterable<StoredBlob> {
+    const prefix = `${this.settings.keyPrefix}${tier === 'archive' ? 'archive' : 'blobs'}/`;
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) {
+        const address = object.Key && blobAddressOf(object.Key.slice(prefix.length), tier);
+        if (address) yield { address, writtenAt: object.LastModified ?? new Date(0), sizeBytes: Number(object.Size ?? 0) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 
   /** Multipart uploads initiated before `startedBefore`, then staged objects never copied to their address. */

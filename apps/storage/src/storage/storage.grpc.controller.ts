@@ -6,10 +6,12 @@ import { defer, ignoreElements, type Observable } from 'rxjs';
 import { ActivityService } from '../activity/activity.service';
 import { UserDataEraserService } from '../erasure/user-data-eraser.service';
 import { GraphService } from '../graph/graph.service';
+import { MediaAudit } from '../media/media-audit.service';
 import { MediaLifecycleService } from '../media/media-lifecycle.service';
 import { pullMessages } from '../media/media-streams';
 import { MediaService } from '../media/media.service';
 import { ProfilesService } from '../profiles/profiles.service';
+import { GraphReconciler } from '../reconcile/graph-reconciler.service';
 
 /** pulse.storage.v1.StorageService over gRPC; each RPC is answered by its slice's service (profiles, graph, activity, media). */
 @Controller()
@@ -23,6 +25,8 @@ export class StorageGrpcController implements storageV1.StorageServiceController
     private readonly media: MediaService,
     private readonly lifecycle: MediaLifecycleService,
     private readonly eraser: UserDataEraserService,
+    private readonly reconciler: GraphReconciler,
+    private readonly mediaAudit: MediaAudit,
   ) {}
 
   // Erasure
@@ -158,5 +162,17 @@ export class StorageGrpcController implements storageV1.StorageServiceController
   @RequiresScope('admin')
   runLifecycleSweep(request: storageV1.RunLifecycleSweepRequest): Promise<storageV1.RunLifecycleSweepResponse> {
     return this.lifecycle.sweep({ dryRun: !!request.dryRun, prefix: request.prefix, maxActions: request.maxActions });
+  }
+
+  // Reconciliation
+
+  @RequiresScope('admin')
+  async reconcileGraph(request: storageV1.ReconcileGraphRequest): Promise<storageV1.ReconcileGraphResponse> {
+    return { reconciliation: await this.reconciler.reconcile({ dryRun: !!request.dryRun }) };
+  }
+
+  @RequiresScope('admin')
+  async auditMedia(request: storageV1.AuditMediaRequest): Promise<storageV1.AuditMediaResponse> {
+    return { audit: await this.mediaAudit.audit({ dryRun: !!request.dryRun }) };
   }
 }

@@ -8,6 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
 import { Observable } from "rxjs";
+import { Duration } from "../../../google/protobuf/duration";
 import { FieldMask } from "../../../google/protobuf/field_mask";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import { ActivityType } from "../../ingest/v1/activity";
@@ -348,6 +349,103 @@ export interface EraseUserDataResponse {
 export interface EraseUserDataResponse_ErasedEntry {
   key: string;
   value: number;
+}
+
+/** ReconcileGraphRequest configures one reconciliation pass. */
+export interface ReconcileGraphRequest {
+  /** When true, report the differences without repairing them. */
+  dryRun: boolean;
+}
+
+/** ReconcileGraphResponse reports the pass. */
+export interface ReconcileGraphResponse {
+  reconciliation: GraphReconciliation | undefined;
+}
+
+/** GraphReconciliation is what one pass found (and repaired unless dry_run). */
+export interface GraphReconciliation {
+  /** Rows of following_by_user read (the edges). */
+  edgesChecked: number;
+  /** Rows of followers_by_user read. */
+  followerRowsChecked: number;
+  /** Users whose counters were compared. */
+  usersChecked: number;
+  /** Edges without their follower side (written back). */
+  followerSidesMissing: number;
+  /** Follower sides without their edge (deleted). */
+  followerSidesOrphaned: number;
+  /**
+   * Users whose followers or following counter was off (moved to the count
+   * of their rows).
+   */
+  countersOff: number;
+  /** Whether the app database was compared (STORAGE_APP_DB_URL set). */
+  appDbCompared: boolean;
+  /** Rows of the app database's follows table read. */
+  appDbEdgesChecked: number;
+  /** App-database edges missing in Cassandra (written). */
+  appDbEdgesMissing: number;
+  /**
+   * Edges that came from the app database, deleted there, still in
+   * Cassandra (removed).
+   */
+  appDbEdgesStale: number;
+  /** Whether this was a dry run (nothing changed). */
+  dryRun: boolean;
+  /** When the pass started. */
+  startedAt:
+    | Timestamp
+    | undefined;
+  /** How long it took. */
+  took: Duration | undefined;
+}
+
+/** AuditMediaRequest configures one audit. */
+export interface AuditMediaRequest {
+  /** When true, report the differences without repairing them. */
+  dryRun: boolean;
+}
+
+/** AuditMediaResponse reports the audit. */
+export interface AuditMediaResponse {
+  audit: MediaAudit | undefined;
+}
+
+/** MediaAudit is what one audit found (and repaired unless dry_run). */
+export interface MediaAudit {
+  /** Rows of media_by_id read. */
+  objectsChecked: number;
+  /** Rows of blobs_by_sha256 read (the reference counts). */
+  blobRowsChecked: number;
+  /** Blobs the blob store listed, in every tier. */
+  contentsChecked: number;
+  /**
+   * Counts lower than the objects reading the content (raised to them: a
+   * count too low would let a delete remove content still read).
+   */
+  refcountsLow: number;
+  /**
+   * Counts higher than the objects reading the content (left as they are:
+   * the content stays until the count's surplus is gone, a leak, not a loss).
+   */
+  refcountsHigh: number;
+  /** Stored content no count names, written over an hour ago (deleted). */
+  contentsLeaked: number;
+  /**
+   * Media objects whose count row or content is gone (content lost; the
+   * objects answer NOT_FOUND or fail to download).
+   */
+  objectsWithoutContent: number;
+  /** Those objects' ids, at most 100. */
+  lostMediaIds: string[];
+  /** Whether this was a dry run (nothing changed). */
+  dryRun: boolean;
+  /** When the audit started. */
+  startedAt:
+    | Timestamp
+    | undefined;
+  /** How long it took. */
+  took: Duration | undefined;
 }
 
 function createBaseCreateProfileRequest(): CreateProfileRequest {
@@ -2513,6 +2611,550 @@ export const EraseUserDataResponse_ErasedEntry: MessageFns<EraseUserDataResponse
   },
 };
 
+function createBaseReconcileGraphRequest(): ReconcileGraphRequest {
+  return { dryRun: false };
+}
+
+export const ReconcileGraphRequest: MessageFns<ReconcileGraphRequest> = {
+  encode(message: ReconcileGraphRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dryRun !== false) {
+      writer.uint32(8).bool(message.dryRun);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReconcileGraphRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReconcileGraphRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseReconcileGraphResponse(): ReconcileGraphResponse {
+  return { reconciliation: undefined };
+}
+
+export const ReconcileGraphResponse: MessageFns<ReconcileGraphResponse> = {
+  encode(message: ReconcileGraphResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reconciliation !== undefined) {
+      GraphReconciliation.encode(message.reconciliation, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReconcileGraphResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReconcileGraphResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reconciliation = GraphReconciliation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGraphReconciliation(): GraphReconciliation {
+  return {
+    edgesChecked: 0,
+    followerRowsChecked: 0,
+    usersChecked: 0,
+    followerSidesMissing: 0,
+    followerSidesOrphaned: 0,
+    countersOff: 0,
+    appDbCompared: false,
+    appDbEdgesChecked: 0,
+    appDbEdgesMissing: 0,
+    appDbEdgesStale: 0,
+    dryRun: false,
+    startedAt: undefined,
+    took: undefined,
+  };
+}
+
+export const GraphReconciliation: MessageFns<GraphReconciliation> = {
+  encode(message: GraphReconciliation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.edgesChecked !== 0) {
+      writer.uint32(8).int64(message.edgesChecked);
+    }
+    if (message.followerRowsChecked !== 0) {
+      writer.uint32(16).int64(message.followerRowsChecked);
+    }
+    if (message.usersChecked !== 0) {
+      writer.uint32(24).int64(message.usersChecked);
+    }
+    if (message.followerSidesMissing !== 0) {
+      writer.uint32(32).int64(message.followerSidesMissing);
+    }
+    if (message.followerSidesOrphaned !== 0) {
+      writer.uint32(40).int64(message.followerSidesOrphaned);
+    }
+    if (message.countersOff !== 0) {
+      writer.uint32(48).int64(message.countersOff);
+    }
+    if (message.appDbCompared !== false) {
+      writer.uint32(56).bool(message.appDbCompared);
+    }
+    if (message.appDbEdgesChecked !== 0) {
+      writer.uint32(64).int64(message.appDbEdgesChecked);
+    }
+    if (message.appDbEdgesMissing !== 0) {
+      writer.uint32(72).int64(message.appDbEdgesMissing);
+    }
+    if (message.appDbEdgesStale !== 0) {
+      writer.uint32(80).int64(message.appDbEdgesStale);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(88).bool(message.dryRun);
+    }
+    if (message.startedAt !== undefined) {
+      Timestamp.encode(message.startedAt, writer.uint32(98).fork()).join();
+    }
+    if (message.took !== undefined) {
+      Duration.encode(message.took, writer.uint32(106).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GraphReconciliation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGraphReconciliation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.edgesChecked = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.followerRowsChecked = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.usersChecked = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.followerSidesMissing = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.followerSidesOrphaned = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.countersOff = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.appDbCompared = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.appDbEdgesChecked = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.appDbEdgesMissing = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.appDbEdgesStale = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.startedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.took = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAuditMediaRequest(): AuditMediaRequest {
+  return { dryRun: false };
+}
+
+export const AuditMediaRequest: MessageFns<AuditMediaRequest> = {
+  encode(message: AuditMediaRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dryRun !== false) {
+      writer.uint32(8).bool(message.dryRun);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditMediaRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditMediaRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAuditMediaResponse(): AuditMediaResponse {
+  return { audit: undefined };
+}
+
+export const AuditMediaResponse: MessageFns<AuditMediaResponse> = {
+  encode(message: AuditMediaResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.audit !== undefined) {
+      MediaAudit.encode(message.audit, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditMediaResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditMediaResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.audit = MediaAudit.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMediaAudit(): MediaAudit {
+  return {
+    objectsChecked: 0,
+    blobRowsChecked: 0,
+    contentsChecked: 0,
+    refcountsLow: 0,
+    refcountsHigh: 0,
+    contentsLeaked: 0,
+    objectsWithoutContent: 0,
+    lostMediaIds: [],
+    dryRun: false,
+    startedAt: undefined,
+    took: undefined,
+  };
+}
+
+export const MediaAudit: MessageFns<MediaAudit> = {
+  encode(message: MediaAudit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.objectsChecked !== 0) {
+      writer.uint32(8).int64(message.objectsChecked);
+    }
+    if (message.blobRowsChecked !== 0) {
+      writer.uint32(16).int64(message.blobRowsChecked);
+    }
+    if (message.contentsChecked !== 0) {
+      writer.uint32(24).int64(message.contentsChecked);
+    }
+    if (message.refcountsLow !== 0) {
+      writer.uint32(32).int64(message.refcountsLow);
+    }
+    if (message.refcountsHigh !== 0) {
+      writer.uint32(40).int64(message.refcountsHigh);
+    }
+    if (message.contentsLeaked !== 0) {
+      writer.uint32(48).int64(message.contentsLeaked);
+    }
+    if (message.objectsWithoutContent !== 0) {
+      writer.uint32(56).int64(message.objectsWithoutContent);
+    }
+    for (const v of message.lostMediaIds) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(72).bool(message.dryRun);
+    }
+    if (message.startedAt !== undefined) {
+      Timestamp.encode(message.startedAt, writer.uint32(82).fork()).join();
+    }
+    if (message.took !== undefined) {
+      Duration.encode(message.took, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MediaAudit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMediaAudit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.objectsChecked = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.blobRowsChecked = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.contentsChecked = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.refcountsLow = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.refcountsHigh = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.contentsLeaked = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.objectsWithoutContent = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.lostMediaIds.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.startedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.took = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * StorageService is the system of record for profiles, the follow graph,
  * users' activity history and media objects.
@@ -2644,6 +3286,31 @@ export interface StorageServiceClient {
    */
 
   eraseUserData(request: EraseUserDataRequest): Observable<EraseUserDataResponse>;
+
+  /**
+   * ReconcileGraph compares the follow graph's tables with each other and,
+   * where storage reads the app database (STORAGE_APP_DB_URL), with its
+   * follows table, the source of truth of the edges that come from there;
+   * then repairs what differs (or, with dry_run, only reports it): follower
+   * sides missing or left over, counters off, app-database edges missing in
+   * Cassandra or deleted there but still in Cassandra. The replicas' own
+   * schedule (STORAGE_RECONCILE_INTERVAL) runs the same pass. One pass at a
+   * time across replicas: FAILED_PRECONDITION while another holds the lease.
+   */
+
+  reconcileGraph(request: ReconcileGraphRequest): Observable<ReconcileGraphResponse>;
+
+  /**
+   * AuditMedia compares the media objects, the reference counts of their
+   * content and the content the blob store holds: counts lower than the
+   * objects reading the content are raised; content no count names, written
+   * over an hour ago, is deleted (an upload or a delete that died half-way);
+   * counts higher than their readers and objects whose content is gone are
+   * reported. With dry_run, only reports. Runs on the reconciliation's
+   * schedule too.
+   */
+
+  auditMedia(request: AuditMediaRequest): Observable<AuditMediaResponse>;
 }
 
 /**
@@ -2809,6 +3476,35 @@ export interface StorageServiceController {
   eraseUserData(
     request: EraseUserDataRequest,
   ): Promise<EraseUserDataResponse> | Observable<EraseUserDataResponse> | EraseUserDataResponse;
+
+  /**
+   * ReconcileGraph compares the follow graph's tables with each other and,
+   * where storage reads the app database (STORAGE_APP_DB_URL), with its
+   * follows table, the source of truth of the edges that come from there;
+   * then repairs what differs (or, with dry_run, only reports it): follower
+   * sides missing or left over, counters off, app-database edges missing in
+   * Cassandra or deleted there but still in Cassandra. The replicas' own
+   * schedule (STORAGE_RECONCILE_INTERVAL) runs the same pass. One pass at a
+   * time across replicas: FAILED_PRECONDITION while another holds the lease.
+   */
+
+  reconcileGraph(
+    request: ReconcileGraphRequest,
+  ): Promise<ReconcileGraphResponse> | Observable<ReconcileGraphResponse> | ReconcileGraphResponse;
+
+  /**
+   * AuditMedia compares the media objects, the reference counts of their
+   * content and the content the blob store holds: counts lower than the
+   * objects reading the content are raised; content no count names, written
+   * over an hour ago, is deleted (an upload or a delete that died half-way);
+   * counts higher than their readers and objects whose content is gone are
+   * reported. With dry_run, only reports. Runs on the reconciliation's
+   * schedule too.
+   */
+
+  auditMedia(
+    request: AuditMediaRequest,
+  ): Promise<AuditMediaResponse> | Observable<AuditMediaResponse> | AuditMediaResponse;
 }
 
 export function StorageServiceControllerMethods() {
@@ -2832,6 +3528,8 @@ export function StorageServiceControllerMethods() {
       "deleteMedia",
       "runLifecycleSweep",
       "eraseUserData",
+      "reconcileGraph",
+      "auditMedia",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
