@@ -128,6 +128,22 @@ describe('media on the S3 backend (s3proxy)', () => {
     expect((await failure(getMedia(storage.client, { mediaId: b.mediaId }))).code).toBe(status.NOT_FOUND);
   });
 
+  it('lists its blobs for the media audit, which finds the bucket in step with the counts', async () => {
+    const bytes = content(4096);
+    const media = await put(bytes, { prefix: 'audit/' });
+    const generation = (await storage.running.app.get(MediaRepository).blob(media.sha256, 'standard'))!.generation;
+    const listed = [];
+    for await (const blob of store.list('standard')) listed.push(blob);
+    expect(listed).toContainEqual({
+      address: { sha256: media.sha256, tier: 'standard', generation },
+      writtenAt: expect.any(Date),
+      sizeBytes: bytes.length,
+    });
+    const { audit } = await storage.client.call<storageV1.AuditMediaResponse>('AuditMedia', { dryRun: true });
+    expect(audit).toMatchObject({ refcountsLow: 0, refcountsHigh: 0, contentsLeaked: 0, objectsWithoutContent: 0 });
+    expect(Number(audit!.contentsChecked)).toBe(listed.length);
+  });
+
   it('archives a back-dated object under archive/ and still reads it, reporting the ARCHIVE tier', async () => {
     const bytes = content(3 * MiB + 1);
     const stored = await put(bytes, { prefix: 'cold/' });
