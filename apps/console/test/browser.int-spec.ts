@@ -1,4 +1,4 @@
-import { ingestV1, millisToTimestamp, storageV1, Topics } from '@pulse/contracts';
+import { featuresV1, ingestV1, millisToTimestamp, storageV1, Topics } from '@pulse/contracts';
 import { freePort, grpcClient, peerEnvPrefix, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
 import {
   eventually,
@@ -104,9 +104,20 @@ beforeAll(async () => {
       LAKE_COMPACTION_INTERVAL: '0s',
     }),
     startService('feature-store', fsEnv),
-    startService('recommender', { PULSE_API_KEY, RECS_MODELS_DIR: models, RECS_REGISTRY_POLL: '200ms', RECS_TF_BACKEND: 'cpu' }),
   ]);
   for (const s of started) services.set(s.name, s);
+  // The recommender asks storage and the feature store for people a user may know.
+  started.push(
+    await startService('recommender', {
+      PULSE_API_KEY,
+      RECS_MODELS_DIR: models,
+      RECS_REGISTRY_POLL: '200ms',
+      RECS_TF_BACKEND: 'cpu',
+      STORAGE_GRPC_ADDR: services.get('storage')!.grpcAddress,
+      FEATURES_GRPC_ADDR: services.get('feature-store')!.grpcAddress,
+    }),
+  );
+  services.set('recommender', started[started.length - 1]);
 
   const peers: Record<string, string> = {};
   for (const s of started) {
@@ -238,12 +249,38 @@ describe('console in a browser', () => {
     await waitForText('#preview-rows', (t) => t.includes('version: a table version is a whole number'));
   });
 
-  it('user: profile and counts, recommendations from the model in service, and a like sent through ingest that the activity shows', async () => {
+  it('user: profile and counts, recommendations from the model in service, people they may know, and a like sent through ingest that the activity shows', async () => {
     await storage.call('CreateProfile', {
       profile: { userId: user, handle: `c_${run}`, displayName: 'Console Test', bio: 'Reads <b>everything</b>' },
     });
     await storage.call('CreateProfile', { profile: { userId: follower, handle: `f_${run}`, displayName: 'Follower' } });
     await storage.call<storageV1.FollowResponse>('Follow', { followerId: follower, followeeId: user });
+    // The analytics service's list of people the user may know, as its pymk job pushes it.
+    const features = grpcClient(
+      services.get('feature-store')!.grpcAddress,
+      'pulse/features/v1/features_service.proto',
+      'pulse.features.v1.FeaturesService',
+      {
+        credentials: key.key,
+      },
+    );
+    await features
+      .call('Push', {
+        featureView: 'user_pymk',
+        mode: featuresV1.PushMode.PUSH_MODE_ONLINE,
+        rows: [
+          {
+            joinKeys: { user_id: { stringValue: user } },
+            features: {
+              candidates: { stringListValue: { values: [follower, `user-${run}-3`] } },
+              scores: { doubleListValue: { values: [7.5, 2] } },
+              common_connections: { int64ListValue: { values: [6, 1] } },
+            },
+            eventTimestamp: millisToTimestamp(Date.now()),
+          },
+        ],
+      })
+      .finally(() => features.close());
     await page.goto(`${consoleUrl}/users/${user}`);
     const profile = await waitForText('#profile', (t) => t.includes(`@c_${run}`));
     expect(profile).toContain('Reads <b>everything</b>'); // shown as text, not markup
@@ -252,6 +289,9 @@ describe('console in a browser', () => {
     const item = await page.locator('#recommendations tr[data-item]').first().getAttribute('data-item');
     expect(item).toMatch(/^post-\d+$/);
     await waitForText('#features', (t) => t.includes('user_profile:followers') && t.includes('user_actions_1h:views'));
+    await waitForText('#people', (t) => t.includes(`user-${run}-3`));
+    expect(await page.locator(`#people tr[data-person="${follower}"] td`).allInnerTexts()).toEqual([follower, '6', '7.50']);
+    expect(await page.locator(`#people tr[data-person="${follower}"] a`).getAttribute('href')).toBe(`/users/${follower}`);
 
     await page.locator(`#recommendations tr[data-item="${item}"] button[data-act="like"]`).click();
     await waitForText('#flash', (t) => t.includes('accepted'));

@@ -7,13 +7,16 @@ import { duration, enumName, num, when } from '../web/format';
 import { type Html, markup } from '../web/html';
 import { failure, settle, table } from '../web/layout';
 
-export const USER_PANELS = ['profile', 'activity', 'features', 'recommendations'] as const;
+export const USER_PANELS = ['profile', 'activity', 'features', 'recommendations', 'people'] as const;
 export type UserPanel = (typeof USER_PANELS)[number];
 
 /** A FeatureValue as proto-loader gives it: the set case of the oneof is named by `kind`. */
 type LoadedValue = Record<string, unknown> & { kind?: string };
 
-/** One user as the platform knows them: storage's profile and activity, the feature store's online values, the recommender's list. */
+/**
+ * One user as the platform knows them: storage's profile and activity, the feature store's online values, the
+ * recommender's list and the people they may know.
+ */
 @Injectable()
 export class UserPanels {
   constructor(
@@ -27,6 +30,7 @@ export class UserPanels {
       activity: () => this.activity(userId),
       features: () => this.features(userId),
       recommendations: () => this.recommendations(userId),
+      people: () => this.people(userId),
     };
     return settle(renderers[name], this.logger);
   }
@@ -141,6 +145,24 @@ export class UserPanels {
     return markup`<p>model <code data-model-version>${response.modelVersion || '—'}</code> · strategy <strong>${strategy}</strong> ·
         list <code>${response.recommendationId}</code></p>
       ${table(headers, rows, 'no items')}`;
+  }
+
+  /** recs RecommendUsers: people the user may know (the analytics service's daily list), each linked to their page. */
+  private async people(userId: string): Promise<Html> {
+    const response = await this.peers.call<recsV1.RecommendUsersResponse>('recommender', 'RecommendUsers', { userId, numResults: 10 });
+    const degraded = response.degraded.map((d) => `${d.dependency} (${d.reason})`);
+    const about =
+      response.users.length === 0
+        ? markup`<p class="muted" data-people-fallback>${response.fallbackReason || 'no people for this user'}</p>`
+        : markup`<p>list of ${when(response.computedAt)}${degraded.length > 0 ? markup` · without <strong>${degraded.join(', ')}</strong>` : ''}</p>`;
+    const rows = response.users.map(
+      (u) => markup`<tr data-person="${u.userId}">
+        <td><a href="/users/${encodeURIComponent(u.userId)}"><code>${u.userId}</code></a></td>
+        <td class="num">${num(Number(u.commonConnections))}</td>
+        <td class="num">${u.score.toFixed(2)}</td>
+      </tr>`,
+    );
+    return response.users.length === 0 ? about : markup`${about}${table(['account', 'common connections', 'score'], rows)}`;
   }
 }
 

@@ -15,6 +15,7 @@ const TITLES: Record<UserPanel, string> = {
   activity: 'Recent activity',
   features: 'Online features',
   recommendations: 'Recommendations',
+  people: 'People you may know',
 };
 const ACTIONS = { LIKE: ingestV1.ActivityType.ACTIVITY_TYPE_LIKE, HIDE: ingestV1.ActivityType.ACTIVITY_TYPE_HIDE } as const;
 
@@ -26,7 +27,7 @@ function userForm(value = '', problem?: string) {
   </form>`;
 }
 
-/** A user's page: profile, activity, online features and recommendations, and buttons that act as the user. */
+/** A user's page: profile, activity, online features, recommendations and people they may know, and buttons that act as the user. */
 @Controller()
 export class UsersController {
   constructor(
