@@ -39,8 +39,11 @@ describe('the SPD inverse behind EASE', () => {
     const recursive = invertSpd(tf.tensor2d(Float32Array.from(a), [n, n]));
     const product = tf.matMul(tf.tensor2d(Float32Array.from(a), [n, n]), recursive).dataSync();
     for (let i = 0; i < n; i += 37) for (let j = 0; j < n; j += 41) expect(product[i * n + j]).toBeCloseTo(i === j ? 1 : 0, 3);
-    const small = invertSpdSmall(randomSpd(20, 4), 20);
+    // Made exactly symmetric from its lower triangle (what invertSpdSmall reads): a float32 XᵀX may differ from its
+    // transpose by a rounding, depending on the backend's summation order.
     const again = randomSpd(20, 4);
+    for (let i = 0; i < 20; i++) for (let j = 0; j < i; j++) again[j * 20 + i] = again[i * 20 + j];
+    const small = invertSpdSmall(again, 20);
     for (let i = 0; i < 20; i++) {
       let s = 0;
       for (let k = 0; k < 20; k++) s += again[i * 20 + k] * small[k * 20 + i];

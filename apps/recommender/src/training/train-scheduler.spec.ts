@@ -87,6 +87,7 @@ describe('scheduled training', () => {
     a.s.start();
     b.s.start();
     await new Promise((r) => setTimeout(r, 3000));
+    const stopAt = Date.now();
     await Promise.all([a.s.stop(), b.s.stop()]);
     // The last run may have been stopped by stop(): count the ones that finished.
     const all = runs()
@@ -94,7 +95,11 @@ describe('scheduled training', () => {
       .sort((x, y) => x[1] - y[1]);
     expect(all.length).toBeGreaterThanOrEqual(3);
     for (let k = 1; k < all.length; k++) expect(all[k][1]).toBeGreaterThanOrEqual(all[k - 1][2]);
-    expect(reloaded.length).toBe(all.filter((r) => r[0] === 'a').length);
+    // Every promoted run reloads once it is over; a run that wrote its end as stop() came may be cut short before
+    // its summary, and then neither promotes nor reloads.
+    const promoted = all.filter((r) => r[0] === 'a');
+    expect(reloaded.length).toBeLessThanOrEqual(promoted.length);
+    expect(reloaded.length).toBeGreaterThanOrEqual(promoted.filter((r) => r[2] < stopAt - 500).length);
     expect(reloaded.every((v) => v === 'v-a')).toBe(true);
   });
 
