@@ -110,6 +110,12 @@ export class AnalyticsWorld {
     return this.app;
   }
 
+  /** The operator's API key the world's client calls with (admin). */
+  get credentials(): string {
+    if (!this.key) throw new Error('start the world first');
+    return this.key.key;
+  }
+
   get api(): UnaryClient {
     if (!this.client) throw new Error('start the world first');
     return this.client;

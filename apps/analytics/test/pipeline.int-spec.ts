@@ -1,5 +1,6 @@
 import { analyticsV1 } from '@pulse/contracts';
 import { DeltaTable, defaultLakeEngine, LocalLakeStorage } from '@pulse/lake';
+import { startService } from '@pulse/platform/testing';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AnalyticsWorld, FakeFeatureStore, requireSpark } from './analytics-test-env';
@@ -128,6 +129,48 @@ describe('an aggregate, against DuckDB SQL over the same lake', () => {
       duckdb.map((r) => [r['activity_date'], num(r['dau']), num(r['wau']), num(r['mau'])]),
     );
     expect(spark).toHaveLength(DAYS);
+  });
+
+  it('reads back through ReadJobOutput as the console does: the latest day first, at the version the run wrote', async () => {
+    const response = await env.api.call<analyticsV1.ReadJobOutputResponse>('ReadJobOutput', { job: 'active_users', limit: 2 });
+    expect(response.version).toBe(Number(runs.get('active_users').outputs[0].version));
+    expect(response.columns).toEqual(['activity_date', 'dau', 'wau', 'mau', 'stickiness']);
+    expect(Number(response.totalRows)).toBe(DAYS);
+    const rows = response.rows.map((r) => JSON.parse(r) as Record<string, unknown>);
+    const duckdb = await duck(reference.activeUsers(bronze));
+    const latest = duckdb.slice(-2).reverse();
+    expect(rows.map((r) => [r['activity_date'], r['dau'], r['mau']])).toEqual(
+      latest.map((r) => [r['activity_date'], num(r['dau']), num(r['mau'])]),
+    );
+    await expect(env.api.call('ReadJobOutput', { job: 'pagerank' })).rejects.toMatchObject({
+      code: 5,
+      details: expect.stringContaining('the job has not written it yet'),
+    });
+    await expect(env.api.call('ReadJobOutput', { job: 'active_users', limit: 5000 })).rejects.toMatchObject({ code: 3 });
+  });
+
+  it("shows in the console's insights: the active users chart, the jobs' last runs, and what a job not yet run would fill", async () => {
+    const web = await startService('console', {
+      PULSE_API_KEY: env.credentials,
+      ANALYTICS_GRPC_ADDR: env.app!.grpcAddress,
+      ANALYTICS_HTTP_URL: env.app!.httpUrl,
+    });
+    try {
+      const chart = (await (await fetch(`${web.httpUrl}/api/charts/insights/active-users`)).json()) as {
+        x: number[];
+        series: { label: string; values: number[] }[];
+      };
+      const duckdb = await duck(reference.activeUsers(bronze));
+      expect(chart.x).toEqual(duckdb.map((r) => Date.parse(`${r['activity_date']}T00:00:00Z`) / 1000));
+      expect(chart.series.map((s) => s.label)).toEqual(['DAU', 'WAU', 'MAU']);
+      expect(chart.series[0].values).toEqual(duckdb.map((r) => num(r['dau'])));
+      const html = await (await fetch(`${web.httpUrl}/insights`)).text();
+      expect(html).toContain('data-job="active_users" data-state="SUCCEEDED"');
+      expect(html).toContain('data-job="pagerank" data-state="never run"');
+      expect(html).toMatch(/data-empty>[^<]*the output of pagerank \(gold\/pagerank\): the job has not written it yet/);
+    } finally {
+      await web.stop();
+    }
   });
 });
 

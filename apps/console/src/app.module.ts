@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { type Logger, PlatformModule } from '@pulse/platform';
 import { CONSOLE_CONFIG, type ConsoleConfig } from './config/console.config';
+import { InsightsController } from './insights/insights.controller';
 import { LakeController } from './lake/lake.controller';
 import { LogsController } from './logs/logs.controller';
 import { TracesController } from './logs/traces.controller';
@@ -30,6 +31,7 @@ export class AppModule {
         UsersController,
         ModelsController,
         LakeController,
+        InsightsController,
         LogsController,
         TracesController,
         ExperimentsController,

@@ -50,6 +50,10 @@ describe('console with every service down', () => {
     expect((await get('/models')).text).toContain(`data-unreachable="recommender"`);
     expect((await get('/lake')).text).toContain(`data-unreachable="etl"`);
     expect((await get('/lake/activity_bronze')).text).toContain(down['etl'].grpc);
+    const insights = await get('/insights');
+    expect(insights.status).toBe(200);
+    expect(insights.text).toContain(`<strong>analytics</strong> unreachable at <code>${down['analytics'].grpc}</code>`);
+    expect((await get('/api/charts/insights/active-users')).status).toBe(503);
     const experiments = await get('/experiments');
     expect(experiments.status).toBe(200);
     expect(experiments.text).toContain(`<strong>experiments</strong> unreachable at <code>${down['experiments'].grpc}</code>`);

@@ -3,6 +3,7 @@ import { analyticsV1, millisToTimestamp } from '@pulse/contracts';
 import { GrpcExceptionFilter, RequiresScope } from '@pulse/platform';
 import type { FailureKind, JobRun, RunProgress, RunState, RunTrigger } from '../runs/job-run';
 import { AnalyticsService, type JobView } from './analytics.service';
+import { JobOutputReader } from './job-output.reader';
 
 const STATES: Record<RunState, analyticsV1.RunState> = {
   PENDING: analyticsV1.RunState.RUN_STATE_PENDING,
@@ -89,7 +90,10 @@ function jobProto(view: JobView): analyticsV1.Job {
 @analyticsV1.AnalyticsServiceControllerMethods()
 @UseFilters(GrpcExceptionFilter)
 export class AnalyticsGrpcController implements analyticsV1.AnalyticsServiceController {
-  constructor(private readonly service: AnalyticsService) {}
+  constructor(
+    private readonly service: AnalyticsService,
+    private readonly outputs: JobOutputReader,
+  ) {}
 
   @RequiresScope('ops:read')
   async listJobs(_request: analyticsV1.ListJobsRequest): Promise<analyticsV1.ListJobsResponse> {
@@ -113,5 +117,10 @@ export class AnalyticsGrpcController implements analyticsV1.AnalyticsServiceCont
     const state = request.state ? (STATE_NAMES.get(request.state) ?? (`state ${request.state}` as RunState)) : undefined;
     const page = await this.service.listRuns({ job: request.job, state, pageSize: request.pageSize, pageToken: request.pageToken });
     return { runs: page.runs.map(runProto), nextPageToken: page.nextPageToken };
+  }
+
+  @RequiresScope('ops:read')
+  readJobOutput(request: analyticsV1.ReadJobOutputRequest): Promise<analyticsV1.ReadJobOutputResponse> {
+    return this.outputs.read({ job: request.job, limit: request.limit });
   }
 }

@@ -11,6 +11,7 @@ import { JobScheduler, SCHEDULER_SETTINGS, type SchedulerSettings } from '../sch
 import { SparkModule } from '../spark/spark.module';
 import { AnalyticsGrpcController } from './analytics.grpc.controller';
 import { AnalyticsService } from './analytics.service';
+import { JobOutputReader } from './job-output.reader';
 
 /** The analytics slice: jobs, runs (runner + PostgreSQL record), schedules, the feature store push, the gRPC API. */
 @Module({
@@ -18,6 +19,7 @@ import { AnalyticsService } from './analytics.service';
   controllers: [AnalyticsGrpcController],
   providers: [
     AnalyticsService,
+    JobOutputReader,
     JobRunner,
     JobScheduler,
     { provide: JobRunsRepository, useClass: PgJobRunsRepository },

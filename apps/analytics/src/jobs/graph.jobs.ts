@@ -53,7 +53,7 @@ export const pagerank: JobDefinition = {
     'PageRank of every user of the follow graph (edges follower → followee), as NetworkX computes it: damping alpha, start 1/N, the rank of users who follow no one spread evenly, iterations until the L1 change is below N × tolerance (or max_iterations); ranks sum to 1.',
   layer: 'gold',
   inputs: [SILVER_FOLLOWS],
-  output: { path: GOLD_PAGERANK, partitionBy: [], description: 'one user with at least one follow edge' },
+  output: { path: GOLD_PAGERANK, partitionBy: [], description: 'one user with at least one follow edge', orderBy: 'pagerank_rank' },
   schedule: '0 3 * * *',
   parameters: [
     numberParameter('alpha', 0.85, 0.01, 0.99, 'damping factor'),

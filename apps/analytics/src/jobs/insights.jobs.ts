@@ -19,7 +19,7 @@ export const activeUsers: JobDefinition = {
     'Daily, weekly and monthly active users for every day of the activity: DAU that day, WAU over the 7 days and MAU over the 30 days ending that day (rolling).',
   layer: 'gold',
   inputs: [SILVER_ACTIVITY],
-  output: { path: GOLD_ACTIVE_USERS, partitionBy: [], description: 'one day' },
+  output: { path: GOLD_ACTIVE_USERS, partitionBy: [], description: 'one day', orderBy: 'activity_date DESC' },
   schedule: '30 * * * *',
   build: async (ctx) => {
     await ctx.stage('user_days', `SELECT DISTINCT user_id, event_date FROM ${ctx.input(SILVER_ACTIVITY)}`);
@@ -44,7 +44,12 @@ export const retentionCohorts: JobDefinition = {
     'Weekly retention: users grouped by the ISO week (Monday) of their first activity, and how many of each cohort were active N weeks later.',
   layer: 'gold',
   inputs: [SILVER_ACTIVITY],
-  output: { path: GOLD_RETENTION, partitionBy: [], description: 'one cohort week and week offset' },
+  output: {
+    path: GOLD_RETENTION,
+    partitionBy: [],
+    description: 'one cohort week and week offset',
+    orderBy: 'cohort_week DESC, week_offset',
+  },
   schedule: '30 2 * * *',
   build: async (ctx) => `
     WITH weeks AS (
@@ -79,7 +84,12 @@ export const topicEngagement: JobDefinition = {
     "Engagement with posts per day and topic (a post's first tag, its topic cluster; `(unknown)` for posts not in silver/posts, `(none)` without tags).",
   layer: 'gold',
   inputs: [SILVER_ACTIVITY, SILVER_POSTS],
-  output: { path: GOLD_TOPIC_ENGAGEMENT, partitionBy: ['event_date'], description: 'one day and topic' },
+  output: {
+    path: GOLD_TOPIC_ENGAGEMENT,
+    partitionBy: ['event_date'],
+    description: 'one day and topic',
+    orderBy: 'event_date DESC, users DESC',
+  },
   schedule: '35 * * * *',
   build: async (ctx) => `
     SELECT a.event_date,
@@ -101,7 +111,7 @@ export const creatorStats: JobDefinition = {
     'Per author of at least one post: posts, followers, what their posts received (impressions, views, likes, comments, shares), distinct engaged users and engagement rate.',
   layer: 'gold',
   inputs: [SILVER_ACTIVITY, SILVER_POSTS, SILVER_FOLLOWS, SILVER_USERS],
-  output: { path: GOLD_CREATOR_STATS, partitionBy: [], description: 'one creator' },
+  output: { path: GOLD_CREATOR_STATS, partitionBy: [], description: 'one creator', orderBy: 'engaged_users DESC, creator_id' },
   schedule: '40 * * * *',
   build: async (ctx) => `
     WITH authored AS (
@@ -133,7 +143,7 @@ export const engagementFunnel: JobDefinition = {
     'The impression → click → like funnel per day and surface: (user, post) pairs impressed that day, of them clicked at or after the first impression, of those liked at or after the first such click; surface is `recommended` when an impression carried a recommendation_id, else `organic`.',
   layer: 'gold',
   inputs: [SILVER_ACTIVITY],
-  output: { path: GOLD_FUNNEL, partitionBy: ['event_date'], description: 'one day and surface' },
+  output: { path: GOLD_FUNNEL, partitionBy: ['event_date'], description: 'one day and surface', orderBy: 'event_date DESC, surface' },
   schedule: '45 * * * *',
   build: async (ctx) => {
     await ctx.stage(

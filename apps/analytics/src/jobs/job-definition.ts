@@ -31,6 +31,8 @@ export interface JobOutput {
   partitionBy: readonly string[];
   /** What one row is. */
   description: string;
+  /** How ReadJobOutput orders the rows (a Spark SQL ORDER BY list over the output's columns); none: as stored. */
+  orderBy?: string;
 }
 
 export interface JobParameter {

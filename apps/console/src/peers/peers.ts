@@ -13,6 +13,7 @@ const APIS: Partial<Record<PeerName, { proto: string; service: string }>> = {
   recommender: { proto: 'pulse/recs/v1/recs_service.proto', service: 'pulse.recs.v1.RecsService' },
   logs: { proto: 'pulse/logs/v1/logs_service.proto', service: 'pulse.logs.v1.LogsService' },
   experiments: { proto: 'pulse/experiments/v1/experiments_service.proto', service: 'pulse.experiments.v1.ExperimentsService' },
+  analytics: { proto: 'pulse/analytics/v1/analytics_service.proto', service: 'pulse.analytics.v1.AnalyticsService' },
 };
 
 /** Reconnect soon after a peer comes back, instead of grpc-js's backoff of up to two minutes. */

@@ -2,13 +2,14 @@ import type { Logger } from '@pulse/platform';
 import { PeerError } from '../peers/peer-error';
 import { Html, markup } from './html';
 
-export type NavKey = 'overview' | 'users' | 'models' | 'lake' | 'logs' | 'experiments';
+export type NavKey = 'overview' | 'users' | 'models' | 'lake' | 'insights' | 'logs' | 'experiments';
 
 const NAV: { key: NavKey; href: string; label: string }[] = [
   { key: 'overview', href: '/', label: 'Overview' },
   { key: 'users', href: '/users', label: 'Users' },
   { key: 'models', href: '/models', label: 'Models' },
   { key: 'lake', href: '/lake', label: 'Lake' },
+  { key: 'insights', href: '/insights', label: 'Insights' },
   { key: 'logs', href: '/logs', label: 'Logs' },
   { key: 'experiments', href: '/experiments', label: 'Experiments' },
 ];

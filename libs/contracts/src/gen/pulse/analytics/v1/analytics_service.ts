@@ -10,6 +10,29 @@ import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
 import { Observable } from "rxjs";
 import { Job, JobRun, RunState } from "./job";
 
+/** ReadJobOutputRequest names a job's output and how many rows to read. */
+export interface ReadJobOutputRequest {
+  /** Required. The job, as ListJobs names it. */
+  job: string;
+  /** Optional. Rows to read, 0..1000; 0 means 100. */
+  limit: number;
+}
+
+/** ReadJobOutputResponse carries rows of a job's output. */
+export interface ReadJobOutputResponse {
+  /** The table version read. */
+  version: number;
+  /** Columns of the rows, in order. */
+  columns: string[];
+  /**
+   * At most limit rows, each a JSON object of column name to value (dates as
+   * `YYYY-MM-DD`, timestamps as ISO 8601, numbers as numbers).
+   */
+  rows: string[];
+  /** Rows of that version of the table in all. */
+  totalRows: number;
+}
+
 /** ListJobsRequest asks for every job. */
 export interface ListJobsRequest {
 }
@@ -75,6 +98,142 @@ export interface ListJobRunsResponse {
   /** Token of the next page; empty on the last page. */
   nextPageToken: string;
 }
+
+function createBaseReadJobOutputRequest(): ReadJobOutputRequest {
+  return { job: "", limit: 0 };
+}
+
+export const ReadJobOutputRequest: MessageFns<ReadJobOutputRequest> = {
+  encode(message: ReadJobOutputRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.job !== "") {
+      writer.uint32(10).string(message.job);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadJobOutputRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadJobOutputRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.job = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseReadJobOutputResponse(): ReadJobOutputResponse {
+  return { version: 0, columns: [], rows: [], totalRows: 0 };
+}
+
+export const ReadJobOutputResponse: MessageFns<ReadJobOutputResponse> = {
+  encode(message: ReadJobOutputResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).int64(message.version);
+    }
+    for (const v of message.columns) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.rows) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.totalRows !== 0) {
+      writer.uint32(32).int64(message.totalRows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadJobOutputResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadJobOutputResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.columns.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.rows.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.totalRows = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
 
 function createBaseListJobsRequest(): ListJobsRequest {
   return {};
@@ -591,6 +750,15 @@ export interface AnalyticsServiceClient {
   /** ListJobRuns lists runs, newest first, a page at a time. */
 
   listJobRuns(request: ListJobRunsRequest): Observable<ListJobRunsResponse>;
+
+  /**
+   * ReadJobOutput reads the first rows of a job's output table at its latest
+   * version, read through Spark, in the order the job's output declares (the
+   * latest day first for active users, for example). NOT_FOUND for an unknown
+   * job or an output never written; UNAVAILABLE when Spark does not answer.
+   */
+
+  readJobOutput(request: ReadJobOutputRequest): Observable<ReadJobOutputResponse>;
 }
 
 /**
@@ -627,11 +795,22 @@ export interface AnalyticsServiceController {
   listJobRuns(
     request: ListJobRunsRequest,
   ): Promise<ListJobRunsResponse> | Observable<ListJobRunsResponse> | ListJobRunsResponse;
+
+  /**
+   * ReadJobOutput reads the first rows of a job's output table at its latest
+   * version, read through Spark, in the order the job's output declares (the
+   * latest day first for active users, for example). NOT_FOUND for an unknown
+   * job or an output never written; UNAVAILABLE when Spark does not answer.
+   */
+
+  readJobOutput(
+    request: ReadJobOutputRequest,
+  ): Promise<ReadJobOutputResponse> | Observable<ReadJobOutputResponse> | ReadJobOutputResponse;
 }
 
 export function AnalyticsServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["listJobs", "runJob", "getJobRun", "listJobRuns"];
+    const grpcMethods: string[] = ["listJobs", "runJob", "getJobRun", "listJobRuns", "readJobOutput"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("AnalyticsService", method)(constructor.prototype[method], method, descriptor);
@@ -647,6 +826,17 @@ export function AnalyticsServiceControllerMethods() {
 }
 
 export const ANALYTICS_SERVICE_NAME = "AnalyticsService";
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
