@@ -1,6 +1,7 @@
 import { CASSANDRA } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Client } from 'cassandra-driver';
+import { pagedRows } from '../shared/cassandra-paging';
 
 /**
  * Last-writer-by-LSN for rows that come from the app database. `admit` records the change's LSN when it
@@ -55,18 +56,13 @@ export class CdcRowVersionsRepository {
 
   /** Every recorded version of one source table, a page at a time: a full scan of the table (reconciliation only). */
   async *scan(sourceTable: string, fetchSize = 2000): AsyncGenerator<RowVersion[]> {
-    let pageState: string | undefined;
-    do {
-      const rs = await this.db.execute('SELECT source_table, row_key, lsn, deleted FROM cdc_row_versions', [], {
-        isIdempotent: true,
-        fetchSize,
-        pageState,
-      });
-      yield rs.rows
-        .filter((r) => r.get('source_table') === sourceTable)
-        .map((r) => ({ sourceTable, rowKey: r.get('row_key'), lsn: Number(r.get('lsn')), deleted: r.get('deleted') === true }));
-      pageState = rs.pageState ?? undefined;
-    } while (pageState);
+    const all = pagedRows(this.db, 'SELECT source_table, row_key, lsn, deleted FROM cdc_row_versions', fetchSize, (r) => ({
+      sourceTable: String(r.get('source_table')),
+      rowKey: String(r.get('row_key')),
+      lsn: Number(r.get('lsn')),
+      deleted: r.get('deleted') === true,
+    }));
+    for await (const page of all) yield page.filter((v) => v.sourceTable === sourceTable);
   }
 }
 

@@ -1,6 +1,7 @@
 import { CASSANDRA } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Client, types } from 'cassandra-driver';
+import { pagedRows } from '../shared/cassandra-paging';
 import { dayOf } from '../shared/page-token';
 
 export interface Edge {
@@ -149,7 +150,7 @@ export class GraphRepository {
 
   /** Every edge of following_by_user, a page at a time: a full scan of the table, for reconciliation only. */
   async *scanFollowing(fetchSize = 2000): AsyncGenerator<Edge[]> {
-    yield* this.scan('SELECT user_id, followee_id, followed_at FROM following_by_user', fetchSize, (r) => ({
+    yield* pagedRows(this.db, 'SELECT user_id, followee_id, followed_at FROM following_by_user', fetchSize, (r) => ({
       followerId: r.get('user_id'),
       followeeId: r.get('followee_id'),
       followedAt: r.get('followed_at'),
@@ -158,7 +159,7 @@ export class GraphRepository {
 
   /** Every row of followers_by_user as the edge it stands for, a page at a time (reconciliation only). */
   async *scanFollowerSides(fetchSize = 2000): AsyncGenerator<Edge[]> {
-    yield* this.scan('SELECT user_id, follower_id, followed_at FROM followers_by_user', fetchSize, (r) => ({
+    yield* pagedRows(this.db, 'SELECT user_id, follower_id, followed_at FROM followers_by_user', fetchSize, (r) => ({
       followerId: r.get('follower_id'),
       followeeId: r.get('user_id'),
       followedAt: r.get('followed_at'),
@@ -167,20 +168,11 @@ export class GraphRepository {
 
   /** Every row of follow_counts, a page at a time (reconciliation only). */
   async *scanCounts(fetchSize = 2000): AsyncGenerator<{ userId: string; followers: number; following: number }[]> {
-    yield* this.scan('SELECT user_id, followers, following FROM follow_counts', fetchSize, (r) => ({
+    yield* pagedRows(this.db, 'SELECT user_id, followers, following FROM follow_counts', fetchSize, (r) => ({
       userId: r.get('user_id'),
       followers: Number(r.get('followers') ?? 0),
       following: Number(r.get('following') ?? 0),
     }));
-  }
-
-  private async *scan<T>(query: string, fetchSize: number, map: (row: types.Row) => T): AsyncGenerator<T[]> {
-    let pageState: string | undefined;
-    do {
-      const rs = await this.db.execute(query, [], { isIdempotent: true, fetchSize, pageState });
-      yield rs.rows.map(map);
-      pageState = rs.pageState ?? undefined;
-    } while (pageState);
   }
 
   /** Counts a user's rows on both sides (a repair-time scan over bounded partitions, not a request path). */

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { LOGGER, type Logger } from '@pulse/platform';
 import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
+import { PeriodicTask } from '../shared/periodic-task';
 import { MediaLifecycleService } from './media-lifecycle.service';
 
 /**
@@ -10,9 +11,12 @@ import { MediaLifecycleService } from './media-lifecycle.service';
  */
 @Injectable()
 export class MediaSweepScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private readonly stop = new AbortController();
+  private readonly task = new PeriodicTask((signal) =>
+    this.lifecycle
+      .sweep({ dryRun: false, prefix: '', maxActions: 0, signal })
+      .then(() => undefined)
+      .catch((err: unknown) => this.logger.error({ err }, 'scheduled lifecycle sweep failed')),
+  );
 
   constructor(
     private readonly lifecycle: MediaLifecycleService,
@@ -23,22 +27,10 @@ export class MediaSweepScheduler implements OnApplicationBootstrap, OnApplicatio
   onApplicationBootstrap() {
     const interval = this.config.MEDIA_SWEEP_INTERVAL;
     if (!this.config.MEDIA_SWEEPER || interval <= 0 || this.lifecycle.rules.length === 0) return;
-    this.timer = setInterval(() => this.tick(), interval);
-    this.timer.unref();
+    this.task.start(interval);
   }
 
   async onApplicationShutdown() {
-    clearInterval(this.timer);
-    this.stop.abort();
-    await this.running;
-  }
-
-  private tick() {
-    if (this.running) return;
-    this.running = this.lifecycle
-      .sweep({ dryRun: false, prefix: '', maxActions: 0, signal: this.stop.signal })
-      .then(() => undefined)
-      .catch((err: unknown) => this.logger.error({ err }, 'scheduled lifecycle sweep failed'))
-      .finally(() => (this.running = undefined));
+    await this.task.stop();
   }
 }

@@ -2,6 +2,7 @@ import { CASSANDRA } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Client, types } from 'cassandra-driver';
 import { createHash } from 'node:crypto';
+import { pagedRows } from '../shared/cassandra-paging';
 import { dayOf } from '../shared/page-token';
 import type { Tier } from './blob-store';
 
@@ -212,36 +213,18 @@ export class MediaRepository {
   }
 
   /** Every media object's blob reference, a page at a time: a full scan of media_by_id (audits only). */
-  async *scanReferences(fetchSize = 2000): AsyncGenerator<{ mediaId: string; sha256: string; tier: Tier; generation: string }[]> {
-    let pageState: string | undefined;
-    do {
-      const rs = await this.db.execute('SELECT media_id, sha256, tier, blob_generation FROM media_by_id', [], {
-        isIdempotent: true,
-        fetchSize,
-        pageState,
-      });
-      yield rs.rows.map((r) => ({
-        mediaId: r.get('media_id'),
-        sha256: r.get('sha256'),
-        tier: tierOf(r.get('tier')),
-        generation: r.get('blob_generation'),
-      }));
-      pageState = rs.pageState ?? undefined;
-    } while (pageState);
+  scanReferences(fetchSize = 2000): AsyncGenerator<{ mediaId: string; sha256: string; tier: Tier; generation: string }[]> {
+    return pagedRows(this.db, 'SELECT media_id, sha256, tier, blob_generation FROM media_by_id', fetchSize, (r) => ({
+      mediaId: r.get('media_id'),
+      sha256: r.get('sha256'),
+      tier: tierOf(r.get('tier')),
+      generation: r.get('blob_generation'),
+    }));
   }
 
   /** Every row of blobs_by_sha256, a page at a time (audits only). */
-  async *scanBlobs(fetchSize = 2000): AsyncGenerator<BlobRow[]> {
-    let pageState: string | undefined;
-    do {
-      const rs = await this.db.execute('SELECT sha256, tier, generation, refcount, size_bytes FROM blobs_by_sha256', [], {
-        isIdempotent: true,
-        fetchSize,
-        pageState,
-      });
-      yield rs.rows.map(toBlob);
-      pageState = rs.pageState ?? undefined;
-    } while (pageState);
+  scanBlobs(fetchSize = 2000): AsyncGenerator<BlobRow[]> {
+    return pagedRows(this.db, 'SELECT sha256, tier, generation, refcount, size_bytes FROM blobs_by_sha256', fetchSize, toBlob);
   }
 
   /** Removes the row of the last reference; true if this call removed it (the caller then deletes the blob). */

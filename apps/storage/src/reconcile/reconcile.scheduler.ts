@@ -1,8 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { GrpcStatusError, LOGGER, type Logger } from '@pulse/platform';
 import { status } from '@grpc/grpc-js';
+import { GrpcStatusError, LOGGER, type Logger } from '@pulse/platform';
 import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
 import { MediaAudit } from '../media/media-audit.service';
+import { PeriodicTask } from '../shared/periodic-task';
 import { GraphReconciler } from './graph-reconciler.service';
 
 /**
@@ -13,9 +14,16 @@ import { GraphReconciler } from './graph-reconciler.service';
  */
 @Injectable()
 export class ReconcileScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private readonly stop = new AbortController();
+  private readonly task = new PeriodicTask(async (signal) => {
+    try {
+      await this.reconciler.reconcile({ dryRun: false, signal });
+      await this.media.audit({ dryRun: false, signal });
+    } catch (err) {
+      if (err instanceof GrpcStatusError && err.code === status.FAILED_PRECONDITION)
+        this.logger.info({ reason: err.message }, 'scheduled graph reconciliation skipped');
+      else if (!signal.aborted) this.logger.error({ err }, 'scheduled graph reconciliation or media audit failed');
+    }
+  });
 
   constructor(
     private readonly reconciler: GraphReconciler,
@@ -27,27 +35,10 @@ export class ReconcileScheduler implements OnApplicationBootstrap, OnApplication
   onApplicationBootstrap() {
     const interval = this.config.STORAGE_RECONCILE_INTERVAL;
     if (!this.config.STORAGE_RECONCILER || interval <= 0) return;
-    this.timer = setInterval(() => this.tick(), interval);
-    this.timer.unref();
+    this.task.start(interval);
   }
 
   async onApplicationShutdown() {
-    clearInterval(this.timer);
-    this.stop.abort();
-    await this.running;
-  }
-
-  private tick() {
-    if (this.running) return;
-    this.running = this.reconciler
-      .reconcile({ dryRun: false, signal: this.stop.signal })
-      .then(() => this.media.audit({ dryRun: false, signal: this.stop.signal }))
-      .then(() => undefined)
-      .catch((err: unknown) => {
-        if (err instanceof GrpcStatusError && err.code === status.FAILED_PRECONDITION)
-          this.logger.info({ reason: err.message }, 'scheduled graph reconciliation skipped');
-        else if (!this.stop.signal.aborted) this.logger.error({ err }, 'scheduled graph reconciliation or media audit failed');
-      })
-      .finally(() => (this.running = undefined));
+    await this.task.stop();
   }
 }
