@@ -74,10 +74,11 @@ describe('authorisation of AnalyticsService', () => {
       pgUrl: env.app?.config.PULSE_AUTH_PG_URL ?? '',
       schema: env.app?.config.PULSE_AUTH_PG_SCHEMA,
     });
-    expect(rows).toHaveLength(4);
+    expect(rows).toHaveLength(5);
     expect(matrixProblems(rows)).toEqual([]);
     expect(rows.find((r) => r.rpc.endsWith('/ListJobs'))).toMatchObject({ scope: 'ops:read', right: 'OK' });
     expect(rows.find((r) => r.rpc.endsWith('/RunJob'))).toMatchObject({ scope: 'admin', right: 'INVALID_ARGUMENT' });
+    expect(rows.find((r) => r.rpc.endsWith('/ReadJobOutput'))).toMatchObject({ scope: 'ops:read', right: 'INVALID_ARGUMENT' });
   });
 
   it('answers generated and malformed requests to every RPC with client errors, never INTERNAL or UNKNOWN, and stays up (tools/fuzz, short)', async () => {
