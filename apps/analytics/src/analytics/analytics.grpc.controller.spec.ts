@@ -7,12 +7,13 @@ describe('AnalyticsGrpcController scopes', () => {
     expect(undeclaredRpcs('pulse.analytics.v1.AnalyticsService', AnalyticsGrpcController)).toEqual([]);
   });
 
-  it('lets operators read jobs and runs, and only admins start a run', () => {
+  it('lets operators read jobs, runs and outputs, and only admins start a run', () => {
     const scopes = Object.fromEntries(declaredRpcs(AnalyticsGrpcController).map((rpc) => [rpc.handler, rpc.requirement]));
     expect(scopes).toEqual({
       listJobs: { scope: 'ops:read' },
       getJobRun: { scope: 'ops:read' },
       listJobRuns: { scope: 'ops:read' },
+      readJobOutput: { scope: 'ops:read' },
       runJob: { scope: 'admin' },
     });
   });
