@@ -49,14 +49,14 @@ export interface BatchContext {
   sourceIp: string;
 }
 
+/** Event ids named in the log line of a TrackEvents call (the rest are counted). */
+const LOGGED_EVENT_IDS = 20;
+
 /**
  * Validates, deduplicates and records a batch of activity events: accepted ones to
  * pulse.activity.tracked.v1 (keyed by user, so each user's events keep their order), rejected ones to
  * pulse.activity.rejected.v1 with the reason. Answers only after Kafka acknowledged every record (acks=all).
  */
-/** Event ids named in the log line of a TrackEvents call (the rest are counted). */
-const LOGGED_EVENT_IDS = 20;
-
 @Injectable()
 export class TrackEventsService implements OnModuleInit {
   private inFlight = 0;

@@ -123,12 +123,18 @@ export class GraphService {
     return 'written';
   }
 
-  /** Recounts a user's edges and moves the counters to the true values. */
-  async repairCounts(userId: string): Promise<storageV1.FollowCounts> {
+  /**
+   * Recounts a user's edges and moves the counters to the true values (with `dryRun`, only says whether they were
+   * off). Returns the true counts and whether the counters differed from them.
+   */
+  async repairCounts(userId: string, options: { dryRun?: boolean } = {}): Promise<{ counts: storageV1.FollowCounts; moved: boolean }> {
     const [actual, stored] = await Promise.all([this.graph.countEdges(userId), this.graph.counts(userId)]);
-    if (actual.followers !== stored.followers) await this.graph.addToCounter(userId, 'followers', actual.followers - stored.followers);
-    if (actual.following !== stored.following) await this.graph.addToCounter(userId, 'following', actual.following - stored.following);
-    return { userId, ...actual };
+    const moved = actual.followers !== stored.followers || actual.following !== stored.following;
+    if (moved && !options.dryRun) {
+      if (actual.followers !== stored.followers) await this.graph.addToCounter(userId, 'followers', actual.followers - stored.followers);
+      if (actual.following !== stored.following) await this.graph.addToCounter(userId, 'following', actual.following - stored.following);
+    }
+    return { counts: { userId, ...actual }, moved };
   }
 
   private checkPair(a: string, b: string, fieldA: string, fieldB: string) {

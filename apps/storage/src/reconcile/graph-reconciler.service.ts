@@ -196,11 +196,9 @@ class Pass {
     this.report.usersChecked = users.size;
     await forEachConcurrently(suspects, CONCURRENCY, async (userId) => {
       await this.checkpoint();
-      const [actual, stored] = await Promise.all([edges.countEdges(userId), edges.counts(userId)]);
-      if (actual.followers === stored.followers && actual.following === stored.following) return;
+      if (!(await graph.repairCounts(userId, { dryRun: this.dryRun })).moved) return;
       this.found('counter_off');
       this.report.countersOff++;
-      if (!this.dryRun) await graph.repairCounts(userId);
     });
   }
 

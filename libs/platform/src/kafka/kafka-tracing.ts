@@ -14,8 +14,13 @@ import { contextFromHeaders, failSpan, isTracingOn, platformTracer, traceHeaders
 /** At most this many producer traces of one batch get a span of the batch's handling in their own trace. */
 const MAX_PARENT_SPANS = 32;
 
-/** In a batch's handling: the span of each producer trace's handling, by the records' `traceparent`. */
+/** In a batch's handling: the span of each producer trace's handling (and its headers, once asked), by `traceparent`. */
 const HANDLING_SPANS = createContextKey('pulse.kafka.handling-spans');
+
+interface HandlingSpan {
+  span: Span;
+  headers?: Record<string, string>;
+}
 
 /**
  * The W3C trace headers a record derived from a consumed one should carry: the span of the source record's handling
@@ -25,9 +30,11 @@ const HANDLING_SPANS = createContextKey('pulse.kafka.handling-spans');
 export function derivedTraceHeaders(source: Record<string, string>): Record<string, string> | undefined {
   const traceparent = source['traceparent'];
   if (traceparent === undefined) return undefined;
-  const spans = context.active().getValue(HANDLING_SPANS) as ReadonlyMap<string, Span> | undefined;
-  const span = spans?.get(traceparent);
-  return span ? traceHeaders(trace.setSpan(ROOT_CONTEXT, span)) : undefined;
+  const handling = (context.active().getValue(HANDLING_SPANS) as ReadonlyMap<string, HandlingSpan> | undefined)?.get(traceparent);
+  if (!handling) return undefined;
+  // Every window update of one trace in a batch shares the headers, made once.
+  handling.headers ??= traceHeaders(trace.setSpan(ROOT_CONTEXT, handling.span));
+  return handling.headers;
 }
 
 /**
@@ -98,7 +105,7 @@ export async function tracedHandle<T>(group: string, records: readonly TracedRec
     'messaging.batch.message_count': count,
   });
   const spans: Span[] = [];
-  const byParent = new Map<string, Span>();
+  const byParent = new Map<string, HandlingSpan>();
   for (const [traceparent, parent] of parents) {
     const span = platformTracer().startSpan(
       `process ${parent.topic}`,
@@ -106,7 +113,7 @@ export async function tracedHandle<T>(group: string, records: readonly TracedRec
       parent.ctx,
     );
     spans.push(span);
-    byParent.set(traceparent, span);
+    byParent.set(traceparent, { span });
   }
   let main: Span;
   if (spans.length === 1) main = spans[0];
