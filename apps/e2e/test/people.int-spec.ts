@@ -2,6 +2,7 @@ import { featuresV1, millisToTimestamp, recsV1 } from '@pulse/contracts';
 import { grpcClient, type UnaryClient } from '@pulse/platform';
 import {
   deleteRedisKeys,
+  eventually,
   issueTestApiKey,
   rejectionOf,
   type ServiceProcess,
@@ -121,7 +122,12 @@ const recommendUsers = (userId: string, numResults = 0) =>
 
 describe('people you may know', () => {
   it('serves the pushed list best first, without the user and the accounts followed since it was computed', async () => {
-    const response = await recommendUsers(user('ada'));
+    // The recommender's first calls to its peers may miss their 100 ms budget while connections and key lookups are
+    // cold (an honest degraded answer); the list is what a warm recommender serves.
+    const response = await eventually(
+      () => recommendUsers(user('ada')),
+      (r) => r.degraded.length === 0,
+    );
     expect(response.users).toEqual([
       { userId: user('bob'), score: 5.5, commonConnections: 5 },
       { userId: user('dan'), score: 3, commonConnections: 3 },
