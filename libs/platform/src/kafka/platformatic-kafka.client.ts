@@ -185,16 +185,44 @@ export function kafkaErrorMessage(error: unknown): string {
   return [...leaves].join('; ');
 }
 
+/** Whether the broker refused a CreateTopics because the topic exists (TOPIC_ALREADY_EXISTS, error code 36). */
+export function isTopicAlreadyExists(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  const visit = (e: unknown): boolean => {
+    if (!e || typeof e !== 'object' || seen.has(e)) return false;
+    seen.add(e);
+    const { apiCode, errors, cause, message } = e as { apiCode?: unknown; errors?: unknown[]; cause?: unknown; message?: unknown };
+    if (apiCode === 36 || (typeof message === 'string' && /topic with this name already exists/i.test(message))) return true;
+    return (Array.isArray(errors) && errors.some(visit)) || visit(cause);
+  };
+  return visit(error);
+}
+
+/**
+ * Client-side failures the Kafka client does not retry on its own (a request that timed out may have been written;
+ * a connection that broke mid-response) but a caller may: the write is repeated with the same ids and deduplicated.
+ */
+const TRANSIENT_CLIENT_ERRORS = new Set([
+  'PLT_KFK_NETWORK',
+  'PLT_KFK_TIMEOUT',
+  'PLT_KFK_UNEXPECTED_CORRELATION_ID',
+  'PLT_KFK_UNFINISHED_WRITE_BUFFER',
+]);
+
 /**
  * Whether retrying may fix what the client reports: false when the broker said the request can never
- * succeed as it is (a record over max.message.bytes, an invalid topic, a denied access).
+ * succeed as it is (a record over max.message.bytes, an invalid topic, a denied access), or the client refused it
+ * (an invalid argument, an unsupported feature, failed authentication). A timeout or a broken connection is retriable.
  */
 export function isRetriableKafkaError(error: unknown): boolean {
   let retriable = true;
   const visit = (e: unknown) => {
     const nested = (e as { errors?: unknown[] })?.errors;
     if (Array.isArray(nested) && nested.length > 0) nested.forEach(visit);
-    else if ((e as { canRetry?: unknown })?.canRetry === false) retriable = false;
+    else {
+      const { canRetry, code } = (e ?? {}) as { canRetry?: unknown; code?: unknown };
+      if (canRetry === false && !(typeof code === 'string' && TRANSIENT_CLIENT_ERRORS.has(code))) retriable = false;
+    }
   };
   visit(error);
   return retriable;
@@ -221,8 +249,10 @@ class PlatformaticAdmin implements KafkaAdmin {
           configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
         });
       } catch (error) {
-        // Another replica may have created it between the listing and now.
-        if (!(await this.admin.listTopics()).includes(topic.name)) throw error;
+        // Another replica (or service) created it between the listing and now: the broker says so, and a broker other
+        // than the controller may not list it yet.
+        if (isTopicAlreadyExists(error) || (await this.admin.listTopics()).includes(topic.name)) continue;
+        throw error;
       }
     }
   }
