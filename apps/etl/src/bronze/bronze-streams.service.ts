@@ -3,7 +3,8 @@ import { cdcTopic, type TopicDefinition, Topics } from '@pulse/contracts';
 import { ERASURE_LIST, type ErasureList, LOGGER, type Logger } from '@pulse/platform';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
-import { committedOffsets, ExactlyOnceDeltaSink } from '../streams/exactly-once.sink';
+import type { DeltaTable } from '@pulse/lake';
+import { committedOffsets, ExactlyOnceDeltaSink, type KeyDedupe } from '../streams/exactly-once.sink';
 import { StreamRegistry } from '../streams/stream-registry';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
 import { activityBronzeTable, type BronzeTable, cdcBronzeTable, recsServedBronzeTable } from './bronze-tables';
@@ -55,8 +56,11 @@ export class BronzeStreamsService implements OnApplicationBootstrap {
   private async add<K, V>(definition: BronzeTable<K, V>, topic: TopicDefinition<K, V>) {
     const { table } = await this.lake.table(definition.name, definition.path, definition.create);
     // A record about an erased user is skipped like a tombstone: its offset advances, nothing is written.
-    const sink = new ExactlyOnceDeltaSink<K, V>(table, '', (record) =>
-      definition.subjects(record).some((u) => this.erased.has(u)) ? null : definition.row(record),
+    const sink = new ExactlyOnceDeltaSink<K, V>(
+      table,
+      '',
+      (record) => (definition.subjects(record).some((u) => this.erased.has(u)) ? null : definition.row(record)),
+      this.dedupe(definition, table),
     );
     const logger = this.logger;
     const processor: StreamProcessor<K, V> = {
@@ -76,5 +80,23 @@ export class BronzeStreamsService implements OnApplicationBootstrap {
       watermarkMs: () => null,
     };
     await this.registry.launch(definition.name, definition.name, [topic], processor);
+  }
+
+  /** One row per event id for tables with one (bronze/activity), within ETL_DEDUPE_WINDOW records per partition. */
+  private dedupe<K, V>(definition: BronzeTable<K, V>, table: DeltaTable): KeyDedupe<K, V> | undefined {
+    const key = definition.uniqueKey;
+    if (!key || this.config.ETL_DEDUPE_WINDOW === 0) return undefined;
+    const engine = this.lake.engine;
+    return {
+      key,
+      window: this.config.ETL_DEDUPE_WINDOW,
+      async load(_topic, partition, fromOffset) {
+        const rows = await engine.query<{ key: string; offset: bigint | number }>(
+          `SELECT event_id AS key, kafka_offset AS offset FROM ${await table.scanSql()} ` +
+            `WHERE kafka_partition = ${Number(partition)} AND kafka_offset >= ${BigInt(fromOffset)} ORDER BY kafka_offset`,
+        );
+        return rows.map((r) => ({ key: r.key, offset: BigInt(r.offset) }));
+      },
+    };
   }
 }

@@ -20,6 +20,8 @@ export interface BronzeTable<K, V> {
   row(record: IncomingRecord<K, V>): ColumnValue[] | null;
   /** The users a record is about: a record naming an erased user is not written. */
   subjects(record: IncomingRecord<K, V>): (string | null | undefined)[];
+  /** The record's unique id (its column `event_id`), for tables that keep one row per id (KeyDedupe). */
+  uniqueKey?(record: IncomingRecord<K, V>): string | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -65,6 +67,7 @@ export function activityBronzeTable(targetFileSize: number, checkpointInterval: 
     path,
     create,
     subjects: (record) => [record.value?.event?.userId],
+    uniqueKey: (record) => record.value?.event?.eventId || null,
     row(record) {
       const tracked = record.value;
       const e = tracked?.event;

@@ -3,7 +3,7 @@ import type { IncomingRecord } from '@pulse/platform';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEAD_LETTERS_INFO, ExactlyOnceDeltaSink, txnAppId } from './exactly-once.sink';
+import { DEAD_LETTERS_INFO, DUPLICATES_INFO, ExactlyOnceDeltaSink, type KeyDedupe, txnAppId } from './exactly-once.sink';
 
 const TOPIC = 'pulse.activity.tracked.v1';
 
@@ -59,6 +59,79 @@ describe('ExactlyOnceDeltaSink', () => {
     expect(await sink.write(records(0, 3, 8))).toMatchObject({ written: 3, skipped: 2 });
     expect((await ids(t)).length).toBe(11);
     expect(new Set(await ids(t)).size).toBe(11);
+  });
+
+  describe('with event ids (KeyDedupe)', () => {
+    // Records whose value is an event id; a copy of an event is the same value at a later offset of its partition.
+    const events = (partition: number, from: number, values: string[]): IncomingRecord<string, string>[] =>
+      values.map((value, i) => ({ topic: TOPIC, partition, offset: BigInt(from + i), timestampMs: 0, key: 'k', value, headers: {} }));
+    const dedupe = (t: DeltaTable, window = 100): KeyDedupe<string, string> => ({
+      key: (r) => r.value,
+      window,
+      load: async (_topic, partition, fromOffset) => {
+        const sql = `SELECT id, offset_ FROM ${await t.scanSql()} WHERE partition = ${partition} AND offset_ >= ${fromOffset}`;
+        return (await engine.query<{ id: string; offset_: number }>(sql)).map((r) => ({ key: r.id, offset: BigInt(r.offset_) }));
+      },
+    });
+    async function eventTable() {
+      return DeltaTable.create(
+        new LocalLakeStorage(root),
+        'events',
+        {
+          columns: [
+            { name: 'id', type: 'string' },
+            { name: 'partition', type: 'integer' },
+            { name: 'offset_', type: 'long' },
+          ],
+        },
+        { engine },
+      );
+    }
+    const eventRow = (r: IncomingRecord<string, string>) => [r.value, r.partition, r.offset];
+
+    it('writes a copy of an event (a later offset, the same id) once, in one batch and across batches', async () => {
+      const t = await eventTable();
+      const sink = new ExactlyOnceDeltaSink(t, '', eventRow, dedupe(t));
+      expect(await sink.write(events(0, 0, ['a', 'b', 'a', 'c']))).toMatchObject({ written: 3, duplicates: 1 });
+      expect(await sink.write(events(0, 4, ['b', 'd']))).toMatchObject({ written: 1, duplicates: 1 });
+      // The same id in another partition is another event (ids are unique per producer key, kept in one partition).
+      expect(await sink.write(events(1, 0, ['a']))).toMatchObject({ written: 1, duplicates: 0 });
+      expect(await ids(t)).toEqual(['a', 'a', 'b', 'c', 'd']);
+      expect((await t.commitInfo(t.version))?.[DUPLICATES_INFO]).toBeUndefined();
+      expect((await t.commitInfo(2))?.[DUPLICATES_INFO]).toBe(1);
+      // The offsets moved past the copies: a replay writes nothing.
+      expect(t.snapshot().txns.get(txnAppId('', TOPIC, 0))?.version).toBe(6);
+    });
+
+    it('remembers the ids a restarted writer finds in the table, and loses nothing when a batch is replayed', async () => {
+      const t = await eventTable();
+      await new ExactlyOnceDeltaSink(t, '', eventRow, dedupe(t)).write(events(0, 0, ['a', 'b']));
+      // A new process (after a crash): its window starts from the table.
+      const restarted = new ExactlyOnceDeltaSink(t, '', eventRow, dedupe(t));
+      expect(await restarted.write(events(0, 2, ['a', 'c']))).toMatchObject({ written: 1, duplicates: 1 });
+      // The batch after it replayed (Kafka's commit was lost): its own records are not copies of themselves.
+      const replayed = new ExactlyOnceDeltaSink(t, '', eventRow, dedupe(t));
+      expect(await replayed.write(events(0, 2, ['a', 'c', 'e']))).toMatchObject({ written: 1, skipped: 2, duplicates: 0 });
+      expect(await ids(t)).toEqual(['a', 'b', 'c', 'e']);
+    });
+
+    it('looks only `window` records back: an older copy is written again', async () => {
+      const t = await eventTable();
+      const sink = new ExactlyOnceDeltaSink(t, '', eventRow, dedupe(t, 2));
+      await sink.write(events(0, 0, ['a', 'b', 'c']));
+      expect(await sink.write(events(0, 3, ['c', 'a']))).toMatchObject({ written: 1, duplicates: 1 });
+    });
+
+    it('reloads its window when another writer moved the partition on meanwhile', async () => {
+      const t = await eventTable();
+      const a = new ExactlyOnceDeltaSink(t, '', eventRow, dedupe(t));
+      await a.write(events(0, 0, ['a']));
+      // The partition went to another replica for a while, which wrote `b`...
+      const other = await DeltaTable.open(new LocalLakeStorage(root), 'events', { engine });
+      await new ExactlyOnceDeltaSink(other, '', eventRow, dedupe(other)).write(events(0, 1, ['b']));
+      // ...and came back: the copy of `b` is found although this writer never saw it.
+      expect(await a.write(events(0, 2, ['b', 'c']))).toMatchObject({ written: 1, duplicates: 1 });
+    });
   });
 
   it('lets two writers race on the same partition without duplicating, and reports a gap', async () => {

@@ -17,6 +17,9 @@ import type { IncomingRecord, RecordPosition } from '@pulse/platform';
  */
 export const DEAD_LETTERS_INFO = 'pulseDeadLetters';
 
+/** Commit-info field counting the records a commit moves past as copies of a key already written (KeyDedupe). */
+export const DUPLICATES_INFO = 'pulseDuplicates';
+
 /** The application id of a stream's progress on one topic-partition, kept as a Delta `txn`. */
 export function txnAppId(stream: string, topic: string, partition: number): string {
   return `${txnAppIdPrefix(stream, topic)}${partition}`;
@@ -38,6 +41,36 @@ export function committedOffsets(snapshot: DeltaSnapshot, stream: string, topic:
   return out;
 }
 
+/**
+ * Dropping a record whose key (an event id) the same partition already holds at an earlier offset: a producer that
+ * wrote it twice (ingest acknowledges at least once: a client's retry after a lost answer, or a replica killed
+ * between writing and remembering an event, writes it again). Producers key records by something the id belongs to
+ * (the user), so both copies are in one partition and a per-partition window of the latest `window` keys finds them.
+ */
+export interface KeyDedupe<K, V> {
+  /** The record's unique key; null: never a duplicate. */
+  key(record: IncomingRecord<K, V>): string | null;
+  /** Keys remembered per partition (the newest); a copy further back than this is written again. */
+  window: number;
+  /** The keys and offsets the table holds for a partition from `fromOffset` on (to remember them after a restart). */
+  load(topic: string, partition: number, fromOffset: bigint): Promise<{ key: string; offset: bigint }[]>;
+}
+
+/** The newest keys of one partition with the offset each was first seen at, oldest evicted first. */
+class RecentKeys {
+  private readonly offsets = new Map<string, bigint>();
+  constructor(private readonly window: number) {}
+
+  /** Whether `key` was seen at an earlier offset; remembers it otherwise. */
+  seenBefore(key: string, offset: bigint): boolean {
+    const first = this.offsets.get(key);
+    if (first !== undefined) return first < offset;
+    this.offsets.set(key, offset);
+    if (this.offsets.size > this.window) this.offsets.delete(this.offsets.keys().next().value as string);
+    return false;
+  }
+}
+
 export interface SinkResult {
   /** Table version committed; null when every record had been committed before. */
   version: number | null;
@@ -45,6 +78,8 @@ export interface SinkResult {
   written: number;
   /** Records skipped because the table already holds them (a replay after a crash or rebalance). */
   skipped: number;
+  /** Records not written because the partition held their key at an earlier offset (with a KeyDedupe). */
+  duplicates: number;
   /** Partitions whose first record is past the committed offset (records missing from Kafka). */
   gaps: { topic: string; partition: number; expected: bigint; got: bigint }[];
 }
@@ -68,7 +103,28 @@ export class ExactlyOnceDeltaSink<K, V> {
     /** '' for a bronze table (one stream per table); the stream name when several streams share a table. */
     private readonly stream: string,
     private readonly row: (record: IncomingRecord<K, V>) => ColumnValue[] | null,
+    private readonly dedupe?: KeyDedupe<K, V>,
   ) {}
+
+  /** Per partition: its window of keys, and the committed offset the window is up to date with. */
+  private readonly recent = new Map<string, { keys: RecentKeys; upTo: bigint | undefined }>();
+
+  /**
+   * The partition's window of keys: loaded from the table's last `window` records below `committed` on first use, and
+   * again when the table moved on without this writer (another replica had the partition meanwhile).
+   */
+  private async recentKeys(appId: string, topic: string, partition: number, committed: bigint | undefined): Promise<RecentKeys> {
+    const known = this.recent.get(appId);
+    if (known && known.upTo === committed) return known.keys;
+    const dedupe = this.dedupe!;
+    const keys = new RecentKeys(dedupe.window);
+    if (committed !== undefined && committed > 0n) {
+      const from = committed > BigInt(dedupe.window) ? committed - BigInt(dedupe.window) : 0n;
+      for (const { key, offset } of await dedupe.load(topic, partition, from)) keys.seenBefore(key, offset);
+    }
+    this.recent.set(appId, { keys, upTo: committed });
+    return keys;
+  }
 
   async write(
     records: readonly IncomingRecord<K, V>[],
@@ -81,6 +137,7 @@ export class ExactlyOnceDeltaSink<K, V> {
       const next = new Map<string, { topic: string; partition: number; first: bigint; last: bigint }>();
       const batch = new ColumnBatch(snapshot.schema);
       let skipped = 0;
+      let duplicates = 0;
       for (const record of records) {
         const appId = txnAppId(this.stream, record.topic, record.partition);
         const from = committed.get(appId);
@@ -91,6 +148,13 @@ export class ExactlyOnceDeltaSink<K, V> {
         const seen = next.get(appId);
         if (seen) seen.last = record.offset;
         else next.set(appId, { topic: record.topic, partition: record.partition, first: record.offset, last: record.offset });
+        // A copy of a key the partition holds at an earlier offset advances the offset like a written record. The
+        // same record replayed (its own offset) is not a copy, so a batch retried after a failed commit loses nothing.
+        const key = this.dedupe?.key(record);
+        if (key && (await this.recentKeys(appId, record.topic, record.partition, from)).seenBefore(key, record.offset)) {
+          duplicates++;
+          continue;
+        }
         const values = this.row(record);
         if (values) batch.push(values);
       }
@@ -108,7 +172,7 @@ export class ExactlyOnceDeltaSink<K, V> {
           if (p.offset > seen.last) seen.last = p.offset;
         }
       }
-      if (next.size === 0) return { version: null, written: 0, skipped, gaps: [] };
+      if (next.size === 0) return { version: null, written: 0, skipped, duplicates, gaps: [] };
       const gaps = [...next.entries()].flatMap(([appId, p]) => {
         const expected = committed.get(appId);
         return expected !== undefined && p.first > expected ? [{ topic: p.topic, partition: p.partition, expected, got: p.first }] : [];
@@ -117,6 +181,7 @@ export class ExactlyOnceDeltaSink<K, V> {
       const info: Record<string, unknown> = { ...(options.info ?? {}), pulseWriter: this.writerId };
       if (options.batchId !== undefined) info['pulseBatchId'] = options.batchId;
       if (passed.length > 0) info[DEAD_LETTERS_INFO] = passed;
+      if (duplicates > 0) info[DUPLICATES_INFO] = duplicates;
       try {
         const result = await this.table.appendBatch(batch, {
           operation: 'STREAMING UPDATE',
@@ -124,7 +189,12 @@ export class ExactlyOnceDeltaSink<K, V> {
           txns,
           info,
         });
-        return { version: result.version, written: batch.length, skipped, gaps };
+        // The windows now hold this commit's keys: up to date with the offsets it committed.
+        for (const [appId, p] of next) {
+          const known = this.recent.get(appId);
+          if (known) known.upTo = p.last + 1n;
+        }
+        return { version: result.version, written: batch.length, skipped, duplicates, gaps };
       } catch (error) {
         const lostRace = error instanceof DeltaTxnReplayError || (error instanceof DeltaConflictError && error.kind === 'transaction');
         if (!lostRace || attempt >= 20) throw error;

@@ -13,7 +13,7 @@ export class StreamMetrics implements StreamCounters {
   constructor(metrics: ServiceMetrics) {
     this.records = new Counter({
       name: 'etl_stream_records_total',
-      help: 'Records handled by a stream: written to its table, or skipped because the table already held them',
+      help: 'Records handled by a stream: written to its table, skipped because the table already held them, or a duplicate of an event id it holds',
       labelNames: ['stream', 'outcome'],
       registers: [metrics.registry],
     });
@@ -35,6 +35,7 @@ export class StreamMetrics implements StreamCounters {
   onBatch(stream: string, outcome: BatchOutcome, _records: number, seconds: number): void {
     this.records.inc({ stream, outcome: 'written' }, outcome.written);
     if (outcome.skipped > 0) this.records.inc({ stream, outcome: 'skipped' }, outcome.skipped);
+    if (outcome.duplicates) this.records.inc({ stream, outcome: 'duplicate' }, outcome.duplicates);
     if (outcome.version !== null) this.commits.inc({ stream });
     this.batchSeconds.observe({ stream }, seconds);
   }

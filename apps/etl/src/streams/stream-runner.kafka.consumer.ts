@@ -30,6 +30,8 @@ export interface BatchOutcome {
   version: number | null;
   written: number;
   skipped: number;
+  /** Records not written as copies of an event already written (bronze/activity's event ids). */
+  duplicates?: number;
 }
 
 export type StreamState = 'RUNNING' | 'PAUSED' | 'FAILED';
