@@ -102,6 +102,44 @@ describe('ApiKeyCache', () => {
     expect(await cache.principal(KEY)).toBeDefined();
   });
 
+  describe('while the store cannot be read (staleIfErrorMs)', () => {
+    beforeEach(() => {
+      cache = new ApiKeyCache(store, { ttlMs: 30_000, staleIfErrorMs: 600_000, now: clock });
+    });
+
+    it('keeps a key found before working, up to staleIfErrorMs past its TTL, and asks the store again each time', async () => {
+      expect(await cache.principal(KEY)).toBeDefined();
+      store.failing = true;
+      now += 30_001 + 500_000;
+      expect(await cache.principal(KEY)).toMatchObject({ id: 'simulator' });
+      expect(cache.staleServed).toBe(1);
+      now += 100_000; // past TTL + staleIfErrorMs
+      await expect(cache.principal(KEY)).rejects.toThrow('connection refused');
+      expect(store.lookups).toBe(3);
+    });
+
+    it('gives an unknown key the error, not a refusal, and never serves a key past its own expiry', async () => {
+      const bad = 'pk_ffffffffffff_' + 'b'.repeat(43);
+      expect(await cache.principal(bad)).toBeUndefined();
+      store.rows.set(hashApiKey(KEY), storedKey({ expiresAt: new Date(now + 40_000) }));
+      expect(await cache.principal(KEY)).toBeDefined();
+      store.failing = true;
+      now += 30_001;
+      await expect(cache.principal(bad)).rejects.toThrow('connection refused');
+      expect(await cache.principal(KEY)).toBeDefined();
+      now += 10_000; // the key's own expiry passed
+      await expect(cache.principal(KEY)).rejects.toThrow('connection refused');
+    });
+
+    it('is off by default: the error is passed on once the TTL is over', async () => {
+      const strict = new ApiKeyCache(store, { ttlMs: 30_000, now: clock });
+      expect(await strict.principal(KEY)).toBeDefined();
+      store.failing = true;
+      now += 30_001;
+      await expect(strict.principal(KEY)).rejects.toThrow('connection refused');
+    });
+  });
+
   it('keeps at most maxEntries keys, forgetting the oldest', async () => {
     const small = new ApiKeyCache(store, { ttlMs: 30_000, maxEntries: 2, now: clock });
     for (const c of 'xyz') await small.principal(`pk_000000000000_${c.repeat(43)}`);

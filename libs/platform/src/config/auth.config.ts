@@ -19,6 +19,8 @@ export const authEnv = {
   PULSE_AUTH_PG_SCHEMA: env.identifier('pulse_auth'),
   /** How long a key lookup is reused; a revoked key keeps working at most this long. */
   PULSE_AUTH_KEY_CACHE_TTL: env.duration('30s'),
+  /** While the key store cannot be read, how long past the TTL a key found before keeps working (0s: not at all). */
+  PULSE_AUTH_KEY_STALE_IF_ERROR: env.duration('10m'),
   /** JWKS of the token issuer; empty: JWTs are not accepted (API keys only). */
   PULSE_AUTH_JWKS_URL: optionalUrl,
   /** The `iss` JWTs must carry (required with a JWKS). */

@@ -52,7 +52,9 @@ export class AuthModule {
           useFactory: (store: PgApiKeyStore | null) => {
             if (!on) return null;
             return new Authenticator({
-              apiKeys: store ? new ApiKeyCache(store, { ttlMs: config.PULSE_AUTH_KEY_CACHE_TTL }) : undefined,
+              apiKeys: store
+                ? new ApiKeyCache(store, { ttlMs: config.PULSE_AUTH_KEY_CACHE_TTL, staleIfErrorMs: config.PULSE_AUTH_KEY_STALE_IF_ERROR })
+                : undefined,
               jwt: config.PULSE_AUTH_JWKS_URL
                 ? new JwtVerifier({
                     jwksUrl: config.PULSE_AUTH_JWKS_URL,
