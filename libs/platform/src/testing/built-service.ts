@@ -10,6 +10,8 @@ export interface ServiceProcess {
   grpcAddress: string;
   httpUrl: string;
   output: () => string;
+  /** Whether the process is still running (not exited, not killed). */
+  running(): boolean;
   stop(): Promise<void>;
   /** Sends a signal (SIGKILL: a crash) and waits for the process to exit. */
   kill(signal: NodeJS.Signals): Promise<void>;
@@ -50,6 +52,7 @@ export async function startService(name: string, env: Record<string, string>, ti
     grpcAddress: `127.0.0.1:${grpcPort}`,
     httpUrl,
     output: () => log,
+    running: () => child.exitCode === null && child.signalCode === null,
     kill: (signal) =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

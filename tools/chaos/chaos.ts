@@ -1,0 +1,437 @@
+/**
+ * Faults under a checked workload on the replicated stack (tools/stack/ha), one JSON line per scenario:
+ *
+ *   tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE]
+ *
+ * The built ingest (two replicas), storage, etl (bronze) and cdc (two replicas, one leader) run against the
+ * replicated stack under a supervisor that restarts a process that ended. In each scenario the workload
+ * (workload.ts) sends activity through ingest and rows into the app database for N seconds; a quarter of the way
+ * in the fault is injected, at 60 % it is healed (where it has a heal), and after the load the harness waits for
+ * every sink to hold every acknowledged write (at most CHAOS_CONVERGE_TIMEOUT, 180 s). Exit 1 when any scenario
+ * lost an acknowledged write or left a duplicate in the lake or storage. See tools/chaos/README.md.
+ */
+import { cdcTopic, Topics } from '@pulse/contracts';
+import { grpcClient, kafkaErrorMessage, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import { issueTestApiKey, runBuilt, stackCassandraClient, type TestApiKey } from '@pulse/platform/testing';
+import type { Client as CassandraClient } from 'cassandra-driver';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client as PgClient } from 'pg';
+import { activityTopicCopies, cdcCopies, countAgainst, lakeCopies, type SinkCount, storageCopies } from './sinks';
+import { ActivityLoad, ReadLoad, RowLoad } from './workload';
+import { nodetool, Replica, sleep, stackFault, Supervisor } from './world';
+
+const USAGE = 'usage: tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE]';
+const env = (name: string) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run through tools/chaos/chaos (it sets the replicated stack's environment)`);
+  return value;
+};
+
+/** The platform under test: its replicas, clients and the run's own schema, keyspace, lake and groups. */
+class World {
+  readonly run = randomUUID().replace(/-/g, '').slice(0, 8);
+  readonly schema = `chaos_${this.run}`;
+  readonly keyspace = `chaos_${this.run}`;
+  readonly dir = mkdtempSync(join(tmpdir(), `pulse-chaos-${this.run}-`));
+  readonly pgUrl = env('PG_URL');
+  readonly supervisor = new Supervisor();
+  readonly kafka = new PlatformaticKafkaClient({ brokers: env('KAFKA_BROKERS').split(','), clientId: `pulse-chaos-${this.run}` });
+  cassandra?: CassandraClient;
+  private key?: TestApiKey;
+  private readonly clients = new Map<Replica, UnaryClient>();
+
+  async start(): Promise<void> {
+    this.key = await issueTestApiKey({ label: 'chaos', scopes: ['events:write', 'storage:read'], pgUrl: this.pgUrl });
+    const common = { LOG_LEVEL: 'warn', PULSE_AUTH_PG_URL: this.pgUrl };
+    const connect = (protoFile: string, service: string) => (replica: Replica) => {
+      this.clients.get(replica)?.close();
+      this.clients.set(replica, grpcClient(replica.grpcAddress!, protoFile, service, { credentials: this.key!.key }));
+    };
+    const ingest = connect('pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
+    const storage = connect('pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService');
+
+    await runBuilt('cdc', 'migrate.js', { PG_URL: this.pgUrl, CDC_SCHEMA: this.schema });
+    const cdcEnv = {
+      ...common,
+      CDC_SCHEMA: this.schema,
+      CDC_SLOT: this.schema,
+      CDC_PUBLICATION: this.schema,
+      CDC_SERVER_NAME: this.schema,
+      CDC_STATE_SCHEMA: `${this.schema}_state`,
+      LEADER_ELECTION: 'true',
+    };
+    const ingestEnv = { ...common, INGEST_DEDUP_KEY_PREFIX: `pulse:chaos:${this.run}:` };
+    const replicas = [
+      new Replica('ingest-1', 'ingest', ingestEnv, ingest),
+      new Replica('ingest-2', 'ingest', ingestEnv, ingest),
+      new Replica('cdc-1', 'cdc', cdcEnv),
+      new Replica('cdc-2', 'cdc', cdcEnv),
+    ].map((r) => this.supervisor.add(r));
+    // Ingest first (it creates the activity topic with RF 3, min ISR 2), then the consumers' groups start at its end.
+    await Promise.all(replicas.map((r) => r.start()));
+    const activityGroup = `chaos-activity-${this.run}`;
+    const etlPrefix = `chaos-${this.run}.`;
+    // (retried: right after ingest created the topic, its partitions may still be electing their leaders)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ends = await this.kafka.admin.endOffsets(Topics.activityTracked.name);
+        await this.kafka.admin.setGroupOffsets(activityGroup, Topics.activityTracked.name, ends);
+        await this.kafka.admin.setGroupOffsets(`${etlPrefix}activity_bronze`, Topics.activityTracked.name, ends);
+        break;
+      } catch (error) {
+        if (attempt >= 10) throw new Error(`consumer groups not placed at the topic's end: ${kafkaErrorMessage(error)}`);
+        await sleep(2_000);
+      }
+    }
+    const consumers = [
+      new Replica(
+        'storage-1',
+        'storage',
+        {
+          ...common,
+          CASSANDRA_KEYSPACE: this.keyspace,
+          STORAGE_AUTO_MIGRATE: 'true',
+          STORAGE_CDC_CONSUMER: 'false',
+          STORAGE_ACTIVITY_GROUP: activityGroup,
+          STORAGE_RECONCILER: 'false',
+          MEDIA_ROOT: join(this.dir, 'media'),
+          MEDIA_SWEEPER: 'false',
+        },
+        storage,
+      ),
+      new Replica('etl-1', 'etl', {
+        ...common,
+        LAKE_ROOT: join(this.dir, 'lake'),
+        ETL_GROUP_PREFIX: etlPrefix,
+        ETL_AGGREGATE_STREAMS: 'false',
+        ETL_SERVED_TOPIC: '',
+        ETL_CDC_TABLES: '',
+        ETL_TRIGGER_INTERVAL: '500ms',
+        LAKE_COMPACTION_INTERVAL: '0s',
+      }),
+    ].map((r) => this.supervisor.add(r));
+    await Promise.all(consumers.map((r) => r.start()));
+    this.cassandra = stackCassandraClient({ keyspace: this.keyspace });
+    this.supervisor.start();
+  }
+
+  ingestClients(): UnaryClient[] {
+    return this.supervisor.all('ingest').flatMap((r) => (r.running && this.clients.has(r) ? [this.clients.get(r)!] : []));
+  }
+
+  storageClient(): UnaryClient | undefined {
+    return this.supervisor.all('storage').flatMap((r) => (r.running && this.clients.has(r) ? [this.clients.get(r)!] : []))[0];
+  }
+
+  lakeRoot(): string {
+    return join(this.dir, 'lake');
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.clients.values()) c.close();
+    await this.supervisor.stop();
+    await this.cassandra?.shutdown().catch(() => undefined);
+    await this.kafka.close().catch(() => undefined);
+    await this.key?.remove().catch(() => undefined);
+    const pg = new PgClient({ connectionString: this.pgUrl });
+    await pg.connect();
+    try {
+      await pg
+        .query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [this.schema])
+        .catch(() => undefined);
+      await pg.query(`DROP PUBLICATION IF EXISTS ${this.schema}`).catch(() => undefined);
+      await pg.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`).catch(() => undefined);
+      await pg.query(`DROP SCHEMA IF EXISTS ${this.schema}_state CASCADE`).catch(() => undefined);
+    } finally {
+      await pg.end();
+    }
+    const cassandra = stackCassandraClient();
+    await cassandra.execute(`DROP KEYSPACE IF EXISTS ${this.keyspace}`).catch(() => undefined);
+    await cassandra.shutdown();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A fault: what `inject` did (for the report) and, where there is one, how it is healed. */
+interface Fault {
+  detail: string;
+  heal?: () => Promise<string>;
+}
+
+interface Scenario {
+  name: string;
+  describe: string;
+  inject(world: World): Promise<Fault>;
+}
+
+const crashOne = (service: string, pick: (replicas: Replica[]) => Promise<Replica | undefined> = async (r) => r[0]) => {
+  return async (world: World): Promise<Fault> => {
+    const replica = await pick(world.supervisor.all(service).filter((r) => r.running));
+    if (!replica) throw new Error(`no running ${service} replica to kill`);
+    await replica.crash();
+    return { detail: `kill -9 ${replica.id} (the supervisor starts it again)` };
+  };
+};
+
+const redisPrimary = async (): Promise<string> => {
+  const { stdout } = await promisify(execFile)('redis-cli', ['-p', '36381', 'SENTINEL', 'get-master-addr-by-name', 'pulse']);
+  const port = Number(stdout.trim().split('\n')[1]);
+  return `redis-${port - 36378}`;
+};
+
+const SCENARIOS: Scenario[] = [
+  { name: 'kill-ingest', describe: 'kill -9 of one of two ingest replicas', inject: crashOne('ingest') },
+  { name: 'kill-storage', describe: "kill -9 of storage (the activity consumer's only replica)", inject: crashOne('storage') },
+  { name: 'kill-etl', describe: "kill -9 of etl (the lake's bronze writer)", inject: crashOne('etl') },
+  {
+    name: 'kill-cdc-leader',
+    describe: 'kill -9 of the cdc replica holding the leadership; the standby takes over the slot',
+    inject: crashOne('cdc', async (replicas) => {
+      for (const r of replicas) if (await r.isLeader()) return r;
+      return undefined;
+    }),
+  },
+  {
+    name: 'kafka-broker',
+    describe: 'kill -9 of broker kafka-2, started again at 60 %',
+    inject: async () => {
+      await stackFault('kill', 'kafka-2');
+      return {
+        detail: 'kill -9 kafka-2',
+        heal: async () => {
+          await stackFault('start', 'kafka-2');
+          return 'kafka-2 started';
+        },
+      };
+    },
+  },
+  {
+    name: 'cassandra-node',
+    describe: 'kill -9 of cassandra-3 (one of three replicas: LOCAL_QUORUM still holds), started again at 60 % and repaired',
+    inject: async (world) => {
+      await stackFault('kill', 'cassandra-3');
+      return {
+        detail: 'kill -9 cassandra-3',
+        heal: async () => {
+          await stackFault('start', 'cassandra-3');
+          const started = Date.now();
+          await nodetool(3, ['repair', world.keyspace]);
+          return `cassandra-3 started; nodetool repair ${world.keyspace} on it took ${((Date.now() - started) / 1000).toFixed(1)} s`;
+        },
+      };
+    },
+  },
+  {
+    name: 'redis-primary',
+    describe: 'kill -9 of the Redis primary; Sentinel promotes the replica; the old primary comes back as a replica at 60 %',
+    inject: async () => {
+      const primary = await redisPrimary();
+      await stackFault('kill', primary);
+      return {
+        detail: `kill -9 ${primary} (the primary)`,
+        heal: async () => {
+          await stackFault('start', primary);
+          return `${primary} started; primary now ${await redisPrimary().catch(() => 'unknown')}`;
+        },
+      };
+    },
+  },
+  {
+    name: 'postgres-restart',
+    describe: 'kill -9 of the PostgreSQL primary, started again at 60 % (cdc resumes from its slot)',
+    inject: async () => {
+      await stackFault('kill', 'postgres-1');
+      return {
+        detail: 'kill -9 postgres-1',
+        heal: async () => {
+          await stackFault('start', 'postgres-1');
+          return 'postgres-1 started';
+        },
+      };
+    },
+  },
+];
+
+interface Args {
+  scenarios: Scenario[];
+  seconds: number;
+  rate: number;
+  rowRate: number;
+  out?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { scenarios: SCENARIOS, seconds: 60, rate: 200, rowRate: 20 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (a === '--scenarios') {
+      const names = value().split(',').filter(Boolean);
+      const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
+      if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+      args.scenarios = SCENARIOS.filter((s) => names.includes(s.name));
+    } else if (a === '--seconds') args.seconds = Number(value());
+    else if (a === '--rate') args.rate = Number(value());
+    else if (a === '--row-rate') args.rowRate = Number(value());
+    else if (a === '--out') args.out = value();
+    else if (a === '--list') {
+      for (const s of SCENARIOS) console.log(`${s.name.padEnd(18)} ${s.describe}`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  }
+  for (const [name, v, min] of [
+    ['--seconds', args.seconds, 20],
+    ['--rate', args.rate, 10],
+    ['--row-rate', args.rowRate, 1],
+  ] as const)
+    if (!Number.isFinite(v) || v < min) throw new Error(`${name} must be a number of at least ${min}\n${USAGE}`);
+  return args;
+}
+
+const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms / 100) / 10);
+
+async function runScenario(world: World, scenario: Scenario, index: number, args: Args): Promise<Record<string, unknown>> {
+  const prefix = `${world.run}-${scenario.name}`;
+  const activitySince = await world.kafka.admin.endOffsets(Topics.activityTracked.name);
+  const cdcSince = await world.kafka.admin.endOffsets(cdcTopic('users', world.schema).name);
+  const restartsBefore = new Map(world.supervisor.all().map((r) => [r.id, r.restarts]));
+  const activity = new ActivityLoad(() => world.ingestClients(), { prefix, rate: args.rate, users: 50, retryForMs: 180_000 });
+  const rows = new RowLoad(world.pgUrl, world.schema, `s${index}`, args.rowRate);
+  const reads = new ReadLoad(() => world.storageClient(), activity.userIds());
+
+  const t0 = Date.now();
+  const at = (share: number) => sleep(Math.max(0, t0 + args.seconds * 1000 * share - Date.now()));
+  activity.start();
+  rows.start();
+  reads.start();
+  await at(0.25);
+  const faultAt = Date.now();
+  const fault = await scenario.inject(world);
+  await at(0.6);
+  let healed: string | undefined;
+  let healAt: number | undefined;
+  if (fault.heal) {
+    healAt = Date.now();
+    healed = await fault.heal();
+  }
+  await at(1);
+  reads.stop();
+  await Promise.all([activity.stop(), rows.stop()]);
+  const loadEnd = Date.now();
+
+  // Wait until the lake and storage hold every acknowledged event (the topics are read once they do).
+  const days = [-1, 0, 1].map((d) => Math.floor(t0 / 86_400_000) + d);
+  const timeout = Number(process.env['CHAOS_CONVERGE_TIMEOUT'] ?? 180) * 1000;
+  let lake: SinkCount;
+  let storage: SinkCount;
+  for (;;) {
+    lake = countAgainst(activity.acked, await lakeCopies(world.lakeRoot(), prefix).catch(() => new Map()));
+    storage = countAgainst(activity.acked, await storageCopies(world.cassandra!, activity.userIds(), days).catch(() => new Map()));
+    if ((lake.lost === 0 && storage.lost === 0) || Date.now() - loadEnd > timeout) break;
+    await sleep(2_000);
+  }
+  const convergedAt = Date.now();
+  const kafka = countAgainst(activity.acked, await activityTopicCopies(world.kafka, prefix, activity.acked, activitySince));
+  const cdc = countAgainst(rows.acked, await cdcCopies(world.kafka, world.schema, rows.acked, cdcSince, `s${index}`));
+  const restarts = Object.fromEntries(
+    world.supervisor
+      .all()
+      .map((r) => [r.id, r.restarts - (restartsBefore.get(r.id) ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  );
+  const sinks = { kafka, lake, storage };
+  const ok =
+    Object.values(sinks).every((s) => s.lost === 0) &&
+    lake.duplicates === 0 &&
+    storage.duplicates === 0 &&
+    cdc.lost === 0 &&
+    activity.acked.size > 0;
+  const lastWriteFailure = Math.max(activity.availability.lastFailureAt ?? 0, rows.availability.lastFailureAt ?? 0);
+  return {
+    scenario: scenario.name,
+    fault: fault.detail,
+    healed: healed ?? null,
+    ok,
+    events: {
+      sent: activity.sent.size,
+      acknowledged: activity.acked.size,
+      failed_attempts: activity.availability.failures,
+      unavailable_s: activity.availability.unavailableSeconds(),
+      errors: activity.availability.topErrors(),
+    },
+    sinks,
+    rows: {
+      attempted: rows.attempted,
+      acknowledged: rows.acked.size,
+      failed_attempts: rows.availability.failures,
+      unavailable_s: rows.availability.unavailableSeconds(),
+      cdc_topic: cdc,
+      errors: rows.availability.topErrors(),
+    },
+    reads: {
+      attempts: reads.availability.attempts,
+      failures: reads.availability.failures,
+      unavailable_s: reads.availability.unavailableSeconds(),
+      errors: reads.availability.topErrors(),
+    },
+    timeline_s: {
+      fault: seconds(faultAt - t0),
+      heal: healAt === undefined ? null : seconds(healAt - t0),
+      load_end: seconds(loadEnd - t0),
+      // from the fault to the last write that failed (0: no write failed)
+      writes_recovered_after: lastWriteFailure > faultAt ? seconds(lastWriteFailure - faultAt) : 0,
+      // from the end of the load until the lake and storage held every acknowledged event
+      sinks_converged_after: seconds(convergedAt - loadEnd),
+    },
+    restarts,
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const world = new World();
+  const started = Date.now();
+  let failed = 0;
+  process.stderr.write(`chaos: starting the platform on the replicated stack (run ${world.run})\n`);
+  try {
+    await world.start();
+    for (const [i, scenario] of args.scenarios.entries()) {
+      process.stderr.write(`chaos: ${scenario.name}: ${scenario.describe}\n`);
+      const report = await runScenario(world, scenario, i, args).catch((error: unknown) => ({
+        scenario: scenario.name,
+        ok: false,
+        error: String((error as Error).stack ?? error).slice(0, 2_000),
+      }));
+      if (!report['ok']) failed++;
+      const line = JSON.stringify({ chaos: world.run, seconds: args.seconds, rate: args.rate, ...report });
+      console.log(line);
+      if (args.out) appendFileSync(args.out, `${line}\n`);
+      // Let the platform settle (restarted replicas ready, the healed node back in) before the next fault.
+      await sleep(10_000);
+    }
+  } finally {
+    for (const line of world.supervisor.log) process.stderr.write(`chaos: ${line}\n`);
+    await world.stop().catch((error: unknown) => process.stderr.write(`chaos: cleanup: ${String(error)}\n`));
+  }
+  process.stderr.write(
+    `chaos: ${args.scenarios.length - failed} of ${args.scenarios.length} scenarios kept every acknowledged write (${Math.round((Date.now() - started) / 1000)} s)\n`,
+  );
+  return failed === 0 ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`chaos: ${kafkaErrorMessage(error)}\n${error instanceof Error ? (error.stack ?? '') : ''}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,223 @@
+/**
+ * The checked workload (Jepsen's method): every write has an id of its own, and the harness keeps which ones the
+ * platform acknowledged, so that afterwards each sink can be searched for exactly those.
+ *
+ * - activity: TrackEvents batches to the ingest replicas (round robin), each retried with the same event_ids until
+ *   it is answered (the contract of ingest: an event is acknowledged when ACCEPTED or DUPLICATE), as a client SDK does;
+ * - rows: INSERTs into the app database's users table (PostgreSQL primary), acknowledged when the commit returns;
+ * - reads: ListActivity on storage once a second, for the unavailability of reads.
+ */
+import { ingestV1 } from '@pulse/contracts';
+import type { UnaryClient } from '@pulse/platform';
+import { Client as PgClient } from 'pg';
+import { sleep } from './world';
+
+/** Availability of one path, second by second: a second is unavailable when it saw attempts and no success. */
+export class Availability {
+  attempts = 0;
+  failures = 0;
+  private readonly ok = new Set<number>();
+  private readonly failed = new Set<number>();
+  firstFailureAt?: number;
+  lastFailureAt?: number;
+  readonly errors = new Map<string, number>();
+
+  success(): void {
+    this.attempts++;
+    this.ok.add(Math.floor(Date.now() / 1000));
+  }
+
+  failure(error: unknown): void {
+    this.attempts++;
+    this.failures++;
+    const now = Date.now();
+    this.failed.add(Math.floor(now / 1000));
+    this.firstFailureAt ??= now;
+    this.lastFailureAt = now;
+    const reason = String((error as { details?: string; message?: string }).details || (error as Error).message || error).slice(0, 200);
+    this.errors.set(reason, (this.errors.get(reason) ?? 0) + 1);
+  }
+
+  /** Seconds with attempts and no success. */
+  unavailableSeconds(): number {
+    return [...this.failed].filter((s) => !this.ok.has(s)).length;
+  }
+
+  topErrors(n = 3): Record<string, number> {
+    return Object.fromEntries([...this.errors].sort((a, b) => b[1] - a[1]).slice(0, n));
+  }
+}
+
+export interface ActivityLoadOptions {
+  /** Id prefix of this scenario's events and users. */
+  prefix: string;
+  /** Events per second. */
+  rate: number;
+  users: number;
+  /** How long one batch is retried before it counts as not acknowledged. */
+  retryForMs: number;
+}
+
+export class ActivityLoad {
+  readonly sent = new Set<string>();
+  readonly acked = new Set<string>();
+  readonly availability = new Availability();
+  private timer?: NodeJS.Timeout;
+  private readonly inFlight = new Set<Promise<void>>();
+  private next = 0;
+  private turn = 0;
+
+  constructor(
+    private readonly ingest: () => UnaryClient[],
+    readonly options: ActivityLoadOptions,
+  ) {}
+
+  userIds(): string[] {
+    return Array.from({ length: this.options.users }, (_, i) => `${this.options.prefix}-u${i}`);
+  }
+
+  start(): void {
+    const perTick = Math.max(1, Math.round(this.options.rate / 10));
+    this.timer = setInterval(() => {
+      if (this.inFlight.size >= 200) return; // a platform that answers nothing gets no more than 200 batches waiting
+      const now = Date.now();
+      const events = Array.from({ length: perTick }, () => {
+        const n = this.next++;
+        const eventId = `${this.options.prefix}-e${n}`;
+        this.sent.add(eventId);
+        return {
+          eventId,
+          userId: `${this.options.prefix}-u${n % this.options.users}`,
+          type: ingestV1.ActivityType.ACTIVITY_TYPE_VIEW,
+          target: { type: ingestV1.TargetType.TARGET_TYPE_POST, id: `p${n % 997}` },
+          occurredAt: { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1_000_000 },
+        };
+      });
+      const sending = this.send(events).finally(() => this.inFlight.delete(sending));
+      this.inFlight.add(sending);
+    }, 100);
+  }
+
+  /** Stops sending new batches and waits until every batch sent is acknowledged or given up. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  private async send(events: Partial<ingestV1.ActivityEvent>[]): Promise<void> {
+    const giveUpAt = Date.now() + this.options.retryForMs;
+    for (let attempt = 0; ; attempt++) {
+      const clients = this.ingest();
+      const client = clients.length > 0 ? clients[this.turn++ % clients.length] : undefined;
+      try {
+        if (!client) throw new Error('no ingest replica running');
+        const response = await client.call<ingestV1.TrackEventsResponse>(
+          'TrackEvents',
+          { events, clientId: 'chaos' },
+          { deadlineMs: 5_000 },
+        );
+        this.availability.success();
+        for (const result of response.results) {
+          if (result.status === ingestV1.EventStatus.EVENT_STATUS_ACCEPTED || result.status === ingestV1.EventStatus.EVENT_STATUS_DUPLICATE)
+            this.acked.add(result.eventId);
+        }
+        return;
+      } catch (error) {
+        this.availability.failure(error);
+        if (Date.now() > giveUpAt) return;
+        await sleep(Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2));
+      }
+    }
+  }
+}
+
+/** Rows written to the app database (users), one at a time at `rate` per second, each acknowledged by its commit. */
+export class RowLoad {
+  readonly acked = new Set<string>();
+  readonly availability = new Availability();
+  attempted = 0;
+  private running = false;
+  private loop?: Promise<void>;
+  private pg?: PgClient;
+
+  constructor(
+    private readonly pgUrl: string,
+    private readonly schema: string,
+    readonly prefix: string,
+    private readonly rate: number,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await this.pg?.end().catch(() => undefined);
+  }
+
+  private async connection(): Promise<PgClient> {
+    if (this.pg) return this.pg;
+    const pg = new PgClient({ connectionString: this.pgUrl, connectionTimeoutMillis: 3_000, query_timeout: 5_000 });
+    pg.on('error', () => undefined); // a broken connection is found by the next query and replaced
+    await pg.connect();
+    this.pg = pg;
+    return pg;
+  }
+
+  private async run(): Promise<void> {
+    const interval = 1000 / this.rate;
+    let n = 0;
+    while (this.running) {
+      const started = Date.now();
+      const handle = `${this.prefix}_${n++}`;
+      this.attempted++;
+      try {
+        const pg = await this.connection();
+        const { rows } = await pg.query(
+          `INSERT INTO ${this.schema}.users (handle, display_name, email) VALUES ($1, $1, $1 || '@example.org') RETURNING id`,
+          [handle],
+        );
+        this.acked.add(String(rows[0].id));
+        this.availability.success();
+      } catch (error) {
+        // An INSERT whose commit did not answer may or may not have happened: not acknowledged, so not looked for.
+        this.availability.failure(error);
+        await this.pg?.end().catch(() => undefined);
+        this.pg = undefined;
+        await sleep(250);
+      }
+      await sleep(Math.max(0, interval - (Date.now() - started)));
+    }
+  }
+}
+
+/** Reads of a user's activity from storage once a second, counting failures (storage's read availability). */
+export class ReadLoad {
+  readonly availability = new Availability();
+  private timer?: NodeJS.Timeout;
+  private turn = 0;
+
+  constructor(
+    private readonly storage: () => UnaryClient | undefined,
+    private readonly users: string[],
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      const client = this.storage();
+      const userId = this.users[this.turn++ % this.users.length];
+      if (!client) return this.availability.failure(new Error('no storage replica running'));
+      client.call('ListActivity', { userId, pageSize: 10 }, { deadlineMs: 2_000 }).then(
+        () => this.availability.success(),
+        (error: unknown) => this.availability.failure(error),
+      );
+    }, 1_000);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The platform the faults are injected into: built Pulse services on the replicated stack (tools/stack/ha), each
+ * replica a process of its own under a supervisor that starts it again when it ends (as Kubernetes restarts a pod),
+ * and the stack's own fault commands (kill -9, down, start of one broker, node or server).
+ */
+import { type ServiceProcess, startService } from '@pulse/platform/testing';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const ROOT = join(__dirname, '..', '..');
+const run = promisify(execFile);
+
+/** One replica of a Pulse service, started again by the supervisor whenever its process is gone. */
+export class Replica {
+  process?: ServiceProcess;
+  restarts = 0;
+  /** When the replica was last found dead and when it was ready again (for the report). */
+  lastDownAt?: number;
+  lastReadyAt?: number;
+  private starting?: Promise<void>;
+
+  constructor(
+    readonly id: string,
+    readonly service: string,
+    private readonly env: Record<string, string>,
+    private readonly onStart: (replica: Replica) => void = () => undefined,
+  ) {}
+
+  get running(): boolean {
+    return this.process?.running() ?? false;
+  }
+
+  /** Whether a start is under way (the supervisor waits for it instead of starting another). */
+  get isStarting(): boolean {
+    return this.starting !== undefined;
+  }
+
+  get grpcAddress(): string | undefined {
+    return this.running ? this.process?.grpcAddress : undefined;
+  }
+
+  /** Starts the process (once at a time) and waits until it is ready; a failed start is tried again by the supervisor. */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      try {
+        this.process = await startService(this.service, { ...this.env, LEADER_ELECTION_IDENTITY: this.id }, 180_000);
+        this.lastReadyAt = Date.now();
+        this.onStart(this);
+      } finally {
+        this.starting = undefined;
+      }
+    })();
+    return this.starting;
+  }
+
+  /** kill -9: a crash without a chance to flush, commit or hand over. */
+  async crash(): Promise<void> {
+    await this.process?.kill('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    await this.process?.stop();
+  }
+
+  /** Whether this replica holds the leadership of its singleton now (leader_election_is_leader on /metrics). */
+  async isLeader(): Promise<boolean> {
+    if (!this.running || !this.process) return false;
+    const text = await fetch(`${this.process.httpUrl}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
+    return /^leader_election_is_leader\{[^}]*\} 1$/m.test(text);
+  }
+}
+
+/** Restarts replicas whose process ended, one second after it is noticed, for as long as it runs. */
+export class Supervisor {
+  private timer?: NodeJS.Timeout;
+  private readonly replicas: Replica[] = [];
+  readonly log: string[] = [];
+
+  add(replica: Replica): Replica {
+    this.replicas.push(replica);
+    return replica;
+  }
+
+  all(service?: string): Replica[] {
+    return this.replicas.filter((r) => service === undefined || r.service === service);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      for (const replica of this.replicas) {
+        if (replica.running || replica.process === undefined || replica.isStarting) continue;
+        replica.lastDownAt ??= Date.now();
+        replica.start().then(
+          () => {
+            replica.restarts++;
+            this.log.push(
+              `${new Date().toISOString()} ${replica.id} restarted (down ${Date.now() - (replica.lastDownAt ?? Date.now())} ms)`,
+            );
+            replica.lastDownAt = undefined;
+          },
+          (error: unknown) => this.log.push(`${new Date().toISOString()} ${replica.id} did not start: ${String(error).slice(0, 300)}`),
+        );
+      }
+    }, 1_000);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all(this.replicas.map((r) => r.stop().catch(() => undefined)));
+  }
+}
+
+/** The replicated stack's fault commands: `kill` (-9), `down` (clean stop), `start`, `pause`, `resume` of an instance. */
+export async function stackFault(command: 'kill' | 'down' | 'start' | 'pause' | 'resume', instance: string): Promise<void> {
+  await run(join(ROOT, 'tools', 'stack', 'ha'), [command, instance], { cwd: ROOT, timeout: 600_000 });
+}
+
+/** `nodetool <args>` on Cassandra node n of the replicated stack. */
+export async function nodetool(n: number, args: string[]): Promise<string> {
+  const { stdout } = await run(join(ROOT, 'tools', 'stack', 'ha'), ['nodetool', String(n), ...args], {
+    cwd: ROOT,
+    timeout: 900_000,
+    maxBuffer: 16 << 20,
+  });
+  return stdout;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
