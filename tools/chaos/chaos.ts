@@ -25,10 +25,11 @@ import { activityTopicCopies, cdcCopies, countAgainst, lakeCopies, type SinkCoun
 import { ActivityLoad, ReadLoad, RowLoad } from './workload';
 import { nodetool, Replica, sleep, stackFault, Supervisor } from './world';
 
-const USAGE = 'usage: tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE]';
+const USAGE =
+  'usage: tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE] | --list';
 const env = (name: string) => {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run through tools/chaos/chaos (it sets the replicated stack's environment)`);
+  if (!value) throw new Error(`${name} is not set by tools/stack/stack env --ha`);
   return value;
 };
 
@@ -265,35 +266,42 @@ interface Args {
   out?: string;
 }
 
+/** A wrong command line: its message is all the user needs. */
+class UsageError extends Error {}
+
 function parseArgs(argv: string[]): Args {
   const args: Args = { scenarios: SCENARIOS, seconds: 60, rate: 200, rowRate: 20 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
       const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      if (v === undefined) throw new UsageError(`${a} needs a value\n${USAGE}`);
       return v;
     };
     if (a === '--scenarios') {
       const names = value().split(',').filter(Boolean);
       const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
-      if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+      if (unknown.length > 0)
+        throw new UsageError(`unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
       args.scenarios = SCENARIOS.filter((s) => names.includes(s.name));
     } else if (a === '--seconds') args.seconds = Number(value());
     else if (a === '--rate') args.rate = Number(value());
     else if (a === '--row-rate') args.rowRate = Number(value());
     else if (a === '--out') args.out = value();
-    else if (a === '--list') {
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a === '--list') {
       for (const s of SCENARIOS) console.log(`${s.name.padEnd(18)} ${s.describe}`);
       process.exit(0);
-    } else throw new Error(`unknown argument ${a}\n${USAGE}`);
+    } else throw new UsageError(`unknown argument ${a}\n${USAGE}`);
   }
   for (const [name, v, min] of [
     ['--seconds', args.seconds, 20],
     ['--rate', args.rate, 10],
     ['--row-rate', args.rowRate, 1],
   ] as const)
-    if (!Number.isFinite(v) || v < min) throw new Error(`${name} must be a number of at least ${min}\n${USAGE}`);
+    if (!Number.isFinite(v) || v < min) throw new UsageError(`${name} must be a number of at least ${min}\n${USAGE}`);
   return args;
 }
 
@@ -396,8 +404,29 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
   };
 }
 
+/** Starts the replicated stack when it is not running, takes its environment, and builds the services run here. */
+async function prepare(): Promise<void> {
+  const root = join(__dirname, '..', '..');
+  const exec = promisify(execFile);
+  process.stderr.write('chaos: the replicated stack (tools/stack/stack up --ha)\n');
+  await exec(join(root, 'tools', 'stack', 'stack'), ['up', '--ha'], { cwd: root, timeout: 1_200_000 });
+  const { stdout } = await exec(join(root, 'tools', 'stack', 'stack'), ['env', '--ha'], { cwd: root });
+  for (const line of stdout.split('\n')) {
+    const match = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match) process.env[match[1]] = match[2].replace(/^'(.*)'$/, '$1');
+  }
+  process.stderr.write('chaos: building ingest, storage, etl and cdc\n');
+  await exec('nx', ['run-many', '-t', 'build', '-p', 'ingest', 'storage', 'etl', 'cdc', '--output-style=static'], {
+    cwd: root,
+    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+    timeout: 1_200_000,
+    maxBuffer: 64 << 20,
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
+  await prepare();
   const world = new World();
   const started = Date.now();
   let failed = 0;
@@ -431,7 +460,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`chaos: ${kafkaErrorMessage(error)}\n${error instanceof Error ? (error.stack ?? '') : ''}\n`);
+    const detail = error instanceof UsageError || !(error instanceof Error) ? '' : `\n${error.stack ?? ''}`;
+    process.stderr.write(`chaos: ${kafkaErrorMessage(error)}${detail}\n`);
     process.exit(2);
   },
 );
