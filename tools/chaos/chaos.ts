@@ -121,12 +121,12 @@ class World {
     this.supervisor.start();
   }
 
-  ingestClients(): UnaryClient[] {
-    return this.supervisor.all('ingest').flatMap((r) => (r.running && this.clients.has(r) ? [this.clients.get(r)!] : []));
-  }
-
-  storageClient(): UnaryClient | undefined {
-    return this.supervisor.all('storage').flatMap((r) => (r.running && this.clients.has(r) ? [this.clients.get(r)!] : []))[0];
+  /** Clients of the running replicas of a service. */
+  clientsOf(service: 'ingest' | 'storage'): UnaryClient[] {
+    return this.supervisor.all(service).flatMap((r) => {
+      const client = this.clients.get(r);
+      return r.running && client ? [client] : [];
+    });
   }
 
   lakeRoot(): string {
@@ -179,6 +179,18 @@ const crashOne = (service: string, pick: (replicas: Replica[]) => Promise<Replic
   };
 };
 
+/** kill -9 of an instance of the replicated stack, healed by starting it again (then `afterStart`, if given). */
+const killInstance = async (instance: string, afterStart?: () => Promise<string>): Promise<Fault> => {
+  await stackFault('kill', instance);
+  return {
+    detail: `kill -9 ${instance}`,
+    heal: async () => {
+      await stackFault('start', instance);
+      return [`${instance} started`, ...(afterStart ? [await afterStart()] : [])].join('; ');
+    },
+  };
+};
+
 const redisPrimary = async (): Promise<string> => {
   const { stdout } = await promisify(execFile)('redis-cli', ['-p', '36381', 'SENTINEL', 'get-master-addr-by-name', 'pulse']);
   const port = Number(stdout.trim().split('\n')[1]);
@@ -200,61 +212,27 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'kafka-broker',
     describe: 'kill -9 of broker kafka-2, started again at 60 %',
-    inject: async () => {
-      await stackFault('kill', 'kafka-2');
-      return {
-        detail: 'kill -9 kafka-2',
-        heal: async () => {
-          await stackFault('start', 'kafka-2');
-          return 'kafka-2 started';
-        },
-      };
-    },
+    inject: () => killInstance('kafka-2'),
   },
   {
     name: 'cassandra-node',
     describe: 'kill -9 of cassandra-3 (one of three replicas: LOCAL_QUORUM still holds), started again at 60 % and repaired',
-    inject: async (world) => {
-      await stackFault('kill', 'cassandra-3');
-      return {
-        detail: 'kill -9 cassandra-3',
-        heal: async () => {
-          await stackFault('start', 'cassandra-3');
-          const started = Date.now();
-          await nodetool(3, ['repair', world.keyspace]);
-          return `cassandra-3 started; nodetool repair ${world.keyspace} on it took ${((Date.now() - started) / 1000).toFixed(1)} s`;
-        },
-      };
-    },
+    inject: (world) =>
+      killInstance('cassandra-3', async () => {
+        const started = Date.now();
+        await nodetool(3, ['repair', world.keyspace]);
+        return `nodetool repair ${world.keyspace} on it took ${((Date.now() - started) / 1000).toFixed(1)} s`;
+      }),
   },
   {
     name: 'redis-primary',
     describe: 'kill -9 of the Redis primary; Sentinel promotes the replica; the old primary comes back as a replica at 60 %',
-    inject: async () => {
-      const primary = await redisPrimary();
-      await stackFault('kill', primary);
-      return {
-        detail: `kill -9 ${primary} (the primary)`,
-        heal: async () => {
-          await stackFault('start', primary);
-          return `${primary} started; primary now ${await redisPrimary().catch(() => 'unknown')}`;
-        },
-      };
-    },
+    inject: async () => killInstance(await redisPrimary(), async () => `primary now ${await redisPrimary().catch(() => 'unknown')}`),
   },
   {
     name: 'postgres-restart',
     describe: 'kill -9 of the PostgreSQL primary, started again at 60 % (cdc resumes from its slot)',
-    inject: async () => {
-      await stackFault('kill', 'postgres-1');
-      return {
-        detail: 'kill -9 postgres-1',
-        heal: async () => {
-          await stackFault('start', 'postgres-1');
-          return 'postgres-1 started';
-        },
-      };
-    },
+    inject: () => killInstance('postgres-1'),
   },
 ];
 
@@ -312,9 +290,9 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
   const activitySince = await world.kafka.admin.endOffsets(Topics.activityTracked.name);
   const cdcSince = await world.kafka.admin.endOffsets(cdcTopic('users', world.schema).name);
   const restartsBefore = new Map(world.supervisor.all().map((r) => [r.id, r.restarts]));
-  const activity = new ActivityLoad(() => world.ingestClients(), { prefix, rate: args.rate, users: 50, retryForMs: 180_000 });
+  const activity = new ActivityLoad(() => world.clientsOf('ingest'), { prefix, rate: args.rate, users: 50, retryForMs: 180_000 });
   const rows = new RowLoad(world.pgUrl, world.schema, `s${index}`, args.rowRate);
-  const reads = new ReadLoad(() => world.storageClient(), activity.userIds());
+  const reads = new ReadLoad(() => world.clientsOf('storage')[0], activity.userIds());
 
   const t0 = Date.now();
   const at = (share: number) => sleep(Math.max(0, t0 + args.seconds * 1000 * share - Date.now()));

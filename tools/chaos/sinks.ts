@@ -7,7 +7,7 @@ import { cdcTopic, Topics } from '@pulse/contracts';
 import { DeltaTable, LakeEngine, LocalLakeStorage } from '@pulse/lake';
 import type { KafkaClient } from '@pulse/platform';
 import { readTopicUntil } from '@pulse/platform/testing';
-import type { Client as CassandraClient } from 'cassandra-driver';
+import { type Client as CassandraClient, types } from 'cassandra-driver';
 
 export interface SinkCount {
   /** Acknowledged ids found at least once. */
@@ -83,7 +83,7 @@ export async function storageCopies(cassandra: CassandraClient, users: string[],
     const result = await cassandra.execute('SELECT event_id FROM activity_by_user WHERE user_id = ? AND day IN ?', [userId, days], {
       prepare: true,
       fetchSize: 100_000,
-      consistency: 6 /* LOCAL_QUORUM */,
+      consistency: types.consistencies.localQuorum,
     });
     for (const row of result.rows) tally(copies, row['event_id'] as string);
   }

@@ -1,9 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { cdcTopic, type TopicDefinition, Topics } from '@pulse/contracts';
+import type { DeltaTable } from '@pulse/lake';
 import { ERASURE_LIST, type ErasureList, LOGGER, type Logger } from '@pulse/platform';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
-import type { DeltaTable } from '@pulse/lake';
 import { committedOffsets, ExactlyOnceDeltaSink, type KeyDedupe } from '../streams/exactly-once.sink';
 import { StreamRegistry } from '../streams/stream-registry';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';

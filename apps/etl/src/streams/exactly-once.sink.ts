@@ -138,6 +138,13 @@ export class ExactlyOnceDeltaSink<K, V> {
       const batch = new ColumnBatch(snapshot.schema);
       let skipped = 0;
       let duplicates = 0;
+      // The key windows of the batch's partitions, resolved once per attempt (the loop below stays synchronous).
+      const windows = new Map<string, RecentKeys>();
+      if (this.dedupe)
+        for (const record of records) {
+          const appId = txnAppId(this.stream, record.topic, record.partition);
+          if (!windows.has(appId)) windows.set(appId, await this.recentKeys(appId, record.topic, record.partition, committed.get(appId)));
+        }
       for (const record of records) {
         const appId = txnAppId(this.stream, record.topic, record.partition);
         const from = committed.get(appId);
@@ -151,7 +158,7 @@ export class ExactlyOnceDeltaSink<K, V> {
         // A copy of a key the partition holds at an earlier offset advances the offset like a written record. The
         // same record replayed (its own offset) is not a copy, so a batch retried after a failed commit loses nothing.
         const key = this.dedupe?.key(record);
-        if (key && (await this.recentKeys(appId, record.topic, record.partition, from)).seenBefore(key, record.offset)) {
+        if (key && windows.get(appId)?.seenBefore(key, record.offset)) {
           duplicates++;
           continue;
         }
