@@ -85,8 +85,28 @@ function producerRetries(deliveryTimeoutMs: number) {
   return { retries, retryDelay: (_client: unknown, _operation: string, attempt: number) => retryDelay(attempt) };
 }
 
+type ProduceMessage = ReturnType<typeof toMessage>;
+
+/** A send waiting for its turn: its messages and its caller's promise. */
+interface PendingSend {
+  messages: ProduceMessage[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The platform's producer over the client's idempotent one, with one produce request in flight at a time (the Java
+ * producer's `max.in.flight.requests.per.connection=1`): sends made while a request is in flight wait and go together
+ * in the next one, in the order they were made. The client keeps one producer id and one sequence counter per
+ * partition for all its sends; concurrent sends let a failed one reset them while another still held the old producer
+ * id, which then reused sequence numbers the broker had already written: the broker answered that batch as a duplicate
+ * and its records were acknowledged but never written (found by tools/chaos after a broker restart). One request at a
+ * time keeps every retry in sequence order; coalescing keeps the throughput.
+ */
 class PlatformaticProducer implements EventProducer {
   private readonly producer: Producer;
+  private readonly pending: PendingSend[] = [];
+  private flushing = false;
 
   constructor(
     settings: KafkaSettings,
@@ -114,20 +134,53 @@ class PlatformaticProducer implements EventProducer {
     await tracedSend(
       batches.filter((b) => b.records.length > 0).map((b) => b.topic.name),
       count,
-      async (traceHeaders) => {
-        const messages = [];
+      (traceHeaders) => {
+        const messages: ProduceMessage[] = [];
         // The trace context is the same for every record of the send: its header bytes are made once, and records
         // without headers of their own share one map of them (the client only reads it), not a map and buffers each.
         const trace = new Map(Object.entries(traceHeaders).map(([name, value]) => [Buffer.from(name), Buffer.from(value)]));
         for (const { topic, records } of batches) {
           for (const record of records) messages.push(toMessage(topic, record, trace));
         }
-        // One produce request per slice of at most MAX_REQUEST_BYTES, in order: a partition's batch in one request
-        // stays under the broker's message.max.bytes (1 MiB by default), however many records a caller sends.
-        for (const slice of chunkBySize(messages, messageBytes, MAX_REQUEST_BYTES)) await this.producer.send({ messages: slice });
+        return new Promise<void>((resolve, reject) => {
+          this.pending.push({ messages, resolve, reject });
+          if (!this.flushing) void this.flush();
+        });
       },
     );
     if (this.metrics) for (const { topic, records } of batches) if (records.length > 0) this.metrics.produced(topic.name, records.length);
+  }
+
+  /**
+   * Sends what waits, one request after the other, until nothing waits. A request holds at most MAX_REQUEST_BYTES (a
+   * partition's batch stays under the broker's message.max.bytes, 1 MiB by default): a send resolves once every request
+   * holding its messages succeeded; when one fails, the sends of that request and after it are refused (their
+   * callers retry them; a record written by the failed request is then written again, as any retried send may be).
+   */
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const sends = this.pending.splice(0);
+        const messages = sends.flatMap((s) => s.messages);
+        // Where each send's messages end in `messages`.
+        const ends: number[] = [];
+        for (const s of sends) ends.push((ends.at(-1) ?? 0) + s.messages.length);
+        let done = 0;
+        let next = 0;
+        try {
+          for (const slice of chunkBySize(messages, messageBytes, MAX_REQUEST_BYTES)) {
+            await this.producer.send({ messages: slice });
+            done += slice.length;
+            while (next < sends.length && ends[next] <= done) sends[next++].resolve();
+          }
+        } catch (error) {
+          for (; next < sends.length; next++) sends[next].reject(error);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   async close(): Promise<void> {
