@@ -1,7 +1,7 @@
 /**
  * Faults under a checked workload on the replicated stack (tools/stack/ha), one JSON line per scenario:
  *
- *   tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE]
+ *   tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE] [--logs DIR]
  *
  * The built ingest (two replicas), storage, etl (bronze) and cdc (two replicas, one leader) run against the
  * replicated stack under a supervisor that restarts a process that ended. In each scenario the workload
@@ -22,11 +22,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client as PgClient } from 'pg';
 import { activityTopicCopies, cdcCopies, countAgainst, lakeCopies, type SinkCount, storageCopies } from './sinks';
-import { ActivityLoad, ReadLoad, RowLoad } from './workload';
+import { ActivityLoad, ReadLoad, type ReplicaClient, RowLoad } from './workload';
 import { nodetool, Replica, sleep, stackFault, Supervisor } from './world';
 
 const USAGE =
-  'usage: tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE] | --list';
+  'usage: tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE] [--logs DIR] | --list';
 const env = (name: string) => {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set by tools/stack/stack env --ha`);
@@ -46,9 +46,16 @@ class World {
   private key?: TestApiKey;
   private readonly clients = new Map<Replica, UnaryClient>();
 
+  /** `logDir`: where each service process's output is kept (at LOG_LEVEL info); none: not kept, services log warnings. */
+  constructor(private readonly logDir?: string) {}
+
+  private replica(id: string, service: string, env: Record<string, string>, onStart?: (replica: Replica) => void): Replica {
+    return this.supervisor.add(new Replica(id, service, env, onStart, this.logDir && join(this.logDir, this.run)));
+  }
+
   async start(): Promise<void> {
     this.key = await issueTestApiKey({ label: 'chaos', scopes: ['events:write', 'storage:read'], pgUrl: this.pgUrl });
-    const common = { LOG_LEVEL: 'warn', PULSE_AUTH_PG_URL: this.pgUrl };
+    const common = { LOG_LEVEL: this.logDir ? 'info' : 'warn', PULSE_AUTH_PG_URL: this.pgUrl };
     const connect = (protoFile: string, service: string) => (replica: Replica) => {
       this.clients.get(replica)?.close();
       this.clients.set(replica, grpcClient(replica.grpcAddress!, protoFile, service, { credentials: this.key!.key }));
@@ -68,11 +75,11 @@ class World {
     };
     const ingestEnv = { ...common, INGEST_DEDUP_KEY_PREFIX: `pulse:chaos:${this.run}:` };
     const replicas = [
-      new Replica('ingest-1', 'ingest', ingestEnv, ingest),
-      new Replica('ingest-2', 'ingest', ingestEnv, ingest),
-      new Replica('cdc-1', 'cdc', cdcEnv),
-      new Replica('cdc-2', 'cdc', cdcEnv),
-    ].map((r) => this.supervisor.add(r));
+      this.replica('ingest-1', 'ingest', ingestEnv, ingest),
+      this.replica('ingest-2', 'ingest', ingestEnv, ingest),
+      this.replica('cdc-1', 'cdc', cdcEnv),
+      this.replica('cdc-2', 'cdc', cdcEnv),
+    ];
     // Ingest first (it creates the activity topic with RF 3, min ISR 2), then the consumers' groups start at its end.
     await Promise.all(replicas.map((r) => r.start()));
     const activityGroup = `chaos-activity-${this.run}`;
@@ -90,7 +97,7 @@ class World {
       }
     }
     const consumers = [
-      new Replica(
+      this.replica(
         'storage-1',
         'storage',
         {
@@ -105,7 +112,7 @@ class World {
         },
         storage,
       ),
-      new Replica('etl-1', 'etl', {
+      this.replica('etl-1', 'etl', {
         ...common,
         LAKE_ROOT: join(this.dir, 'lake'),
         ETL_GROUP_PREFIX: etlPrefix,
@@ -115,17 +122,17 @@ class World {
         ETL_TRIGGER_INTERVAL: '500ms',
         LAKE_COMPACTION_INTERVAL: '0s',
       }),
-    ].map((r) => this.supervisor.add(r));
+    ];
     await Promise.all(consumers.map((r) => r.start()));
     this.cassandra = stackCassandraClient({ keyspace: this.keyspace });
     this.supervisor.start();
   }
 
-  /** Clients of the running replicas of a service. */
-  clientsOf(service: 'ingest' | 'storage'): UnaryClient[] {
+  /** Clients of the running replicas of a service, with the replica's id. */
+  clientsOf(service: 'ingest' | 'storage'): ReplicaClient[] {
     return this.supervisor.all(service).flatMap((r) => {
       const client = this.clients.get(r);
-      return r.running && client ? [client] : [];
+      return r.running && client ? [{ replica: r.id, client }] : [];
     });
   }
 
@@ -242,6 +249,7 @@ interface Args {
   rate: number;
   rowRate: number;
   out?: string;
+  logs?: string;
 }
 
 /** A wrong command line: its message is all the user needs. */
@@ -266,6 +274,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--rate') args.rate = Number(value());
     else if (a === '--row-rate') args.rowRate = Number(value());
     else if (a === '--out') args.out = value();
+    else if (a === '--logs') args.logs = value();
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -292,7 +301,7 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
   const restartsBefore = new Map(world.supervisor.all().map((r) => [r.id, r.restarts]));
   const activity = new ActivityLoad(() => world.clientsOf('ingest'), { prefix, rate: args.rate, users: 50, retryForMs: 180_000 });
   const rows = new RowLoad(world.pgUrl, world.schema, `s${index}`, args.rowRate);
-  const reads = new ReadLoad(() => world.clientsOf('storage')[0], activity.userIds());
+  const reads = new ReadLoad(() => world.clientsOf('storage')[0]?.client, activity.userIds());
 
   const t0 = Date.now();
   const at = (share: number) => sleep(Math.max(0, t0 + args.seconds * 1000 * share - Date.now()));
@@ -319,14 +328,19 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
   const timeout = Number(process.env['CHAOS_CONVERGE_TIMEOUT'] ?? 180) * 1000;
   let lake: SinkCount;
   let storage: SinkCount;
+  let lakeIds: Map<string, number>;
+  let storageIds: Map<string, number>;
   for (;;) {
-    lake = countAgainst(activity.acked, await lakeCopies(world.lakeRoot(), prefix).catch(() => new Map()));
-    storage = countAgainst(activity.acked, await storageCopies(world.cassandra!, activity.userIds(), days).catch(() => new Map()));
+    lakeIds = await lakeCopies(world.lakeRoot(), prefix).catch(() => new Map());
+    storageIds = await storageCopies(world.cassandra!, activity.userIds(), days).catch(() => new Map());
+    lake = countAgainst(activity.acked, lakeIds);
+    storage = countAgainst(activity.acked, storageIds);
     if ((lake.lost === 0 && storage.lost === 0) || Date.now() - loadEnd > timeout) break;
     await sleep(2_000);
   }
   const convergedAt = Date.now();
-  const kafka = countAgainst(activity.acked, await activityTopicCopies(world.kafka, prefix, activity.acked, activitySince));
+  const topicIds = await activityTopicCopies(world.kafka, prefix, activity.acked, activitySince);
+  const kafka = countAgainst(activity.acked, topicIds);
   const cdc = countAgainst(rows.acked, await cdcCopies(world.kafka, world.schema, rows.acked, cdcSince, `s${index}`));
   const restarts = Object.fromEntries(
     world.supervisor
@@ -335,6 +349,18 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
       .filter(([, n]) => n > 0),
   );
   const sinks = { kafka, lake, storage };
+  // The first lost events, with how each was acknowledged and which sinks lack it (to find the cause in the logs).
+  const lostEvents = [...activity.acked]
+    .filter(([id]) => !topicIds.has(id) || !lakeIds.has(id) || !storageIds.has(id))
+    .slice(0, 20)
+    .map(([id, ack]) => ({
+      id,
+      ...ack,
+      at: seconds(ack.at - t0),
+      missing_from: Object.entries({ kafka: topicIds, lake: lakeIds, storage: storageIds })
+        .filter(([, ids]) => !ids.has(id))
+        .map(([sink]) => sink),
+    }));
   const ok =
     Object.values(sinks).every((s) => s.lost === 0) &&
     lake.duplicates === 0 &&
@@ -355,6 +381,7 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
       errors: activity.availability.topErrors(),
     },
     sinks,
+    ...(lostEvents.length > 0 ? { lost_events: lostEvents } : {}),
     rows: {
       attempted: rows.attempted,
       acknowledged: rows.acked.size,
@@ -405,7 +432,7 @@ async function prepare(): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   await prepare();
-  const world = new World();
+  const world = new World(args.logs);
   const started = Date.now();
   let failed = 0;
   process.stderr.write(`chaos: starting the platform on the replicated stack (run ${world.run})\n`);

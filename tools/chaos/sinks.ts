@@ -20,8 +20,11 @@ export interface SinkCount {
   unacknowledgedFound: number;
 }
 
+/** The acknowledged ids (a set, or a map from id to how it was acknowledged). */
+export type AckedIds = Pick<ReadonlySet<string>, 'has' | 'size'>;
+
 /** Counts ids (each copy once) against the acknowledged set. */
-export function countAgainst(acked: ReadonlySet<string>, copies: Map<string, number>): SinkCount {
+export function countAgainst(acked: AckedIds, copies: Map<string, number>): SinkCount {
   let found = 0;
   let duplicates = 0;
   let unacknowledgedFound = 0;
@@ -39,7 +42,7 @@ const tally = (copies: Map<string, number>, id: string) => copies.set(id, (copie
 export async function activityTopicCopies(
   kafka: KafkaClient,
   prefix: string,
-  acked: ReadonlySet<string>,
+  acked: AckedIds,
   since: readonly bigint[],
 ): Promise<Map<string, number>> {
   const copies = new Map<string, number>();
@@ -94,7 +97,7 @@ export async function storageCopies(cassandra: CassandraClient, users: string[],
 export async function cdcCopies(
   kafka: KafkaClient,
   schema: string,
-  acked: ReadonlySet<string>,
+  acked: AckedIds,
   since: readonly bigint[],
   handlePrefix: string,
 ): Promise<Map<string, number>> {

@@ -58,9 +58,23 @@ export interface ActivityLoadOptions {
   retryForMs: number;
 }
 
+/** A running replica's client. */
+export interface ReplicaClient {
+  replica: string;
+  client: UnaryClient;
+}
+
+/** How an event was acknowledged: its answer, the replica that gave it, on which attempt, when. */
+export interface Acknowledgement {
+  status: 'ACCEPTED' | 'DUPLICATE';
+  replica: string;
+  attempt: number;
+  at: number;
+}
+
 export class ActivityLoad {
   readonly sent = new Set<string>();
-  readonly acked = new Set<string>();
+  readonly acked = new Map<string, Acknowledgement>();
   readonly availability = new Availability();
   private timer?: NodeJS.Timeout;
   private readonly inFlight = new Set<Promise<void>>();
@@ -68,7 +82,7 @@ export class ActivityLoad {
   private turn = 0;
 
   constructor(
-    private readonly ingest: () => UnaryClient[],
+    private readonly ingest: () => ReplicaClient[],
     readonly options: ActivityLoadOptions,
   ) {}
 
@@ -108,18 +122,24 @@ export class ActivityLoad {
     const giveUpAt = Date.now() + this.options.retryForMs;
     for (let attempt = 0; ; attempt++) {
       const clients = this.ingest();
-      const client = clients.length > 0 ? clients[this.turn++ % clients.length] : undefined;
+      const target = clients.length > 0 ? clients[this.turn++ % clients.length] : undefined;
       try {
-        if (!client) throw new Error('no ingest replica running');
-        const response = await client.call<ingestV1.TrackEventsResponse>(
+        if (!target) throw new Error('no ingest replica running');
+        const response = await target.client.call<ingestV1.TrackEventsResponse>(
           'TrackEvents',
           { events, clientId: 'chaos' },
           { deadlineMs: 5_000 },
         );
         this.availability.success();
+        const at = Date.now();
         for (const result of response.results) {
-          if (result.status === ingestV1.EventStatus.EVENT_STATUS_ACCEPTED || result.status === ingestV1.EventStatus.EVENT_STATUS_DUPLICATE)
-            this.acked.add(result.eventId);
+          const status =
+            result.status === ingestV1.EventStatus.EVENT_STATUS_ACCEPTED
+              ? 'ACCEPTED'
+              : result.status === ingestV1.EventStatus.EVENT_STATUS_DUPLICATE
+                ? 'DUPLICATE'
+                : undefined;
+          if (status) this.acked.set(result.eventId, { status, replica: target.replica, attempt, at });
         }
         return;
       } catch (error) {

@@ -5,6 +5,7 @@
  */
 import { type ServiceProcess, startService } from '@pulse/platform/testing';
 import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -19,12 +20,17 @@ export class Replica {
   lastDownAt?: number;
   lastReadyAt?: number;
   private starting?: Promise<void>;
+  /** Logs kept so far (numbers them) and the process whose log was kept last. */
+  private generation = 0;
+  private kept?: ServiceProcess;
 
   constructor(
     readonly id: string,
     readonly service: string,
     private readonly env: Record<string, string>,
     private readonly onStart: (replica: Replica) => void = () => undefined,
+    /** Where each process's output is written when it ends (`<id>.<n>.log`); none: not kept. */
+    private readonly logDir?: string,
   ) {}
 
   get running(): boolean {
@@ -44,6 +50,7 @@ export class Replica {
   start(): Promise<void> {
     this.starting ??= (async () => {
       try {
+        this.keepLog();
         this.process = await startService(this.service, { ...this.env, LEADER_ELECTION_IDENTITY: this.id }, 180_000);
         this.lastReadyAt = Date.now();
         this.onStart(this);
@@ -62,6 +69,16 @@ export class Replica {
   async stop(): Promise<void> {
     await this.starting?.catch(() => undefined);
     await this.process?.stop();
+    this.keepLog();
+  }
+
+  /** Writes the output of the process that ended into the log directory (once per process). */
+  private keepLog(): void {
+    const ended = this.process;
+    if (!this.logDir || !ended || ended.running() || ended === this.kept) return;
+    this.kept = ended;
+    mkdirSync(this.logDir, { recursive: true });
+    writeFileSync(join(this.logDir, `${this.id}.${++this.generation}.log`), ended.output());
   }
 
   /** Whether this replica holds the leadership of its singleton now (leader_election_is_leader on /metrics). */
