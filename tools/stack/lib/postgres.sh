@@ -15,6 +15,10 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PRIMARY_PORT=${PG_PRIMARY_PORT:-}
 PG_REPLICA_SLOT=${PG_REPLICA_SLOT:-pulse_replica}
 PG_ARCHIVE=${PG_ARCHIVE:-0}
+# A server restored for disaster recovery (tools/dr): its data starts as a copy of the base backup in
+# PG_RESTORE_BACKUP (pg_basebackup -Fp), then replays the WAL of PG_RESTORE_ARCHIVE to its end and is promoted.
+PG_RESTORE_BACKUP=${PG_RESTORE_BACKUP:-}
+PG_RESTORE_ARCHIVE=${PG_RESTORE_ARCHIVE:-}
 # 1: TLS on the same port (ssl = on, a certificate from the stack's CA; clients choose with sslmode), 0: none
 # (the replicated stack of tools/stack/ha).
 PG_TLS=${PG_TLS:-1}
@@ -84,6 +88,10 @@ postgres_init_once() {
     postgres_basebackup_once "$base" "$data"
     return 0
   fi
+  if [[ -n $PG_RESTORE_BACKUP ]]; then
+    postgres_restore_once "$base" "$data"
+    return 0
+  fi
   log "postgres: initdb $data"
   as_pg mkdir -p "$base/run"
   if ! as_pg "$PG_BIN/initdb" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 \
@@ -114,6 +122,22 @@ postgres_basebackup_once() {
   fi
 }
 
+# Point-in-time recovery: the base backup copied in, recovery.signal, and the archive as restore_command (written by
+# postgres_write_config); the server replays every archived segment, then ends recovery on a new timeline.
+postgres_restore_once() {
+  local base=$1 data=$2
+  [[ -f $PG_RESTORE_BACKUP/PG_VERSION ]] || die "postgres: $PG_RESTORE_BACKUP is not a base backup (no PG_VERSION)"
+  [[ -d $PG_RESTORE_ARCHIVE ]] || die "postgres: PG_RESTORE_ARCHIVE ($PG_RESTORE_ARCHIVE) is not a directory"
+  log "postgres: restoring $data from the base backup $PG_RESTORE_BACKUP and the WAL archive $PG_RESTORE_ARCHIVE"
+  as_pg mkdir -p "$base/run"
+  cp -a "$PG_RESTORE_BACKUP" "$data"
+  chown -R postgres:postgres "$data"
+  chmod 700 "$data"
+  # The primary's standby settings and slots do not come along: this server stands alone.
+  rm -f "$data/standby.signal" "$data/postgresql.auto.conf"
+  as_pg touch "$data/recovery.signal"
+}
+
 postgres_write_config() {
   local base
   base=$(pg_base)
@@ -140,6 +164,9 @@ synchronous_commit = on
 hot_standby = on
 $(if [[ $PG_TLS == 1 ]]; then
     printf "ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\nssl_min_protocol_version = 'TLSv1.2'\n" "$base/tls/server.crt" "$base/tls/server.key"
+  fi)
+$(if [[ -n $PG_RESTORE_ARCHIVE ]]; then
+    printf "restore_command = 'cp %s/%%f %%p'\nrecovery_target_timeline = 'latest'\n" "$PG_RESTORE_ARCHIVE"
   fi)
 $(if [[ $PG_ARCHIVE == 1 ]]; then
     printf "archive_mode = on\narchive_command = 'test ! -f %s/%%f && cp %%p %s/%%f'\narchive_timeout = 10s\n" "$(pg_archive_dir)" "$(pg_archive_dir)"
@@ -185,6 +212,11 @@ postgres_ready() {
   "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
 }
 
+# Out of recovery (a restored server has replayed its archive and been promoted).
+postgres_writable() {
+  [[ $(as_pg "$PG_BIN/psql" -X -At -h "$(pg_base)/run" -p "$PG_PORT" -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null) == f ]]
+}
+
 postgres_wait() {
   local i pid=""
   for ((i = 0; i < 100; i++)); do # postmaster.pid appears within a second
@@ -192,8 +224,10 @@ postgres_wait() {
     sleep 0.1
   done
   wait_until postgres "$PG_TIMEOUT" "$(postgres_log)" "$pid" postgres_ready || return 1
-  # a standby has the primary's roles and cannot create any
-  [[ -f $(pg_data)/standby.signal ]] || postgres_ensure_role
+  # a standby has the primary's roles and cannot create any; a restored server ends its recovery first
+  [[ -f $(pg_data)/standby.signal ]] && return 0
+  wait_until postgres "$PG_TIMEOUT" "$(postgres_log)" "$pid" postgres_writable || return 1
+  postgres_ensure_role
 }
 
 # Role `pulse` (password pulse) and database `pulse`, created once.

@@ -1,0 +1,284 @@
+/**
+ * The disaster-recovery drill (issue: resilience, item 6). Region A is the replicated stack (tools/stack/ha); region B
+ * is one Kafka broker that MirrorMaker 2 keeps a copy of A's topics on (instances kafka-b, mirror-b), a Redis, and a
+ * PostgreSQL restored on demand from A's base backup and WAL archive (postgres-b).
+ *
+ *   1. region B up; a base backup of A's PostgreSQL (tools/dr/backup);
+ *   2. a checked workload on A: TrackEvents through an ingest replica (unique event ids) and INSERTs into A's database;
+ *   3. region A lost under load: kill -9 of its brokers, PostgreSQL servers, Redis and Sentinels, and its ingest;
+ *   4. failover: PostgreSQL B restored (base backup + archive, promoted), ingest started on region B;
+ *   5. RPO: acknowledged events missing from B's copy of the activity topic, acknowledged rows missing from B's
+ *      database; RTO: seconds from the loss until B acknowledges a TrackEvents call and a write to its database.
+ *
+ * Region A is started again afterwards, region B's PostgreSQL removed (the next drill restores it again).
+ *   tools/dr/drill [--seconds N] [--rate EVENTS_PER_S] [--out FILE]
+ */
+import { Topics } from '@pulse/contracts';
+import { grpcClient, kafkaErrorMessage, PlatformaticKafkaClient } from '@pulse/platform';
+import { issueTestApiKey, type ServiceProcess, startService } from '@pulse/platform/testing';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client as PgClient } from 'pg';
+import { activityTopicCopies, countAgainst } from '../chaos/sinks';
+import { ActivityLoad, RowLoad } from '../chaos/workload';
+import { sleep } from '../chaos/world';
+
+const ROOT = join(__dirname, '..', '..');
+const HA = join(ROOT, 'tools', 'stack', 'ha');
+const exec = promisify(execFile);
+const USAGE = 'usage: tools/dr/drill [--seconds N] [--rate EVENTS_PER_S] [--out FILE]';
+const REGION_A = [
+  'kafka-1',
+  'kafka-2',
+  'kafka-3',
+  'postgres-1',
+  'postgres-2',
+  'redis-1',
+  'redis-2',
+  'sentinel-1',
+  'sentinel-2',
+  'sentinel-3',
+];
+const PG_A = 'postgres://pulse:pulse@127.0.0.1:35432/pulse';
+const PG_B = 'postgres://pulse:pulse@127.0.0.1:35434/pulse';
+const KAFKA_A = '127.0.0.1:39091,127.0.0.1:39092,127.0.0.1:39093';
+const KAFKA_B = '127.0.0.1:39094';
+const INGEST_PROTO = ['pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService'] as const;
+
+class UsageError extends Error {}
+
+interface Args {
+  seconds: number;
+  rate: number;
+  out?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { seconds: 40, rate: 200 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (a === '--seconds') args.seconds = Number(value());
+    else if (a === '--rate') args.rate = Number(value());
+    else if (a === '--out') args.out = value();
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new UsageError(`unknown argument ${a}\n${USAGE}`);
+  }
+  if (!Number.isFinite(args.seconds) || args.seconds < 10) throw new UsageError(`--seconds must be at least 10\n${USAGE}`);
+  if (!Number.isFinite(args.rate) || args.rate < 10) throw new UsageError(`--rate must be at least 10\n${USAGE}`);
+  return args;
+}
+
+const ha = (...args: string[]) => exec(HA, args, { cwd: ROOT, timeout: 900_000, maxBuffer: 16 << 20 });
+const say = (line: string) => process.stderr.write(`drill: ${line}\n`);
+
+/** Polls `attempt` until it succeeds; resolves with the time it first did. */
+async function until(what: string, attempt: () => Promise<unknown>, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await attempt();
+      return Date.now();
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${what} did not succeed within ${timeoutMs / 1000} s: ${kafkaErrorMessage(error)}`);
+      await sleep(250);
+    }
+  }
+}
+
+async function pgQuery<T extends Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const pg = new PgClient({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  pg.on('error', () => undefined);
+  await pg.connect();
+  try {
+    return (await pg.query<T>(sql, params)).rows;
+  } finally {
+    await pg.end().catch(() => undefined);
+  }
+}
+
+function ingestEnv(region: 'A' | 'B', prefix: string): Record<string, string> {
+  const common = { LOG_LEVEL: 'warn', INGEST_DEDUP_KEY_PREFIX: `pulse:dr:${prefix}:` };
+  return region === 'A'
+    ? {
+        ...common,
+        KAFKA_BROKERS: KAFKA_A,
+        KAFKA_REPLICATION_FACTOR: '3',
+        KAFKA_MIN_INSYNC_REPLICAS: '2',
+        REDIS_URL: 'redis://127.0.0.1:36379',
+        REDIS_SENTINELS: '127.0.0.1:36381,127.0.0.1:36382,127.0.0.1:36383',
+        REDIS_SENTINEL_MASTER: 'pulse',
+        PULSE_AUTH_PG_URL: PG_A,
+      }
+    : {
+        ...common,
+        KAFKA_BROKERS: KAFKA_B,
+        KAFKA_REPLICATION_FACTOR: '1',
+        KAFKA_MIN_INSYNC_REPLICAS: '1',
+        REDIS_URL: 'redis://127.0.0.1:36384',
+        REDIS_SENTINELS: '',
+        PULSE_AUTH_PG_URL: PG_B,
+      };
+}
+
+async function drill(args: Args): Promise<Record<string, unknown>> {
+  const run = randomUUID().replace(/-/g, '').slice(0, 8);
+  const prefix = `dr-${run}`;
+  const schema = `dr_${run}`;
+  say(`the replicated stack (region A) and region B (kafka-b, redis-b, mirror-b)`);
+  await exec(join(ROOT, 'tools', 'stack', 'stack'), ['up', '--ha'], { cwd: ROOT, timeout: 1_200_000 });
+  await ha('down', 'postgres-b').catch(() => undefined);
+  rmSync(join(ROOT, '.stack-ha', 'postgres-b'), { recursive: true, force: true });
+  await ha('start', 'kafka-b', 'redis-b', 'mirror-b');
+  say('building ingest');
+  await exec('nx', ['run-many', '-t', 'build', '-p', 'ingest', '--output-style=static'], {
+    cwd: ROOT,
+    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+    timeout: 1_200_000,
+    maxBuffer: 64 << 20,
+  });
+
+  // The app's table and the API key exist before the backup (as a platform's schema and keys do).
+  await pgQuery(
+    PG_A,
+    `CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.users (id bigserial PRIMARY KEY, handle text NOT NULL, display_name text, email text)`,
+  );
+  const key = await issueTestApiKey({ label: 'dr-drill', scopes: ['events:write'], pgUrl: PG_A });
+  say('base backup of region A (tools/dr/backup)');
+  const backupDir = (await exec(join(ROOT, 'tools', 'dr', 'backup'), [], { cwd: ROOT, timeout: 600_000 })).stdout.trim();
+  const archive = readFileSync(join(backupDir, 'postgres', 'archive'), 'utf8').trim();
+
+  let ingestA: ServiceProcess | undefined = await startService('ingest', ingestEnv('A', prefix), 120_000);
+  let ingestB: ServiceProcess | undefined;
+  const clientA = grpcClient(ingestA.grpcAddress, ...INGEST_PROTO, { credentials: key.key });
+  const activity = new ActivityLoad(() => (ingestA?.running() ? [{ replica: 'ingest-a', client: clientA }] : []), {
+    prefix,
+    rate: args.rate,
+    users: 50,
+    retryForMs: 3_000,
+  });
+  const rows = new RowLoad(PG_A, schema, prefix.replace(/-/g, '_'), 20);
+  const kafkaB = new PlatformaticKafkaClient({ brokers: [KAFKA_B], clientId: `pulse-dr-${run}` });
+  try {
+    say(`load on region A for ${args.seconds} s (${args.rate} events/s, 20 rows/s)`);
+    activity.start();
+    rows.start();
+    await sleep(args.seconds * 1000);
+
+    // Region A is lost with the load running.
+    const lostAt = Date.now();
+    say('region A lost: kill -9 of its brokers, PostgreSQL, Redis, Sentinels and ingest');
+    await Promise.all([ha('kill', ...REGION_A), ingestA.kill('SIGKILL')]);
+    ingestA = undefined;
+    await Promise.all([activity.stop(), rows.stop()]);
+
+    // Failover: PostgreSQL B restored from the backup and the archive, ingest on region B.
+    say('failover: PostgreSQL B from the base backup and the WAL archive; ingest on region B');
+    const pgRestore = exec(HA, ['start', 'postgres-b'], {
+      cwd: ROOT,
+      timeout: 900_000,
+      env: { ...process.env, PG_RESTORE_BACKUP: join(backupDir, 'postgres', 'base'), PG_RESTORE_ARCHIVE: archive },
+    });
+    await pgRestore;
+    const pgWritableAt = await until(
+      'a write to PostgreSQL B',
+      () => pgQuery(PG_B, `INSERT INTO ${schema}.users (handle) VALUES ('dr-probe')`),
+      300_000,
+    );
+    ingestB = await startService('ingest', ingestEnv('B', prefix), 120_000);
+    const clientB = grpcClient(ingestB.grpcAddress, ...INGEST_PROTO, { credentials: key.key });
+    const ingestAt = await until(
+      'TrackEvents on region B',
+      async () => {
+        const now = Date.now();
+        const response = await clientB.call<{ acceptedCount: number }>(
+          'TrackEvents',
+          {
+            events: [
+              {
+                eventId: `${prefix}-probe-${now}`,
+                userId: `${prefix}-u0`,
+                type: 1,
+                target: { type: 1, id: 'p1' },
+                occurredAt: { seconds: Math.floor(now / 1000), nanos: 0 },
+              },
+            ],
+            clientId: 'dr',
+          },
+          { deadlineMs: 5_000 },
+        );
+        if (response.acceptedCount !== 1) throw new Error('the probe was not accepted');
+      },
+      300_000,
+    );
+    clientB.close();
+
+    // RPO: what region B holds of what region A acknowledged.
+    const partitions = (await kafkaB.admin.endOffsets(Topics.activityTracked.name)).map(() => 0n);
+    const topic = countAgainst(activity.acked, await activityTopicCopies(kafkaB, prefix, activity.acked, partitions));
+    const restored = await pgQuery<{ id: string }>(PG_B, `SELECT id::text AS id FROM ${schema}.users WHERE handle <> 'dr-probe'`);
+    const restoredIds = new Set(restored.map((r) => r.id));
+    const rowsLost = [...rows.acked].filter((id) => !restoredIds.has(id)).length;
+    const lastAck = Math.max(...[...activity.acked.values()].map((a) => a.at));
+    return {
+      drill: run,
+      seconds: args.seconds,
+      rate: args.rate,
+      events: {
+        sent: activity.sent.size,
+        acknowledged: activity.acked.size,
+        lost: topic.lost,
+        on_b: topic.found,
+        copies: topic.duplicates,
+      },
+      rows: { acknowledged: rows.acked.size, lost: rowsLost, restored: restoredIds.size },
+      rpo: {
+        events_lost: topic.lost,
+        rows_lost: rowsLost,
+        // the window of writes acknowledged before the loss that B lacks (bounded by MirrorMaker's lag and the archive's timeout)
+        last_acknowledged_event_before_loss_s: Math.round((lostAt - lastAck) / 100) / 10,
+      },
+      rto_s: {
+        postgres_writable: Math.round((pgWritableAt - lostAt) / 100) / 10,
+        ingest_accepting: Math.round((ingestAt - lostAt) / 100) / 10,
+      },
+      backup: backupDir,
+    };
+  } finally {
+    clientA.close();
+    await ingestA?.stop();
+    await ingestB?.stop();
+    await kafkaB.close().catch(() => undefined);
+    say('region A started again; PostgreSQL B removed');
+    await ha('start', ...REGION_A).catch((error: unknown) => say(`region A did not start again: ${String(error)}`));
+    await ha('down', 'postgres-b').catch(() => undefined);
+    await key.remove().catch(() => undefined);
+    await pgQuery(PG_A, `DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const report = await drill(args);
+  const line = JSON.stringify(report);
+  console.log(line);
+  if (args.out) appendFileSync(args.out, `${line}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`drill: ${error instanceof UsageError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);
