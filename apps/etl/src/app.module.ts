@@ -9,6 +9,7 @@ import { LakeModule } from './lake/lake.module';
 import { EtlGrpcController } from './operations/etl.grpc.controller';
 import { EtlOperationsService } from './operations/etl-operations.service';
 import { TableReaderService } from './operations/table-reader.service';
+import { KafkaStreamSource } from './streams/kafka-stream-source';
 import { StreamMetrics } from './streams/stream-metrics';
 import { StreamRegistry } from './streams/stream-registry';
 
@@ -42,6 +43,7 @@ export class AppModule {
         { provide: ETL_CONFIG, useValue: config },
         StreamRegistry,
         StreamMetrics,
+        KafkaStreamSource,
         BronzeStreamsService,
         AggregateStreamsService,
         ExperimentStreamsService,

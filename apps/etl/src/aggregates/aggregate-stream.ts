@@ -12,7 +12,7 @@ import {
 import { ColumnBatch, type DeltaTable } from '@pulse/lake';
 import type { IncomingRecord, KafkaClient, Logger, RecordPosition, TopicBatch } from '@pulse/platform';
 import { activityTypeName, targetTypeName, utcDate } from '../bronze/bronze-tables';
-import { committedOffsets, DEAD_LETTERS_INFO, txnAppId } from '../streams/exactly-once.sink';
+import { committedOffsets, DEAD_LETTERS_INFO, hasProgress, type StreamSource, txnAppId } from '../streams/exactly-once.sink';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
 import type { ActivityFacts, AggregateDefinition } from './aggregate-definitions';
 import { type AggregatorState, type WindowAggregator, type WindowResult } from './window-aggregator';
@@ -68,10 +68,11 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     readonly definition: AggregateDefinition,
     private readonly table: DeltaTable,
     private readonly aggregator: WindowAggregator,
-    private readonly source: TopicDefinition<string, Tracked>,
+    private readonly input: TopicDefinition<string, Tracked>,
     private readonly lateTopic: TopicDefinition<string, etlV1.LateEvent>,
     private readonly kafka: KafkaClient,
     private readonly logger: Logger,
+    private readonly source: StreamSource,
     private readonly erased: ErasedUsers = { has: () => false },
   ) {
     this.name = `agg_${definition.name}`;
@@ -97,14 +98,15 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       this.logger.info({ stream: this.name, version: v, openWindows: this.aggregator.openWindows() }, 'window state restored');
       return;
     }
-    if (committedOffsets(snapshot, this.name, this.source.name).size > 0) {
+    if (hasProgress(snapshot, this.name, this.input.name)) {
       throw new Error(`${this.name}: the table has offsets but no window state; refusing to double-count`);
     }
     this.aggregator.restore(this.initialState);
   }
 
   async committedOffsets(): Promise<Map<string, Map<number, bigint>>> {
-    return new Map([[this.source.name, committedOffsets(await this.table.refresh(), this.name, this.source.name)]]);
+    const clusterId = await this.source.clusterId();
+    return new Map([[this.input.name, committedOffsets(await this.table.refresh(), this.name, this.input.name, clusterId)]]);
   }
 
   watermarkMs(): number | null {
@@ -161,8 +163,9 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
   }
 
   private async processBatch(batch: IncomingRecord<string, Tracked>[], deadLettered: readonly RecordPosition[]): Promise<BatchOutcome> {
+    const clusterId = await this.source.clusterId();
     const snapshot = await this.table.refresh();
-    const committed = committedOffsets(snapshot, this.name, this.source.name);
+    const committed = committedOffsets(snapshot, this.name, this.input.name, clusterId);
     const next = new Map<number, bigint>();
     const facts: ActivityFacts[] = [];
     const records = new Map<ActivityFacts, IncomingRecord<string, Tracked>>();
@@ -189,7 +192,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     const passed: string[] = [];
     for (const p of deadLettered) {
       const from = committed.get(p.partition);
-      if (p.topic !== this.source.name || (from !== undefined && p.offset < from)) continue;
+      if (p.topic !== this.input.name || (from !== undefined && p.offset < from)) continue;
       passed.push(`${p.topic}/${p.partition}/${p.offset}`);
       const seen = next.get(p.partition);
       if (seen === undefined || p.offset + 1n > seen) next.set(p.partition, p.offset + 1n);
@@ -239,7 +242,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     const rows = new ColumnBatch(snapshot.schema);
     for (const f of emission.finals) rows.push(this.row(f, now));
     const txns = [...next].map(([partition, offset]) => ({
-      appId: txnAppId(this.name, this.source.name, partition),
+      appId: txnAppId(this.name, this.input.name, partition, clusterId),
       version: Number(offset),
     }));
     const ref: StreamStateRef = { stream: this.name, key: stateKey, watermark };

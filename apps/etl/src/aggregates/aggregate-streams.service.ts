@@ -14,6 +14,7 @@ import {
 import { activityTopic } from '../bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
+import { KafkaStreamSource } from '../streams/kafka-stream-source';
 import { StreamRegistry } from '../streams/stream-registry';
 import { ACTIVITY_AGGREGATES, type AggregateDefinition, aggregateTable, withPrefix } from './aggregate-definitions';
 import { AggregateStream } from './aggregate-stream';
@@ -52,6 +53,7 @@ export class AggregateStreamsService implements OnApplicationBootstrap, OnApplic
     private readonly registry: StreamRegistry,
     @Inject(LEADER_ELECTION) private readonly election: LeaderElection,
     @Inject(ERASURE_LIST) private readonly erased: ErasureList,
+    private readonly source: KafkaStreamSource,
   ) {}
 
   /** The stream of an aggregate (by its name as in the topic), or undefined. */
@@ -83,6 +85,7 @@ export class AggregateStreamsService implements OnApplicationBootstrap, OnApplic
         lateTopic(this.config),
         this.kafka,
         this.logger,
+        this.source,
         this.erased,
       );
       this.streams.set(definition.name, stream);

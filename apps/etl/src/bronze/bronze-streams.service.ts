@@ -5,6 +5,7 @@ import { ERASURE_LIST, type ErasureList, LOGGER, type Logger } from '@pulse/plat
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
 import { committedOffsets, ExactlyOnceDeltaSink, type KeyDedupe } from '../streams/exactly-once.sink';
+import { KafkaStreamSource } from '../streams/kafka-stream-source';
 import { StreamRegistry } from '../streams/stream-registry';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
 import { activityBronzeTable, type BronzeTable, cdcBronzeTable, recsServedBronzeTable } from './bronze-tables';
@@ -42,6 +43,7 @@ export class BronzeStreamsService implements OnApplicationBootstrap {
     private readonly lake: Lake,
     private readonly registry: StreamRegistry,
     @Inject(ERASURE_LIST) private readonly erased: ErasureList,
+    private readonly source: KafkaStreamSource,
   ) {}
 
   async onApplicationBootstrap() {
@@ -59,13 +61,14 @@ export class BronzeStreamsService implements OnApplicationBootstrap {
     const sink = new ExactlyOnceDeltaSink<K, V>(
       table,
       '',
+      this.source,
       (record) => (definition.subjects(record).some((u) => this.erased.has(u)) ? null : definition.row(record)),
       this.dedupe(definition, table),
     );
-    const logger = this.logger;
+    const { logger, source } = this;
     const processor: StreamProcessor<K, V> = {
       async committedOffsets() {
-        return new Map([[topic.name, committedOffsets(await table.refresh(), '', topic.name)]]);
+        return new Map([[topic.name, committedOffsets(await table.refresh(), '', topic.name, await source.clusterId())]]);
       },
       async process(batch, deadLettered): Promise<BatchOutcome> {
         const result = await sink.write(batch, { deadLettered });

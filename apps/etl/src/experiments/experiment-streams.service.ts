@@ -13,6 +13,7 @@ import { Counter } from 'prom-client';
 import { activityTopic, servedTopic } from '../bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
+import { KafkaStreamSource } from '../streams/kafka-stream-source';
 import { StreamRegistry } from '../streams/stream-registry';
 import { ExposureJoin, type OutcomeDisposition } from './exposure-join';
 import { type ExposureCounters, ExposureStream } from './exposure-stream';
@@ -49,6 +50,7 @@ export class ExperimentStreamsService implements OnApplicationBootstrap, Exposur
     private readonly registry: StreamRegistry,
     @Inject(LEADER_ELECTION) private readonly election: LeaderElection,
     @Inject(ERASURE_LIST) private readonly erased: ErasureList,
+    private readonly source: KafkaStreamSource,
     metrics: ServiceMetrics,
   ) {
     this.outcomes = new Counter({
@@ -84,7 +86,7 @@ export class ExperimentStreamsService implements OnApplicationBootstrap, Exposur
       exposuresTable(this.config.LAKE_TARGET_FILE_SIZE, this.config.LAKE_CHECKPOINT_INTERVAL),
     );
     const join = new ExposureJoin(this.config.ETL_ATTRIBUTION_WINDOW, this.config.ETL_WATERMARK_DELAY, this.config.ETL_ALLOWED_LATENESS);
-    const stream = new ExposureStream(table, join, served, activityTopic(this.config), this, this.logger, this.erased);
+    const stream = new ExposureStream(table, join, served, activityTopic(this.config), this, this.logger, this.source, this.erased);
     await stream.restore();
     await this.registry.launch(stream.name, EXPOSURES_TABLE.name, stream.topics, stream);
   }

@@ -4,7 +4,7 @@ import type { IncomingRecord, Logger } from '@pulse/platform';
 import { randomUUID } from 'node:crypto';
 import type { ErasedUsers } from '../aggregates/aggregate-stream';
 import { activityTypeName, servedItems, strategyName } from '../bronze/bronze-tables';
-import { committedOffsets, txnAppId } from '../streams/exactly-once.sink';
+import { committedOffsets, hasProgress, type StreamSource, txnAppId } from '../streams/exactly-once.sink';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
 import {
   DISPOSITIONS,
@@ -54,6 +54,7 @@ export class ExposureStream implements StreamProcessor<string, Value> {
     private readonly activity: TopicDefinition<string, ingestV1.ActivityTracked>,
     private readonly counters: ExposureCounters,
     private readonly logger: Logger,
+    private readonly source: StreamSource,
     private readonly erased: ErasedUsers = { has: () => false },
   ) {}
 
@@ -79,13 +80,14 @@ export class ExposureStream implements StreamProcessor<string, Value> {
       this.logger.info({ stream: this.name, version: v, openExposures: this.join.openExposures() }, 'exposure join state restored');
       return;
     }
-    if (this.topics.some((t) => committedOffsets(snapshot, this.name, t.name).size > 0))
+    if (this.topics.some((t) => hasProgress(snapshot, this.name, t.name)))
       throw new Error(`${this.name}: the table has offsets but no join state; refusing to double-count`);
   }
 
   async committedOffsets(): Promise<Map<string, Map<number, bigint>>> {
+    const clusterId = await this.source.clusterId();
     const snapshot = await this.table.refresh();
-    return new Map(this.topics.map((t) => [t.name, committedOffsets(snapshot, this.name, t.name)]));
+    return new Map(this.topics.map((t) => [t.name, committedOffsets(snapshot, this.name, t.name, clusterId)]));
   }
 
   watermarkMs(): number | null {
@@ -93,8 +95,9 @@ export class ExposureStream implements StreamProcessor<string, Value> {
   }
 
   async process(batch: IncomingRecord<string, Value>[]): Promise<BatchOutcome> {
+    const clusterId = await this.source.clusterId();
     const snapshot = await this.table.refresh();
-    const committed = new Map(this.topics.map((t) => [t.name, committedOffsets(snapshot, this.name, t.name)]));
+    const committed = new Map(this.topics.map((t) => [t.name, committedOffsets(snapshot, this.name, t.name, clusterId)]));
     const next = new Map<string, { topic: string; partition: number; offset: bigint }>();
     const events: ({ served: ServedFacts } | { outcome: OutcomeFacts })[] = [];
     let skipped = 0;
@@ -131,7 +134,7 @@ export class ExposureStream implements StreamProcessor<string, Value> {
         numLateExposures: String(late),
         ...Object.fromEntries(DISPOSITIONS.map((d) => [`numOutcomes_${d}`, String(emission.outcomes[d])])),
       },
-      txns: [...next.values()].map((p) => ({ appId: txnAppId(this.name, p.topic, p.partition), version: Number(p.offset) })),
+      txns: [...next.values()].map((p) => ({ appId: txnAppId(this.name, p.topic, p.partition, clusterId), version: Number(p.offset) })),
       info: { pulseStreamState: ref },
     });
     this.counters.onBatch(emission.exposures.length, late, emission.outcomes);

@@ -20,25 +20,77 @@ export const DEAD_LETTERS_INFO = 'pulseDeadLetters';
 /** Commit-info field counting the records a commit moves past as copies of a key already written (KeyDedupe). */
 export const DUPLICATES_INFO = 'pulseDuplicates';
 
-/** The application id of a stream's progress on one topic-partition, kept as a Delta `txn`. */
-export function txnAppId(stream: string, topic: string, partition: number): string {
-  return `${txnAppIdPrefix(stream, topic)}${partition}`;
+/**
+ * The Kafka cluster a stream reads. A table keeps a stream's progress as offsets, and offsets mean something only on the
+ * cluster that gave them: after a failover to a mirrored cluster (MirrorMaker 2 copies records, not offsets), the same
+ * records have other offsets. Progress is therefore kept per cluster id.
+ */
+export interface StreamSource {
+  /** The cluster's id (Kafka's `cluster.id`). */
+  clusterId(): Promise<string>;
 }
 
-function txnAppIdPrefix(stream: string, topic: string): string {
-  return stream === '' ? `etl:${topic}:` : `etl:${stream}:${topic}:`;
+/** The application id of a stream's progress on one topic-partition of a cluster, kept as a Delta `txn`. */
+export function txnAppId(stream: string, topic: string, partition: number, clusterId: string): string {
+  return `${txnAppIdBase(stream, topic)}@${clusterId}:${partition}`;
 }
 
-/** Next offset per partition of a topic that a table has committed for a stream. */
-export function committedOffsets(snapshot: DeltaSnapshot, stream: string, topic: string): Map<number, bigint> {
-  const out = new Map<number, bigint>();
-  const prefix = txnAppIdPrefix(stream, topic);
+function txnAppIdBase(stream: string, topic: string): string {
+  return stream === '' ? `etl:${topic}` : `etl:${stream}:${topic}`;
+}
+
+/** A stream's progress on a topic as a table holds it for one cluster, and where it was on the cluster before. */
+export interface StreamProgress {
+  /** Next offset per partition on the cluster read now. */
+  offsets: Map<number, bigint>;
+  /**
+   * When the table has no progress for this cluster but has some from another one (a failover): the next offsets
+   * there, per partition. The records up to them are in the table; the stream starts where its consumer group is.
+   */
+  previous: Map<number, bigint>;
+}
+
+/**
+ * A stream's progress on a topic for the cluster `clusterId`. A table written before progress named its cluster
+ * (`etl:<stream>:<topic>:<partition>`) is taken as this cluster's unless another cluster's progress is there too.
+ */
+export function streamProgress(snapshot: DeltaSnapshot, stream: string, topic: string, clusterId: string): StreamProgress {
+  const base = txnAppIdBase(stream, topic);
+  const current = new Map<number, bigint>();
+  const unnamed = new Map<number, bigint>();
+  const other = new Map<number, bigint>();
+  let others = false;
   for (const [appId, txn] of snapshot.txns) {
-    if (!appId.startsWith(prefix)) continue;
-    const partition = Number(appId.slice(prefix.length));
-    if (Number.isInteger(partition)) out.set(partition, BigInt(txn.version));
+    if (!appId.startsWith(base)) continue;
+    const rest = appId.slice(base.length);
+    const colon = rest.lastIndexOf(':');
+    const partition = Number(rest.slice(colon + 1));
+    if (colon < 0 || rest.slice(colon + 1) === '' || !Number.isInteger(partition)) continue;
+    const version = BigInt(txn.version);
+    if (colon === 0) unnamed.set(partition, version);
+    else if (rest[0] !== '@') continue;
+    else if (rest.slice(1, colon) === clusterId) current.set(partition, version);
+    else {
+      others = true;
+      if (version > (other.get(partition) ?? -1n)) other.set(partition, version);
+    }
   }
-  return out;
+  if (current.size > 0) return { offsets: current, previous: new Map() };
+  if (!others) return { offsets: unnamed, previous: new Map() };
+  for (const [partition, version] of unnamed) if (version > (other.get(partition) ?? -1n)) other.set(partition, version);
+  return { offsets: new Map(), previous: other };
+}
+
+/** Whether a table holds progress of a stream on a topic, on any cluster. */
+export function hasProgress(snapshot: DeltaSnapshot, stream: string, topic: string): boolean {
+  const base = txnAppIdBase(stream, topic);
+  for (const appId of snapshot.txns.keys()) if (appId.startsWith(`${base}:`) || appId.startsWith(`${base}@`)) return true;
+  return false;
+}
+
+/** Next offset per partition of a topic that a table has committed for a stream on the cluster `clusterId`. */
+export function committedOffsets(snapshot: DeltaSnapshot, stream: string, topic: string, clusterId: string): Map<number, bigint> {
+  return streamProgress(snapshot, stream, topic, clusterId).offsets;
 }
 
 /**
@@ -102,6 +154,7 @@ export class ExactlyOnceDeltaSink<K, V> {
     private readonly table: DeltaTable,
     /** '' for a bronze table (one stream per table); the stream name when several streams share a table. */
     private readonly stream: string,
+    private readonly source: StreamSource,
     private readonly row: (record: IncomingRecord<K, V>) => ColumnValue[] | null,
     private readonly dedupe?: KeyDedupe<K, V>,
   ) {}
@@ -111,16 +164,28 @@ export class ExactlyOnceDeltaSink<K, V> {
 
   /**
    * The partition's window of keys: loaded from the table's last `window` records below `committed` on first use, and
-   * again when the table moved on without this writer (another replica had the partition meanwhile).
+   * again when the table moved on without this writer (another replica had the partition meanwhile). On a cluster the
+   * table has no progress for (a failover), from its last records below where it was on the cluster before
+   * (`previous`): the mirrored cluster has the same records per partition, so copies of them are found.
    */
-  private async recentKeys(appId: string, topic: string, partition: number, committed: bigint | undefined): Promise<RecentKeys> {
+  private async recentKeys(
+    appId: string,
+    topic: string,
+    partition: number,
+    committed: bigint | undefined,
+    previous: bigint | undefined,
+  ): Promise<RecentKeys> {
     const known = this.recent.get(appId);
     if (known && known.upTo === committed) return known.keys;
     const dedupe = this.dedupe!;
     const keys = new RecentKeys(dedupe.window);
-    if (committed !== undefined && committed > 0n) {
-      const from = committed > BigInt(dedupe.window) ? committed - BigInt(dedupe.window) : 0n;
-      for (const { key, offset } of await dedupe.load(topic, partition, from)) keys.seenBefore(key, offset);
+    const upTo = committed ?? previous;
+    if (upTo !== undefined && upTo > 0n) {
+      const from = upTo > BigInt(dedupe.window) ? upTo - BigInt(dedupe.window) : 0n;
+      // Records of the cluster before count as earlier than any of this one (their offsets are not comparable).
+      const base = committed === undefined ? -1n : 0n;
+      for (const { key, offset } of await dedupe.load(topic, partition, from))
+        keys.seenBefore(key, committed === undefined ? base : offset);
     }
     this.recent.set(appId, { keys, upTo: committed });
     return keys;
@@ -130,10 +195,18 @@ export class ExactlyOnceDeltaSink<K, V> {
     records: readonly IncomingRecord<K, V>[],
     options: { batchId?: number; info?: Record<string, unknown>; deadLettered?: readonly RecordPosition[] } = {},
   ): Promise<SinkResult> {
+    const clusterId = await this.source.clusterId();
+    const topics = new Set([...records.map((r) => r.topic), ...(options.deadLettered ?? []).map((p) => p.topic)]);
     for (let attempt = 0; ; attempt++) {
       const snapshot = await this.table.refresh();
+      // Per topic-partition of this cluster: the next offset the table holds, or where it was on the cluster before.
       const committed = new Map<string, bigint>();
-      for (const [appId, txn] of snapshot.txns) committed.set(appId, BigInt(txn.version));
+      const previous = new Map<string, bigint>();
+      for (const topic of topics) {
+        const progress = streamProgress(snapshot, this.stream, topic, clusterId);
+        for (const [p, offset] of progress.offsets) committed.set(txnAppId(this.stream, topic, p, clusterId), offset);
+        for (const [p, offset] of progress.previous) previous.set(txnAppId(this.stream, topic, p, clusterId), offset);
+      }
       const next = new Map<string, { topic: string; partition: number; first: bigint; last: bigint }>();
       const batch = new ColumnBatch(snapshot.schema);
       let skipped = 0;
@@ -142,11 +215,12 @@ export class ExactlyOnceDeltaSink<K, V> {
       const windows = new Map<string, RecentKeys>();
       if (this.dedupe)
         for (const record of records) {
-          const appId = txnAppId(this.stream, record.topic, record.partition);
-          if (!windows.has(appId)) windows.set(appId, await this.recentKeys(appId, record.topic, record.partition, committed.get(appId)));
+          const appId = txnAppId(this.stream, record.topic, record.partition, clusterId);
+          if (!windows.has(appId))
+            windows.set(appId, await this.recentKeys(appId, record.topic, record.partition, committed.get(appId), previous.get(appId)));
         }
       for (const record of records) {
-        const appId = txnAppId(this.stream, record.topic, record.partition);
+        const appId = txnAppId(this.stream, record.topic, record.partition, clusterId);
         const from = committed.get(appId);
         if (from !== undefined && record.offset < from) {
           skipped++;
@@ -168,7 +242,7 @@ export class ExactlyOnceDeltaSink<K, V> {
       // Records already on the dead-letter topic: the commit moves the partition's offset past them.
       const passed: string[] = [];
       for (const p of options.deadLettered ?? []) {
-        const appId = txnAppId(this.stream, p.topic, p.partition);
+        const appId = txnAppId(this.stream, p.topic, p.partition, clusterId);
         const from = committed.get(appId);
         if (from !== undefined && p.offset < from) continue;
         passed.push(`${p.topic}/${p.partition}/${p.offset}`);

@@ -155,6 +155,11 @@ export interface KafkaAdmin {
   consumerGroups(): Promise<ConsumerGroupDescription[]>;
   /** Throws when the cluster does not answer a metadata request. */
   ping(): Promise<void>;
+  /**
+   * The cluster's id (`cluster.id`, set when its storage was formatted): offsets mean something only on the cluster
+   * that gave them, so a consumer keeping its own offsets keys them by it (a mirrored cluster has other offsets).
+   */
+  clusterId(): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -377,6 +377,12 @@ class PlatformaticAdmin implements KafkaAdmin {
     await this.admin.metadata({ topics: [], forceUpdate: true });
   }
 
+  async clusterId(): Promise<string> {
+    const { id } = await this.admin.metadata({ topics: [] });
+    if (!id) throw new Error('the cluster did not give its id');
+    return id;
+  }
+
   async close(): Promise<void> {
     await this.admin.close();
   }
