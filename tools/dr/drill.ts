@@ -1,14 +1,18 @@
 /**
  * The disaster-recovery drill (issue: resilience, item 6). Region A is the replicated stack (tools/stack/ha); region B
- * is one Kafka broker that MirrorMaker 2 keeps a copy of A's topics on (instances kafka-b, mirror-b), a Redis, and a
- * PostgreSQL restored on demand from A's base backup and WAL archive (postgres-b).
+ * is one Kafka broker that MirrorMaker 2 keeps a copy of A's topics on (instances kafka-b, mirror-b), a Redis,
+ * pg_receivewal streaming A's WAL (walreceiver-b), and a PostgreSQL restored on demand from A's base backup, A's WAL
+ * archive and the streamed WAL (postgres-b).
  *
  *   1. region B up; a base backup of A's PostgreSQL (tools/dr/backup);
  *   2. a checked workload on A: TrackEvents through an ingest replica (unique event ids) and INSERTs into A's database;
- *   3. region A lost under load: kill -9 of its brokers, PostgreSQL servers, Redis and Sentinels, and its ingest;
- *   4. failover: PostgreSQL B restored (base backup + archive, promoted), ingest started on region B;
- *   5. RPO: acknowledged events missing from B's copy of the activity topic, acknowledged rows missing from B's
- *      database; RTO: seconds from the loss until B acknowledges a TrackEvents call and a write to its database.
+ *      etl on A writes the lake's bronze/activity (the lake is an object store replicated across regions: it survives);
+ *   3. region A lost under load: kill -9 of its brokers, PostgreSQL servers, Redis and Sentinels, ingest and etl;
+ *   4. failover: PostgreSQL B restored (base backup + archive, promoted), ingest and etl started on region B (etl on
+ *      the same lake, its consumer group where MirrorMaker 2 translated it);
+ *   5. RPO: acknowledged events missing from B's copy of the activity topic and from the lake, acknowledged rows
+ *      missing from B's database; RTO: seconds from the loss until B's database takes a write, B's ingest
+ *      acknowledges a TrackEvents call, and that event is in the lake.
  *
  * Region A is started again afterwards, region B's PostgreSQL removed (the next drill restores it again).
  *   tools/dr/drill [--seconds N] [--rate EVENTS_PER_S] [--out FILE]
@@ -18,11 +22,12 @@ import { grpcClient, kafkaErrorMessage, PlatformaticKafkaClient } from '@pulse/p
 import { issueTestApiKey, type ServiceProcess, startService } from '@pulse/platform/testing';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client as PgClient } from 'pg';
-import { activityTopicCopies, countAgainst } from '../chaos/sinks';
+import { activityTopicCopies, countAgainst, lakeCopies } from '../chaos/sinks';
 import { ActivityLoad, RowLoad } from '../chaos/workload';
 import { sleep } from '../chaos/world';
 
@@ -106,11 +111,11 @@ async function pgQuery<T extends Record<string, unknown>>(url: string, sql: stri
   }
 }
 
-function ingestEnv(region: 'A' | 'B', prefix: string): Record<string, string> {
-  const common = { LOG_LEVEL: 'warn', INGEST_DEDUP_KEY_PREFIX: `pulse:dr:${prefix}:` };
+/** A region's connection variables (as tools/stack/ha env / env-b give them). */
+function regionEnv(region: 'A' | 'B'): Record<string, string> {
   return region === 'A'
     ? {
-        ...common,
+        LOG_LEVEL: 'warn',
         KAFKA_BROKERS: KAFKA_A,
         KAFKA_REPLICATION_FACTOR: '3',
         KAFKA_MIN_INSYNC_REPLICAS: '2',
@@ -120,7 +125,7 @@ function ingestEnv(region: 'A' | 'B', prefix: string): Record<string, string> {
         PULSE_AUTH_PG_URL: PG_A,
       }
     : {
-        ...common,
+        LOG_LEVEL: 'warn',
         KAFKA_BROKERS: KAFKA_B,
         KAFKA_REPLICATION_FACTOR: '1',
         KAFKA_MIN_INSYNC_REPLICAS: '1',
@@ -130,17 +135,31 @@ function ingestEnv(region: 'A' | 'B', prefix: string): Record<string, string> {
       };
 }
 
+/** etl with the bronze activity stream only, on a region, writing the lake at `lakeRoot`. */
+function etlEnv(region: 'A' | 'B', lakeRoot: string, groupPrefix: string): Record<string, string> {
+  return {
+    ...regionEnv(region),
+    LAKE_ROOT: lakeRoot,
+    ETL_GROUP_PREFIX: groupPrefix,
+    ETL_AGGREGATE_STREAMS: 'false',
+    ETL_SERVED_TOPIC: '',
+    ETL_CDC_TABLES: '',
+    ETL_TRIGGER_INTERVAL: '500ms',
+    LAKE_COMPACTION_INTERVAL: '0s',
+  };
+}
+
 async function drill(args: Args): Promise<Record<string, unknown>> {
   const run = randomUUID().replace(/-/g, '').slice(0, 8);
   const prefix = `dr-${run}`;
   const schema = `dr_${run}`;
-  say(`the replicated stack (region A) and region B (kafka-b, redis-b, mirror-b)`);
+  say(`the replicated stack (region A) and region B (kafka-b, redis-b, mirror-b, walreceiver-b)`);
   await exec(join(ROOT, 'tools', 'stack', 'stack'), ['up', '--ha'], { cwd: ROOT, timeout: 1_200_000 });
   await ha('down', 'postgres-b').catch(() => undefined);
   rmSync(join(ROOT, '.stack-ha', 'postgres-b'), { recursive: true, force: true });
-  await ha('start', 'kafka-b', 'redis-b', 'mirror-b');
-  say('building ingest');
-  await exec('nx', ['run-many', '-t', 'build', '-p', 'ingest', '--output-style=static'], {
+  await ha('start', 'kafka-b', 'redis-b', 'mirror-b', 'walreceiver-b');
+  say('building ingest and etl');
+  await exec('nx', ['run-many', '-t', 'build', '-p', 'ingest', 'etl', '--output-style=static'], {
     cwd: ROOT,
     env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
     timeout: 1_200_000,
@@ -155,10 +174,25 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
   const key = await issueTestApiKey({ label: 'dr-drill', scopes: ['events:write'], pgUrl: PG_A });
   say('base backup of region A (tools/dr/backup)');
   const backupDir = (await exec(join(ROOT, 'tools', 'dr', 'backup'), [], { cwd: ROOT, timeout: 600_000 })).stdout.trim();
+  // A's archive (whole segments, shipped every archive_timeout) and region B's streamed copy (down to the last record).
   const archive = readFileSync(join(backupDir, 'postgres', 'archive'), 'utf8').trim();
+  const streamed = join(ROOT, '.stack-ha', 'walreceiver-b', 'wal', 'segments');
 
-  let ingestA: ServiceProcess | undefined = await startService('ingest', ingestEnv('A', prefix), 120_000);
+  const dedupePrefix = { INGEST_DEDUP_KEY_PREFIX: `pulse:dr:${prefix}:` };
+  let ingestA: ServiceProcess | undefined = await startService('ingest', { ...regionEnv('A'), ...dedupePrefix }, 120_000);
   let ingestB: ServiceProcess | undefined;
+  // The lake survives the region (an object store replicated across regions); etl's group starts at the topic's end.
+  const lakeRoot = mkdtempSync(join(tmpdir(), `pulse-dr-${run}-lake-`));
+  const groupPrefix = `dr-${run}.`;
+  const kafkaA = new PlatformaticKafkaClient({ brokers: KAFKA_A.split(','), clientId: `pulse-dr-${run}` });
+  await kafkaA.admin.setGroupOffsets(
+    `${groupPrefix}activity_bronze`,
+    Topics.activityTracked.name,
+    await kafkaA.admin.endOffsets(Topics.activityTracked.name),
+  );
+  await kafkaA.close();
+  let etlA: ServiceProcess | undefined = await startService('etl', etlEnv('A', lakeRoot, groupPrefix), 120_000);
+  let etlB: ServiceProcess | undefined;
   const clientA = grpcClient(ingestA.grpcAddress, ...INGEST_PROTO, { credentials: key.key });
   const activity = new ActivityLoad(() => (ingestA?.running() ? [{ replica: 'ingest-a', client: clientA }] : []), {
     prefix,
@@ -176,9 +210,10 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
 
     // Region A is lost with the load running.
     const lostAt = Date.now();
-    say('region A lost: kill -9 of its brokers, PostgreSQL, Redis, Sentinels and ingest');
-    await Promise.all([ha('kill', ...REGION_A), ingestA.kill('SIGKILL')]);
+    say('region A lost: kill -9 of its brokers, PostgreSQL, Redis, Sentinels, ingest and etl');
+    await Promise.all([ha('kill', ...REGION_A), ingestA.kill('SIGKILL'), etlA.kill('SIGKILL')]);
     ingestA = undefined;
+    etlA = undefined;
     await Promise.all([activity.stop(), rows.stop()]);
 
     // Failover: PostgreSQL B restored from the backup and the archive, ingest on region B.
@@ -186,7 +221,7 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
     const pgRestore = exec(HA, ['start', 'postgres-b'], {
       cwd: ROOT,
       timeout: 900_000,
-      env: { ...process.env, PG_RESTORE_BACKUP: join(backupDir, 'postgres', 'base'), PG_RESTORE_ARCHIVE: archive },
+      env: { ...process.env, PG_RESTORE_BACKUP: join(backupDir, 'postgres', 'base'), PG_RESTORE_ARCHIVE: `${archive}:${streamed}` },
     });
     await pgRestore;
     const pgWritableAt = await until(
@@ -194,8 +229,12 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
       () => pgQuery(PG_B, `INSERT INTO ${schema}.users (handle) VALUES ('dr-probe')`),
       300_000,
     );
-    ingestB = await startService('ingest', ingestEnv('B', prefix), 120_000);
+    [ingestB, etlB] = await Promise.all([
+      startService('ingest', { ...regionEnv('B'), ...dedupePrefix }, 120_000),
+      startService('etl', etlEnv('B', lakeRoot, groupPrefix), 120_000),
+    ]);
     const clientB = grpcClient(ingestB.grpcAddress, ...INGEST_PROTO, { credentials: key.key });
+    const probeId = `${prefix}-probe-${Date.now()}`;
     const ingestAt = await until(
       'TrackEvents on region B',
       async () => {
@@ -205,7 +244,7 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
           {
             events: [
               {
-                eventId: `${prefix}-probe-${now}`,
+                eventId: probeId,
                 userId: `${prefix}-u0`,
                 type: 1,
                 target: { type: 1, id: 'p1' },
@@ -221,6 +260,13 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
       300_000,
     );
     clientB.close();
+    const probeInLakeAt = await until(
+      'the probe in the lake',
+      async () => {
+        if (!(await lakeCopies(lakeRoot, prefix)).has(probeId)) throw new Error('not yet');
+      },
+      300_000,
+    );
 
     // RPO: what region B holds of what region A acknowledged.
     const partitions = (await kafkaB.admin.endOffsets(Topics.activityTracked.name)).map(() => 0n);
@@ -228,6 +274,13 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
     const restored = await pgQuery<{ id: string }>(PG_B, `SELECT id::text AS id FROM ${schema}.users WHERE handle <> 'dr-probe'`);
     const restoredIds = new Set(restored.map((r) => r.id));
     const rowsLost = [...rows.acked].filter((id) => !restoredIds.has(id)).length;
+    // The lake: every acknowledged event once, written by etl on A before the loss or on B after it.
+    let lake = countAgainst(activity.acked, await lakeCopies(lakeRoot, prefix));
+    const lakeDeadline = Date.now() + 120_000;
+    while (lake.lost > 0 && Date.now() < lakeDeadline) {
+      await sleep(1_000);
+      lake = countAgainst(activity.acked, await lakeCopies(lakeRoot, prefix));
+    }
     const lastAck = Math.max(...[...activity.acked.values()].map((a) => a.at));
     return {
       drill: run,
@@ -240,23 +293,28 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
         on_b: topic.found,
         copies: topic.duplicates,
       },
+      // etl on A before the loss, etl on B after it (from its group's translated offsets), one lake
+      lake: { found: lake.found, lost: lake.lost, copies: lake.duplicates },
       rows: { acknowledged: rows.acked.size, lost: rowsLost, restored: restoredIds.size },
       rpo: {
         events_lost: topic.lost,
+        lake_events_lost: lake.lost,
         rows_lost: rowsLost,
-        // the window of writes acknowledged before the loss that B lacks (bounded by MirrorMaker's lag and the archive's timeout)
+        // how long before the loss the last event was acknowledged (the window the figures above cover)
         last_acknowledged_event_before_loss_s: Math.round((lostAt - lastAck) / 100) / 10,
       },
       rto_s: {
         postgres_writable: Math.round((pgWritableAt - lostAt) / 100) / 10,
         ingest_accepting: Math.round((ingestAt - lostAt) / 100) / 10,
+        // an event acknowledged on B in the lake: ingest → Kafka B → etl on B → the lake
+        ingest_to_lake: Math.round((probeInLakeAt - lostAt) / 100) / 10,
       },
       backup: backupDir,
     };
   } finally {
     clientA.close();
-    await ingestA?.stop();
-    await ingestB?.stop();
+    await Promise.all([ingestA?.stop(), ingestB?.stop(), etlA?.stop(), etlB?.stop()]);
+    rmSync(lakeRoot, { recursive: true, force: true });
     await kafkaB.close().catch(() => undefined);
     say('region A started again; PostgreSQL B removed');
     await ha('start', ...REGION_A).catch((error: unknown) => say(`region A did not start again: ${String(error)}`));

@@ -16,7 +16,9 @@ PG_PRIMARY_PORT=${PG_PRIMARY_PORT:-}
 PG_REPLICA_SLOT=${PG_REPLICA_SLOT:-pulse_replica}
 PG_ARCHIVE=${PG_ARCHIVE:-0}
 # A server restored for disaster recovery (tools/dr): its data starts as a copy of the base backup in
-# PG_RESTORE_BACKUP (pg_basebackup -Fp), then replays the WAL of PG_RESTORE_ARCHIVE to its end and is promoted.
+# PG_RESTORE_BACKUP (pg_basebackup -Fp), then replays the WAL of PG_RESTORE_ARCHIVE (directories separated by ':',
+# e.g. the primary's archive and a pg_receivewal directory; a segment's `.partial` file is used when no directory has it
+# whole) to its end and is promoted.
 PG_RESTORE_BACKUP=${PG_RESTORE_BACKUP:-}
 PG_RESTORE_ARCHIVE=${PG_RESTORE_ARCHIVE:-}
 # 1: TLS on the same port (ssl = on, a certificate from the stack's CA; clients choose with sslmode), 0: none
@@ -127,7 +129,9 @@ postgres_basebackup_once() {
 postgres_restore_once() {
   local base=$1 data=$2
   [[ -f $PG_RESTORE_BACKUP/PG_VERSION ]] || die "postgres: $PG_RESTORE_BACKUP is not a base backup (no PG_VERSION)"
-  [[ -d $PG_RESTORE_ARCHIVE ]] || die "postgres: PG_RESTORE_ARCHIVE ($PG_RESTORE_ARCHIVE) is not a directory"
+  local dir
+  IFS=: read -r -a dirs <<<"$PG_RESTORE_ARCHIVE"
+  for dir in "${dirs[@]}"; do [[ -d $dir ]] || die "postgres: $dir (in PG_RESTORE_ARCHIVE) is not a directory"; done
   log "postgres: restoring $data from the base backup $PG_RESTORE_BACKUP and the WAL archive $PG_RESTORE_ARCHIVE"
   as_pg mkdir -p "$base/run"
   cp -a "$PG_RESTORE_BACKUP" "$data"
@@ -136,6 +140,14 @@ postgres_restore_once() {
   # The primary's standby settings and slots do not come along: this server stands alone.
   rm -f "$data/standby.signal" "$data/postgresql.auto.conf"
   as_pg touch "$data/recovery.signal"
+}
+
+# The restore_command over PG_RESTORE_ARCHIVE's directories: a whole segment from the first that has it, else a
+# .partial one (what pg_receivewal had of the segment being written).
+pg_restore_command() {
+  local dirs
+  dirs=$(tr ':' ' ' <<<"$PG_RESTORE_ARCHIVE")
+  printf 'for d in %s; do [ -f $d/%%f ] && exec cp $d/%%f %%p; done; for d in %s; do [ -f $d/%%f.partial ] && exec cp $d/%%f.partial %%p; done; exit 1' "$dirs" "$dirs"
 }
 
 postgres_write_config() {
@@ -166,7 +178,7 @@ $(if [[ $PG_TLS == 1 ]]; then
     printf "ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\nssl_min_protocol_version = 'TLSv1.2'\n" "$base/tls/server.crt" "$base/tls/server.key"
   fi)
 $(if [[ -n $PG_RESTORE_ARCHIVE ]]; then
-    printf "restore_command = 'cp %s/%%f %%p'\nrecovery_target_timeline = 'latest'\n" "$PG_RESTORE_ARCHIVE"
+    printf "restore_command = '%s'\nrecovery_target_timeline = 'latest'\n" "$(pg_restore_command)"
   fi)
 $(if [[ $PG_ARCHIVE == 1 ]]; then
     printf "archive_mode = on\narchive_command = 'test ! -f %s/%%f && cp %%p %s/%%f'\narchive_timeout = 10s\n" "$(pg_archive_dir)" "$(pg_archive_dir)"
@@ -249,4 +261,38 @@ postgres_stop() {
     kill -QUIT "$pid" 2>/dev/null || true
     stop_pid postgres "$pid" 5
   fi
+}
+
+# --- WAL streamed to another region (tools/stack/ha instance walreceiver-b) ---------------------------------------
+# pg_receivewal of the server on WAL_SOURCE_PORT over its own physical slot, flushing each record as it arrives
+# (--synchronous): the archive of the region that survives, down to the transaction being written (Barman's streaming).
+WAL_SOURCE_PORT=${WAL_SOURCE_PORT:-35432}
+WAL_SLOT=${WAL_SLOT:-pulse_region_b}
+WAL_DIR="$STACK_DIR/wal"
+
+walreceiver_port() { echo "127.0.0.1:$WAL_SOURCE_PORT -> $WAL_DIR"; }
+walreceiver_log() { echo "$WAL_DIR/receivewal.log"; }
+walreceiver_pid() { read_pidfile "$WAL_DIR/receivewal.pid" "$WAL_DIR/segments"; }
+walreceiver_install() { postgres_install; }
+
+walreceiver_launch() {
+  mkdir -p "$WAL_DIR/segments"
+  chown postgres:postgres "$WAL_DIR" "$WAL_DIR/segments"
+  touch "$WAL_DIR/receivewal.log" && chown postgres:postgres "$WAL_DIR/receivewal.log"
+  as_pg env PGPASSWORD=pulse "$PG_BIN/pg_receivewal" -h 127.0.0.1 -p "$WAL_SOURCE_PORT" -U pulse --slot "$WAL_SLOT" \
+    --create-slot --if-not-exists >>"$WAL_DIR/receivewal.log" 2>&1 || die "walreceiver: could not create slot $WAL_SLOT"
+  launch_bg "$WAL_DIR/receivewal.pid" "$WAL_DIR/segments" "$WAL_DIR/receivewal.log" \
+    runuser -u postgres -- env PGPASSWORD=pulse "$PG_BIN/pg_receivewal" -h 127.0.0.1 -p "$WAL_SOURCE_PORT" -U pulse \
+    --slot "$WAL_SLOT" --synchronous --no-loop -D "$WAL_DIR/segments"
+}
+
+walreceiver_ready() { compgen -G "$WAL_DIR/segments/*.partial" >/dev/null; }
+
+walreceiver_wait() { wait_until walreceiver 60 "$(walreceiver_log)" "$(walreceiver_pid)" walreceiver_ready; }
+
+walreceiver_stop() {
+  local pid
+  pid=$(walreceiver_pid) || return 0
+  stop_pid walreceiver "$pid" 10
+  rm -f "$WAL_DIR/receivewal.pid"
 }
