@@ -222,6 +222,20 @@ const SCENARIOS: Scenario[] = [
     inject: () => killInstance('kafka-2'),
   },
   {
+    name: 'kafka-partition',
+    describe: 'broker kafka-2 cut off from clients and its peers (iptables; it keeps running), healed at 60 %',
+    inject: async () => {
+      await stackFault('partition', 'kafka-2');
+      return {
+        detail: 'kafka-2 partitioned',
+        heal: async () => {
+          await stackFault('heal', 'kafka-2');
+          return 'kafka-2 reachable again';
+        },
+      };
+    },
+  },
+  {
     name: 'cassandra-node',
     describe: 'kill -9 of cassandra-3 (one of three replicas: LOCAL_QUORUM still holds), started again at 60 % and repaired',
     inject: (world) =>

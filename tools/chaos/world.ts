@@ -132,8 +132,14 @@ export class Supervisor {
   }
 }
 
-/** The replicated stack's fault commands: `kill` (-9), `down` (clean stop), `start`, `pause`, `resume` of an instance. */
-export async function stackFault(command: 'kill' | 'down' | 'start' | 'pause' | 'resume', instance: string): Promise<void> {
+/**
+ * The replicated stack's fault commands: `kill` (-9), `down` (clean stop), `start`, `pause`, `resume`, `partition` (cut
+ * off from every other process, both ways) and `heal` of an instance.
+ */
+export async function stackFault(
+  command: 'kill' | 'down' | 'start' | 'pause' | 'resume' | 'partition' | 'heal',
+  instance: string,
+): Promise<void> {
   await run(join(ROOT, 'tools', 'stack', 'ha'), [command, instance], { cwd: ROOT, timeout: 600_000 });
 }
 
