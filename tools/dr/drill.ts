@@ -25,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { parseArgs as parseCommandLine, promisify } from 'node:util';
 import { Client as PgClient } from 'pg';
 import { activityTopicCopies, countAgainst, lakeCopies } from '../chaos/sinks';
 import { ActivityLoad, RowLoad } from '../chaos/workload';
@@ -62,22 +62,20 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seconds: 40, rate: 200 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value\n${USAGE}`);
-      return v;
-    };
-    if (a === '--seconds') args.seconds = Number(value());
-    else if (a === '--rate') args.rate = Number(value());
-    else if (a === '--out') args.out = value();
-    else if (a === '--help' || a === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else throw new UsageError(`unknown argument ${a}\n${USAGE}`);
+  let values: { seconds?: string; rate?: string; out?: string; help?: boolean };
+  try {
+    ({ values } = parseCommandLine({
+      args: argv,
+      options: { seconds: { type: 'string' }, rate: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const args: Args = { seconds: Number(values.seconds ?? 40), rate: Number(values.rate ?? 200), out: values.out };
   if (!Number.isFinite(args.seconds) || args.seconds < 10) throw new UsageError(`--seconds must be at least 10\n${USAGE}`);
   if (!Number.isFinite(args.rate) || args.rate < 10) throw new UsageError(`--rate must be at least 10\n${USAGE}`);
   return args;
