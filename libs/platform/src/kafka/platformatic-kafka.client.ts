@@ -80,11 +80,6 @@ function baseOptions(settings: KafkaSettings, role: string) {
   };
 }
 
-function producerRetries(deliveryTimeoutMs: number) {
-  const { retries, retryDelay } = deliveryRetries(deliveryTimeoutMs);
-  return { retries, retryDelay: (_client: unknown, _operation: string, attempt: number) => retryDelay(attempt) };
-}
-
 type ProduceMessage = ReturnType<typeof toMessage>;
 
 /** A send waiting for its turn: its messages and its caller's promise. */
@@ -107,20 +102,24 @@ class PlatformaticProducer implements EventProducer {
   private readonly producer: Producer;
   private readonly pending: PendingSend[] = [];
   private flushing = false;
+  private readonly deliveryTimeoutMs: number;
 
   constructor(
     settings: KafkaSettings,
     private readonly metrics?: KafkaMetrics,
   ) {
     this.producer = new Producer({
+      // The client's own retries (a few, keeping the batch's sequence numbers, so the broker drops a retried record
+      // it already has) are short: it sends a request's records to the leader of its first partition only, so when
+      // leaders moved apart (a broker's return, a preferred-leader election) its retries cannot succeed. Past them,
+      // `request` sends again with fresh leaders until the delivery timeout.
       ...baseOptions(settings, 'producer'),
       idempotent: true,
       acks: ProduceAcks.ALL,
-      // Retries keep the batch's sequence numbers, so the broker drops a retried record it already has.
-      ...(settings.deliveryTimeoutMs === undefined ? {} : producerRetries(settings.deliveryTimeoutMs)),
       // Kafka's Java partitioner (positive murmur2), so keys land where Java producers put them.
       partitioner: compatibilityPartitioner,
     });
+    this.deliveryTimeoutMs = settings.deliveryTimeoutMs ?? 0;
   }
 
   send<K, V>(topic: TopicDefinition<K, V>, records: readonly OutgoingRecord<K, V>[]): Promise<void> {
@@ -170,7 +169,7 @@ class PlatformaticProducer implements EventProducer {
         let next = 0;
         try {
           for (const slice of chunkBySize(messages, messageBytes, MAX_REQUEST_BYTES)) {
-            await this.producer.send({ messages: slice });
+            await this.request(slice);
             done += slice.length;
             while (next < sends.length && ends[next] <= done) sends[next++].resolve();
           }
@@ -180,6 +179,27 @@ class PlatformaticProducer implements EventProducer {
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /**
+   * One produce request, sent again while its error is transient, up to the delivery timeout (Java's
+   * delivery.timeout.ms; back-off 100 ms doubling to 1 s). A request sent again after the client gave up has a new
+   * producer id: records the failed one wrote are written again (at least once, as the client's answer said nothing
+   * was written).
+   */
+  private async request(messages: ProduceMessage[]): Promise<void> {
+    const deadline = Date.now() + this.deliveryTimeoutMs;
+    const { retryDelay } = deliveryRetries(Math.max(this.deliveryTimeoutMs, 1));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.producer.send({ messages });
+        return;
+      } catch (error) {
+        const delay = retryDelay(attempt);
+        if (!isRetriableKafkaError(error) || Date.now() + delay > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     }
   }
 
