@@ -178,10 +178,16 @@ describe('ExactlyOnceDeltaSink', () => {
         ]),
         previous: new Map(),
       });
+      // A table an older etl wrote: offsets 0..3 of partition 0 under the app id without a cluster.
       const t = await table();
+      const older = records(0, 0, 4).map((r) => ({ id: r.value, partition: r.partition }));
+      await t.append(older, { txns: [{ appId: `etl:${TOPIC}:0`, version: 4 }] });
       const sink = new ExactlyOnceDeltaSink(t, '', A, row);
-      await sink.write(records(0, 0, 4));
-      expect([...t.snapshot().txns.keys()]).toEqual([`etl:${TOPIC}@cluster-a:0`]);
+      // It goes on from there (0..3 dropped as replays), and keeps its progress under the cluster's app id from then on.
+      expect(await sink.write(records(0, 0, 6))).toMatchObject({ written: 2, skipped: 4 });
+      expect(t.snapshot().txns.get(txnAppId('', TOPIC, 0, 'cluster-a'))?.version).toBe(6);
+      expect(await sink.write(records(0, 4, 8))).toMatchObject({ written: 2, skipped: 2 });
+      expect(new Set(await ids(t)).size).toBe(8);
     });
 
     it('gives a cluster the table has not read no offsets, and where the table was on the others', () => {

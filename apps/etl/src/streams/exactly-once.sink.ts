@@ -183,9 +183,7 @@ export class ExactlyOnceDeltaSink<K, V> {
     if (upTo !== undefined && upTo > 0n) {
       const from = upTo > BigInt(dedupe.window) ? upTo - BigInt(dedupe.window) : 0n;
       // Records of the cluster before count as earlier than any of this one (their offsets are not comparable).
-      const base = committed === undefined ? -1n : 0n;
-      for (const { key, offset } of await dedupe.load(topic, partition, from))
-        keys.seenBefore(key, committed === undefined ? base : offset);
+      for (const { key, offset } of await dedupe.load(topic, partition, from)) keys.seenBefore(key, committed === undefined ? -1n : offset);
     }
     this.recent.set(appId, { keys, upTo: committed });
     return keys;

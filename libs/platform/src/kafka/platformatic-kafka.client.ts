@@ -103,6 +103,8 @@ class PlatformaticProducer implements EventProducer {
   private readonly pending: PendingSend[] = [];
   private flushing = false;
   private readonly deliveryTimeoutMs: number;
+  /** Back-off between the sends of one request (100 ms doubling to 1 s). */
+  private readonly retryDelay: (attempt: number) => number;
 
   constructor(
     settings: KafkaSettings,
@@ -120,6 +122,7 @@ class PlatformaticProducer implements EventProducer {
       partitioner: compatibilityPartitioner,
     });
     this.deliveryTimeoutMs = settings.deliveryTimeoutMs ?? 0;
+    this.retryDelay = deliveryRetries(Math.max(this.deliveryTimeoutMs, 1)).retryDelay;
   }
 
   send<K, V>(topic: TopicDefinition<K, V>, records: readonly OutgoingRecord<K, V>[]): Promise<void> {
@@ -190,13 +193,12 @@ class PlatformaticProducer implements EventProducer {
    */
   private async request(messages: ProduceMessage[]): Promise<void> {
     const deadline = Date.now() + this.deliveryTimeoutMs;
-    const { retryDelay } = deliveryRetries(Math.max(this.deliveryTimeoutMs, 1));
     for (let attempt = 1; ; attempt++) {
       try {
         await this.producer.send({ messages });
         return;
       } catch (error) {
-        const delay = retryDelay(attempt);
+        const delay = this.retryDelay(attempt);
         if (!isRetriableKafkaError(error) || Date.now() + delay > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
