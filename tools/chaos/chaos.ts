@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 import { Client as PgClient } from 'pg';
 import { activityTopicCopies, cdcCopies, countAgainst, lakeCopies, type SinkCount, storageCopies } from './sinks';
 import { ActivityLoad, ReadLoad, type ReplicaClient, RowLoad } from './workload';
-import { nodetool, Replica, sleep, stackFault, Supervisor } from './world';
+import { nodetool, Replica, sleep, stackEnv, stackFault, Supervisor } from './world';
 
 const USAGE =
   'usage: tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE] [--logs DIR] | --list';
@@ -429,11 +429,7 @@ async function prepare(): Promise<void> {
   const exec = promisify(execFile);
   process.stderr.write('chaos: the replicated stack (tools/stack/stack up --ha)\n');
   await exec(join(root, 'tools', 'stack', 'stack'), ['up', '--ha'], { cwd: root, timeout: 1_200_000 });
-  const { stdout } = await exec(join(root, 'tools', 'stack', 'stack'), ['env', '--ha'], { cwd: root });
-  for (const line of stdout.split('\n')) {
-    const match = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (match) process.env[match[1]] = match[2].replace(/^'(.*)'$/, '$1');
-  }
+  Object.assign(process.env, await stackEnv('env'));
   process.stderr.write('chaos: building ingest, storage, etl and cdc\n');
   await exec('nx', ['run-many', '-t', 'build', '-p', 'ingest', 'storage', 'etl', 'cdc', '--output-style=static'], {
     cwd: root,

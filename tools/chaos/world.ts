@@ -143,6 +143,20 @@ export async function stackFault(
   await run(join(ROOT, 'tools', 'stack', 'ha'), [command, instance], { cwd: ROOT, timeout: 600_000 });
 }
 
+/**
+ * A region's connection variables as the replicated stack gives them (`tools/stack/ha env`, or `env-b` for region B):
+ * KAFKA_BROKERS, PG_URL, REDIS_URL, ... — the one place that knows its addresses.
+ */
+export async function stackEnv(command: 'env' | 'env-b'): Promise<Record<string, string>> {
+  const { stdout } = await run(join(ROOT, 'tools', 'stack', 'ha'), [command], { cwd: ROOT });
+  const env: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const match = /^export ([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match) env[match[1]] = match[2].replace(/^'(.*)'$/, '$1');
+  }
+  return env;
+}
+
 /** `nodetool <args>` on Cassandra node n of the replicated stack. */
 export async function nodetool(n: number, args: string[]): Promise<string> {
   const { stdout } = await run(join(ROOT, 'tools', 'stack', 'ha'), ['nodetool', String(n), ...args], {

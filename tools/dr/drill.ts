@@ -29,7 +29,7 @@ import { parseArgs as parseCommandLine, promisify } from 'node:util';
 import { Client as PgClient } from 'pg';
 import { activityTopicCopies, countAgainst, lakeCopies } from '../chaos/sinks';
 import { ActivityLoad, RowLoad } from '../chaos/workload';
-import { sleep } from '../chaos/world';
+import { sleep, stackEnv } from '../chaos/world';
 
 const ROOT = join(__dirname, '..', '..');
 const HA = join(ROOT, 'tools', 'stack', 'ha');
@@ -47,10 +47,6 @@ const REGION_A = [
   'sentinel-2',
   'sentinel-3',
 ];
-const PG_A = 'postgres://pulse:pulse@127.0.0.1:35432/pulse';
-const PG_B = 'postgres://pulse:pulse@127.0.0.1:35434/pulse';
-const KAFKA_A = '127.0.0.1:39091,127.0.0.1:39092,127.0.0.1:39093';
-const KAFKA_B = '127.0.0.1:39094';
 const INGEST_PROTO = ['pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService'] as const;
 
 class UsageError extends Error {}
@@ -109,32 +105,13 @@ async function pgQuery<T extends Record<string, unknown>>(url: string, sql: stri
   }
 }
 
-/** A region's connection variables (as tools/stack/ha env / env-b give them). */
-function regionEnv(region: 'A' | 'B'): Record<string, string> {
-  return region === 'A'
-    ? {
-        LOG_LEVEL: 'warn',
-        KAFKA_BROKERS: KAFKA_A,
-        KAFKA_REPLICATION_FACTOR: '3',
-        KAFKA_MIN_INSYNC_REPLICAS: '2',
-        REDIS_URL: 'redis://127.0.0.1:36379',
-        REDIS_SENTINELS: '127.0.0.1:36381,127.0.0.1:36382,127.0.0.1:36383',
-        REDIS_SENTINEL_MASTER: 'pulse',
-        PULSE_AUTH_PG_URL: PG_A,
-      }
-    : {
-        LOG_LEVEL: 'warn',
-        KAFKA_BROKERS: KAFKA_B,
-        KAFKA_REPLICATION_FACTOR: '1',
-        KAFKA_MIN_INSYNC_REPLICAS: '1',
-        REDIS_URL: 'redis://127.0.0.1:36384',
-        REDIS_SENTINELS: '',
-        PULSE_AUTH_PG_URL: PG_B,
-      };
+/** A region's services: its connection variables (tools/stack/ha env / env-b), API keys checked in its database. */
+function regionEnv(region: Record<string, string>): Record<string, string> {
+  return { LOG_LEVEL: 'warn', ...region, PULSE_AUTH_PG_URL: region['PG_URL'] };
 }
 
 /** etl with the bronze activity stream only, on a region, writing the lake at `lakeRoot`. */
-function etlEnv(region: 'A' | 'B', lakeRoot: string, groupPrefix: string): Record<string, string> {
+function etlEnv(region: Record<string, string>, lakeRoot: string, groupPrefix: string): Record<string, string> {
   return {
     ...regionEnv(region),
     LAKE_ROOT: lakeRoot,
@@ -156,6 +133,9 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
   await ha('down', 'postgres-b').catch(() => undefined);
   rmSync(join(ROOT, '.stack-ha', 'postgres-b'), { recursive: true, force: true });
   await ha('start', 'kafka-b', 'redis-b', 'mirror-b', 'walreceiver-b');
+  const [a, b] = await Promise.all([stackEnv('env'), stackEnv('env-b')]);
+  const pgA = a['PG_URL'];
+  const pgB = b['PG_URL'];
   say('building ingest and etl');
   await exec('nx', ['run-many', '-t', 'build', '-p', 'ingest', 'etl', '--output-style=static'], {
     cwd: ROOT,
@@ -166,10 +146,10 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
 
   // The app's table and the API key exist before the backup (as a platform's schema and keys do).
   await pgQuery(
-    PG_A,
+    pgA,
     `CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.users (id bigserial PRIMARY KEY, handle text NOT NULL, display_name text, email text)`,
   );
-  const key = await issueTestApiKey({ label: 'dr-drill', scopes: ['events:write'], pgUrl: PG_A });
+  const key = await issueTestApiKey({ label: 'dr-drill', scopes: ['events:write'], pgUrl: pgA });
   say('base backup of region A (tools/dr/backup)');
   const backupDir = (await exec(join(ROOT, 'tools', 'dr', 'backup'), [], { cwd: ROOT, timeout: 600_000 })).stdout.trim();
   // A's archive (whole segments, shipped every archive_timeout) and region B's streamed copy (down to the last record).
@@ -177,19 +157,19 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
   const streamed = join(ROOT, '.stack-ha', 'walreceiver-b', 'wal', 'segments');
 
   const dedupePrefix = { INGEST_DEDUP_KEY_PREFIX: `pulse:dr:${prefix}:` };
-  let ingestA: ServiceProcess | undefined = await startService('ingest', { ...regionEnv('A'), ...dedupePrefix }, 120_000);
+  let ingestA: ServiceProcess | undefined = await startService('ingest', { ...regionEnv(a), ...dedupePrefix }, 120_000);
   let ingestB: ServiceProcess | undefined;
   // The lake survives the region (an object store replicated across regions); etl's group starts at the topic's end.
   const lakeRoot = mkdtempSync(join(tmpdir(), `pulse-dr-${run}-lake-`));
   const groupPrefix = `dr-${run}.`;
-  const kafkaA = new PlatformaticKafkaClient({ brokers: KAFKA_A.split(','), clientId: `pulse-dr-${run}` });
+  const kafkaA = new PlatformaticKafkaClient({ brokers: a['KAFKA_BROKERS'].split(','), clientId: `pulse-dr-${run}` });
   await kafkaA.admin.setGroupOffsets(
     `${groupPrefix}activity_bronze`,
     Topics.activityTracked.name,
     await kafkaA.admin.endOffsets(Topics.activityTracked.name),
   );
   await kafkaA.close();
-  let etlA: ServiceProcess | undefined = await startService('etl', etlEnv('A', lakeRoot, groupPrefix), 120_000);
+  let etlA: ServiceProcess | undefined = await startService('etl', etlEnv(a, lakeRoot, groupPrefix), 120_000);
   let etlB: ServiceProcess | undefined;
   const clientA = grpcClient(ingestA.grpcAddress, ...INGEST_PROTO, { credentials: key.key });
   const activity = new ActivityLoad(() => (ingestA?.running() ? [{ replica: 'ingest-a', client: clientA }] : []), {
@@ -198,8 +178,8 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
     users: 50,
     retryForMs: 3_000,
   });
-  const rows = new RowLoad(PG_A, schema, prefix.replace(/-/g, '_'), 20);
-  const kafkaB = new PlatformaticKafkaClient({ brokers: [KAFKA_B], clientId: `pulse-dr-${run}` });
+  const rows = new RowLoad(pgA, schema, prefix.replace(/-/g, '_'), 20);
+  const kafkaB = new PlatformaticKafkaClient({ brokers: b['KAFKA_BROKERS'].split(','), clientId: `pulse-dr-${run}` });
   try {
     say(`load on region A for ${args.seconds} s (${args.rate} events/s, 20 rows/s)`);
     activity.start();
@@ -224,12 +204,12 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
     await pgRestore;
     const pgWritableAt = await until(
       'a write to PostgreSQL B',
-      () => pgQuery(PG_B, `INSERT INTO ${schema}.users (handle) VALUES ('dr-probe')`),
+      () => pgQuery(pgB, `INSERT INTO ${schema}.users (handle) VALUES ('dr-probe')`),
       300_000,
     );
     [ingestB, etlB] = await Promise.all([
-      startService('ingest', { ...regionEnv('B'), ...dedupePrefix }, 120_000),
-      startService('etl', etlEnv('B', lakeRoot, groupPrefix), 120_000),
+      startService('ingest', { ...regionEnv(b), ...dedupePrefix }, 120_000),
+      startService('etl', etlEnv(b, lakeRoot, groupPrefix), 120_000),
     ]);
     const clientB = grpcClient(ingestB.grpcAddress, ...INGEST_PROTO, { credentials: key.key });
     const probeId = `${prefix}-probe-${Date.now()}`;
@@ -269,7 +249,7 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
     // RPO: what region B holds of what region A acknowledged.
     const partitions = (await kafkaB.admin.endOffsets(Topics.activityTracked.name)).map(() => 0n);
     const topic = countAgainst(activity.acked, await activityTopicCopies(kafkaB, prefix, activity.acked, partitions));
-    const restored = await pgQuery<{ id: string }>(PG_B, `SELECT id::text AS id FROM ${schema}.users WHERE handle <> 'dr-probe'`);
+    const restored = await pgQuery<{ id: string }>(pgB, `SELECT id::text AS id FROM ${schema}.users WHERE handle <> 'dr-probe'`);
     const restoredIds = new Set(restored.map((r) => r.id));
     const rowsLost = [...rows.acked].filter((id) => !restoredIds.has(id)).length;
     // The lake: every acknowledged event once, written by etl on A before the loss or on B after it.
@@ -318,7 +298,7 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
     await ha('start', ...REGION_A).catch((error: unknown) => say(`region A did not start again: ${String(error)}`));
     await ha('down', 'postgres-b').catch(() => undefined);
     await key.remove().catch(() => undefined);
-    await pgQuery(PG_A, `DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await pgQuery(pgA, `DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
   }
 }
 
