@@ -93,10 +93,30 @@ export function createRedisClient(
   });
 }
 
+/**
+ * Connects the client again when it ended by itself. ioredis gives a client up for good in some Sentinel failovers
+ * (redis/ioredis#1683; seen in tools/chaos's redis-primary scenario: the recommender's client answered "Connection is
+ * closed." for minutes after the primary was killed, while the other services' clients came back), and an ended client
+ * never tries again. Returns the function that stops watching (called before the client quits).
+ */
+export function keepConnected(redis: Redis, intervalMs = 1_000): () => void {
+  const timer = setInterval(() => {
+    if (redis.status === 'end') redis.connect().catch(() => undefined);
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+const REDIS_WATCHDOG = Symbol('REDIS_WATCHDOG');
+
 class RedisLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_WATCHDOG) private readonly stopWatching: () => void,
+  ) {}
 
   async onApplicationShutdown() {
+    this.stopWatching();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
@@ -146,6 +166,7 @@ export class RedisModule {
             return redis;
           },
         },
+        { provide: REDIS_WATCHDOG, inject: [REDIS_CLIENT], useFactory: (redis: Redis) => keepConnected(redis) },
         RedisLifecycle,
       ],
       exports: [REDIS_CLIENT],
