@@ -17,13 +17,25 @@ export interface ServiceProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
+/** The ports a service listens on. */
+export interface ServicePorts {
+  grpc: number;
+  http: number;
+}
+
 /**
- * Starts a built service (`dist/apps/<name>/main.js`, as an image would run it) on free ports with the
- * given environment, and waits until its /health/ready answers 200.
+ * Starts a built service (`dist/apps/<name>/main.js`, as an image would run it) on free ports (or the given ones:
+ * a process started again where its peers know it, as behind a Kubernetes Service) with the given environment,
+ * and waits until its /health/ready answers 200.
  */
-export async function startService(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
-  const grpcPort = await freePort();
-  const httpPort = await freePort();
+export async function startService(
+  name: string,
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  ports?: ServicePorts,
+): Promise<ServiceProcess> {
+  const grpcPort = ports?.grpc ?? (await freePort());
+  const httpPort = ports?.http ?? (await freePort());
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, 'main.js')], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort) },

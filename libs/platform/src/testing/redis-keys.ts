@@ -1,9 +1,12 @@
 import Redis from 'ioredis';
 
-/** Deletes every key under a prefix (a test's own Redis prefix): SCAN in pages, DEL each page. */
-export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+/**
+ * Deletes every key under a prefix (a test's own Redis prefix): SCAN in pages, DEL each page. Given a URL it connects
+ * and disconnects; a client given (a Sentinel-aware one, say) is left open.
+ */
+export async function deleteRedisKeys(server: string | Redis, prefix: string): Promise<void> {
   if (!prefix) throw new Error('deleteRedisKeys: a prefix is required (it would delete every key)');
-  const redis = new Redis(redisUrl);
+  const redis = typeof server === 'string' ? new Redis(server) : server;
   try {
     let cursor = '0';
     do {
@@ -12,6 +15,6 @@ export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise
       cursor = next;
     } while (cursor !== '0');
   } finally {
-    redis.disconnect();
+    if (redis !== server) redis.disconnect();
   }
 }
