@@ -3,35 +3,84 @@
  *
  *   tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE] [--logs DIR]
  *
- * The built ingest (two replicas), storage, etl (bronze) and cdc (two replicas, one leader) run against the
- * replicated stack under a supervisor that restarts a process that ended. In each scenario the workload
+ * The built ingest (two replicas), storage, etl (bronze; and two replicas of the aggregates, one leader), the feature
+ * store, the recommender and cdc (two replicas, one leader) run against the replicated stack under a supervisor that
+ * restarts a process that ended. In each scenario the workload
  * (workload.ts) sends activity through ingest and rows into the app database for N seconds; a quarter of the way
  * in the fault is injected, at 60 % it is healed (where it has a heal), and after the load the harness waits for
  * every sink to hold every acknowledged write (at most CHAOS_CONVERGE_TIMEOUT, 180 s). Exit 1 when any scenario
  * lost an acknowledged write or left a duplicate in the lake or storage. See tools/chaos/README.md.
  */
-import { cdcTopic, Topics } from '@pulse/contracts';
-import { grpcClient, kafkaErrorMessage, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { issueTestApiKey, runBuilt, stackCassandraClient, type TestApiKey } from '@pulse/platform/testing';
+import { aggregateTopic, cdcTopic, Topics } from '@pulse/contracts';
+import {
+  createRedisClient,
+  grpcClient,
+  kafkaErrorMessage,
+  keepConnected,
+  PlatformaticKafkaClient,
+  type UnaryClient,
+} from '@pulse/platform';
+import { deleteRedisKeys, issueTestApiKey, runBuilt, stackCassandraClient, type TestApiKey } from '@pulse/platform/testing';
 import type { Client as CassandraClient } from 'cassandra-driver';
+import type Redis from 'ioredis';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client as PgClient } from 'pg';
-import { activityTopicCopies, cdcCopies, countAgainst, lakeCopies, type SinkCount, storageCopies } from './sinks';
-import { ActivityLoad, ReadLoad, type ReplicaClient, RowLoad } from './workload';
-import { nodetool, Replica, sleep, stackEnv, stackFault, Supervisor } from './world';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import {
+  activityTopicCopies,
+  cdcCopies,
+  checkEngagementFeatures,
+  countAgainst,
+  type EngagementCheck,
+  type EngagementWindows,
+  lakeCopies,
+  lateEventIds,
+  recommenderCopies,
+  type SinkCount,
+  storageCopies,
+} from './sinks';
+import { ActivityLoad, EventClock, ReadLoad, type ReplicaClient, RowLoad } from './workload';
+import { nodetool, Replica, ROOT, sleep, stackEnv, stackFault, Supervisor } from './world';
 
 const USAGE =
   'usage: tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE] [--logs DIR] | --list';
+/**
+ * etl's windows whose results the feature store serves (post_engagement_1h, hourly): the watermark delay is the
+ * default; the allowed lateness is raised from 5 to 30 minutes of event time, which runs up to 240 times faster than
+ * the wall clock here (EventClock; 30 min: 7.5 s), so that a batch retried through a fault still counts.
+ */
+const ENGAGEMENT: EngagementWindows = {
+  stream: 'agg_post_engagement_1h',
+  sizeMs: 3_600_000,
+  watermarkDelayMs: 120_000,
+  allowedLatenessMs: 1_800_000,
+};
+
 const env = (name: string) => {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set by tools/stack/stack env --ha`);
   return value;
 };
+
+/**
+ * The feature definitions of the run: feature_repo's, with post_engagement_1h's ttl raised from 2 hours to 7 days, as
+ * the run's event time lies up to 6 days back (EventClock) and an expired value is served without its value.
+ */
+function featureRepo(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const source = join(ROOT, 'feature_repo');
+  for (const file of readdirSync(source).filter((f) => f.endsWith('.yaml'))) {
+    const definitions = parseYaml(readFileSync(join(source, file), 'utf8')) as { feature_views?: { name: string; ttl?: string }[] };
+    for (const view of definitions.feature_views ?? []) if (view.name === 'post_engagement_1h') view.ttl = '7d';
+    writeFileSync(join(dir, file), stringifyYaml(definitions));
+  }
+  return dir;
+}
 
 /** The platform under test: its replicas, clients and the run's own schema, keyspace, lake and groups. */
 class World {
@@ -42,8 +91,12 @@ class World {
   readonly pgUrl = env('PG_URL');
   readonly supervisor = new Supervisor();
   readonly kafka = new PlatformaticKafkaClient({ brokers: env('KAFKA_BROKERS').split(','), clientId: `pulse-chaos-${this.run}` });
+  /** The recommender's Redis prefix (its users' live state). */
+  readonly recsPrefix = `pulse:chaos:${this.run}:recs:`;
   cassandra?: CassandraClient;
-  private key?: TestApiKey;
+  redis?: Redis;
+  private stopRedisWatch = () => undefined as void;
+  private keys: TestApiKey[] = [];
   private readonly clients = new Map<Replica, UnaryClient>();
 
   /** `logDir`: where each service process's output is kept (at LOG_LEVEL info); none: not kept, services log warnings. */
@@ -54,14 +107,23 @@ class World {
   }
 
   async start(): Promise<void> {
-    this.key = await issueTestApiKey({ label: 'chaos', scopes: ['events:write', 'storage:read'], pgUrl: this.pgUrl });
+    // The client's key, and the recommender's own for its calls to storage and the feature store.
+    const key = await issueTestApiKey({
+      label: 'chaos',
+      scopes: ['events:write', 'storage:read', 'features:read', 'recs:read'],
+      pgUrl: this.pgUrl,
+    });
+    const recsKey = await issueTestApiKey({ label: 'chaos-recommender', scopes: ['storage:read', 'features:read'], pgUrl: this.pgUrl });
+    this.keys = [key, recsKey];
     const common = { LOG_LEVEL: this.logDir ? 'info' : 'warn', PULSE_AUTH_PG_URL: this.pgUrl };
     const connect = (protoFile: string, service: string) => (replica: Replica) => {
       this.clients.get(replica)?.close();
-      this.clients.set(replica, grpcClient(replica.grpcAddress!, protoFile, service, { credentials: this.key!.key }));
+      this.clients.set(replica, grpcClient(replica.grpcAddress!, protoFile, service, { credentials: key.key }));
     };
     const ingest = connect('pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService');
     const storage = connect('pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService');
+    const features = connect('pulse/features/v1/features_service.proto', 'pulse.features.v1.FeaturesService');
+    const recs = connect('pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService');
 
     await runBuilt('cdc', 'migrate.js', { PG_URL: this.pgUrl, CDC_SCHEMA: this.schema });
     const cdcEnv = {
@@ -74,6 +136,16 @@ class World {
       LEADER_ELECTION: 'true',
     };
     const ingestEnv = { ...common, INGEST_DEDUP_KEY_PREFIX: `pulse:chaos:${this.run}:` };
+    const etlPrefix = `chaos-${this.run}.`;
+    const etlEnv = {
+      ...common,
+      LAKE_ROOT: join(this.dir, 'lake'),
+      ETL_GROUP_PREFIX: etlPrefix,
+      ETL_SERVED_TOPIC: '',
+      ETL_CDC_TABLES: '',
+      ETL_TRIGGER_INTERVAL: '500ms',
+      LAKE_COMPACTION_INTERVAL: '0s',
+    };
     const replicas = [
       this.replica('ingest-1', 'ingest', ingestEnv, ingest),
       this.replica('ingest-2', 'ingest', ingestEnv, ingest),
@@ -83,19 +155,24 @@ class World {
     // Ingest first (it creates the activity topic with RF 3, min ISR 2), then the consumers' groups start at its end.
     await Promise.all(replicas.map((r) => r.start()));
     const activityGroup = `chaos-activity-${this.run}`;
-    const etlPrefix = `chaos-${this.run}.`;
+    const liveGroup = `chaos-recs-live-${this.run}`;
+    const featuresGroup = `chaos-fs-${this.run}`;
+    // The aggregates topics the feature store reads are etl's, shared (the feature registry names them); this run's
+    // posts are its own.
+    const aggregates = ['post_engagement_1h', 'user_actions_1h', 'user_sessions'].map((a) => aggregateTopic(a));
     // (retried: right after ingest created the topic, its partitions may still be electing their leaders)
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const ends = await this.kafka.admin.endOffsets(Topics.activityTracked.name);
-        await this.kafka.admin.setGroupOffsets(activityGroup, Topics.activityTracked.name, ends);
-        await this.kafka.admin.setGroupOffsets(`${etlPrefix}activity_bronze`, Topics.activityTracked.name, ends);
-        break;
-      } catch (error) {
-        if (attempt >= 10) throw new Error(`consumer groups not placed at the topic's end: ${kafkaErrorMessage(error)}`);
-        await sleep(2_000);
-      }
-    }
+    await retried("consumer groups placed at the topics' ends", async () => {
+      await this.kafka.admin.ensureTopics([Topics.activityLate, ...aggregates]);
+      const ends = await this.kafka.admin.endOffsets(Topics.activityTracked.name);
+      const activityGroups = [
+        activityGroup,
+        liveGroup,
+        ...['activity_bronze', ...aggregates.map((a) => `agg_${a.name.split('.')[2]}`)].map((s) => `${etlPrefix}${s}`),
+      ];
+      for (const group of activityGroups) await this.kafka.admin.setGroupOffsets(group, Topics.activityTracked.name, ends);
+      for (const topic of aggregates)
+        await this.kafka.admin.setGroupOffsets(featuresGroup, topic.name, await this.kafka.admin.endOffsets(topic.name));
+    });
     const consumers = [
       this.replica(
         'storage-1',
@@ -112,24 +189,69 @@ class World {
         },
         storage,
       ),
-      this.replica('etl-1', 'etl', {
-        ...common,
-        LAKE_ROOT: join(this.dir, 'lake'),
-        ETL_GROUP_PREFIX: etlPrefix,
-        ETL_AGGREGATE_STREAMS: 'false',
-        ETL_SERVED_TOPIC: '',
-        ETL_CDC_TABLES: '',
-        ETL_TRIGGER_INTERVAL: '500ms',
-        LAKE_COMPACTION_INTERVAL: '0s',
-      }),
+      this.replica('etl-1', 'etl', { ...etlEnv, ETL_AGGREGATE_STREAMS: 'false' }),
+      // The window aggregates: a singleton, two replicas electing a leader.
+      ...['etl-agg-1', 'etl-agg-2'].map((id) =>
+        this.replica(id, 'etl', {
+          ...etlEnv,
+          ETL_BRONZE_STREAMS: 'false',
+          ETL_EXPERIMENT_STREAM: 'false',
+          ETL_ALLOWED_LATENESS: `${ENGAGEMENT.allowedLatenessMs / 60_000}m`,
+          ETL_WATERMARK_DELAY: `${ENGAGEMENT.watermarkDelayMs / 60_000}m`,
+          LEADER_ELECTION: 'true',
+        }),
+      ),
     ];
-    await Promise.all(consumers.map((r) => r.start()));
+    const featuresEnv = {
+      ...common,
+      LAKE_ROOT: join(this.dir, 'lake'),
+      FEATURE_STORE_PG_SCHEMA: `${this.schema}_fs`,
+      FEATURE_STORE_REPO_DIR: featureRepo(join(this.dir, 'feature_repo')),
+      FEATURE_STORE_REDIS_PREFIX: `pulse:chaos:${this.run}:fs:`,
+      FEATURE_STORE_AGGREGATES_GROUP: featuresGroup,
+    };
+    await runBuilt('feature-store', 'migrate.js', featuresEnv);
+    await runBuilt('feature-store', 'registry-cli.js', featuresEnv, ['apply']);
+    const featureStore = this.replica('features-1', 'feature-store', featuresEnv, features);
+    await Promise.all([...consumers, featureStore].map((r) => r.start()));
+    const storageReplica = consumers[0];
+    await this.replica(
+      'recommender-1',
+      'recommender',
+      {
+        ...common,
+        PULSE_API_KEY: recsKey.key,
+        RECS_MODELS_DIR: join(this.dir, 'models'),
+        RECS_LAKE_ROOT: join(this.dir, 'lake'),
+        RECS_REDIS_PREFIX: this.recsPrefix,
+        RECS_LIVE_GROUP: liveGroup,
+        RECS_CATALOG_GROUP: `chaos-recs-catalog-${this.run}`,
+        RECS_CDC_SCHEMA: this.schema,
+        // every action of a scenario's user is kept, so that each can be looked for
+        RECS_RECENT_ACTIONS: '10000',
+        STORAGE_GRPC_ADDR: storageReplica.peerAddress,
+        FEATURES_GRPC_ADDR: featureStore.peerAddress,
+        // No experiments service here: every user gets the default pipeline.
+        EXPERIMENTS_GRPC_ADDR: '127.0.0.1:9',
+      },
+      recs,
+    ).start();
     this.cassandra = stackCassandraClient({ keyspace: this.keyspace });
+    this.redis = createRedisClient({
+      url: env('REDIS_URL'),
+      sentinels: process.env['REDIS_SENTINELS']?.split(','),
+      sentinelMaster: process.env['REDIS_SENTINEL_MASTER'],
+    });
+    // (a failover makes it reconnect — or end, which keepConnected undoes: the checks that read through it are retried
+    // until the run's deadline)
+    this.redis.on('error', () => undefined);
+    this.stopRedisWatch = keepConnected(this.redis);
+    await this.redis.connect();
     this.supervisor.start();
   }
 
   /** Clients of the running replicas of a service, with the replica's id. */
-  clientsOf(service: 'ingest' | 'storage'): ReplicaClient[] {
+  clientsOf(service: 'ingest' | 'storage' | 'feature-store' | 'recommender'): ReplicaClient[] {
     return this.supervisor.all(service).flatMap((r) => {
       const client = this.clients.get(r);
       return r.running && client ? [{ replica: r.id, client }] : [];
@@ -145,7 +267,13 @@ class World {
     await this.supervisor.stop();
     await this.cassandra?.shutdown().catch(() => undefined);
     await this.kafka.close().catch(() => undefined);
-    await this.key?.remove().catch(() => undefined);
+    for (const key of this.keys) await key.remove().catch(() => undefined);
+    if (this.redis) {
+      // The run's Redis keys (ingest's dedupe, the feature store's rows, the recommender's state) go with it.
+      await deleteRedisKeys(this.redis, `pulse:chaos:${this.run}:`).catch(() => undefined);
+      this.stopRedisWatch();
+      this.redis.disconnect();
+    }
     const pg = new PgClient({ connectionString: this.pgUrl });
     await pg.connect();
     try {
@@ -155,6 +283,7 @@ class World {
       await pg.query(`DROP PUBLICATION IF EXISTS ${this.schema}`).catch(() => undefined);
       await pg.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`).catch(() => undefined);
       await pg.query(`DROP SCHEMA IF EXISTS ${this.schema}_state CASCADE`).catch(() => undefined);
+      await pg.query(`DROP SCHEMA IF EXISTS ${this.schema}_fs CASCADE`).catch(() => undefined);
     } finally {
       await pg.end();
     }
@@ -207,7 +336,29 @@ const redisPrimary = async (): Promise<string> => {
 const SCENARIOS: Scenario[] = [
   { name: 'kill-ingest', describe: 'kill -9 of one of two ingest replicas', inject: crashOne('ingest') },
   { name: 'kill-storage', describe: "kill -9 of storage (the activity consumer's only replica)", inject: crashOne('storage') },
-  { name: 'kill-etl', describe: "kill -9 of etl (the lake's bronze writer)", inject: crashOne('etl') },
+  {
+    name: 'kill-etl',
+    describe: "kill -9 of etl (the lake's bronze writer)",
+    inject: crashOne('etl', async (r) => r.find((e) => e.id === 'etl-1')),
+  },
+  {
+    name: 'kill-etl-aggregates-leader',
+    describe: "kill -9 of the etl replica leading the window aggregates; the standby takes over from the table's state",
+    inject: crashOne('etl', async (replicas) => {
+      for (const r of replicas) if (r.id.startsWith('etl-agg-') && (await r.isLeader())) return r;
+      return undefined;
+    }),
+  },
+  {
+    name: 'kill-feature-store',
+    describe: 'kill -9 of the feature store (it pushes the windows online); it resumes from its group',
+    inject: crashOne('feature-store'),
+  },
+  {
+    name: 'kill-recommender',
+    describe: 'kill -9 of the recommender (serving, and its consumer of live activity); it resumes from its group',
+    inject: crashOne('recommender'),
+  },
   {
     name: 'kill-cdc-leader',
     describe: 'kill -9 of the cdc replica holding the leadership; the standby takes over the slot',
@@ -256,6 +407,9 @@ const SCENARIOS: Scenario[] = [
     inject: () => killInstance('postgres-1'),
   },
 ];
+
+/** The services the harness runs (and builds). */
+const SERVICES = ['ingest', 'storage', 'etl', 'cdc', 'feature-store', 'recommender'];
 
 interface Args {
   scenarios: Scenario[];
@@ -306,22 +460,58 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
+/** `attempt`, tried again every 2 s for up to a minute while it fails. */
+async function retried<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${kafkaErrorMessage(error)}`);
+      await sleep(2_000);
+    }
+  }
+}
+
 const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms / 100) / 10);
 
-async function runScenario(world: World, scenario: Scenario, index: number, args: Args): Promise<Record<string, unknown>> {
+async function runScenario(
+  world: World,
+  scenario: Scenario,
+  index: number,
+  args: Args,
+  clock: EventClock,
+): Promise<Record<string, unknown>> {
   const prefix = `${world.run}-${scenario.name}`;
-  const activitySince = await world.kafka.admin.endOffsets(Topics.activityTracked.name);
-  const cdcSince = await world.kafka.admin.endOffsets(cdcTopic('users', world.schema).name);
+  // (retried: right after a broker's fault the partitions' leaders may still be moving)
+  const ends = (topic: string) => retried(`the end offsets of ${topic}`, () => world.kafka.admin.endOffsets(topic));
+  const activitySince = await ends(Topics.activityTracked.name);
+  const lateSince = await ends(Topics.activityLate.name);
+  const cdcSince = await ends(cdcTopic('users', world.schema).name);
   const restartsBefore = new Map(world.supervisor.all().map((r) => [r.id, r.restarts]));
-  const activity = new ActivityLoad(() => world.clientsOf('ingest'), { prefix, rate: args.rate, users: 50, retryForMs: 180_000 });
-  const rows = new RowLoad(world.pgUrl, world.schema, `s${index}`, args.rowRate);
-  const reads = new ReadLoad(() => world.clientsOf('storage')[0]?.client, activity.userIds());
-
   const t0 = Date.now();
+  const activity = new ActivityLoad(() => world.clientsOf('ingest'), {
+    prefix,
+    rate: args.rate,
+    users: 50,
+    posts: 20,
+    clock,
+    retryForMs: 180_000,
+  });
+  const rows = new RowLoad(world.pgUrl, world.schema, `s${index}`, args.rowRate);
+  const first = (service: 'storage' | 'recommender') => () => world.clientsOf(service)[0]?.client;
+  const reads = new ReadLoad('storage', first('storage'), activity.userIds(), (client, userId) =>
+    client.call('ListActivity', { userId, pageSize: 10 }, { deadlineMs: 2_000 }),
+  );
+  const recommends = new ReadLoad('recommender', first('recommender'), activity.userIds(), (client, userId) =>
+    client.call('Recommend', { userId, numResults: 10 }, { deadlineMs: 2_000 }),
+  );
+
   const at = (share: number) => sleep(Math.max(0, t0 + args.seconds * 1000 * share - Date.now()));
   activity.start();
   rows.start();
   reads.start();
+  recommends.start();
   await at(0.25);
   const faultAt = Date.now();
   const fault = await scenario.inject(world);
@@ -334,27 +524,51 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
   }
   await at(1);
   reads.stop();
+  recommends.stop();
   await Promise.all([activity.stop(), rows.stop()]);
   const loadEnd = Date.now();
 
-  // Wait until the lake and storage hold every acknowledged event (the topics are read once they do).
-  const days = [-1, 0, 1].map((d) => Math.floor(t0 / 86_400_000) + d);
+  // Wait until the lake, storage and the recommender's live state hold every acknowledged event (the topics are read
+  // once they do), then until the feature store's counts are right.
+  // (storage's activity is partitioned by the UTC day of its event time)
+  const days = [...new Set([...activity.sent.values()].map((e) => Math.floor(e.occurredAt / 86_400_000)))];
   const timeout = Number(process.env['CHAOS_CONVERGE_TIMEOUT'] ?? 180) * 1000;
   let lake: SinkCount;
   let storage: SinkCount;
+  let recommender: SinkCount;
   let lakeIds: Map<string, number>;
   let storageIds: Map<string, number>;
+  let recommenderIds: Map<string, number>;
   for (;;) {
     lakeIds = await lakeCopies(world.lakeRoot(), prefix).catch(() => new Map());
     storageIds = await storageCopies(world.cassandra!, activity.userIds(), days).catch(() => new Map());
+    recommenderIds = await recommenderCopies(world.redis!, world.recsPrefix, activity.sent, activity.userIds()).catch(() => new Map());
     lake = countAgainst(activity.acked, lakeIds);
     storage = countAgainst(activity.acked, storageIds);
-    if ((lake.lost === 0 && storage.lost === 0) || Date.now() - loadEnd > timeout) break;
+    recommender = countAgainst(activity.acked, recommenderIds);
+    if ((lake.lost === 0 && storage.lost === 0 && recommender.lost === 0) || Date.now() - loadEnd > timeout) break;
     await sleep(2_000);
   }
   const convergedAt = Date.now();
   const topicIds = await activityTopicCopies(world.kafka, prefix, activity.acked, activitySince);
   const kafka = countAgainst(activity.acked, topicIds);
+  let features: EngagementCheck | { error: string };
+  for (;;) {
+    const featureStore = world.clientsOf('feature-store')[0]?.client;
+    features = featureStore
+      ? await checkEngagementFeatures(
+          featureStore,
+          activity.postIds(),
+          activity.sent,
+          topicIds,
+          await lateEventIds(world.kafka, prefix, ENGAGEMENT.stream, lateSince),
+          ENGAGEMENT,
+        ).catch((error: unknown) => ({ error: kafkaErrorMessage(error) }))
+      : { error: 'no feature-store replica running' };
+    if (('correct' in features && features.correct === activity.postIds().length) || Date.now() - loadEnd > timeout) break;
+    await sleep(2_000);
+  }
+  const featuresAt = Date.now();
   const cdc = countAgainst(rows.acked, await cdcCopies(world.kafka, world.schema, rows.acked, cdcSince, `s${index}`));
   const restarts = Object.fromEntries(
     world.supervisor
@@ -362,16 +576,16 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
       .map((r) => [r.id, r.restarts - (restartsBefore.get(r.id) ?? 0)] as const)
       .filter(([, n]) => n > 0),
   );
-  const sinks = { kafka, lake, storage };
+  const sinks = { kafka, lake, storage, recommender };
   // The first lost events, with how each was acknowledged and which sinks lack it (to find the cause in the logs).
   const lostEvents = [...activity.acked]
-    .filter(([id]) => !topicIds.has(id) || !lakeIds.has(id) || !storageIds.has(id))
+    .filter(([id]) => !topicIds.has(id) || !lakeIds.has(id) || !storageIds.has(id) || !recommenderIds.has(id))
     .slice(0, 20)
     .map(([id, ack]) => ({
       id,
       ...ack,
       at: seconds(ack.at - t0),
-      missing_from: Object.entries({ kafka: topicIds, lake: lakeIds, storage: storageIds })
+      missing_from: Object.entries({ kafka: topicIds, lake: lakeIds, storage: storageIds, recommender: recommenderIds })
         .filter(([, ids]) => !ids.has(id))
         .map(([sink]) => sink),
     }));
@@ -380,6 +594,9 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
     lake.duplicates === 0 &&
     storage.duplicates === 0 &&
     cdc.lost === 0 &&
+    'correct' in features &&
+    features.correct === activity.postIds().length &&
+    features.checked === activity.postIds().length &&
     activity.acked.size > 0;
   const lastWriteFailure = Math.max(activity.availability.lastFailureAt ?? 0, rows.availability.lastFailureAt ?? 0);
   return {
@@ -396,6 +613,7 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
     },
     sinks,
     ...(lostEvents.length > 0 ? { lost_events: lostEvents } : {}),
+    features: { posts: activity.postIds().length, ...features },
     rows: {
       attempted: rows.attempted,
       acknowledged: rows.acked.size,
@@ -404,20 +622,27 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
       cdc_topic: cdc,
       errors: rows.availability.topErrors(),
     },
-    reads: {
-      attempts: reads.availability.attempts,
-      failures: reads.availability.failures,
-      unavailable_s: reads.availability.unavailableSeconds(),
-      errors: reads.availability.topErrors(),
-    },
+    reads: Object.fromEntries(
+      Object.entries({ storage: reads, recommend: recommends }).map(([what, load]) => [
+        what,
+        {
+          attempts: load.availability.attempts,
+          failures: load.availability.failures,
+          unavailable_s: load.availability.unavailableSeconds(),
+          errors: load.availability.topErrors(),
+        },
+      ]),
+    ),
     timeline_s: {
       fault: seconds(faultAt - t0),
       heal: healAt === undefined ? null : seconds(healAt - t0),
       load_end: seconds(loadEnd - t0),
       // from the fault to the last write that failed (0: no write failed)
       writes_recovered_after: lastWriteFailure > faultAt ? seconds(lastWriteFailure - faultAt) : 0,
-      // from the end of the load until the lake and storage held every acknowledged event
+      // from the end of the load until the lake, storage and the recommender held every acknowledged event
       sinks_converged_after: seconds(convergedAt - loadEnd),
+      // …and until the feature store's counts were right
+      features_converged_after: seconds(featuresAt - loadEnd),
     },
     restarts,
   };
@@ -425,13 +650,13 @@ async function runScenario(world: World, scenario: Scenario, index: number, args
 
 /** Starts the replicated stack when it is not running, takes its environment, and builds the services run here. */
 async function prepare(): Promise<void> {
-  const root = join(__dirname, '..', '..');
+  const root = ROOT;
   const exec = promisify(execFile);
   process.stderr.write('chaos: the replicated stack (tools/stack/stack up --ha)\n');
   await exec(join(root, 'tools', 'stack', 'stack'), ['up', '--ha'], { cwd: root, timeout: 1_200_000 });
   Object.assign(process.env, await stackEnv('env'));
-  process.stderr.write('chaos: building ingest, storage, etl and cdc\n');
-  await exec('nx', ['run-many', '-t', 'build', '-p', 'ingest', 'storage', 'etl', 'cdc', '--output-style=static'], {
+  process.stderr.write('chaos: building the services\n');
+  await exec('nx', ['run-many', '-t', 'build', '-p', ...SERVICES, '--output-style=static'], {
     cwd: root,
     env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
     timeout: 1_200_000,
@@ -444,13 +669,15 @@ async function main(argv: string[]): Promise<number> {
   await prepare();
   const world = new World(args.logs);
   const started = Date.now();
+  // One event time for the run's loads: etl's watermarks hold from one scenario to the next.
+  const clock = new EventClock(args.scenarios.length * args.seconds * 1000);
   let failed = 0;
   process.stderr.write(`chaos: starting the platform on the replicated stack (run ${world.run})\n`);
   try {
     await world.start();
     for (const [i, scenario] of args.scenarios.entries()) {
       process.stderr.write(`chaos: ${scenario.name}: ${scenario.describe}\n`);
-      const report = await runScenario(world, scenario, i, args).catch((error: unknown) => ({
+      const report = await runScenario(world, scenario, i, args, clock).catch((error: unknown) => ({
         scenario: scenario.name,
         ok: false,
         error: String((error as Error).stack ?? error).slice(0, 2_000),

@@ -1,13 +1,16 @@
 /**
  * Where the acknowledged writes must be found after a scenario: the activity topic, the lake's bronze activity table
- * (etl), storage's activity table (Cassandra) and the app database's CDC topic. Each read counts what it finds of the
- * acknowledged ids and how many copies, so a lost write and a duplicate are both visible.
+ * (etl), storage's activity table (Cassandra), the recommender's live state (Redis) and the app database's CDC topic.
+ * Each read counts what it finds of the acknowledged ids and how many copies, so a lost write and a duplicate are both
+ * visible. The feature store's online engagement counts are checked against the events themselves.
  */
-import { cdcTopic, Topics } from '@pulse/contracts';
+import { cdcTopic, featuresV1, timestampToMillis, Topics } from '@pulse/contracts';
 import { DeltaTable, LakeEngine, LocalLakeStorage } from '@pulse/lake';
-import type { KafkaClient } from '@pulse/platform';
+import type { KafkaClient, UnaryClient } from '@pulse/platform';
 import { readTopicUntil } from '@pulse/platform/testing';
 import { type Client as CassandraClient, types } from 'cassandra-driver';
+import type Redis from 'ioredis';
+import type { SentEvent } from './workload';
 
 export interface SinkCount {
   /** Acknowledged ids found at least once. */
@@ -117,4 +120,135 @@ export async function cdcCopies(
     done: () => foundAcked >= acked.size,
   });
   return copies;
+}
+
+/**
+ * Copies of each event in the recommender's live state: the users' lists of recent actions (`<prefix>u:<user>:acts`,
+ * `POST|VIEW|<at>|<post>`), an event known by its user and time (one event of a user per instant in the workload).
+ */
+export async function recommenderCopies(
+  redis: Redis,
+  redisPrefix: string,
+  sent: ReadonlyMap<string, SentEvent>,
+  users: string[],
+): Promise<Map<string, number>> {
+  const idOf = new Map<string, string>();
+  for (const [id, e] of sent) idOf.set(`${e.userId}|${e.occurredAt}|${e.postId}`, id);
+  const copies = new Map<string, number>();
+  for (const userId of users) {
+    for (const entry of await redis.lrange(`${redisPrefix}u:${userId}:acts`, 0, -1)) {
+      const [, , at, postId] = entry.split('|');
+      const id = idOf.get(`${userId}|${at}|${postId}`);
+      if (id) tally(copies, id);
+    }
+  }
+  return copies;
+}
+
+/** The etl settings of the windows checked (post_engagement_1h: tumbling, one hour). */
+export interface EngagementWindows {
+  /** The aggregate's stream name, as on the late topic. */
+  stream: string;
+  sizeMs: number;
+  watermarkDelayMs: number;
+  allowedLatenessMs: number;
+}
+
+/** Ids of the scenario's events the stream set aside as late (pulse.activity.late.v1), read from `since` to its end. */
+export async function lateEventIds(kafka: KafkaClient, prefix: string, stream: string, since: readonly bigint[]): Promise<Set<string>> {
+  const end = await kafka.admin.endOffsets(Topics.activityLate.name);
+  const reached = since.map((s, p) => s >= end[p]);
+  const ids = new Set<string>();
+  if (reached.every(Boolean)) return ids;
+  await readTopicUntil(kafka, Topics.activityLate, {
+    since,
+    timeoutMs: 20_000,
+    filter: (r) => {
+      if (r.offset + 1n >= end[r.partition]) reached[r.partition] = true;
+      const id = r.value?.tracked?.event?.eventId ?? '';
+      if (r.value?.stream === stream && id.startsWith(`${prefix}-`)) ids.add(id);
+      return false;
+    },
+    done: () => reached.every(Boolean),
+  });
+  return ids;
+}
+
+/** What the online store serves of a post, against what the events say. */
+export interface EngagementCheck {
+  /** Posts with a closed window of events to look for (each must be: else the run checked nothing). */
+  checked: number;
+  /** Posts whose online `views` is the count of their events in the window it is for, and that window is recent. */
+  correct: number;
+  /** Posts with a value for the right window but another count. */
+  wrong: number;
+  /** Posts served for an older window than the last one that closed with their events in it. */
+  stale: number;
+  /** Posts with no value although a window with their events closed. */
+  missing: number;
+  /** Events of the scenario the aggregate set aside as late (on pulse.activity.late.v1; not counted, by design). */
+  late: number;
+  /** The first posts that are not correct: served (views, window end) and expected. */
+  examples: Record<string, unknown>[];
+}
+
+/**
+ * Checks the feature store's `post_engagement_1h:views` of each post against the events on the activity topic
+ * (each once, however many copies), less the ones the aggregate set aside as late: exactly once through etl's
+ * windows, the aggregates topic and the feature store's push, whatever was killed on the way. The window that must
+ * be online is the last one that closed (its end plus the allowed lateness behind the final watermark) with events
+ * of the post in it; a later one already pushed (the watermark passed its end) is served correctly too.
+ */
+export async function checkEngagementFeatures(
+  features: UnaryClient,
+  posts: string[],
+  events: ReadonlyMap<string, SentEvent>,
+  onTopic: ReadonlyMap<string, number>,
+  late: ReadonlySet<string>,
+  windows: EngagementWindows,
+): Promise<EngagementCheck> {
+  const counted = [...onTopic.keys()].flatMap((id) => {
+    const e = events.get(id);
+    return e && !late.has(id) ? [e] : [];
+  });
+  const maxEventTime = Math.max(...[...onTopic.keys()].map((id) => events.get(id)?.occurredAt ?? -Infinity));
+  const watermark = maxEventTime - windows.watermarkDelayMs;
+  const windowEnd = (t: number) => (Math.floor(t / windows.sizeMs) + 1) * windows.sizeMs;
+  const views = new Map<string, number>(); // `${post}|${end}` → events counted
+  const lastClosed = new Map<string, number>(); // post → end of its last closed window with events
+  for (const e of counted) {
+    const end = windowEnd(e.occurredAt);
+    views.set(`${e.postId}|${end}`, (views.get(`${e.postId}|${end}`) ?? 0) + 1);
+    if (end + windows.allowedLatenessMs <= watermark && end > (lastClosed.get(e.postId) ?? 0)) lastClosed.set(e.postId, end);
+  }
+  const response = await features.call<featuresV1.GetOnlineFeaturesResponse>(
+    'GetOnlineFeatures',
+    {
+      entityRows: posts.map((p) => ({ joinKeys: { post_id: { stringValue: p } } })),
+      features: { refs: ['post_engagement_1h:views'] },
+    },
+    { deadlineMs: 10_000 },
+  );
+  const check: EngagementCheck = { checked: lastClosed.size, correct: 0, wrong: 0, stale: 0, missing: 0, late: late.size, examples: [] };
+  posts.forEach((post, i) => {
+    const feature = response.rows[i]?.features[0];
+    const must = lastClosed.get(post);
+    const present = feature?.status === featuresV1.FeatureStatus.FEATURE_STATUS_PRESENT;
+    const served = present && feature.eventTimestamp ? timestampToMillis(feature.eventTimestamp) : undefined;
+    const value = present ? Number(feature.value?.int64Value ?? feature.value?.doubleValue) : undefined;
+    let verdict: 'correct' | 'wrong' | 'stale' | 'missing';
+    if (served === undefined) verdict = must === undefined ? 'correct' : 'missing';
+    else if (must !== undefined && served < must) verdict = 'stale';
+    else verdict = value === (views.get(`${post}|${served}`) ?? 0) ? 'correct' : 'wrong';
+    check[verdict]++;
+    if (verdict !== 'correct' && check.examples.length < 5)
+      check.examples.push({
+        post,
+        verdict,
+        served: served === undefined ? null : { views: value, window_end: new Date(served).toISOString() },
+        expected: must === undefined ? null : { views: views.get(`${post}|${must}`), window_end: new Date(must).toISOString() },
+        status: feature ? featuresV1.FeatureStatus[feature.status] : null,
+      });
+  });
+  return check;
 }

@@ -5,9 +5,12 @@
  * - activity: TrackEvents batches to the ingest replicas (round robin), each retried with the same event_ids until
  *   it is answered (the contract of ingest: an event is acknowledged when ACCEPTED or DUPLICATE), as a client SDK does;
  * - rows: INSERTs into the app database's users table (PostgreSQL primary), acknowledged when the commit returns;
- * - reads: ListActivity on storage once a second, for the unavailability of reads.
+ * - reads: ListActivity on storage and Recommend on the recommender once a second, for the unavailability of reads.
+ *
+ * In tools/chaos, event time runs on an EventClock: many times faster than the wall clock while a load runs, so that a
+ * minute of load closes several of etl's hourly windows (whose results the feature store serves).
  */
-import { ingestV1 } from '@pulse/contracts';
+import { ingestV1, millisToTimestamp } from '@pulse/contracts';
 import type { UnaryClient } from '@pulse/platform';
 import { Client as PgClient } from 'pg';
 import { sleep } from './world';
@@ -48,12 +51,56 @@ export class Availability {
   }
 }
 
+/** Event-time seconds per wall-clock second of the activity load (at most). */
+export const EVENT_TIME_SPEED = 240;
+/** How far back event time may start: ingest accepts events up to 7 days old (INGEST_MAX_PAST_SKEW). */
+const EVENT_TIME_REACH_MS = 6 * 86_400_000;
+
+/**
+ * The event time of a run's loads, one after another: it moves EVENT_TIME_SPEED times faster than the wall clock
+ * (slower when the loads are long, to stay within EVENT_TIME_REACH_MS) while a load runs, stands still between
+ * loads, and reaches at most the time the run started when the last load ends. So it never goes back from one
+ * load to the next (etl's watermark, one per aggregate, holds across them) and is never in the future.
+ */
+export class EventClock {
+  readonly speed: number;
+  private readonly origin: number;
+  private loadedMs = 0;
+  private since?: number;
+
+  constructor(totalLoadMs: number, now = Date.now()) {
+    this.speed = Math.min(EVENT_TIME_SPEED, EVENT_TIME_REACH_MS / totalLoadMs);
+    this.origin = now - totalLoadMs * this.speed;
+  }
+
+  resume(): void {
+    this.since ??= Date.now();
+  }
+
+  pause(): void {
+    if (this.since === undefined) return;
+    this.loadedMs += Date.now() - this.since;
+    this.since = undefined;
+  }
+
+  /** The event time now. */
+  now(): number {
+    const now = Date.now();
+    const loaded = this.loadedMs + (this.since === undefined ? 0 : now - this.since);
+    return Math.min(now, Math.round(this.origin + loaded * this.speed));
+  }
+}
+
 export interface ActivityLoadOptions {
-  /** Id prefix of this scenario's events and users. */
+  /** Id prefix of this scenario's events, users and posts. */
   prefix: string;
   /** Events per second. */
   rate: number;
   users: number;
+  /** Posts the events are views of. */
+  posts: number;
+  /** The run's event time; none: the wall clock. */
+  clock?: EventClock;
   /** How long one batch is retried before it counts as not acknowledged. */
   retryForMs: number;
 }
@@ -72,8 +119,15 @@ export interface Acknowledgement {
   at: number;
 }
 
+/** An event as sent: whose, of which post, when it happened (event time, ms). */
+export interface SentEvent {
+  userId: string;
+  postId: string;
+  occurredAt: number;
+}
+
 export class ActivityLoad {
-  readonly sent = new Set<string>();
+  readonly sent = new Map<string, SentEvent>();
   readonly acked = new Map<string, Acknowledgement>();
   readonly availability = new Availability();
   private timer?: NodeJS.Timeout;
@@ -90,21 +144,37 @@ export class ActivityLoad {
     return Array.from({ length: this.options.users }, (_, i) => `${this.options.prefix}-u${i}`);
   }
 
+  postIds(): string[] {
+    return Array.from({ length: this.options.posts }, (_, i) => `${this.options.prefix}-p${i}`);
+  }
+
+  /** The event time now: the run's clock, or the wall clock. */
+  eventTime(): number {
+    return this.options.clock?.now() ?? Date.now();
+  }
+
   start(): void {
+    this.options.clock?.resume();
     const perTick = Math.max(1, Math.round(this.options.rate / 10));
     this.timer = setInterval(() => {
       if (this.inFlight.size >= 200) return; // a platform that answers nothing gets no more than 200 batches waiting
-      const now = Date.now();
+      const occurredAt = this.eventTime();
       const events = Array.from({ length: perTick }, () => {
         const n = this.next++;
         const eventId = `${this.options.prefix}-e${n}`;
-        this.sent.add(eventId);
+        const sent = {
+          userId: `${this.options.prefix}-u${n % this.options.users}`,
+          // (n / users spreads a user's events over the posts)
+          postId: `${this.options.prefix}-p${(n + Math.floor(n / this.options.users)) % this.options.posts}`,
+          occurredAt,
+        };
+        this.sent.set(eventId, sent);
         return {
           eventId,
-          userId: `${this.options.prefix}-u${n % this.options.users}`,
+          userId: sent.userId,
           type: ingestV1.ActivityType.ACTIVITY_TYPE_VIEW,
-          target: { type: ingestV1.TargetType.TARGET_TYPE_POST, id: `p${n % 997}` },
-          occurredAt: { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1_000_000 },
+          target: { type: ingestV1.TargetType.TARGET_TYPE_POST, id: sent.postId },
+          occurredAt: millisToTimestamp(occurredAt),
         };
       });
       const sending = this.send(events).finally(() => this.inFlight.delete(sending));
@@ -115,6 +185,7 @@ export class ActivityLoad {
   /** Stops sending new batches and waits until every batch sent is acknowledged or given up. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.options.clock?.pause();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
@@ -214,23 +285,26 @@ export class RowLoad {
   }
 }
 
-/** Reads of a user's activity from storage once a second, counting failures (storage's read availability). */
+/** A read of a user's data once a second (ListActivity on storage, Recommend), counting failures: the read availability. */
 export class ReadLoad {
   readonly availability = new Availability();
   private timer?: NodeJS.Timeout;
   private turn = 0;
 
   constructor(
-    private readonly storage: () => UnaryClient | undefined,
+    /** What is read, for the error when no replica runs. */
+    private readonly what: string,
+    private readonly client: () => UnaryClient | undefined,
     private readonly users: string[],
+    private readonly read: (client: UnaryClient, userId: string) => Promise<unknown>,
   ) {}
 
   start(): void {
     this.timer = setInterval(() => {
-      const client = this.storage();
+      const client = this.client();
       const userId = this.users[this.turn++ % this.users.length];
-      if (!client) return this.availability.failure(new Error('no storage replica running'));
-      client.call('ListActivity', { userId, pageSize: 10 }, { deadlineMs: 2_000 }).then(
+      if (!client) return this.availability.failure(new Error(`no ${this.what} replica running`));
+      this.read(client, userId).then(
         () => this.availability.success(),
         (error: unknown) => this.availability.failure(error),
       );

@@ -3,18 +3,24 @@
  * replica a process of its own under a supervisor that starts it again when it ends (as Kubernetes restarts a pod),
  * and the stack's own fault commands (kill -9, down, start of one broker, node or server).
  */
-import { type ServiceProcess, startService } from '@pulse/platform/testing';
+import { freePort } from '@pulse/platform';
+import { type ServicePorts, type ServiceProcess, startService } from '@pulse/platform/testing';
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const ROOT = join(__dirname, '..', '..');
+/** The workspace root. */
+export const ROOT = join(__dirname, '..', '..');
 const run = promisify(execFile);
 
-/** One replica of a Pulse service, started again by the supervisor whenever its process is gone. */
+/**
+ * One replica of a Pulse service, started again by the supervisor whenever its process is gone — on the same ports,
+ * so that the services calling it find it again (as behind a Kubernetes Service).
+ */
 export class Replica {
   process?: ServiceProcess;
+  private ports?: ServicePorts;
   restarts = 0;
   /** When the replica was last found dead and when it was ready again (for the report). */
   lastDownAt?: number;
@@ -46,12 +52,19 @@ export class Replica {
     return this.running ? this.process?.grpcAddress : undefined;
   }
 
+  /** Where its peers call it (its gRPC port is kept across restarts), known once it was first started. */
+  get peerAddress(): string {
+    if (!this.ports) throw new Error(`${this.id} was not started yet`);
+    return `127.0.0.1:${this.ports.grpc}`;
+  }
+
   /** Starts the process (once at a time) and waits until it is ready; a failed start is tried again by the supervisor. */
   start(): Promise<void> {
     this.starting ??= (async () => {
       try {
         this.keepLog();
-        this.process = await startService(this.service, { ...this.env, LEADER_ELECTION_IDENTITY: this.id }, 180_000);
+        this.ports ??= { grpc: await freePort(), http: await freePort() };
+        this.process = await startService(this.service, { ...this.env, LEADER_ELECTION_IDENTITY: this.id }, 180_000, this.ports);
         this.lastReadyAt = Date.now();
         this.onStart(this);
       } finally {
