@@ -45,7 +45,7 @@ import {
   storageCopies,
 } from './sinks';
 import { ActivityLoad, EventClock, ReadLoad, type ReplicaClient, RowLoad } from './workload';
-import { nodetool, Replica, ROOT, sleep, stackEnv, stackFault, Supervisor } from './world';
+import { activityStorageEnv, harnessEtlEnv, nodetool, Replica, ROOT, sleep, stackEnv, stackFault, Supervisor } from './world';
 
 const USAGE =
   'usage: tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE] [--logs DIR] | --list';
@@ -137,15 +137,7 @@ class World {
     };
     const ingestEnv = { ...common, INGEST_DEDUP_KEY_PREFIX: `pulse:chaos:${this.run}:` };
     const etlPrefix = `chaos-${this.run}.`;
-    const etlEnv = {
-      ...common,
-      LAKE_ROOT: join(this.dir, 'lake'),
-      ETL_GROUP_PREFIX: etlPrefix,
-      ETL_SERVED_TOPIC: '',
-      ETL_CDC_TABLES: '',
-      ETL_TRIGGER_INTERVAL: '500ms',
-      LAKE_COMPACTION_INTERVAL: '0s',
-    };
+    const etlEnv = { ...common, ...harnessEtlEnv(this.lakeRoot(), etlPrefix) };
     const replicas = [
       this.replica('ingest-1', 'ingest', ingestEnv, ingest),
       this.replica('ingest-2', 'ingest', ingestEnv, ingest),
@@ -177,16 +169,7 @@ class World {
       this.replica(
         'storage-1',
         'storage',
-        {
-          ...common,
-          CASSANDRA_KEYSPACE: this.keyspace,
-          STORAGE_AUTO_MIGRATE: 'true',
-          STORAGE_CDC_CONSUMER: 'false',
-          STORAGE_ACTIVITY_GROUP: activityGroup,
-          STORAGE_RECONCILER: 'false',
-          MEDIA_ROOT: join(this.dir, 'media'),
-          MEDIA_SWEEPER: 'false',
-        },
+        { ...common, ...activityStorageEnv(this.keyspace, activityGroup, join(this.dir, 'media')) },
         storage,
       ),
       this.replica('etl-1', 'etl', { ...etlEnv, ETL_AGGREGATE_STREAMS: 'false' }),
@@ -204,7 +187,7 @@ class World {
     ];
     const featuresEnv = {
       ...common,
-      LAKE_ROOT: join(this.dir, 'lake'),
+      LAKE_ROOT: this.lakeRoot(),
       FEATURE_STORE_PG_SCHEMA: `${this.schema}_fs`,
       FEATURE_STORE_REPO_DIR: featureRepo(join(this.dir, 'feature_repo')),
       FEATURE_STORE_REDIS_PREFIX: `pulse:chaos:${this.run}:fs:`,
@@ -222,7 +205,7 @@ class World {
         ...common,
         PULSE_API_KEY: recsKey.key,
         RECS_MODELS_DIR: join(this.dir, 'models'),
-        RECS_LAKE_ROOT: join(this.dir, 'lake'),
+        RECS_LAKE_ROOT: this.lakeRoot(),
         RECS_REDIS_PREFIX: this.recsPrefix,
         RECS_LIVE_GROUP: liveGroup,
         RECS_CATALOG_GROUP: `chaos-recs-catalog-${this.run}`,

@@ -181,3 +181,34 @@ export async function nodetool(n: number, args: string[]): Promise<string> {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * storage as the harnesses run it: the activity consumer only (group `group`, from where it is placed), writing
+ * `keyspace` (created by its migrations at start), no CDC consumer, reconciler or media sweeper.
+ */
+export function activityStorageEnv(keyspace: string, group: string, mediaRoot: string): Record<string, string> {
+  return {
+    CASSANDRA_KEYSPACE: keyspace,
+    STORAGE_AUTO_MIGRATE: 'true',
+    STORAGE_CDC_CONSUMER: 'false',
+    STORAGE_ACTIVITY_GROUP: group,
+    STORAGE_RECONCILER: 'false',
+    MEDIA_ROOT: mediaRoot,
+    MEDIA_SWEEPER: 'false',
+  };
+}
+
+/**
+ * etl as the harnesses run it, on the lake at `lakeRoot` with its groups under `groupPrefix`: no served lists, no
+ * CDC tables, no compaction, micro-batches every 500 ms (which streams run is the caller's: ETL_*_STREAMS).
+ */
+export function harnessEtlEnv(lakeRoot: string, groupPrefix: string): Record<string, string> {
+  return {
+    LAKE_ROOT: lakeRoot,
+    ETL_GROUP_PREFIX: groupPrefix,
+    ETL_SERVED_TOPIC: '',
+    ETL_CDC_TABLES: '',
+    ETL_TRIGGER_INTERVAL: '500ms',
+    LAKE_COMPACTION_INTERVAL: '0s',
+  };
+}

@@ -33,9 +33,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs as parseCommandLine, promisify } from 'node:util';
 import { Client as PgClient } from 'pg';
-import { activityTopicCopies, countAgainst, lakeCopies, storageCopies } from '../chaos/sinks';
+import { activityTopicCopies, countAgainst, lakeCopies, type SinkCount, storageCopies } from '../chaos/sinks';
 import { ActivityLoad, RowLoad } from '../chaos/workload';
-import { ROOT, sleep, stackEnv } from '../chaos/world';
+import { activityStorageEnv, harnessEtlEnv, ROOT, sleep, stackEnv } from '../chaos/world';
 
 const HA = join(ROOT, 'tools', 'stack', 'ha');
 const exec = promisify(execFile);
@@ -130,31 +130,23 @@ function storageEnv(
   group: string,
   mediaRoot: string,
 ): Record<string, string> {
-  return {
-    ...regionEnv(region),
-    ...cassandra,
-    CASSANDRA_KEYSPACE: keyspace,
-    STORAGE_AUTO_MIGRATE: 'true',
-    STORAGE_CDC_CONSUMER: 'false',
-    STORAGE_ACTIVITY_GROUP: group,
-    STORAGE_RECONCILER: 'false',
-    MEDIA_ROOT: mediaRoot,
-    MEDIA_SWEEPER: 'false',
-  };
+  return { ...regionEnv(region), ...cassandra, ...activityStorageEnv(keyspace, group, mediaRoot) };
 }
 
 /** etl with the bronze activity stream only, on a region, writing the lake at `lakeRoot`. */
 function etlEnv(region: Record<string, string>, lakeRoot: string, groupPrefix: string): Record<string, string> {
-  return {
-    ...regionEnv(region),
-    LAKE_ROOT: lakeRoot,
-    ETL_GROUP_PREFIX: groupPrefix,
-    ETL_AGGREGATE_STREAMS: 'false',
-    ETL_SERVED_TOPIC: '',
-    ETL_CDC_TABLES: '',
-    ETL_TRIGGER_INTERVAL: '500ms',
-    LAKE_COMPACTION_INTERVAL: '0s',
-  };
+  return { ...regionEnv(region), ...harnessEtlEnv(lakeRoot, groupPrefix), ETL_AGGREGATE_STREAMS: 'false' };
+}
+
+/** Re-reads a sink's count every second until nothing acknowledged is missing from it, or two minutes passed. */
+async function complete(count: () => Promise<SinkCount>): Promise<SinkCount> {
+  const deadline = Date.now() + 120_000;
+  let counted = await count();
+  while (counted.lost > 0 && Date.now() < deadline) {
+    await sleep(1_000);
+    counted = await count();
+  }
+  return counted;
 }
 
 async function drill(args: Args): Promise<Record<string, unknown>> {
@@ -391,19 +383,11 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
     const restoredIds = new Set(restored.map((r) => r.id));
     const rowsLost = [...rows.acked].filter((id) => !restoredIds.has(id)).length;
     // The lake: every acknowledged event once, written by etl on A before the loss or on B after it.
-    let lake = countAgainst(activity.acked, await lakeCopies(lakeRoot, prefix));
-    const lakeDeadline = Date.now() + 120_000;
-    while (lake.lost > 0 && Date.now() < lakeDeadline) {
-      await sleep(1_000);
-      lake = countAgainst(activity.acked, await lakeCopies(lakeRoot, prefix));
-    }
+    const lake = await complete(async () => countAgainst(activity.acked, await lakeCopies(lakeRoot, prefix)));
     // Storage on B: the snapshot, then the replay from B's copy of the topic.
-    let storage = countAgainst(activity.acked, await storageCopies(cassandraClient, activity.userIds(), days));
-    const storageDeadline = Date.now() + 120_000;
-    while (storage.lost > 0 && Date.now() < storageDeadline) {
-      await sleep(1_000);
-      storage = countAgainst(activity.acked, await storageCopies(cassandraClient, activity.userIds(), days));
-    }
+    const storage = await complete(async () =>
+      countAgainst(activity.acked, await storageCopies(cassandraClient, activity.userIds(), days)),
+    );
     await cassandraClient.shutdown();
     const lastAck = Math.max(...[...activity.acked.values()].map((a) => a.at));
     return {
