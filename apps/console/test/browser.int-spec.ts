@@ -2,6 +2,7 @@ import { featuresV1, ingestV1, millisToTimestamp, storageV1, Topics } from '@pul
 import { freePort, grpcClient, peerEnvPrefix, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
 import {
   eventually,
+  groupsAtEnd,
   issueTestApiKey,
   runBuilt,
   type ServiceProcess,
@@ -55,11 +56,9 @@ function ratingsCsv(): string {
 
 beforeAll(async () => {
   kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: `console-test-${run}` });
-  await kafka.admin.ensureTopics([Topics.activityTracked, Topics.activityLate]);
+  await kafka.admin.ensureTopics([Topics.activityLate]);
   // This run's consumers start where the shared activity topic ends now.
-  const end = await kafka.admin.endOffsets(Topics.activityTracked.name);
-  await kafka.admin.setGroupOffsets(`console-storage-${run}`, Topics.activityTracked.name, end);
-  await kafka.admin.setGroupOffsets(`console-etl-${run}.activity_bronze`, Topics.activityTracked.name, end);
+  await groupsAtEnd(kafka, [`console-storage-${run}`, `console-etl-${run}.activity_bronze`], [Topics.activityTracked]);
 
   key = await issueTestApiKey({ label: 'console', pgUrl: PG_URL });
   const PULSE_API_KEY = key.key;

@@ -1,6 +1,6 @@
 import { type ShippedLog, Topics } from '@pulse/contracts';
 import { freePort, peerEnvPrefix, PlatformaticKafkaClient } from '@pulse/platform';
-import { eventually, issueTestApiKey, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
+import { eventually, groupsAtEnd, issueTestApiKey, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -40,8 +40,7 @@ const line = (level: string, msg: string, extra: Partial<ShippedLog> = {}): Ship
 
 beforeAll(async () => {
   kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: group });
-  await kafka.admin.ensureTopics([Topics.logs]);
-  await kafka.admin.setGroupOffsets(group, Topics.logs.name, await kafka.admin.endOffsets(Topics.logs.name));
+  await groupsAtEnd(kafka, [group], [Topics.logs]);
   // The console's own credentials: the log search needs ops:read of the logs service, and nothing more.
   key = await issueTestApiKey({ label: 'console-logs', scopes: ['ops:read'] });
   const logs = await startService('logs', { KAFKA_BROKERS, OPENSEARCH_URL, LOGS_CONSUMER_GROUP: group, LOGS_INDEX_PREFIX: prefix });

@@ -13,6 +13,7 @@ import {
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
 import {
   eventually,
+  groupsAtEnd,
   issueTestApiKey,
   readTopicUntil,
   runBuilt,
@@ -118,10 +119,6 @@ function client(service: ServiceProcess, proto: string, name: string): UnaryClie
   return c;
 }
 
-async function groupAtEnd(group: string, topic: string): Promise<void> {
-  await kafka.admin.setGroupOffsets(group, topic, await kafka.admin.endOffsets(topic));
-}
-
 beforeAll(async () => {
   pg = new PgClient({ connectionString: PG_URL });
   await pg.connect();
@@ -144,16 +141,15 @@ beforeAll(async () => {
   apiKeys.recommender = await issueTestApiKey({ label: 'erase-recommender', scopes: ['storage:read', 'features:read'], pgUrl: PG_URL });
   apiKeys.privacy = await issueTestApiKey({ label: 'erase-privacy', scopes: ['privacy:erase'], pgUrl: PG_URL });
   const aggregates = ['post_engagement_1h', 'user_actions_1h', 'user_sessions'].map((a) => aggregateTopic(a));
-  await kafka.admin.ensureTopics([Topics.activityTracked, Topics.activityLate, Topics.recsServed, Topics.privacyErasures, ...aggregates]);
-  trackedStart = await kafka.admin.endOffsets(Topics.activityTracked.name);
+  await kafka.admin.ensureTopics([Topics.activityLate, Topics.privacyErasures]);
   // Every consumer of a shared topic starts where it ends now.
-  for (const stream of ['activity_bronze', 'agg_post_engagement_1h', 'agg_user_actions_1h', 'agg_user_sessions']) {
-    await groupAtEnd(`erase-etl-${run}.${stream}`, Topics.activityTracked.name);
-  }
-  await groupAtEnd(`erase-etl-${run}.recs_served_bronze`, Topics.recsServed.name);
-  for (const topic of aggregates) await groupAtEnd(`erase-fs-${run}`, topic.name);
-  await groupAtEnd(`erase-activity-${run}`, Topics.activityTracked.name);
-  await groupAtEnd(`erase-live-${run}`, Topics.activityTracked.name);
+  const etlGroups = ['activity_bronze', 'agg_post_engagement_1h', 'agg_user_actions_1h', 'agg_user_sessions'].map(
+    (stream) => `erase-etl-${run}.${stream}`,
+  );
+  const ends = await groupsAtEnd(kafka, [...etlGroups, `erase-activity-${run}`, `erase-live-${run}`], [Topics.activityTracked]);
+  trackedStart = ends.get(Topics.activityTracked.name)!;
+  await groupsAtEnd(kafka, [`erase-etl-${run}.recs_served_bronze`], [Topics.recsServed]);
+  await groupsAtEnd(kafka, [`erase-fs-${run}`], aggregates);
 
   // The app database: four people with explicit ids, posts by the others.
   await migrateAppDatabase(schema);

@@ -3,6 +3,7 @@ import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/pl
 import {
   deleteRedisKeys,
   eventually,
+  groupsAtEnd,
   issueTestApiKey,
   readTopicUntil,
   runBuilt,
@@ -110,7 +111,7 @@ beforeAll(async () => {
 
   // Consumers of the shared activity topic start where it ends now.
   const liveGroup = `loop-live-${run}`;
-  await kafka.admin.setGroupOffsets(liveGroup, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
+  await groupsAtEnd(kafka, [liveGroup], [Topics.activityTracked]);
 
   // The client's key, the recommender's own key for its calls to storage and experiments (what PULSE_API_KEY carries in
   // a deployment), the experiments service's key for the recommender's registry, and an operator's key that runs experiments.

@@ -1,6 +1,6 @@
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, issueTestApiKey, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
+import { eventually, groupsAtEnd, issueTestApiKey, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
 import { Client as PgClient } from 'pg';
 import { CASSANDRA, dropAppDatabase, KAFKA_BROKERS, PG_URL, startAppDatabase } from './support/app-database';
 import { randomUUID } from 'node:crypto';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: `e2e-${run}` });
   // Storage's activity consumer starts where the shared topic ends now.
   const activityGroup = `e2e-activity-${run}`;
-  await kafka.admin.setGroupOffsets(activityGroup, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
+  await groupsAtEnd(kafka, [activityGroup], [Topics.activityTracked]);
 
   key = await issueTestApiKey({ label: 'e2e', scopes: ['events:write', 'storage:read'], pgUrl: PG_URL });
   services.push(await startAppDatabase(schema));

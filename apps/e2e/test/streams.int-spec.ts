@@ -1,6 +1,6 @@
 import { aggregateTopic, featuresV1, ingestV1, millisToTimestamp, Topics } from '@pulse/contracts';
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, issueTestApiKey, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
+import { eventually, groupsAtEnd, issueTestApiKey, type ServiceProcess, startService, type TestApiKey } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,14 +30,13 @@ let etl: UnaryClient;
 beforeAll(async () => {
   kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: `e2e-streams-${run}` });
   const aggregates = ['post_engagement_1h', 'user_actions_1h', 'user_sessions'].map((a) => aggregateTopic(a));
-  await kafka.admin.ensureTopics([Topics.activityTracked, Topics.activityLate, ...aggregates]);
+  await kafka.admin.ensureTopics([Topics.activityLate]);
   // Every consumer of this run starts where the shared topics end now.
   const etlGroups = ['activity_bronze', 'agg_post_engagement_1h', 'agg_user_actions_1h', 'agg_user_sessions'].map(
     (s) => `e2e-etl-${run}.${s}`,
   );
-  const activityEnd = await kafka.admin.endOffsets(Topics.activityTracked.name);
-  for (const group of etlGroups) await kafka.admin.setGroupOffsets(group, Topics.activityTracked.name, activityEnd);
-  for (const topic of aggregates) await kafka.admin.setGroupOffsets(`e2e-fs-${run}`, topic.name, await kafka.admin.endOffsets(topic.name));
+  await groupsAtEnd(kafka, etlGroups, [Topics.activityTracked]);
+  await groupsAtEnd(kafka, [`e2e-fs-${run}`], aggregates);
 
   services.push(await startFeatureStore({ schema: fsSchema, lake, redisPrefix: `e2e:${run}:fs:`, group: `e2e-fs-${run}` }));
   services.push(

@@ -2,6 +2,7 @@ import { aggregateTopic, ingestV1, type logsV1, millisToTimestamp, Topics } from
 import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
 import {
   eventually,
+  groupsAtEnd,
   issueTestApiKey,
   type ServiceProcess,
   stackCassandraClient,
@@ -55,15 +56,14 @@ beforeAll(async () => {
   const kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: `trace-${run}` });
   try {
     // The run's consumer groups start where the shared activity topic ends now.
-    const end = await kafka.admin.endOffsets(Topics.activityTracked.name);
-    await kafka.admin.setGroupOffsets(groups.storage, Topics.activityTracked.name, end);
-    for (const stream of ['activity_bronze', ...aggregates.map((a) => `agg_${a}`)])
-      await kafka.admin.setGroupOffsets(`${groups.etl}${stream}`, Topics.activityTracked.name, end);
-    const topics = aggregates.map((a) => aggregateTopic(a));
-    await kafka.admin.ensureTopics(topics);
-    for (const topic of topics) await kafka.admin.setGroupOffsets(groups.features, topic.name, await kafka.admin.endOffsets(topic.name));
-    await kafka.admin.ensureTopics([Topics.logs]);
-    await kafka.admin.setGroupOffsets(groups.logs, Topics.logs.name, await kafka.admin.endOffsets(Topics.logs.name));
+    const etlGroups = ['activity_bronze', ...aggregates.map((a) => `agg_${a}`)].map((stream) => `${groups.etl}${stream}`);
+    await groupsAtEnd(kafka, [groups.storage, ...etlGroups], [Topics.activityTracked]);
+    await groupsAtEnd(
+      kafka,
+      [groups.features],
+      aggregates.map((a) => aggregateTopic(a)),
+    );
+    await groupsAtEnd(kafka, [groups.logs], [Topics.logs]);
   } finally {
     await kafka.close();
   }

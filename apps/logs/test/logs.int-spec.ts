@@ -1,6 +1,6 @@
 import { Topics } from '@pulse/contracts';
 import { grpcClient, hashId, LOGGER, type Logger, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
-import { eventually, fuzzProblems, fuzzWithTestKey, issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
+import { eventually, fuzzProblems, fuzzWithTestKey, groupsAtEnd, issueTestApiKey, type TestApiKey } from '@pulse/platform/testing';
 import { context, trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
@@ -24,8 +24,7 @@ const store = new OpenSearchClient(config.OPENSEARCH_URL);
 beforeAll(async () => {
   const kafka = new PlatformaticKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: group });
   try {
-    await kafka.admin.ensureTopics([Topics.logs]);
-    await kafka.admin.setGroupOffsets(group, Topics.logs.name, await kafka.admin.endOffsets(Topics.logs.name));
+    await groupsAtEnd(kafka, [group], [Topics.logs]);
   } finally {
     await kafka.close();
   }

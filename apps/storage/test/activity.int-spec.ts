@@ -1,6 +1,6 @@
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
 import { freePort, PlatformaticKafkaClient } from '@pulse/platform';
-import { eventually } from '@pulse/platform/testing';
+import { eventually, groupsAtEnd } from '@pulse/platform/testing';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
@@ -58,7 +58,7 @@ describe('activity from pulse.activity.tracked.v1', () => {
     const userId = `u-act-${run}`;
     const group = `storage-activity-${run}`;
     // The group starts where the topic ends now, so the test reads only what it writes.
-    await kafka.admin.setGroupOffsets(group, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
+    await groupsAtEnd(kafka, [group], [Topics.activityTracked]);
 
     const now = Date.now();
     const events = Array.from({ length: 45 }, (_, i) => tracked(userId, i, now - (i % 3) * DAY - i * 1000));

@@ -1,7 +1,7 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import { ingestV1, type storageV1, Topics } from '@pulse/contracts';
 import { LOCAL_SUBJECT_KEY, PlatformaticKafkaClient, subjectHash } from '@pulse/platform';
-import { eventually, stackCassandraClient } from '@pulse/platform/testing';
+import { eventually, groupsAtEnd, stackCassandraClient } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -157,7 +157,7 @@ describe('EraseUserData', () => {
       },
     ]);
     const group = `storage-erasure-${run}`;
-    await kafka.admin.setGroupOffsets(group, Topics.activityTracked.name, await kafka.admin.endOffsets(Topics.activityTracked.name));
+    await groupsAtEnd(kafka, [group], [Topics.activityTracked]);
     await kafka.producer.send(
       Topics.activityTracked,
       [tracked(erased, 1, Date.now()), tracked(kept, 2, Date.now())].map((value) => ({ key: value.event!.userId, value })),

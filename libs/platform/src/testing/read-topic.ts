@@ -39,3 +39,23 @@ export async function readTopicUntil<K, V>(
   }
   return kept;
 }
+
+/**
+ * Makes each consumer group start where each topic ends now, so that a test's consumers read only what comes after:
+ * the topics are created first when missing (a fresh stack has none until a service declares them). Returns the end
+ * offsets taken, by topic name, for reading the same span with `readTopicUntil`'s `since`.
+ */
+export async function groupsAtEnd(
+  kafka: KafkaClient,
+  groups: readonly string[],
+  topics: readonly TopicDefinition<any, any>[],
+): Promise<Map<string, bigint[]>> {
+  await kafka.admin.ensureTopics(topics);
+  const ends = new Map<string, bigint[]>();
+  for (const topic of topics) {
+    const end = await kafka.admin.endOffsets(topic.name);
+    ends.set(topic.name, end);
+    for (const group of groups) await kafka.admin.setGroupOffsets(group, topic.name, end);
+  }
+  return ends;
+}
