@@ -3,7 +3,16 @@ import { status } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { healthV1, ingestV1, protoFile, Topics } from '@pulse/contracts';
 import * as descriptor from 'protobufjs/ext/descriptor';
-import { decodeFieldViolations, grpcClient, type IncomingRecord, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
+import {
+  decodeFieldViolations,
+  grpcClient,
+  type IncomingRecord,
+  KAFKA_CLIENT,
+  type KafkaClient,
+  PlatformaticKafkaClient,
+  type UnaryClient,
+} from '@pulse/platform';
+import Redis from 'ioredis';
 import { issueTestApiKey, readTopicUntil, type TestApiKey } from '@pulse/platform/testing';
 import { createHash, randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
@@ -180,6 +189,76 @@ describe('TrackEvents', () => {
       timeoutMs: 4_000,
     });
     expect(tracked.map((r) => r.value!.event!.eventId)).toEqual([`${userId}-e1`, `${userId}-e2`]);
+  });
+
+  it('answers a retry of a call still waiting for Kafka, on another replica, UNAVAILABLE with nothing written, then DUPLICATE', async () => {
+    const userId = `u-pending-${run}`;
+    // A second replica sharing the dedup keys; the first one's next write waits at a gate, as behind a Kafka outage.
+    const other = await createApp({
+      GRPC_PORT: '0',
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'warn',
+      INGEST_DEDUP_KEY_PREFIX: `test:${run}:dedup:`,
+      INGEST_DEDUP_PENDING_WAIT: '300ms',
+    });
+    const otherClient = grpcClient(other.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
+      credentials: key.key,
+    });
+    const producer = running.app.get<KafkaClient>(KAFKA_CLIENT).producer;
+    const sendMany = producer.sendMany.bind(producer);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let waiting!: () => void;
+    const atGate = new Promise<void>((resolve) => (waiting = resolve));
+    const spy = jest.spyOn(producer, 'sendMany').mockImplementationOnce(async (batches) => {
+      waiting();
+      await gate;
+      return sendMany(batches);
+    });
+    try {
+      const first = track([event(userId, 1), event(userId, 2)]);
+      await atGate;
+      const retry = otherClient.call<ingestV1.TrackEventsResponse>('TrackEvents', {
+        events: [event(userId, 1), event(userId, 2), event(userId, 3)],
+        clientId: 'int-test',
+      });
+      const refused = await retry.catch((e) => e);
+      expect(refused.code).toBe(status.UNAVAILABLE);
+      expect(refused.details).toMatch(/^2 of these events \(u-pending-\S+-e1, …\) are still being written by an earlier call; retry/);
+      open();
+      expect((await first).acceptedCount).toBe(2);
+      const again = await otherClient.call<ingestV1.TrackEventsResponse>('TrackEvents', {
+        events: [event(userId, 1), event(userId, 2), event(userId, 3)],
+        clientId: 'int-test',
+      });
+      expect(again.results.map((r) => r.status)).toEqual([
+        EventStatus.EVENT_STATUS_DUPLICATE,
+        EventStatus.EVENT_STATUS_DUPLICATE,
+        EventStatus.EVENT_STATUS_ACCEPTED,
+      ]);
+      expect(await (await fetch(`${other.httpUrl}/metrics`)).text()).toMatch(/^ingest_calls_gave_way_total\{[^}]*\} 1$/m);
+
+      // A replica that died while writing: its claim is free once its sign of life has lapsed (here: never given).
+      const redis = new Redis(running.config.REDIS_URL);
+      try {
+        await redis.set(`test:${run}:dedup:${userId}-e4`, `p\ntest:${run}:dedup:writer gone\ncall`, 'PX', 60_000);
+      } finally {
+        redis.disconnect();
+      }
+      expect((await track([event(userId, 4)])).acceptedCount).toBe(1);
+    } finally {
+      spy.mockRestore();
+      open();
+      otherClient.close();
+      await other.close();
+    }
+    const tracked = await readTopicUntil(kafka, Topics.activityTracked, {
+      since: trackedSince,
+      filter: userRecords(userId),
+      done: (k) => k.length >= 5,
+      timeoutMs: 4_000,
+    });
+    expect(tracked.map((r) => r.value!.event!.eventId)).toEqual([1, 2, 3, 4].map((n) => `${userId}-e${n}`));
   });
 
   it('rejects an event whose properties hold 3 MB as TOO_LARGE, still writes the good events, and dead-letters it cut down', async () => {

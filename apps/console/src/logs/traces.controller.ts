@@ -83,9 +83,11 @@ export class TracesController {
     const start = Math.min(...trace.spans.map((s) => s.startTime));
     const end = Math.max(...trace.spans.map((s) => s.startTime + s.duration));
     const total = Math.max(1, end - start);
-    const services = [...new Set(trace.spans.map((s) => trace.processes[s.processID]?.serviceName ?? '?'))];
+    const spans = waterfall(trace);
+    // The services in the order the waterfall meets them (the trace store lists spans in no particular order).
+    const services = [...new Set(spans.map(({ span }) => trace.processes[span.processID]?.serviceName ?? '?'))];
     const ms = (us: number) => (us / 1000).toFixed(us < 10_000 ? 2 : 1);
-    const rows = waterfall(trace).map(({ span, depth }) => {
+    const rows = spans.map(({ span, depth }) => {
       const left = ((span.startTime - start) / total) * 100;
       const width = Math.max(0.5, (span.duration / total) * 100);
       return markup`<tr class="span${failed(span) ? ' failed' : ''}" data-depth="${depth}">

@@ -10,9 +10,19 @@ import {
   windowAggregateKey,
 } from '@pulse/contracts';
 import { ColumnBatch, type DeltaTable } from '@pulse/lake';
-import type { IncomingRecord, KafkaClient, Logger, RecordPosition, TopicBatch } from '@pulse/platform';
+import { type IncomingRecord, type KafkaClient, type Logger, readTopicRanges, type RecordPosition, type TopicBatch } from '@pulse/platform';
 import { activityTypeName, targetTypeName, utcDate } from '../bronze/bronze-tables';
-import { committedOffsets, DEAD_LETTERS_INFO, hasProgress, type StreamSource, txnAppId } from '../streams/exactly-once.sink';
+import {
+  committedOffsets,
+  DEAD_LETTERS_INFO,
+  DUPLICATES_INFO,
+  hasProgress,
+  KeyWindows,
+  type PartitionProgress,
+  type RecentKeys,
+  type StreamSource,
+  txnAppId,
+} from '../streams/exactly-once.sink';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
 import type { ActivityFacts, AggregateDefinition } from './aggregate-definitions';
 import { type AggregatorState, type WindowAggregator, type WindowResult } from './window-aggregator';
@@ -53,7 +63,11 @@ export function activityFacts(tracked: Tracked | null, fallbackTime: number): Ac
  * table: each batch is one commit carrying the final rows, the partitions' next offsets (txn) and a
  * reference to the window state as of those offsets, so a restart resumes the state and the offsets
  * together. Kafka outputs are published before the commit (at least once): a window update is keyed
- * and superseded by the next, so a replay after a crash only repeats records.
+ * and superseded by the next, so a replay after a crash only repeats records. Copies of an event on the
+ * input (ingest acknowledges at least once: a client's retry, a replica killed between writing and
+ * remembering) count once: a record whose event id its partition held at an earlier offset, within
+ * `dedupeWindow` records, moves the offsets and counts nowhere (the window is read back from Kafka after a
+ * restart).
  */
 export class AggregateStream implements StreamProcessor<string, Tracked> {
   readonly name: string;
@@ -63,6 +77,8 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
   private stale = false;
   /** The aggregator's state before any record: what a stream without a committed state goes back to. */
   private readonly initialState: AggregatorState;
+  /** Per partition of the input: the event ids of its latest records (none with a dedupeWindow of 0). */
+  private readonly eventIds?: KeyWindows;
 
   constructor(
     readonly definition: AggregateDefinition,
@@ -74,9 +90,26 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     private readonly logger: Logger,
     private readonly source: StreamSource,
     private readonly erased: ErasedUsers = { has: () => false },
+    dedupeWindow = 0,
   ) {
     this.name = `agg_${definition.name}`;
     this.initialState = aggregator.snapshot();
+    if (dedupeWindow > 0) {
+      this.eventIds = new KeyWindows({
+        window: dedupeWindow,
+        load: async (_topic, ranges) => {
+          const out = new Map<number, { key: string; offset: bigint }[]>();
+          for (const r of await readTopicRanges(kafka, input, ranges)) {
+            const eventId = r.value?.event?.eventId;
+            if (!eventId) continue;
+            const ofPartition = out.get(r.partition) ?? [];
+            out.set(r.partition, ofPartition);
+            ofPartition.push({ key: eventId, offset: r.offset });
+          }
+          return out;
+        },
+      });
+    }
   }
 
   get topic(): TopicDefinition<string, etlV1.WindowAggregate> {
@@ -171,7 +204,9 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     const records = new Map<ActivityFacts, IncomingRecord<string, Tracked>>();
     // The headers of each group's last event of the batch: its window updates join that event's trace.
     const changedBy = new Map<string, Record<string, string>>();
+    const eventIds = await this.eventIdWindows(batch, committed, clusterId);
     let skipped = 0;
+    let duplicates = 0;
     for (const record of batch) {
       const from = committed.get(record.partition);
       if (from !== undefined && record.offset < from) {
@@ -179,6 +214,13 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
         continue;
       }
       next.set(record.partition, record.offset + 1n);
+      // A copy of an event its partition held at an earlier offset moves the offset and counts nowhere; the same
+      // record replayed (its own offset, a batch retried) is not a copy.
+      const eventId = record.value?.event?.eventId;
+      if (eventId && eventIds.get(record.partition)?.seenBefore(eventId, record.offset)) {
+        duplicates++;
+        continue;
+      }
       const f = activityFacts(record.value, record.timestampMs);
       // Events of erased users count nowhere; their offsets still advance.
       if (f && !this.erased.has(f.userId)) {
@@ -251,12 +293,39 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       operationParameters: { outputMode: 'Append', queryId: this.name, epochId: String(snapshot.version + 1) },
       operationMetrics: { numLateEvents: String(emission.late.length), numUpdates: String(emission.updates.length) },
       txns,
-      info: passed.length > 0 ? { pulseStreamState: ref, [DEAD_LETTERS_INFO]: passed } : { pulseStreamState: ref },
+      info: {
+        pulseStreamState: ref,
+        ...(passed.length > 0 && { [DEAD_LETTERS_INFO]: passed }),
+        ...(duplicates > 0 && { [DUPLICATES_INFO]: duplicates }),
+      },
     });
+    for (const [partition, offset] of next) this.eventIds?.committed(txnAppId(this.name, this.input.name, partition, clusterId), offset);
     // Older states still hold the windows just forgotten: they all go, not only those past the last two.
     if (forgotten > 0) await this.dropStatesExcept(stateKey);
     else await this.dropOldStates(stateKey);
-    return { version: result.version, written: emission.finals.length, skipped };
+    return { version: result.version, written: emission.finals.length, skipped, duplicates };
+  }
+
+  /** The event-id windows of the batch's partitions, by partition (empty without dedupe). */
+  private async eventIdWindows(
+    batch: readonly IncomingRecord<string, Tracked>[],
+    committed: ReadonlyMap<number, bigint>,
+    clusterId: string,
+  ): Promise<Map<number, RecentKeys>> {
+    const out = new Map<number, RecentKeys>();
+    if (!this.eventIds) return out;
+    const partitions = new Map<number, PartitionProgress>();
+    for (const { partition } of batch) {
+      if (partitions.has(partition)) continue;
+      partitions.set(partition, {
+        appId: txnAppId(this.name, this.input.name, partition, clusterId),
+        partition,
+        committed: committed.get(partition),
+      });
+    }
+    const windows = await this.eventIds.of(this.input.name, [...partitions.values()]);
+    for (const [partition, p] of partitions) out.set(partition, windows.get(p.appId)!);
+    return out;
   }
 
   private groupKey(r: WindowResult): Record<string, string> {

@@ -87,6 +87,7 @@ export class AggregateStreamsService implements OnApplicationBootstrap, OnApplic
         this.logger,
         this.source,
         this.erased,
+        this.config.ETL_DEDUPE_WINDOW,
       );
       this.streams.set(definition.name, stream);
       await stream.restore();

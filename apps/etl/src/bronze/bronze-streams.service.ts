@@ -93,12 +93,20 @@ export class BronzeStreamsService implements OnApplicationBootstrap {
     return {
       key,
       window: this.config.ETL_DEDUPE_WINDOW,
-      async load(_topic, partition, fromOffset) {
-        const rows = await engine.query<{ key: string; offset: bigint | number }>(
-          `SELECT event_id AS key, kafka_offset AS offset FROM ${await table.scanSql()} ` +
-            `WHERE kafka_partition = ${Number(partition)} AND kafka_offset >= ${BigInt(fromOffset)} ORDER BY kafka_offset`,
-        );
-        return rows.map((r) => ({ key: r.key, offset: BigInt(r.offset) }));
+      async load(_topic, ranges) {
+        const out = new Map<number, { key: string; offset: bigint }[]>();
+        for (const [partition, { from, to }] of ranges) {
+          const rows = await engine.query<{ key: string; offset: bigint | number }>(
+            `SELECT event_id AS key, kafka_offset AS offset FROM ${await table.scanSql()} ` +
+              `WHERE kafka_partition = ${Number(partition)} AND kafka_offset >= ${BigInt(from)} AND kafka_offset < ${BigInt(to)} ` +
+              'ORDER BY kafka_offset',
+          );
+          out.set(
+            partition,
+            rows.map((r) => ({ key: r.key, offset: BigInt(r.offset) })),
+          );
+        }
+        return out;
       },
     };
   }

@@ -71,7 +71,8 @@ export const etlConfigSchema = z.object({
   ETL_BRONZE_STREAMS: env.bool(true),
   /**
    * Event ids remembered per partition of the activity topic: a copy of an event within this many records after it
-   * (ingest acknowledges at least once) is not written to bronze/activity again; 0 writes every record.
+   * (ingest acknowledges at least once) is not written to bronze/activity again, nor counted again by the window
+   * aggregates; 0 writes and counts every record.
    */
   ETL_DEDUPE_WINDOW: env.int(20_000, 0, 10_000_000),
   /** Key of the subject hashes of the erasure list (pulse.privacy.erasures.v1): the same secret in every service. */

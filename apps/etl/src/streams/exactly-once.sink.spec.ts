@@ -80,9 +80,16 @@ describe('ExactlyOnceDeltaSink', () => {
     const dedupe = (t: DeltaTable, window = 100): KeyDedupe<string, string> => ({
       key: (r) => r.value,
       window,
-      load: async (_topic, partition, fromOffset) => {
-        const sql = `SELECT id, offset_ FROM ${await t.scanSql()} WHERE partition = ${partition} AND offset_ >= ${fromOffset}`;
-        return (await engine.query<{ id: string; offset_: number }>(sql)).map((r) => ({ key: r.id, offset: BigInt(r.offset_) }));
+      load: async (_topic, ranges) => {
+        const out = new Map<number, { key: string; offset: bigint }[]>();
+        for (const [partition, { from, to }] of ranges) {
+          const sql = `SELECT id, offset_ FROM ${await t.scanSql()} WHERE partition = ${partition} AND offset_ >= ${from} AND offset_ < ${to}`;
+          out.set(
+            partition,
+            (await engine.query<{ id: string; offset_: number }>(sql)).map((r) => ({ key: r.id, offset: BigInt(r.offset_) })),
+          );
+        }
+        return out;
       },
     });
     async function eventTable() {

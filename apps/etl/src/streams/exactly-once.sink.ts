@@ -104,12 +104,29 @@ export interface KeyDedupe<K, V> {
   key(record: IncomingRecord<K, V>): string | null;
   /** Keys remembered per partition (the newest); a copy further back than this is written again. */
   window: number;
-  /** The keys and offsets the table holds for a partition from `fromOffset` on (to remember them after a restart). */
-  load(topic: string, partition: number, fromOffset: bigint): Promise<{ key: string; offset: bigint }[]>;
+  /**
+   * The keys and offsets of the records of a topic's partitions in the offset ranges given (`to` excluded), per
+   * partition, as the stream handled them: to remember them after a restart.
+   */
+  load(topic: string, ranges: ReadonlyMap<number, OffsetRange>): Promise<Map<number, { key: string; offset: bigint }[]>>;
+}
+
+/** Offsets `from` (included) to `to` (excluded) of a partition. */
+export interface OffsetRange {
+  from: bigint;
+  to: bigint;
+}
+
+/** A partition of a stream, where the table has committed it (`previous`: where it was on the cluster before). */
+export interface PartitionProgress {
+  appId: string;
+  partition: number;
+  committed: bigint | undefined;
+  previous?: bigint;
 }
 
 /** The newest keys of one partition with the offset each was first seen at, oldest evicted first. */
-class RecentKeys {
+export class RecentKeys {
   private readonly offsets = new Map<string, bigint>();
   constructor(private readonly window: number) {}
 
@@ -120,6 +137,53 @@ class RecentKeys {
     this.offsets.set(key, offset);
     if (this.offsets.size > this.window) this.offsets.delete(this.offsets.keys().next().value as string);
     return false;
+  }
+}
+
+/**
+ * The key windows of a stream's partitions, each up to date with a committed offset: loaded with the last `window`
+ * records below it on first use, and again when the committed offset is not the one the window was left at (another
+ * replica had the partition meanwhile, or this one's batch failed).
+ */
+export class KeyWindows {
+  private readonly windows = new Map<string, { keys: RecentKeys; upTo: bigint | undefined }>();
+
+  constructor(private readonly dedupe: Pick<KeyDedupe<unknown, unknown>, 'window' | 'load'>) {}
+
+  /**
+   * The windows of a topic's partitions, loaded in one go where needed. On a cluster the table has no progress for (a
+   * failover), a window starts from the last records below where the stream was on the cluster before (`previous`):
+   * the mirrored cluster has the same records per partition, so copies of them are found.
+   */
+  async of(topic: string, partitions: readonly PartitionProgress[]): Promise<Map<string, RecentKeys>> {
+    const out = new Map<string, RecentKeys>();
+    const stale: PartitionProgress[] = [];
+    for (const p of partitions) {
+      const known = this.windows.get(p.appId);
+      if (known && known.upTo === p.committed) out.set(p.appId, known.keys);
+      else stale.push(p);
+    }
+    const ranges = new Map<number, OffsetRange>();
+    for (const p of stale) {
+      const upTo = p.committed ?? p.previous;
+      if (upTo === undefined || upTo <= 0n) continue;
+      ranges.set(p.partition, { from: upTo > BigInt(this.dedupe.window) ? upTo - BigInt(this.dedupe.window) : 0n, to: upTo });
+    }
+    const loaded = ranges.size > 0 ? await this.dedupe.load(topic, ranges) : new Map<number, { key: string; offset: bigint }[]>();
+    for (const p of stale) {
+      const keys = new RecentKeys(this.dedupe.window);
+      // Records of the cluster before count as earlier than any of this one (their offsets are not comparable).
+      for (const { key, offset } of loaded.get(p.partition) ?? []) keys.seenBefore(key, p.committed === undefined ? -1n : offset);
+      this.windows.set(p.appId, { keys, upTo: p.committed });
+      out.set(p.appId, keys);
+    }
+    return out;
+  }
+
+  /** The partition's window holds the keys of a commit that moved its offset to `next`. */
+  committed(appId: string, next: bigint): void {
+    const known = this.windows.get(appId);
+    if (known) known.upTo = next;
   }
 }
 
@@ -157,37 +221,12 @@ export class ExactlyOnceDeltaSink<K, V> {
     private readonly source: StreamSource,
     private readonly row: (record: IncomingRecord<K, V>) => ColumnValue[] | null,
     private readonly dedupe?: KeyDedupe<K, V>,
-  ) {}
-
-  /** Per partition: its window of keys, and the committed offset the window is up to date with. */
-  private readonly recent = new Map<string, { keys: RecentKeys; upTo: bigint | undefined }>();
-
-  /**
-   * The partition's window of keys: loaded from the table's last `window` records below `committed` on first use, and
-   * again when the table moved on without this writer (another replica had the partition meanwhile). On a cluster the
-   * table has no progress for (a failover), from its last records below where it was on the cluster before
-   * (`previous`): the mirrored cluster has the same records per partition, so copies of them are found.
-   */
-  private async recentKeys(
-    appId: string,
-    topic: string,
-    partition: number,
-    committed: bigint | undefined,
-    previous: bigint | undefined,
-  ): Promise<RecentKeys> {
-    const known = this.recent.get(appId);
-    if (known && known.upTo === committed) return known.keys;
-    const dedupe = this.dedupe!;
-    const keys = new RecentKeys(dedupe.window);
-    const upTo = committed ?? previous;
-    if (upTo !== undefined && upTo > 0n) {
-      const from = upTo > BigInt(dedupe.window) ? upTo - BigInt(dedupe.window) : 0n;
-      // Records of the cluster before count as earlier than any of this one (their offsets are not comparable).
-      for (const { key, offset } of await dedupe.load(topic, partition, from)) keys.seenBefore(key, committed === undefined ? -1n : offset);
-    }
-    this.recent.set(appId, { keys, upTo: committed });
-    return keys;
+  ) {
+    if (dedupe) this.windows = new KeyWindows(dedupe);
   }
+
+  /** Per partition: its window of keys (with a KeyDedupe). */
+  private readonly windows?: KeyWindows;
 
   async write(
     records: readonly IncomingRecord<K, V>[],
@@ -211,12 +250,17 @@ export class ExactlyOnceDeltaSink<K, V> {
       let duplicates = 0;
       // The key windows of the batch's partitions, resolved once per attempt (the loop below stays synchronous).
       const windows = new Map<string, RecentKeys>();
-      if (this.dedupe)
+      if (this.windows) {
+        const partitions = new Map<string, Map<string, PartitionProgress>>();
         for (const record of records) {
           const appId = txnAppId(this.stream, record.topic, record.partition, clusterId);
-          if (!windows.has(appId))
-            windows.set(appId, await this.recentKeys(appId, record.topic, record.partition, committed.get(appId), previous.get(appId)));
+          const ofTopic = partitions.get(record.topic) ?? new Map<string, PartitionProgress>();
+          partitions.set(record.topic, ofTopic);
+          ofTopic.set(appId, { appId, partition: record.partition, committed: committed.get(appId), previous: previous.get(appId) });
         }
+        for (const [topic, ofTopic] of partitions)
+          for (const [appId, keys] of await this.windows.of(topic, [...ofTopic.values()])) windows.set(appId, keys);
+      }
       for (const record of records) {
         const appId = txnAppId(this.stream, record.topic, record.partition, clusterId);
         const from = committed.get(appId);
@@ -269,10 +313,7 @@ export class ExactlyOnceDeltaSink<K, V> {
           info,
         });
         // The windows now hold this commit's keys: up to date with the offsets it committed.
-        for (const [appId, p] of next) {
-          const known = this.recent.get(appId);
-          if (known) known.upTo = p.last + 1n;
-        }
+        for (const [appId, p] of next) this.windows?.committed(appId, p.last + 1n);
         return { version: result.version, written: batch.length, skipped, duplicates, gaps };
       } catch (error) {
         const lostRace = error instanceof DeltaTxnReplayError || (error instanceof DeltaConflictError && error.kind === 'transaction');

@@ -22,6 +22,11 @@ export const ingestConfigSchema = z.object({
   INGEST_DEDUP_KEY_PREFIX: env.string('pulse:ingest:dedup:'),
   /** How long an accepted event_id is remembered for deduplication. */
   INGEST_DEDUP_TTL: env.duration('24h'),
+  /**
+   * How long a call waits when an earlier call (of any replica) is still writing some of its events — a client retrying
+   * a call stuck behind a Kafka outage — before it is answered UNAVAILABLE with nothing written.
+   */
+  INGEST_DEDUP_PENDING_WAIT: env.duration('1s'),
   /** Events further in the future than this (client clock ahead) are rejected. */
   INGEST_MAX_FUTURE_SKEW: env.duration('5m'),
   /** Events older than this are rejected. */

@@ -49,6 +49,9 @@ export interface BatchContext {
   sourceIp: string;
 }
 
+/** How often a call waiting for an earlier call's events looks again. */
+const PENDING_POLL_MS = 50;
+
 /** Event ids named in the log line of a TrackEvents call (the rest are counted). */
 const LOGGED_EVENT_IDS = 20;
 
@@ -64,6 +67,7 @@ export class TrackEventsService implements OnModuleInit {
   private maxEventBytes: number;
   private maxProduceBytes: number;
   private readonly outcomes: Counter<'status' | 'reason'>;
+  private readonly gaveWay: Counter;
   private readonly anonymizer: PiiAnonymizer;
 
   constructor(
@@ -84,6 +88,11 @@ export class TrackEventsService implements OnModuleInit {
       name: 'ingest_events_total',
       help: 'Events handled by TrackEvents, by outcome',
       labelNames: ['status', 'reason'],
+      registers: [metrics.registry],
+    });
+    this.gaveWay = new Counter({
+      name: 'ingest_calls_gave_way_total',
+      help: 'TrackEvents calls answered UNAVAILABLE because an earlier call was still writing some of their events',
       registers: [metrics.registry],
     });
     this.maxEventBytes = config.INGEST_MAX_EVENT_BYTES;
@@ -127,47 +136,31 @@ export class TrackEventsService implements OnModuleInit {
   /** Same checks as `track` (including duplicates), nothing recorded. */
   async validate(events: readonly unknown[], context: BatchContext): Promise<ingestV1.ValidateEventsResponse> {
     this.checkBatch(events, context);
-    const { results } = await this.classify(events, Date.now());
+    const { results } = await this.classify(events, Date.now(), (ids) => this.dedup.seen(ids));
     return { results };
   }
 
   private async record(events: readonly unknown[], context: BatchContext): Promise<ingestV1.TrackEventsResponse> {
     const now = Date.now();
-    const { results, accepted, rejected } = await this.classify(events, now);
+    const requestId = randomUUID();
     const ingest: ingestV1.IngestMetadata = {
       schemaVersion: SCHEMA_VERSION,
       sourceIp: this.anonymizer.ip(context.sourceIp),
       clientId: context.clientId,
-      requestId: randomUUID(),
+      requestId,
     };
-    const receivedAt = { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1e6 };
-    // An ActivityTracked is its event (field 1) followed by fields 2 and 3, the same for the whole call: the
-    // event bytes encoded once for the size check are framed, not encoded again.
-    const envelope = Buffer.from(ingestV1.ActivityTracked.encode({ event: undefined, receivedAt, ingest }).finish());
-    const records: SizedRecord[] = accepted.map(({ event, bytes }) => ({
-      topic: trackedBytes,
-      key: event.userId,
-      value: trackedRecordBytes(bytes, envelope),
-    }));
-    for (const r of rejected) {
-      const value: ingestV1.ActivityRejected = {
-        event: encodableEvent(r.event),
-        reason: r.reason,
-        message: r.message,
-        field: r.field,
-        rejectedAt: receivedAt,
-        ingest,
-        originalSha256: '',
-        originalSizeBytes: 0,
-      };
-      let bytes = ingestV1.ActivityRejected.encode(value).finish();
-      // A dead letter over the limit keeps a cut-down event and the SHA-256 of the original.
-      if (bytes.length + RECORD_OVERHEAD_BYTES + Buffer.byteLength(r.event.eventId) > this.maxEventBytes) {
-        bytes = ingestV1.ActivityRejected.encode({ ...value, ...cutDown(r.event) }).finish();
-      }
-      records.push({ topic: rejectedBytes, key: r.event.eventId, value: Buffer.from(bytes) });
+    let claimed: string[] = [];
+    const { results, accepted, rejected } = await this.classify(events, now, async (ids) => {
+      claimed = ids;
+      return this.claim(ids, requestId);
+    });
+    try {
+      await this.send(this.records(accepted, rejected, ingest, now), now, events.length);
+    } catch (error) {
+      // Nothing of the call counts as written: its events are free for the client's retry.
+      await this.dedup.release(claimed, requestId);
+      throw error;
     }
-    await this.send(records, now, events.length);
     await this.dedup.markAccepted(accepted.map((e) => e.event.eventId));
 
     let acceptedCount = 0;
@@ -204,6 +197,43 @@ export class TrackEventsService implements OnModuleInit {
     return { results, acceptedCount, rejectedCount, duplicateCount };
   }
 
+  /** The call's records: accepted events to the tracked topic, rejected ones (with their reason) to the dead-letter topic. */
+  private records(
+    accepted: readonly { event: ingestV1.ActivityEvent; bytes: Uint8Array }[],
+    rejected: readonly { event: ingestV1.ActivityEvent; reason: ingestV1.RejectionReason; message: string; field: string }[],
+    ingest: ingestV1.IngestMetadata,
+    now: number,
+  ): SizedRecord[] {
+    const receivedAt = { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1e6 };
+    // An ActivityTracked is its event (field 1) followed by fields 2 and 3, the same for the whole call: the
+    // event bytes encoded once for the size check are framed, not encoded again.
+    const envelope = Buffer.from(ingestV1.ActivityTracked.encode({ event: undefined, receivedAt, ingest }).finish());
+    const records: SizedRecord[] = accepted.map(({ event, bytes }) => ({
+      topic: trackedBytes,
+      key: event.userId,
+      value: trackedRecordBytes(bytes, envelope),
+    }));
+    for (const r of rejected) {
+      const value: ingestV1.ActivityRejected = {
+        event: encodableEvent(r.event),
+        reason: r.reason,
+        message: r.message,
+        field: r.field,
+        rejectedAt: receivedAt,
+        ingest,
+        originalSha256: '',
+        originalSizeBytes: 0,
+      };
+      let bytes = ingestV1.ActivityRejected.encode(value).finish();
+      // A dead letter over the limit keeps a cut-down event and the SHA-256 of the original.
+      if (bytes.length + RECORD_OVERHEAD_BYTES + Buffer.byteLength(r.event.eventId) > this.maxEventBytes) {
+        bytes = ingestV1.ActivityRejected.encode({ ...value, ...cutDown(r.event) }).finish();
+      }
+      records.push({ topic: rejectedBytes, key: r.event.eventId, value: Buffer.from(bytes) });
+    }
+    return records;
+  }
+
   /**
    * Sends the records in produce requests that stay below the topics' limit, one after the other (so a user's
    * events keep their order); resolves once all are durable. UNAVAILABLE only when a retry can succeed.
@@ -232,13 +262,35 @@ export class TrackEventsService implements OnModuleInit {
     }
   }
 
-  private async classify(events: readonly unknown[], now: number) {
+  /**
+   * Claims the call's event ids; returns those accepted earlier. While an earlier call is still writing some of them (a
+   * client's retry of a call stuck behind a Kafka outage), waits up to INGEST_DEDUP_PENDING_WAIT for it to finish, then
+   * gives way: the call is answered UNAVAILABLE with nothing written, so no event is written twice.
+   */
+  private async claim(ids: readonly string[], requestId: string): Promise<Set<string>> {
+    const deadline = Date.now() + this.config.INGEST_DEDUP_PENDING_WAIT;
+    for (;;) {
+      const { accepted, pending } = await this.dedup.claim(ids, requestId);
+      if (pending.length === 0) return accepted;
+      if (Date.now() >= deadline) {
+        await this.dedup.release(ids, requestId);
+        this.gaveWay.inc();
+        throw grpcErrors.unavailable(
+          `${pending.length} of these events (${pending[0]}${pending.length > 1 ? ', …' : ''}) are still being written by an earlier call; ` +
+            'retry the batch with the same event_ids',
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, PENDING_POLL_MS));
+    }
+  }
+
+  private async classify(events: readonly unknown[], now: number, acceptedBefore: (ids: string[]) => Promise<Set<string>>) {
     const limits = { maxFutureSkewMs: this.config.INGEST_MAX_FUTURE_SKEW, maxPastSkewMs: this.config.INGEST_MAX_PAST_SKEW };
     // Personal fields are anonymized once, after validation and before anything is measured or published: nothing
     // downstream sees them as sent.
     const validations = events.map((raw) => this.checkSize(this.anonymized(validateEvent(raw, now, limits))));
     const candidateIds = validations.filter((v) => v.ok).map((v) => v.event.eventId);
-    const seen = await this.dedup.seen(candidateIds);
+    const seen = await acceptedBefore(candidateIds);
     const inBatch = new Set<string>();
 
     const results: ingestV1.EventResult[] = [];

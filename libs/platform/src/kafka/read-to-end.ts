@@ -12,15 +12,37 @@ export async function readTopicToEnd<K, V>(
   topic: TopicDefinition<K, V>,
   timeoutMs = 60_000,
 ): Promise<IncomingRecord<K, V>[]> {
+  const ends = await kafka.admin.endOffsets(topic.name);
+  return readTopicRanges(kafka, topic, new Map(ends.map((to, partition) => [partition, { from: 0n, to }])), timeoutMs);
+}
+
+/**
+ * The records of a topic's partitions in the offset ranges given (`from` included, `to` excluded; from where retention
+ * kept them, to the partition's end at most), each partition's in order, read by a throw-away consumer group (nothing is
+ * committed for any real group). Fails when they are not all read in time; undecodable records fail it too.
+ */
+export async function readTopicRanges<K, V>(
+  kafka: KafkaClient,
+  topic: TopicDefinition<K, V>,
+  ranges: ReadonlyMap<number, { from: bigint; to: bigint }>,
+  timeoutMs = 60_000,
+): Promise<IncomingRecord<K, V>[]> {
   const [starts, ends] = await Promise.all([kafka.admin.startOffsets(topic.name), kafka.admin.endOffsets(topic.name)]);
+  // Where each partition is read from (partitions outside the ranges: from their end, so nothing of them comes), and
+  // the last offset wanted of each partition that has records in its range.
+  const from = ends.slice();
   const remaining = new Map<number, bigint>();
-  ends.forEach((end, partition) => {
-    // A partition whose records retention deleted (start = end) has nothing to wait for.
-    if (end > (starts[partition] ?? 0n)) remaining.set(partition, end - 1n);
-  });
+  for (const [partition, range] of ranges) {
+    if (partition >= ends.length) continue;
+    const first = range.from > starts[partition] ? range.from : starts[partition];
+    const to = range.to < ends[partition] ? range.to : ends[partition];
+    if (to <= first) continue;
+    from[partition] = first;
+    remaining.set(partition, to - 1n);
+  }
   const records: IncomingRecord<K, V>[] = [];
   if (remaining.size === 0) return records;
-  const consumer = kafka.consumer([topic], { groupId: `pulse-read-${randomUUID()}`, from: 'earliest', maxBatchSize: 1000 });
+  const consumer = kafka.consumer([topic], { groupId: `pulse-read-${randomUUID()}`, from: { offsets: from }, maxBatchSize: 1000 });
   let timer: NodeJS.Timeout | undefined;
   const reading = consumer.run(async (batch, undecodable) => {
     if (undecodable.length > 0) throw undecodable[0].error;
@@ -39,7 +61,9 @@ export async function readTopicToEnd<K, V>(
         timer = setTimeout(
           () =>
             reject(
-              new Error(`${topic.name}: not read to its end within ${timeoutMs} ms (partitions left: ${[...remaining.keys()].join(', ')})`),
+              new Error(
+                `${topic.name}: records not all read within ${timeoutMs} ms (partitions left: ${[...remaining.keys()].join(', ')})`,
+              ),
             ),
           timeoutMs,
         );
