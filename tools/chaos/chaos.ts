@@ -652,8 +652,10 @@ async function main(argv: string[]): Promise<number> {
   await prepare();
   const world = new World(args.logs);
   const started = Date.now();
-  // One event time for the run's loads: etl's watermarks hold from one scenario to the next.
-  const clock = new EventClock(args.scenarios.length * args.seconds * 1000);
+  // One event time for the run's loads: etl's watermarks hold from one scenario to the next. Its budget is twice the
+  // loads' planned time: a load lasts until its heal is done (cassandra-node's repair can triple it), and a clock that
+  // reached the wall clock would stand still (no window would close in the scenarios after).
+  const clock = new EventClock(2 * args.scenarios.length * args.seconds * 1000);
   let failed = 0;
   process.stderr.write(`chaos: starting the platform on the replicated stack (run ${world.run})\n`);
   try {

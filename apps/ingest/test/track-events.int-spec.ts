@@ -65,6 +65,15 @@ function event(userId: string, n: number, overrides: Record<string, unknown> = {
   };
 }
 
+/** Another ingest replica with these settings, and a client of it with the file's key. */
+async function replica(overrides: Record<string, string>): Promise<{ app: RunningApp; client: UnaryClient }> {
+  const app = await createApp({ GRPC_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'warn', ...overrides });
+  const client = grpcClient(app.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
+    credentials: key.key,
+  });
+  return { app, client };
+}
+
 const track = (events: unknown[], clientId = 'int-test') => client.call<ingestV1.TrackEventsResponse>('TrackEvents', { events, clientId });
 
 function userRecords(userId: string) {
@@ -194,15 +203,9 @@ describe('TrackEvents', () => {
   it('answers a retry of a call still waiting for Kafka, on another replica, UNAVAILABLE with nothing written, then DUPLICATE', async () => {
     const userId = `u-pending-${run}`;
     // A second replica sharing the dedup keys; the first one's next write waits at a gate, as behind a Kafka outage.
-    const other = await createApp({
-      GRPC_PORT: '0',
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'warn',
+    const { app: other, client: otherClient } = await replica({
       INGEST_DEDUP_KEY_PREFIX: `test:${run}:dedup:`,
       INGEST_DEDUP_PENDING_WAIT: '300ms',
-    });
-    const otherClient = grpcClient(other.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
-      credentials: key.key,
     });
     const producer = running.app.get<KafkaClient>(KAFKA_CLIENT).producer;
     const sendMany = producer.sendMany.bind(producer);
@@ -306,15 +309,9 @@ describe('TrackEvents', () => {
     });
     expect(tracked.map((r) => r.value!.event!.eventId)).toEqual(Array.from({ length: 400 }, (_, i) => `${userId}-e${i}`));
 
-    const small = await createApp({
-      GRPC_PORT: '0',
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'warn',
+    const { app: small, client: smallClient } = await replica({
       INGEST_DEDUP_KEY_PREFIX: `test:${run}:small:`,
       INGEST_MAX_EVENT_BYTES: '4096',
-    });
-    const smallClient = grpcClient(small.grpcAddress, 'pulse/ingest/v1/ingest_service.proto', 'pulse.ingest.v1.IngestService', {
-      credentials: key.key,
     });
     try {
       const answer = await smallClient.call<ingestV1.TrackEventsResponse>('TrackEvents', {
