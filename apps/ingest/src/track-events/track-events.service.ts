@@ -149,16 +149,12 @@ export class TrackEventsService implements OnModuleInit {
       clientId: context.clientId,
       requestId,
     };
-    let claimed: string[] = [];
-    const { results, accepted, rejected } = await this.classify(events, now, async (ids) => {
-      claimed = ids;
-      return this.claim(ids, requestId);
-    });
+    const { results, accepted, rejected, candidateIds } = await this.classify(events, now, (ids) => this.claim(ids, requestId));
     try {
       await this.send(this.records(accepted, rejected, ingest, now), now, events.length);
     } catch (error) {
       // Nothing of the call counts as written: its events are free for the client's retry.
-      await this.dedup.release(claimed, requestId);
+      await this.dedup.release(candidateIds, requestId);
       throw error;
     }
     await this.dedup.markAccepted(accepted.map((e) => e.event.eventId));
@@ -323,7 +319,8 @@ export class TrackEventsService implements OnModuleInit {
         });
       }
     });
-    return { results, accepted, rejected };
+    // candidateIds: the valid events' ids, which the lookup was asked about (and, for TrackEvents, claimed).
+    return { results, accepted, rejected, candidateIds };
   }
 
   private anonymized(v: Validation): Validation {
