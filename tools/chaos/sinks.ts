@@ -6,7 +6,7 @@
  */
 import { cdcTopic, featuresV1, timestampToMillis, Topics } from '@pulse/contracts';
 import { DeltaTable, LakeEngine, LocalLakeStorage } from '@pulse/lake';
-import type { KafkaClient, UnaryClient } from '@pulse/platform';
+import { type KafkaClient, readTopicRanges, type UnaryClient } from '@pulse/platform';
 import { readTopicUntil } from '@pulse/platform/testing';
 import { type Client as CassandraClient, types } from 'cassandra-driver';
 import type Redis from 'ioredis';
@@ -157,20 +157,12 @@ export interface EngagementWindows {
 /** Ids of the scenario's events the stream set aside as late (pulse.activity.late.v1), read from `since` to its end. */
 export async function lateEventIds(kafka: KafkaClient, prefix: string, stream: string, since: readonly bigint[]): Promise<Set<string>> {
   const end = await kafka.admin.endOffsets(Topics.activityLate.name);
-  const reached = since.map((s, p) => s >= end[p]);
+  const ranges = new Map(since.map((from, partition) => [partition, { from, to: end[partition] }]));
   const ids = new Set<string>();
-  if (reached.every(Boolean)) return ids;
-  await readTopicUntil(kafka, Topics.activityLate, {
-    since,
-    timeoutMs: 20_000,
-    filter: (r) => {
-      if (r.offset + 1n >= end[r.partition]) reached[r.partition] = true;
-      const id = r.value?.tracked?.event?.eventId ?? '';
-      if (r.value?.stream === stream && id.startsWith(`${prefix}-`)) ids.add(id);
-      return false;
-    },
-    done: () => reached.every(Boolean),
-  });
+  for (const r of await readTopicRanges(kafka, Topics.activityLate, ranges, 20_000)) {
+    const id = r.value?.tracked?.event?.eventId ?? '';
+    if (r.value?.stream === stream && id.startsWith(`${prefix}-`)) ids.add(id);
+  }
   return ids;
 }
 
