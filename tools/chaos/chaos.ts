@@ -20,7 +20,7 @@ import {
   PlatformaticKafkaClient,
   type UnaryClient,
 } from '@pulse/platform';
-import { deleteRedisKeys, issueTestApiKey, runBuilt, stackCassandraClient, type TestApiKey } from '@pulse/platform/testing';
+import { deleteRedisKeys, groupsAtEnd, issueTestApiKey, runBuilt, stackCassandraClient, type TestApiKey } from '@pulse/platform/testing';
 import type { Client as CassandraClient } from 'cassandra-driver';
 import type Redis from 'ioredis';
 import { execFile } from 'node:child_process';
@@ -154,16 +154,14 @@ class World {
     const aggregates = ['post_engagement_1h', 'user_actions_1h', 'user_sessions'].map((a) => aggregateTopic(a));
     // (retried: right after ingest created the topic, its partitions may still be electing their leaders)
     await retried("consumer groups placed at the topics' ends", async () => {
-      await this.kafka.admin.ensureTopics([Topics.activityLate, ...aggregates]);
-      const ends = await this.kafka.admin.endOffsets(Topics.activityTracked.name);
+      await this.kafka.admin.ensureTopics([Topics.activityLate]);
       const activityGroups = [
         activityGroup,
         liveGroup,
         ...['activity_bronze', ...aggregates.map((a) => `agg_${a.name.split('.')[2]}`)].map((s) => `${etlPrefix}${s}`),
       ];
-      for (const group of activityGroups) await this.kafka.admin.setGroupOffsets(group, Topics.activityTracked.name, ends);
-      for (const topic of aggregates)
-        await this.kafka.admin.setGroupOffsets(featuresGroup, topic.name, await this.kafka.admin.endOffsets(topic.name));
+      await groupsAtEnd(this.kafka, activityGroups, [Topics.activityTracked]);
+      await groupsAtEnd(this.kafka, [featuresGroup], aggregates);
     });
     const consumers = [
       this.replica(

@@ -25,7 +25,7 @@
  */
 import { Topics } from '@pulse/contracts';
 import { grpcClient, kafkaErrorMessage, PlatformaticKafkaClient } from '@pulse/platform';
-import { issueTestApiKey, runBuilt, type ServiceProcess, stackCassandraClient, startService } from '@pulse/platform/testing';
+import { groupsAtEnd, issueTestApiKey, runBuilt, type ServiceProcess, stackCassandraClient, startService } from '@pulse/platform/testing';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -191,9 +191,7 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
   const lakeRoot = mkdtempSync(join(tmpdir(), `pulse-dr-${run}-lake-`));
   const groupPrefix = `dr-${run}.`;
   const kafkaA = new PlatformaticKafkaClient({ brokers: a['KAFKA_BROKERS'].split(','), clientId: `pulse-dr-${run}` });
-  const activityEnd = await kafkaA.admin.endOffsets(Topics.activityTracked.name);
-  await kafkaA.admin.setGroupOffsets(`${groupPrefix}activity_bronze`, Topics.activityTracked.name, activityEnd);
-  await kafkaA.admin.setGroupOffsets(`${groupPrefix}storage`, Topics.activityTracked.name, activityEnd);
+  await groupsAtEnd(kafkaA, [`${groupPrefix}activity_bronze`, `${groupPrefix}storage`], [Topics.activityTracked]);
   await kafkaA.close();
   let etlA: ServiceProcess | undefined = await startService('etl', etlEnv(a, lakeRoot, groupPrefix), 120_000);
   // storage's keyspace on A, and the new one its snapshot is restored into
