@@ -45,7 +45,7 @@ import {
   storageCopies,
 } from './sinks';
 import { ActivityLoad, EventClock, ReadLoad, type ReplicaClient, RowLoad } from './workload';
-import { activityStorageEnv, harnessEtlEnv, nodetool, Replica, ROOT, sleep, stackEnv, stackFault, Supervisor } from './world';
+import { activityStorageEnv, harnessEtlEnv, nodetool, Replica, retried, ROOT, sleep, stackEnv, stackFault, Supervisor } from './world';
 
 const USAGE =
   'usage: tools/chaos/chaos [--scenarios a,b] [--seconds N] [--rate EVENTS_PER_S] [--row-rate ROWS_PER_S] [--out FILE] [--logs DIR] | --list';
@@ -439,19 +439,6 @@ function parseArgs(argv: string[]): Args {
   ] as const)
     if (!Number.isFinite(v) || v < min) throw new UsageError(`${name} must be a number of at least ${min}\n${USAGE}`);
   return args;
-}
-
-/** `attempt`, tried again every 2 s for up to a minute while it fails. */
-async function retried<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${kafkaErrorMessage(error)}`);
-      await sleep(2_000);
-    }
-  }
 }
 
 const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms / 100) / 10);

@@ -3,7 +3,7 @@
  * replica a process of its own under a supervisor that starts it again when it ends (as Kubernetes restarts a pod),
  * and the stack's own fault commands (kill -9, down, start of one broker, node or server).
  */
-import { freePort } from '@pulse/platform';
+import { freePort, kafkaErrorMessage } from '@pulse/platform';
 import { type ServicePorts, type ServiceProcess, startService } from '@pulse/platform/testing';
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -181,6 +181,19 @@ export async function nodetool(n: number, args: string[]): Promise<string> {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `attempt`, tried again every `pauseMs` while it fails; its last error, named by `what`, once `timeoutMs` passed. */
+export async function retried<T>(what: string, attempt: () => Promise<T>, timeoutMs = 60_000, pauseMs = 2_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${what} did not succeed within ${timeoutMs / 1000} s: ${kafkaErrorMessage(error)}`);
+      await sleep(pauseMs);
+    }
+  }
+}
 
 /**
  * storage as the harnesses run it: the activity consumer only (group `group`, from where it is placed), writing

@@ -35,7 +35,7 @@ import { parseArgs as parseCommandLine, promisify } from 'node:util';
 import { Client as PgClient } from 'pg';
 import { activityTopicCopies, countAgainst, lakeCopies, type SinkCount, storageCopies } from '../chaos/sinks';
 import { ActivityLoad, RowLoad } from '../chaos/workload';
-import { activityStorageEnv, harnessEtlEnv, ROOT, sleep, stackEnv } from '../chaos/world';
+import { activityStorageEnv, harnessEtlEnv, retried, ROOT, sleep, stackEnv } from '../chaos/world';
 
 const HA = join(ROOT, 'tools', 'stack', 'ha');
 const exec = promisify(execFile);
@@ -87,18 +87,10 @@ function parseArgs(argv: string[]): Args {
 const ha = (...args: string[]) => exec(HA, args, { cwd: ROOT, timeout: 900_000, maxBuffer: 16 << 20 });
 const say = (line: string) => process.stderr.write(`drill: ${line}\n`);
 
-/** Polls `attempt` until it succeeds; resolves with the time it first did. */
+/** When `attempt` first succeeded, tried every 250 ms for up to `timeoutMs`. */
 async function until(what: string, attempt: () => Promise<unknown>, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await attempt();
-      return Date.now();
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what} did not succeed within ${timeoutMs / 1000} s: ${kafkaErrorMessage(error)}`);
-      await sleep(250);
-    }
-  }
+  await retried(what, attempt, timeoutMs, 250);
+  return Date.now();
 }
 
 async function pgQuery<T extends Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
