@@ -30,16 +30,18 @@ export interface GrpcTransportSettings {
  *   minutes to finish (a long media upload included): clients that balance round-robin over the replicas they
  *   resolved (a headless Service, DNS) resolve again and reach replicas the autoscaler added, instead of holding
  *   their first connections for good;
- * - a connection idle for 10 minutes is closed; the server pings a silent client every minute and drops it
- *   after 20 s without an answer (a peer that vanished without closing);
+ * - a connection idle for 10 minutes is closed, and none lives longer than its age and grace: a peer that vanished
+ *   without closing holds its connection 15 minutes at most;
+ * - no keepalive pings from the server: grpc-js (1.14) pings a connection it has sent its max-age GOAWAY like any
+ *   other, the ping on the closing session fails, and the server then destroys the connection with the calls still
+ *   on it ("Connection dropped") — the grace would last one ping interval, not 10 minutes
+ *   (grpc-transport.spec.ts shows both). Clients keep their own pings (peer-client.ts);
  * - at most 1,000 calls in flight per connection: one client cannot open streams without limit.
  */
 export const GRPC_SERVER_CHANNEL_OPTIONS = {
   'grpc.max_connection_age_ms': 5 * 60_000,
   'grpc.max_connection_age_grace_ms': 10 * 60_000,
   'grpc.max_connection_idle_ms': 10 * 60_000,
-  'grpc.keepalive_time_ms': 60_000,
-  'grpc.keepalive_timeout_ms': 20_000,
   'grpc.max_concurrent_streams': 1_000,
 } as const;
 
