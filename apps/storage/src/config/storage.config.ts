@@ -49,6 +49,10 @@ export const storageConfigSchema = z.object({
   STORAGE_RECONCILER: env.bool(true),
   /** Most users one user may follow (bounds following_by_user partitions). */
   STORAGE_MAX_FOLLOWING: env.int(7500, 1),
+  /** BulkImportFollows: Cassandra writes (unlogged batches or single inserts) in flight per import stream. */
+  STORAGE_IMPORT_CONCURRENCY: env.int(64, 1, 1024),
+  /** BulkImportFollows: edges gathered from the stream before they are grouped per partition and written. */
+  STORAGE_IMPORT_FLUSH_EDGES: env.int(20_000, 1, 1_000_000),
   /** Where media content lives: `fs` (MEDIA_ROOT on a local or mounted disk) or `s3` (any S3-compatible store, S3_*). */
   MEDIA_BACKEND: z.enum(['fs', 's3']).default('fs'),
   /** fs backend: root directory of uploads in progress (uploads/) and content by SHA-256 (blobs/). */
@@ -112,4 +116,22 @@ export const STORAGE_CONFIG = Symbol('STORAGE_CONFIG');
 
 export function loadStorageConfig(overrides: Record<string, string | undefined> = {}): StorageConfig {
   return loadConfig('storage', storageConfigSchema, { ...process.env, ...overrides });
+}
+
+/** The graph-import command line's settings (graph-import.js): where the service answers, and as whom. */
+export const cliConfigSchema = z.object({
+  STORAGE_GRPC_ADDR: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'host:port')
+    .default('127.0.0.1:50053'),
+  /** The caller's credentials: an API key or a JWT with the admin scope (BulkImportFollows and RecountFollows are admin RPCs). */
+  PULSE_API_KEY: z.string().default(''),
+  /** TLS towards the service, as its peers call it (GRPC_TLS_CA_FILE; with a certificate and key for mTLS). */
+  GRPC_TLS_CA_FILE: authEnv.GRPC_TLS_CA_FILE,
+  GRPC_TLS_CERT_FILE: authEnv.GRPC_TLS_CERT_FILE,
+  GRPC_TLS_KEY_FILE: authEnv.GRPC_TLS_KEY_FILE,
+});
+
+export function loadCliConfig(overrides: Record<string, string | undefined> = {}): z.infer<typeof cliConfigSchema> {
+  return loadConfig('graph-import', cliConfigSchema, { ...process.env, ...overrides });
 }

@@ -2,6 +2,7 @@ import { CASSANDRA } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Client, types } from 'cassandra-driver';
 import { pagedRows } from '../shared/cassandra-paging';
+import { forEachConcurrently } from '../shared/concurrency';
 import { dayOf } from '../shared/page-token';
 
 export interface Edge {
@@ -9,6 +10,22 @@ export interface Edge {
   followeeId: string;
   followedAt: Date;
 }
+
+/** Follower counts one countEdgesOf call has in flight (one request per user). */
+const FOLLOWER_COUNTS_IN_FLIGHT = 16;
+
+/** One row of a bulk import: a prepared insert and its values. */
+export interface ImportRow {
+  query: string;
+  params: unknown[];
+}
+
+/** The inserts of a bulk import, one per table. */
+export const IMPORT_INSERTS = {
+  following: 'INSERT INTO following_by_user (user_id, followee_id, followed_at) VALUES (?, ?, ?)',
+  follower: 'INSERT INTO followers_by_user (user_id, bucket, followed_at, follower_id) VALUES (?, ?, ?, ?)',
+  bucket: 'INSERT INTO follower_buckets_by_user (user_id, bucket) VALUES (?, ?)',
+} as const;
 
 export interface EdgePage {
   edges: Edge[];
@@ -72,6 +89,15 @@ export class GraphRepository {
 
   async adjustCounts(followerId: string, followeeId: string, delta: 1 | -1): Promise<void> {
     await Promise.all([this.addToCounter(followerId, 'following', delta), this.addToCounter(followeeId, 'followers', delta)]);
+  }
+
+  /** Both counters of a user moved in one update (a recount); like addToCounter, never retried by the driver. */
+  async moveCounters(userId: string, followers: number, following: number): Promise<void> {
+    await this.db.execute(
+      'UPDATE follow_counts SET followers = followers + ?, following = following + ? WHERE user_id = ?',
+      [types.Long.fromNumber(followers), types.Long.fromNumber(following), userId],
+      { prepare: true, isIdempotent: false },
+    );
   }
 
   /** Counter updates are not idempotent: never retried by the driver; a lost one is fixed by a recount. */
@@ -177,12 +203,83 @@ export class GraphRepository {
 
   /** Counts a user's rows on both sides (a repair-time scan over bounded partitions, not a request path). */
   async countEdges(userId: string): Promise<{ followers: number; following: number }> {
-    const following = await this.countRows('SELECT followee_id FROM following_by_user WHERE user_id = ?', [userId]);
-    let followers = 0;
-    for (const bucket of await this.followerBuckets(userId, 100_000)) {
-      followers += await this.countRows('SELECT follower_id FROM followers_by_user WHERE user_id = ? AND bucket = ?', [userId, bucket]);
-    }
+    const countFollowers = async () => {
+      let followers = 0;
+      for (const bucket of await this.followerBuckets(userId, 100_000)) {
+        followers += await this.countRows('SELECT follower_id FROM followers_by_user WHERE user_id = ? AND bucket = ?', [userId, bucket]);
+      }
+      return followers;
+    };
+    const [following, followers] = await Promise.all([
+      this.countRows('SELECT followee_id FROM following_by_user WHERE user_id = ?', [userId]),
+      countFollowers(),
+    ]);
     return { followers, following };
+  }
+
+  /**
+   * Row counts of both directions for many users in few requests (a bulk recount): following as one GROUP BY over an
+   * IN of the users, their follower buckets as one IN, then one COUNT per user over its buckets (an IN of them).
+   */
+  async countEdgesOf(userIds: readonly string[]): Promise<Map<string, { followers: number; following: number }>> {
+    const result = new Map(userIds.map((id) => [id, { followers: 0, following: 0 }]));
+    const ids = [...userIds];
+    const [following, buckets] = await Promise.all([
+      this.allRows('SELECT user_id, COUNT(*) AS n FROM following_by_user WHERE user_id IN ? GROUP BY user_id', [ids]),
+      this.allRows('SELECT user_id, bucket FROM follower_buckets_by_user WHERE user_id IN ?', [ids]),
+    ]);
+    for (const row of following) {
+      const counts = result.get(row.get('user_id'));
+      if (counts) counts.following = Number(row.get('n'));
+    }
+    const bucketsOf = new Map<string, number[]>();
+    for (const row of buckets) {
+      const list = bucketsOf.get(row.get('user_id'));
+      if (list) list.push(row.get('bucket'));
+      else bucketsOf.set(row.get('user_id'), [row.get('bucket')]);
+    }
+    await forEachConcurrently([...bucketsOf], FOLLOWER_COUNTS_IN_FLIGHT, async ([userId, days]) => {
+      const rs = await this.db.execute('SELECT COUNT(*) AS n FROM followers_by_user WHERE user_id = ? AND bucket IN ?', [userId, days], {
+        prepare: true,
+        isIdempotent: true,
+      });
+      const counts = result.get(userId);
+      if (counts) counts.followers = Number(rs.first()?.get('n') ?? 0);
+    });
+    return result;
+  }
+
+  /** The counters of many users (one IN); a user without a row has zeros. */
+  async countsOf(userIds: readonly string[]): Promise<Map<string, { followers: number; following: number }>> {
+    const result = new Map(userIds.map((id) => [id, { followers: 0, following: 0 }]));
+    for (const row of await this.allRows('SELECT user_id, followers, following FROM follow_counts WHERE user_id IN ?', [[...userIds]])) {
+      result.set(row.get('user_id'), { followers: Number(row.get('followers') ?? 0), following: Number(row.get('following') ?? 0) });
+    }
+    return result;
+  }
+
+  private async allRows(query: string, params: unknown[]): Promise<types.Row[]> {
+    const rows: types.Row[] = [];
+    let pageState: string | undefined;
+    do {
+      const rs = await this.db.execute(query, params, { prepare: true, isIdempotent: true, fetchSize: 5000, pageState });
+      rows.push(...rs.rows);
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+    return rows;
+  }
+
+  /**
+   * Bulk import: rows of one partition written as one unlogged batch (one mutation on its replicas, routed there by
+   * the token of the first statement), or a single insert for a partition of one row. No read, no LWT: the rows
+   * are upserts, so writing them again changes nothing.
+   */
+  async writeImportRows(rows: ImportRow[]): Promise<void> {
+    if (rows.length === 1) {
+      await this.db.execute(rows[0].query, rows[0].params, { prepare: true, isIdempotent: true });
+      return;
+    }
+    await this.db.batch(rows, { prepare: true, logged: false, isIdempotent: true });
   }
 
   private async countRows(query: string, params: unknown[]): Promise<number> {

@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
+import { MaintenanceLeases } from '../shared/maintenance-lease.cassandra.repository';
+import { GraphImportService } from './graph-import.service';
 import { GraphRepository } from './graph.cassandra.repository';
 import { GraphService } from './graph.service';
 
-@Module({ providers: [GraphService, GraphRepository], exports: [GraphService, GraphRepository] })
+@Module({
+  providers: [GraphService, GraphRepository, GraphImportService, MaintenanceLeases],
+  exports: [GraphService, GraphRepository, GraphImportService, MaintenanceLeases],
+})
 export class GraphModule {}

@@ -9,13 +9,10 @@ import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
 import { type Edge, GraphRepository } from '../graph/graph.cassandra.repository';
 import { GraphService } from '../graph/graph.service';
 import { forEachConcurrently } from '../shared/concurrency';
-import { type HeldLease, MaintenanceLeases } from '../shared/maintenance-lease.cassandra.repository';
+import { GRAPH_COUNTERS_LEASE, type HeldLease, MaintenanceLeases } from '../shared/maintenance-lease.cassandra.repository';
 import { AppDbFollowsReader } from './app-db-follows.pg.reader';
 
-const LEASE = 'graph-reconcile';
-const LEASE_TTL_SECONDS = 120;
-/** Renew the lease at least this often while a pass runs. */
-const RENEW_EVERY_MS = 30_000;
+const { name: LEASE, ttlSeconds: LEASE_TTL_SECONDS, renewEveryMs: RENEW_EVERY_MS } = GRAPH_COUNTERS_LEASE;
 const CONCURRENCY = 16;
 
 type Counts = { followers: number; following: number };

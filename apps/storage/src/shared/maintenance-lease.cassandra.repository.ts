@@ -2,6 +2,12 @@ import { CASSANDRA } from '@pulse/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Client } from 'cassandra-driver';
 
+/**
+ * The lease of work that moves the follow counters by difference (the graph reconciliation, recounts): two such
+ * passes at once would move a counter twice.
+ */
+export const GRAPH_COUNTERS_LEASE = { name: 'graph-reconcile', ttlSeconds: 120, renewEveryMs: 30_000 } as const;
+
 /** A lease held: renew it while the work goes on, release it at the end. */
 export interface HeldLease {
   readonly name: string;

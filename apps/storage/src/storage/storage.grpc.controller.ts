@@ -1,10 +1,11 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { status, type Metadata, type ServerReadableStream, type ServerWritableStream } from '@grpc/grpc-js';
 import { storageV1 } from '@pulse/contracts';
-import { GrpcExceptionFilter, GrpcStatusError, RequiresScope } from '@pulse/platform';
+import { GrpcExceptionFilter, GrpcStatusError, grpcErrors, RequiresScope } from '@pulse/platform';
 import { defer, ignoreElements, type Observable } from 'rxjs';
 import { ActivityService } from '../activity/activity.service';
 import { UserDataEraserService } from '../erasure/user-data-eraser.service';
+import { GraphImportService } from '../graph/graph-import.service';
 import { GraphService } from '../graph/graph.service';
 import { MediaAudit } from '../media/media-audit.service';
 import { MediaLifecycleService } from '../media/media-lifecycle.service';
@@ -21,6 +22,7 @@ export class StorageGrpcController implements storageV1.StorageServiceController
   constructor(
     private readonly profiles: ProfilesService,
     private readonly graph: GraphService,
+    private readonly graphImport: GraphImportService,
     private readonly activity: ActivityService,
     private readonly media: MediaService,
     private readonly lifecycle: MediaLifecycleService,
@@ -100,6 +102,35 @@ export class StorageGrpcController implements storageV1.StorageServiceController
   @RequiresScope('storage:read')
   async getFollowCounts(request: storageV1.GetFollowCountsRequest): Promise<storageV1.GetFollowCountsResponse> {
     return { counts: await this.graph.counts(request.userId) };
+  }
+
+  /** Client streaming, like putMedia: messages are pulled with backpressure while earlier edges are written. */
+  @RequiresScope('admin')
+  bulkImportFollows(
+    messages: Observable<storageV1.BulkImportFollowsRequest>,
+    _metadata?: Metadata,
+    call?: ServerReadableStream<storageV1.BulkImportFollowsRequest, storageV1.BulkImportFollowsResponse>,
+  ): Observable<storageV1.BulkImportFollowsResponse> {
+    const cancelled = new AbortController();
+    const onCancel = () => cancelled.abort(new GrpcStatusError(status.CANCELLED, 'the client cancelled the import'));
+    call?.once('cancelled', onCancel);
+    const edges = pullMessages(messages, call, cancelled.signal);
+    return defer(async () => {
+      try {
+        return await this.graphImport.import(edges);
+      } finally {
+        call?.off('cancelled', onCancel);
+      }
+    });
+  }
+
+  @RequiresScope('admin')
+  async recountFollows(request: storageV1.RecountFollowsRequest): Promise<storageV1.RecountFollowsResponse> {
+    if (request.allUsers) {
+      if (request.userIds?.length) throw grpcErrors.invalidArgument('user_ids', 'must be empty with all_users');
+      return this.graphImport.recountAll();
+    }
+    return this.graphImport.recount(this.graphImport.checkRecountRequest(request.userIds ?? []));
   }
 
   // Activity
