@@ -1,3 +1,8 @@
+import { status } from '@grpc/grpc-js';
+import type { UnaryClient } from '@pulse/platform';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InputError, parseLine, runGraphImport } from './graph-import-command';
 
 const T = new Date('2026-01-02T03:04:05.678Z');
@@ -48,4 +53,59 @@ describe('graph-import lines', () => {
     );
     expect((await runGraphImport([__filename, '--created-at', 'soon'], client)).output).toContain('--created-at "soon"');
   });
+});
+
+describe('graph-import retries', () => {
+  /** A storage client whose first BulkImportFollows stream fails UNAVAILABLE after its first message. */
+  function flakyClient() {
+    const received: string[] = [];
+    let streams = 0;
+    const raw = {
+      BulkImportFollows: (_metadata: unknown, _options: unknown, done: (error: unknown, response?: unknown) => void) => {
+        const attempt = ++streams;
+        let edges = 0;
+        return {
+          write: (message: { follows: { followerId: string }[] }) => {
+            if (attempt === 1 && edges > 0)
+              setImmediate(() => done(Object.assign(new Error('14 UNAVAILABLE: Connection dropped'), { code: status.UNAVAILABLE })));
+            edges += message.follows.length;
+            received.push(...message.follows.map((f) => f.followerId));
+            return true;
+          },
+          once: () => undefined,
+          end: () => setImmediate(() => done(null, { edgesWritten: edges, batchesWritten: edges })),
+          cancel: () => undefined,
+        };
+      },
+    };
+    const client = {
+      raw,
+      metadata: () => ({}),
+      call: async () => ({ usersRecounted: 2, countersMoved: 0 }),
+      close: () => undefined,
+    } as unknown as UnaryClient;
+    return { client, received, streams: () => streams };
+  }
+
+  it('tries a stream the service dropped again from the checkpoint, and says how many attempts it took', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'graph-import-unit-'));
+    try {
+      const file = join(dir, 'edges.csv');
+      writeFileSync(file, ['a,b,2026-01-01T00:00:00Z', 'c,d,2026-01-01T00:00:00Z', 'e,f,2026-01-01T00:00:00Z'].join('\n'));
+      const flaky = flakyClient();
+      const result = await runGraphImport([file, '--message-edges', '1', '--stream-edges', '3'], flaky.client);
+      expect(result.exitCode).toBe(0);
+      expect(JSON.parse(result.output)).toMatchObject({ edges: 3, attempts: 2 });
+      expect(flaky.streams()).toBe(2);
+      expect(flaky.received.slice(-3)).toEqual(['a', 'c', 'e']); // the whole stream again: nothing was checkpointed
+      expect(existsSync(`${file}.import-checkpoint.json`)).toBe(false);
+
+      const once = flakyClient();
+      const stopped = await runGraphImport([file, '--message-edges', '1', '--retries', '0'], once.client);
+      expect(stopped.exitCode).toBe(1);
+      expect(stopped.output).toContain('run the same command again to resume from the checkpoint');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
 });

@@ -1,6 +1,6 @@
-import type { ServiceError } from '@grpc/grpc-js';
+import { type ServiceError, status } from '@grpc/grpc-js';
 import type { storageV1 } from '@pulse/contracts';
-import type { UnaryClient } from '@pulse/platform';
+import { backoffDelayMs, sleep, type UnaryClient } from '@pulse/platform';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -25,6 +25,8 @@ flags:
   --recount-batch <n>     users per RecountFollows call (default 2000)
   --recount-all           recount every user of the graph with one scan of the edges instead of the file's users
                           (cheaper when the file holds much of the graph)
+  --retries <n>           times a failed stream or recount is tried again from the checkpoint, with backoff, when
+                          the service was unavailable or busy (default 5; 0: stop at the first failure)
 `;
 
 export interface CommandResult {
@@ -61,6 +63,10 @@ export class InputError extends Error {}
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Failures a later attempt can get past: the service restarting or overloaded, a recount waiting for the counters' lease. */
+const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.ABORTED, status.FAILED_PRECONDITION]);
+const RETRY_BACKOFF = { initialDelayMs: 2000, maxDelayMs: 60_000, multiplier: 2 };
+
 /**
  * `graph-import <file>`: the edges in streams of --stream-edges (each stream with defer_recount, its end recorded in
  * the checkpoint), then RecountFollows for every user of the file, --recount-batch at a time. Exit code 0 when all
@@ -84,6 +90,7 @@ export async function runGraphImport(
         'stream-edges': { type: 'string' },
         'recount-batch': { type: 'string' },
         'recount-all': { type: 'boolean' },
+        retries: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -99,8 +106,9 @@ export async function runGraphImport(
     const messageEdges = intFlag(args.values['message-edges'], '--message-edges', 5000, 10_000);
     const streamEdges = intFlag(args.values['stream-edges'], '--stream-edges', 500_000, Number.MAX_SAFE_INTEGER);
     const recountBatch = intFlag(args.values['recount-batch'], '--recount-batch', 2000, 10_000);
+    const retries = args.values.retries === '0' ? 0 : intFlag(args.values.retries, '--retries', 5, 100);
     const checkpointFile = args.values.checkpoint ?? `${file}.import-checkpoint.json`;
-    const summary = await importFile(client, {
+    const plan = {
       file,
       defaultTime,
       messageEdges,
@@ -109,8 +117,21 @@ export async function runGraphImport(
       recountAll: !!args.values['recount-all'],
       checkpointFile,
       log,
-    });
-    return { output: `${JSON.stringify(summary)}\n`, exitCode: 0 };
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const summary = await importFile(client, plan);
+        return { output: `${JSON.stringify({ ...summary, attempts: attempt })}\n`, exitCode: 0 };
+      } catch (error) {
+        const code = (error as ServiceError).code;
+        if (attempt > retries || code === undefined || !RETRYABLE.has(code)) throw error;
+        const delay = backoffDelayMs(RETRY_BACKOFF, attempt);
+        log(
+          `${(error as Error).message}: trying again from the checkpoint in ${(delay / 1000).toFixed(1)} s (retry ${attempt} of ${retries})`,
+        );
+        await sleep(delay);
+      }
+    }
   } catch (error) {
     if (error instanceof InputError) return { output: `graph-import: ${error.message}\n`, exitCode: 2 };
     const e = error as ServiceError;

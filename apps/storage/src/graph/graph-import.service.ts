@@ -6,7 +6,8 @@ import type { storageV1 } from '@pulse/contracts';
 import { ERASURE_LIST, type ErasureList, grpcErrors, timestampField } from '@pulse/platform';
 import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
 import { checkUserId } from '../profiles/profile.validation';
-import { forEachConcurrently } from '../shared/concurrency';
+import { tokenRanges } from '../shared/cassandra-paging';
+import { forEachConcurrently, Slots } from '../shared/concurrency';
 import { GRAPH_COUNTERS_LEASE, MaintenanceLeases } from '../shared/maintenance-lease.cassandra.repository';
 import { dayOf } from '../shared/page-token';
 import { type Edge, GraphRepository, IMPORT_INSERTS, type ImportRow } from './graph.cassandra.repository';
@@ -22,7 +23,12 @@ const RECOUNT_GROUP = 100;
 /** How long a recount waits for another recount or reconciliation to finish (the end of an import stream: longer). */
 const RECOUNT_LEASE_WAIT_MS = 30_000;
 const STREAM_RECOUNT_LEASE_WAIT_MS = 10 * 60_000;
-/** Counter updates a recount has in flight. */
+/** Flushes of a stream writing at once (one finishing while the next starts). */
+const FLUSHES_IN_FLIGHT = 2;
+/** Token ranges a scan of every edge is cut into, and how many are read at once. */
+const SCAN_RANGES = 32;
+const SCAN_RANGES_IN_FLIGHT = 8;
+/** Counter updates a recount of named users has in flight (a recount of all users: STORAGE_IMPORT_CONCURRENCY). */
 const MOVES_IN_FLIGHT = 16;
 /** How many (followee, day) bucket rows a stream remembers having written, so each is written once. */
 const BUCKETS_REMEMBERED = 1_000_000;
@@ -60,15 +66,16 @@ export class GraphImportService {
     const touched = new Set<string>();
     const bucketsWritten = new Set<string>();
     let pending: Edge[] = [];
-    let flushing: Promise<number> | undefined;
+    // Writes in flight across the stream's flushes: a flush starts writing as the one before it finishes, not after.
+    const slots = new Slots(this.config.STORAGE_IMPORT_CONCURRENCY);
+    const flushing: Promise<number>[] = [];
     let deferRecount: boolean | undefined;
     let edgesWritten = 0;
     let batchesWritten = 0;
     let edgesDroppedErased = 0;
-    const settle = async () => {
-      const previous = flushing;
-      flushing = undefined;
-      if (previous) batchesWritten += await previous;
+    /** Waits for the oldest flush (all of them with `all`); a failed write fails the stream here. */
+    const settle = async (all = false) => {
+      while (flushing.length > (all ? 0 : FLUSHES_IN_FLIGHT - 1)) batchesWritten += await (flushing.shift() as Promise<number>);
     };
     let index = 0;
     let refused: unknown;
@@ -93,21 +100,24 @@ export class GraphImportService {
       }
       index++;
       if (pending.length >= this.config.STORAGE_IMPORT_FLUSH_EDGES) {
-        // One flush writes while the next edges arrive; the next one waits for it (bounded memory and writes).
+        // Flushes overlap (the edges of one gathered while others write), FLUSHES_IN_FLIGHT at most: bounded memory.
         await settle();
         const batch = pending;
         pending = [];
         edgesWritten += batch.length;
-        flushing = this.flush(batch, bucketsWritten);
-        flushing.catch(() => undefined); // awaited by settle(); a failure meanwhile must not go unhandled
+        const flush = this.flush(batch, bucketsWritten, slots);
+        flush.catch(() => undefined); // awaited by settle(); a failure meanwhile must not go unhandled
+        flushing.push(flush);
       }
     }
     // A refused message ends the stream once the messages before it are written, as its status says.
-    await settle();
     if (pending.length > 0) {
       edgesWritten += pending.length;
-      batchesWritten += await this.flush(pending, bucketsWritten);
+      const flush = this.flush(pending, bucketsWritten, slots);
+      flush.catch(() => undefined);
+      flushing.push(flush);
     }
+    await settle(true);
     // Counters follow the rows written, a refused stream's too.
     const recount = deferRecount ? { usersRecounted: 0, countersMoved: 0 } : await this.recount([...touched], STREAM_RECOUNT_LEASE_WAIT_MS);
     if (refused) throw refused;
@@ -155,13 +165,16 @@ export class GraphImportService {
         if (!counts) actual.set(userId, (counts = { followers: 0, following: 0 }));
         return counts;
       };
-      for await (const page of this.graph.scanFollowing(5000)) {
-        await keep();
-        for (const edge of page) {
-          of(edge.followerId).following++;
-          of(edge.followeeId).followers++;
+      // The token ring in ranges scanned side by side, as a bulk reader of Cassandra does.
+      await forEachConcurrently(tokenRanges(SCAN_RANGES), SCAN_RANGES_IN_FLIGHT, async (range) => {
+        for await (const page of this.graph.scanFollowingRange(range)) {
+          await keep();
+          for (const edge of page) {
+            of(edge.followerId).following++;
+            of(edge.followeeId).followers++;
+          }
         }
-      }
+      });
       let usersRecounted = actual.size;
       const moves: CounterMove[] = [];
       for await (const page of this.graph.scanCounts(5000)) {
@@ -173,7 +186,7 @@ export class GraphImportService {
         }
       }
       for (const [userId, counts] of actual) moves.push(...counterMove(userId, counts, undefined));
-      await forEachConcurrently(moves, MOVES_IN_FLIGHT, async (move) => {
+      await forEachConcurrently(moves, this.config.STORAGE_IMPORT_CONCURRENCY, async (move) => {
         await keep();
         await this.graph.moveCounters(move.userId, move.followers, move.following);
       });
@@ -228,7 +241,7 @@ export class GraphImportService {
   }
 
   /** Writes one gathered set of edges; returns how many writes (batches and single inserts) it took. */
-  private async flush(edges: readonly Edge[], bucketsWritten: Set<string>): Promise<number> {
+  private async flush(edges: readonly Edge[], bucketsWritten: Set<string>, slots: Slots): Promise<number> {
     // The same edge twice in one flush: its last time is the one written, on both sides.
     const unique = new Map<string, Edge>();
     for (const edge of edges) unique.set(`${edge.followerId}\u0000${edge.followeeId}`, edge);
@@ -253,7 +266,20 @@ export class GraphImportService {
       }
     }
     try {
-      await forEachConcurrently(writes, this.config.STORAGE_IMPORT_CONCURRENCY, (rows) => this.graph.writeImportRows(rows));
+      // One slot taken per write before it starts: the stream's writes in flight stay bounded across its flushes.
+      const started: Promise<void>[] = [];
+      let failed = false;
+      for (const rows of writes) {
+        await slots.acquire();
+        if (failed) {
+          slots.release();
+          break;
+        }
+        const write = this.graph.writeImportRows(rows).finally(() => slots.release());
+        write.catch(() => (failed = true));
+        started.push(write);
+      }
+      await Promise.all(started);
     } catch (error) {
       // The bucket rows of this flush may not be written: a later flush of the stream writes them again.
       for (const side of followers.keys()) bucketsWritten.delete(side);

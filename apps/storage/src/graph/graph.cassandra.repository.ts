@@ -183,6 +183,20 @@ export class GraphRepository {
     }));
   }
 
+  /** The edges of following_by_user whose follower's token lies in (from, to], a page at a time (a parallel scan). */
+  async *scanFollowingRange(
+    range: [types.Long, types.Long],
+    fetchSize = 5000,
+  ): AsyncGenerator<{ followerId: string; followeeId: string }[]> {
+    yield* pagedRows(
+      this.db,
+      'SELECT user_id, followee_id FROM following_by_user WHERE token(user_id) > ? AND token(user_id) <= ?',
+      fetchSize,
+      (r) => ({ followerId: r.get('user_id'), followeeId: r.get('followee_id') }),
+      range,
+    );
+  }
+
   /** Every row of followers_by_user as the edge it stands for, a page at a time (reconciliation only). */
   async *scanFollowerSides(fetchSize = 2000): AsyncGenerator<Edge[]> {
     yield* pagedRows(this.db, 'SELECT user_id, follower_id, followed_at FROM followers_by_user', fetchSize, (r) => ({
