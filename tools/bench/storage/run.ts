@@ -1,4 +1,5 @@
-// The storage bench: a power-law follow graph imported through the storage service's Follow RPC beside
+// The storage bench: a power-law follow graph imported through the storage service's Follow RPC, and its bulk
+// import (BulkImportFollows + RecountFollows), beside
 // raw cassandra-driver inserts of the same edges (the anchor), then ListFollowers / ListActivity page
 // latency under concurrent readers beside raw single-partition driver reads. Prints one JSON line.
 // Run by Node 24 with type stripping: erasable TypeScript only, npm packages only.
@@ -14,6 +15,10 @@
 // 3. BENCH_ROUNDS rounds of (Follow RPCs, anchor inserts), each side time-boxed to BENCH_IMPORT_SECONDS
 //    with BENCH_CONCURRENCY calls in flight, each side continuing the same edge sequence where it stopped.
 //    Then GetFollowCounts of BENCH_VERIFY_SAMPLE users is compared with the edges written through Follow.
+// 3b. With BENCH_BULK=1 (default), the edges each side's rounds left: in halves alternating Pulse (one
+//    BulkImportFollows stream per half, BENCH_BULK_MESSAGE_EDGES edges per message, defer_recount) and the
+//    anchor's inserts, each edge with a fixed time spread over a year; then RecountFollows all_users. Counts
+//    (GetFollowCounts) and rows (driver reads) of both directions are checked against the whole graph.
 // 4. BENCH_ACTIVITY_USERS users get BENCH_ACTIVITY_PER_DAY activity rows on each of the BENCH_ACTIVITY_DAYS
 //    days before today (written with the driver). BENCH_READERS closed-loop readers for
 //    BENCH_READ_SECONDS each: ListFollowers pages of 50 of the BENCH_HEAVY_USERS most followed users (half
@@ -64,6 +69,9 @@ const opts = {
   activityDays: envInt('BENCH_ACTIVITY_DAYS', 6),
   activityPerDay: envInt('BENCH_ACTIVITY_PER_DAY', 80),
   verifySample: envInt('BENCH_VERIFY_SAMPLE', 200),
+  /** Bulk phase: the edges not written by the Follow rounds through BulkImportFollows (0: skip the phase). */
+  bulk: envInt('BENCH_BULK', 1),
+  bulkMessageEdges: envInt('BENCH_BULK_MESSAGE_EDGES', 5000),
   contactPoint: process.env['CASSANDRA_CONTACT_POINTS'] ?? '127.0.0.1:29042',
   localDc: process.env['CASSANDRA_LOCAL_DC'] ?? 'datacenter1',
   dist: join(REPO, 'dist/apps/storage/main.js'),
@@ -125,6 +133,8 @@ interface Graph {
 }
 
 const userId = (i: number) => `u${i}`;
+/** The most followed users (user index = popularity rank - 1). */
+const heavyIndexes = () => Array.from({ length: Math.min(opts.heavyUsers, opts.users) }, (_, u) => u);
 
 /**
  * In-degrees by popularity rank from a Zipf–Mandelbrot law (capped at 80% of the users), each user's
@@ -500,6 +510,205 @@ async function main(): Promise<void> {
     `verified GetFollowCounts of ${checked} users: ${mismatches.length} mismatch(es), ${notCreated} Follow call(s) answered created=false`,
   );
 
+  // ---- bulk import: the edges the Follow rounds left, through one BulkImportFollows stream (defer_recount) and
+  // RecountFollows of every user they touch, beside the anchor's prepared inserts of the edges its rounds left, at the
+  // same concurrency (the service's STORAGE_IMPORT_CONCURRENCY). Each edge carries a fixed time spread over a year.
+  const bulkT0 = Date.UTC(2026, 0, 1);
+  const createdAt = (i: number) => bulkT0 - (i % 365) * DAY_MS - (i % 86_400) * 1000;
+  let bulk: Record<string, unknown> | undefined;
+  let bulkDone = false;
+  if (opts.bulk) {
+    const raw = client as unknown as Record<string, any>;
+    const ts = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: 0 });
+    const streamImport = (from: number, to: number) =>
+      new Promise<any>((resolveCall, reject) => {
+        const stream = raw.BulkImportFollows({ deadline: Date.now() + 3_600_000 }, (error: Error | null, response: unknown) =>
+          error ? reject(error) : resolveCall(response),
+        );
+        let i = from;
+        const pump = () => {
+          while (i < to) {
+            const end = Math.min(to, i + opts.bulkMessageEdges);
+            const follows = [];
+            for (let e = i; e < end; e++)
+              follows.push({ followerId: userId(follower[e]), followeeId: userId(followee[e]), createdAt: ts(createdAt(e)) });
+            const ok = stream.write({ follows, deferRecount: i === from });
+            i = end;
+            if (!ok) return void stream.once('drain', pump);
+          }
+          stream.end();
+        };
+        pump();
+      });
+    const usersOf = (from: number, to: number) => {
+      const seen = new Uint8Array(graph.users);
+      for (let e = from; e < to; e++) seen[follower[e]] = seen[followee[e]] = 1;
+      const ids: string[] = [];
+      seen.forEach((v, u) => v && ids.push(userId(u)));
+      return ids;
+    };
+    // Anchor: its own rounds' edges are [0, anchorNext); the rest with the edges' times, same concurrency
+    const insAt = async (i: number) => {
+      const a = userId(follower[i]);
+      const b = userId(followee[i]);
+      const at = new Date(createdAt(i));
+      const bucket = dayOf(at.getTime());
+      const writes = [
+        conn.execute(insFollowing, [a, b, at], { prepare: true, isIdempotent: true }),
+        conn.execute(insFollower, [b, bucket, at, a], { prepare: true, isIdempotent: true }),
+      ];
+      const key = `${b}:${bucket}`;
+      if (!bucketsWritten.has(key)) {
+        bucketsWritten.add(key);
+        writes.push(conn.execute(insBucket, [b, bucket], { prepare: true, isIdempotent: true }));
+      }
+      await Promise.all(writes);
+    };
+    const anchorRange = async (from: number, to: number) => {
+      let next = from;
+      await Promise.all(
+        Array.from({ length: opts.concurrency }, async () => {
+          while (next < to) await insAt(next++);
+        }),
+      );
+    };
+    // The two sides alternate over halves of their edges (Pulse, anchor, Pulse, anchor), so the tables' growth and
+    // their compactions weigh on both alike.
+    const halves = (from: number) => {
+      const mid = from + Math.floor((graph.edges - from) / 2);
+      return [
+        [from, mid],
+        [mid, graph.edges],
+      ] as const;
+    };
+    const pulseHalves = halves(pulseNext);
+    const anchorHalves = halves(anchorNext);
+    const importCpus: CpuReport[] = [];
+    const anchorCpus: CpuReport[] = [];
+    const halfRuns: { side: string; edges: number; seconds: number; edges_per_s: number }[] = [];
+    let pulseImportS = 0;
+    let anchorS = 0;
+    let batchesWritten = 0;
+    for (let h = 0; h < 2; h++) {
+      let m = meter();
+      m.start();
+      const tp = performance.now();
+      const [pf, pt] = pulseHalves[h];
+      const imported = await streamImport(pf, pt);
+      const ps = (performance.now() - tp) / 1000;
+      importCpus.push(m.stop());
+      pulseImportS += ps;
+      batchesWritten += Number(imported.batchesWritten);
+      halfRuns.push({ side: 'pulse', edges: pt - pf, seconds: round(ps, 1), edges_per_s: round((pt - pf) / ps) });
+      note(`bulk: half ${h + 1}/2: BulkImportFollows ${pt - pf} edges in ${round(ps, 1)} s`);
+      m = meter();
+      m.start();
+      const ta = performance.now();
+      const [af, at] = anchorHalves[h];
+      await anchorRange(af, at);
+      const as = (performance.now() - ta) / 1000;
+      anchorCpus.push(m.stop());
+      anchorS += as;
+      halfRuns.push({ side: 'anchor', edges: at - af, seconds: round(as, 1), edges_per_s: round((at - af) / as) });
+      note(`bulk: half ${h + 1}/2: anchor inserts ${at - af} edges in ${round(as, 1)} s`);
+    }
+    const importCpu = importCpus[0];
+    const anchorCpu = anchorCpus[0];
+    const touched = usersOf(pulseNext, graph.edges);
+    const m = meter();
+    m.start();
+    const tr = performance.now();
+    // The import touched most of the graph: every user recounted from one scan of the edges (all_users).
+    const recounted = await call(client, 'RecountFollows', { allUsers: true }, 1_800_000);
+    const moved = Number(recounted.countersMoved);
+    const recountS = (performance.now() - tr) / 1000;
+    const recountCpu = m.stop();
+    bulkDone = true;
+    const pulseEdges = graph.edges - pulseNext;
+    const anchorEdges = graph.edges - anchorNext;
+    note(`bulk: RecountFollows all_users (${touched.length} users touched) in ${round(recountS, 1)} s`);
+
+    // Every edge of the graph is in the Pulse keyspace now: counts and rows of both directions checked
+    const outDegree = new Uint32Array(graph.users);
+    for (let e = 0; e < graph.edges; e++) outDegree[follower[e]]++;
+    const brand = prng(opts.seed + 5);
+    const bsample = new Set<number>(heavyIndexes());
+    while (bsample.size < Math.min(opts.verifySample, graph.users)) bsample.add(Math.floor(brand() * graph.users));
+    const bulkMismatches: unknown[] = [];
+    for (const u of bsample) {
+      const res = await call(client, 'GetFollowCounts', { userId: userId(u) });
+      const got = { followers: Number(res.counts?.followers ?? 0), following: Number(res.counts?.following ?? 0) };
+      if (got.followers !== graph.inDegree[u] || got.following !== outDegree[u]) {
+        bulkMismatches.push({ user: userId(u), ...got, expected_followers: graph.inDegree[u], expected_following: outDegree[u] });
+      }
+    }
+    // rows: the hubs' follower rows over all their day buckets, and the sample's following rows, read with the driver
+    const rowsOf = async (query: string, params: unknown[]) => {
+      let n = 0;
+      let pageState: string | undefined;
+      do {
+        const rs = await conn.execute(query, params, { prepare: true, fetchSize: 5000, pageState });
+        n += rs.rowLength;
+        pageState = rs.pageState ?? undefined;
+      } while (pageState);
+      return n;
+    };
+    const rowMismatches: unknown[] = [];
+    for (const u of heavyIndexes()) {
+      const buckets = (
+        await conn.execute(`SELECT bucket FROM ${PULSE_KS}.follower_buckets_by_user WHERE user_id = ?`, [userId(u)], {
+          prepare: true,
+          fetchSize: 5000,
+        })
+      ).rows.map((r) => r.get('bucket'));
+      let rows = 0;
+      for (const b of buckets)
+        rows += await rowsOf(`SELECT follower_id FROM ${PULSE_KS}.followers_by_user WHERE user_id = ? AND bucket = ?`, [userId(u), b]);
+      if (rows !== graph.inDegree[u]) rowMismatches.push({ user: userId(u), follower_rows: rows, expected: graph.inDegree[u] });
+    }
+    for (const u of bsample) {
+      const rows = await rowsOf(`SELECT followee_id FROM ${PULSE_KS}.following_by_user WHERE user_id = ?`, [userId(u)]);
+      if (rows !== outDegree[u]) rowMismatches.push({ user: userId(u), following_rows: rows, expected: outDegree[u] });
+    }
+    const pulseRate = pulseEdges / pulseImportS;
+    const anchorRate = anchorEdges / anchorS;
+    bulk = {
+      pulse_edges: pulseEdges,
+      pulse_edges_per_s: round(pulseRate),
+      pulse_edges_per_s_with_recount: round(pulseEdges / (pulseImportS + recountS)),
+      anchor_edges: anchorEdges,
+      anchor_edges_per_s: round(anchorRate),
+      ratio: round(pulseRate / anchorRate, 4),
+      ratio_with_recount: round(pulseEdges / (pulseImportS + recountS) / anchorRate, 4),
+      goal_ratio: 0.8,
+      concurrency: opts.concurrency,
+      message_edges: opts.bulkMessageEdges,
+      writes: batchesWritten,
+      rows_per_write: round((pulseEdges * 2) / batchesWritten, 2),
+      halves: halfRuns,
+      import_s: round(pulseImportS, 1),
+      touched_users: touched.length,
+      recount_users: Number(recounted.usersRecounted),
+      recount_s: round(recountS, 1),
+      counters_moved: moved,
+      anchor_s: round(anchorS, 1),
+      counts_checked_users: bsample.size,
+      counts_verified: bulkMismatches.length === 0,
+      rows_verified: rowMismatches.length === 0,
+      ...(bulkMismatches.length ? { count_mismatches: bulkMismatches.slice(0, 5) } : {}),
+      ...(rowMismatches.length ? { row_mismatches: rowMismatches.slice(0, 5) } : {}),
+      hub_followers_checked: heavyIndexes().map((u) => graph.inDegree[u]),
+      cpu_pct_of_core_first_half: { import: importCpu.processes, anchor: anchorCpu.processes },
+      cpu_pct_of_core_recount: recountCpu.processes,
+      pulse_path:
+        'BulkImportFollows (client streaming): rows grouped per partition into unlogged batches (up to 100 rows), token-aware, no read or LWT; then RecountFollows all_users (one scan of following_by_user and of follow_counts, one counter update per user whose counts moved)',
+      anchor_path: 'per edge: INSERT following_by_user + INSERT followers_by_user (+ follower_buckets_by_user once per followee and day)',
+    };
+    note(
+      `bulk: ${JSON.stringify({ ratio: bulk['ratio'], ratio_with_recount: bulk['ratio_with_recount'], counts_verified: bulk['counts_verified'], rows_verified: bulk['rows_verified'] })}`,
+    );
+  }
+
   // ---- activity rows, written directly with the driver (days before today, so each day is whole)
   const today = dayOf(Date.now());
   const actUsers: number[] = [];
@@ -729,6 +938,7 @@ async function main(): Promise<void> {
       anchor_path:
         'per edge: INSERT following_by_user + INSERT followers_by_user (+ follower_buckets_by_user once per followee), LOCAL_QUORUM, no LWT or counters',
     },
+    ...(bulk ? { bulk_import: bulk } : {}),
     read: {
       readers: opts.readers,
       seconds_each: opts.readSeconds,
@@ -737,7 +947,7 @@ async function main(): Promise<void> {
         anchor:
           'cassandra-driver SELECT follower_id, followed_at FROM followers_by_user WHERE user_id = ? AND bucket = ?, fetchSize 50 (+ the driver paging state for deeper pages)',
         users: heavy.map(userId),
-        followers_in_keyspace: heavy.map((u) => expFollowers.get(u) ?? 0),
+        followers_in_keyspace: heavy.map((u) => (bulkDone ? graph.inDegree[u] : (expFollowers.get(u) ?? 0))),
         deepest_page: Math.max(...pagesPerUser),
         first_pages_match_driver: pagesMatch,
       },
