@@ -104,6 +104,20 @@ describe('BulkImportFollows', () => {
     expect(await allFollowers(p('hub'))).toHaveLength(3000);
   }, 120_000);
 
+  it('writes an edge given twice in a stream once, with its first time, even when a flush lies between the two', async () => {
+    const filler = Array.from({ length: 800 }, (_, i) => ({ followerId: p(`r${i}`), followeeId: p('rhub'), createdAt: ts(T0 + i) }));
+    const response = await importEdges([
+      { follows: [{ followerId: p('r1'), followeeId: p('r2'), createdAt: ts(T0) }] },
+      { follows: filler },
+      { follows: [{ followerId: p('r1'), followeeId: p('r2'), createdAt: ts(T0 + 3 * DAY_MS) }] },
+    ]);
+    expect(response).toMatchObject({ edgesWritten: 801, edgesRepeated: 1 });
+    expect(await allFollowers(p('r2'))).toEqual([p('r1')]);
+    const rel = await call<storageV1.GetRelationshipResponse>('GetRelationship', { userId: p('r1'), otherUserId: p('r2') });
+    expect(rel.relationship!.followingSince).toEqual(ts(T0));
+    expect(await counts(p('r2'))).toMatchObject({ followers: 1 });
+  }, 60_000);
+
   it('refuses a malformed edge naming its message and position, after writing and counting the messages before it; drops the edges of erased users', async () => {
     const error = await failure(
       importEdges([

@@ -37,6 +37,9 @@ export interface CommandResult {
 /** What a finished import did. */
 export interface GraphImportSummary {
   edges: number;
+  /** Lines repeating an edge of the same stream (skipped), and edges of erased users (dropped). */
+  edges_repeated: number;
+  edges_dropped_erased: number;
   writes: number;
   users_recounted: number;
   counters_moved: number;
@@ -51,6 +54,8 @@ interface Checkpoint {
   /** SHA-256 of those lines: a resume checks they are the same (lines after them may have been mended). */
   linesSha256: string;
   edges: number;
+  edgesRepeated: number;
+  edgesDroppedErased: number;
   writes: number;
   phase: 'edges' | 'recount';
   /** Users (in sorted order) recounted so far. */
@@ -170,8 +175,10 @@ async function importFile(client: UnaryClient, plan: ImportPlan): Promise<GraphI
       message = [];
       const response = await stream.end();
       stream = undefined;
-      checkpoint.edges += response.edgesWritten;
-      checkpoint.writes += response.batchesWritten;
+      checkpoint.edges += Number(response.edgesWritten);
+      checkpoint.edgesRepeated += Number(response.edgesRepeated ?? 0);
+      checkpoint.edgesDroppedErased += Number(response.edgesDroppedErased ?? 0);
+      checkpoint.writes += Number(response.batchesWritten);
       checkpoint.linesDone = lastLine;
       checkpoint.linesSha256 = lastLineHash.digest('hex');
       saveCheckpoint(plan.checkpointFile, checkpoint);
@@ -239,6 +246,8 @@ async function importFile(client: UnaryClient, plan: ImportPlan): Promise<GraphI
   rmSync(plan.checkpointFile, { force: true });
   return {
     edges: checkpoint.edges,
+    edges_repeated: checkpoint.edgesRepeated,
+    edges_dropped_erased: checkpoint.edgesDroppedErased,
     writes: checkpoint.writes,
     users_recounted: usersRecounted,
     counters_moved: checkpoint.countersMoved,
@@ -253,6 +262,8 @@ async function readCheckpoint(plan: ImportPlan): Promise<Checkpoint> {
     linesDone: 0,
     linesSha256: '',
     edges: 0,
+    edgesRepeated: 0,
+    edgesDroppedErased: 0,
     writes: 0,
     phase: 'edges',
     usersDone: 0,

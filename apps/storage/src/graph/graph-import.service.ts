@@ -30,6 +30,8 @@ const SCAN_RANGES = 32;
 const SCAN_RANGES_IN_FLIGHT = 8;
 /** Counter updates a recount of named users has in flight (a recount of all users: STORAGE_IMPORT_CONCURRENCY). */
 const MOVES_IN_FLIGHT = 16;
+/** How many distinct edges a stream remembers to skip their repeats (about 100 bytes each). */
+const EDGES_REMEMBERED = 1_000_000;
 /** How many (followee, day) bucket rows a stream remembers having written, so each is written once. */
 const BUCKETS_REMEMBERED = 1_000_000;
 
@@ -39,6 +41,7 @@ export interface ImportReport {
   usersRecounted: number;
   countersMoved: number;
   edgesDroppedErased: number;
+  edgesRepeated: number;
 }
 
 /**
@@ -65,6 +68,10 @@ export class GraphImportService {
     const started = performance.now();
     const touched = new Set<string>();
     const bucketsWritten = new Set<string>();
+    // The edges of the stream so far: a repeat is skipped, so an edge is never written with two times (which would
+    // leave two follower rows for one edge).
+    const edgesSeen = new Set<string>();
+    let edgesRepeated = 0;
     let pending: Edge[] = [];
     // Writes in flight across the stream's flushes: a flush starts writing as the one before it finishes, not after.
     const slots = new Slots(this.config.STORAGE_IMPORT_CONCURRENCY);
@@ -91,8 +98,18 @@ export class GraphImportService {
           );
         }
         for (const edge of edges) {
-          if (this.erased.has(edge.followerId) || this.erased.has(edge.followeeId)) edgesDroppedErased++;
-          else pending.push(edge);
+          if (this.erased.has(edge.followerId) || this.erased.has(edge.followeeId)) {
+            edgesDroppedErased++;
+            continue;
+          }
+          const key = `${edge.followerId}\u0000${edge.followeeId}`;
+          if (edgesSeen.has(key)) {
+            edgesRepeated++;
+            continue;
+          }
+          if (edgesSeen.size >= EDGES_REMEMBERED) edgesSeen.clear();
+          edgesSeen.add(key);
+          pending.push(edge);
         }
       } catch (error) {
         refused = error;
@@ -122,11 +139,12 @@ export class GraphImportService {
     const recount = deferRecount ? { usersRecounted: 0, countersMoved: 0 } : await this.recount([...touched], STREAM_RECOUNT_LEASE_WAIT_MS);
     if (refused) throw refused;
     this.logger.log(
-      `bulk import: ${edgesWritten} edges in ${batchesWritten} writes (${edgesDroppedErased} of erased users dropped), ` +
+      `bulk import: ${edgesWritten} edges in ${batchesWritten} writes (${edgesDroppedErased} of erased users dropped, ` +
+        `${edgesRepeated} repeats skipped), ` +
         `${recount.usersRecounted} users recounted ` +
         `(${recount.countersMoved} moved) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
-    return { edgesWritten, batchesWritten, edgesDroppedErased, ...recount };
+    return { edgesWritten, batchesWritten, edgesDroppedErased, edgesRepeated, ...recount };
   }
 
   /**
@@ -242,14 +260,11 @@ export class GraphImportService {
 
   /** Writes one gathered set of edges; returns how many writes (batches and single inserts) it took. */
   private async flush(edges: readonly Edge[], bucketsWritten: Set<string>, slots: Slots): Promise<number> {
-    // The same edge twice in one flush: its last time is the one written, on both sides.
-    const unique = new Map<string, Edge>();
-    for (const edge of edges) unique.set(`${edge.followerId}\u0000${edge.followeeId}`, edge);
     const following = new Map<string, ImportRow[]>();
     const followers = new Map<string, ImportRow[]>();
     const buckets = new Map<string, ImportRow[]>();
     if (bucketsWritten.size > BUCKETS_REMEMBERED) bucketsWritten.clear();
-    for (const { followerId, followeeId, followedAt } of unique.values()) {
+    for (const { followerId, followeeId, followedAt } of edges) {
       const bucket = dayOf(followedAt.getTime());
       const side = `${followeeId}\u0000${bucket}`;
       group(following, followerId, { query: IMPORT_INSERTS.following, params: [followerId, followeeId, followedAt] });

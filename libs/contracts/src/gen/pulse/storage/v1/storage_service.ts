@@ -383,6 +383,11 @@ export interface BulkImportFollowsResponse {
    * (an import never brings an erased user's edges back).
    */
   edgesDroppedErased: number;
+  /**
+   * Edges given again in the stream (the same follower and followee):
+   * each is written once, with the time it came with first.
+   */
+  edgesRepeated: number;
 }
 
 /** RecountFollowsRequest names the users to recount. */
@@ -2724,7 +2729,14 @@ export const BulkImportFollowsRequest: MessageFns<BulkImportFollowsRequest> = {
 };
 
 function createBaseBulkImportFollowsResponse(): BulkImportFollowsResponse {
-  return { edgesWritten: 0, batchesWritten: 0, usersRecounted: 0, countersMoved: 0, edgesDroppedErased: 0 };
+  return {
+    edgesWritten: 0,
+    batchesWritten: 0,
+    usersRecounted: 0,
+    countersMoved: 0,
+    edgesDroppedErased: 0,
+    edgesRepeated: 0,
+  };
 }
 
 export const BulkImportFollowsResponse: MessageFns<BulkImportFollowsResponse> = {
@@ -2743,6 +2755,9 @@ export const BulkImportFollowsResponse: MessageFns<BulkImportFollowsResponse> = 
     }
     if (message.edgesDroppedErased !== 0) {
       writer.uint32(40).int64(message.edgesDroppedErased);
+    }
+    if (message.edgesRepeated !== 0) {
+      writer.uint32(48).int64(message.edgesRepeated);
     }
     return writer;
   },
@@ -2798,6 +2813,14 @@ export const BulkImportFollowsResponse: MessageFns<BulkImportFollowsResponse> = 
             }
 
             message.edgesDroppedErased = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.edgesRepeated = longToNumber(reader.int64());
             continue;
           }
         }
@@ -3559,7 +3582,9 @@ export interface StorageServiceClient {
    * edge needs its created_at: importing the same edges again writes the
    * same rows (a re-run or a resumed import changes nothing). An edge that
    * exists is given the imported time. The follow limit is not enforced.
-   * Edges of users on the erasure list are dropped (and counted).
+   * Edges of users on the erasure list are dropped (and counted). An
+   * edge given again in the same stream is written once, with its first
+   * time (within the last 1,000,000 distinct edges of the stream).
    * When the stream ends, the counters of every user it touched are
    * recounted from the rows (unless defer_recount: an import made of
    * several streams then calls RecountFollows once, at its end).
@@ -3763,7 +3788,9 @@ export interface StorageServiceController {
    * edge needs its created_at: importing the same edges again writes the
    * same rows (a re-run or a resumed import changes nothing). An edge that
    * exists is given the imported time. The follow limit is not enforced.
-   * Edges of users on the erasure list are dropped (and counted).
+   * Edges of users on the erasure list are dropped (and counted). An
+   * edge given again in the same stream is written once, with its first
+   * time (within the last 1,000,000 distinct edges of the stream).
    * When the stream ends, the counters of every user it touched are
    * recounted from the rows (unless defer_recount: an import made of
    * several streams then calls RecountFollows once, at its end).
