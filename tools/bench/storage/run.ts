@@ -411,10 +411,10 @@ async function main(): Promise<void> {
   const insBucket = `INSERT INTO ${ANCHOR_KS}.follower_buckets_by_user (user_id, bucket) VALUES (?, ?)`;
   const bucketsWritten = new Set<string>();
   const conn = db;
-  const anchorOp = async (i: number) => {
+  /** The anchor's writes of edge i at time `at`: both rows, and the bucket row once per followee and day. */
+  const anchorInsert = async (i: number, at: Date) => {
     const a = userId(follower[i]);
     const b = userId(followee[i]);
-    const at = new Date();
     const bucket = dayOf(at.getTime());
     const writes = [
       conn.execute(insFollowing, [a, b, at], { prepare: true, isIdempotent: true }),
@@ -427,6 +427,7 @@ async function main(): Promise<void> {
     }
     await Promise.all(writes);
   };
+  const anchorOp = (i: number) => anchorInsert(i, new Date());
   const slices: Slice[] = [];
   let pulseNext = 0;
   let anchorNext = 0;
@@ -548,22 +549,7 @@ async function main(): Promise<void> {
       return ids;
     };
     // Anchor: its own rounds' edges are [0, anchorNext); the rest with the edges' times, same concurrency
-    const insAt = async (i: number) => {
-      const a = userId(follower[i]);
-      const b = userId(followee[i]);
-      const at = new Date(createdAt(i));
-      const bucket = dayOf(at.getTime());
-      const writes = [
-        conn.execute(insFollowing, [a, b, at], { prepare: true, isIdempotent: true }),
-        conn.execute(insFollower, [b, bucket, at, a], { prepare: true, isIdempotent: true }),
-      ];
-      const key = `${b}:${bucket}`;
-      if (!bucketsWritten.has(key)) {
-        bucketsWritten.add(key);
-        writes.push(conn.execute(insBucket, [b, bucket], { prepare: true, isIdempotent: true }));
-      }
-      await Promise.all(writes);
-    };
+    const insAt = (i: number) => anchorInsert(i, new Date(createdAt(i)));
     const anchorRange = async (from: number, to: number) => {
       let next = from;
       await Promise.all(
