@@ -104,24 +104,14 @@ export class StorageGrpcController implements storageV1.StorageServiceController
     return { counts: await this.graph.counts(request.userId) };
   }
 
-  /** Client streaming, like putMedia: messages are pulled with backpressure while earlier edges are written. */
+  /** Client streaming, like putMedia: the messages are pulled with backpressure while earlier edges are written. */
   @RequiresScope('admin')
   bulkImportFollows(
     messages: Observable<storageV1.BulkImportFollowsRequest>,
     _metadata?: Metadata,
     call?: ServerReadableStream<storageV1.BulkImportFollowsRequest, storageV1.BulkImportFollowsResponse>,
   ): Observable<storageV1.BulkImportFollowsResponse> {
-    const cancelled = new AbortController();
-    const onCancel = () => cancelled.abort(new GrpcStatusError(status.CANCELLED, 'the client cancelled the import'));
-    call?.once('cancelled', onCancel);
-    const edges = pullMessages(messages, call, cancelled.signal);
-    return defer(async () => {
-      try {
-        return await this.graphImport.import(edges);
-      } finally {
-        call?.off('cancelled', onCancel);
-      }
-    });
+    return clientStream(messages, call, 'import', (edges) => this.graphImport.import(edges));
   }
 
   @RequiresScope('admin')
@@ -153,17 +143,7 @@ export class StorageGrpcController implements storageV1.StorageServiceController
     _metadata?: Metadata,
     call?: ServerReadableStream<storageV1.PutMediaRequest, storageV1.PutMediaResponse>,
   ): Observable<storageV1.PutMediaResponse> {
-    const cancelled = new AbortController();
-    const onCancel = () => cancelled.abort(new GrpcStatusError(status.CANCELLED, 'the client cancelled the upload'));
-    call?.once('cancelled', onCancel);
-    const upload = pullMessages(messages, call, cancelled.signal);
-    return defer(async () => {
-      try {
-        return { media: await this.media.put(upload) };
-      } finally {
-        call?.off('cancelled', onCancel);
-      }
-    });
+    return clientStream(messages, call, 'upload', async (upload) => ({ media: await this.media.put(upload) }));
   }
 
   /** Server streaming: messages are written straight to the call with backpressure; the returned stream only signals the end. */
@@ -206,4 +186,27 @@ export class StorageGrpcController implements storageV1.StorageServiceController
   async auditMedia(request: storageV1.AuditMediaRequest): Promise<storageV1.AuditMediaResponse> {
     return { audit: await this.mediaAudit.audit({ dryRun: !!request.dryRun }) };
   }
+}
+
+/**
+ * A client-streaming call's messages as an async iterable with backpressure (pullMessages), failing with CANCELLED
+ * when the client cancels the `what`, handed to `handle`; the Observable Nest answers the call with.
+ */
+function clientStream<Req, Res>(
+  messages: Observable<Req>,
+  call: ServerReadableStream<Req, Res> | undefined,
+  what: string,
+  handle: (messages: AsyncIterable<Req>) => Promise<Res>,
+): Observable<Res> {
+  const cancelled = new AbortController();
+  const onCancel = () => cancelled.abort(new GrpcStatusError(status.CANCELLED, `the client cancelled the ${what}`));
+  call?.once('cancelled', onCancel);
+  const pulled = pullMessages(messages, call, cancelled.signal);
+  return defer(async () => {
+    try {
+      return await handle(pulled);
+    } finally {
+      call?.off('cancelled', onCancel);
+    }
+  });
 }
