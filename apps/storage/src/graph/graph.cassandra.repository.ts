@@ -272,14 +272,10 @@ export class GraphRepository {
     return result;
   }
 
+  /** Every row of a query with parameters (the pages of pagedRows, gathered). */
   private async allRows(query: string, params: unknown[]): Promise<types.Row[]> {
     const rows: types.Row[] = [];
-    let pageState: string | undefined;
-    do {
-      const rs = await this.db.execute(query, params, { prepare: true, isIdempotent: true, fetchSize: 5000, pageState });
-      rows.push(...rs.rows);
-      pageState = rs.pageState ?? undefined;
-    } while (pageState);
+    for await (const page of pagedRows(this.db, query, 5000, (row) => row, params)) rows.push(...page);
     return rows;
   }
 
