@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client as PgClient } from 'pg';
 import { createApp, type RunningApp } from '../src/app.factory';
+import { DedupWindow, EventDedupRepository, eventFingerprint, windowMember } from '../src/track-events/event-dedup.redis.repository';
 
 const { ActivityType, EventStatus, TargetType } = ingestV1;
 const run = randomUUID().slice(0, 8);
@@ -94,7 +95,13 @@ describe('ingest with its stores over TLS: Redis as its ACL user, PostgreSQL ver
     }
     const asIngest = await redisAs(redisTlsUrl('pulse-ingest', stack.ingestPassword), { ca: readFileSync(stack.ca) });
     expect(await asIngest.keys(`${prefix}*`).catch((e: Error) => e.message)).toMatch(/NOPERM/); // KEYS is @dangerous
-    expect(await asIngest.exists(`${prefix}e-${run}`)).toBe(1);
+    // The id is in its set of the dedup window, and the ACL user may sweep the window.
+    const { set, fingerprint } = eventFingerprint(`e-${run}`);
+    const window = new DedupWindow(running.config.INGEST_DEDUP_TTL);
+    const member = windowMember(fingerprint, window.bucket(Date.now()));
+    expect(await asIngest.sismember(`${prefix}window ${set}`, member)).toBe(1);
+    expect(await running.app.get(EventDedupRepository).sweep(Date.now())).toBe(0);
+    expect(await asIngest.pttl(`${prefix}window ${set}`)).toBeGreaterThan(0);
   }, 60_000);
 
   it("confines the ACL user to its key prefix and the safe commands: another service's keys and FLUSHALL are refused", async () => {

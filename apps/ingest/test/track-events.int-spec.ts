@@ -16,6 +16,7 @@ import Redis from 'ioredis';
 import { issueTestApiKey, readTopicUntil, type TestApiKey } from '@pulse/platform/testing';
 import { createHash, randomUUID } from 'node:crypto';
 import { createApp, type RunningApp } from '../src/app.factory';
+import { EventDedupRepository } from '../src/track-events/event-dedup.redis.repository';
 
 const { ActivityType, EventStatus, RejectionReason, TargetType } = ingestV1;
 
@@ -198,6 +199,61 @@ describe('TrackEvents', () => {
       timeoutMs: 4_000,
     });
     expect(tracked.map((r) => r.value!.event!.eventId)).toEqual([`${userId}-e1`, `${userId}-e2`]);
+  });
+
+  it('remembers accepted ids as fingerprints in intsets, no key per event, forgets them after the TTL, and knows ids kept as keys before', async () => {
+    const prefix = `test:${run}:window:`;
+    const { app, client: windowClient } = await replica({ INGEST_DEDUP_KEY_PREFIX: prefix, INGEST_DEDUP_TTL: '1h' });
+    const redis = new Redis(running.config.REDIS_URL);
+    try {
+      const userId = `u-window-${run}`;
+      const events = Array.from({ length: 600 }, (_, n) => event(userId, n));
+      const call = (method: string, batch: unknown[]) =>
+        windowClient.call<ingestV1.TrackEventsResponse>(method, { events: batch, clientId: 'int-test' });
+      expect((await call('TrackEvents', events)).acceptedCount).toBe(600);
+
+      const keys = await redis.keys(`${prefix}*`);
+      const sets = keys.filter((k) => k.startsWith(`${prefix}window `));
+      // No claim left behind, no key per event: the writer's sign of life and the window's sets.
+      expect(keys.filter((k) => !sets.includes(k) && !k.startsWith(`${prefix}writer `))).toEqual([]);
+      let members = 0;
+      for (const k of sets) {
+        members += await redis.scard(k);
+        expect(await redis.object('ENCODING', k)).toBe('intset');
+      }
+      expect(members).toBe(600);
+
+      const validated = await windowClient.call<ingestV1.ValidateEventsResponse>('ValidateEvents', {
+        events: [events[0], events[599], event(userId, 600)],
+        clientId: 'int-test',
+      });
+      expect(validated.results.map((r) => r.status)).toEqual([
+        EventStatus.EVENT_STATUS_DUPLICATE,
+        EventStatus.EVENT_STATUS_DUPLICATE,
+        EventStatus.EVENT_STATUS_ACCEPTED,
+      ]);
+      expect((await call('TrackEvents', events)).duplicateCount).toBe(600);
+
+      // A sweep now keeps every id and gives each set at most two TTLs to live (if no sweep came after it).
+      const dedup = app.app.get(EventDedupRepository);
+      expect(await dedup.sweep(Date.now())).toBe(0);
+      for (const k of sets) expect(await redis.pttl(k)).toBeGreaterThan(7_000_000);
+      expect(await dedup.sweep(Date.now())).toBeUndefined();
+      // The sweep one and a half hours on (a TTL and a half-bucket) drops them: the same events are new again.
+      expect(await dedup.sweep(Date.now() + 90 * 60_000)).toBe(600);
+      expect((await call('TrackEvents', events.slice(0, 10))).acceptedCount).toBe(10);
+
+      // An id remembered the way ingest kept them before the sets (its own key holding 1) is still a duplicate.
+      await redis.set(`${prefix}${userId}-legacy`, '1', 'PX', 60_000);
+      const legacy = await call('TrackEvents', [{ ...event(userId, 601), eventId: `${userId}-legacy` }, event(userId, 602)]);
+      expect(legacy.results.map((r) => r.status)).toEqual([EventStatus.EVENT_STATUS_DUPLICATE, EventStatus.EVENT_STATUS_ACCEPTED]);
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+      windowClient.close();
+      await app.close();
+    }
   });
 
   it('answers a retry of a call still waiting for Kafka, on another replica, UNAVAILABLE with nothing written, then DUPLICATE', async () => {

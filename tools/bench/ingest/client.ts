@@ -12,7 +12,7 @@ export const TRACK_EVENTS_PATH = '/pulse.ingest.v1.IngestService/TrackEvents';
 const EVENT_STATUS_ACCEPTED = 1;
 const EVENT_STATUS_REJECTED = 2;
 const EVENT_STATUS_DUPLICATE = 3;
-const SEQ_DIGITS = 10;
+export const SEQ_DIGITS = 10;
 
 export interface ClientConfig {
   address: string;

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
+import Redis from 'ioredis';
 import {
   CpuMeter,
   type CpuReport,
@@ -36,7 +37,7 @@ import {
   waitForReady,
 } from '../lib/bench.ts';
 import { summarizeProfile, type ProfileSummary } from '../lib/profile.ts';
-import { type ClientConfig, type ClientMessage, type CoordinatorMessage, runClient } from './client.ts';
+import { type ClientConfig, type ClientMessage, type CoordinatorMessage, runClient, SEQ_DIGITS } from './client.ts';
 
 const TRACKED_TOPIC = 'pulse.activity.tracked.v1';
 const TRACKED_PARTITIONS = 12;
@@ -59,6 +60,7 @@ const opts = {
 };
 
 const dir = runDir('ingest');
+const DEDUP_PREFIX = `pulse:bench:${RUN_ID}:dedup:`;
 const admin = kafkaAdmin();
 const anchorTopic = `pulse.bench.${RUN_ID}.anchor.v1`;
 let service: ChildProcess | undefined;
@@ -115,9 +117,10 @@ async function startService(): Promise<{ child: ChildProcess; grpcPort: number; 
       KAFKA_BROKERS,
       REDIS_URL,
       LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
-      // Isolated, short-lived dedup keys: the bench's ids expire on their own.
-      INGEST_DEDUP_KEY_PREFIX: `pulse:bench:${RUN_ID}:dedup:`,
-      INGEST_DEDUP_TTL: '3m',
+      // Isolated dedup keys, kept for the whole run (their memory is measured at its end, then they are deleted; they
+      // expire on their own if the bench dies first).
+      INGEST_DEDUP_KEY_PREFIX: DEDUP_PREFIX,
+      INGEST_DEDUP_TTL: '30m',
       // The bench measures the service's own work: calls go without credentials (PULSE_AUTH=off, local only).
       PULSE_AUTH: 'off',
     },
@@ -370,6 +373,46 @@ function whereTimeGoes(load: Load, rate: number, anchorRun: AnchorRun, profile: 
   };
 }
 
+// ---------------------------------------------------------------- the dedup window's memory
+
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/^used_memory:(\d+)/m.exec(info)![1]);
+}
+
+/** Deletes the keys under `prefix`; returns how many there were, and the members of the dedup window's sets. */
+async function dropKeys(redis: Redis, prefix: string): Promise<{ keys: number; windowMembers: number }> {
+  let keys = 0;
+  let windowMembers = 0;
+  const stream = redis.scanStream({ match: `${prefix}*`, count: 1000 });
+  for await (const batch of stream as AsyncIterable<string[]>) {
+    if (batch.length === 0) continue;
+    const sizes = await Promise.all(batch.filter((k) => k.startsWith(`${prefix}window `)).map((k) => redis.scard(k)));
+    windowMembers += sizes.reduce((a, b) => a + b, 0);
+    keys += batch.length;
+    await redis.unlink(...batch);
+  }
+  return { keys, windowMembers };
+}
+
+/**
+ * What remembering an event id cost the way ingest kept them before the window's sets — a key per id holding `1`, with
+ * the TTL — measured on the same Redis: `n` such keys written, the memory they took, deleted again.
+ */
+async function keyPerEventBytes(redis: Redis, n: number): Promise<number> {
+  const prefix = `pulse:bench:${RUN_ID}:keys:`;
+  const before = await usedMemory(redis);
+  for (let i = 0; i < n; i += 10_000) {
+    const pipeline = redis.pipeline();
+    for (let j = i; j < Math.min(n, i + 10_000); j++)
+      pipeline.set(`${prefix}${RUN_ID}-00-${String(j).padStart(SEQ_DIGITS, '0')}`, '1', 'PX', 1_800_000);
+    await pipeline.exec();
+  }
+  const bytes = (await usedMemory(redis)) - before;
+  await dropKeys(redis, prefix);
+  return bytes / n;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -377,6 +420,8 @@ async function main(): Promise<void> {
   await createBenchTopic(admin, anchorTopic, 12);
   topicCreated = true;
 
+  const redis = new Redis(REDIS_URL);
+  const memoryBefore = await usedMemory(redis);
   note('starting ingest (built dist)');
   const svc = await startService();
   const offsetsBefore = await endOffsets(admin, TRACKED_TOPIC, TRACKED_PARTITIONS);
@@ -396,6 +441,10 @@ async function main(): Promise<void> {
   }
   await stopChild(svc.child);
   service = undefined;
+  const dedupBytes = (await usedMemory(redis)) - memoryBefore;
+  const dedupKeys = await dropKeys(redis, DEDUP_PREFIX);
+  const oldLayoutBytesPerEvent = await keyPerEventBytes(redis, 200_000);
+  redis.disconnect();
 
   const offsetsAfter = await endOffsets(admin, TRACKED_TOPIC, TRACKED_PARTITIONS);
   const written = offsetsAfter.reduce((sum, o, i) => sum + Number(o - offsetsBefore[i]), 0);
@@ -421,6 +470,8 @@ async function main(): Promise<void> {
       );
     if (load.accepted_in_window === 0) throw new Error('no event was accepted inside the measured window');
   }
+  if (dedupKeys.windowMembers !== acceptedTotal)
+    throw new Error(`the dedup window holds ${dedupKeys.windowMembers} ids for ${acceptedTotal} accepted events`);
   if (written < acceptedTotal) throw new Error(`only ${written} records reached ${TRACKED_TOPIC} for ${acceptedTotal} accepted events`);
 
   const rates = loads.map((l) => l.accepted_in_window / l.window_s);
@@ -455,6 +506,14 @@ async function main(): Promise<void> {
     ratio_of_medians: round(median(rates) / median(anchorRates), 3),
     anchor_records: opts.anchorRecords,
     kafka_records_written: written,
+    dedup: {
+      events_remembered: dedupKeys.windowMembers,
+      redis_keys: dedupKeys.keys,
+      redis_bytes: dedupBytes,
+      mb_per_million_events: round(dedupBytes / acceptedTotal, 2),
+      goal_mb_per_million_events: 16,
+      key_per_event_mb_per_million_events: round(oldLayoutBytesPerEvent, 2),
+    },
     // CPU used by processes outside the bench while it measured (other sessions, builds): > 25% of a core means noisy numbers.
     noisy: Math.max(...otherCpu) > 25,
     max_other_cpu_pct_of_core: round(Math.max(...otherCpu), 1),

@@ -2,35 +2,109 @@ import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { LOGGER, type Logger, REDIS_CLIENT, ServiceMetrics } from '@pulse/platform';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config';
 
-const MARK_SCRIPT = "for i = 1, #KEYS do redis.call('SET', KEYS[i], '1', 'PX', ARGV[1]) end return #KEYS";
+/**
+ * The window of accepted ids: WINDOW_SETS sets, an id's fingerprint in one of them (eventFingerprint) as an integer
+ * that carries the time bucket it was accepted in (DedupWindow), so Redis keeps each set as an intset (8 bytes an
+ * entry, sorted) while it holds at most `set-max-intset-entries` (512 by default) — about 10 bytes per event instead of
+ * a key of its own (~130 bytes, tools/bench/ingest). A claim key (prefix + id) exists only while a call writes the event. The sets' keys
+ * hold a space, which no event id does.
+ */
+export const WINDOW_SETS = 32_768;
+/** Time buckets are told apart by their number modulo TAGS, carried in the low bits of each member. */
+const TAGS = 8;
 
 /**
- * Claims the keys of a call's events. A key holds `1` once its event was accepted, or `p\n<writer key>\n<call>` while a
- * call writes it. Per key: 0 = claimed for this call (free, already this call's, or left by a writer that is gone),
- * 1 = accepted earlier, 2 = being written by a live writer's call. ARGV: claim value, claim TTL, writer key, writer TTL.
- * The writer keys are read, not declared in KEYS: Pulse's Redis is one primary (standalone or Sentinel), not a cluster.
+ * Per id, KEYS holding its claim key then its set, ARGV[1] members per id then those members (the fingerprint tagged
+ * with each bucket a look-up reads): 1 when accepted within the window — in its set, or `1` under its claim key (how
+ * ids were kept before the sets) — else 0. ValidateEvents: nothing claimed.
+ */
+const SEEN_SCRIPT = `
+local per = tonumber(ARGV[1])
+local out = {}
+for i = 1, #KEYS / 2 do
+  local state = 0
+  if redis.call('GET', KEYS[2 * i - 1]) == '1' then
+    state = 1
+  else
+    local found = redis.call('SMISMEMBER', KEYS[2 * i], unpack(ARGV, 2 + (i - 1) * per, 1 + i * per))
+    for j = 1, per do if found[j] == 1 then state = 1 end end
+  end
+  out[i] = state
+end
+return out`;
+
+/**
+ * Claims the ids of a call's events: KEYS and the members as for SEEN_SCRIPT (ARGV[5] members per id, from ARGV[6]),
+ * ARGV[1..4] the claim value, claim TTL, writer key and writer TTL. A claim key holds \`p\\n<writer key>\\n<call>\` while
+ * the call writes the event. Per id: 0 = claimed for this call (free, already this call's, or left by a writer that is
+ * gone), 1 = accepted earlier, 2 = being written by a live writer's call. The writer keys are read, not declared in
+ * KEYS: Pulse's Redis is one primary (standalone or Sentinel), not a cluster.
  */
 const CLAIM_SCRIPT = `
 redis.call('SET', ARGV[3], '1', 'PX', ARGV[4])
+local per = tonumber(ARGV[5])
 local out = {}
-for i = 1, #KEYS do
-  local v = redis.call('GET', KEYS[i])
+for i = 1, #KEYS / 2 do
+  local claimKey = KEYS[2 * i - 1]
   local state = 0
-  if v and v ~= ARGV[1] then
+  local check = false
+  local v = redis.call('SET', claimKey, ARGV[1], 'NX', 'PX', ARGV[2], 'GET')
+  if not v then
+    check = true
+  elseif v ~= ARGV[1] then
     if string.sub(v, 1, 2) ~= 'p\\n' then
       state = 1
     else
       local writer = string.match(v, '^p\\n([^\\n]*)\\n')
-      if writer and redis.call('EXISTS', writer) == 1 then state = 2 end
+      if writer and redis.call('EXISTS', writer) == 1 then
+        state = 2
+      else
+        redis.call('SET', claimKey, ARGV[1], 'PX', ARGV[2])
+        check = true
+      end
     end
   end
-  if state == 0 then redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2]) end
+  if check then
+    local found = redis.call('SMISMEMBER', KEYS[2 * i], unpack(ARGV, 6 + (i - 1) * per, 5 + i * per))
+    for j = 1, per do if found[j] == 1 then state = 1 end end
+    if state == 1 then redis.call('DEL', claimKey) end
+  end
   out[i] = state
 end
 return out`;
+
+/** Adds each id (KEYS: its claim key, then its set) to its set (ARGV[i]: its member in the current bucket), drops its claim. */
+const MARK_SCRIPT = `
+for i = 1, #KEYS / 2 do
+  redis.call('SADD', KEYS[2 * i], ARGV[i])
+  redis.call('DEL', KEYS[2 * i - 1])
+end
+return #KEYS / 2`;
+
+/**
+ * Sweeps sets (KEYS): removes the members whose tag (member modulo TAGS) is not in ARGV[1] (`,`-separated tags, with
+ * a leading and a trailing comma), and gives each set that still holds members ARGV[2] ms to live (a window nobody
+ * sweeps any more goes away by itself). Returns the members removed and the sets Redis no longer keeps as intsets.
+ */
+const SWEEP_SCRIPT = `
+local removed, large = 0, 0
+for i = 1, #KEYS do
+  local stale = {}
+  for _, m in ipairs(redis.call('SMEMBERS', KEYS[i])) do
+    if not string.find(ARGV[1], ',' .. tostring(tonumber(m) % ${TAGS}) .. ',', 1, true) then stale[#stale + 1] = m end
+  end
+  for j = 1, #stale, 1000 do
+    removed = removed + redis.call('SREM', KEYS[i], unpack(stale, j, math.min(j + 999, #stale)))
+  end
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    if redis.call('OBJECT', 'ENCODING', KEYS[i]) ~= 'intset' then large = large + 1 end
+  end
+end
+return {removed, large}`;
 
 /** Frees the keys this call claimed and did not write (ARGV[1]: its claim value). */
 const RELEASE_SCRIPT = "for i = 1, #KEYS do if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end end return 0";
@@ -38,6 +112,84 @@ const RELEASE_SCRIPT = "for i = 1, #KEYS do if redis.call('GET', KEYS[i]) == ARG
 /** How long a writer counts as alive after its last sign (each claim, and a beat every WRITER_BEAT_MS). */
 const WRITER_TTL_MS = 10_000;
 const WRITER_BEAT_MS = 2_000;
+
+/** A bucket close to its end is looked at together with the next: another replica's clock may be ahead of this one's. */
+const CLOCK_SKEW_MS = 60_000;
+/** How long one replica may take over a sweep of the window before another may start it again. */
+const SWEEP_LOCK_MS = 10 * 60_000;
+/** Sets swept by one script: a few milliseconds of Redis at a time. */
+const SWEEP_CHUNK = 512;
+
+/**
+ * Where an event id goes in the window: one of WINDOW_SETS sets (15 bits of a 64-bit hash of the id)
+ * and its fingerprint (the other 48 bits). Two ids in the same set share a fingerprint with a chance of one in 2.8·10^14
+ * per pair: at 512 ids a set, one false duplicate in about 5·10^11 events. Not a keyed hash: ids are the clients' own,
+ * and finding another client's id to collide with would take knowing it.
+ */
+export function eventFingerprint(eventId: string): { set: number; fingerprint: number } {
+  // Two 32-bit lanes over the id's characters, each mixed with the other at the end (multiply-xorshift, as MurmurHash3's
+  // finaliser), so every output bit depends on every input character.
+  let a = 0x9e3779b9;
+  let b = 0x85ebca6b;
+  for (let i = 0; i < eventId.length; i++) {
+    const c = eventId.charCodeAt(i);
+    a = Math.imul(a ^ c, 0xcc9e2d51);
+    b = Math.imul(b ^ c, 0x1b873593);
+    a = (a << 15) | (a >>> 17);
+    b = (b << 13) | (b >>> 19);
+  }
+  a ^= eventId.length;
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b);
+  a ^= Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  b = Math.imul(b ^ (b >>> 16), 0x85ebca6b);
+  b ^= Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+  a ^= a >>> 16;
+  b ^= b >>> 16;
+  return { set: (b >>> 16) % WINDOW_SETS, fingerprint: (b & 0xffff) * 0x1_0000_0000 + (a >>> 0) };
+}
+
+/** The member of a fingerprint accepted in bucket `bucket`: the fingerprint with the bucket's tag in its low bits. */
+export function windowMember(fingerprint: number, bucket: number): string {
+  return String(fingerprint * TAGS + (((bucket % TAGS) + TAGS) % TAGS));
+}
+
+/**
+ * The time buckets of the window of accepted ids. An id accepted at `t` is tagged with the bucket of `t` (buckets are
+ * half of INGEST_DEDUP_TTL wide, numbered from the epoch); a look-up reads the current bucket and the two before it (and
+ * the next, near a boundary), so an id is known for at least the TTL. At the start of each bucket the sets are swept of
+ * the members of older buckets: an id is remembered for between one and one and a half TTLs.
+ */
+export class DedupWindow {
+  readonly widthMs: number;
+
+  constructor(ttlMs: number) {
+    this.widthMs = Math.max(1, Math.ceil(ttlMs / 2));
+  }
+
+  /** The bucket that holds ids accepted at `nowMs`. */
+  bucket(nowMs: number): number {
+    return Math.floor(nowMs / this.widthMs);
+  }
+
+  /** The buckets a look-up at `nowMs` reads, the current one first. */
+  lookup(nowMs: number): number[] {
+    const current = this.bucket(nowMs);
+    const buckets = [current, current - 1, current - 2];
+    if ((current + 1) * this.widthMs - nowMs <= Math.min(CLOCK_SKEW_MS, this.widthMs / 4)) buckets.push(current + 1);
+    return buckets;
+  }
+
+  /** The tags a sweep at `nowMs` keeps: those of every bucket a look-up may read until the next sweep. */
+  liveTags(nowMs: number): number[] {
+    const current = this.bucket(nowMs);
+    return [current - 2, current - 1, current, current + 1].map((b) => ((b % TAGS) + TAGS) % TAGS);
+  }
+
+  /** How long a swept set lives if no sweep comes after: until every id in it has been known for the TTL. */
+  get setTtlMs(): number {
+    return 4 * this.widthMs;
+  }
+}
 
 /** What a claim of a call's event ids found. */
 export interface Claim {
@@ -48,22 +200,29 @@ export interface Claim {
 }
 
 /**
- * Remembers accepted event_ids in Redis for the dedup window, shared by every ingest replica. A call first claims its
- * events' ids: an id another call is still writing (its records queued behind a Kafka outage, say) is `pending`, so a
- * client's retry of a call that has not finished yet writes nothing again; the call marks its ids accepted once Kafka
- * acknowledged the records, or releases them when the write failed, so a failed write never turns a retry into a false
+ * Remembers accepted event_ids in Redis for the dedup window, shared by every ingest replica: as fingerprints in
+ * WINDOW_SETS sets, about 10 bytes an event. A call first claims its events' ids: an id another call is still writing
+ * (its records queued behind a Kafka outage, say) is `pending`, so a client's retry of a call that has not finished yet
+ * writes nothing again; the call marks its ids accepted once Kafka acknowledged the records (adding them to the window
+ * and dropping the claims), or releases them when the write failed, so a failed write never turns a retry into a false
  * duplicate. A claim lasts as long as its writer (the replica) gives signs of life: a replica that dies mid-write leaves
- * its events claimable by the next call within WRITER_TTL_MS. When Redis is down, dedup is skipped rather than refusing
- * events: the count shows on /metrics.
+ * its events claimable by the next call within WRITER_TTL_MS. One replica sweeps the window at the start of each bucket.
+ * When Redis is down, dedup is skipped rather than refusing events: the count shows on /metrics.
  */
 @Injectable()
 export class EventDedupRepository implements OnModuleInit, OnModuleDestroy {
   private readonly skipped: Counter;
+  private readonly swept: Counter;
+  private readonly largeSets: Gauge;
   /** This replica's sign of life; the ids cannot hold a space, so it meets no event's key. */
   private readonly writerKey: string;
   /** Longer than any write may wait for Kafka: two delivery timeouts (one queued behind another) and a minute. */
   private readonly claimTtlMs: number;
+  private readonly window: DedupWindow;
+  private readonly prefix: string;
   private beat?: NodeJS.Timeout;
+  private sweeper?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
@@ -76,8 +235,20 @@ export class EventDedupRepository implements OnModuleInit, OnModuleDestroy {
       help: 'Dedup look-ups or marks skipped because Redis did not answer',
       registers: [metrics.registry],
     });
-    this.writerKey = `${config.INGEST_DEDUP_KEY_PREFIX}writer ${randomUUID()}`;
+    this.swept = new Counter({
+      name: 'ingest_dedup_window_swept_total',
+      help: 'Event ids dropped from the dedup window once older than its TTL',
+      registers: [metrics.registry],
+    });
+    this.largeSets = new Gauge({
+      name: 'ingest_dedup_window_large_sets',
+      help: 'Sets of the dedup window Redis no longer keeps as intsets (more ids than set-max-intset-entries), at the last sweep',
+      registers: [metrics.registry],
+    });
+    this.prefix = config.INGEST_DEDUP_KEY_PREFIX;
+    this.writerKey = `${this.prefix}writer ${randomUUID()}`;
     this.claimTtlMs = 2 * config.KAFKA_DELIVERY_TIMEOUT + 60_000;
+    this.window = new DedupWindow(config.INGEST_DEDUP_TTL);
   }
 
   onModuleInit(): void {
@@ -85,19 +256,46 @@ export class EventDedupRepository implements OnModuleInit, OnModuleDestroy {
       this.redis.set(this.writerKey, '1', 'PX', WRITER_TTL_MS).catch(() => undefined);
     }, WRITER_BEAT_MS);
     this.beat.unref();
+    const sweepEvery = Math.min(this.window.widthMs / 4, CLOCK_SKEW_MS);
+    this.sweeper = setInterval(() => void this.sweepOnce(), sweepEvery);
+    this.sweeper.unref();
+    void this.checkEviction();
   }
 
   /** The beat stops; the writer key expires on its own, so calls still draining keep their claims until then. */
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     clearInterval(this.beat);
+    clearInterval(this.sweeper);
+    await this.sweeping;
+  }
+
+  /**
+   * Says so when Redis may evict the window's keys (a memory limit with an eviction policy, as a Redis shared with the
+   * feature store's online rows is set up): evicted ids come back as new events. Where CONFIG is not allowed (an ACL
+   * user without @dangerous), nothing is said.
+   */
+  private async checkEviction(): Promise<void> {
+    try {
+      const [, policy] = (await this.redis.config('GET', 'maxmemory-policy')) as string[];
+      const [, maxmemory] = (await this.redis.config('GET', 'maxmemory')) as string[];
+      if (Number(maxmemory) > 0 && policy !== 'noeviction') {
+        this.logger.warn(
+          { maxmemory: Number(maxmemory), policy },
+          "Redis may evict the dedup window's keys (maxmemory with an eviction policy): give ingest a Redis of its own with maxmemory-policy noeviction",
+        );
+      }
+    } catch {
+      // CONFIG refused or Redis away: nothing to say.
+    }
   }
 
   /** The subset of `eventIds` already accepted within the window (ValidateEvents: nothing claimed). */
   async seen(eventIds: readonly string[]): Promise<Set<string>> {
     if (eventIds.length === 0) return new Set();
     try {
-      const values = await this.redis.mget(eventIds.map((id) => this.key(id)));
-      return new Set(eventIds.filter((_, i) => values[i] === '1'));
+      const { keys, members, per } = this.lookupArgs(eventIds, Date.now());
+      const states = (await this.redis.eval(SEEN_SCRIPT, keys.length, ...keys, per, ...members)) as number[];
+      return new Set(eventIds.filter((_, i) => states[i] === 1));
     } catch (error) {
       this.skipped.inc();
       this.logger.warn({ err: error }, 'dedup look-up skipped: redis unavailable');
@@ -109,14 +307,17 @@ export class EventDedupRepository implements OnModuleInit, OnModuleDestroy {
   async claim(eventIds: readonly string[], callId: string): Promise<Claim> {
     if (eventIds.length === 0) return { accepted: new Set(), pending: [] };
     try {
+      const { keys, members, per } = this.lookupArgs(eventIds, Date.now());
       const states = (await this.redis.eval(
         CLAIM_SCRIPT,
-        eventIds.length,
-        ...eventIds.map((id) => this.key(id)),
+        keys.length,
+        ...keys,
         this.claimValue(callId),
         this.claimTtlMs,
         this.writerKey,
         WRITER_TTL_MS,
+        per,
+        ...members,
       )) as number[];
       return {
         accepted: new Set(eventIds.filter((_, i) => states[i] === 1)),
@@ -133,7 +334,7 @@ export class EventDedupRepository implements OnModuleInit, OnModuleDestroy {
   async release(eventIds: readonly string[], callId: string): Promise<void> {
     if (eventIds.length === 0) return;
     try {
-      await this.redis.eval(RELEASE_SCRIPT, eventIds.length, ...eventIds.map((id) => this.key(id)), this.claimValue(callId));
+      await this.redis.eval(RELEASE_SCRIPT, eventIds.length, ...eventIds.map((id) => this.claimKey(id)), this.claimValue(callId));
     } catch (error) {
       // The claims expire with this replica's writer key or their TTL.
       this.skipped.inc();
@@ -141,22 +342,88 @@ export class EventDedupRepository implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** One command per batch: a script sets every key with the window as its expiry. */
+  /** One command per batch: the ids join the window in the current bucket, their claims are dropped. */
   async markAccepted(eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
+    const bucket = this.window.bucket(Date.now());
+    const keys: string[] = [];
+    const members: string[] = [];
+    for (const id of eventIds) {
+      const { set, fingerprint } = eventFingerprint(id);
+      keys.push(this.claimKey(id), this.setKey(set));
+      members.push(windowMember(fingerprint, bucket));
+    }
     try {
-      await this.redis.eval(MARK_SCRIPT, eventIds.length, ...eventIds.map((id) => this.key(id)), this.config.INGEST_DEDUP_TTL);
+      await this.redis.eval(MARK_SCRIPT, keys.length, ...keys, ...members);
     } catch (error) {
       this.skipped.inc();
       this.logger.warn({ err: error }, 'dedup mark skipped: redis unavailable');
     }
   }
 
+  /**
+   * Sweeps the window for the bucket of `nowMs` unless a replica did (or is doing) it: drops the ids older than the
+   * window, and renews each set's time to live. Returns the ids dropped, or undefined when there was nothing to do.
+   */
+  async sweep(nowMs = Date.now()): Promise<number | undefined> {
+    const bucket = this.window.bucket(nowMs);
+    const done = `${this.prefix}window-swept ${bucket}`;
+    if ((await this.redis.exists(done)) === 1) return undefined;
+    if ((await this.redis.set(`${this.prefix}window-sweeping ${bucket}`, this.writerKey, 'PX', SWEEP_LOCK_MS, 'NX')) !== 'OK') {
+      return undefined;
+    }
+    const tags = `,${this.window.liveTags(nowMs).join(',')},`;
+    let removed = 0;
+    let large = 0;
+    for (let first = 0; first < WINDOW_SETS; first += SWEEP_CHUNK) {
+      const keys = Array.from({ length: Math.min(SWEEP_CHUNK, WINDOW_SETS - first) }, (_, i) => this.setKey(first + i));
+      const [r, l] = (await this.redis.eval(SWEEP_SCRIPT, keys.length, ...keys, tags, this.window.setTtlMs)) as number[];
+      removed += r;
+      large += l;
+    }
+    await this.redis.set(done, '1', 'PX', 2 * this.window.widthMs);
+    this.swept.inc(removed);
+    this.largeSets.set(large);
+    this.logger.info({ bucket, removed, largeSets: large }, 'dedup window swept');
+    if (large > 0) {
+      this.logger.warn(
+        { largeSets: large },
+        'some sets of the dedup window hold more ids than set-max-intset-entries: raise it in Redis, or they take ~6x the memory',
+      );
+    }
+    return removed;
+  }
+
+  private sweepOnce(): void {
+    if (this.sweeping) return;
+    this.sweeping = this.sweep()
+      .then(() => undefined)
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'dedup window sweep failed; retried at the next interval'))
+      .finally(() => (this.sweeping = undefined));
+  }
+
+  /** Each id's claim key and set, and its member tagged with each bucket a look-up at `nowMs` reads. */
+  private lookupArgs(eventIds: readonly string[], nowMs: number): { keys: string[]; members: string[]; per: number } {
+    const buckets = this.window.lookup(nowMs);
+    const keys: string[] = [];
+    const members: string[] = [];
+    for (const id of eventIds) {
+      const { set, fingerprint } = eventFingerprint(id);
+      keys.push(this.claimKey(id), this.setKey(set));
+      for (const b of buckets) members.push(windowMember(fingerprint, b));
+    }
+    return { keys, members, per: buckets.length };
+  }
+
   private claimValue(callId: string): string {
     return `p\n${this.writerKey}\n${callId}`;
   }
 
-  private key(eventId: string): string {
-    return this.config.INGEST_DEDUP_KEY_PREFIX + eventId;
+  private claimKey(eventId: string): string {
+    return this.prefix + eventId;
+  }
+
+  private setKey(set: number): string {
+    return `${this.prefix}window ${set}`;
   }
 }
