@@ -13,7 +13,10 @@ import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config';
  * hold a space, which no event id does.
  */
 export const WINDOW_SETS = 32_768;
-/** Time buckets are told apart by their number modulo TAGS, carried in the low bits of each member. */
+/**
+ * Time buckets are told apart by their number modulo TAGS, carried in each member's last decimal digit: the members
+ * of one id for several buckets differ in that digit alone, so its fingerprint is turned into a string once.
+ */
 const TAGS = 8;
 
 /**
@@ -85,7 +88,7 @@ end
 return #KEYS / 2`;
 
 /**
- * Sweeps sets (KEYS): removes the members whose tag (member modulo TAGS) is not in ARGV[1] (`,`-separated tags, with
+ * Sweeps sets (KEYS): removes the members whose tag (the last digit) is not in ARGV[1] (`,`-separated tags, with
  * a leading and a trailing comma), and gives each set that still holds members ARGV[2] ms to live (a window nobody
  * sweeps any more goes away by itself). Returns the members removed and the sets Redis no longer keeps as intsets.
  */
@@ -94,7 +97,7 @@ local removed, large = 0, 0
 for i = 1, #KEYS do
   local stale = {}
   for _, m in ipairs(redis.call('SMEMBERS', KEYS[i])) do
-    if not string.find(ARGV[1], ',' .. tostring(tonumber(m) % ${TAGS}) .. ',', 1, true) then stale[#stale + 1] = m end
+    if not string.find(ARGV[1], ',' .. string.sub(m, -1) .. ',', 1, true) then stale[#stale + 1] = m end
   end
   for j = 1, #stale, 1000 do
     removed = removed + redis.call('SREM', KEYS[i], unpack(stale, j, math.min(j + 999, #stale)))
@@ -148,9 +151,18 @@ export function eventFingerprint(eventId: string): { set: number; fingerprint: n
   return { set: (b >>> 16) % WINDOW_SETS, fingerprint: (b & 0xffff) * 0x1_0000_0000 + (a >>> 0) };
 }
 
-/** The member of a fingerprint accepted in bucket `bucket`: the fingerprint with the bucket's tag in its low bits. */
+/** The member of a fingerprint accepted in bucket `bucket`: the fingerprint's digits followed by the bucket's tag. */
 export function windowMember(fingerprint: number, bucket: number): string {
-  return String(fingerprint * TAGS + (((bucket % TAGS) + TAGS) % TAGS));
+  return memberOf(fingerprintDigits(fingerprint), bucket);
+}
+
+/** A fingerprint's decimal digits (a fingerprint of 0 has none, so no member starts with a 0). */
+function fingerprintDigits(fingerprint: number): string {
+  return fingerprint === 0 ? '' : String(fingerprint);
+}
+
+function memberOf(digits: string, bucket: number): string {
+  return digits + (((bucket % TAGS) + TAGS) % TAGS);
 }
 
 /**
@@ -351,7 +363,7 @@ export class EventDedupRepository implements OnModuleInit, OnModuleDestroy {
     for (const id of eventIds) {
       const { set, fingerprint } = eventFingerprint(id);
       keys.push(this.claimKey(id), this.setKey(set));
-      members.push(windowMember(fingerprint, bucket));
+      members.push(memberOf(fingerprintDigits(fingerprint), bucket));
     }
     try {
       await this.redis.eval(MARK_SCRIPT, keys.length, ...keys, ...members);
@@ -410,7 +422,8 @@ export class EventDedupRepository implements OnModuleInit, OnModuleDestroy {
     for (const id of eventIds) {
       const { set, fingerprint } = eventFingerprint(id);
       keys.push(this.claimKey(id), this.setKey(set));
-      for (const b of buckets) members.push(windowMember(fingerprint, b));
+      const digits = fingerprintDigits(fingerprint);
+      for (const b of buckets) members.push(memberOf(digits, b));
     }
     return { keys, members, per: buckets.length };
   }
