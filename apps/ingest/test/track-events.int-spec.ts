@@ -184,6 +184,28 @@ describe('TrackEvents', () => {
     expect(tracked.map((r) => r.value!.event!.eventId)).toEqual([`${userId}-e1`, `${userId}-e4`]);
   });
 
+  it('lists only the events not accepted when the request omits accepted results, and counts them all', async () => {
+    const userId = `u-omit-${run}`;
+    await track([event(userId, 1)]);
+    const response = await client.call<ingestV1.TrackEventsResponse>('TrackEvents', {
+      events: [event(userId, 1), event(userId, 2), event(userId, 3, { userId: '' }), event(userId, 4)],
+      clientId: 'int-test',
+      omitAcceptedResults: true,
+    });
+    expect(response.results.map((r) => [r.index, r.status, r.field])).toEqual([
+      [0, EventStatus.EVENT_STATUS_DUPLICATE, 'event_id'],
+      [2, EventStatus.EVENT_STATUS_REJECTED, 'user_id'],
+    ]);
+    expect([response.acceptedCount, response.duplicateCount, response.rejectedCount]).toEqual([2, 1, 1]);
+    const tracked = await readTopicUntil(kafka, Topics.activityTracked, {
+      since: trackedSince,
+      filter: userRecords(userId),
+      done: (k) => k.length >= 3,
+      timeoutMs: 4_000,
+    });
+    expect(tracked.map((r) => r.value!.event!.eventId)).toEqual([1, 2, 4].map((n) => `${userId}-e${n}`));
+  });
+
   it('reports a resent event as a duplicate and writes it only once', async () => {
     const userId = `u-dup-${run}`;
     const first = await track([event(userId, 1), event(userId, 1)]);

@@ -27,6 +27,8 @@ export interface ClientConfig {
   client: number;
   /** occurred_at of every event (seconds since the epoch). */
   occurredAtSeconds: number;
+  /** Requests set omit_accepted_results: responses list only the events not accepted, and count them all. */
+  omitAccepted: boolean;
 }
 
 /** Messages a client sends to the coordinator. */
@@ -71,10 +73,10 @@ export interface Template {
 }
 
 /** Encodes one request of `batch` events and finds where each event_id's sequence digits sit. */
-export function buildTemplate(config: Pick<ClientConfig, 'batch' | 'runId' | 'client' | 'occurredAtSeconds'>): Template {
+export function buildTemplate(config: Pick<ClientConfig, 'batch' | 'runId' | 'client' | 'occurredAtSeconds' | 'omitAccepted'>): Template {
   const method = loadService()['TrackEvents'];
   const events = Array.from({ length: config.batch }, (_, i) => sampleEvent(config.runId, config.client, i, config.occurredAtSeconds));
-  const request = method.requestSerialize({ events, clientId: `bench-${config.runId}` });
+  const request = method.requestSerialize({ events, clientId: `bench-${config.runId}`, omitAcceptedResults: config.omitAccepted });
   const prefix = Buffer.from(events[0].eventId.slice(0, -SEQ_DIGITS), 'latin1');
   const seqOffsets = new Int32Array(config.batch);
   let from = 0;
@@ -123,12 +125,20 @@ function skipField(buf: Buffer, pos: number, wire: number): number {
   throw new Error(`unsupported wire type ${wire}`);
 }
 
-/** Counts result statuses of an encoded TrackEventsResponse without decoding it fully. */
-export function countResults(buf: Buffer): { accepted: number; rejected: number; duplicate: number; results: number } {
-  let accepted = 0;
-  let rejected = 0;
-  let duplicate = 0;
-  let results = 0;
+/** What an encoded TrackEventsResponse says, read without decoding it fully. */
+export interface ResponseCounts {
+  /** The results listed, by status. */
+  listed: { accepted: number; rejected: number; duplicate: number; results: number };
+  /** The response's accepted_count, rejected_count and duplicate_count (every event of the call). */
+  accepted: number;
+  rejected: number;
+  duplicate: number;
+}
+
+/** Counts result statuses of an encoded TrackEventsResponse, and reads its counts, without decoding it fully. */
+export function countResults(buf: Buffer): ResponseCounts {
+  const listed = { accepted: 0, rejected: 0, duplicate: 0, results: 0 };
+  const counts = { accepted: 0, rejected: 0, duplicate: 0 };
   let pos = 0;
   while (pos < buf.length) {
     let tag: number;
@@ -147,16 +157,22 @@ export function countResults(buf: Buffer): { accepted: number; rejected: number;
         if (t === 3 << 3) [status, p] = readVarint(buf, p);
         else p = skipField(buf, p, t & 7);
       }
-      results++;
-      if (status === EVENT_STATUS_ACCEPTED) accepted++;
-      else if (status === EVENT_STATUS_REJECTED) rejected++;
-      else if (status === EVENT_STATUS_DUPLICATE) duplicate++;
+      listed.results++;
+      if (status === EVENT_STATUS_ACCEPTED) listed.accepted++;
+      else if (status === EVENT_STATUS_REJECTED) listed.rejected++;
+      else if (status === EVENT_STATUS_DUPLICATE) listed.duplicate++;
       pos = end;
+    } else if (field >= 2 && field <= 4 && wire === 0) {
+      let value: number;
+      [value, pos] = readVarint(buf, pos);
+      if (field === 2) counts.accepted = value;
+      else if (field === 3) counts.rejected = value;
+      else counts.duplicate = value;
     } else {
       pos = skipField(buf, pos, wire);
     }
   }
-  return { accepted, rejected, duplicate, results };
+  return { listed, ...counts };
 }
 
 /**
@@ -218,11 +234,22 @@ export function runClient(
             });
           } else {
             const counts = countResults(response);
+            // The results listed agree with the counts: all of them, or (omit_accepted_results) those not accepted.
+            const consistent =
+              counts.listed.rejected === counts.rejected &&
+              counts.listed.duplicate === counts.duplicate &&
+              counts.listed.accepted === (config.omitAccepted ? 0 : counts.accepted) &&
+              counts.accepted + counts.rejected + counts.duplicate === config.batch;
+            if (!consistent) send({ type: 'error', message: `response counts disagree: ${JSON.stringify(counts)}` });
             if (!verified) {
               verified = true;
               const full = verify.responseDeserialize(response) as { results: { status: number }[]; acceptedCount: number };
               const accepted = full.results.filter((r) => r.status === EVENT_STATUS_ACCEPTED).length;
-              if (accepted !== counts.accepted || full.results.length !== counts.results || full.acceptedCount !== accepted) {
+              if (
+                accepted !== counts.listed.accepted ||
+                full.results.length !== counts.listed.results ||
+                full.acceptedCount !== counts.accepted
+              ) {
                 send({
                   type: 'error',
                   message: `response scan disagrees with the decoder: ${JSON.stringify({ counts, accepted, acceptedCount: full.acceptedCount })}`,

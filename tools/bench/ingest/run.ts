@@ -51,6 +51,7 @@ const opts = {
   batch: envInt('BENCH_BATCH', 1000),
   concurrency: envInt('BENCH_CONCURRENCY', 8),
   workers: envInt('BENCH_CLIENT_WORKERS', 1),
+  omitAccepted: envFlag('BENCH_OMIT_ACCEPTED', true),
   anchorRecords: envInt('BENCH_ANCHOR_RECORDS', 2_000_000),
   profile: envFlag('BENCH_PROFILE', false),
   trimTracked: envFlag('BENCH_TRIM_TRACKED', true),
@@ -182,6 +183,7 @@ async function drive(address: string, servicePid: number, pids: Record<string, n
     const config: ClientConfig = {
       address,
       batch: opts.batch,
+      omitAccepted: opts.omitAccepted,
       inflight,
       budgetEvents: perClientBudget,
       runId: RUN_ID,
@@ -375,42 +377,59 @@ function whereTimeGoes(load: Load, rate: number, anchorRun: AnchorRun, profile: 
 
 // ---------------------------------------------------------------- the dedup window's memory
 
-async function usedMemory(redis: Redis): Promise<number> {
-  const info = await redis.info('memory');
-  return Number(/^used_memory:(\d+)/m.exec(info)![1]);
+/** Redis's used_memory, and how many keys it expired so far (an expiry between two readings disturbs their difference). */
+async function memoryReading(redis: Redis): Promise<{ used: number; expired: number }> {
+  const memory = await redis.info('memory');
+  const stats = await redis.info('stats');
+  return {
+    used: Number(/^used_memory:(\d+)/m.exec(memory)![1]),
+    expired: Number(/^expired_keys:(\d+)/m.exec(stats)![1]),
+  };
 }
 
-/** Deletes the keys under `prefix`; returns how many there were, and the members of the dedup window's sets. */
-async function dropKeys(redis: Redis, prefix: string): Promise<{ keys: number; windowMembers: number }> {
+/** used_memory after less before, or undefined when Redis expired keys in between (someone else's memory left too). */
+function memoryDelta(before: { used: number; expired: number }, after: { used: number; expired: number }): number | undefined {
+  return after.expired === before.expired ? after.used - before.used : undefined;
+}
+
+/**
+ * Deletes the keys under `prefix`; returns how many there were, the members of the dedup window's sets, and the bytes
+ * Redis says they take (MEMORY USAGE: each key's name, value and object; not the keyspace's own entries).
+ */
+async function dropKeys(redis: Redis, prefix: string): Promise<{ keys: number; windowMembers: number; memoryUsage: number }> {
   let keys = 0;
   let windowMembers = 0;
+  let memoryUsage = 0;
   const stream = redis.scanStream({ match: `${prefix}*`, count: 1000 });
   for await (const batch of stream as AsyncIterable<string[]>) {
     if (batch.length === 0) continue;
+    const usage = redis.pipeline();
+    for (const k of batch) usage.memory('USAGE', k, 'SAMPLES', '0');
+    for (const [, value] of (await usage.exec()) ?? []) memoryUsage += Number(value ?? 0);
     const sizes = await Promise.all(batch.filter((k) => k.startsWith(`${prefix}window `)).map((k) => redis.scard(k)));
     windowMembers += sizes.reduce((a, b) => a + b, 0);
     keys += batch.length;
     await redis.unlink(...batch);
   }
-  return { keys, windowMembers };
+  return { keys, windowMembers, memoryUsage };
 }
 
 /**
  * What remembering an event id cost the way ingest kept them before the window's sets — a key per id holding `1`, with
  * the TTL — measured on the same Redis: `n` such keys written, the memory they took, deleted again.
  */
-async function keyPerEventBytes(redis: Redis, n: number): Promise<number> {
+async function keyPerEvent(redis: Redis, n: number): Promise<{ usedMemoryBytes?: number; memoryUsageBytes: number }> {
   const prefix = `pulse:bench:${RUN_ID}:keys:`;
-  const before = await usedMemory(redis);
+  const before = await memoryReading(redis);
   for (let i = 0; i < n; i += 10_000) {
     const pipeline = redis.pipeline();
     for (let j = i; j < Math.min(n, i + 10_000); j++)
       pipeline.set(`${prefix}${RUN_ID}-00-${String(j).padStart(SEQ_DIGITS, '0')}`, '1', 'PX', 1_800_000);
     await pipeline.exec();
   }
-  const bytes = (await usedMemory(redis)) - before;
-  await dropKeys(redis, prefix);
-  return bytes / n;
+  const used = memoryDelta(before, await memoryReading(redis));
+  const { memoryUsage } = await dropKeys(redis, prefix);
+  return { usedMemoryBytes: used === undefined ? undefined : used / n, memoryUsageBytes: memoryUsage / n };
 }
 
 // ---------------------------------------------------------------- main
@@ -421,7 +440,7 @@ async function main(): Promise<void> {
   topicCreated = true;
 
   const redis = new Redis(REDIS_URL);
-  const memoryBefore = await usedMemory(redis);
+  const memoryBefore = await memoryReading(redis);
   note('starting ingest (built dist)');
   const svc = await startService();
   const offsetsBefore = await endOffsets(admin, TRACKED_TOPIC, TRACKED_PARTITIONS);
@@ -441,9 +460,9 @@ async function main(): Promise<void> {
   }
   await stopChild(svc.child);
   service = undefined;
-  const dedupBytes = (await usedMemory(redis)) - memoryBefore;
+  const dedupUsedMemory = memoryDelta(memoryBefore, await memoryReading(redis));
   const dedupKeys = await dropKeys(redis, DEDUP_PREFIX);
-  const oldLayoutBytesPerEvent = await keyPerEventBytes(redis, 200_000);
+  const oldLayout = await keyPerEvent(redis, 200_000);
   redis.disconnect();
 
   const offsetsAfter = await endOffsets(admin, TRACKED_TOPIC, TRACKED_PARTITIONS);
@@ -495,6 +514,7 @@ async function main(): Promise<void> {
     batch: opts.batch,
     concurrency: opts.concurrency,
     client_workers: opts.workers,
+    omit_accepted_results: opts.omitAccepted,
     ...(opts.serviceNodeArgs ? { service_node_args: opts.serviceNodeArgs } : {}),
     events: acceptedTotal,
     rounds: opts.rounds,
@@ -509,10 +529,14 @@ async function main(): Promise<void> {
     dedup: {
       events_remembered: dedupKeys.windowMembers,
       redis_keys: dedupKeys.keys,
-      redis_bytes: dedupBytes,
-      mb_per_million_events: round(dedupBytes / acceptedTotal, 2),
+      memory_usage_bytes: dedupKeys.memoryUsage,
+      mb_per_million_events: round(dedupKeys.memoryUsage / acceptedTotal, 2),
       goal_mb_per_million_events: 16,
-      key_per_event_mb_per_million_events: round(oldLayoutBytesPerEvent, 2),
+      key_per_event_mb_per_million_events: round(oldLayout.memoryUsageBytes, 2),
+      // used_memory after the run less before it (allocator and keyspace included); null when Redis expired other
+      // keys meanwhile, which freed memory of their own.
+      used_memory_mb_per_million_events: dedupUsedMemory === undefined ? null : round(dedupUsedMemory / acceptedTotal, 2),
+      key_per_event_used_memory_mb_per_million_events: oldLayout.usedMemoryBytes === undefined ? null : round(oldLayout.usedMemoryBytes, 2),
     },
     // CPU used by processes outside the bench while it measured (other sessions, builds): > 25% of a core means noisy numbers.
     noisy: Math.max(...otherCpu) > 25,

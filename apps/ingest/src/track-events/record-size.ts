@@ -1,4 +1,3 @@
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { ingestV1 } from '@pulse/contracts';
 import { createHash } from 'node:crypto';
 
@@ -69,5 +68,20 @@ export function cutDown(e: ActivityEvent): { event: ActivityEvent; originalSha25
  * whole call): protobuf's encoding of field 1 followed by the others, so an event is encoded only once.
  */
 export function trackedRecordBytes(eventBytes: Uint8Array, envelope: Uint8Array): Buffer {
-  return Buffer.concat([new BinaryWriter().uint32(10).bytes(eventBytes).finish(), envelope]);
+  // Written by hand into one buffer: a protobuf writer per record cost ingest ~6 % of its thread (tools/bench/ingest).
+  let lengthBytes = 1;
+  for (let n = eventBytes.length; n >= 0x80; n = Math.floor(n / 0x80)) lengthBytes++;
+  const record = Buffer.allocUnsafe(1 + lengthBytes + eventBytes.length + envelope.length);
+  record[0] = 0x0a; // field 1, length-delimited
+  let at = 1;
+  for (let n = eventBytes.length; ; n = Math.floor(n / 0x80)) {
+    if (n < 0x80) {
+      record[at++] = n;
+      break;
+    }
+    record[at++] = (n & 0x7f) | 0x80;
+  }
+  record.set(eventBytes, at);
+  record.set(envelope, at + eventBytes.length);
+  return record;
 }

@@ -13,7 +13,10 @@ export class TrackEventsGrpcController implements ingestV1.IngestServiceControll
 
   @RequiresScope('events:write')
   trackEvents(request: ingestV1.TrackEventsRequest, _metadata?: unknown, call?: ServerUnaryCall<unknown, unknown>) {
-    return this.service.track(request.events ?? [], batchContext(request.clientId, call));
+    return this.service.track(request.events ?? [], {
+      ...batchContext(request.clientId, call),
+      omitAcceptedResults: request.omitAcceptedResults === true,
+    });
   }
 
   @RequiresScope('events:write')

@@ -42,6 +42,8 @@ interface SizedRecord {
 }
 
 export interface BatchContext {
+  /** The response lists only the events that were not accepted (TrackEventsRequest.omit_accepted_results). */
+  omitAcceptedResults?: boolean;
   /** Stamped on every event as IngestMetadata.client_id: the caller's principal (or the request's, with auth off). */
   clientId: string;
   /** Whether clientId came from the request (checked like any field) rather than from the principal. */
@@ -190,7 +192,12 @@ export class TrackEventsService implements OnModuleInit {
       },
       `TrackEvents: ${acceptedCount} accepted, ${duplicateCount} duplicate, ${rejectedCount} rejected; events ${ids.join(' ')}${more}`,
     );
-    return { results, acceptedCount, rejectedCount, duplicateCount };
+    return {
+      results: context.omitAcceptedResults ? results.filter((r) => r.status !== EventStatus.EVENT_STATUS_ACCEPTED) : results,
+      acceptedCount,
+      rejectedCount,
+      duplicateCount,
+    };
   }
 
   /** The call's records: accepted events to the tracked topic, rejected ones (with their reason) to the dead-letter topic. */
