@@ -9,8 +9,8 @@ import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config';
  * The window of accepted ids: WINDOW_SETS sets, an id's fingerprint in one of them (eventFingerprint) as an integer
  * that carries the time bucket it was accepted in (DedupWindow), so Redis keeps each set as an intset (8 bytes an
  * entry, sorted) while it holds at most `set-max-intset-entries` (512 by default) — about 10 bytes per event instead of
- * a key of its own (~130 bytes, tools/bench/ingest). A claim key (prefix + id) exists only while a call writes the event. The sets' keys
- * hold a space, which no event id does.
+ * a key of its own (~146 bytes, tools/bench/ingest). A claim key (prefix + id) exists only while a call writes the
+ * event. The sets' keys hold a space, which no event id does.
  */
 export const WINDOW_SETS = 32_768;
 /**

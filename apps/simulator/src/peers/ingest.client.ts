@@ -99,7 +99,8 @@ export class IngestEventSender {
         () =>
           this.client.call<ingestV1.TrackEventsResponse>(
             'TrackEvents',
-            { events: batch, clientId: this.options.clientId },
+            // Only the events not accepted come back: the answer to a clean batch is a few bytes.
+            { events: batch, clientId: this.options.clientId, omitAcceptedResults: true },
             { deadlineMs: this.options.deadlineMs },
           ),
         {
@@ -121,21 +122,22 @@ export class IngestEventSender {
   }
 
   private account(batch: readonly ingestV1.ActivityEvent[], response: ingestV1.TrackEventsResponse): void {
+    // The results list the events not accepted (omit_accepted_results); every other event of the batch was accepted.
+    const rejected = new Set<number>();
     for (const result of response.results ?? []) {
-      const event = batch[result.index];
-      if (!event) continue;
-      if (result.status === ingestV1.EventStatus.EVENT_STATUS_REJECTED) {
-        this.metrics.eventRejected(result.reason);
-        if (!this.loggedRejections.has(result.reason)) {
-          this.loggedRejections.add(result.reason);
-          this.logger.warn(
-            { reason: ingestV1.RejectionReason[result.reason], field: result.field, message: result.message },
-            'ingest rejected an event',
-          );
-        }
-      } else {
-        this.metrics.eventsSent(event.type);
+      if (result.status !== ingestV1.EventStatus.EVENT_STATUS_REJECTED || !batch[result.index]) continue;
+      rejected.add(result.index);
+      this.metrics.eventRejected(result.reason);
+      if (!this.loggedRejections.has(result.reason)) {
+        this.loggedRejections.add(result.reason);
+        this.logger.warn(
+          { reason: ingestV1.RejectionReason[result.reason], field: result.field, message: result.message },
+          'ingest rejected an event',
+        );
       }
     }
+    batch.forEach((event, index) => {
+      if (!rejected.has(index)) this.metrics.eventsSent(event.type);
+    });
   }
 }
