@@ -11,5 +11,6 @@ export type RunningApp = Running<IngestConfig>;
 export const createApp = defineService({
   loadConfig: loadIngestConfig,
   module: AppModule.forRoot,
-  grpc: { package: 'pulse.ingest.v1', service: 'IngestService' },
+  // TrackEvents writes each plain event's bytes as the request carried them (event-bytes.ts).
+  grpc: { package: 'pulse.ingest.v1', service: 'IngestService', keepRequestBytes: ['TrackEvents'] },
 });

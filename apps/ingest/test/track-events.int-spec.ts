@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { healthV1, ingestV1, protoFile, Topics } from '@pulse/contracts';
+import { bytesCodec, healthV1, ingestV1, protoFile, Topics } from '@pulse/contracts';
 import * as descriptor from 'protobufjs/ext/descriptor';
 import {
   decodeFieldViolations,
@@ -204,6 +204,60 @@ describe('TrackEvents', () => {
       timeoutMs: 4_000,
     });
     expect(tracked.map((r) => r.value!.event!.eventId)).toEqual([1, 2, 4].map((n) => `${userId}-e${n}`));
+  });
+
+  it("writes a plain event's bytes as they came, and encodes again an event with an unknown field or an anonymized address", async () => {
+    const userId = `u-bytes-${run}`;
+    // Plain, with its event_id last (fields may come in any order): encoding it again would put it first.
+    const plain = Buffer.concat([
+      ingestV1.ActivityEvent.encode(complete(event(userId, 1), { eventId: '' })).finish(),
+      Buffer.from([0x0a, `${userId}-e1`.length]),
+      Buffer.from(`${userId}-e1`),
+    ]);
+    // A field ActivityEvent does not have (field 15, a varint), appended by a newer client.
+    const unknown = Buffer.concat([ingestV1.ActivityEvent.encode(complete(event(userId, 2))).finish(), Buffer.from([15 << 3, 1])]);
+    const withAddress = ingestV1.ActivityEvent.encode(
+      complete(event(userId, 3), {
+        context: { platform: 0, appVersion: '', userAgent: '', ipAddress: '203.0.113.77', locale: '', timeZone: '' },
+      }),
+    ).finish();
+    const request = Buffer.concat([plain, unknown, withAddress].map((e) => Buffer.concat([Buffer.from([0x0a]), varint(e.length), e])));
+    const raw = new grpc.Client(running.grpcAddress, grpc.credentials.createInsecure());
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${key.key}`);
+    try {
+      const answer = await new Promise<Buffer>((resolve, reject) =>
+        raw.makeUnaryRequest(
+          '/pulse.ingest.v1.IngestService/TrackEvents',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          request,
+          metadata,
+          (error, response) => (error ? reject(error) : resolve(response!)),
+        ),
+      );
+      expect(ingestV1.TrackEventsResponse.decode(answer).acceptedCount).toBe(3);
+    } finally {
+      raw.close();
+    }
+    const tracked = await readTopicUntil(
+      kafka,
+      { ...Topics.activityTracked, value: bytesCodec },
+      {
+        since: trackedSince,
+        filter: (r) => r.key === userId,
+        done: (k) => k.length >= 3,
+        timeoutMs: 4_000,
+      },
+    );
+    // Field 1 of each ActivityTracked record is its event, as written.
+    const eventBytes = tracked.map((r) => Buffer.from(ingestV1.ActivityTracked.decode(r.value!).event ? fieldOne(r.value!) : []));
+    expect(eventBytes[0].equals(plain)).toBe(true);
+    expect(ingestV1.ActivityEvent.decode(eventBytes[0]).eventId).toBe(`${userId}-e1`);
+    expect(eventBytes[1].equals(unknown)).toBe(false);
+    expect(eventBytes[1].includes(Buffer.from([15 << 3, 1]))).toBe(false);
+    expect(ingestV1.ActivityEvent.decode(eventBytes[1]).eventId).toBe(`${userId}-e2`);
+    expect(ingestV1.ActivityEvent.decode(eventBytes[2]).context?.ipAddress).toBe('203.0.113.0');
   });
 
   it('reports a resent event as a duplicate and writes it only once', async () => {
@@ -508,3 +562,30 @@ describe('health, reflection and metrics', () => {
     expect(metrics).toMatch(/grpc_server_handled_total\{method="TrackEventsGrpcController.trackEvents",code="OK"/);
   });
 });
+
+function varint(n: number): Buffer {
+  const bytes: number[] = [];
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) bytes.push((n & 0x7f) | 0x80);
+  bytes.push(n);
+  return Buffer.from(bytes);
+}
+
+/** The bytes of field 1 (length-delimited, first in the message) of an encoded message. */
+function fieldOne(message: Buffer): Buffer {
+  let at = 1;
+  let length = 0;
+  let scale = 1;
+  for (;;) {
+    const b = message[at++];
+    length += (b & 0x7f) * scale;
+    if (b < 0x80) break;
+    scale *= 0x80;
+  }
+  return message.subarray(at, at + length);
+}
+
+/** A whole ActivityEvent (what the generated encoder takes) from a test event. */
+function complete(e: ReturnType<typeof event>, overrides: Partial<ingestV1.ActivityEvent> = {}): ingestV1.ActivityEvent {
+  const defaults: Partial<ingestV1.ActivityEvent> = { sessionId: '', recommendationId: '', context: undefined };
+  return { ...defaults, ...e, ...overrides } as ingestV1.ActivityEvent;
+}

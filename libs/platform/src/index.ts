@@ -4,6 +4,7 @@ export * from './health/health.registry';
 export * from './metrics/metrics';
 export * from './grpc/encoded-response';
 export * from './grpc/malformed-request';
+export * from './grpc/request-bytes';
 export * from './grpc/grpc-status.error';
 export * from './grpc/health-reflection';
 export * from './kafka/kafka.types';

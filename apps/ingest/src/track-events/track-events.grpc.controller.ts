@@ -1,7 +1,8 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { ingestV1 } from '@pulse/contracts';
-import { GrpcExceptionFilter, principalOf, RequiresScope } from '@pulse/platform';
+import { GrpcExceptionFilter, principalOf, requestBytesOf, RequiresScope } from '@pulse/platform';
+import { eventBytesOf } from './event-bytes';
 import { type BatchContext, TrackEventsService } from './track-events.service';
 
 /** pulse.ingest.v1.IngestService over gRPC. */
@@ -13,10 +14,12 @@ export class TrackEventsGrpcController implements ingestV1.IngestServiceControll
 
   @RequiresScope('events:write')
   trackEvents(request: ingestV1.TrackEventsRequest, _metadata?: unknown, call?: ServerUnaryCall<unknown, unknown>) {
-    return this.service.track(request.events ?? [], {
-      ...batchContext(request.clientId, call),
-      omitAcceptedResults: request.omitAcceptedResults === true,
-    });
+    const events = request.events ?? [];
+    return this.service.track(
+      events,
+      { ...batchContext(request.clientId, call), omitAcceptedResults: request.omitAcceptedResults === true },
+      eventBytesOf(requestBytesOf(request), events.length),
+    );
   }
 
   @RequiresScope('events:write')

@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { INGEST_CONFIG, type IngestConfig } from '../config/ingest.config';
 import { EventDedupRepository } from './event-dedup.redis.repository';
+import { isPlainEvent } from './event-bytes';
 import { type Validation, validateEvent } from './event-validator';
 import { PiiAnonymizer } from './pii-anonymizer';
 import { BATCH_MARGIN_BYTES, cutDown, largestField, RECORD_OVERHEAD_BYTES, trackedRecordBytes } from './record-size';
@@ -120,7 +121,8 @@ export class TrackEventsService implements OnModuleInit {
     );
   }
 
-  async track(events: readonly unknown[], context: BatchContext): Promise<ingestV1.TrackEventsResponse> {
+  /** `eventBytes`: each event's bytes as the request carried them (eventBytesOf), written as they are when plain. */
+  async track(events: readonly unknown[], context: BatchContext, eventBytes?: readonly Buffer[]): Promise<ingestV1.TrackEventsResponse> {
     this.checkBatch(events, context);
     if (this.inFlight + events.length > this.config.INGEST_MAX_IN_FLIGHT_EVENTS) {
       throw grpcErrors.resourceExhausted(
@@ -129,7 +131,7 @@ export class TrackEventsService implements OnModuleInit {
     }
     this.inFlight += events.length;
     try {
-      return await this.record(events, context);
+      return await this.record(events, context, eventBytes);
     } finally {
       this.inFlight -= events.length;
     }
@@ -142,7 +144,11 @@ export class TrackEventsService implements OnModuleInit {
     return { results };
   }
 
-  private async record(events: readonly unknown[], context: BatchContext): Promise<ingestV1.TrackEventsResponse> {
+  private async record(
+    events: readonly unknown[],
+    context: BatchContext,
+    eventBytes?: readonly Buffer[],
+  ): Promise<ingestV1.TrackEventsResponse> {
     const now = Date.now();
     const requestId = randomUUID();
     const ingest: ingestV1.IngestMetadata = {
@@ -151,7 +157,7 @@ export class TrackEventsService implements OnModuleInit {
       clientId: context.clientId,
       requestId,
     };
-    const { results, accepted, rejected, candidateIds } = await this.classify(events, now, (ids) => this.claim(ids, requestId));
+    const { results, accepted, rejected, candidateIds } = await this.classify(events, now, (ids) => this.claim(ids, requestId), eventBytes);
     try {
       await this.send(this.records(accepted, rejected, ingest, now), now, events.length);
     } catch (error) {
@@ -287,11 +293,20 @@ export class TrackEventsService implements OnModuleInit {
     }
   }
 
-  private async classify(events: readonly unknown[], now: number, acceptedBefore: (ids: string[]) => Promise<Set<string>>) {
+  private async classify(
+    events: readonly unknown[],
+    now: number,
+    acceptedBefore: (ids: string[]) => Promise<Set<string>>,
+    eventBytes?: readonly Buffer[],
+  ) {
     const limits = { maxFutureSkewMs: this.config.INGEST_MAX_FUTURE_SKEW, maxPastSkewMs: this.config.INGEST_MAX_PAST_SKEW };
-    // Personal fields are anonymized once, after validation and before anything is measured or published: nothing
-    // downstream sees them as sent.
-    const validations = events.map((raw) => this.checkSize(this.anonymized(validateEvent(raw, now, limits))));
+    const validations = events.map((raw, i) => {
+      const validation = validateEvent(raw, now, limits);
+      // Personal fields are anonymized once, after validation and before anything is measured or published: nothing
+      // downstream sees them as sent. An event they changed is encoded again; any other keeps the bytes it came in.
+      const event = this.anonymizer.event(validation.event);
+      return this.checkSize({ ...validation, event }, event === validation.event ? eventBytes?.[i] : undefined);
+    });
     const candidateIds = validations.filter((v) => v.ok).map((v) => v.event.eventId);
     const seen = await acceptedBefore(candidateIds);
     const inBatch = new Set<string>();
@@ -330,14 +345,14 @@ export class TrackEventsService implements OnModuleInit {
     return { results, accepted, rejected, candidateIds };
   }
 
-  private anonymized(v: Validation): Validation {
-    return { ...v, event: this.anonymizer.event(v.event) };
-  }
-
-  /** A valid event whose record would exceed the size limit is rejected (TOO_LARGE, naming its largest field). */
-  private checkSize(v: Validation): SizedValidation {
+  /**
+   * A valid event whose record would exceed the size limit is rejected (TOO_LARGE, naming its largest field). `sent`:
+   * the event's bytes in the request, kept when they say exactly what was validated (isPlainEvent), so the event is not
+   * encoded again.
+   */
+  private checkSize(v: Validation, sent?: Buffer): SizedValidation {
     if (!v.ok) return v;
-    const bytes = ingestV1.ActivityEvent.encode(v.event).finish();
+    const bytes = sent && isPlainEvent(sent) ? sent : ingestV1.ActivityEvent.encode(v.event).finish();
     const recordBytes = bytes.length + TRACKED_ENVELOPE_BYTES + Buffer.byteLength(v.event.userId) + RECORD_OVERHEAD_BYTES;
     if (recordBytes <= this.maxEventBytes) return { ...v, bytes };
     return {

@@ -17,7 +17,10 @@ export interface ServiceBootstrap {
   grpcPort?: number;
   httpPort: number;
   /** The gRPC service(s) it serves; an app without serves HTTP only (health, metrics, its own routes). */
-  grpc?: Pick<GrpcTransportSettings, 'packages' | 'protoFiles' | 'serviceNames' | 'maxReceiveMessageBytes' | 'reflection' | 'tls'>;
+  grpc?: Pick<
+    GrpcTransportSettings,
+    'packages' | 'protoFiles' | 'serviceNames' | 'maxReceiveMessageBytes' | 'reflection' | 'tls' | 'keepRequestBytes'
+  >;
 }
 
 export interface RunningService {

@@ -28,7 +28,14 @@ export interface ServiceDefinition<C extends BaseServiceConfig> {
    * The gRPC service it serves, e.g. `{ package: 'pulse.ingest.v1', service: 'IngestService' }`; the proto file
    * defaults to `pulse/<domain>/v1/<domain>_service.proto`. Without it the app serves HTTP only.
    */
-  grpc?: { package: string; service: string; protoFile?: string; maxReceiveMessageBytes?: number };
+  grpc?: {
+    package: string;
+    service: string;
+    protoFile?: string;
+    maxReceiveMessageBytes?: number;
+    /** Methods whose handlers read their request's bytes (requestBytesOf). */
+    keepRequestBytes?: readonly string[];
+  };
   /** Work before the app is built (e.g. loading a native backend), logged by the service's logger. */
   beforeStart?(config: C, logger: Logger): Promise<void>;
 }
@@ -75,6 +82,7 @@ export function defineService<C extends BaseServiceConfig>(
           protoFiles: [grpc.protoFile ?? defaultProtoFile(grpc.package)],
           serviceNames: [`${grpc.package}.${grpc.service}`],
           maxReceiveMessageBytes: grpc.maxReceiveMessageBytes,
+          keepRequestBytes: grpc.keepRequestBytes,
           reflection: config.GRPC_REFLECTION,
           tls: grpcTlsSettings(config),
         },

@@ -3,6 +3,7 @@ import { Transport } from '@nestjs/microservices';
 import { protoFile } from '@pulse/contracts';
 import { acceptEncodedResponses } from '../grpc/encoded-response';
 import { acceptMalformedRequests } from '../grpc/malformed-request';
+import { keepRequestBytes } from '../grpc/request-bytes';
 import { addHealthAndReflection, PROTO_LOADER_OPTIONS } from '../grpc/health-reflection';
 import { serverCredentials, type GrpcTlsSettings } from '../grpc/tls';
 import type { HealthRegistry } from '../health/health.registry';
@@ -22,6 +23,8 @@ export interface GrpcTransportSettings {
   reflection?: boolean;
   /** TLS (and mTLS) of the server; absent: plaintext. */
   tls?: GrpcTlsSettings;
+  /** Methods whose handlers read the bytes of their request (requestBytesOf), e.g. `TrackEvents`. */
+  keepRequestBytes?: readonly string[];
 }
 
 /**
@@ -64,6 +67,7 @@ export function grpcTransport(settings: GrpcTransportSettings): GrpcOptions {
       onLoadPackageDefinition: (pkg, server) => {
         acceptEncodedResponses(pkg);
         acceptMalformedRequests(pkg);
+        keepRequestBytes(pkg, settings.keepRequestBytes ?? []);
         addHealthAndReflection(server, settings.health, settings.serviceNames, { reflection: settings.reflection ?? true });
       },
     },
