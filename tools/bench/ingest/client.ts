@@ -29,12 +29,19 @@ export interface ClientConfig {
   occurredAtSeconds: number;
   /** Requests set omit_accepted_results: responses list only the events not accepted, and count them all. */
   omitAccepted: boolean;
+  /**
+   * Open loop: a call every 1/callsPerSecond s whatever the answers (at most `inflight` in flight; a call due while
+   * that many wait is skipped and counted), its latency counted from when it was due. 0: closed loop, `inflight`
+   * calls always in flight.
+   */
+  callsPerSecond: number;
 }
 
 /** Messages a client sends to the coordinator. */
 export type ClientMessage =
   | { type: 'ready'; eventBytes: number; requestBytes: number }
   | { type: 'done'; t: number; events: number; accepted: number; rejected: number; duplicate: number; latencyMs: number }
+  | { type: 'skipped'; t: number }
   | { type: 'failed'; t: number; events: number; code: number; details: string; latencyMs: number }
   | { type: 'exhausted'; t: number }
   | { type: 'finished'; t: number }
@@ -206,13 +213,31 @@ export function runClient(
   };
 
   const fire = () => {
-    while (!stopped && inFlight < config.inflight && nextBatch < totalBatches) {
+    if (config.callsPerSecond > 0) return; // paced: calls leave on the clock (pace)
+    while (!stopped && inFlight < config.inflight && nextBatch < totalBatches) call(now());
+  };
+
+  // Open loop: each call is due at a fixed time; a timer per due time, so a late tick does not shift the ones after.
+  const pace = (start: number) => {
+    const interval = 1000 / config.callsPerSecond;
+    let due = start;
+    const tick = () => {
+      if (stopped || nextBatch >= totalBatches) return;
+      if (inFlight < config.inflight) call(due);
+      else send({ type: 'skipped', t: now() });
+      due += interval;
+      setTimeout(tick, Math.max(0, due - now()));
+    };
+    tick();
+  };
+
+  const call = (t0: number) => {
+    {
       const request = Buffer.from(template.request);
       const base = nextBatch * config.batch;
       for (let i = 0; i < config.batch; i++) writeSeq(request, template.seqOffsets[i], base + i);
       nextBatch++;
       inFlight++;
-      const t0 = now();
       client.makeUnaryRequest(
         TRACK_EVENTS_PATH,
         identity,
@@ -278,8 +303,10 @@ export function runClient(
   };
 
   onMessage((m) => {
-    if (m.type === 'go') fire();
-    else if (m.type === 'stop') {
+    if (m.type === 'go') {
+      if (config.callsPerSecond > 0) pace(now());
+      else fire();
+    } else if (m.type === 'stop') {
       stopped = true;
       finishIfIdle();
     }

@@ -52,6 +52,8 @@ const opts = {
   concurrency: envInt('BENCH_CONCURRENCY', 8),
   workers: envInt('BENCH_CLIENT_WORKERS', 1),
   omitAccepted: envFlag('BENCH_OMIT_ACCEPTED', true),
+  halfRate: envFlag('BENCH_HALF_RATE', true),
+  halfRateInflight: envInt('BENCH_HALF_RATE_INFLIGHT', 64),
   anchorRecords: envInt('BENCH_ANCHOR_RECORDS', 2_000_000),
   profile: envFlag('BENCH_PROFILE', false),
   trimTracked: envFlag('BENCH_TRIM_TRACKED', true),
@@ -160,6 +162,8 @@ interface Load {
   sent_total: number;
   not_accepted: number;
   failed_calls: Record<string, number>;
+  /** Paced phase: calls due while BENCH_HALF_RATE_INFLIGHT were in flight, not sent. */
+  skipped_calls: number;
   latency_ms: { p50: number; p90: number; p99: number; max: number };
   event_bytes: number;
   request_bytes: number;
@@ -167,23 +171,43 @@ interface Load {
   serviceStats: ProbeStats;
 }
 
-async function drive(address: string, servicePid: number, pids: Record<string, number>, roundNo: number, profile: boolean): Promise<Load> {
+/**
+ * One load phase. Closed loop (BENCH_CONCURRENCY calls always in flight) unless `eventsPerSecond` is given: then each
+ * client sends its share of that rate on the clock (open loop), latency counted from when each call was due.
+ */
+async function drive(
+  address: string,
+  servicePid: number,
+  pids: Record<string, number>,
+  roundNo: number,
+  profile: boolean,
+  eventsPerSecond = 0,
+): Promise<Load> {
   const occurredAtSeconds = Math.floor(Date.now() / 1000);
   const clients = Math.max(1, opts.workers);
-  const perClientBudget = Math.floor(opts.events / clients / opts.batch) * opts.batch;
+  const callsPerSecond = eventsPerSecond / opts.batch / clients;
+  const perClientBudget =
+    eventsPerSecond > 0
+      ? Math.ceil(callsPerSecond * (opts.warmupSeconds + opts.seconds + 2)) * opts.batch
+      : Math.floor(opts.events / clients / opts.batch) * opts.batch;
   if (perClientBudget === 0) throw new Error('BENCH_EVENTS is smaller than one batch per client');
-  if (opts.rounds * clients > 99) throw new Error('BENCH_ROUNDS x BENCH_CLIENT_WORKERS must stay below 100 (two digits of every event_id)');
+  if ((opts.rounds + 1) * clients > 99)
+    throw new Error('BENCH_ROUNDS x BENCH_CLIENT_WORKERS must stay below 100 (two digits of every event_id)');
 
   const events = new EventEmitter();
   const handles: ClientHandle[] = [];
   for (let c = 0; c < clients; c++) {
-    const inflight = Math.floor(opts.concurrency / clients) + (c < opts.concurrency % clients ? 1 : 0);
+    const inflight =
+      eventsPerSecond > 0
+        ? Math.max(1, Math.floor(opts.halfRateInflight / clients))
+        : Math.floor(opts.concurrency / clients) + (c < opts.concurrency % clients ? 1 : 0);
     if (inflight === 0) throw new Error(`BENCH_CONCURRENCY=${opts.concurrency} is lower than the number of client workers (${clients})`);
     // Client numbers are unique across rounds, so every event_id of the run is.
     const config: ClientConfig = {
       address,
       batch: opts.batch,
       omitAccepted: opts.omitAccepted,
+      callsPerSecond,
       inflight,
       budgetEvents: perClientBudget,
       runId: RUN_ID,
@@ -219,6 +243,7 @@ async function drive(address: string, servicePid: number, pids: Record<string, n
   let sentTotal = 0;
   let notAccepted = 0;
   const failed: Record<string, number> = {};
+  let skipped = 0;
   const latencies: number[] = [];
   let clientError: string | undefined;
   const { promise: readyP, resolve: allReady } = Promise.withResolvers<void>();
@@ -240,6 +265,9 @@ async function drive(address: string, servicePid: number, pids: Record<string, n
           acceptedInWindow += m.accepted;
           latencies.push(m.latencyMs);
         }
+        break;
+      case 'skipped':
+        if (m.t >= windowStart && m.t <= windowEnd) skipped++;
         break;
       case 'failed':
         sentTotal += m.events;
@@ -273,7 +301,9 @@ async function drive(address: string, servicePid: number, pids: Record<string, n
   if (pids['postgres']) meter.track('postgres_idle', pids['postgres']);
 
   note(
-    `load: round ${roundNo + 1}, ${clients} client(s), ${opts.concurrency} calls in flight, ${opts.batch} events/call, budget ${perClientBudget * clients} events, cap ${opts.seconds} s`,
+    eventsPerSecond > 0
+      ? `load: ${round(eventsPerSecond)} events/s offered on the clock, ${clients} client(s), ${opts.batch} events/call, cap ${opts.seconds} s`
+      : `load: round ${roundNo + 1}, ${clients} client(s), ${opts.concurrency} calls in flight, ${opts.batch} events/call, budget ${perClientBudget * clients} events, cap ${opts.seconds} s`,
   );
   for (const h of handles) h.post({ type: 'go' });
   await sleep(opts.warmupSeconds * 1000);
@@ -307,6 +337,7 @@ async function drive(address: string, servicePid: number, pids: Record<string, n
     sent_total: sentTotal,
     not_accepted: notAccepted,
     failed_calls: failed,
+    skipped_calls: skipped,
     latency_ms: {
       p50: round(percentile(sorted, 50), 1),
       p90: round(percentile(sorted, 90), 1),
@@ -458,6 +489,14 @@ async function main(): Promise<void> {
     );
     loads.push(load);
   }
+  // Latency at half the best rate, offered on the clock (the goal's p99 is stated there).
+  let halfRate: Load | undefined;
+  let halfRateOffered = 0;
+  if (opts.halfRate) {
+    halfRateOffered = Math.max(...loads.map((l) => l.accepted_in_window / l.window_s)) / 2;
+    halfRate = await drive(`127.0.0.1:${svc.grpcPort}`, svc.child.pid!, pids, opts.rounds, false, halfRateOffered);
+    note(`half rate: ${round(halfRate.accepted_in_window / halfRate.window_s)} events/s accepted, p99 ${halfRate.latency_ms.p99} ms`);
+  }
   await stopChild(svc.child);
   service = undefined;
   const dedupUsedMemory = memoryDelta(memoryBefore, await memoryReading(redis));
@@ -479,8 +518,8 @@ async function main(): Promise<void> {
   topicCreated = false;
   await admin.close();
 
-  const acceptedTotal = loads.reduce((a, l) => a + l.accepted_total, 0);
-  for (const load of loads) {
+  const acceptedTotal = [...loads, ...(halfRate ? [halfRate] : [])].reduce((a, l) => a + l.accepted_total, 0);
+  for (const load of [...loads, ...(halfRate ? [halfRate] : [])]) {
     const failedCalls = Object.values(load.failed_calls).reduce((a, b) => a + b, 0);
     if (failedCalls > 0) throw new Error(`${failedCalls} TrackEvents call(s) failed: ${JSON.stringify(load.failed_calls)}`);
     if (load.not_accepted > 0)
@@ -544,6 +583,18 @@ async function main(): Promise<void> {
     profiled: opts.profile,
     cpu: { ingest_best_run: load.cpu, anchor_best_run: best.cpu },
     where_time_goes: whereTimeGoes(load, rate, best, profile),
+    ...(halfRate
+      ? {
+          half_rate: {
+            offered_events_per_s: round(halfRateOffered),
+            accepted_events_per_s: round(halfRate.accepted_in_window / halfRate.window_s),
+            window_s: round(halfRate.window_s, 2),
+            max_calls_in_flight: opts.halfRateInflight,
+            skipped_calls: halfRate.skipped_calls,
+            call_latency_ms: halfRate.latency_ms,
+          },
+        }
+      : {}),
     ...(opts.profile ? { profile_file: profiled.serviceStats.profileFile, profiled_run_events_per_s: round(rates.at(-1)!) } : {}),
     service_log: svc.log,
   };
