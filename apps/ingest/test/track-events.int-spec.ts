@@ -296,6 +296,10 @@ describe('TrackEvents', () => {
       for (const k of sets) {
         members += await redis.scard(k);
         expect(await redis.object('ENCODING', k)).toBe('intset');
+        // Each set expires by itself (two TTLs from its first id in the bucket) even if no sweep ever comes.
+        const ttl = await redis.pttl(k);
+        expect(ttl).toBeGreaterThan(7_000_000);
+        expect(ttl).toBeLessThanOrEqual(7_200_000);
       }
       expect(members).toBe(600);
 

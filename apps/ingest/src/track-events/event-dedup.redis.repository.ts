@@ -90,7 +90,11 @@ ${EACH_ID}
 end
 return out`;
 
-/** Adds each id (ARGV[3]) to its set under the current bucket's tag (ARGV[2]), and drops its claim. */
+/**
+ * Adds each id (ARGV[3]) to its set under the current bucket's tag (ARGV[2]), and drops its claim; then gives the sets
+ * in ARGV[4] (`,`-separated numbers: those this replica had not touched yet in this bucket) ARGV[5] ms to live, so no
+ * set is left without an expiry, even where no sweep ever comes.
+ */
 const MARK_SCRIPT = `${IDS_LUA}
 local n = 0
 ${EACH_ID}
@@ -98,6 +102,7 @@ ${EACH_ID}
   redis.call('DEL', prefix .. id)
   n = n + 1
 end
+for set in string.gmatch(ARGV[4], '%d+') do redis.call('PEXPIRE', prefix .. 'window ' .. set, ARGV[5]) end
 return n`;
 
 /**
@@ -187,10 +192,11 @@ function statesOf(reply: unknown, eventIds: readonly string[]): number[] {
 }
 
 /** The ids as the scripts read them (IDS_LUA): `<id> <set> <fingerprint digits>\n` each. */
-function idLines(eventIds: readonly string[]): string {
+function idLines(eventIds: readonly string[], onSet?: (set: number) => void): string {
   let lines = '';
   for (const id of eventIds) {
     const { set, digits } = eventFingerprint(id);
+    onSet?.(set);
     lines += `${id} ${set} ${digits}\n`;
   }
   return lines;
@@ -263,6 +269,9 @@ export class EventDedupRepository implements OnModuleInit, OnModuleDestroy {
   private readonly claimTtlMs: number;
   private readonly window: DedupWindow;
   private readonly prefix: string;
+  /** Per set, whether this replica renewed its expiry in the bucket `expiryBucket`. */
+  private readonly setsWithExpiry = new Uint8Array(WINDOW_SETS);
+  private expiryBucket = -1;
   private beat?: NodeJS.Timeout;
   private sweeper?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
@@ -391,9 +400,23 @@ export class EventDedupRepository implements OnModuleInit, OnModuleDestroy {
   /** One command per batch: the ids join the window in the current bucket, their claims are dropped. */
   async markAccepted(eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
+    const bucket = this.window.bucket(Date.now());
+    if (bucket !== this.expiryBucket) {
+      this.expiryBucket = bucket;
+      this.setsWithExpiry.fill(0);
+    }
+    // The sets touched for the first time in this bucket get their expiry (renewed): a few per call, ≤ WINDOW_SETS a bucket.
+    const fresh: number[] = [];
+    const lines = idLines(eventIds, (set) => {
+      if (this.setsWithExpiry[set] === 0) {
+        this.setsWithExpiry[set] = 1;
+        fresh.push(set);
+      }
+    });
     try {
-      await this.redis.eval(MARK_SCRIPT, 0, this.prefix, tagOf(this.window.bucket(Date.now())), idLines(eventIds));
+      await this.redis.eval(MARK_SCRIPT, 0, this.prefix, tagOf(bucket), lines, fresh.join(','), this.window.setTtlMs);
     } catch (error) {
+      for (const set of fresh) this.setsWithExpiry[set] = 0;
       this.skipped.inc();
       this.logger.warn({ err: error }, 'dedup mark skipped: redis unavailable');
     }
