@@ -518,8 +518,9 @@ async function main(): Promise<void> {
   topicCreated = false;
   await admin.close();
 
-  const acceptedTotal = [...loads, ...(halfRate ? [halfRate] : [])].reduce((a, l) => a + l.accepted_total, 0);
-  for (const load of [...loads, ...(halfRate ? [halfRate] : [])]) {
+  const phases = halfRate ? [...loads, halfRate] : loads;
+  const acceptedTotal = phases.reduce((a, l) => a + l.accepted_total, 0);
+  for (const load of phases) {
     const failedCalls = Object.values(load.failed_calls).reduce((a, b) => a + b, 0);
     if (failedCalls > 0) throw new Error(`${failedCalls} TrackEvents call(s) failed: ${JSON.stringify(load.failed_calls)}`);
     if (load.not_accepted > 0)

@@ -120,9 +120,8 @@ for i = 1, #KEYS do
   for j = 1, #stale, 1000 do
     removed = removed + redis.call('SREM', KEYS[i], unpack(stale, j, math.min(j + 999, #stale)))
   end
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    redis.call('PEXPIRE', KEYS[i], ARGV[2])
-    if redis.call('OBJECT', 'ENCODING', KEYS[i]) ~= 'intset' then large = large + 1 end
+  if redis.call('PEXPIRE', KEYS[i], ARGV[2]) == 1 and redis.call('OBJECT', 'ENCODING', KEYS[i]) ~= 'intset' then
+    large = large + 1
   end
 end
 return {removed, large}`;

@@ -2,7 +2,7 @@ import type { PackageDefinition } from '@grpc/proto-loader';
 
 const REQUEST_BYTES = Symbol('pulse.requestBytes');
 
-type MethodDefinition = { path?: string; originalName?: string; requestDeserialize?: (bytes: Buffer) => unknown };
+type MethodDefinition = { path?: string; requestDeserialize?: (bytes: Buffer) => unknown };
 
 /**
  * Lets the handlers of the named methods (`TrackEvents`) read the bytes their request was decoded from
