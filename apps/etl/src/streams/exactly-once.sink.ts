@@ -125,17 +125,29 @@ export interface PartitionProgress {
   previous?: bigint;
 }
 
-/** The newest keys of one partition with the offset each was first seen at, oldest evicted first. */
+/**
+ * The newest keys of one partition with the offset each was first seen at, oldest evicted first. The keys are also
+ * kept in a ring in the order they came, so the oldest is found in O(1): a Map emptied from its front (`keys().next()`
+ * after deletes) walks the deleted entries each time until V8 rehashes it, quadratic in the window.
+ */
 export class RecentKeys {
   private readonly offsets = new Map<string, bigint>();
-  constructor(private readonly window: number) {}
+  private readonly order: (string | undefined)[];
+  private next = 0;
+  constructor(private readonly window: number) {
+    this.order = new Array<string | undefined>(window);
+  }
 
   /** Whether `key` was seen at an earlier offset; remembers it otherwise. */
   seenBefore(key: string, offset: bigint): boolean {
     const first = this.offsets.get(key);
     if (first !== undefined) return first < offset;
+    if (this.window <= 0) return false;
     this.offsets.set(key, offset);
-    if (this.offsets.size > this.window) this.offsets.delete(this.offsets.keys().next().value as string);
+    const oldest = this.order[this.next];
+    if (oldest !== undefined) this.offsets.delete(oldest);
+    this.order[this.next] = key;
+    this.next = this.next + 1 === this.window ? 0 : this.next + 1;
     return false;
   }
 }

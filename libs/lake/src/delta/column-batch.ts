@@ -44,10 +44,72 @@ export class ColumnBatch {
     this.rows++;
   }
 
-  /** Creates `table` in DuckDB with the batch's schema and loads the rows into it. */
+  /**
+   * Creates `table` in DuckDB with the batch's schema and loads the rows into it. Each column goes to DuckDB as one
+   * text per 16,384 rows, its values joined by NUL, and DuckDB splits, unnests and casts them (maps as JSON): a
+   * handful of calls into DuckDB per column instead of one per string value, and no value objects per row. A batch
+   * where a text value holds NUL (or is the null mark, U+0001, alone) is loaded value by value instead.
+   */
   async load(connection: DuckDBConnection, table: string): Promise<void> {
     const columns = this.schema.map((c) => `${sqlIdent(c.name)} ${duckdbType(c.type)}`);
     await connection.run(`CREATE TABLE ${sqlIdent(table)} (${columns.join(', ')})`);
+    if (this.rows === 0) return;
+    const texts = this.columnTexts();
+    if (texts) await this.loadTexts(connection, table, texts);
+    else await this.loadValues(connection, table);
+  }
+
+  /** Per column, per slice of TEXT_ROWS rows: its values as one text; null when a value cannot be written so. */
+  private columnTexts(): string[][] | null {
+    const out: string[][] = [];
+    for (let c = 0; c < this.columns.length; c++) {
+      const format = textFormat(this.schema[c].type);
+      const column = this.columns[c];
+      const slices: string[] = [];
+      for (let start = 0; start < this.rows; start += TEXT_ROWS) {
+        const end = Math.min(start + TEXT_ROWS, this.rows);
+        const parts: string[] = new Array(end - start);
+        for (let r = start; r < end; r++) {
+          const v = column[r];
+          const text = v === null || v === undefined ? NULL_MARK : format(v);
+          if (text === null) return null;
+          parts[r - start] = text;
+        }
+        slices.push(parts.join(SEPARATOR));
+      }
+      out.push(slices);
+    }
+    return out;
+  }
+
+  private async loadTexts(connection: DuckDBConnection, table: string, texts: string[][]): Promise<void> {
+    const staging = `${table}__text`;
+    await connection.run(`CREATE TABLE ${sqlIdent(staging)} (${texts.map((_, c) => `c${c} VARCHAR`).join(', ')})`);
+    try {
+      const appender = await connection.createAppender(staging);
+      try {
+        const types = texts.map(() => VARCHAR);
+        for (let start = 0; start < texts[0].length; start += 2048) {
+          const end = Math.min(start + 2048, texts[0].length);
+          const chunk = DuckDBDataChunk.create(types, end - start);
+          for (let c = 0; c < texts.length; c++) chunk.setColumnValues(c, texts[c].slice(start, end));
+          appender.appendDataChunk(chunk);
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+      const split = texts.map((_, c) => `unnest(string_split(c${c}, chr(0))) AS c${c}`);
+      const typed = this.schema.map((column, c) => textToSql(column.type, `c${c}`));
+      await connection.run(
+        `INSERT INTO ${sqlIdent(table)} SELECT ${typed.join(', ')} FROM (SELECT ${split.join(', ')} FROM ${sqlIdent(staging)})`,
+      );
+    } finally {
+      await connection.run(`DROP TABLE IF EXISTS ${sqlIdent(staging)}`);
+    }
+  }
+
+  private async loadValues(connection: DuckDBConnection, table: string): Promise<void> {
     const appender = await connection.createAppender(table);
     try {
       const types = this.schema.map((c) => logicalType(c.type));
@@ -72,6 +134,71 @@ export class ColumnBatch {
       appender.closeSync();
     }
   }
+}
+
+/** Rows per text of a column (one row of the staging table). */
+const TEXT_ROWS = 16_384;
+const SEPARATOR = '\u0000';
+/** A null value in a column's text; a text value that is exactly this cannot be written as text. */
+const NULL_MARK = '\u0001';
+
+/** A value as it is written in its column's text; null when it cannot be (a text holding the separator or the mark). */
+function textFormat(type: DeltaColumnType): (v: Exclude<ColumnValue, null | undefined>) => string | null {
+  switch (type) {
+    case 'string':
+      return (v) => plainText(String(v));
+    case 'long':
+      return (v) => (typeof v === 'bigint' ? v.toString() : String(Math.trunc(Number(v))));
+    case 'integer':
+      return (v) => String(Math.trunc(Number(v)));
+    case 'double':
+      return (v) => String(Number(v));
+    case 'boolean':
+      return (v) => (v ? 'true' : 'false');
+    case 'timestamp':
+      return (v) => String(Math.round(timestampMs(v) * 1000));
+    case 'date':
+      return (v) =>
+        typeof v === 'number' ? dayText(v) : v instanceof Date ? dayText(Math.floor(v.getTime() / DAY_MS)) : plainText(String(v));
+    case 'map<string,string>':
+      return (v) => JSON.stringify(v); // JSON escapes control characters: never holds the separator
+  }
+}
+
+function plainText(text: string): string | null {
+  return text.indexOf(SEPARATOR) !== -1 || text === NULL_MARK ? null : text;
+}
+
+/** SQL turning the text column `column` back into a value of the type (NULL_MARK → NULL). */
+function textToSql(type: DeltaColumnType, column: string): string {
+  const text = `NULLIF(${column}, chr(1))`;
+  switch (type) {
+    case 'string':
+      return text;
+    case 'timestamp':
+      return `make_timestamptz(CAST(${text} AS BIGINT))`;
+    case 'map<string,string>':
+      return `CAST(CAST(${text} AS JSON) AS MAP(VARCHAR, VARCHAR))`;
+    default:
+      return `CAST(${text} AS ${duckdbType(type)})`;
+  }
+}
+
+function timestampMs(v: Exclude<ColumnValue, null | undefined>): number {
+  return v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : Number(v);
+}
+
+const dayTexts = new Map<number, string>();
+
+/** `YYYY-MM-DD` of a day number (days since the epoch). */
+function dayText(day: number): string {
+  let text = dayTexts.get(day);
+  if (text === undefined) {
+    text = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    if (dayTexts.size > 10_000) dayTexts.clear();
+    dayTexts.set(day, text);
+  }
+  return text;
 }
 
 function logicalType(type: DeltaColumnType): DuckDBType {
@@ -109,10 +236,7 @@ function converter(type: DeltaColumnType): (v: Exclude<ColumnValue, null | undef
     case 'boolean':
       return (v) => Boolean(v);
     case 'timestamp':
-      return (v) => {
-        const ms = v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : Number(v);
-        return new DuckDBTimestampTZValue(BigInt(Math.round(ms * 1000)));
-      };
+      return (v) => new DuckDBTimestampTZValue(BigInt(Math.round(timestampMs(v) * 1000)));
     case 'date':
       return (v) => {
         if (typeof v === 'number') return new DuckDBDateValue(v);

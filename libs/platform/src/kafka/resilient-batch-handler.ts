@@ -72,10 +72,14 @@ export async function handleResiliently<K, V>(
   const sleep = options.sleep ?? defaultSleep;
   // Every record of the batch, by partition in offset order, and what became of it.
   const byPartition = new Map<string, Entry<K, V>[]>();
-  for (const e of [...records.map((r) => ({ position: r, record: r })), ...undecodable.map((u) => ({ position: u }))]) {
+  const add = (e: Entry<K, V>) => {
     const key = `${e.position.topic}/${e.position.partition}`;
-    byPartition.set(key, [...(byPartition.get(key) ?? []), e]);
-  }
+    const entries = byPartition.get(key);
+    if (entries) entries.push(e);
+    else byPartition.set(key, [e]);
+  };
+  for (const r of records) add({ position: r, record: r });
+  for (const u of undecodable) add({ position: u });
   for (const entries of byPartition.values()) entries.sort((a, b) => (a.position.offset < b.position.offset ? -1 : 1));
   const resolved = new Set<RecordPosition>();
   const lettered: RecordPosition[] = [];
