@@ -245,6 +245,13 @@ export class ExactlyOnceDeltaSink<K, V> {
     options: { batchId?: number; info?: Record<string, unknown>; deadLettered?: readonly RecordPosition[] } = {},
   ): Promise<SinkResult> {
     const clusterId = await this.source.clusterId();
+    // Per topic, per partition: its txn appId (built once, not per record).
+    const appIds = new Map<string, string[]>();
+    const appIdOf = (topic: string, partition: number): string => {
+      let ofTopic = appIds.get(topic);
+      if (!ofTopic) appIds.set(topic, (ofTopic = []));
+      return (ofTopic[partition] ??= txnAppId(this.stream, topic, partition, clusterId));
+    };
     const topics = new Set([...records.map((r) => r.topic), ...(options.deadLettered ?? []).map((p) => p.topic)]);
     for (let attempt = 0; ; attempt++) {
       const snapshot = await this.table.refresh();
@@ -265,7 +272,7 @@ export class ExactlyOnceDeltaSink<K, V> {
       if (this.windows) {
         const partitions = new Map<string, Map<string, PartitionProgress>>();
         for (const record of records) {
-          const appId = txnAppId(this.stream, record.topic, record.partition, clusterId);
+          const appId = appIdOf(record.topic, record.partition);
           const ofTopic = partitions.get(record.topic) ?? new Map<string, PartitionProgress>();
           partitions.set(record.topic, ofTopic);
           ofTopic.set(appId, { appId, partition: record.partition, committed: committed.get(appId), previous: previous.get(appId) });
@@ -274,7 +281,7 @@ export class ExactlyOnceDeltaSink<K, V> {
           for (const [appId, keys] of await this.windows.of(topic, [...ofTopic.values()])) windows.set(appId, keys);
       }
       for (const record of records) {
-        const appId = txnAppId(this.stream, record.topic, record.partition, clusterId);
+        const appId = appIdOf(record.topic, record.partition);
         const from = committed.get(appId);
         if (from !== undefined && record.offset < from) {
           skipped++;

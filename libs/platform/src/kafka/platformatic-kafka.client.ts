@@ -410,6 +410,15 @@ class PlatformaticAdmin implements KafkaAdmin {
   }
 }
 
+/** A batch as read from the stream: its messages (for the commit) and their records. */
+interface ReadBatch<K, V> {
+  messages: Message<Buffer, Buffer, Buffer, Buffer>[];
+  records: IncomingRecord<K, V>[];
+  undecodable: UndecodableRecord[];
+  /** The stream ended after these messages. */
+  ended: boolean;
+}
+
 class PlatformaticConsumer<K, V> implements EventConsumer<K, V>, LagSource {
   private readonly consumer: Consumer;
   private stream?: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
@@ -461,10 +470,11 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V>, LagSource {
     let pending: Promise<IteratorResult<Message<Buffer, Buffer, Buffer, Buffer>>> | undefined;
     const read = () => (pending ??= iterator.next());
     const TIMEOUT = Symbol('timeout');
-    while (!this.closed) {
+    /** The next batch, read and decoded; null when the stream ended before it. */
+    const nextBatch = async (): Promise<ReadBatch<K, V> | null> => {
       const first = await read();
       pending = undefined;
-      if (first.done) break;
+      if (first.done) return null;
       const messages: Message<Buffer, Buffer, Buffer, Buffer>[] = [first.value];
       const deadline = Date.now() + waitMs;
       let ended = false;
@@ -499,15 +509,29 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V>, LagSource {
         if ('error' in decoded) undecodable.push(decoded);
         else records.push(decoded);
       }
-      // While tracing is on, the handling joins the traces of the records' producers (kafka-tracing.ts).
-      await tracedHandle(this.options.groupId, undecodable.length === 0 ? records : [...records, ...undecodable], () =>
-        handler(records, undecodable),
-      );
-      // Closed while handling: leave the batch uncommitted, the group's next owner re-reads it.
-      if (this.closed) break;
-      await commitLastPerPartition(messages);
-      if (this.metrics) for (const [topic, n] of countByTopic(messages)) this.metrics.consumed(this.options.groupId, topic, n);
-      if (ended) break;
+      return { messages, records, undecodable, ended };
+    };
+    // The next batch is read and decoded while the handler works on this one (its I/O leaves the thread free);
+    // it is handed over only after this one is handled and committed, so batches stay in order.
+    let upcoming: Promise<ReadBatch<K, V> | null> = nextBatch();
+    try {
+      while (!this.closed) {
+        const batch = await upcoming;
+        if (batch === null) break;
+        const { messages, records, undecodable, ended } = batch;
+        upcoming = ended ? Promise.resolve(null) : nextBatch();
+        // While tracing is on, the handling joins the traces of the records' producers (kafka-tracing.ts).
+        await tracedHandle(this.options.groupId, undecodable.length === 0 ? records : [...records, ...undecodable], () =>
+          handler(records, undecodable),
+        );
+        // Closed while handling: leave the batch uncommitted, the group's next owner re-reads it.
+        if (this.closed) break;
+        await commitLastPerPartition(messages);
+        if (this.metrics) for (const [topic, n] of countByTopic(messages)) this.metrics.consumed(this.options.groupId, topic, n);
+      }
+    } finally {
+      // A batch read ahead and never handled is not committed: the group's next owner (or this one) re-reads it.
+      upcoming.catch(() => undefined);
     }
   }
 
