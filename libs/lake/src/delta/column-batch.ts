@@ -45,18 +45,55 @@ export class ColumnBatch {
   }
 
   /**
-   * Creates `table` in DuckDB with the batch's schema and loads the rows into it. Each column goes to DuckDB as one
-   * text per 16,384 rows, its values joined by NUL, and DuckDB splits, unnests and casts them (maps as JSON): a
-   * handful of calls into DuckDB per column instead of one per string value, and no value objects per row. A batch
-   * where a text value holds NUL (or is the null mark, U+0001, alone) is loaded value by value instead.
+   * Stages the rows in DuckDB and returns a query that reads them in the batch's schema; `stagedTables(name)` are
+   * the tables to drop afterwards. Each column goes to DuckDB as one text per 16,384 rows, its values joined by NUL,
+   * and the query has DuckDB split, unnest and cast them (maps as JSON): a handful of calls into DuckDB per column
+   * instead of one per string value, no value objects per row, and the rows are materialized once, by whoever reads
+   * the query (a `COPY` to Parquet). A batch where a text value holds NUL (or is the null mark, U+0001, alone) is
+   * loaded into a table value by value instead (decision 0027).
    */
-  async load(connection: DuckDBConnection, table: string): Promise<void> {
+  async stage(connection: DuckDBConnection, name: string): Promise<string> {
+    const texts = this.rows === 0 ? null : this.columnTexts();
+    if (!texts) {
+      await this.load(connection, name, false);
+      return `SELECT * FROM ${sqlIdent(name)}`;
+    }
+    const staging = `${name}__text`;
+    await connection.run(`CREATE TABLE ${sqlIdent(staging)} (${texts.map((_, c) => `c${c} VARCHAR`).join(', ')})`);
+    const appender = await connection.createAppender(staging);
+    try {
+      const types = texts.map(() => VARCHAR);
+      for (let start = 0; start < texts[0].length; start += 2048) {
+        const end = Math.min(start + 2048, texts[0].length);
+        const chunk = DuckDBDataChunk.create(types, end - start);
+        for (let c = 0; c < texts.length; c++) chunk.setColumnValues(c, texts[c].slice(start, end));
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    const split = texts.map((_, c) => `unnest(string_split(c${c}, chr(0))) AS c${c}`);
+    const typed = this.schema.map((column, c) => `${textToSql(column.type, `c${c}`)} AS ${sqlIdent(column.name)}`);
+    return `SELECT ${typed.join(', ')} FROM (SELECT ${split.join(', ')} FROM ${sqlIdent(staging)})`;
+  }
+
+  /** The tables `stage(connection, name)` may create. */
+  static stagedTables(name: string): string[] {
+    return [name, `${name}__text`];
+  }
+
+  /** Creates `table` in DuckDB with the batch's schema and loads the rows into it (as `stage` does, or value by value). */
+  async load(connection: DuckDBConnection, table: string, asText = true): Promise<void> {
     const columns = this.schema.map((c) => `${sqlIdent(c.name)} ${duckdbType(c.type)}`);
     await connection.run(`CREATE TABLE ${sqlIdent(table)} (${columns.join(', ')})`);
     if (this.rows === 0) return;
-    const texts = this.columnTexts();
-    if (texts) await this.loadTexts(connection, table, texts);
-    else await this.loadValues(connection, table);
+    if (!asText) return this.loadValues(connection, table);
+    try {
+      await connection.run(`INSERT INTO ${sqlIdent(table)} ${await this.stage(connection, `${table}__staged`)}`);
+    } finally {
+      for (const t of ColumnBatch.stagedTables(`${table}__staged`)) await connection.run(`DROP TABLE IF EXISTS ${sqlIdent(t)}`);
+    }
   }
 
   /** Per column, per slice of TEXT_ROWS rows: its values as one text; null when a value cannot be written so. */
@@ -80,33 +117,6 @@ export class ColumnBatch {
       out.push(slices);
     }
     return out;
-  }
-
-  private async loadTexts(connection: DuckDBConnection, table: string, texts: string[][]): Promise<void> {
-    const staging = `${table}__text`;
-    await connection.run(`CREATE TABLE ${sqlIdent(staging)} (${texts.map((_, c) => `c${c} VARCHAR`).join(', ')})`);
-    try {
-      const appender = await connection.createAppender(staging);
-      try {
-        const types = texts.map(() => VARCHAR);
-        for (let start = 0; start < texts[0].length; start += 2048) {
-          const end = Math.min(start + 2048, texts[0].length);
-          const chunk = DuckDBDataChunk.create(types, end - start);
-          for (let c = 0; c < texts.length; c++) chunk.setColumnValues(c, texts[c].slice(start, end));
-          appender.appendDataChunk(chunk);
-        }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
-      }
-      const split = texts.map((_, c) => `unnest(string_split(c${c}, chr(0))) AS c${c}`);
-      const typed = this.schema.map((column, c) => textToSql(column.type, `c${c}`));
-      await connection.run(
-        `INSERT INTO ${sqlIdent(table)} SELECT ${typed.join(', ')} FROM (SELECT ${split.join(', ')} FROM ${sqlIdent(staging)})`,
-      );
-    } finally {
-      await connection.run(`DROP TABLE IF EXISTS ${sqlIdent(staging)}`);
-    }
   }
 
   private async loadValues(connection: DuckDBConnection, table: string): Promise<void> {

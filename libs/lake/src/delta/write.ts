@@ -25,7 +25,7 @@ import {
   type TxnAction,
 } from './actions';
 import { maybeCheckpoint } from './checkpoint';
-import type { ColumnBatch } from './column-batch';
+import { ColumnBatch } from './column-batch';
 import { type CopyStats, decodePath, encodePathSegment, fileStats, STAGING } from './data-files';
 import { DeltaConflictError, DeltaTxnReplayError } from './errors';
 import type { TableContext } from './table-context';
@@ -241,10 +241,10 @@ export async function appendBatch(context: TableContext, batch: ColumnBatch, opt
   const name = `pulse_batch_${randomUUID().replace(/-/g, '')}`;
   const connection = await context.engine.connect();
   try {
-    await batch.load(connection, name);
-    return await appendFrom(context, `SELECT * FROM ${sqlIdent(name)}`, options);
+    return await appendFrom(context, await batch.stage(connection, name), options);
   } finally {
-    await connection.run(`DROP TABLE IF EXISTS ${sqlIdent(name)}`).catch(() => undefined);
+    for (const table of ColumnBatch.stagedTables(name))
+      await connection.run(`DROP TABLE IF EXISTS ${sqlIdent(table)}`).catch(() => undefined);
     connection.closeSync();
   }
 }
