@@ -40,10 +40,18 @@ export function utcDate(ms: number): string {
   return date;
 }
 
-/** Enum name without its prefix: ACTIVITY_TYPE_VIEW → VIEW. */
+const enumNames = new Map<Record<number, string>, Map<number, string>>();
+
+/** Enum name without its prefix: ACTIVITY_TYPE_VIEW → VIEW (each name cut once, not per record). */
 function enumName(names: Record<number, string>, value: number, prefix: string): string {
-  const name = names[value];
-  return name ? name.slice(prefix.length) : String(value);
+  let cut = enumNames.get(names);
+  if (!cut) enumNames.set(names, (cut = new Map()));
+  let name = cut.get(value);
+  if (name === undefined) {
+    name = names[value] ? names[value].slice(prefix.length) : String(value);
+    if (cut.size < 1_000) cut.set(value, name);
+  }
+  return name;
 }
 
 /** VIEW, LIKE, … of an ActivityType. */
