@@ -8,6 +8,7 @@ import { committedOffsets, ExactlyOnceDeltaSink, type KeyDedupe } from '../strea
 import { KafkaStreamSource } from '../streams/kafka-stream-source';
 import { StreamRegistry } from '../streams/stream-registry';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
+import { activityColumnsTopic } from './activity-columns';
 import { activityBronzeTable, type BronzeTable, cdcBronzeTable, recsServedBronzeTable } from './bronze-tables';
 
 /** The activity topic this deployment reads (tests and side-by-side deployments name their own). */
@@ -49,7 +50,7 @@ export class BronzeStreamsService implements OnApplicationBootstrap {
   async onApplicationBootstrap() {
     if (!this.config.ETL_BRONZE_STREAMS) return;
     const { LAKE_TARGET_FILE_SIZE: size, LAKE_CHECKPOINT_INTERVAL: interval } = this.config;
-    await this.add(activityBronzeTable(size, interval), activityTopic(this.config));
+    await this.add(activityBronzeTable(size, interval), activityColumnsTopic(activityTopic(this.config)));
     const served = servedTopic(this.config);
     if (served) await this.add(recsServedBronzeTable(size, interval), served);
     for (const source of cdcSources(this.config)) await this.add(cdcBronzeTable(source.qualified, size, interval), source.topic);

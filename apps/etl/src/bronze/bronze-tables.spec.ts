@@ -1,5 +1,7 @@
-import type { DebeziumEnvelope, ingestV1 } from '@pulse/contracts';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import type { DebeziumEnvelope } from '@pulse/contracts';
 import type { IncomingRecord } from '@pulse/platform';
+import { readActivityColumns } from './activity-columns';
 import { activityBronzeTable, cdcBronzeTable } from './bronze-tables';
 
 const record = <K, V>(key: K, value: V): IncomingRecord<K, V> => ({
@@ -23,7 +25,14 @@ const envelope = (op: DebeziumEnvelope['op'], before: Record<string, unknown> | 
 describe('bronze tables: whom a record is about (erasure)', () => {
   it('names the acting user of a tracked event', () => {
     const table = activityBronzeTable(1, 10);
-    expect(table.subjects(record('u-1', { event: { userId: 'u-1' } } as ingestV1.ActivityTracked))).toEqual(['u-1']);
+    expect(
+      table.subjects(
+        record(
+          'u-1',
+          readActivityColumns(new BinaryWriter().tag(1, 2).bytes(new BinaryWriter().tag(2, 2).string('u-1').finish()).finish()),
+        ),
+      ),
+    ).toEqual(['u-1']);
   });
 
   it("names the users in a CDC row's user columns, before and after, from the key too", () => {

@@ -8,6 +8,7 @@ import {
   recsServedBronzeLayout,
 } from '@pulse/lake';
 import type { IncomingRecord } from '@pulse/platform';
+import type { ActivityColumns } from './activity-columns';
 
 /** How one source topic lands in its bronze Delta table: the table's shape and one row per record. */
 export interface BronzeTable<K, V> {
@@ -67,34 +68,34 @@ export function targetTypeName(type: ingestV1.TargetType): string {
 /**
  * bronze/activity (its layout in @pulse/lake): every tracked event as accepted by ingest, flattened, partitioned
  * by the UTC date of `occurred_at` (the event time). One row per Kafka record; `event_id` is unique per accepted event.
+ * Its records are read straight into their columns (`activityColumnsTopic`).
  */
-export function activityBronzeTable(targetFileSize: number, checkpointInterval: number): BronzeTable<string, ingestV1.ActivityTracked> {
+export function activityBronzeTable(targetFileSize: number, checkpointInterval: number): BronzeTable<string, ActivityColumns> {
   const { path, create } = activityBronzeLayout(bronzeConfiguration(targetFileSize, checkpointInterval));
   return {
     name: 'activity_bronze',
     path,
     create,
-    subjects: (record) => [record.value?.event?.userId],
-    uniqueKey: (record) => record.value?.event?.eventId || null,
+    subjects: (record) => [record.value?.userId],
+    uniqueKey: (record) => (record.value?.hasEvent && record.value.eventId) || null,
     row(record) {
-      const tracked = record.value;
-      const e = tracked?.event;
-      if (!e) return null;
-      const occurred = e.occurredAt ? timestampToMillis(e.occurredAt) : record.timestampMs;
+      const e = record.value;
+      if (!e?.hasEvent) return null;
+      const occurred = e.occurredMs ?? record.timestampMs;
       return [
         e.eventId,
         e.userId,
-        activityTypeName(e.type),
-        e.target ? targetTypeName(e.target.type) : null,
-        e.target?.id ?? null,
+        enumName(ingestV1.ActivityType, e.type, 'ACTIVITY_TYPE_'),
+        e.targetType === null ? null : enumName(ingestV1.TargetType, e.targetType, 'TARGET_TYPE_'),
+        e.targetId,
         occurred,
-        tracked.receivedAt ? timestampToMillis(tracked.receivedAt) : null,
+        e.receivedMs,
         e.sessionId || null,
         e.recommendationId || null,
         e.properties,
-        e.context ? enumName(ingestV1.Platform, e.context.platform, 'PLATFORM_') : null,
-        e.context?.appVersion || null,
-        tracked.ingest?.clientId || null,
+        e.platform === null ? null : enumName(ingestV1.Platform, e.platform, 'PLATFORM_'),
+        e.appVersion || null,
+        e.clientId || null,
         record.partition,
         record.offset,
         record.timestampMs,
