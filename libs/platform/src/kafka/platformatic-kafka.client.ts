@@ -494,6 +494,16 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V>, LagSource {
           messages.push(next.value);
           continue;
         }
+        // What the stream holds already is taken without a promise a message (the async iterator costs ~5 µs each).
+        if (pending === undefined) {
+          const before = messages.length;
+          while (messages.length < max && stream.readableLength > 0) {
+            const message = stream.read() as Message<Buffer, Buffer, Buffer, Buffer> | null;
+            if (message === null) break;
+            messages.push(message);
+          }
+          if (messages.length > before) continue;
+        }
         const next = await read();
         pending = undefined;
         if (next.done) {
@@ -543,23 +553,19 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V>, LagSource {
     for (const [name, value] of message.headers) headers[name.toString()] = value.toString();
     const rawKey = message.key && message.key.length > 0 ? message.key : null;
     const rawValue = message.value !== undefined && message.value !== null && message.value.length > 0 ? message.value : null;
-    const position = {
-      topic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      timestampMs: Number(message.timestamp),
-      headers,
-      raw: { key: rawKey, value: rawValue },
-    };
+    const raw = { key: rawKey, value: rawValue };
     let part = 'key';
     try {
       const key = rawKey === null ? null : topic.key.decode(rawKey);
       part = 'value';
       const value = rawValue === null ? null : topic.value.decode(rawValue);
-      return { ...position, key, value };
+      const { topic: name, partition, offset } = message;
+      return { topic: name, partition, offset, timestampMs: Number(message.timestamp), headers, raw, key, value };
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
-      return { ...position, error: new DecodeError(`cannot decode the ${part} of ${topic.name}: ${reason}`, { cause }) };
+      const error = new DecodeError(`cannot decode the ${part} of ${topic.name}: ${reason}`, { cause });
+      const { topic: name, partition, offset } = message;
+      return { topic: name, partition, offset, timestampMs: Number(message.timestamp), headers, raw, error };
     }
   }
 
