@@ -9,9 +9,9 @@ import {
   timestampToMillis,
   windowAggregateKey,
 } from '@pulse/contracts';
-import { ColumnBatch, type DeltaTable } from '@pulse/lake';
+import { ColumnBatch, type DeltaTable, utcDate } from '@pulse/lake';
 import { type IncomingRecord, type KafkaClient, type Logger, readTopicRanges, type RecordPosition, type TopicBatch } from '@pulse/platform';
-import { activityTypeName, targetTypeName, utcDate } from '../bronze/bronze-tables';
+import { activityTypeName, targetTypeName } from '../bronze/bronze-tables';
 import {
   committedOffsets,
   DEAD_LETTERS_INFO,

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { aggregateTopic, etlV1, millisToTimestamp, windowAggregateKey } from '@pulse/contracts';
-import { type AddAction, type DeltaTable, sqlIdent } from '@pulse/lake';
+import { type AddAction, type DeltaTable, sqlIdent, utcDate } from '@pulse/lake';
 import { grpcErrors, KAFKA_CLIENT, type KafkaClient, LOGGER, type Logger } from '@pulse/platform';
 import { aggregateDefinitions, AggregateStreamsService } from '../aggregates/aggregate-streams.service';
-import { activityBronzeTable, utcDate } from '../bronze/bronze-tables';
+import { activityBronzeTable } from '../bronze/bronze-tables';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
 import { aggregateWindowsSql } from './aggregate-sql';

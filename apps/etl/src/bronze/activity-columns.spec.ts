@@ -1,9 +1,10 @@
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { ingestV1, timestampToMillis } from '@pulse/contracts';
+import { utcDate } from '@pulse/lake';
 import type { IncomingRecord } from '@pulse/platform';
 import fc from 'fast-check';
 import { readActivityColumns } from './activity-columns';
-import { activityBronzeTable, activityTypeName, targetTypeName, utcDate } from './bronze-tables';
+import { activityBronzeTable, activityTypeName, targetTypeName } from './bronze-tables';
 
 const table = activityBronzeTable(1, 10);
 

@@ -6,6 +6,7 @@ import {
   type ColumnValue,
   type CreateTableOptions,
   recsServedBronzeLayout,
+  utcDate,
 } from '@pulse/lake';
 import type { IncomingRecord } from '@pulse/platform';
 import type { ActivityColumns } from './activity-columns';
@@ -23,22 +24,6 @@ export interface BronzeTable<K, V> {
   subjects(record: IncomingRecord<K, V>): (string | null | undefined)[];
   /** The record's unique id (its column `event_id`), for tables that keep one row per id (KeyDedupe). */
   uniqueKey?(record: IncomingRecord<K, V>): string | null;
-}
-
-const DAY_MS = 86_400_000;
-
-const dates = new Map<number, string>();
-
-/** `YYYY-MM-DD` (UTC) of a time in ms: the partition value of event-date partitioned tables. */
-export function utcDate(ms: number): string {
-  const day = Math.floor(ms / DAY_MS);
-  let date = dates.get(day);
-  if (date === undefined) {
-    date = new Date(day * DAY_MS).toISOString().slice(0, 10);
-    if (dates.size > 10_000) dates.clear();
-    dates.set(day, date);
-  }
-  return date;
 }
 
 const enumNames = new Map<Record<number, string>, Map<number, string>>();

@@ -1,5 +1,4 @@
-import type { CreateTableOptions } from '@pulse/lake';
-import { utcDate } from '../bronze/bronze-tables';
+import { type CreateTableOptions, utcDate } from '@pulse/lake';
 import type { ExposureResult } from './exposure-join';
 
 export const EXPOSURES_TABLE = { name: 'experiments_exposures', path: 'experiments/exposures' };

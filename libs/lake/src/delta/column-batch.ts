@@ -168,8 +168,7 @@ function textFormat(type: DeltaColumnType): (v: Exclude<ColumnValue, null | unde
     case 'timestamp':
       return (v) => String(Math.round(timestampMs(v) * 1000));
     case 'date':
-      return (v) =>
-        typeof v === 'number' ? dayText(v) : v instanceof Date ? dayText(Math.floor(v.getTime() / DAY_MS)) : plainText(String(v));
+      return (v) => (typeof v === 'number' ? utcDate(v * DAY_MS) : v instanceof Date ? utcDate(v.getTime()) : plainText(String(v)));
     case 'map<string,string>':
       return (v) => JSON.stringify(v); // JSON escapes control characters: never holds the separator
   }
@@ -198,17 +197,18 @@ function timestampMs(v: Exclude<ColumnValue, null | undefined>): number {
   return v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : Number(v);
 }
 
-const dayTexts = new Map<number, string>();
+const dates = new Map<number, string>();
 
-/** `YYYY-MM-DD` of a day number (days since the epoch). */
-function dayText(day: number): string {
-  let text = dayTexts.get(day);
-  if (text === undefined) {
-    text = new Date(day * DAY_MS).toISOString().slice(0, 10);
-    if (dayTexts.size > 10_000) dayTexts.clear();
-    dayTexts.set(day, text);
+/** `YYYY-MM-DD` (UTC) of a time in ms: the partition value of date-partitioned tables (one Date per day, cached). */
+export function utcDate(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  let date = dates.get(day);
+  if (date === undefined) {
+    date = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    if (dates.size > 10_000) dates.clear();
+    dates.set(day, date);
   }
-  return text;
+  return date;
 }
 
 function logicalType(type: DeltaColumnType): DuckDBType {
