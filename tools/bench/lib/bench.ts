@@ -93,6 +93,16 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** Resident memory of a process in MB (VmRSS of /proc/<pid>/status), or undefined once it is gone. */
+export function residentMb(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU seconds per thread name (comm) of a process: main thread vs GC helpers vs libuv pool. */
 export function threadCpuSeconds(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
@@ -162,6 +172,7 @@ export class CpuMeter {
   private readonly threadsFirst = new Map<string, Record<string, number>>();
   private readonly threadsLast = new Map<string, Record<string, number>>();
   private readonly threadDetail = new Set<string>();
+  private readonly residentPeak = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private t0 = 0;
   private machine0 = { busy: 0, total: 0 };
@@ -189,6 +200,8 @@ export class CpuMeter {
     for (const [name, pid] of this.pids) {
       const s = processCpuSeconds(pid);
       if (s === undefined) continue;
+      const rss = residentMb(pid);
+      if (rss !== undefined && rss > (this.residentPeak.get(name) ?? 0)) this.residentPeak.set(name, rss);
       if (!this.first.has(name)) this.first.set(name, s);
       this.last.set(name, s);
       if (this.threadDetail.has(name)) {
@@ -241,6 +254,7 @@ export class CpuMeter {
       machine_busy_pct_of_all_cores: round((100 * busy) / (seconds * CORES), 1),
       processes: { ...processes, other: pct(Math.max(0, busy - named)) },
       threads,
+      resident_mb_peak: Object.fromEntries([...this.residentPeak].map(([name, mb]) => [name, round(mb)])),
       other_top: others.slice(0, 4),
     };
   }
@@ -253,6 +267,8 @@ export interface CpuReport {
   machine_busy_pct_of_all_cores: number;
   processes: Record<string, number>;
   threads: Record<string, Record<string, number>>;
+  /** Peak resident memory (VmRSS, sampled every 200 ms) of each tracked process over the window, MB. */
+  resident_mb_peak: Record<string, number>;
   /** The biggest CPU users outside the bench (percent of one core), when any used > 5%. */
   other_top: { pid: number; comm: string; cmd: string; pct: number }[];
 }
