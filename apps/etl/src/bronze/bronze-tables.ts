@@ -70,8 +70,8 @@ export function activityBronzeTable(targetFileSize: number, checkpointInterval: 
       return [
         e.eventId,
         e.userId,
-        enumName(ingestV1.ActivityType, e.type, 'ACTIVITY_TYPE_'),
-        e.targetType === null ? null : enumName(ingestV1.TargetType, e.targetType, 'TARGET_TYPE_'),
+        activityTypeName(e.type),
+        e.targetType === null ? null : targetTypeName(e.targetType),
         e.targetId,
         occurred,
         e.receivedMs,

@@ -55,7 +55,8 @@ export class ColumnBatch {
   async stage(connection: DuckDBConnection, name: string): Promise<string> {
     const texts = this.rows === 0 ? null : this.columnTexts();
     if (!texts) {
-      await this.load(connection, name, false);
+      await this.createTable(connection, name);
+      await this.loadValues(connection, name);
       return `SELECT * FROM ${sqlIdent(name)}`;
     }
     const staging = `${name}__text`;
@@ -83,17 +84,20 @@ export class ColumnBatch {
     return [name, `${name}__text`];
   }
 
-  /** Creates `table` in DuckDB with the batch's schema and loads the rows into it (as `stage` does, or value by value). */
-  async load(connection: DuckDBConnection, table: string, asText = true): Promise<void> {
-    const columns = this.schema.map((c) => `${sqlIdent(c.name)} ${duckdbType(c.type)}`);
-    await connection.run(`CREATE TABLE ${sqlIdent(table)} (${columns.join(', ')})`);
+  /** Creates `table` in DuckDB with the batch's schema and loads the rows into it, through `stage`. */
+  async load(connection: DuckDBConnection, table: string): Promise<void> {
+    await this.createTable(connection, table);
     if (this.rows === 0) return;
-    if (!asText) return this.loadValues(connection, table);
     try {
       await connection.run(`INSERT INTO ${sqlIdent(table)} ${await this.stage(connection, `${table}__staged`)}`);
     } finally {
       for (const t of ColumnBatch.stagedTables(`${table}__staged`)) await connection.run(`DROP TABLE IF EXISTS ${sqlIdent(t)}`);
     }
+  }
+
+  private async createTable(connection: DuckDBConnection, table: string): Promise<void> {
+    const columns = this.schema.map((c) => `${sqlIdent(c.name)} ${duckdbType(c.type)}`);
+    await connection.run(`CREATE TABLE ${sqlIdent(table)} (${columns.join(', ')})`);
   }
 
   /** Per column, per slice of TEXT_ROWS rows: its values as one text; null when a value cannot be written so. */

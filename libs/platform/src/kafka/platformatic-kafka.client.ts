@@ -495,15 +495,13 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V>, LagSource {
           continue;
         }
         // What the stream holds already is taken without a promise a message (the async iterator costs ~5 µs each).
-        if (pending === undefined) {
-          const before = messages.length;
-          while (messages.length < max && stream.readableLength > 0) {
-            const message = stream.read() as Message<Buffer, Buffer, Buffer, Buffer> | null;
-            if (message === null) break;
-            messages.push(message);
-          }
-          if (messages.length > before) continue;
+        const before = messages.length;
+        while (messages.length < max && stream.readableLength > 0) {
+          const message = stream.read() as Message<Buffer, Buffer, Buffer, Buffer> | null;
+          if (message === null) break;
+          messages.push(message);
         }
+        if (messages.length > before) continue;
         const next = await read();
         pending = undefined;
         if (next.done) {
@@ -554,18 +552,18 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V>, LagSource {
     const rawKey = message.key && message.key.length > 0 ? message.key : null;
     const rawValue = message.value !== undefined && message.value !== null && message.value.length > 0 ? message.value : null;
     const raw = { key: rawKey, value: rawValue };
+    const { topic: name, partition, offset } = message;
+    const timestampMs = Number(message.timestamp);
     let part = 'key';
     try {
       const key = rawKey === null ? null : topic.key.decode(rawKey);
       part = 'value';
       const value = rawValue === null ? null : topic.value.decode(rawValue);
-      const { topic: name, partition, offset } = message;
-      return { topic: name, partition, offset, timestampMs: Number(message.timestamp), headers, raw, key, value };
+      return { topic: name, partition, offset, timestampMs, headers, raw, key, value };
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
       const error = new DecodeError(`cannot decode the ${part} of ${topic.name}: ${reason}`, { cause });
-      const { topic: name, partition, offset } = message;
-      return { topic: name, partition, offset, timestampMs: Number(message.timestamp), headers, raw, error };
+      return { topic: name, partition, offset, timestampMs, headers, raw, error };
     }
   }
 
