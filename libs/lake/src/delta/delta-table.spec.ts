@@ -170,6 +170,29 @@ describe('DeltaTable', () => {
     expect((await readdir(join(root, 'events', '_delta_log'))).includes('00000000000000000000.json')).toBe(false);
   });
 
+  it('lets a writer that missed commits the erasure vacuum cleaned up catch up from its checkpoint, without undoing them', async () => {
+    const writer = await DeltaTable.create(storage, 'events', EVENTS, { engine });
+    await writer.append(rows(0, 6));
+    // Another process erases u1 and purges at once: commits up to its checkpoint are gone from the log.
+    const eraser = await DeltaTable.open(storage, 'events', { engine });
+    await eraser.delete({ predicate: "user_id = 'u1'" });
+    await eraser.purge({ minAgeMs: 0 });
+    await eraser.append(rows(100, 1));
+    expect(await readdir(join(root, 'events', '_delta_log'))).not.toContain('00000000000000000002.json');
+
+    // The first writer, still at version 1, appends: it must not take the place of a cleaned-up commit.
+    const { version } = await writer.append(rows(200, 2));
+    expect(version).toBeGreaterThan(eraser.version);
+    const reader = await DeltaTable.open(storage, 'events', { engine });
+    expect(reader.version).toBe(version);
+    const ids = await engine.query<{ event_id: string }>(`SELECT event_id FROM ${await reader.scanSql()} ORDER BY event_id`);
+    expect(ids.map((r) => r.event_id)).toEqual(['e0', 'e100', 'e2', 'e200', 'e201', 'e3', 'e5']);
+    // …and its checkpoints hold what the others committed (no erased file comes back).
+    await writer.checkpoint();
+    const fresh = await DeltaTable.open(storage, 'events', { engine });
+    expect(await count(fresh)).toBe(7);
+  });
+
   it('compacts small files per partition without changing the data, and time-travels past it', async () => {
     const table = await DeltaTable.create(storage, 'events', EVENTS, { engine });
     for (let i = 0; i < 5; i++) await table.append(rows(i * 10, 10));

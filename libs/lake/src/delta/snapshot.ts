@@ -51,12 +51,26 @@ export async function loadState(storage: LakeStorage, engine: LakeEngine, path: 
   return state;
 }
 
-/** Reads the commits written since the context's state (by other writers) and returns the latest snapshot. */
+/**
+ * Reads the commits written since the context's state (by other writers) and returns the latest snapshot. When log
+ * cleanup removed commits after the state (a checkpoint past them, as the erasure vacuum writes and cleans up within
+ * minutes), they cannot be replayed: the state is read again from the latest checkpoint.
+ */
 export async function refresh(context: TableContext): Promise<DeltaSnapshot> {
   const next = context.state.clone();
   await replayCommits(context.storage, context.path, next, Number.POSITIVE_INFINITY);
-  context.state = next;
-  return next.snapshot();
+  const checkpoint = await lastCheckpointVersion(context.storage, context.path);
+  context.state =
+    checkpoint !== null && checkpoint > next.version
+      ? await loadState(context.storage, context.engine, context.path, Number.POSITIVE_INFINITY)
+      : next;
+  return context.state.snapshot();
+}
+
+/** The version `_last_checkpoint` points at, or null without one. */
+export async function lastCheckpointVersion(storage: LakeStorage, path: string): Promise<number | null> {
+  const last = await storage.read(lastCheckpointKey(path));
+  return last ? (JSON.parse(last.toString('utf8')) as { version: number }).version : null;
 }
 
 /** The table as of a version (time travel). */
@@ -120,11 +134,7 @@ async function replayCommits(storage: LakeStorage, path: string, state: TableSta
 }
 
 async function findCheckpoint(storage: LakeStorage, path: string, maxVersion: number): Promise<number | null> {
-  if (maxVersion === Number.POSITIVE_INFINITY) {
-    const last = await storage.read(lastCheckpointKey(path));
-    if (last) return (JSON.parse(last.toString('utf8')) as { version: number }).version;
-    return null;
-  }
+  if (maxVersion === Number.POSITIVE_INFINITY) return lastCheckpointVersion(storage, path);
   const versions = (await storage.list(`${path}/_delta_log/`))
     .map((o) => o.key.match(/(\d{20})\.checkpoint\.parquet$/))
     .filter((m): m is RegExpMatchArray => m !== null)

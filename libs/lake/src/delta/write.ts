@@ -28,6 +28,7 @@ import { maybeCheckpoint } from './checkpoint';
 import { ColumnBatch } from './column-batch';
 import { type CopyStats, decodePath, encodePathSegment, fileStats, STAGING } from './data-files';
 import { DeltaConflictError, DeltaTxnReplayError } from './errors';
+import { lastCheckpointVersion, refresh } from './snapshot';
 import type { TableContext } from './table-context';
 import { targetFileSize } from './table-config';
 import type { TableState } from './table-state';
@@ -124,6 +125,16 @@ export async function commit(context: TableContext, actions: readonly Action[], 
   checkTxns(context.state, txns);
   const maxAttempts = options.maxAttempts ?? 50;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    // A checkpoint past our state: log cleanup (the erasure vacuum's within minutes) may have removed the commits after
+    // it, and a put-if-absent of the next version would then succeed in place of one of them — a commit no reader sees
+    // and a writer state that missed those commits (its next checkpoint would bring removed files back). Catch up from
+    // the checkpoint first, with the checks a lost race makes.
+    const checkpoint = await lastCheckpointVersion(context.storage, context.path);
+    if (checkpoint !== null && checkpoint > context.state.version) {
+      const before = context.state;
+      await refresh(context);
+      checkCaughtUp(before, context.state, txns, removes);
+    }
     const version = context.state.version + 1;
     const info: CommitInfo = {
       timestamp: Date.now(),
@@ -289,6 +300,42 @@ function checkConflicts(version: number, winning: readonly Action[], txns: reado
     if ('remove' in action && removes.has(action.remove.path)) {
       throw new DeltaConflictError(`version ${version} removed ${action.remove.path} concurrently`, 'delete', version);
     }
+  }
+}
+
+/**
+ * Whether the commits between two states of the table (read from a checkpoint: they are gone one by one) invalidate
+ * ours, as `checkConflicts` decides for one winning commit: another schema or protocol, our application transaction
+ * moved, or a file ours removes removed already.
+ */
+function checkCaughtUp(before: TableState, after: TableState, txns: readonly TxnAction[], removes: ReadonlySet<string>): void {
+  const shape = (s: TableState) =>
+    JSON.stringify([
+      s.metadata?.id,
+      s.metadata?.schemaString,
+      s.metadata?.partitionColumns,
+      s.protocol?.minReaderVersion,
+      s.protocol?.minWriterVersion,
+    ]);
+  if (shape(before) !== shape(after)) {
+    throw new DeltaConflictError(
+      `versions ${before.version + 1}..${after.version} changed the table's metadata or protocol`,
+      'metadata',
+      after.version,
+    );
+  }
+  for (const t of txns) {
+    if (before.txns.get(t.appId)?.version !== after.txns.get(t.appId)?.version) {
+      throw new DeltaConflictError(
+        `a commit up to version ${after.version} committed transaction ${t.appId} concurrently`,
+        'transaction',
+        after.version,
+      );
+    }
+  }
+  for (const path of removes) {
+    if (!after.files.has(path))
+      throw new DeltaConflictError(`a commit up to version ${after.version} removed ${path} concurrently`, 'delete', after.version);
   }
 }
 
