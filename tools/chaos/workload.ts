@@ -99,8 +99,8 @@ export interface ActivityLoadOptions {
   users: number;
   /** Posts the events are views of. */
   posts: number;
-  /** The run's event time; none: the wall clock. */
-  clock?: EventClock;
+  /** The run's event time (a load that must not start or stop it passes one whose resume and pause do nothing); none: the wall clock. */
+  clock?: Pick<EventClock, 'now' | 'resume' | 'pause'>;
   /** How long one batch is retried before it counts as not acknowledged. */
   retryForMs: number;
 }

@@ -52,10 +52,22 @@ export class Replica {
     return this.running ? this.process?.grpcAddress : undefined;
   }
 
-  /** Where its peers call it (its gRPC port is kept across restarts), known once it was first started. */
+  /** Where its peers call it (its gRPC port is kept across restarts), known once it was first started or reserved. */
   get peerAddress(): string {
     if (!this.ports) throw new Error(`${this.id} was not started yet`);
     return `127.0.0.1:${this.ports.grpc}`;
+  }
+
+  /** Its HTTP base URL (health, metrics; the console's pages), known once it was first started or reserved. */
+  get httpUrl(): string {
+    if (!this.ports) throw new Error(`${this.id} was not started yet`);
+    return `http://127.0.0.1:${this.ports.http}`;
+  }
+
+  /** Takes its ports before its first start, for peers that must know where it will be (two services calling each other). */
+  async reserve(): Promise<this> {
+    this.ports ??= { grpc: await freePort(), http: await freePort() };
+    return this;
   }
 
   /** Starts the process (once at a time) and waits until it is ready; a failed start is tried again by the supervisor. */
