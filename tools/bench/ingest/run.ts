@@ -3,7 +3,7 @@
 // (acks=all, idempotent) on the same broker in the same run. One JSON line on stdout.
 // Entry point: tools/bench/ingest/run.sh (checks the stack, builds ingest when stale). See tools/bench/README.md.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
@@ -60,6 +60,8 @@ const opts = {
   dist: process.env['BENCH_INGEST_DIST'] ?? join(REPO, 'dist/apps/ingest/main.js'),
   /** Extra flags for the service's node, e.g. `--max-semi-space-size=64` (experiments; default none). */
   serviceNodeArgs: process.env['BENCH_SERVICE_NODE_ARGS'] ?? '',
+  /** SERVICE_PROCESSES of the service: workers of one instance on one port (the calls of a connection stay on one). */
+  serviceProcesses: envInt('BENCH_SERVICE_PROCESSES', 1),
 };
 
 const dir = runDir('ingest');
@@ -126,6 +128,7 @@ async function startService(): Promise<{ child: ChildProcess; grpcPort: number; 
       INGEST_DEDUP_TTL: '30m',
       // The bench measures the service's own work: calls go without credentials (PULSE_AUTH=off, local only).
       PULSE_AUTH: 'off',
+      SERVICE_PROCESSES: String(opts.serviceProcesses),
     },
   });
   service = child;
@@ -292,11 +295,10 @@ async function drive(
   });
 
   await readyP;
-  const meter = new CpuMeter()
-    .track('ingest_service', servicePid, true)
-    .track('kafka_broker', pids['kafka'])
-    .track('redis', pids['redis'])
-    .track('bench_client', process.pid, true);
+  const meter = new CpuMeter().track('ingest_service', servicePid, true);
+  // A clustered service's workers (the primary only hands connections over).
+  for (const [i, pid] of childPids(servicePid).entries()) meter.track(`ingest_worker_${i + 1}`, pid, true);
+  meter.track('kafka_broker', pids['kafka']).track('redis', pids['redis']).track('bench_client', process.pid, true);
   if (pids['cassandra']) meter.track('cassandra_idle', pids['cassandra']);
   if (pids['postgres']) meter.track('postgres_idle', pids['postgres']);
 
@@ -353,9 +355,28 @@ async function drive(
 
 // ---------------------------------------------------------------- analysis
 
+/** The child processes of a process (a clustered service's workers). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 function whereTimeGoes(load: Load, rate: number, anchorRun: AnchorRun, profile: ProfileSummary | undefined) {
-  const p = load.cpu.processes;
-  const serviceThreads = load.cpu.threads['ingest_service'] ?? {};
+  const p = { ...load.cpu.processes };
+  // A clustered service: its CPU is its processes' together, its JS threads' the workers' (each one's on average).
+  const workerNames = Object.keys(p).filter((n) => n.startsWith('ingest_worker_'));
+  const serviceNames = ['ingest_service', ...workerNames];
+  p['ingest_service'] = round(
+    serviceNames.reduce((sum, n) => sum + (p[n] ?? 0), 0),
+    1,
+  );
+  const serviceThreads: Record<string, number> = {};
+  for (const n of workerNames.length > 0 ? workerNames : ['ingest_service'])
+    for (const [thread, pct] of Object.entries(load.cpu.threads[n] ?? {}))
+      serviceThreads[thread] = round((serviceThreads[thread] ?? 0) + pct / Math.max(1, workerNames.length), 1);
   const stats = load.serviceStats;
   const usPerEvent = (pct: number | undefined) => (pct === undefined || rate === 0 ? undefined : round(((pct / 100) * 1e6) / rate, 1));
   const anchorRate = anchorRun.records_per_s;
@@ -386,7 +407,7 @@ function whereTimeGoes(load: Load, rate: number, anchorRun: AnchorRun, profile: 
       cpu_us_per_event: usPerEvent(p['ingest_service']),
       // Less sensitive to outside load than events/s: the JS thread's CPU per event, and the rate it
       // would allow if that thread had a core to itself and never waited (an upper bound).
-      js_thread_cpu_us_per_event: usPerEvent(mainPct),
+      js_thread_cpu_us_per_event: usPerEvent(mainPct * Math.max(1, workerNames.length)),
       js_thread_bound_events_per_s: Number.isFinite(mainPct) && mainPct > 0 ? round(rate / (mainPct / 100)) : undefined,
     },
     kafka_broker: {
@@ -554,6 +575,7 @@ async function main(): Promise<void> {
     batch: opts.batch,
     concurrency: opts.concurrency,
     client_workers: opts.workers,
+    service_processes: opts.serviceProcesses,
     omit_accepted_results: opts.omitAccepted,
     ...(opts.serviceNodeArgs ? { service_node_args: opts.serviceNodeArgs } : {}),
     events: acceptedTotal,

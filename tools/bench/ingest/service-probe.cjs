@@ -6,6 +6,35 @@
 const { Session } = require('node:inspector');
 const { performance, PerformanceObserver } = require('node:perf_hooks');
 const { writeFileSync } = require('node:fs');
+const cluster = require('node:cluster');
+
+function relay(msg) {
+  const workers = Object.values(cluster.workers);
+  const want = msg.probe === 'start' ? 'started' : 'stats';
+  const answers = [];
+  const onMessage = (_worker, m) => {
+    if (!m || (m.probe !== want && m.probe !== 'error')) return;
+    answers.push(m);
+    if (answers.length < workers.length) return;
+    cluster.off('message', onMessage);
+    const failed = answers.find((a) => a.probe === 'error');
+    if (failed || want === 'started') return process.send(failed ?? { probe: 'started' });
+    const mean = (f) => answers.reduce((sum, a) => sum + f(a), 0) / answers.length;
+    const byKind = {};
+    for (const a of answers) for (const [k, v] of Object.entries(a.gc.byKind)) byKind[k] = (byKind[k] ?? 0) + v / answers.length;
+    process.send({
+      probe: 'stats',
+      eventLoopUtilization: mean((a) => a.eventLoopUtilization),
+      eventLoopActiveMs: mean((a) => a.eventLoopActiveMs),
+      windowMs: mean((a) => a.windowMs),
+      gc: { count: mean((a) => a.gc.count), ms: mean((a) => a.gc.ms), byKind },
+      profileFile: answers.find((a) => a.profileFile)?.profileFile,
+      workers: answers.length,
+    });
+  };
+  cluster.on('message', onMessage);
+  workers.forEach((w, i) => w.send(i === 0 || !msg.profileFile ? msg : { ...msg, profileFile: `${msg.profileFile}.${i}` }));
+}
 
 if (typeof process.send === 'function') {
   let elu0;
@@ -26,6 +55,9 @@ if (typeof process.send === 'function') {
 
   process.on('message', async (msg) => {
     if (!msg || typeof msg !== 'object' || !msg.probe) return;
+    // The primary of a clustered service (SERVICE_PROCESSES > 1) serves nothing: it asks its workers, which run this
+    // probe too, and answers with their figures (event loop and GC per worker averaged, the first worker's profile).
+    if (cluster.isPrimary && Object.keys(cluster.workers ?? {}).length > 0) return relay(msg);
     try {
       if (msg.probe === 'start') {
         gc = { count: 0, ms: 0, byKind: {} };

@@ -1,6 +1,8 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /** One Prometheus registry per app, with the process metrics and the gRPC server metrics every service has. */
+import { shareMetricsWithPrimary } from '../nest/processes';
+
 export class ServiceMetrics {
   readonly registry = new Registry();
   readonly grpcHandled: Counter<'method' | 'code'>;
@@ -15,6 +17,7 @@ export class ServiceMetrics {
   constructor(service: string) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });
+    shareMetricsWithPrimary(this.registry);
     this.grpcHandled = new Counter({
       name: 'grpc_server_handled_total',
       help: 'gRPC calls completed, by method and status code',

@@ -8,6 +8,7 @@ import { attachTelemetry, startTelemetry } from '../telemetry/telemetry';
 import type { TelemetryConfig } from '../telemetry/telemetry.config';
 import { AuthModule } from './auth.module';
 import { bootstrapService, type RunningService } from './bootstrap';
+import { isClusterPrimary, serviceProcesses, superviseWorkers } from './processes';
 
 /** The settings every service's config schema has (see `env` of load-config, `authEnv` and `telemetryEnv`). */
 export interface BaseServiceConfig extends AuthConfig, Partial<TelemetryConfig> {
@@ -103,9 +104,18 @@ export function defaultProtoFile(protoPackage: string): string {
 
 /**
  * The whole of an app's `main.ts`: start it, and on a failure to start print the reason and exit non-zero.
- * `afterStart` may watch the running app (cdc exits when capture fails for good).
+ * `afterStart` may watch the running app (cdc exits when capture fails for good). With SERVICE_PROCESSES=N (N > 1)
+ * this process forks N workers that each do so, on the same ports (processes.ts).
  */
 export function runMain<R extends RunningService>(start: () => Promise<R>, afterStart?: (running: R) => Promise<void>): void {
+  let processes: number;
+  try {
+    processes = serviceProcesses();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  if (isClusterPrimary(processes)) return superviseWorkers(processes);
   start()
     .then((running) => afterStart?.(running))
     .catch((error: unknown) => {

@@ -19,6 +19,7 @@ import { telemetryOf } from '../telemetry/telemetry';
 import { GrpcMetricsInterceptor } from './grpc-metrics.interceptor';
 import { GrpcTracingInterceptor } from './grpc-tracing.interceptor';
 import { MalformedRequestInterceptor } from './malformed-request.interceptor';
+import { instanceMetrics } from './processes';
 
 export const LOGGER = Symbol('LOGGER');
 export const SERVICE_NAME = Symbol('SERVICE_NAME');
@@ -46,7 +47,7 @@ class HealthHttpController {
   @Get('metrics')
   async prometheus(@Res() res: Response) {
     res.setHeader('Content-Type', this.metrics.registry.contentType);
-    res.send(await this.metrics.registry.metrics());
+    res.send(await instanceMetrics(this.metrics.registry));
   }
 }
 

@@ -7,6 +7,8 @@ const ROOT = join(__dirname, '..', '..', '..', '..');
 
 export interface ServiceProcess {
   name: string;
+  /** The process id (with SERVICE_PROCESSES > 1, the primary's: its workers are its children). */
+  pid: number;
   grpcAddress: string;
   httpUrl: string;
   output: () => string;
@@ -61,6 +63,7 @@ export async function startService(
   }
   return {
     name,
+    pid: child.pid!,
     grpcAddress: `127.0.0.1:${grpcPort}`,
     httpUrl,
     output: () => log,
