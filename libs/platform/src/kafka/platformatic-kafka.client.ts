@@ -520,27 +520,30 @@ class PlatformaticConsumer<K, V> implements EventConsumer<K, V>, LagSource {
       return { messages, records, undecodable, ended };
     };
     // The next batch is read and decoded while the handler works on this one (its I/O leaves the thread free);
-    // it is handed over only after this one is handled and committed, so batches stay in order.
-    let upcoming: Promise<ReadBatch<K, V> | null> = nextBatch();
-    try {
-      while (!this.closed) {
-        const batch = await upcoming;
-        if (batch === null) break;
-        const { messages, records, undecodable, ended } = batch;
-        upcoming = ended ? Promise.resolve(null) : nextBatch();
-        // While tracing is on, the handling joins the traces of the records' producers (kafka-tracing.ts).
-        await tracedHandle(this.options.groupId, undecodable.length === 0 ? records : [...records, ...undecodable], () =>
-          handler(records, undecodable),
-        );
-        // Closed while handling: leave the batch uncommitted, the group's next owner re-reads it.
-        if (this.closed) break;
-        await commitLastPerPartition(messages);
-        if (this.metrics) for (const [topic, n] of countByTopic(messages)) this.metrics.consumed(this.options.groupId, topic, n);
-      }
-    } finally {
-      // A batch read ahead and never handled is not committed: the group's next owner (or this one) re-reads it.
-      upcoming.catch(() => undefined);
+    // it is handed over only after this one is handled and committed, so batches stay in order. A read that fails
+    // meanwhile (the broker gone) fails the loop when its turn comes: until then it must not count as unhandled,
+    // which would end the process.
+    const readAhead = () => {
+      const batch = nextBatch();
+      batch.catch(() => undefined);
+      return batch;
+    };
+    let upcoming: Promise<ReadBatch<K, V> | null> = readAhead();
+    while (!this.closed) {
+      const batch = await upcoming;
+      if (batch === null) break;
+      const { messages, records, undecodable, ended } = batch;
+      upcoming = ended ? Promise.resolve(null) : readAhead();
+      // While tracing is on, the handling joins the traces of the records' producers (kafka-tracing.ts).
+      await tracedHandle(this.options.groupId, undecodable.length === 0 ? records : [...records, ...undecodable], () =>
+        handler(records, undecodable),
+      );
+      // Closed while handling: leave the batch uncommitted, the group's next owner re-reads it.
+      if (this.closed) break;
+      await commitLastPerPartition(messages);
+      if (this.metrics) for (const [topic, n] of countByTopic(messages)) this.metrics.consumed(this.options.groupId, topic, n);
     }
+    // A batch read ahead and never handled is not committed: the group's next owner (or this one) re-reads it.
   }
 
   /** The record, or (a poison record) its bytes and the codec's error: one bad record never fails the batch. */
