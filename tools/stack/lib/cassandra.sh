@@ -181,6 +181,8 @@ cassandra_launch() {
   cassandra_write_config
   rotate_log "$CASSANDRA_HOME/system.log"
   rotate_log "$CASSANDRA_HOME/stdout.log"
+  # the rolled-over parts of the previous run's log (system.log.1, ...): readiness reads this run's only
+  rm -f "$CASSANDRA_HOME"/system.log.[0-9]*
   local opts
   mapfile -t opts < <(cassandra_jvm_opts)
   # As root, Cassandra mlockall()s its memory, which makes the whole 1 GiB heap
@@ -200,7 +202,8 @@ cassandra_launch() {
 }
 
 cassandra_ready() {
-  grep -q 'Starting listening for CQL clients' "$CASSANDRA_HOME/system.log" &&
+  # (in the log or in the parts it rolled over into: a node that logged much since its start, waited for again)
+  grep -qs 'Starting listening for CQL clients' "$CASSANDRA_HOME/system.log" "$CASSANDRA_HOME"/system.log.[0-9]* &&
     port_open "$CASSANDRA_PORT" "$CASSANDRA_ADDRESS"
 }
 
