@@ -81,6 +81,24 @@ async function killAll(world: ProbeWorld, service: string): Promise<string> {
   return `kill -9 ${replicas.map((r) => r.id).join(', ')} (the supervisor starts them again)`;
 }
 
+/** The fault of a probe whose scenario is the kill of every replica of its service. */
+const killFault = (world: ProbeWorld, service: string): Promise<Fault> => killAll(world, service).then((detail) => ({ detail }));
+
+/** A client of the first running replica of a service that has one; the error a probe's call fails with when none. */
+function anyClient(world: ProbeWorld, service: string): UnaryClient {
+  for (const r of running(world, service)) {
+    const client = world.clientOf(r);
+    if (client) return client;
+  }
+  throw new Error(`no ${service} replica running`);
+}
+
+/** Keeps a call of a probe's load in `inFlight` until it settles (its stop waits for them). */
+function inFlightUntilSettled(inFlight: Set<Promise<unknown>>, call: Promise<unknown>): void {
+  inFlight.add(call);
+  void call.finally(() => inFlight.delete(call));
+}
+
 /** Retries `read` every second until `done` holds or the deadline passes; the last value read (or its error). */
 async function until<T>(deadline: number, read: () => Promise<T>, done: (value: T) => boolean): Promise<T | { error: string }> {
   for (;;) {
@@ -125,18 +143,9 @@ export class ErasureProbe implements Probe {
     });
   }
 
-  private privacy(): UnaryClient | undefined {
-    for (const r of running(this.ctx.world, 'privacy')) {
-      const client = this.ctx.world.clientOf(r);
-      if (client) return client;
-    }
-    return undefined;
-  }
-
   private async erasure(jobId: string): Promise<privacyV1.Erasure | undefined> {
-    const client = this.privacy();
-    if (!client) throw new Error('no privacy replica running');
-    return (await client.call<privacyV1.GetErasureResponse>('GetErasure', { jobId }, { deadlineMs: 2_000 })).erasure;
+    return (await anyClient(this.ctx.world, 'privacy').call<privacyV1.GetErasureResponse>('GetErasure', { jobId }, { deadlineMs: 2_000 }))
+      .erasure;
   }
 
   start(): void {
@@ -154,9 +163,7 @@ export class ErasureProbe implements Probe {
       (ids) => countAgainst(this.leaving.acked, ids).lost === 0,
     );
     for (const userId of users) {
-      const client = this.privacy();
-      if (!client) throw new Error('no privacy replica running');
-      const { erasure } = await client.call<privacyV1.EraseUserResponse>(
+      const { erasure } = await anyClient(world, 'privacy').call<privacyV1.EraseUserResponse>(
         'EraseUser',
         { userId, basis: privacyV1.ErasureBasis.ERASURE_BASIS_ACCOUNT_CLOSED },
         { deadlineMs: 5_000 },
@@ -240,16 +247,15 @@ export class ExperimentsProbe implements Probe {
 
   constructor(private readonly ctx: ProbeContext) {}
 
-  private client(): UnaryClient | undefined {
-    const [replica] = running(this.ctx.world, 'experiments');
-    return replica && this.ctx.world.clientOf(replica);
-  }
-
   start(): void {
     void this.ctx.world.kafka.admin.endOffsets(Topics.recsServed.name).then((ends) => (this.since = ends));
     this.timer = setInterval(() => {
-      const client = this.client();
-      if (!client) return this.availability.failure(new Error('no experiments replica running'));
+      let client: UnaryClient;
+      try {
+        client = anyClient(this.ctx.world, 'experiments');
+      } catch (error) {
+        return this.availability.failure(error);
+      }
       const name = `${this.ctx.prefix}-draft-${this.n++}`;
       client
         .call<experimentsV1.CreateExperimentResponse>(
@@ -279,7 +285,7 @@ export class ExperimentsProbe implements Probe {
   }
 
   inject(): Promise<Fault> {
-    return killAll(this.ctx.world, 'experiments').then((detail) => ({ detail }));
+    return killFault(this.ctx.world, 'experiments');
   }
 
   async stop(): Promise<void> {
@@ -294,8 +300,7 @@ export class ExperimentsProbe implements Probe {
     const found = await until(
       deadline,
       async () => {
-        const client = this.client();
-        if (!client) throw new Error('no experiments replica running');
+        const client = anyClient(this.ctx.world, 'experiments');
         let n = 0;
         for (const id of this.created) {
           const r = await client
@@ -353,10 +358,7 @@ export class SimulatorProbe implements Probe {
   constructor(private readonly ctx: ProbeContext) {}
 
   private async status(): Promise<simulatorV1.GetStatusResponse> {
-    const [replica] = running(this.ctx.world, 'simulator');
-    const client = replica && this.ctx.world.clientOf(replica);
-    if (!client) throw new Error('no simulator replica running');
-    return client.call<simulatorV1.GetStatusResponse>('GetStatus', {}, { deadlineMs: 2_000 });
+    return anyClient(this.ctx.world, 'simulator').call<simulatorV1.GetStatusResponse>('GetStatus', {}, { deadlineMs: 2_000 });
   }
 
   start(): void {
@@ -463,15 +465,12 @@ export class ConsoleProbe implements Probe {
         },
         (error: unknown) => this.actions.failure(error),
       );
-      for (const p of [page, action]) {
-        this.inFlight.add(p);
-        void p.finally(() => this.inFlight.delete(p));
-      }
+      for (const call of [page, action]) inFlightUntilSettled(this.inFlight, call);
     }, 1_000);
   }
 
   inject(): Promise<Fault> {
-    return killAll(this.ctx.world, 'console').then((detail) => ({ detail }));
+    return killFault(this.ctx.world, 'console');
   }
 
   async stop(): Promise<void> {
@@ -538,13 +537,12 @@ export class LogsProbe implements Probe {
           },
           (error: unknown) => this.shipping.failure(error),
         );
-      this.inFlight.add(sending);
-      void sending.finally(() => this.inFlight.delete(sending));
+      inFlightUntilSettled(this.inFlight, sending);
     }, 100);
   }
 
   inject(): Promise<Fault> {
-    return killAll(this.ctx.world, 'logs').then((detail) => ({ detail }));
+    return killFault(this.ctx.world, 'logs');
   }
 
   async stop(): Promise<void> {
@@ -600,18 +598,9 @@ export class AnalyticsProbe implements Probe {
 
   constructor(private readonly ctx: ProbeContext) {}
 
-  private client(except?: Replica): UnaryClient | undefined {
-    for (const r of running(this.ctx.world, 'analytics')) {
-      const client = r !== except ? this.ctx.world.clientOf(r) : undefined;
-      if (client) return client;
-    }
-    return undefined;
-  }
-
   private async run(runId: string): Promise<analyticsV1.JobRun | undefined> {
-    const client = this.client();
-    if (!client) throw new Error('no analytics replica running');
-    return (await client.call<analyticsV1.GetJobRunResponse>('GetJobRun', { runId }, { deadlineMs: 5_000 })).run;
+    return (await anyClient(this.ctx.world, 'analytics').call<analyticsV1.GetJobRunResponse>('GetJobRun', { runId }, { deadlineMs: 5_000 }))
+      .run;
   }
 
   start(): void {
@@ -654,9 +643,7 @@ export class AnalyticsProbe implements Probe {
     const killed = await until(deadline, () => this.run(runId), done);
     if (isError(killed) || !killed) return { ok: false, killed_run: killed ?? null };
     // A retry of the interrupted run (or a new run had it succeeded before the kill) must succeed.
-    const client = this.client();
-    if (!client) return { ok: false, error: 'no analytics replica running' };
-    const retry = await client.call<analyticsV1.RunJobResponse>(
+    const retry = await anyClient(world, 'analytics').call<analyticsV1.RunJobResponse>(
       'RunJob',
       killed.state === analyticsV1.RunState.RUN_STATE_FAILED ? { job: 'silver_activity', retryOf: runId } : { job: 'silver_activity' },
       { deadlineMs: 10_000 },

@@ -184,6 +184,24 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
   const groupPrefix = `dr-${run}.`;
   const kafkaA = new PlatformaticKafkaClient({ brokers: a['KAFKA_BROKERS'].split(','), clientId: `pulse-dr-${run}` });
   await groupsAtEnd(kafkaA, [`${groupPrefix}activity_bronze`, `${groupPrefix}storage`], [Topics.activityTracked]);
+  // Region B in its steady state before the load: MirrorMaker 2's copy of the activity topic holds as many records
+  // as A's (both start at 0; ingest writes no control records). A mirror still copying a long history, or one whose
+  // task stopped (run c9f93185: B's copy of the odd partitions stood at ~15,700 records of ~35,000 and 5,307 of the
+  // drill's 9,480 events were lost with A), would measure that, not the mirror's lag: the drill refuses to start.
+  const mirrorStart = Date.now();
+  const backlog = await kafkaA.admin.endOffsets(Topics.activityTracked.name);
+  const kafkaB0 = new PlatformaticKafkaClient({ brokers: b['KAFKA_BROKERS'].split(','), clientId: `pulse-dr-${run}-mirror` });
+  say(`waiting for region B's copy of ${Topics.activityTracked.name} to reach A's end (${backlog.reduce((x, y) => x + y, 0n)} records)`);
+  await until(
+    "region B's copy of the activity topic caught up with A",
+    async () => {
+      const copied = await kafkaB0.admin.endOffsets(Topics.activityTracked.name);
+      if (backlog.some((end, p) => (copied[p] ?? 0n) < end)) throw new Error(`B at ${copied.join(',')}, A at ${backlog.join(',')}`);
+    },
+    Number(process.env['DR_MIRROR_CATCH_UP_TIMEOUT'] ?? 600) * 1000,
+  );
+  const mirrorCaughtUpS = Math.round((Date.now() - mirrorStart) / 100) / 10;
+  await kafkaB0.close();
   await kafkaA.close();
   let etlA: ServiceProcess | undefined = await startService('etl', etlEnv(a, lakeRoot, groupPrefix), 120_000);
   // storage's keyspace on A, and the new one its snapshot is restored into
@@ -417,6 +435,8 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
       },
       model: { promoted },
       backup: backupDir,
+      // how long region B's mirror took to reach A's end before the load (its first start copies A's history)
+      mirror_caught_up_before_load_s: mirrorCaughtUpS,
     };
   } finally {
     clientA.close();
