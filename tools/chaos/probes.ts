@@ -227,6 +227,12 @@ export class ErasureProbe implements Probe {
       jobs_completed: done,
       ...(isError(jobs) ? { error: jobs.error } : {}),
       passes: states.map((e) => e?.passes ?? 0),
+      // of a job not completed: what its last verification pass still found, by store
+      found_on_verify: states
+        .filter((e) => e && e.state !== completed)
+        .map((e) =>
+          Object.fromEntries(e!.stores.filter((st) => Object.keys(st.foundOnVerify).length > 0).map((st) => [st.store, st.foundOnVerify])),
+        ),
       attempts: states.map((e) => e?.attempts ?? 0),
       left_after: left,
     };
