@@ -20,6 +20,8 @@ import {
   kafkaErrorMessage,
   keepConnected,
   PlatformaticKafkaClient,
+  peerEnvPrefix,
+  SERVICE_LIST,
   type UnaryClient,
 } from '@pulse/platform';
 import { deleteRedisKeys, groupsAtEnd, issueTestApiKey, runBuilt, stackCassandraClient, type TestApiKey } from '@pulse/platform/testing';
@@ -56,6 +58,7 @@ import {
   type Probe,
   type ProbeContext,
   type ProbeWorld,
+  promotedVsPopular,
   SimulatorProbe,
 } from './probes';
 import { ActivityLoad, EventClock, ReadLoad, type ReplicaClient, RowLoad } from './workload';
@@ -296,16 +299,7 @@ class World implements ProbeWorld {
     // Every user of the run in one experiment: half served the promoted pipeline, half the popularity list.
     const operatorClient = this.clients.get(experiments)!;
     const { experiment } = await operatorClient.call<experimentsV1.CreateExperimentResponse>('CreateExperiment', {
-      experiment: {
-        name: `chaos ${this.run}`,
-        layer: `chaos-${this.run}`,
-        trafficPercent: 100,
-        variants: [
-          { name: 'control', weight: 50, control: true, strategy: experimentsV1.ServingStrategy.SERVING_STRATEGY_PROMOTED },
-          { name: 'popular', weight: 50, strategy: experimentsV1.ServingStrategy.SERVING_STRATEGY_POPULAR },
-        ],
-        primaryMetric: experimentsV1.Metric.METRIC_CTR,
-      },
+      experiment: promotedVsPopular(`chaos ${this.run}`, `chaos-${this.run}`, 100),
     });
     this.experiment = (
       await operatorClient.call<experimentsV1.StartExperimentResponse>('StartExperiment', { id: experiment!.id })
@@ -356,22 +350,20 @@ class World implements ProbeWorld {
       connect('pulse/simulator/v1/simulator_service.proto', 'pulse.simulator.v1.SimulatorService', operator.key),
     ).reserve();
     this.late.set('simulator', () => simulator.start());
-    const peers = (replica: Replica, prefix: string) => ({
-      [`${prefix}_GRPC_ADDR`]: replica.peerAddress,
-      [`${prefix}_HTTP_URL`]: replica.httpUrl,
+    // Where the console finds each peer of the run (the first replica of a service with several).
+    const peers = (replica: Replica) => ({
+      [`${peerEnvPrefix(replica.service)}_GRPC_ADDR`]: replica.peerAddress,
+      [`${peerEnvPrefix(replica.service)}_HTTP_URL`]: replica.httpUrl,
     });
     const consoleReplica = await this.replica('console-1', 'console', {
       ...common,
       PULSE_API_KEY: consoleKey.key,
-      ...peers(this.supervisor.all('ingest')[0], 'INGEST'),
-      ...peers(this.supervisor.all('cdc')[0], 'CDC'),
-      ...peers(this.supervisor.all('etl')[0], 'ETL'),
-      ...peers(storageReplica, 'STORAGE'),
-      ...peers(featureStore, 'FEATURE_STORE'),
-      ...peers(recommender, 'RECOMMENDER'),
-      ...peers(experiments, 'EXPERIMENTS'),
-      ...peers(this.supervisor.all('privacy')[0], 'PRIVACY'),
-      ...peers(simulator, 'SIMULATOR'),
+      ...Object.assign({}, ...['ingest', 'cdc', 'etl', 'privacy'].map((service) => peers(this.supervisor.all(service)[0]))),
+      ...peers(storageReplica),
+      ...peers(featureStore),
+      ...peers(recommender),
+      ...peers(experiments),
+      ...peers(simulator),
     }).reserve();
     this.late.set('console', () => consoleReplica.start());
     this.late.set('logs', async () => {
@@ -496,8 +488,8 @@ interface Scenario {
   /** The fault (a scenario with a probe has its probe inject it). */
   inject?(world: World): Promise<Fault>;
   /** The killed service's own check (probes.ts): a load of its own, the fault at the right moment, what must hold. */
-  probe?: (context: ProbeContext & { world: World }) => Probe;
-  /** Services started for it; they bring events of the wall clock's time (World.ensure): such scenarios come last. */
+  probe?: (context: ProbeContext) => Probe;
+  /** Services started for it (World.ensure); a scenario needing the simulator or the console comes last (their events carry the wall clock's time). */
   needs?: LateService[];
 }
 
@@ -575,7 +567,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'kill-logs',
     describe: 'kill -9 of the log indexer; every log line Kafka acknowledged is in the log store once',
-    probe: (context) => new LogsProbe(context, context.world.logStore),
+    probe: (context) => new LogsProbe(context),
     needs: ['logs'],
   },
   {
@@ -638,21 +630,8 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-/** The services the harness runs (and builds). */
-const SERVICES = [
-  'ingest',
-  'storage',
-  'etl',
-  'cdc',
-  'feature-store',
-  'recommender',
-  'experiments',
-  'privacy',
-  'simulator',
-  'console',
-  'logs',
-  'analytics',
-];
+/** The services the harness runs (and builds): every service (kill -9 of each is a scenario). */
+const SERVICES = SERVICE_LIST.map((service) => service.name);
 
 interface Args {
   scenarios: Scenario[];

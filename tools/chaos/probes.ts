@@ -35,6 +35,8 @@ export interface ProbeWorld {
   readonly experiment?: experimentsV1.Experiment;
   /** The simulator's world size. */
   readonly simulatorUsers: number;
+  /** Where the log indexer writes: the log store's URL and the run's index prefix. */
+  readonly logStore: { url: string; indexPrefix: string };
   lakeRoot(): string;
   /** A client of a running replica (the harness's credentials), none while it is down. */
   clientOf(replica: Replica): UnaryClient | undefined;
@@ -81,6 +83,24 @@ async function killAll(world: ProbeWorld, service: string): Promise<string> {
   return `kill -9 ${replicas.map((r) => r.id).join(', ')} (the supervisor starts them again)`;
 }
 
+/** An experiment of two variants: the promoted pipeline (control) and the popularity list, half the traffic each. */
+export function promotedVsPopular(
+  name: string,
+  layer: string,
+  trafficPercent: number,
+): Omit<Partial<experimentsV1.Experiment>, 'variants'> & { variants: Partial<experimentsV1.Variant>[] } {
+  return {
+    name,
+    layer,
+    trafficPercent,
+    variants: [
+      { name: 'control', weight: 50, control: true, strategy: experimentsV1.ServingStrategy.SERVING_STRATEGY_PROMOTED },
+      { name: 'popular', weight: 50, strategy: experimentsV1.ServingStrategy.SERVING_STRATEGY_POPULAR },
+    ],
+    primaryMetric: experimentsV1.Metric.METRIC_CTR,
+  };
+}
+
 /** The fault of a probe whose scenario is the kill of every replica of its service. */
 const killFault = (world: ProbeWorld, service: string): Promise<Fault> => killAll(world, service).then((detail) => ({ detail }));
 
@@ -91,12 +111,6 @@ function anyClient(world: ProbeWorld, service: string): UnaryClient {
     if (client) return client;
   }
   throw new Error(`no ${service} replica running`);
-}
-
-/** Keeps a call of a probe's load in `inFlight` until it settles (its stop waits for them). */
-function inFlightUntilSettled(inFlight: Set<Promise<unknown>>, call: Promise<unknown>): void {
-  inFlight.add(call);
-  void call.finally(() => inFlight.delete(call));
 }
 
 /** Retries `read` every second until `done` holds or the deadline passes; the last value read (or its error). */
@@ -116,6 +130,44 @@ async function until<T>(deadline: number, read: () => Promise<T>, done: (value: 
 
 const isError = (value: unknown): value is { error: string } => typeof value === 'object' && value !== null && 'error' in value;
 const today = () => Math.floor(Date.now() / 86_400_000);
+
+/**
+ * A probe whose own load is a few calls every `everyMs` (`calls`), and whose fault is the kill of every replica of its
+ * service; its stop waits for the calls in flight.
+ */
+abstract class PeriodicProbe implements Probe {
+  private timer?: NodeJS.Timeout;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    protected readonly ctx: ProbeContext,
+    private readonly service: string,
+    private readonly everyMs: number,
+  ) {}
+
+  /** This interval's calls (each settles on its own: its outcome is counted by the probe). */
+  protected abstract calls(): Promise<unknown>[];
+
+  abstract check(deadline: number): Promise<ProbeReport>;
+
+  start(): void {
+    this.timer = setInterval(() => {
+      for (const call of this.calls()) {
+        this.inFlight.add(call);
+        void call.finally(() => this.inFlight.delete(call));
+      }
+    }, this.everyMs);
+  }
+
+  inject(): Promise<Fault> {
+    return killFault(this.ctx.world, this.service);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all([...this.inFlight]);
+  }
+}
 
 /**
  * kill-privacy: three users act, then leave (EraseUser); once a job is under way, every privacy replica is killed.
@@ -244,62 +296,42 @@ export class ErasureProbe implements Probe {
  * restarted by the supervisor) the recommender keeps tagging each list with its user's variant, and every
  * experiment created during the load (a draft a second) whose creation was acknowledged exists afterwards.
  */
-export class ExperimentsProbe implements Probe {
+export class ExperimentsProbe extends PeriodicProbe {
   private since?: bigint[];
-  private timer?: NodeJS.Timeout;
   private n = 0;
   private readonly created = new Set<string>();
   readonly availability = new Availability();
 
-  constructor(private readonly ctx: ProbeContext) {}
+  constructor(ctx: ProbeContext) {
+    super(ctx, 'experiments', 1_000);
+  }
 
-  start(): void {
+  override start(): void {
     void this.ctx.world.kafka.admin.endOffsets(Topics.recsServed.name).then((ends) => (this.since = ends));
-    this.timer = setInterval(() => {
-      let client: UnaryClient;
-      try {
-        client = anyClient(this.ctx.world, 'experiments');
-      } catch (error) {
-        return this.availability.failure(error);
-      }
-      const name = `${this.ctx.prefix}-draft-${this.n++}`;
-      client
-        .call<experimentsV1.CreateExperimentResponse>(
+    super.start();
+  }
+
+  protected calls(): Promise<unknown>[] {
+    const draft = promotedVsPopular(`${this.ctx.prefix}-draft-${this.n++}`, `${this.ctx.prefix}-drafts`, 10);
+    const created = Promise.resolve()
+      .then(() =>
+        anyClient(this.ctx.world, 'experiments').call<experimentsV1.CreateExperimentResponse>(
           'CreateExperiment',
-          {
-            experiment: {
-              name,
-              layer: `${this.ctx.prefix}-drafts`,
-              trafficPercent: 10,
-              variants: [
-                { name: 'control', weight: 50, control: true, strategy: experimentsV1.ServingStrategy.SERVING_STRATEGY_PROMOTED },
-                { name: 'popular', weight: 50, strategy: experimentsV1.ServingStrategy.SERVING_STRATEGY_POPULAR },
-              ],
-              primaryMetric: experimentsV1.Metric.METRIC_CTR,
-            },
-          },
+          { experiment: draft },
           { deadlineMs: 2_000 },
-        )
-        .then(
-          (r) => {
-            this.availability.success();
-            if (r.experiment?.id) this.created.add(r.experiment.id);
-          },
-          (error: unknown) => this.availability.failure(error),
-        );
-    }, 1_000);
+        ),
+      )
+      .then(
+        (r) => {
+          this.availability.success();
+          if (r.experiment?.id) this.created.add(r.experiment.id);
+        },
+        (error: unknown) => this.availability.failure(error),
+      );
+    return [created];
   }
 
-  inject(): Promise<Fault> {
-    return killFault(this.ctx.world, 'experiments');
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await sleep(2_000); // the last calls' answers
-  }
-
-  async check(deadline: number): Promise<ProbeReport> {
+  override async check(deadline: number): Promise<ProbeReport> {
     const { world, activity } = this.ctx;
     const experiment = world.experiment;
     if (!experiment || !this.since) return { ok: false, error: 'no experiment running, or the served topic was not read' };
@@ -428,15 +460,15 @@ export class SimulatorProbe implements Probe {
  * kill-console: a page read and a like through the console's user page action every second; each like the console
  * acknowledged (ingest's ACCEPTED or DUPLICATE in its answer) must be in storage's activity.
  */
-export class ConsoleProbe implements Probe {
-  private timer?: NodeJS.Timeout;
+export class ConsoleProbe extends PeriodicProbe {
   private n = 0;
   private readonly acked = new Set<string>();
   readonly pages = new Availability();
   readonly actions = new Availability();
-  private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(private readonly ctx: ProbeContext) {}
+  constructor(ctx: ProbeContext) {
+    super(ctx, 'console', 1_000);
+  }
 
   private users(): string[] {
     return Array.from({ length: 5 }, (_, i) => `${this.ctx.prefix}-console-u${i}`);
@@ -447,41 +479,30 @@ export class ConsoleProbe implements Probe {
     return replica?.httpUrl;
   }
 
-  start(): void {
-    this.timer = setInterval(() => {
-      const base = this.base();
-      const n = this.n++;
-      const userId = this.users()[n % 5];
-      const page = fetch(`${base}/users/${encodeURIComponent(userId)}`, { signal: AbortSignal.timeout(2_000) }).then(
-        (r) => (r.ok ? this.pages.success() : this.pages.failure(new Error(`HTTP ${r.status}`))),
-        (error: unknown) => this.pages.failure(error),
-      );
-      const action = fetch(`${base}/api/users/${encodeURIComponent(userId)}/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'LIKE', itemId: `${this.ctx.prefix}-p${n % 20}` }),
-        signal: AbortSignal.timeout(5_000),
-      }).then(
-        async (r) => {
-          const body = (await r.json().catch(() => ({}))) as { status?: string; eventId?: string; message?: string };
-          if (r.ok && body.eventId && (body.status === 'ACCEPTED' || body.status === 'DUPLICATE')) {
-            this.actions.success();
-            this.acked.add(body.eventId);
-          } else this.actions.failure(new Error(`HTTP ${r.status} ${body.message ?? ''}`));
-        },
-        (error: unknown) => this.actions.failure(error),
-      );
-      for (const call of [page, action]) inFlightUntilSettled(this.inFlight, call);
-    }, 1_000);
-  }
-
-  inject(): Promise<Fault> {
-    return killFault(this.ctx.world, 'console');
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await Promise.all([...this.inFlight]);
+  protected calls(): Promise<unknown>[] {
+    const base = this.base();
+    const n = this.n++;
+    const userId = this.users()[n % 5];
+    const page = fetch(`${base}/users/${encodeURIComponent(userId)}`, { signal: AbortSignal.timeout(2_000) }).then(
+      (r) => (r.ok ? this.pages.success() : this.pages.failure(new Error(`HTTP ${r.status}`))),
+      (error: unknown) => this.pages.failure(error),
+    );
+    const action = fetch(`${base}/api/users/${encodeURIComponent(userId)}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'LIKE', itemId: `${this.ctx.prefix}-p${n % 20}` }),
+      signal: AbortSignal.timeout(5_000),
+    }).then(
+      async (r) => {
+        const body = (await r.json().catch(() => ({}))) as { status?: string; eventId?: string; message?: string };
+        if (r.ok && body.eventId && (body.status === 'ACCEPTED' || body.status === 'DUPLICATE')) {
+          this.actions.success();
+          this.acked.add(body.eventId);
+        } else this.actions.failure(new Error(`HTTP ${r.status} ${body.message ?? ''}`));
+      },
+      (error: unknown) => this.actions.failure(error),
+    );
+    return [page, action];
   }
 
   async check(deadline: number): Promise<ProbeReport> {
@@ -511,59 +532,47 @@ export class ConsoleProbe implements Probe {
  * second, one service name per scenario); the indexer is killed and restarted by the supervisor. Every line Kafka
  * acknowledged must be in the log store exactly once (a line's document id is its Kafka position).
  */
-export class LogsProbe implements Probe {
-  private timer?: NodeJS.Timeout;
+export class LogsProbe extends PeriodicProbe {
   private n = 0;
   private readonly acked = new Set<string>();
   readonly shipping = new Availability();
-  private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(
-    private readonly ctx: ProbeContext,
-    /** The log store's URL and the indexer's index prefix. */
-    private readonly store: { url: string; indexPrefix: string },
-  ) {}
+  constructor(ctx: ProbeContext) {
+    super(ctx, 'logs', 100);
+  }
 
-  start(): void {
+  protected calls(): Promise<unknown>[] {
     const { prefix, world } = this.ctx;
-    this.timer = setInterval(() => {
-      const lines = Array.from({ length: 5 }, () => `${prefix} line ${this.n++}`);
-      const sending = world.kafka.producer
-        .send(
-          Topics.logs,
-          lines.map((msg) => ({
-            key: `${prefix}@chaos:1`,
-            value: { service: prefix, level: 'info', time: new Date().toISOString(), msg, instance: 'chaos:1' },
-          })),
-        )
-        .then(
-          () => {
-            this.shipping.success();
-            for (const line of lines) this.acked.add(line);
-          },
-          (error: unknown) => this.shipping.failure(error),
-        );
-      inFlightUntilSettled(this.inFlight, sending);
-    }, 100);
-  }
-
-  inject(): Promise<Fault> {
-    return killFault(this.ctx.world, 'logs');
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await Promise.all([...this.inFlight]);
+    const lines = Array.from({ length: 5 }, () => `${prefix} line ${this.n++}`);
+    const sending = world.kafka.producer
+      .send(
+        Topics.logs,
+        lines.map((msg) => ({
+          key: `${prefix}@chaos:1`,
+          value: { service: prefix, level: 'info', time: new Date().toISOString(), msg, instance: 'chaos:1' },
+        })),
+      )
+      .then(
+        () => {
+          this.shipping.success();
+          for (const line of lines) this.acked.add(line);
+        },
+        (error: unknown) => this.shipping.failure(error),
+      );
+    return [sending];
   }
 
   /** Copies of each line of the scenario in the store. */
   private async stored(): Promise<Map<string, number>> {
-    const response = await fetch(`${this.store.url}/${this.store.indexPrefix}-*/_search?ignore_unavailable=true`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ size: 10_000, _source: ['message'], query: { term: { service: this.ctx.prefix } } }),
-      signal: AbortSignal.timeout(10_000),
-    });
+    const response = await fetch(
+      `${this.ctx.world.logStore.url}/${this.ctx.world.logStore.indexPrefix}-*/_search?ignore_unavailable=true`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ size: 10_000, _source: ['message'], query: { term: { service: this.ctx.prefix } } }),
+        signal: AbortSignal.timeout(10_000),
+      },
+    );
     if (!response.ok) throw new Error(`log store search: HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
     const body = (await response.json()) as { hits: { hits: { _source: { message: string } }[] } };
     const copies = new Map<string, number>();

@@ -24,7 +24,7 @@
  *   tools/dr/drill [--seconds N] [--rate EVENTS_PER_S] [--out FILE]
  */
 import { Topics } from '@pulse/contracts';
-import { grpcClient, kafkaErrorMessage, PlatformaticKafkaClient } from '@pulse/platform';
+import { grpcClient, PlatformaticKafkaClient } from '@pulse/platform';
 import { groupsAtEnd, issueTestApiKey, runBuilt, type ServiceProcess, stackCassandraClient, startService } from '@pulse/platform/testing';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -190,18 +190,17 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
   // drill's 9,480 events were lost with A), would measure that, not the mirror's lag: the drill refuses to start.
   const mirrorStart = Date.now();
   const backlog = await kafkaA.admin.endOffsets(Topics.activityTracked.name);
-  const kafkaB0 = new PlatformaticKafkaClient({ brokers: b['KAFKA_BROKERS'].split(','), clientId: `pulse-dr-${run}-mirror` });
+  const kafkaB = new PlatformaticKafkaClient({ brokers: b['KAFKA_BROKERS'].split(','), clientId: `pulse-dr-${run}` });
   say(`waiting for region B's copy of ${Topics.activityTracked.name} to reach A's end (${backlog.reduce((x, y) => x + y, 0n)} records)`);
   await until(
     "region B's copy of the activity topic caught up with A",
     async () => {
-      const copied = await kafkaB0.admin.endOffsets(Topics.activityTracked.name);
+      const copied = await kafkaB.admin.endOffsets(Topics.activityTracked.name);
       if (backlog.some((end, p) => (copied[p] ?? 0n) < end)) throw new Error(`B at ${copied.join(',')}, A at ${backlog.join(',')}`);
     },
     Number(process.env['DR_MIRROR_CATCH_UP_TIMEOUT'] ?? 600) * 1000,
   );
   const mirrorCaughtUpS = Math.round((Date.now() - mirrorStart) / 100) / 10;
-  await kafkaB0.close();
   await kafkaA.close();
   let etlA: ServiceProcess | undefined = await startService('etl', etlEnv(a, lakeRoot, groupPrefix), 120_000);
   // storage's keyspace on A, and the new one its snapshot is restored into
@@ -226,7 +225,6 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
     retryForMs: 3_000,
   });
   const rows = new RowLoad(pgA, schema, prefix.replace(/-/g, '_'), 20);
-  const kafkaB = new PlatformaticKafkaClient({ brokers: b['KAFKA_BROKERS'].split(','), clientId: `pulse-dr-${run}` });
   // Where B's copy of the activity topic ends before the load: the drill's events are copied after it.
   const sinceB = await kafkaB.admin.endOffsets(Topics.activityTracked.name);
   try {

@@ -1,8 +1,7 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-
-/** One Prometheus registry per app, with the process metrics and the gRPC server metrics every service has. */
 import { shareMetricsWithPrimary } from '../nest/processes';
 
+/** One Prometheus registry per app, with the process metrics and the gRPC server metrics every service has. */
 export class ServiceMetrics {
   readonly registry = new Registry();
   readonly grpcHandled: Counter<'method' | 'code'>;
