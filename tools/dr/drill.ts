@@ -93,6 +93,13 @@ async function until(what: string, attempt: () => Promise<unknown>, timeoutMs: n
   return Date.now();
 }
 
+/** MirrorMaker 2's tasks that stopped on an error, as `ha status` names them ('' when none). */
+async function mirrorFailedTasks(): Promise<string> {
+  const { stdout } = await ha('status');
+  const failed = /^mirror-b .* failed-tasks=(\S+)/m.exec(stdout)?.[1];
+  return failed && failed !== 'none' ? failed : '';
+}
+
 async function pgQuery<T extends Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const pg = new PgClient({ connectionString: url, connectionTimeoutMillis: 2_000 });
   pg.on('error', () => undefined);
@@ -192,14 +199,19 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
   const backlog = await kafkaA.admin.endOffsets(Topics.activityTracked.name);
   const kafkaB = new PlatformaticKafkaClient({ brokers: b['KAFKA_BROKERS'].split(','), clientId: `pulse-dr-${run}` });
   say(`waiting for region B's copy of ${Topics.activityTracked.name} to reach A's end (${backlog.reduce((x, y) => x + y, 0n)} records)`);
+  let failedTasks = '';
   await until(
     "region B's copy of the activity topic caught up with A",
     async () => {
+      // a task that stopped on an error copies nothing more until MirrorMaker restarts: no use waiting for it
+      failedTasks = await mirrorFailedTasks();
+      if (failedTasks) return;
       const copied = await kafkaB.admin.endOffsets(Topics.activityTracked.name);
       if (backlog.some((end, p) => (copied[p] ?? 0n) < end)) throw new Error(`B at ${copied.join(',')}, A at ${backlog.join(',')}`);
     },
     Number(process.env['DR_MIRROR_CATCH_UP_TIMEOUT'] ?? 600) * 1000,
   );
+  if (failedTasks) throw new Error(`MirrorMaker 2's task(s) ${failedTasks} stopped on an error (.stack-ha/mirror-b/mirror/mirror.log)`);
   const mirrorCaughtUpS = Math.round((Date.now() - mirrorStart) / 100) / 10;
   await kafkaA.close();
   let etlA: ServiceProcess | undefined = await startService('etl', etlEnv(a, lakeRoot, groupPrefix), 120_000);
@@ -244,7 +256,8 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
     const streamed = join(ROOT, '.stack-ha', 'walreceiver-b', 'wal', 'segments');
     await sleep(Math.max(0, loadStart + args.seconds * 1000 - Date.now()));
 
-    // Region A is lost with the load running.
+    // Region A is lost with the load running (a mirror task stopped by then would show as events lost: named in the report).
+    const mirrorFailedAtLoss = await mirrorFailedTasks();
     const lostAt = Date.now();
     say('region A lost: kill -9 of its brokers, PostgreSQL, Redis, Sentinels, ingest, etl and storage');
     await Promise.all([ha('kill', ...REGION_A), ingestA.kill('SIGKILL'), etlA.kill('SIGKILL'), storageA.kill('SIGKILL')]);
@@ -435,6 +448,7 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
       backup: backupDir,
       // how long region B's mirror took to reach A's end before the load (its first start copies A's history)
       mirror_caught_up_before_load_s: mirrorCaughtUpS,
+      mirror_failed_tasks_at_loss: mirrorFailedAtLoss || 'none',
     };
   } finally {
     clientA.close();

@@ -8,7 +8,11 @@
 MIRROR_SOURCE=${MIRROR_SOURCE:-}
 MIRROR_TARGET=${MIRROR_TARGET:-}
 MIRROR_TOPICS=${MIRROR_TOPICS:-'pulse\..*'}
-MIRROR_HEAP=${MIRROR_HEAP:-256m}
+# Heap of the MirrorMaker process. Its source tasks' consumers fetch from every broker of A at once and its producers
+# buffer up to 32 MiB each: with 256 MiB and Kafka's default fetch size (50 MiB a response) a task copying a long
+# backlog ran out of heap and stopped for good (Connect does not restart a failed task), so the fetches are bounded
+# below and the heap leaves room for both tasks' buffers.
+MIRROR_HEAP=${MIRROR_HEAP:-512m}
 MIRROR_TIMEOUT=${MIRROR_TIMEOUT:-120}
 # Replication factor of MirrorMaker's topics on B (B is one broker in the local stack).
 MIRROR_TARGET_RF=${MIRROR_TARGET_RF:-1}
@@ -53,6 +57,10 @@ A->B.sync.topic.configs.enabled = true
 # Kafka's default exclusions, and the replica settings B sets for itself (one broker here, RF 3 in A).
 A->B.config.properties.exclude = follower\\.replication\\.throttled\\.replicas, leader\\.replication\\.throttled\\.replicas, message\\.timestamp\\.difference\\.max\\.ms, message\\.timestamp\\.type, unclean\\.leader\\.election\\.enable, min\\.insync\\.replicas
 
+# What a source task's consumer holds in flight: 8 MiB a response, 1 MiB a partition (three brokers of A: 24 MiB a task).
+A.consumer.fetch.max.bytes = 8388608
+A.consumer.max.partition.fetch.bytes = 1048576
+
 # The producer to B waits for B's replicas (acks=all) and retries; records are copied at least once.
 A->B.producer.acks = all
 A->B.producer.linger.ms = 5
@@ -81,6 +89,12 @@ mirror_launch() {
 # Ready once a source task copies (it names the topic-partitions it replicates).
 mirror_ready() {
   grep -qE 'replicating [0-9]+ topic-partitions A->B' "$MIRROR_HOME/mirror.log" 2>/dev/null
+}
+
+# The tasks of this run that stopped on an error (Connect leaves them stopped until restarted): comma-separated ids.
+mirror_failed_tasks() {
+  grep -oE 'Worker[A-Za-z]*Task\{id=[^}]+\} Task threw an uncaught' "$MIRROR_HOME/mirror.log" 2>/dev/null |
+    sed -E 's/.*\{id=([^}]+)\}.*/\1/' | sort -u | paste -sd, -
 }
 
 mirror_wait() {
