@@ -684,15 +684,23 @@ export class AnalyticsProbe implements Probe {
             `SELECT count(DISTINCT event_id)::INT AS ids FROM ${await bronze.scanSql(await bronze.snapshotAt(Number(read.version)))}`,
           )
         : [{ ids: -1 }];
+      // A commit the killed run made (Spark finishes an operation whose client died) is on its record, read again
+      // now: the replica that failed it settles it just after.
+      const killedNow = (await this.run(runId)) ?? killed;
+      const recorded = new Set(killedNow.outputs.filter((o) => o.path === 'silver/activity').map((o) => Number(o.version)));
+      const unrecorded = commits.filter((c) => c.run === runId && !recorded.has(c.version)).map((c) => c.version);
       const ok =
         retried.state === analyticsV1.RunState.RUN_STATE_SUCCEEDED &&
         commits[0]?.run === retried.runId &&
+        unrecorded.length === 0 &&
         silverRows.n === bronzeIds.ids &&
         silverRows.ids === silverRows.n;
       return {
         ok,
-        killed_run: this.describe(killed),
+        killed_run: this.describe(killedNow),
         retry: this.describe(retried),
+        // versions of the output the killed run committed that its record does not name
+        killed_run_commits_unrecorded: unrecorded,
         output: {
           rows: silverRows.n,
           distinct_events: silverRows.ids,

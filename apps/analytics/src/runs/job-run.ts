@@ -91,4 +91,6 @@ export abstract class JobRunsRepository {
   abstract finish(runId: string, outcome: RunOutcome, atMs: number): Promise<void>;
   /** Fails (INTERRUPTED) the PENDING and RUNNING runs whose replica has not reported since `staleBeforeMs`; returns them. */
   abstract failAbandoned(staleBeforeMs: number, message: string, atMs: number): Promise<JobRun[]>;
+  /** Records on an abandoned (FAILED, INTERRUPTED) run the output it committed before it stopped; `note` ends its message. */
+  abstract recordAbandonedOutput(runId: string, outputs: TableVersion[], outputRows: number, note: string): Promise<void>;
 }

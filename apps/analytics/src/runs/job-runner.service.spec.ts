@@ -55,7 +55,10 @@ function setup(options: Setup = {}) {
   const sessions: FakeSparkSession[] = [];
   const versions = new Map(Object.entries(options.versions ?? { 'bronze/things': 7, 'bronze/other': 3, 'silver/things': 2 }));
   const spark = {
+    // a session id names one session on the server: another replica opening it gets the same one
     session: (id: string) => {
+      const existing = sessions.find((s) => s.id === id);
+      if (existing) return existing;
       if (options.down) {
         const failing = new FakeSparkSession(id, versions, () => new SparkError('Spark Connect did not answer', 'unavailable'));
         failing.sql = async () => {
@@ -75,23 +78,25 @@ function setup(options: Setup = {}) {
     },
   } as unknown as SparkConnectClient;
   const pusher = options.pusher ?? new FakeFeaturePusher();
-  const runner = new JobRunner(
-    new JobCatalog([silver, exported]),
-    repository,
-    spark,
-    new LakeLocation('/lake'),
-    pusher,
-    { maxConcurrentRuns: 1, pushBatch: 2 },
-    createLogger('analytics-test', 'silent'),
-    new ServiceMetrics('analytics-test'),
-  );
+  const replica = () =>
+    new JobRunner(
+      new JobCatalog([silver, exported]),
+      repository,
+      spark,
+      new LakeLocation('/lake'),
+      pusher,
+      { maxConcurrentRuns: 1, pushBatch: 2 },
+      createLogger('analytics-test', 'silent'),
+      new ServiceMetrics('analytics-test'),
+    );
+  const runner = replica();
   const run = async (job: string): Promise<JobRun> => {
     const result = await runner.submit({ job, trigger: 'MANUAL', parameters: {} });
     if (!('created' in result)) throw new Error(`not started: ${JSON.stringify(result)}`);
     await runner.idle();
     return (await repository.get(result.created.runId)) as JobRun;
   };
-  return { runner, repository, sessions, pusher, run };
+  return { runner, repository, sessions, pusher, run, replica };
 }
 
 describe('JobRunner', () => {
@@ -248,5 +253,75 @@ describe('JobRunner', () => {
     expect(run?.state).toBe('FAILED');
     expect(run?.failure?.kind).toBe('INTERRUPTED');
     await expect(runner.submit({ job: 'silver_things', trigger: 'MANUAL', parameters: {} })).rejects.toThrow(/shutting down/);
+  });
+
+  describe('a run abandoned by a replica that stopped reporting', () => {
+    /** Replica A runs `job` until `hang` holds it; the scheduler fails the run; replica B settles it. */
+    async function abandon(job: string, options: Setup & { hang: (session: FakeSparkSession, held: () => void) => void }) {
+      let held: () => void = () => undefined;
+      const holding = new Promise<void>((resolve) => (held = resolve));
+      const world = setup({ ...options, patch: (session) => options.hang(session, held) });
+      const result = await world.runner.submit({ job, trigger: 'MANUAL', parameters: {} });
+      const runId = 'created' in result ? result.created.runId : '';
+      await holding;
+      const [abandoned] = await world.repository.failAbandoned(Date.now() + 1, 'the replica stopped reporting for 120 s', Date.now());
+      const settled = await world.replica().settleAbandoned(abandoned);
+      return { ...world, runId, settled, run: await world.repository.get(runId) };
+    }
+
+    it('records the output it committed before it stopped, and stops its Spark session', async () => {
+      const pusher = new FakeFeaturePusher();
+      let stop: () => void = () => undefined;
+      const { settled, run, sessions, runner } = await abandon('gold_lists', {
+        answer: (sql) => (sql.startsWith('EXPORT') ? [{ user_id: 'u1', items: ['a'] }] : []),
+        pusher,
+        // committed; the push to the feature store never answers (the replica is gone)
+        hang: (_session, held) =>
+          (pusher.push = () =>
+            new Promise((_, reject) => {
+              stop = () => reject(new Error('stopped'));
+              held();
+            })),
+      });
+      expect(settled).toEqual({ path: 'gold/lists', version: 0 });
+      expect(run).toMatchObject({
+        state: 'FAILED',
+        outputs: [{ path: 'gold/lists', version: 0 }],
+        outputRows: 42,
+        failure: {
+          kind: 'INTERRUPTED',
+          message:
+            'the replica stopped reporting for 120 s; before it stopped, the run committed gold/lists version 0 (42 rows), not pushed to feature view user_lists',
+        },
+      });
+      expect(sessions[0]).toMatchObject({ interrupted: true, released: true });
+      stop();
+      await runner.idle();
+    });
+
+    it('interrupts a write still running, and records no output when none was committed', async () => {
+      const { settled, run, sessions, runner } = await abandon('silver_things', {
+        hang: (session, held) => {
+          let cancel: () => void = () => undefined;
+          session.writeDelta = () =>
+            new Promise((_, reject) => {
+              cancel = () => reject(new SparkError('[OPERATION_CANCELED] Operation has been canceled.', 'cancelled'));
+              held();
+            });
+          session.interrupt = async () => {
+            session.interrupted = true;
+            cancel();
+          };
+        },
+      });
+      expect(settled).toBeUndefined();
+      expect(sessions[0].interrupted).toBe(true);
+      expect(run).toMatchObject({
+        state: 'FAILED',
+        outputs: [],
+        failure: { kind: 'INTERRUPTED', message: 'the replica stopped reporting for 120 s' },
+      });
+      await runner.idle();
+    });
   });
 });

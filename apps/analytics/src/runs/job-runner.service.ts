@@ -302,8 +302,45 @@ export class JobRunner implements BeforeApplicationShutdown {
     return versions;
   }
 
+  /**
+   * Settles a run another replica abandoned (the scheduler failed it as INTERRUPTED when its replica stopped
+   * reporting). A Spark Connect operation outlives its client, so the run's session may still be writing: its
+   * operations are interrupted, and a commit the run made before or despite that is recorded on the run (its
+   * outputs, and the message says it was not exported), so that the run history accounts for every version of
+   * the output table. A commit still under way at the interrupt may land after this look: Spark Connect does not
+   * list a session's operations.
+   */
+  async settleAbandoned(run: JobRun): Promise<TableVersion | undefined> {
+    const job = this.catalog.jobs.find((j) => j.name === run.job);
+    if (run.startedAtMs === undefined || !job) return undefined; // never started on Spark (or a job this version lacks)
+    const session = this.spark.session(run.runId); // the session the run used (its id is the run's)
+    try {
+      await session.interrupt();
+      const committed = await this.findCommit(job, session, run.runId);
+      if (!committed) return undefined;
+      const output = { path: job.output.path, version: committed.version };
+      const note =
+        `; before it stopped, the run committed ${output.path} version ${output.version} (${committed.rows} rows)` +
+        (job.export ? `, not pushed to feature view ${job.export.featureView}` : '');
+      await this.repository.recordAbandonedOutput(run.runId, [output], committed.rows, note);
+      return output;
+    } finally {
+      await session.release().catch(() => undefined);
+    }
+  }
+
   /** The version this run committed (found by its run id in the table's recent history) and its rows. */
   private async committedVersion(job: JobDefinition, session: SparkSession, runId: string): Promise<{ version: number; rows: number }> {
+    const committed = await this.findCommit(job, session, runId);
+    if (!committed) throw new RunFailure('SPARK_ERROR', `the write finished but ${job.output.path} has no commit of run ${runId}`);
+    return committed;
+  }
+
+  private async findCommit(
+    job: JobDefinition,
+    session: SparkSession,
+    runId: string,
+  ): Promise<{ version: number; rows: number } | undefined> {
     const { rows } = await session.sql(`DESCRIBE HISTORY ${this.lake.deltaSql(job.output.path)} LIMIT 20`);
     for (const row of rows) {
       const meta = typeof row['userMetadata'] === 'string' ? row['userMetadata'] : '';
@@ -312,7 +349,7 @@ export class JobRunner implements BeforeApplicationShutdown {
         return { version: Number(row['version']), rows: Number(metrics['numOutputRows'] ?? 0) };
       }
     }
-    throw new RunFailure('SPARK_ERROR', `the write finished but ${job.output.path} has no commit of run ${runId}`);
+    return undefined;
   }
 
   /** Streams the committed output's export rows from Spark and pushes them in batches; returns the rows pushed. */

@@ -187,4 +187,13 @@ export class PgJobRunsRepository extends JobRunsRepository {
     );
     return rows.map(toRun);
   }
+
+  async recordAbandonedOutput(runId: string, outputs: TableVersion[], outputRows: number, note: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE ${this.table}
+       SET outputs = $2, output_rows = $3, failure_message = failure_message || $4
+       WHERE run_id = $1 AND state = 'FAILED' AND failure_kind = 'INTERRUPTED' AND outputs = '[]'::jsonb`,
+      [runId, JSON.stringify(outputs), outputRows, note],
+    );
+  }
 }

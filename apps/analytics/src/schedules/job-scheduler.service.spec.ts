@@ -1,7 +1,7 @@
 import { createLogger, ServiceMetrics } from '@pulse/platform';
 import { JobCatalog } from '../jobs/job-catalog';
 import type { JobDefinition } from '../jobs/job-definition';
-import type { NewRun } from '../runs/job-run';
+import type { JobRun, NewRun } from '../runs/job-run';
 import type { JobRunner } from '../runs/job-runner.service';
 import { InMemoryJobRunsRepository } from '../testing/fakes';
 import { JobScheduler } from './job-scheduler.service';
@@ -24,7 +24,9 @@ function replicas(jobs: JobDefinition[], count = 2) {
   const repository = new InMemoryJobRunsRepository();
   const catalog = new JobCatalog(jobs);
   const submitted: NewRun[] = [];
+  const settled: string[] = [];
   const runner = {
+    settleAbandoned: async (run: JobRun) => void settled.push(run.runId),
     submit: async (request: Omit<NewRun, 'runId' | 'replica'>) => {
       const result = await repository.create({ ...request, runId: `run-${submitted.length}`, replica: 'r' });
       if ('created' in result) submitted.push({ ...request, runId: result.created.runId, replica: 'r' });
@@ -45,7 +47,7 @@ function replicas(jobs: JobDefinition[], count = 2) {
   };
   const finish = (runId: string) =>
     repository.finish(runId, { state: 'SUCCEEDED', outputs: [], outputRows: 0, exportedRows: 0 }, Date.now());
-  return { schedulers: Array.from({ length: count }, make), repository, submitted, finish };
+  return { schedulers: Array.from({ length: count }, make), repository, submitted, settled, finish };
 }
 
 describe('JobScheduler', () => {
@@ -76,8 +78,8 @@ describe('JobScheduler', () => {
     expect(submitted.map((r) => new Date(r.scheduledForMs ?? 0).toISOString().slice(11, 16))).toEqual(['10:30']);
   });
 
-  it('fails runs whose replica stopped reporting', async () => {
-    const { schedulers, repository, submitted } = replicas([job('hourly', '0 * * * *')], 1);
+  it('fails runs whose replica stopped reporting, and settles them', async () => {
+    const { schedulers, repository, submitted, settled } = replicas([job('hourly', '0 * * * *')], 1);
     await schedulers[0].tick(T0 + 60 * MIN);
     const [run] = submitted;
     await schedulers[0].tick(Date.now() + 3 * MIN); // no heartbeat for 3 minutes
@@ -85,6 +87,7 @@ describe('JobScheduler', () => {
       state: 'FAILED',
       failure: { kind: 'INTERRUPTED', message: expect.stringMatching(/stopped reporting for 120 s/) },
     });
+    expect(settled).toEqual([run.runId]);
   });
 
   it('says when each job fires next, and nothing when schedules are off', () => {

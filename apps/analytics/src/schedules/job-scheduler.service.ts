@@ -17,7 +17,8 @@ export const SCHEDULER_SETTINGS = Symbol('SCHEDULER_SETTINGS');
  * Fires the jobs' cron schedules. Every replica may run it: a schedule time becomes one run (the run row is
  * unique per job and schedule time), and never while a run of the job is active (unique per active job), so
  * a slow run makes the next firing skip rather than overlap. A firing missed while the service was down is
- * not caught up; the next one runs. Each tick also fails the runs whose replica stopped reporting.
+ * not caught up; the next one runs. Each tick also fails the runs whose replica stopped reporting, and settles
+ * them (JobRunner.settleAbandoned).
  */
 @Injectable()
 export class JobScheduler implements OnApplicationBootstrap, OnModuleDestroy {
@@ -74,7 +75,14 @@ export class JobScheduler implements OnApplicationBootstrap, OnModuleDestroy {
         `the replica running it stopped reporting for ${Math.round(this.settings.heartbeatTimeoutMs / 1000)} s (it stopped or lost PostgreSQL)`,
         nowMs,
       );
-      for (const run of abandoned) this.logger.warn({ job: run.job, runId: run.runId, replica: run.replica }, 'abandoned run failed');
+      for (const run of abandoned) {
+        this.logger.warn({ job: run.job, runId: run.runId, replica: run.replica }, 'abandoned run failed');
+        // its Spark operations stopped, and a commit it made recorded on it
+        const committed = await this.runner
+          .settleAbandoned(run)
+          .catch((error: unknown) => this.logger.warn({ runId: run.runId, err: errorMessage(error) }, 'could not settle an abandoned run'));
+        if (committed) this.logger.warn({ runId: run.runId, output: committed }, 'the abandoned run had committed its output');
+      }
     } catch (error) {
       this.logger.warn({ err: errorMessage(error) }, 'could not check for abandoned runs');
     }

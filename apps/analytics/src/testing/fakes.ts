@@ -91,6 +91,12 @@ export class InMemoryJobRunsRepository extends JobRunsRepository {
     return out;
   }
 
+  async recordAbandonedOutput(runId: string, outputs: TableVersion[], outputRows: number, note: string): Promise<void> {
+    const run = this.runs.get(runId);
+    if (run?.state === 'FAILED' && run.failure?.kind === 'INTERRUPTED' && run.outputs.length === 0)
+      Object.assign(run, { outputs, outputRows, failure: { ...run.failure, message: run.failure.message + note } });
+  }
+
   private update(runId: string, change: Partial<JobRun>): void {
     const run = this.runs.get(runId);
     if (run && (run.state === 'PENDING' || run.state === 'RUNNING' || change.state === undefined))
