@@ -178,7 +178,8 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
   /**
    * Drops the open windows of users erased since the last batch, without waiting for one (an idle stream): the
    * committed state file is rewritten without them (it is what the next batch would have written as its start)
-   * and the older state files go. Returns how many windows went.
+   * and the older state files go — also when no open window was dropped: the state of the commit before holds the
+   * windows that closed since, of the erased users too. Returns how many windows went.
    */
   forgetErased(): Promise<number> {
     return this.serialized(async () => {
@@ -187,10 +188,10 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       await this.restoreIfStale();
       const forgotten = this.aggregator.forget((group) => this.erased.has(group));
       const current = this.stateKeys[this.stateKeys.length - 1];
-      if (forgotten === 0 || current === undefined) return forgotten;
-      await this.table.storage.write(current, JSON.stringify(this.aggregator.snapshot()));
+      if (current === undefined) return forgotten;
+      if (forgotten > 0) await this.table.storage.write(current, JSON.stringify(this.aggregator.snapshot()));
       await this.dropStatesExcept(current);
-      this.logger.info({ stream: this.name, windows: forgotten }, 'open windows of erased users dropped');
+      if (forgotten > 0) this.logger.info({ stream: this.name, windows: forgotten }, 'open windows of erased users dropped');
       return forgotten;
     });
   }
