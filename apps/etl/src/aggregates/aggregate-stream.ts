@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   aggregateTopic,
   etlV1,
@@ -24,24 +23,12 @@ import {
   txnAppId,
 } from '../streams/exactly-once.sink';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
+import type { ErasedUsers } from '../streams/erasure-follower';
+import { Serial, type StreamStateRef, StreamStateFiles } from '../streams/stream-state-files';
 import type { ActivityFacts, AggregateDefinition } from './aggregate-definitions';
 import { type AggregatorState, type WindowAggregator, type WindowResult } from './window-aggregator';
 
 type Tracked = ingestV1.ActivityTracked;
-
-/** Whether a user is on the erasure list (ErasureList of @pulse/platform). */
-export interface ErasedUsers {
-  has(userId: string | null | undefined): boolean;
-}
-
-const STATE_DIR = '_pulse_state';
-
-/** Commit-info field of an aggregate stream's commits: where its window state of that version is. */
-export interface StreamStateRef {
-  stream: string;
-  key: string;
-  watermark: number | null;
-}
 
 /** The fields aggregates read, from a tracked event; null for a record without an event. */
 export function activityFacts(tracked: Tracked | null, fallbackTime: number): ActivityFacts | null {
@@ -71,8 +58,8 @@ export function activityFacts(tracked: Tracked | null, fallbackTime: number): Ac
  */
 export class AggregateStream implements StreamProcessor<string, Tracked> {
   readonly name: string;
-  /** State files of the latest commits, oldest first. */
-  private stateKeys: string[] = [];
+  /** The window state of the latest commits. */
+  private readonly states: StreamStateFiles;
   /** A batch failed after the aggregator took its records in: restore from the table before the next. */
   private stale = false;
   /** The aggregator's state before any record: what a stream without a committed state goes back to. */
@@ -93,6 +80,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     dedupeWindow = 0,
   ) {
     this.name = `agg_${definition.name}`;
+    this.states = new StreamStateFiles(table, this.name, logger);
     this.initialState = aggregator.snapshot();
     if (dedupeWindow > 0) {
       this.eventIds = new KeyWindows({
@@ -124,10 +112,8 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       if (info === null) break;
       const ref = info['pulseStreamState'] as StreamStateRef | undefined;
       if (!ref || ref.stream !== this.name) continue;
-      const data = await this.table.storage.read(ref.key);
-      if (!data) throw new Error(`window state ${ref.key} of ${this.name} (version ${v}) is missing`);
-      this.aggregator.restore(JSON.parse(data.toString('utf8')) as AggregatorState);
-      await this.dropStatesExcept(ref.key);
+      this.aggregator.restore(await this.states.read<AggregatorState>(ref, v));
+      await this.states.onlyKeep(ref.key);
       this.logger.info({ stream: this.name, version: v, openWindows: this.aggregator.openWindows() }, 'window state restored');
       return;
     }
@@ -147,16 +133,10 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
   }
 
   /** Batches and erasure passes run one at a time: both change the window state and its file. */
-  private serial: Promise<unknown> = Promise.resolve();
-
-  private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.serial.then(fn);
-    this.serial = run.catch(() => undefined);
-    return run;
-  }
+  private readonly serial = new Serial();
 
   process(batch: IncomingRecord<string, Tracked>[], deadLettered: readonly RecordPosition[] = []): Promise<BatchOutcome> {
-    return this.serialized(async () => {
+    return this.serial.run(async () => {
       await this.restoreIfStale();
       try {
         return await this.processBatch(batch, deadLettered);
@@ -182,15 +162,15 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
    * windows that closed since, of the erased users too. Returns how many windows went.
    */
   forgetErased(): Promise<number> {
-    return this.serialized(async () => {
+    return this.serial.run(async () => {
       if (this.definition.group.from !== 'user_id') return 0;
       // After a failed batch the aggregator holds uncommitted records: the committed state comes back first.
       await this.restoreIfStale();
       const forgotten = this.aggregator.forget((group) => this.erased.has(group));
-      const current = this.stateKeys[this.stateKeys.length - 1];
+      const current = this.states.current;
       if (current === undefined) return forgotten;
-      if (forgotten > 0) await this.table.storage.write(current, JSON.stringify(this.aggregator.snapshot()));
-      await this.dropStatesExcept(current);
+      if (forgotten > 0) await this.states.rewriteCurrent(this.aggregator.snapshot());
+      await this.states.onlyKeep(current);
       if (forgotten > 0) this.logger.info({ stream: this.name, windows: forgotten }, 'open windows of erased users dropped');
       return forgotten;
     });
@@ -280,8 +260,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     }
     if (outputs.length > 0) await this.kafka.producer.sendMany(outputs);
 
-    const stateKey = `${this.table.path}/${STATE_DIR}/${this.name}/${String(snapshot.version + 1).padStart(20, '0')}-${randomUUID()}.json`;
-    await this.table.storage.write(stateKey, JSON.stringify(this.aggregator.snapshot()));
+    const stateKey = await this.states.write(snapshot.version + 1, this.aggregator.snapshot());
     const rows = new ColumnBatch(snapshot.schema);
     for (const f of emission.finals) rows.push(this.row(f, now));
     const txns = [...next].map(([partition, offset]) => ({
@@ -302,8 +281,8 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     });
     for (const [partition, offset] of next) this.eventIds?.committed(txnAppId(this.name, this.input.name, partition, clusterId), offset);
     // Older states still hold the windows just forgotten: they all go, not only those past the last two.
-    if (forgotten > 0) await this.dropStatesExcept(stateKey);
-    else await this.dropOldStates(stateKey);
+    if (forgotten > 0) await this.states.onlyKeep(stateKey);
+    else await this.states.committed(stateKey);
     return { version: result.version, written: emission.finals.length, skipped, duplicates };
   }
 
@@ -360,23 +339,5 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
 
   private row(r: WindowResult, now: number) {
     return [r.start, r.end, r.group, ...r.counters, ...r.derived, r.updateCount, now, utcDate(r.start)];
-  }
-
-  /** Keeps the state of the last two commits (the latest and the one a concurrent reader may hold). */
-  private async dropOldStates(current: string): Promise<void> {
-    this.stateKeys.push(current);
-    const old = this.stateKeys.splice(0, Math.max(0, this.stateKeys.length - 2));
-    if (old.length > 0)
-      await this.table.storage
-        .delete(old)
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old window states'));
-  }
-
-  /** At start: every state file but the committed one goes (older ones, and those of batches that never committed). */
-  private async dropStatesExcept(current: string): Promise<void> {
-    const dir = `${this.table.path}/${STATE_DIR}/${this.name}/`;
-    const stale = (await this.table.storage.list(dir)).map((o) => o.key).filter((k) => k !== current);
-    if (stale.length > 0) await this.table.storage.delete(stale);
-    this.stateKeys = [current];
   }
 }

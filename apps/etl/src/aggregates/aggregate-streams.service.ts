@@ -14,6 +14,7 @@ import {
 import { activityTopic } from '../bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
+import { followErasures } from '../streams/erasure-follower';
 import { KafkaStreamSource } from '../streams/kafka-stream-source';
 import { StreamRegistry } from '../streams/stream-registry';
 import { ACTIVITY_AGGREGATES, type AggregateDefinition, aggregateTable, withPrefix } from './aggregate-definitions';
@@ -35,15 +36,11 @@ export function etlTopics(config: EtlConfig): TopicDefinition<any, any>[] {
   return [activityTopic(config), lateTopic(config), ...aggregateDefinitions(config).map((d) => aggregateTopic(d.name))];
 }
 
-/** How often the streams look for users erased since (their open windows are dropped even when no batch comes). */
-const ERASURE_CHECK_MS = 5_000;
-
 /** Runs the window aggregates of the activity stream (one replica: ETL_AGGREGATE_STREAMS). */
 @Injectable()
 export class AggregateStreamsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly streams = new Map<string, AggregateStream>();
-  private erasureTimer?: NodeJS.Timeout;
-  private erasedSeen = 0;
+  private stopFollowing?: () => void;
 
   constructor(
     @Inject(ETL_CONFIG) private readonly config: EtlConfig,
@@ -93,22 +90,11 @@ export class AggregateStreamsService implements OnApplicationBootstrap, OnApplic
       await stream.restore();
       await this.registry.launch(name, name, [activityTopic(this.config)], stream);
     }
-    this.erasureTimer = setInterval(() => void this.forgetErased(), ERASURE_CHECK_MS);
+    // When the erasure list grows, every stream drops the open windows of the users erased since.
+    this.stopFollowing = followErasures(this.erased, () => this.streams.values(), this.logger);
   }
 
   onApplicationShutdown() {
-    clearInterval(this.erasureTimer);
-  }
-
-  /** When the erasure list grew: every stream drops the open windows of the users erased since. */
-  async forgetErased(): Promise<void> {
-    const listed = this.erased.size;
-    if (listed === this.erasedSeen) return;
-    try {
-      for (const stream of this.streams.values()) await stream.forgetErased();
-      this.erasedSeen = listed;
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not drop the open windows of erased users; retried');
-    }
+    this.stopFollowing?.();
   }
 }

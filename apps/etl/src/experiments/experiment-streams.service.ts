@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import {
   ERASURE_LIST,
   type ErasureList,
@@ -13,6 +13,7 @@ import { Counter } from 'prom-client';
 import { activityTopic, servedTopic } from '../bronze/bronze-streams.service';
 import { ETL_CONFIG, type EtlConfig } from '../config/etl.config';
 import { Lake } from '../lake/lake';
+import { followErasures } from '../streams/erasure-follower';
 import { KafkaStreamSource } from '../streams/kafka-stream-source';
 import { StreamRegistry } from '../streams/stream-registry';
 import { ExposureJoin, type OutcomeDisposition } from './exposure-join';
@@ -39,8 +40,9 @@ export function servedTopics(config: EtlConfig) {
  * partition and exactly one replica runs it, as the window aggregates.
  */
 @Injectable()
-export class ExperimentStreamsService implements OnApplicationBootstrap, ExposureCounters {
+export class ExperimentStreamsService implements OnApplicationBootstrap, OnApplicationShutdown, ExposureCounters {
   private readonly outcomes: Counter<'outcome'>;
+  private stopFollowing?: () => void;
   private readonly exposures: Counter<'outcome'>;
 
   constructor(
@@ -89,5 +91,11 @@ export class ExperimentStreamsService implements OnApplicationBootstrap, Exposur
     const stream = new ExposureStream(table, join, served, activityTopic(this.config), this, this.logger, this.source, this.erased);
     await stream.restore();
     await this.registry.launch(stream.name, EXPOSURES_TABLE.name, stream.topics, stream);
+    // When the erasure list grows, the open exposures of the users erased since go, also while no batch comes.
+    this.stopFollowing = followErasures(this.erased, () => [stream], this.logger);
+  }
+
+  onApplicationShutdown() {
+    this.stopFollowing?.();
   }
 }

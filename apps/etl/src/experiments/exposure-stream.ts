@@ -1,11 +1,11 @@
 import { type ingestV1, type recsV1, type TopicDefinition, timestampToMillis } from '@pulse/contracts';
 import { ColumnBatch, type DeltaTable } from '@pulse/lake';
 import type { IncomingRecord, Logger } from '@pulse/platform';
-import { randomUUID } from 'node:crypto';
-import type { ErasedUsers } from '../aggregates/aggregate-stream';
 import { activityTypeName, servedItems, strategyName } from '../bronze/bronze-tables';
 import { committedOffsets, hasProgress, type StreamSource, txnAppId } from '../streams/exactly-once.sink';
+import type { ErasedUsers } from '../streams/erasure-follower';
 import type { BatchOutcome, StreamProcessor } from '../streams/stream-runner.kafka.consumer';
+import { Serial, type StreamStateRef, StreamStateFiles } from '../streams/stream-state-files';
 import {
   DISPOSITIONS,
   type ExposureJoin,
@@ -19,15 +19,7 @@ import { exposureRow } from './exposures-table';
 
 type Value = recsV1.RecommendationServed | ingestV1.ActivityTracked;
 
-const STATE_DIR = '_pulse_state';
 const OUTCOME_SET = new Set<string>(OUTCOME_TYPES);
-
-/** Where each commit's join state is (commitInfo.pulseStreamState), as the aggregate streams keep theirs. */
-interface StateRef {
-  stream: string;
-  key: string;
-  watermark: number | null;
-}
 
 export interface ExposureCounters {
   onBatch(exposures: number, lateExposures: number, outcomes: Record<OutcomeDisposition, number>): void;
@@ -40,12 +32,16 @@ export interface ExposureCounters {
  * those offsets, so a restart (kill -9 included) resumes state and offsets together and a replayed batch is
  * filtered out by the offsets. The outcomes' dispositions are counted in each commit's operationMetrics (a counter
  * row per commit in the table's history) and in etl_experiment_outcomes_total. Lists and activity of users on the
- * erasure list are skipped (their offsets advance), and open exposures of users erased since are dropped before the
- * next batch, with every older join state.
+ * erasure list are skipped (their offsets advance), and open exposures of users erased since are dropped, with every
+ * older join state, before the next batch or when the list grows (forgetErased).
  */
 export class ExposureStream implements StreamProcessor<string, Value> {
   readonly name = 'experiments_exposures';
-  private stateKeys: string[] = [];
+  private readonly states: StreamStateFiles;
+  /** Batches and erasure passes run one at a time: both change the join state and its file. */
+  private readonly serial = new Serial();
+  /** A batch failed: the stream stops, and the join's state is no longer the committed one. */
+  private failed = false;
 
   constructor(
     private readonly table: DeltaTable,
@@ -56,7 +52,9 @@ export class ExposureStream implements StreamProcessor<string, Value> {
     private readonly logger: Logger,
     private readonly source: StreamSource,
     private readonly erased: ErasedUsers = { has: () => false },
-  ) {}
+  ) {
+    this.states = new StreamStateFiles(table, this.name, logger);
+  }
 
   get topics(): TopicDefinition<string, Value>[] {
     return [this.served, this.activity] as TopicDefinition<string, Value>[];
@@ -68,15 +66,10 @@ export class ExposureStream implements StreamProcessor<string, Value> {
     for (let v = snapshot.version; v >= 0; v--) {
       const info = await this.table.commitInfo(v);
       if (info === null) break;
-      const ref = info['pulseStreamState'] as StateRef | undefined;
+      const ref = info['pulseStreamState'] as StreamStateRef | undefined;
       if (!ref || ref.stream !== this.name) continue;
-      const data = await this.table.storage.read(ref.key);
-      if (!data) throw new Error(`join state ${ref.key} of ${this.name} (version ${v}) is missing`);
-      this.join.restore(JSON.parse(data.toString('utf8')) as ExposureJoinState);
-      const dir = `${this.table.path}/${STATE_DIR}/${this.name}/`;
-      const stale = (await this.table.storage.list(dir)).map((o) => o.key).filter((k) => k !== ref.key);
-      if (stale.length > 0) await this.table.storage.delete(stale);
-      this.stateKeys = [ref.key];
+      this.join.restore(await this.states.read<ExposureJoinState>(ref, v));
+      await this.states.onlyKeep(ref.key);
       this.logger.info({ stream: this.name, version: v, openExposures: this.join.openExposures() }, 'exposure join state restored');
       return;
     }
@@ -94,7 +87,35 @@ export class ExposureStream implements StreamProcessor<string, Value> {
     return this.join.watermarkMs();
   }
 
-  async process(batch: IncomingRecord<string, Value>[]): Promise<BatchOutcome> {
+  /**
+   * Drops the open exposures of users erased since, without waiting for a batch (an idle stream): the latest
+   * commit's join state is rewritten without them and every older state goes (it may hold exposures of theirs that
+   * closed since). Returns how many exposures went.
+   */
+  forgetErased(): Promise<number> {
+    return this.serial.run(async () => {
+      // After a failed batch the join holds records never committed; the stream's restart restores and forgets.
+      if (this.failed) return 0;
+      const forgotten = this.join.forget((userId) => this.erased.has(userId));
+      const current = this.states.current;
+      if (current === undefined) return forgotten;
+      if (forgotten > 0) await this.states.rewriteCurrent(this.join.snapshot());
+      await this.states.onlyKeep(current);
+      if (forgotten > 0) this.logger.info({ stream: this.name, exposures: forgotten }, 'open exposures of erased users dropped');
+      return forgotten;
+    });
+  }
+
+  process(batch: IncomingRecord<string, Value>[]): Promise<BatchOutcome> {
+    return this.serial.run(() =>
+      this.processBatch(batch).catch((error: unknown) => {
+        this.failed = true;
+        throw error;
+      }),
+    );
+  }
+
+  private async processBatch(batch: IncomingRecord<string, Value>[]): Promise<BatchOutcome> {
     const clusterId = await this.source.clusterId();
     const snapshot = await this.table.refresh();
     const committed = new Map(this.topics.map((t) => [t.name, committedOffsets(snapshot, this.name, t.name, clusterId)]));
@@ -120,12 +141,11 @@ export class ExposureStream implements StreamProcessor<string, Value> {
     // A failed batch stops the stream; the next start restores the state committed with the table's offsets.
     const emission = this.join.process(events);
     const now = Date.now();
-    const stateKey = `${this.table.path}/${STATE_DIR}/${this.name}/${String(snapshot.version + 1).padStart(20, '0')}-${randomUUID()}.json`;
-    await this.table.storage.write(stateKey, JSON.stringify(this.join.snapshot()));
+    const stateKey = await this.states.write(snapshot.version + 1, this.join.snapshot());
     const rows = new ColumnBatch(snapshot.schema);
     for (const e of emission.exposures) rows.push(exposureRow(e, now));
     const late = emission.exposures.filter((e) => e.lateExposure).length;
-    const ref: StateRef = { stream: this.name, key: stateKey, watermark: emission.watermark };
+    const ref: StreamStateRef = { stream: this.name, key: stateKey, watermark: emission.watermark };
     const result = await this.table.appendBatch(rows, {
       operation: 'STREAMING UPDATE',
       operationParameters: { outputMode: 'Append', queryId: this.name, epochId: String(snapshot.version + 1) },
@@ -139,10 +159,8 @@ export class ExposureStream implements StreamProcessor<string, Value> {
     });
     this.counters.onBatch(emission.exposures.length, late, emission.outcomes);
     // Older states still hold the exposures just forgotten: they all go, not only those past the last two.
-    this.stateKeys.push(stateKey);
-    const old = this.stateKeys.splice(0, Math.max(0, this.stateKeys.length - (forgotten > 0 ? 1 : 2)));
-    if (old.length > 0)
-      await this.table.storage.delete(old).catch((error: unknown) => this.logger.warn({ err: error }, 'could not delete old join states'));
+    if (forgotten > 0) await this.states.onlyKeep(stateKey);
+    else await this.states.committed(stateKey);
     return { version: result.version, written: emission.exposures.length, skipped };
   }
 }

@@ -5,7 +5,7 @@ import { PRIVACY_CONFIG, type PrivacyConfig } from '../config/privacy.config';
 import { type EraseContext, type EraseOutcome, NotYetError, type StoreEraser, type Subject } from '../erasure/erasure.model';
 import { LakeAccess } from './lake-access';
 import type { LakeMemo } from './lake.eraser';
-import { subjectPredicate } from './lake-subject';
+import { streamStateNames, subjectPredicate } from './lake-subject';
 
 /**
  * The erasure vacuum: once the lake's DELETE is PRIVACY_LAKE_PURGE_MIN_AGE old, every table it deleted from purges
@@ -72,9 +72,8 @@ export class LakePurgeEraser implements StoreEraser {
           const text = (await storage.read(o.key))?.toString('utf8') ?? '';
           if (logNames(text, subject.userId, appColumns)) found.logMentions++;
         } else if (o.key.includes('/_pulse_state/') && keyedByUser) {
-          // The window state of a per-user aggregate stream: [start, end, group, ...] per open window.
-          const state = JSON.parse((await storage.read(o.key))?.toString('utf8') ?? '{}') as { windows?: unknown[][] };
-          if ((state.windows ?? []).some((w) => w[2] === subject.userId)) found.stateMentions++;
+          // The state of a stream keyed by user: its open windows (aggregates) or open exposures (the exposures join).
+          if (streamStateNames((await storage.read(o.key))?.toString('utf8') ?? '{}', subject.userId)) found.stateMentions++;
         }
       }
       out.set(path, found);

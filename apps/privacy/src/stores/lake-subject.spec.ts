@@ -1,5 +1,5 @@
 import { LakeEngine } from '@pulse/lake';
-import { subjectPredicate } from './lake-subject';
+import { streamStateNames, subjectPredicate } from './lake-subject';
 
 describe('which lake rows belong to a user', () => {
   let engine: LakeEngine;
@@ -43,5 +43,22 @@ describe('which lake rows belong to a user', () => {
     expect(subjectPredicate('agg/post_engagement_1h', [{ name: 'post_id', type: 'string' }], '42')).toBeUndefined();
     const predicate = subjectPredicate('gold/follows', [{ name: 'follower_id', type: 'long' }], '42')!;
     expect(await matching(predicate, `SELECT * FROM (VALUES (42::BIGINT), (7::BIGINT)) v(follower_id)`)).toBe(1);
+  });
+});
+
+describe("which of etl's stream states hold something of a user", () => {
+  it("finds the user's open windows and open exposures, not other users' nor mentions elsewhere", () => {
+    const windows = JSON.stringify({
+      windows: [
+        [0, 3600, 'u42', 5],
+        [0, 3600, 'u7', 1],
+      ],
+      watermark: 0,
+    });
+    expect(streamStateNames(windows, 'u42')).toBe(true);
+    expect(streamStateNames(windows, 'u4')).toBe(false);
+    const exposures = JSON.stringify({ open: [{ recommendationId: 'r-u42', userId: 'u7' }], others: [], pending: [] });
+    expect(streamStateNames(exposures, 'u7')).toBe(true);
+    expect(streamStateNames(exposures, 'u42')).toBe(false); // only in a list id
   });
 });

@@ -27,3 +27,14 @@ export function subjectPredicate(tablePath: string, schema: readonly DeltaColumn
   }
   return terms.length > 0 ? terms.join(' OR ') : undefined;
 }
+
+/**
+ * Whether the state file of one of etl's stateful streams (`<table>/_pulse_state/<stream>/*.json`) holds something of
+ * the user: an open window grouped by the user (the aggregates: `windows`, each `[start, end, group, ...]`) or an
+ * open exposure of a list served to the user (the exposures join: `open`, each with its `userId`).
+ */
+export function streamStateNames(stateJson: string, userId: string): boolean {
+  if (!stateJson.includes(userId)) return false;
+  const state = JSON.parse(stateJson) as { windows?: unknown[][]; open?: { userId?: unknown }[] };
+  return (state.windows ?? []).some((w) => w[2] === userId) || (state.open ?? []).some((e) => e.userId === userId);
+}
