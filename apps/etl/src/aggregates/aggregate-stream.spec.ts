@@ -83,4 +83,27 @@ describe('AggregateStream and the erasure list', () => {
     restored.restore(JSON.parse(await readFile(join(stateDir, (await readdir(stateDir))[0]), 'utf8')));
     expect(restored.openWindows()).toBe(1);
   });
+
+  it('counts a record the consumer handed twice in one batch once', async () => {
+    const table = await DeltaTable.create(new LocalLakeStorage(root), 'agg/user_sessions', aggregateTable(sessions, 1 << 20, 10), {
+      engine,
+    });
+    const stream = new AggregateStream(
+      sessions,
+      table,
+      new WindowAggregator(sessions, 0, 0),
+      Topics.activityTracked,
+      Topics.activityLate,
+      { producer: { sendMany: async () => undefined } } as unknown as KafkaClient,
+      createLogger('etl-test', 'silent'),
+      { clusterId: async () => 'cluster-a' },
+    );
+    await stream.restore();
+    const first = view('u1', T0);
+    const second = view('u1', T0 + MIN);
+    expect(await stream.process([first, second, second])).toMatchObject({ skipped: 1 });
+    await stream.process([view('u2', T0 + 120 * MIN)]); // the session of u1 closes
+    const [row] = await engine.query<{ events: number }>(`SELECT events::INT AS events FROM ${await table.scanSql(await table.refresh())}`);
+    expect(row).toEqual({ events: 2 });
+  });
 });

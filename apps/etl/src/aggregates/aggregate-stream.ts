@@ -190,7 +190,9 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
     let duplicates = 0;
     for (const record of batch) {
       const from = committed.get(record.partition);
-      if (from !== undefined && record.offset < from) {
+      const taken = next.get(record.partition);
+      // Before the table's offset, or handed twice by the consumer in this batch: counted already.
+      if ((from !== undefined && record.offset < from) || (taken !== undefined && record.offset < taken)) {
         skipped++;
         continue;
       }

@@ -124,7 +124,9 @@ export class ExposureStream implements StreamProcessor<string, Value> {
     let skipped = 0;
     for (const record of batch) {
       const from = committed.get(record.topic)?.get(record.partition);
-      if (from !== undefined && record.offset < from) {
+      const taken = next.get(`${record.topic}:${record.partition}`)?.offset;
+      // Before the table's offsets, or handed twice by the consumer in this batch: joined already.
+      if ((from !== undefined && record.offset < from) || (taken !== undefined && record.offset < taken)) {
         skipped++;
         continue;
       }

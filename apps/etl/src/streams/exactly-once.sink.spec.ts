@@ -73,6 +73,15 @@ describe('ExactlyOnceDeltaSink', () => {
     expect(new Set(await ids(t)).size).toBe(11);
   });
 
+  it('writes a record the consumer handed twice in one batch once', async () => {
+    const t = await table();
+    const sink = new ExactlyOnceDeltaSink(t, '', A, row);
+    // offset 1 of partition 0 twice in a row, as a repeated fetch hands it
+    const [r0, r1, r2] = records(0, 0, 3);
+    expect(await sink.write([r0, r1, r1, r2])).toMatchObject({ written: 3, skipped: 1 });
+    expect(await ids(t)).toEqual(['p0-o0', 'p0-o1', 'p0-o2']);
+  });
+
   describe('with event ids (KeyDedupe)', () => {
     // Records whose value is an event id; a copy of an event is the same value at a later offset of its partition.
     const events = (partition: number, from: number, values: string[]): IncomingRecord<string, string>[] =>
