@@ -18,6 +18,7 @@ export * from './nest/platform.module';
 export * from './nest/kafka.module';
 export * from './nest/redis.module';
 export * from './net/free-port';
+export * from './grpc/channel-target';
 export * from './grpc/grpc-client';
 export * from './nest/bootstrap';
 export * from './kafka/consumer-supervisor';

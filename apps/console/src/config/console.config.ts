@@ -35,7 +35,6 @@ export const consoleConfigSchema = z.object({
   JAEGER_URL: env.url('http://127.0.0.1:26686'),
 });
 
-const grpcAddress = z.string().regex(/^[^\s/]+:\d{1,5}$/, 'expected host:port');
 const httpUrl = z.url({ protocol: /^https?$/ });
 
 export interface PeerConfig {
@@ -60,7 +59,7 @@ export function loadConsoleConfig(overrides: Record<string, string | undefined> 
         const fallback = defaultPeerAddress(name, base.CONSOLE_PEER_HOST);
         const prefix = peerEnvPrefix(name);
         return [
-          [`${prefix}_GRPC_ADDR`, fallback.grpc === null ? z.undefined() : grpcAddress.default(fallback.grpc)],
+          [`${prefix}_GRPC_ADDR`, fallback.grpc === null ? z.undefined() : env.address(fallback.grpc)],
           [`${prefix}_HTTP_URL`, httpUrl.default(fallback.http)],
         ];
       }),

@@ -27,10 +27,12 @@ describe('loadConfig', () => {
     }
   });
 
-  it('reads one host:port address and a decimal number', () => {
+  it('reads a host:port address (or several IP ones) and a decimal number', () => {
     const peers = z.object({ RECS_GRPC_ADDR: env.address('127.0.0.1:50056'), RATE: env.number(50, 0, 100) });
     expect(loadConfig('svc', peers, { RATE: '2.5' })).toEqual({ RECS_GRPC_ADDR: '127.0.0.1:50056', RATE: 2.5 });
-    expect(() => loadConfig('svc', peers, { RECS_GRPC_ADDR: 'a:1,b:2' })).toThrow(/RECS_GRPC_ADDR: expected host:port/);
+    expect(loadConfig('svc', peers, { RECS_GRPC_ADDR: '10.0.0.1:1,10.0.0.2:2' }).RECS_GRPC_ADDR).toBe('10.0.0.1:1,10.0.0.2:2');
+    expect(() => loadConfig('svc', peers, { RECS_GRPC_ADDR: 'a:1,b:2' })).toThrow(/RECS_GRPC_ADDR: several servers are given by their IP/);
+    expect(() => loadConfig('svc', peers, { RECS_GRPC_ADDR: 'recs' })).toThrow(/RECS_GRPC_ADDR: expected host:port/);
     expect(() => loadConfig('svc', peers, { RATE: '101' })).toThrow(/RATE/);
   });
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { addressProblem } from '../grpc/channel-target';
 
 /** Thrown when the environment does not satisfy a service's config schema; names every bad variable. */
 export class ConfigError extends Error {
@@ -48,12 +49,15 @@ export const env = {
       .refine((hosts) => hosts.length > 0 && hosts.every((h) => /^[^\s:]+:\d{1,5}$/.test(h)), {
         message: 'expected a comma-separated list of host:port',
       }),
-  /** One `host:port`, e.g. a peer's gRPC address (`<PEER>_GRPC_ADDR`). */
+  /** A peer's gRPC address (`<PEER>_GRPC_ADDR`): one `host:port`, or several IP `host:port`s (channelTarget). */
   address: (fallback: string) =>
     z
       .string()
       .default(fallback)
-      .refine((s) => /^[^\s:]+:\d{1,5}$/.test(s), { message: 'expected host:port' }),
+      .superRefine((s, ctx) => {
+        const problem = addressProblem(s);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
   url: (fallback: string) => z.url().default(fallback),
   /** A decimal number, e.g. a rate. */
   number: (fallback: number, min = 0, max = Number.MAX_VALUE) => z.coerce.number().min(min).max(max).default(fallback),

@@ -4,6 +4,7 @@ import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace } from '@o
 import { protoFile } from '@pulse/contracts';
 import { authorizationHeader } from '../auth/authenticator';
 import { platformTracer, traceHeaders } from '../telemetry/trace-context';
+import { channelTarget } from './channel-target';
 import { PROTO_LOADER_OPTIONS } from './health-reflection';
 import { channelCredentials, type GrpcTlsSettings } from './tls';
 
@@ -29,14 +30,16 @@ export interface GrpcClientOptions {
 
 /**
  * A plain grpc-js client for a Pulse service, loaded from its proto like any external client would.
- * Used by integration tests, benchmarks and tools; services talk to peers through it too. While tracing is on, each
+ * Used by integration tests, benchmarks and tools; services talk to peers through it too. `address` is one
+ * `host:port` or several IP `host:port`s with round robin over them (`channelTarget`). While tracing is on, each
  * call is a client span whose W3C trace context goes to the server in the metadata (`traceparent`).
  */
 export function grpcClient(address: string, relativeProtoFile: string, serviceName: string, options: GrpcClientOptions = {}): UnaryClient {
   const definition = protoLoader.loadSync(protoFile(relativeProtoFile), PROTO_LOADER_OPTIONS);
   const ctor = serviceName.split('.').reduce<any>((node, part) => node?.[part], grpc.loadPackageDefinition(definition));
   if (typeof ctor !== 'function') throw new Error(`service ${serviceName} not found in ${relativeProtoFile}`);
-  const client: grpc.Client = new ctor(address, channelCredentials(options.tls), options.channelOptions ?? {});
+  const { target, options: targetOptions } = channelTarget(address);
+  const client: grpc.Client = new ctor(target, channelCredentials(options.tls), { ...targetOptions, ...options.channelOptions });
   const authorization = options.credentials ? authorizationHeader(options.credentials) : undefined;
   const withCredentials = (given?: grpc.Metadata) => {
     const metadata = given?.clone() ?? new grpc.Metadata();

@@ -25,7 +25,12 @@ async function healthServer(behaviour: { current: Behaviour; calls: number }) {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
   );
-  return { address: `127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
+  return {
+    address: `127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    /** Gone at once, its connections cut (a replica killed). */
+    kill: () => server.forceShutdown(),
+  };
 }
 
 describe('PeerClient', () => {
@@ -106,5 +111,34 @@ describe('PeerClient', () => {
     await new Promise((resolve) => setTimeout(resolve, 320));
     await expect(client.call('Check', { service: '' }, { idempotent: false })).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
     expect(client.state).toBe('open');
+  });
+});
+
+describe('PeerClient over several replicas (IP host:port list)', () => {
+  it('spreads calls over them (round robin) and goes on with the others while one is down', async () => {
+    const a = { current: (() => ({})) as Behaviour, calls: 0 };
+    const b = { current: (() => ({})) as Behaviour, calls: 0 };
+    const [serverA, serverB] = await Promise.all([healthServer(a), healthServer(b)]);
+    const client = new PeerClient({
+      name: 'health',
+      address: `${serverA.address},${serverB.address}`,
+      protoFile: 'grpc/health/v1/health.proto',
+      service: 'grpc.health.v1.Health',
+      deadlineMs: 5_000,
+      retries: 2,
+      backoffMs: 5,
+    });
+    try {
+      for (let i = 0; i < 20; i++) await client.call('Check', {});
+      expect(a.calls + b.calls).toBe(20);
+      expect(Math.min(a.calls, b.calls)).toBeGreaterThanOrEqual(5);
+      serverA.kill();
+      const before = b.calls;
+      for (let i = 0; i < 10; i++) await expect(client.call('Check', {})).resolves.toEqual({ status: 1 }); // SERVING
+      expect(b.calls - before).toBe(10);
+    } finally {
+      client.close();
+      await serverB.close();
+    }
   });
 });
