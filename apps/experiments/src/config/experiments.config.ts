@@ -22,10 +22,7 @@ export const experimentsConfigSchema = z.object({
   /** Folder of the migrations; empty: beside the built program or apps/experiments/migrations. */
   EXPERIMENTS_MIGRATIONS_DIR: z.string().optional(),
   /** The recommender, asked whether a variant's model version exists (RecsService/GetModel). */
-  RECS_GRPC_ADDR: z
-    .string()
-    .regex(/^[^\s:]+:\d{1,5}$/, 'host:port')
-    .default('127.0.0.1:50056'),
+  RECS_GRPC_ADDR: env.address('127.0.0.1:50056'),
   /** Deadline of one call to the recommender. */
   RECS_DEADLINE: env.duration('2s'),
   /** Root directory of the Delta lake written by etl (experiments/exposures, bronze/activity). */
@@ -53,10 +50,7 @@ export function loadExperimentsConfig(overrides: Record<string, string | undefin
 
 /** The command line's settings (experiments-cli.js): where the service answers. */
 export const cliConfigSchema = z.object({
-  EXPERIMENTS_GRPC_ADDR: z
-    .string()
-    .regex(/^[^\s:]+:\d{1,5}$/, 'host:port')
-    .default('127.0.0.1:50058'),
+  EXPERIMENTS_GRPC_ADDR: env.address('127.0.0.1:50058'),
   /** The caller's credentials (an API key or a JWT with the experiments scopes, or admin), as every client sends them. */
   PULSE_API_KEY: z.string().default(''),
   /** TLS towards the service, as its peers call it (GRPC_TLS_CA_FILE; with a certificate and key for mTLS). */

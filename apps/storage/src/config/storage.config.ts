@@ -120,10 +120,7 @@ export function loadStorageConfig(overrides: Record<string, string | undefined> 
 
 /** The graph-import command line's settings (graph-import.js): where the service answers, and as whom. */
 export const cliConfigSchema = z.object({
-  STORAGE_GRPC_ADDR: z
-    .string()
-    .regex(/^[^\s:]+:\d{1,5}$/, 'host:port')
-    .default('127.0.0.1:50053'),
+  STORAGE_GRPC_ADDR: env.address('127.0.0.1:50053'),
   /** The caller's credentials: an API key or a JWT with the admin scope (BulkImportFollows and RecountFollows are admin RPCs). */
   PULSE_API_KEY: z.string().default(''),
   /** TLS towards the service, as its peers call it (GRPC_TLS_CA_FILE; with a certificate and key for mTLS). */
