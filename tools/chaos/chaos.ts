@@ -140,6 +140,8 @@ class World implements ProbeWorld {
   private stopRedisWatch = () => undefined as void;
   private keys: TestApiKey[] = [];
   private readonly clients = new Map<Replica, UnaryClient>();
+  /** A service's client as one behind a load balancer has: one channel, round robin over every replica's address. */
+  private readonly balanced = new Map<'storage' | 'recommender', UnaryClient>();
 
   /** `logDir`: where each service process's output is kept (at LOG_LEVEL info); none: not kept, services log warnings. */
   constructor(private readonly logDir?: string) {}
@@ -226,13 +228,11 @@ class World implements ProbeWorld {
       await groupsAtEnd(this.kafka, activityGroups, [Topics.activityTracked]);
       await groupsAtEnd(this.kafka, [featuresGroup], aggregates);
     });
+    // Storage and the recommender: two replicas each, their peers calling both (round robin over the addresses).
+    const storageEnv = { ...common, ...activityStorageEnv(this.keyspace, activityGroup, join(this.dir, 'media')) };
     const consumers = [
-      this.replica(
-        'storage-1',
-        'storage',
-        { ...common, ...activityStorageEnv(this.keyspace, activityGroup, join(this.dir, 'media')) },
-        storage,
-      ),
+      this.replica('storage-1', 'storage', storageEnv, storage),
+      this.replica('storage-2', 'storage', storageEnv, storage),
       this.replica('etl-1', 'etl', { ...etlEnv, ETL_AGGREGATE_STREAMS: 'false' }),
       // The window aggregates: a singleton, two replicas electing a leader.
       ...['etl-agg-1', 'etl-agg-2'].map((id) =>
@@ -258,7 +258,7 @@ class World implements ProbeWorld {
     await runBuilt('feature-store', 'registry-cli.js', featuresEnv, ['apply']);
     const featureStore = this.replica('features-1', 'feature-store', featuresEnv, features);
     await Promise.all([...consumers, featureStore].map((r) => r.start()));
-    const storageReplica = consumers[0];
+    const storageAddress = this.addresses('storage');
     // The experiments service and the recommender call each other: both take their ports first.
     const experimentsEnv: Record<string, string> = {
       ...common,
@@ -273,28 +273,27 @@ class World implements ProbeWorld {
       experimentsEnv,
       connect('pulse/experiments/v1/experiments_service.proto', 'pulse.experiments.v1.ExperimentsService', operator.key),
     ).reserve();
-    const recommender = await this.replica(
-      'recommender-1',
-      'recommender',
-      {
-        ...common,
-        PULSE_API_KEY: recsKey.key,
-        RECS_MODELS_DIR: join(this.dir, 'models'),
-        RECS_LAKE_ROOT: this.lakeRoot(),
-        RECS_REDIS_PREFIX: this.recsPrefix,
-        RECS_LIVE_GROUP: liveGroup,
-        RECS_CATALOG_GROUP: `chaos-recs-catalog-${this.run}`,
-        RECS_CDC_SCHEMA: this.schema,
-        // every action of a scenario's user is kept, so that each can be looked for
-        RECS_RECENT_ACTIONS: '10000',
-        STORAGE_GRPC_ADDR: storageReplica.peerAddress,
-        FEATURES_GRPC_ADDR: featureStore.peerAddress,
-        EXPERIMENTS_GRPC_ADDR: experiments.peerAddress,
-        RECS_EXPERIMENTS_POLL: '1s',
-      },
-      recs,
-    ).reserve();
-    experimentsEnv['RECS_GRPC_ADDR'] = recommender.peerAddress;
+    const recommenderEnv = {
+      ...common,
+      PULSE_API_KEY: recsKey.key,
+      RECS_MODELS_DIR: join(this.dir, 'models'),
+      RECS_LAKE_ROOT: this.lakeRoot(),
+      RECS_REDIS_PREFIX: this.recsPrefix,
+      RECS_LIVE_GROUP: liveGroup,
+      RECS_CATALOG_GROUP: `chaos-recs-catalog-${this.run}`,
+      RECS_CDC_SCHEMA: this.schema,
+      // every action of a scenario's user is kept, so that each can be looked for
+      RECS_RECENT_ACTIONS: '10000',
+      STORAGE_GRPC_ADDR: storageAddress,
+      FEATURES_GRPC_ADDR: featureStore.peerAddress,
+      EXPERIMENTS_GRPC_ADDR: experiments.peerAddress,
+      RECS_EXPERIMENTS_POLL: '1s',
+    };
+    const recommenders = await Promise.all(
+      ['recommender-1', 'recommender-2'].map((id) => this.replica(id, 'recommender', recommenderEnv, recs).reserve()),
+    );
+    const recommenderAddress = this.addresses('recommender');
+    experimentsEnv['RECS_GRPC_ADDR'] = recommenderAddress;
     await experiments.start();
     // Every user of the run in one experiment: half served the promoted pipeline, half the popularity list.
     const operatorClient = this.clients.get(experiments)!;
@@ -310,7 +309,7 @@ class World implements ProbeWorld {
       PRIVACY_PG_SCHEMA: `${this.schema}_privacy`,
       PRIVACY_AUTO_MIGRATE: 'true',
       PRIVACY_APP_SCHEMA: this.schema,
-      STORAGE_GRPC_ADDR: storageReplica.peerAddress,
+      STORAGE_GRPC_ADDR: storageAddress,
       FEATURES_GRPC_ADDR: featureStore.peerAddress,
       PRIVACY_REDIS_USER_KEYS: `${this.recsPrefix}u:{user}:*,${this.recsPrefix}a:{user}`,
       PRIVACY_REDIS_REFERENCES: `${this.recsPrefix}u:*:muted=member,${this.recsPrefix}p:*=field:a,${this.recsPrefix}u:*:acts=element:USER|`,
@@ -325,10 +324,18 @@ class World implements ProbeWorld {
     };
     const privacy = connect('pulse/privacy/v1/privacy_service.proto', 'pulse.privacy.v1.PrivacyService', operator.key);
     await Promise.all([
-      recommender.start(),
+      ...recommenders.map((r) => r.start()),
       this.replica('privacy-1', 'privacy', privacyEnv, privacy).start(),
       this.replica('privacy-2', 'privacy', privacyEnv, privacy).start(),
     ]);
+    this.balanced.set(
+      'storage',
+      grpcClient(storageAddress, 'pulse/storage/v1/storage_service.proto', 'pulse.storage.v1.StorageService', { credentials: key.key }),
+    );
+    this.balanced.set(
+      'recommender',
+      grpcClient(recommenderAddress, 'pulse/recs/v1/recs_service.proto', 'pulse.recs.v1.RecsService', { credentials: key.key }),
+    );
     // The simulator and the console, started by the first scenario that needs them.
     const simulator = await this.replica(
       'simulator-1',
@@ -340,8 +347,8 @@ class World implements ProbeWorld {
         SIMULATOR_AUTO_MIGRATE: 'true',
         SIMULATOR_APP_SCHEMA: this.schema,
         INGEST_GRPC_ADDR: this.supervisor.all('ingest')[0].peerAddress,
-        RECS_GRPC_ADDR: recommender.peerAddress,
-        STORAGE_GRPC_ADDR: storageReplica.peerAddress,
+        RECS_GRPC_ADDR: recommenderAddress,
+        STORAGE_GRPC_ADDR: storageAddress,
         SIMULATOR_USERS: String(SIMULATOR_WORLD.users),
         SIMULATOR_POSTS: String(SIMULATOR_WORLD.posts),
         SIMULATOR_RATE: String(SIMULATOR_WORLD.rate),
@@ -350,20 +357,23 @@ class World implements ProbeWorld {
       connect('pulse/simulator/v1/simulator_service.proto', 'pulse.simulator.v1.SimulatorService', operator.key),
     ).reserve();
     this.late.set('simulator', () => simulator.start());
-    // Where the console finds each peer of the run (the first replica of a service with several).
-    const peers = (replica: Replica) => ({
-      [`${peerEnvPrefix(replica.service)}_GRPC_ADDR`]: replica.peerAddress,
-      [`${peerEnvPrefix(replica.service)}_HTTP_URL`]: replica.httpUrl,
-    });
+    // Where the console finds each peer of the run: gRPC on every replica of storage and the recommender (round
+    // robin), of the others the first; HTTP (health, metrics) on the first.
+    const balancedServices = new Set(['storage', 'recommender']);
+    const peers = (service: string) => {
+      const [first] = this.supervisor.all(service);
+      return {
+        [`${peerEnvPrefix(service)}_GRPC_ADDR`]: balancedServices.has(service) ? this.addresses(service) : first.peerAddress,
+        [`${peerEnvPrefix(service)}_HTTP_URL`]: first.httpUrl,
+      };
+    };
     const consoleReplica = await this.replica('console-1', 'console', {
       ...common,
       PULSE_API_KEY: consoleKey.key,
-      ...Object.assign({}, ...['ingest', 'cdc', 'etl', 'privacy'].map((service) => peers(this.supervisor.all(service)[0]))),
-      ...peers(storageReplica),
-      ...peers(featureStore),
-      ...peers(recommender),
-      ...peers(experiments),
-      ...peers(simulator),
+      ...Object.assign(
+        {},
+        ...['ingest', 'cdc', 'etl', 'privacy', 'storage', 'feature-store', 'recommender', 'experiments', 'simulator'].map(peers),
+      ),
     }).reserve();
     this.late.set('console', () => consoleReplica.start());
     this.late.set('logs', async () => {
@@ -434,6 +444,19 @@ class World implements ProbeWorld {
     return !this.late.has('simulator') || !this.late.has('console');
   }
 
+  /** Every replica's gRPC address, as one peer address (round robin over them: channelTarget of @pulse/platform). */
+  private addresses(service: string): string {
+    return this.supervisor
+      .all(service)
+      .map((r) => r.peerAddress)
+      .join(',');
+  }
+
+  /** The client of storage or the recommender that a caller behind a load balancer has (every replica, round robin). */
+  balancedClient(service: 'storage' | 'recommender'): UnaryClient | undefined {
+    return this.balanced.get(service);
+  }
+
   clientOf(replica: Replica): UnaryClient | undefined {
     return replica.running ? this.clients.get(replica) : undefined;
   }
@@ -451,7 +474,7 @@ class World implements ProbeWorld {
   }
 
   async stop(): Promise<void> {
-    for (const c of this.clients.values()) c.close();
+    for (const c of [...this.clients.values(), ...this.balanced.values()]) c.close();
     await this.supervisor.stop();
     await this.cassandra?.shutdown().catch(() => undefined);
     await this.kafka.close().catch(() => undefined);
@@ -522,7 +545,11 @@ const redisPrimary = async (): Promise<string> => {
 
 const SCENARIOS: Scenario[] = [
   { name: 'kill-ingest', describe: 'kill -9 of one of two ingest replicas', inject: crashOne('ingest') },
-  { name: 'kill-storage', describe: "kill -9 of storage (the activity consumer's only replica)", inject: crashOne('storage') },
+  {
+    name: 'kill-storage',
+    describe: 'kill -9 of one of the two storage replicas (consumers of the activity, serving reads behind round robin)',
+    inject: crashOne('storage'),
+  },
   {
     name: 'kill-etl',
     describe: "kill -9 of etl (the lake's bronze writer)",
@@ -543,7 +570,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'kill-recommender',
-    describe: 'kill -9 of the recommender (serving, and its consumer of live activity); it resumes from its group',
+    describe: 'kill -9 of one of the two recommender replicas (serving, and consumers of live activity); the other takes its calls',
     inject: crashOne('recommender'),
   },
   {
@@ -709,11 +736,11 @@ async function runScenario(
     retryForMs: 180_000,
   });
   const rows = new RowLoad(world.pgUrl, world.schema, `s${index}`, args.rowRate);
-  const first = (service: 'storage' | 'recommender') => () => world.clientsOf(service)[0]?.client;
-  const reads = new ReadLoad('storage', first('storage'), activity.userIds(), (client, userId) =>
+  const balanced = (service: 'storage' | 'recommender') => () => world.balancedClient(service);
+  const reads = new ReadLoad('storage', balanced('storage'), activity.userIds(), (client, userId) =>
     client.call('ListActivity', { userId, pageSize: 10 }, { deadlineMs: 2_000 }),
   );
-  const recommends = new ReadLoad('recommender', first('recommender'), activity.userIds(), (client, userId) =>
+  const recommends = new ReadLoad('recommender', balanced('recommender'), activity.userIds(), (client, userId) =>
     client.call('Recommend', { userId, numResults: 10 }, { deadlineMs: 2_000 }),
   );
 
