@@ -34,6 +34,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import pg from 'pg';
 import {
+  childPids,
   CpuMeter,
   type CpuReport,
   envFlag,
@@ -73,6 +74,8 @@ const opts = {
   rateSeconds: envInt('BENCH_RATE_SECONDS', 10),
   pgUrl: process.env['PG_URL'] ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse',
   dist: join(REPO, 'dist/apps/feature-store'),
+  /** SERVICE_PROCESSES of the service; the clients then open as many connections (a connection stays on one worker). */
+  serviceProcesses: envInt('BENCH_SERVICE_PROCESSES', 1),
 };
 
 const FEAST_GO_PUBLISHED_P99_MS = 1.78;
@@ -172,6 +175,7 @@ function serviceEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     FEATURE_STORE_REDIS_PREFIX: PREFIX,
     FEATURE_STORE_AGGREGATES_CONSUMER: 'false',
     LAKE_ROOT: join(dir, 'lake'),
+    SERVICE_PROCESSES: String(opts.serviceProcesses),
     ...extra,
   };
 }
@@ -206,10 +210,20 @@ interface ServiceClient {
   close: () => void;
 }
 
-function serviceClient(port: number): ServiceClient {
+/** A client over `connections` connections of its own (their calls in turn): one per worker of a clustered service. */
+function serviceClient(port: number, connections = 1): ServiceClient {
   const definition = loadProto('pulse/features/v1/features_service.proto');
   const pkg = grpc.loadPackageDefinition(definition) as any;
-  const client = new pkg.pulse.features.v1.FeaturesService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const clients = Array.from(
+    { length: connections },
+    () =>
+      new pkg.pulse.features.v1.FeaturesService(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+        'grpc.use_local_subchannel_pool': 1,
+      }),
+  );
+  let turn = 0;
+  const next = () => clients[turn++ % clients.length];
+  const client = clients[0];
   const method = (definition['pulse.features.v1.FeaturesService'] as any).GetOnlineFeatures;
   const identity = (b: Buffer) => b;
   return {
@@ -219,13 +233,13 @@ function serviceClient(port: number): ServiceClient {
       ),
     rawGet: (requestBytes) =>
       new Promise((resolve, reject) =>
-        client.makeUnaryRequest(method.path, identity, identity, requestBytes, (error: Error | null, response: Buffer) =>
+        next().makeUnaryRequest(method.path, identity, identity, requestBytes, (error: Error | null, response: Buffer) =>
           error ? reject(error) : resolve(response),
         ),
       ),
     encodeGet: (request) => method.requestSerialize(request),
     decodeGet: (bytes) => method.responseDeserialize(bytes),
-    close: () => client.close(),
+    close: () => clients.forEach((c) => c.close()),
   };
 }
 
@@ -256,12 +270,6 @@ interface FeastSide {
   repo: string;
   /** The worker process(es) `feast serve` forks; they do the serving. */
   workers: number[];
-}
-
-function childPids(pid: number | undefined): number[] {
-  if (pid === undefined) return [];
-  const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
-  return out.stdout.split('\n').filter(Boolean).map(Number);
 }
 
 function feastPython(): string {
@@ -319,7 +327,7 @@ async function startFeast(): Promise<FeastSide> {
     if (Date.now() > deadline) throw new Error(`feast serve not ready after 90 s: ${tail(log, 5)}`);
     await sleep(300);
   }
-  return { version, url, child, repo, workers: childPids(child.pid) };
+  return { version, url, child, repo, workers: child.pid === undefined ? [] : childPids(child.pid) };
 }
 
 const FEAST_REFS = NAMES.map((n) => `${VIEW}:${n}`);
@@ -366,7 +374,9 @@ async function main() {
   try {
     note(`starting the feature store (schema ${SCHEMA})`);
     const service = await startService();
-    const grpcClient = serviceClient(service.grpcPort);
+    const grpcClient = serviceClient(service.grpcPort, opts.serviceProcesses);
+    // A clustered service serves on its workers (the primary hands connections over): their CPU is the server's.
+    const servicePids = [service.child.pid as number, ...childPids(service.child.pid as number)];
     const { call, close } = grpcClient;
     note(`pushing ${opts.entities} entities x ${opts.features} features`);
     await populate(call);
@@ -416,7 +426,7 @@ async function main() {
     const pids = stackPids(['redis']);
     const systems: { name: string; op: (e: number) => Promise<void>; pids: number[] }[] = [
       { name: 'anchor_redis_hgetall', op: anchorOp, pids: [] },
-      { name: 'pulse', op: pulseOp, pids: service.child.pid ? [service.child.pid] : [] },
+      { name: 'pulse', op: pulseOp, pids: servicePids },
       ...(feastOp && feast ? [{ name: 'feast', op: feastOp, pids: [feast.child.pid ?? 0, ...feast.workers].filter(Boolean) }] : []),
     ];
     const load: Record<string, Run[]> = {};
@@ -454,11 +464,11 @@ async function main() {
       dataFile,
     ];
     const health = [...ghzCall('grpc/health/v1/health.proto', 'grpc.health.v1.Health.Check'), '-d', '{}'];
+    const serverCpu = () => servicePids.reduce((sum, pid) => sum + (processCpuSeconds(pid) ?? NaN), 0);
     const measured = (args: readonly string[], load: GhzLoad) => {
-      const pid = service.child.pid as number;
-      const before = processCpuSeconds(pid) ?? NaN;
-      const result = ghz(address, args, load);
-      const cpu = (processCpuSeconds(pid) ?? NaN) - before;
+      const before = serverCpu();
+      const result = ghz(address, args, { ...load, connections: opts.serviceProcesses });
+      const cpu = serverCpu() - before;
       if (result.ok !== result.count) throw new Error(`ghz: ${result.count - result.ok} calls failed: ${JSON.stringify(result.errors)}`);
       return { ...result, server_cpu_us_per_call: round((cpu * 1e6) / result.count) };
     };
@@ -496,6 +506,7 @@ async function main() {
       concurrency: opts.concurrency,
       rounds: opts.rounds,
       window_s: opts.seconds,
+      service_processes: opts.serviceProcesses,
       pulse,
       anchor_redis_hgetall: {
         ...anchor,

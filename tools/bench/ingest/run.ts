@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import Redis from 'ioredis';
 import {
+  childPids,
   CpuMeter,
   type CpuReport,
   createBenchTopic,
@@ -354,15 +355,6 @@ async function drive(
 }
 
 // ---------------------------------------------------------------- analysis
-
-/** The child processes of a process (a clustered service's workers). */
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 function whereTimeGoes(load: Load, rate: number, anchorRun: AnchorRun, profile: ProfileSummary | undefined) {
   const p = { ...load.cpu.processes };

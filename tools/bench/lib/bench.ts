@@ -80,6 +80,15 @@ export function freePort(): Promise<number> {
 
 // ---------------------------------------------------------------- CPU accounting
 
+/** The child processes of a process (a clustered service's workers, SERVICE_PROCESSES). */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** utime + stime of a process (all its threads) in seconds, or undefined once it is gone. */
 export function processCpuSeconds(pid: number): number | undefined {
   try {

@@ -20,7 +20,10 @@ export interface GhzResult {
   offered_rps?: number;
 }
 
-export type GhzLoad = { concurrency: number; requests: number } | { rps: number; seconds: number; concurrency: number };
+export type GhzLoad = ({ concurrency: number; requests: number } | { rps: number; seconds: number; concurrency: number }) & {
+  /** Connections the calls are spread over (ghz's default: 1); a clustered service (SERVICE_PROCESSES) serves each on one worker. */
+  connections?: number;
+};
 
 /** The arguments naming one method of a proto under proto/. */
 export function ghzCall(protoFile: string, method: string): string[] {
@@ -37,6 +40,7 @@ export function ghz(address: string, args: readonly string[], load: GhzLoad): Gh
       ? // -n rather than -z: ghz then waits for the last calls instead of cancelling those in flight at the end.
         ['--rps', String(load.rps), '-n', String(load.rps * load.seconds), '-c', String(load.concurrency)]
       : ['-n', String(load.requests), '-c', String(load.concurrency)];
+  if (load.connections && load.connections > 1) shape.push('--connections', String(load.connections));
   const out = execFileSync(GHZ, ['--insecure', '--format', 'json', ...shape, ...args, address], {
     encoding: 'utf8',
     maxBuffer: 1 << 28,
