@@ -200,14 +200,20 @@ async function drill(args: Args): Promise<Record<string, unknown>> {
   const kafkaB = new PlatformaticKafkaClient({ brokers: b['KAFKA_BROKERS'].split(','), clientId: `pulse-dr-${run}` });
   say(`waiting for region B's copy of ${Topics.activityTracked.name} to reach A's end (${backlog.reduce((x, y) => x + y, 0n)} records)`);
   let failedTasks = '';
+  let tasksCheckedAt = 0;
   await until(
     "region B's copy of the activity topic caught up with A",
     async () => {
-      // a task that stopped on an error copies nothing more until MirrorMaker restarts: no use waiting for it
-      failedTasks = await mirrorFailedTasks();
-      if (failedTasks) return;
       const copied = await kafkaB.admin.endOffsets(Topics.activityTracked.name);
-      if (backlog.some((end, p) => (copied[p] ?? 0n) < end)) throw new Error(`B at ${copied.join(',')}, A at ${backlog.join(',')}`);
+      if (backlog.every((end, p) => (copied[p] ?? 0n) >= end)) return;
+      // Behind: a task that stopped on an error copies nothing more until MirrorMaker restarts, no use waiting for it
+      // (`ha status` runs ps for every instance: looked at every 5 s, not at every poll).
+      if (Date.now() - tasksCheckedAt >= 5_000) {
+        tasksCheckedAt = Date.now();
+        failedTasks = await mirrorFailedTasks();
+        if (failedTasks) return;
+      }
+      throw new Error(`B at ${copied.join(',')}, A at ${backlog.join(',')}`);
     },
     Number(process.env['DR_MIRROR_CATCH_UP_TIMEOUT'] ?? 600) * 1000,
   );

@@ -50,6 +50,20 @@ interface Setup {
   patch?: (session: FakeSparkSession) => void;
 }
 
+/** The session's write runs (after `writing` is called) until the session is interrupted, then fails as Spark's does. */
+function writeUntilInterrupted(session: FakeSparkSession, writing: () => void): void {
+  let cancel: () => void = () => undefined;
+  session.writeDelta = () =>
+    new Promise((_, reject) => {
+      cancel = () => reject(new SparkError('[OPERATION_CANCELED] Operation has been canceled.', 'cancelled'));
+      writing();
+    });
+  session.interrupt = async () => {
+    session.interrupted = true;
+    cancel();
+  };
+}
+
 function setup(options: Setup = {}) {
   const repository = new InMemoryJobRunsRepository();
   const sessions: FakeSparkSession[] = [];
@@ -231,19 +245,7 @@ describe('JobRunner', () => {
     let writing: () => void = () => undefined;
     const started = new Promise<void>((resolve) => (writing = resolve));
     const { runner, repository, sessions } = setup({
-      patch: (session) => {
-        let cancel: () => void = () => undefined;
-        // the write runs until the session is interrupted
-        session.writeDelta = () =>
-          new Promise((_, reject) => {
-            cancel = () => reject(new SparkError('[OPERATION_CANCELED] Operation has been canceled.', 'cancelled'));
-            writing();
-          });
-        session.interrupt = async () => {
-          session.interrupted = true;
-          cancel();
-        };
-      },
+      patch: (session) => writeUntilInterrupted(session, writing),
     });
     const result = await runner.submit({ job: 'silver_things', trigger: 'MANUAL', parameters: {} });
     await started;
@@ -301,18 +303,7 @@ describe('JobRunner', () => {
 
     it('interrupts a write still running, and records no output when none was committed', async () => {
       const { settled, run, sessions, runner } = await abandon('silver_things', {
-        hang: (session, held) => {
-          let cancel: () => void = () => undefined;
-          session.writeDelta = () =>
-            new Promise((_, reject) => {
-              cancel = () => reject(new SparkError('[OPERATION_CANCELED] Operation has been canceled.', 'cancelled'));
-              held();
-            });
-          session.interrupt = async () => {
-            session.interrupted = true;
-            cancel();
-          };
-        },
+        hang: writeUntilInterrupted,
       });
       expect(settled).toBeUndefined();
       expect(sessions[0].interrupted).toBe(true);

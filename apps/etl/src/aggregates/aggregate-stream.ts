@@ -167,10 +167,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       // After a failed batch the aggregator holds uncommitted records: the committed state comes back first.
       await this.restoreIfStale();
       const forgotten = this.aggregator.forget((group) => this.erased.has(group));
-      const current = this.states.current;
-      if (current === undefined) return forgotten;
-      if (forgotten > 0) await this.states.rewriteCurrent(this.aggregator.snapshot());
-      await this.states.onlyKeep(current);
+      await this.states.keepOnlyLatest(forgotten > 0 ? this.aggregator.snapshot() : undefined);
       if (forgotten > 0) this.logger.info({ stream: this.name, windows: forgotten }, 'open windows of erased users dropped');
       return forgotten;
     });
@@ -282,9 +279,7 @@ export class AggregateStream implements StreamProcessor<string, Tracked> {
       },
     });
     for (const [partition, offset] of next) this.eventIds?.committed(txnAppId(this.name, this.input.name, partition, clusterId), offset);
-    // Older states still hold the windows just forgotten: they all go, not only those past the last two.
-    if (forgotten > 0) await this.states.onlyKeep(stateKey);
-    else await this.states.committed(stateKey);
+    await this.states.committed(stateKey, forgotten > 0);
     return { version: result.version, written: emission.finals.length, skipped, duplicates };
   }
 

@@ -97,10 +97,7 @@ export class ExposureStream implements StreamProcessor<string, Value> {
       // After a failed batch the join holds records never committed; the stream's restart restores and forgets.
       if (this.failed) return 0;
       const forgotten = this.join.forget((userId) => this.erased.has(userId));
-      const current = this.states.current;
-      if (current === undefined) return forgotten;
-      if (forgotten > 0) await this.states.rewriteCurrent(this.join.snapshot());
-      await this.states.onlyKeep(current);
+      await this.states.keepOnlyLatest(forgotten > 0 ? this.join.snapshot() : undefined);
       if (forgotten > 0) this.logger.info({ stream: this.name, exposures: forgotten }, 'open exposures of erased users dropped');
       return forgotten;
     });
@@ -160,9 +157,7 @@ export class ExposureStream implements StreamProcessor<string, Value> {
       info: { pulseStreamState: ref },
     });
     this.counters.onBatch(emission.exposures.length, late, emission.outcomes);
-    // Older states still hold the exposures just forgotten: they all go, not only those past the last two.
-    if (forgotten > 0) await this.states.onlyKeep(stateKey);
-    else await this.states.committed(stateKey);
+    await this.states.committed(stateKey, forgotten > 0);
     return { version: result.version, written: emission.exposures.length, skipped };
   }
 }

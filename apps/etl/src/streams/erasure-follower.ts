@@ -7,7 +7,6 @@ export interface ErasedUsers {
 
 /** A stream holding state keyed by user (open windows, open exposures) that it can drop for erased users. */
 export interface ForgetsErased {
-  readonly name: string;
   /** Drops the state of the users erased since; returns how many entries went. */
   forgetErased(): Promise<number>;
 }

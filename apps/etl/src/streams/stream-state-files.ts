@@ -31,21 +31,11 @@ export class StreamStateFiles {
     return `${this.table.path}/${STATE_DIR}/${this.stream}/`;
   }
 
-  /** The file of the latest commit, if any. */
-  get current(): string | undefined {
-    return this.keys[this.keys.length - 1];
-  }
-
   /** Writes the state for the commit of `version` (before the commit, which names the file); returns its key. */
   async write(version: number, state: unknown): Promise<string> {
     const key = `${this.dir}${String(version).padStart(20, '0')}-${randomUUID()}.json`;
     await this.table.storage.write(key, JSON.stringify(state));
     return key;
-  }
-
-  /** Rewrites the latest commit's file (its state less what was forgotten). */
-  async rewriteCurrent(state: unknown): Promise<void> {
-    if (this.current) await this.table.storage.write(this.current, JSON.stringify(state));
   }
 
   /** The state a commit named, parsed; throws when the file is missing. */
@@ -55,8 +45,12 @@ export class StreamStateFiles {
     return JSON.parse(data.toString('utf8')) as T;
   }
 
-  /** After a commit: its file and the one before stay, older ones go (a failed delete is retried next time). */
-  async committed(key: string): Promise<void> {
+  /**
+   * After a commit: its file and the one before stay, older ones go (a failed delete is retried next time). With
+   * `forgot` (the batch dropped the state of erased users) only its file stays: the older ones still hold that state.
+   */
+  async committed(key: string, forgot = false): Promise<void> {
+    if (forgot) return this.onlyKeep(key);
     this.keys.push(key);
     const old = this.keys.splice(0, Math.max(0, this.keys.length - 2));
     if (old.length > 0)
@@ -64,6 +58,18 @@ export class StreamStateFiles {
         this.keys.unshift(...old);
         this.logger.warn({ err: error, stream: this.stream }, 'could not delete old stream states');
       });
+  }
+
+  /**
+   * After the stream dropped the state of erased users outside a batch: the latest commit's file, rewritten with
+   * `state` when something was dropped (undefined: nothing was), is the only one left — the older ones may hold the
+   * state of theirs that closed since.
+   */
+  async keepOnlyLatest(state: unknown): Promise<void> {
+    const current = this.keys[this.keys.length - 1];
+    if (current === undefined) return;
+    if (state !== undefined) await this.table.storage.write(current, JSON.stringify(state));
+    await this.onlyKeep(current);
   }
 
   /** Every file but `key` goes (at start: older ones and those of batches that never committed; after an erasure). */
