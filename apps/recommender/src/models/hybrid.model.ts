@@ -1,20 +1,17 @@
 import { Rng } from '@pulse/platform';
-import type * as tfTypes from '@tensorflow/tfjs';
 import { catalogueVectors, itemTextsFor, newItemVectors } from '../content/item-vectors';
 import type { ItemText } from '../content/item-texts';
 import type { SparseRows } from '../content/tfidf';
 import { TfIdf, type TfIdfState } from '../content/tfidf';
 import { sortedHas } from '../data/interactions';
 import type { LinearFactors } from '../live/fold-in';
-import { tfLoaded } from '../tf/tf-backend';
+import { EmbeddingAdam } from './embedding-adam';
+import { type HybridBatch, hybridGradients, type HybridTable, type PaddedTerms, type RowGradients } from './hybrid.gradients';
 import { cosineToAll } from './ials.model';
 import type { EpochReport, FitHooks, FitResult, Recommender, TrainingData } from './model';
 import { readJson, scorePairsByUser, topScored, writeJson } from './model-files';
 import { readSparseRows, writeSparseRows } from './content.model';
-import { loadTfWeights, saveTfWeights } from './tf-weights';
-
-type Tensor = tfTypes.Tensor;
-type Variable = tfTypes.Variable;
+import { loadWeightArrays, saveWeightArrays } from './tf-weights';
 
 export interface HybridConfig {
   /** The item texts (`--item-text`), as for the content model. */
@@ -47,10 +44,11 @@ export const HYBRID_DEFAULTS: HybridConfig = {
 };
 
 /**
- * A two-tower hybrid trained in TensorFlow.js: the user tower is an embedding p_u; the item tower is the item's
+ * A two-tower hybrid: the user tower is an embedding p_u; the item tower is the item's
  * own embedding e_i plus a content tower, the TF-IDF vector of its text projected by a learned matrix W
  * (Σ_t x_it W_t), so v_i = e_i + Wᵀx_i and the score is p_u · v_i. Trained jointly on the BPR loss with
- * autodiff (tf.variableGrads, Adam). As in DropoutNet (Volkovs et al. 2017) e_i is dropped from a share of the
+ * its gradient written out (hybrid.gradients.ts: the model is sums and dot products) and a lazy Adam on the
+ * rows each batch touches (embedding-adam.ts, as NCF's embedding rows); saved in TF.js's weights format. As in DropoutNet (Volkovs et al. 2017) e_i is dropped from a share of the
  * training examples, so the content tower alone must rank; an item without training interactions has no e_i
  * (it is not a negative either), and a brand-new item with text is v_i = Wᵀx_i (`scoreNewItems`). The score
  * is linear in p_u, so serving can fold in recent actions (`linearFactors`).
@@ -63,7 +61,7 @@ export class HybridModel implements Recommender {
   private tfidf = TfIdf.from({ terms: [], idf: [] });
   private rows: SparseRows = { offsets: new Int32Array(1), terms: new Int32Array(0), weights: new Float32Array(0) };
   private analyzer = '';
-  private vars?: { users: Variable; items: Variable; terms: Variable };
+  private table?: HybridTable;
   /** Items with training interactions (1) or not (0): only the former have an embedding of their own. */
   private hasCf: Float32Array = new Float32Array(0);
   /** Host copies for scoring, made when first needed after the weights change. */
@@ -74,17 +72,13 @@ export class HybridModel implements Recommender {
     this.config = { ...HYBRID_DEFAULTS, ...config };
   }
 
-  private get tf() {
-    return tfLoaded().tf;
-  }
-
   /** Terms of the content tower's vocabulary. */
   get vocabularySize(): number {
     return this.tfidf.size;
   }
 
   /** Item `i`'s top terms and their weights, padded with weight 0: [numItems × maxTerms] each. */
-  private paddedTerms(rows: SparseRows): { ids: Int32Array; weights: Float32Array } {
+  private paddedTerms(rows: SparseRows): PaddedTerms {
     const T = this.config.maxTerms;
     const n = rows.offsets.length - 1;
     const ids = new Int32Array(n * T);
@@ -97,12 +91,11 @@ export class HybridModel implements Recommender {
         weights[r * T + k] = rows.weights[p];
       });
     }
-    return { ids, weights };
+    return { maxTerms: T, ids, weights };
   }
 
   async fit(data: TrainingData, hooks: FitHooks = {}): Promise<FitResult> {
-    const { tf } = this;
-    const { factors: d, batchSize, epochs, learningRate, l2, cfDropout, initStd, maxTerms: T } = this.config;
+    const { factors: d, batchSize, epochs, learningRate, l2, cfDropout, initStd } = this.config;
     const vectors = catalogueVectors(data, itemTextsFor('hybrid', this.config.itemText));
     this.tfidf = vectors.tfidf;
     this.rows = vectors.rows;
@@ -111,28 +104,28 @@ export class HybridModel implements Recommender {
     this.numItems = data.numItems;
     this.hasCf = Float32Array.from(data.popularity, (c) => (c > 0 ? 1 : 0));
     const rng = new Rng(this.config.seed);
-    const init = (rows: number) =>
-      tf.variable(
-        tf.tensor2d(
-          Float32Array.from({ length: rows * d }, () => rng.normal() * initStd),
-          [rows, d],
-        ),
-      );
-    this.disposeVars();
-    this.vars = { users: init(data.numUsers), items: init(data.numItems), terms: init(Math.max(this.tfidf.size, 1)) };
+    const numTerms = Math.max(this.tfidf.size, 1);
+    const table: HybridTable = {
+      dim: d,
+      numUsers: data.numUsers,
+      numItems: data.numItems,
+      numTerms,
+      values: Float32Array.from({ length: (data.numUsers + data.numItems + numTerms) * d }, () => rng.normal() * initStd),
+    };
+    this.table = table;
     this.invalidate();
-    const padded = this.paddedTerms(this.rows);
-    const termIds = tf.tensor2d(padded.ids, [data.numItems, T], 'int32');
-    const termWeights = tf.tensor3d(padded.weights, [data.numItems, T, 1]);
-    const hasCf = tf.tensor1d(this.hasCf);
+    const terms = this.paddedTerms(this.rows);
     const warm = Int32Array.from(this.hasCf.keys()).filter((i) => this.hasCf[i] > 0);
-    const optimizer = tf.train.adam(learningRate);
-    const { users: P, items: E, terms: W } = this.vars;
-    const itemVectors = (ids: Tensor, keep: Tensor) =>
-      tf.add(
-        tf.mul(tf.gather(E, ids), tf.mul(tf.gather(hasCf, ids), keep).expandDims(1)),
-        tf.sum(tf.mul(tf.gather(W, tf.gather(termIds, ids)), tf.gather(termWeights, ids)), 1),
-      );
+    const optimizer = new EmbeddingAdam({ optimizer: 'adam', learningRate, l2: 0 }, data.numUsers + data.numItems + numTerms, d, 0);
+    const gradients: RowGradients = { count: 0, rows: new Int32Array(0), grads: new Float32Array(0) };
+    const batch: HybridBatch = {
+      size: 0,
+      u: new Int32Array(batchSize),
+      i: new Int32Array(batchSize),
+      j: new Int32Array(batchSize),
+      keepI: new Float32Array(batchSize),
+      keepJ: new Float32Array(batchSize),
+    };
     const n = data.users.length;
     const losses: number[] = [];
     let seconds = 0;
@@ -145,44 +138,26 @@ export class HybridModel implements Recommender {
       const batches = Math.ceil(n / batchSize);
       for (let b = 0; b < batches; b++) {
         const size = Math.min(batchSize, n - b * batchSize);
-        const u = new Int32Array(size);
-        const i = new Int32Array(size);
-        const j = new Int32Array(size);
-        const keepI = new Float32Array(size);
-        const keepJ = new Float32Array(size);
+        batch.size = size;
         for (let k = 0; k < size; k++) {
           const p = order[b * batchSize + k];
-          u[k] = data.users[p];
-          i[k] = data.items[p];
-          const mine = data.byUser.items.subarray(data.byUser.offsets[u[k]], data.byUser.offsets[u[k] + 1]);
+          const u = data.users[p];
+          batch.u[k] = u;
+          batch.i[k] = data.items[p];
+          const mine = data.byUser.items.subarray(data.byUser.offsets[u], data.byUser.offsets[u + 1]);
           let neg = warm[rng.int(warm.length)];
           for (let tries = 0; tries < 20 && sortedHas(mine, neg); tries++) neg = warm[rng.int(warm.length)];
-          j[k] = neg;
-          keepI[k] = rng.next() < cfDropout ? 0 : 1;
-          keepJ[k] = rng.next() < cfDropout ? 0 : 1;
+          batch.j[k] = neg;
+          batch.keepI[k] = rng.next() < cfDropout ? 0 : 1;
+          batch.keepJ[k] = rng.next() < cfDropout ? 0 : 1;
         }
-        const loss = tf.tidy(() => {
-          const ut = tf.tensor1d(u, 'int32');
-          const it = tf.tensor1d(i, 'int32');
-          const jt = tf.tensor1d(j, 'int32');
-          const ki = tf.tensor1d(keepI);
-          const kj = tf.tensor1d(keepJ);
-          return optimizer.minimize(
-            () => {
-              const pu = tf.gather(P, ut);
-              const vi = itemVectors(it, ki);
-              const vj = itemVectors(jt, kj);
-              const x = tf.sum(tf.mul(pu, tf.sub(vi, vj)), 1);
-              const reg = tf.mul(l2, tf.add(tf.sum(tf.square(pu)), tf.add(tf.sum(tf.square(vi)), tf.sum(tf.square(vj)))));
-              return tf.add(tf.mean(tf.softplus(tf.neg(x))), tf.div(reg, size)) as tfTypes.Scalar;
-            },
-            true,
-            [P, E, W],
-          ) as tfTypes.Scalar;
-        });
-        lossSum += loss.dataSync()[0] * size;
-        loss.dispose();
+        const loss = hybridGradients(table, terms, this.hasCf, batch, l2, gradients);
+        optimizer.nextStep();
+        optimizer.updateRows(table.values, gradients.rows, 0, gradients.count, gradients.grads);
+        lossSum += loss * size;
         if (hooks.onBatch && (b % 20 === 19 || b === batches - 1)) hooks.onBatch(epoch, b + 1, batches, lossSum / (b * batchSize + size));
+        // Training is synchronous host loops: let the event loop run (health checks, progress) now and then.
+        if (b % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
       }
       const epochSeconds = (performance.now() - started) / 1000;
       seconds += epochSeconds;
@@ -192,8 +167,6 @@ export class HybridModel implements Recommender {
       const report: EpochReport = { epoch, epochs, loss: lossSum / n, samples: 2 * n, seconds: epochSeconds };
       await hooks.onEpoch?.(report);
     }
-    optimizer.dispose();
-    tf.dispose([termIds, termWeights, hasCf]);
     // A sample is one (user, item) score: a BPR triple scores two.
     return { epochs, samples, seconds, samplesPerSecond: samples / Math.max(seconds, 1e-9), losses };
   }
@@ -206,12 +179,10 @@ export class HybridModel implements Recommender {
   /** v_i = hasCf_i · e_i + Σ_t x_it W_t for every item, and the users, as host arrays. */
   private hostWeights(): { users: Float32Array; itemVectors: Float32Array; terms: Float32Array } {
     if (this.host) return this.host;
-    const vars = this.vars;
-    if (!vars) throw new Error('hybrid: the model has no weights yet');
+    const table = this.table;
+    if (!table) throw new Error('hybrid: the model has no weights yet');
     const d = this.config.factors;
-    const users = vars.users.dataSync() as Float32Array;
-    const items = vars.items.dataSync() as Float32Array;
-    const terms = vars.terms.dataSync() as Float32Array;
+    const { users, items, terms } = this.parts(table);
     const itemVectors = new Float32Array(this.numItems * d);
     for (let i = 0; i < this.numItems; i++) {
       const o = i * d;
@@ -285,8 +256,8 @@ export class HybridModel implements Recommender {
   }
 
   async save(dir: string): Promise<void> {
-    const vars = this.vars;
-    if (!vars) throw new Error('hybrid: the model has no weights yet');
+    const table = this.table;
+    if (!table) throw new Error('hybrid: the model has no weights yet');
     writeJson(dir, 'hybrid', {
       config: this.config,
       numUsers: this.numUsers,
@@ -296,11 +267,17 @@ export class HybridModel implements Recommender {
       hasCf: Array.from(this.hasCf),
     });
     writeSparseRows(dir, 'hybrid.items', this.rows);
-    saveTfWeights(dir, 'hybrid', { users: vars.users, items: vars.items, terms: vars.terms });
+    // TF.js's weights format, as when the hybrid trained on TF.js variables: models saved then still load.
+    const { users, items, terms } = this.parts(table);
+    const d = table.dim;
+    saveWeightArrays(dir, 'hybrid', {
+      users: { values: users, shape: [table.numUsers, d] },
+      items: { values: items, shape: [table.numItems, d] },
+      terms: { values: terms, shape: [table.numTerms, d] },
+    });
   }
 
   static load(dir: string): HybridModel {
-    const { tf } = tfLoaded();
     const meta = readJson<{
       config: HybridConfig;
       numUsers: number;
@@ -316,20 +293,29 @@ export class HybridModel implements Recommender {
     model.tfidf = TfIdf.from(meta.vocabulary);
     model.hasCf = Float32Array.from(meta.hasCf);
     model.rows = readSparseRows(dir, 'hybrid.items');
-    const w = loadTfWeights(dir, 'hybrid');
-    model.vars = { users: tf.variable(w['users']), items: tf.variable(w['items']), terms: tf.variable(w['terms']) };
-    tf.dispose(Object.values(w));
+    const w = loadWeightArrays(dir, 'hybrid');
+    const [users, items, terms] = [w['users'], w['items'], w['terms']].map((t) => t.values);
+    const d = meta.config.factors;
+    const values = new Float32Array(users.length + items.length + terms.length);
+    values.set(users, 0);
+    values.set(items, users.length);
+    values.set(terms, users.length + items.length);
+    model.table = { dim: d, numUsers: users.length / d, numItems: items.length / d, numTerms: terms.length / d, values };
     return model;
   }
 
-  private disposeVars(): void {
-    if (!this.vars) return;
-    this.tf.dispose([this.vars.users, this.vars.items, this.vars.terms]);
-    this.vars = undefined;
+  /** The table's users, items and terms (views, not copies). */
+  private parts(table: HybridTable): { users: Float32Array; items: Float32Array; terms: Float32Array } {
+    const { dim: d, numUsers, numItems, values } = table;
+    return {
+      users: values.subarray(0, numUsers * d),
+      items: values.subarray(numUsers * d, (numUsers + numItems) * d),
+      terms: values.subarray((numUsers + numItems) * d),
+    };
   }
 
   dispose(): void {
-    this.disposeVars();
+    this.table = undefined;
     this.invalidate();
   }
 }

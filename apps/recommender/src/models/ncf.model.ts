@@ -5,7 +5,7 @@ import type { LinearFactors } from '../live/fold-in';
 import type { EpochReport, FitHooks, FitResult, Recommender, TrainingData } from './model';
 import type { NcfConfig, NcfKind } from './ncf.config';
 import { type DenseSlot, NcfNetwork, type Tensor, type Tensor1D, type Tensor2D } from './ncf.network';
-import { NcfOptimizer } from './ncf.optimizer';
+import { EmbeddingAdam } from './embedding-adam';
 import { NcfItemScorer, scorePairs } from './ncf.scorer';
 import { type BatchGradients, forwardBackward, type StepPhases } from './ncf.training-step';
 
@@ -23,7 +23,7 @@ export interface StepProfile {
  * MF, GMF, MLP and NeuMF (He et al. 2017) in TensorFlow.js with a hand-built training step. The network's
  * forward pass (ncf.network.ts) and its hand-written backward pass (ncf.training-step.ts) run as TF.js
  * kernels on the batch's embedding rows; the parameters live in host arrays: a step copies the batch's rows
- * out, and after the backward pass the optimiser (ncf.optimizer.ts) sums the gradients of repeated rows and
+ * out, and after the backward pass the optimiser (embedding-adam.ts) sums the gradients of repeated rows and
  * updates only those rows and their moments in place (a lazy, sparse Adam, as TF's LazyAdam or PyTorch's
  * SparseAdam); the few thousand dense weights get the same Adam in one loop. Scoring (ncf.scorer.ts) runs
  * the forward pass on the current weights. What this avoids, measured (docs/decisions/0012-recommender-tfjs.md):
@@ -42,7 +42,7 @@ export class NcfModel implements Recommender {
   /** The dense weights, flat, by `slots`. */
   private dense?: Float32Array;
   /** The optimiser's state for the current weights; a new one (zero moments) whenever the weights are replaced. */
-  private optimizer?: NcfOptimizer;
+  private optimizer?: EmbeddingAdam;
   /** Tensors made from the host arrays when needed, dropped when the host arrays change. */
   private tableCache?: Tensor2D;
   private paramCache?: Tensor[];
@@ -114,7 +114,7 @@ export class NcfModel implements Recommender {
     if (table.length !== rows * this.rowDim) throw new Error('embedding table has the wrong size');
     this.embeddings = table;
     this.dense = dense;
-    this.optimizer = new NcfOptimizer(this.config, rows, this.rowDim, this.denseSize);
+    this.optimizer = new EmbeddingAdam(this.config, rows, this.rowDim, this.denseSize);
     this.dropCaches();
     this.invalidateScorer();
   }
@@ -271,7 +271,7 @@ export class NcfModel implements Recommender {
   private trainStep(epochIds: Int32Array, epochLabels: Float32Array, start: number, size: number): number {
     const { tf } = this;
     const table = this.embeddings as Float32Array;
-    const optimizer = this.optimizer as NcfOptimizer;
+    const optimizer = this.optimizer as EmbeddingAdam;
     const d = this.rowDim;
     optimizer.nextStep();
     const phases = this.phases;

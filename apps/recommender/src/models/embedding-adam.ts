@@ -1,18 +1,26 @@
-import type { NcfConfig } from './ncf.config';
 
 const B1 = 0.9;
 const B2 = 0.999;
 const EPS = 1e-7;
 
+/** The settings the optimiser reads (NcfConfig has them; the hybrid passes its own). */
+export interface EmbeddingAdamSettings {
+  optimizer: 'adam' | 'sgd';
+  learningRate: number;
+  /** Weight decay: `l2 · w` added to each gradient of an updated value. */
+  l2: number;
+}
+
 /**
- * Adam (or SGD) for an NCF model's host arrays, with its state: the step count and the first and second
+ * Adam (or SGD) for a model's host arrays (NCF's embedding rows and dense weights, the hybrid's user, item and
+ * term rows), with its state: the step count and the first and second
  * moments of every embedding value and dense weight, zero at the start. Embedding rows are updated lazily
  * (a sparse Adam, as TF's LazyAdam or PyTorch's SparseAdam): a step sums the gradients of rows that occur
  * more than once in the batch, then updates those rows and their moments only, in place; rows not in the
  * batch keep their values and moments. The dense weights get the same update in one loop. L2 adds
  * `l2 · w` to each gradient.
  */
-export class NcfOptimizer {
+export class EmbeddingAdam {
   private readonly rowM: Float32Array;
   private readonly rowV: Float32Array;
   private readonly denseM: Float32Array;
@@ -28,7 +36,7 @@ export class NcfOptimizer {
   private lr = 0;
 
   constructor(
-    private readonly settings: Pick<NcfConfig, 'optimizer' | 'learningRate' | 'l2'>,
+    private readonly settings: EmbeddingAdamSettings,
     rows: number,
     private readonly rowDim: number,
     denseSize: number,
