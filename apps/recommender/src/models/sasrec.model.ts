@@ -2,6 +2,7 @@ import { Rng } from '@pulse/platform';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { sortedHas } from '../data/interactions';
 import { tfLoaded } from '../tf/tf-backend';
+import { layerNorm, relu } from '../tf/tf-ops';
 import { cosineToAll } from './ials.model';
 import type { EpochReport, FitHooks, FitResult, Recommender, TrainingData, UserSequences } from './model';
 import { readInt32, readJson, scorePairsByUser, topScored, writeArray, writeJson } from './model-files';
@@ -70,9 +71,8 @@ export class SasRecModel implements Recommender {
   /** Each user's latest `maxLen` training items (item index + 1, 0 = padding), [numUsers × maxLen]. */
   private histories: Int32Array = new Int32Array(0);
   private numUsers = 0;
-  /** Element indices by tensor size, and the seeds of the dropout masks (dropoutMask). */
-  private readonly indexCache = new Map<number, Tensor>();
-  private rng = new Rng(0);
+  /** The dropout masks' xorshift32 state (dropoutMask), never 0. */
+  private maskState = 1;
   /** Host copies made when needed after the weights change: item embeddings and each user's representation. */
   private host?: { items: Float32Array; users: Float32Array };
 
@@ -130,9 +130,7 @@ export class SasRecModel implements Recommender {
   }
 
   private layerNorm(x: Tensor, name: string): Tensor {
-    const { tf } = this;
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-8))), this.p(`${name}/gamma`)), this.p(`${name}/beta`));
+    return layerNorm(this.tf, x, this.p(`${name}/gamma`), this.p(`${name}/beta`));
   }
 
   /** [B, L, d] per position: the sequence model's output for item ids `seq` ([B, L], index + 1, 0 = padding). */
@@ -158,7 +156,7 @@ export class SasRecModel implements Recommender {
       const attention = drop(tf.softmax(scores));
       x = tf.add(q, tf.matMul(attention, V));
       x = this.layerNorm(x, `b${b}/ln2`);
-      const hidden = drop(tf.relu(tf.add(tf.matMul(flat(x), this.p(`b${b}/ff1`)), this.p(`b${b}/ff1b`))));
+      const hidden = drop(relu(tf, tf.add(tf.matMul(flat(x), this.p(`b${b}/ff1`)), this.p(`b${b}/ff1b`))));
       const ff = drop(tf.add(tf.matMul(hidden, this.p(`b${b}/ff2`)), this.p(`b${b}/ff2b`)));
       x = tf.mul(tf.add(x, ff.reshape([B, L, d])), mask);
     }
@@ -166,22 +164,26 @@ export class SasRecModel implements Recommender {
   }
 
   /**
-   * An inverted-dropout mask (0, or 1 / (1 − rate)) from a hash of each element's index and a fresh seed:
-   * frac(sin(i · 12.9898 + seed) · 43758.5453), computed by native kernels. tf.dropout draws its uniforms in
-   * JavaScript (seedrandom), measured at ~300 ms of CPU for one [128, 50, 64] mask — most of a training step.
+   * An inverted-dropout mask (0, or 1 / (1 − rate)) drawn in JavaScript with xorshift32, two 16-bit uniforms
+   * per draw, and uploaded as one tensor: tf.dropout draws its uniforms with seedrandom (~300 ms of CPU for one
+   * [128, 50, 64] mask, most of a step), and a hash of the element index in native kernels took nine kernels a
+   * mask (about a sixth of a step).
    */
   private dropoutMask(shape: number[], rate: number): Tensor {
-    const { tf } = this;
     const size = shape.reduce((a, b) => a * b, 1);
-    let index = this.indexCache.get(size);
-    if (!index) {
-      index = tf.keep(tf.range(0, size, 1, 'float32'));
-      this.indexCache.set(size, index);
+    const mask = new Float32Array(size);
+    const keep = 1 / (1 - rate);
+    const threshold = Math.round(rate * 65536);
+    let x = this.maskState;
+    for (let i = 0; i < size; i += 2) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      mask[i] = (x & 0xffff) < threshold ? 0 : keep;
+      if (i + 1 < size) mask[i + 1] = x >>> 16 < threshold ? 0 : keep;
     }
-    const seed = this.rng.next() * 1000;
-    const noise = tf.mul(tf.sin(tf.add(tf.mul(index, 12.9898), seed)), 43758.5453);
-    const uniform = tf.sub(noise, tf.floor(noise));
-    return tf.div(tf.cast(tf.greaterEqual(uniform, rate), 'float32'), 1 - rate).reshape(shape);
+    this.maskState = x;
+    return this.tf.tensor(mask, shape);
   }
 
   /** Binary cross-entropy of every position's next item against a negative, over the positions that hold one. */
@@ -223,7 +225,7 @@ export class SasRecModel implements Recommender {
     const sequences = this.trainingSequences(data.sequences);
     const variables = Object.values(this.params ?? {});
     const rng = new Rng(this.config.seed + 7);
-    this.rng = new Rng(this.config.seed + 11);
+    this.maskState = (new Rng(this.config.seed + 11).int(0x7fffffff) | 1) >>> 0;
     const optimizer = tf.train.adam(learningRate, 0.9, 0.98);
     const losses: number[] = [];
     let seconds = 0;
@@ -398,8 +400,6 @@ export class SasRecModel implements Recommender {
 
   dispose(): void {
     this.disposeParams();
-    this.indexCache.forEach((t) => t.dispose());
-    this.indexCache.clear();
     this.host = undefined;
   }
 }
