@@ -6,8 +6,9 @@ import { JobRunsRepository } from '../src/runs/job-run';
 import { AnalyticsWorld, requireSpark } from './analytics-test-env';
 import { buildWorld, writeBronze } from './fixtures/bronze-lake';
 
-// What happens when things go wrong: a missing input, Spark down, two runs of one job at once, two replicas
-// firing one schedule. Small and quick: one Spark run that succeeds, the others fail before their first read. The
+// What happens when things go wrong: a missing input (and one a job reads as empty until written), Spark down,
+// two runs of one job at once, two replicas firing one schedule. Small and quick: two Spark runs that succeed, the
+// others fail before their first read. The
 // retry of a failed run and bad data (several Spark runs) are in failures-full.int-spec.ts.
 const { FAILURE_KIND_INPUT_MISSING, FAILURE_KIND_SPARK_UNAVAILABLE } = analyticsV1.FailureKind;
 const { RUN_STATE_FAILED, RUN_STATE_SUCCEEDED } = analyticsV1.RunState;
@@ -29,6 +30,14 @@ describe('with Spark up', () => {
     expect(failed.failure.kind).toBe(FAILURE_KIND_INPUT_MISSING);
     expect(failed.failure.message).toMatch(/^silver\/follows is not a Delta table at file:.*\(run job silver_follows first\)/);
     expect(failed.outputs).toEqual([]);
+  }, 600_000);
+
+  it('reads an app table with no change yet as empty: silver_blocks succeeds with no rows and no version read', async () => {
+    const run = await env.runJob('silver_blocks');
+    expect(run.state).toBe(RUN_STATE_SUCCEEDED);
+    expect(run.inputs).toEqual([]);
+    expect(run.outputs).toEqual([{ path: 'silver/blocks', version: 0 }]);
+    expect(run.outputRows).toBe(0);
   }, 600_000);
 
   it('refuses a second run of a job while the first is in progress', async () => {

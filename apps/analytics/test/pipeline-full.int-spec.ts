@@ -67,7 +67,7 @@ describe('a run', () => {
       reads: { 'bronze/activity': 2 },
     });
     const pymk = runs.get('pymk');
-    expect(pymk.inputs.map((i: any) => i.path)).toEqual(['silver/follows', 'gold/communities', 'silver/activity']);
+    expect(pymk.inputs.map((i: any) => i.path)).toEqual(['silver/follows', 'gold/communities', 'silver/activity', 'silver/blocks']);
     expect(pymk.parameters).toEqual({ max_candidates: '20', circle_size: '100', fanout: '200', activity_days: '28' });
   });
 
@@ -237,7 +237,7 @@ describe('graph, against NetworkX on the same graph', () => {
 });
 
 describe('people you may know', () => {
-  it('suggests friends of friends the user does not follow, ranked by common connections', async () => {
+  it('suggests friends of friends the user does not follow and has no block with either way, ranked by common connections', async () => {
     expectPymkLists(await env.rows('gold/pymk', 'user_id, rank'), world);
   });
 

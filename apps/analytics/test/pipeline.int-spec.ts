@@ -24,6 +24,7 @@ const ANALYTICS_KEY = 'pk_analytics_pipeline_short_test';
 const PLAN: [job: string, parameters: Record<string, string>][] = [
   ['silver_activity', {}],
   ['silver_follows', {}],
+  ['silver_blocks', {}],
   ['active_users', {}],
   ['communities', { max_iterations: '12' }],
   ['pymk', {}],
@@ -78,7 +79,7 @@ describe('a run', () => {
     });
     expect(runs.get('communities').parameters).toEqual({ max_iterations: '12' });
     const pymk = runs.get('pymk');
-    expect(pymk.inputs.map((i: any) => i.path)).toEqual(['silver/follows', 'gold/communities', 'silver/activity']);
+    expect(pymk.inputs.map((i: any) => i.path)).toEqual(['silver/follows', 'gold/communities', 'silver/activity', 'silver/blocks']);
     expect(pymk.parameters).toEqual({ max_candidates: '20', circle_size: '100', fanout: '200', activity_days: '28' });
   });
 
@@ -201,7 +202,7 @@ describe('communities, against NetworkX on the same graph', () => {
 });
 
 describe('people you may know', () => {
-  it('suggests friends of friends the user does not follow, ranked by common connections', async () => {
+  it('suggests friends of friends the user does not follow and has no block with either way, ranked by common connections', async () => {
     expectPymkLists(await env.rows('gold/pymk', 'user_id, rank'), world);
   });
 

@@ -17,9 +17,9 @@ describe('app database migrations', () => {
 
   it('applies every migration once, records it, and applies nothing on a second run', async () => {
     const first = await runMigrations({ pgUrl: PG_URL, schema: env.name, dir: MIGRATIONS_DIR });
-    expect(first.applied.map((m) => m.label)).toEqual(['001_users', '002_posts', '003_follows', '004_comments']);
+    expect(first.applied.map((m) => m.label)).toEqual(['001_users', '002_posts', '003_follows', '004_comments', '005_blocks']);
     const second = await runMigrations({ pgUrl: PG_URL, schema: env.name, dir: MIGRATIONS_DIR });
-    expect(second).toEqual({ applied: [], alreadyApplied: 4 });
+    expect(second).toEqual({ applied: [], alreadyApplied: 5 });
 
     const { rows: recorded } = await env.query(`SELECT version, name FROM ${env.name}.schema_migrations ORDER BY version`);
     expect(recorded).toEqual([
@@ -27,6 +27,7 @@ describe('app database migrations', () => {
       { version: 2, name: 'posts' },
       { version: 3, name: 'follows' },
       { version: 4, name: 'comments' },
+      { version: 5, name: 'blocks' },
     ]);
     const { rows: keys } = await env.query(
       `SELECT c.relname AS table, array_agg(a.attname ORDER BY array_position(i.indkey::int2[], a.attnum))::text AS pk
@@ -36,6 +37,7 @@ describe('app database migrations', () => {
       [env.name],
     );
     expect(keys).toEqual([
+      { table: 'blocks', pk: '{blocker_id,blocked_id}' },
       { table: 'comments', pk: '{id}' },
       { table: 'follows', pk: '{follower_id,followee_id}' },
       { table: 'posts', pk: '{id}' },
@@ -48,7 +50,7 @@ describe('app database migrations', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cdc-migrations-'));
     try {
       cpSync(MIGRATIONS_DIR, dir, { recursive: true });
-      writeFileSync(join(dir, '005_user_locale.sql'), "ALTER TABLE users ADD COLUMN locale text NOT NULL DEFAULT 'en';\n");
+      writeFileSync(join(dir, '006_user_locale.sql'), "ALTER TABLE users ADD COLUMN locale text NOT NULL DEFAULT 'en';\n");
       const added = await runMigrations({ pgUrl: PG_URL, schema: env.name, dir: dir });
       expect(added.applied.map((m) => m.name)).toEqual(['user_locale']);
 

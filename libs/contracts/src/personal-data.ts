@@ -10,7 +10,16 @@ export const APP_DB_USER_COLUMNS: Readonly<Record<string, readonly string[]>> = 
   follows: ['follower_id', 'followee_id'],
   posts: ['author_id'],
   comments: ['author_id'],
+  blocks: ['blocker_id', 'blocked_id'],
 };
 
 /** Lake table columns that hold a user id wherever they appear (bronze, aggregates, feature tables, gold). */
-export const LAKE_USER_COLUMNS: readonly string[] = ['user_id', 'follower_id', 'followee_id', 'author_id', 'owner_id'];
+export const LAKE_USER_COLUMNS: readonly string[] = [
+  'user_id',
+  'follower_id',
+  'followee_id',
+  'author_id',
+  'owner_id',
+  'blocker_id',
+  'blocked_id',
+];

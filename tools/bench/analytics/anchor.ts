@@ -174,7 +174,7 @@ const ANCHORS: Record<string, Anchor> = {
     },
   },
   pymk: {
-    inputs: ['silver/follows', 'gold/communities', 'silver/activity'],
+    inputs: ['silver/follows', 'gold/communities', 'silver/activity', 'silver/blocks'],
     run: async (c, t) => {
       await c.run(`CREATE TEMP TABLE follows AS SELECT follower_id AS u, followee_id AS v, created_at, mutual FROM ${t['silver/follows']}`);
       await c.run(`CREATE TEMP TABLE reached AS
@@ -182,7 +182,11 @@ const ANCHORS: Record<string, Anchor> = {
         reach AS (SELECT u AS w, v AS c FROM (SELECT u, v, row_number() OVER (PARTITION BY u ORDER BY created_at DESC NULLS LAST, v) AS k FROM follows) WHERE k <= 200)
         SELECT ci.u, r.c, count(*) AS common FROM circle ci JOIN reach r ON r.w = ci.w WHERE r.c <> ci.u GROUP BY ci.u, r.c`);
       return `
-        WITH candidates AS (SELECT x.* FROM reached x ANTI JOIN follows f ON f.u = x.u AND f.v = x.c),
+        WITH candidates AS (
+          SELECT x.* FROM reached x ANTI JOIN follows f ON f.u = x.u AND f.v = x.c
+          ANTI JOIN ${t['silver/blocks']} b ON b.blocker_id = x.u AND b.blocked_id = x.c
+          ANTI JOIN ${t['silver/blocks']} back ON back.blocker_id = x.c AND back.blocked_id = x.u
+        ),
         recent AS (
           SELECT user_id, count(DISTINCT event_date) AS active_days FROM ${t['silver/activity']}
           WHERE event_date > (SELECT max(event_date) FROM ${t['silver/activity']}) - 28 GROUP BY user_id

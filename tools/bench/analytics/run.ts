@@ -44,6 +44,7 @@ const PLAN: { job: string; parameters?: Record<string, string> }[] = [
   { job: 'silver_users' },
   { job: 'silver_posts' },
   { job: 'silver_follows' },
+  { job: 'silver_blocks' },
   { job: 'active_users' },
   { job: 'retention_cohorts' },
   { job: 'topic_engagement' },

@@ -13,6 +13,11 @@ export interface JobDefinition {
   layer: 'silver' | 'gold';
   /** Delta tables read, as paths under the lake root. Every one is read at one version for the whole run. */
   inputs: readonly string[];
+  /**
+   * Inputs that may not exist yet, read as no rows until they do (a CDC table of the app database gets its first
+   * commit with the table's first change): input path → the SQL of an empty relation with the table's columns.
+   */
+  emptyUntilWritten?: Readonly<Record<string, string>>;
   output: JobOutput;
   /** Default cron schedule (UTC); `ANALYTICS_SCHEDULES` overrides it. Empty: on request only. */
   schedule: string;

@@ -1,6 +1,6 @@
 import { GOLD_COMMUNITIES } from './graph.jobs';
 import { intParameter, type JobDefinition } from './job-definition';
-import { SILVER_ACTIVITY, SILVER_FOLLOWS } from './silver.jobs';
+import { SILVER_ACTIVITY, SILVER_BLOCKS, SILVER_FOLLOWS } from './silver.jobs';
 
 export const GOLD_PYMK = 'gold/pymk';
 
@@ -8,8 +8,8 @@ export const GOLD_PYMK = 'gold/pymk';
  * People you may know: friends of friends (LinkedIn's PYMK) through a circle of trust (Twitter's WTF): for
  * user u, the circle is u's followees (mutual ones first, then the most recent, at most circle_size); each
  * circle member w contributes the users w follows (their fanout most recent, so a hub does not flood
- * everyone's list); a candidate c is reached through `common` distinct members. Candidates u already follows
- * and u itself are left out. Score = common connections + 0.5 if u and c share a community (gold/communities)
+ * everyone's list); a candidate c is reached through `common` distinct members. Candidates u already follows,
+ * u itself and users blocked either way (u blocked c, or c blocked u) are left out. Score = common connections + 0.5 if u and c share a community (gold/communities)
  * + 0.5 × the share of the last activity_days (up to the latest day of activity) on which c was active; the top max_candidates per user are kept.
  * Common connections dominate; community and activity order candidates with equal counts and lift a
  * candidate one connection short of the next.
@@ -17,9 +17,9 @@ export const GOLD_PYMK = 'gold/pymk';
 export const pymk: JobDefinition = {
   name: 'pymk',
   description:
-    'People you may know: friends of friends through a circle of trust, ranked by common connections, then same community and recent activity; existing follows and the user excluded. Pushed to the feature store (user_pymk).',
+    'People you may know: friends of friends through a circle of trust, ranked by common connections, then same community and recent activity; existing follows, blocks either way and the user excluded. Pushed to the feature store (user_pymk).',
   layer: 'gold',
-  inputs: [SILVER_FOLLOWS, GOLD_COMMUNITIES, SILVER_ACTIVITY],
+  inputs: [SILVER_FOLLOWS, GOLD_COMMUNITIES, SILVER_ACTIVITY, SILVER_BLOCKS],
   output: { path: GOLD_PYMK, partitionBy: [], description: 'one candidate of one user, rank 1 first' },
   schedule: '45 3 * * *',
   parameters: [
@@ -52,7 +52,10 @@ export const pymk: JobDefinition = {
     ctx.phase('scoring');
     return `
       WITH candidates AS (
-        SELECT x.* FROM reached x LEFT ANTI JOIN follows f ON f.u = x.u AND f.v = x.c
+        SELECT x.* FROM reached x
+        LEFT ANTI JOIN follows f ON f.u = x.u AND f.v = x.c
+        LEFT ANTI JOIN ${ctx.input(SILVER_BLOCKS)} b ON b.blocker_id = x.u AND b.blocked_id = x.c
+        LEFT ANTI JOIN ${ctx.input(SILVER_BLOCKS)} back ON back.blocker_id = x.c AND back.blocked_id = x.u
       ),
       recent AS (
         SELECT user_id, count(DISTINCT event_date) AS active_days

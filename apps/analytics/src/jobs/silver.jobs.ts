@@ -1,20 +1,23 @@
+import { cdcBronzeLayout } from '@pulse/lake';
 import { intParameter, type Expectation, type JobContext, type JobDefinition } from './job-definition';
 
 /**
  * Silver: bronze cleaned up. Activity deduplicated on event_id and cut into sessions; the app database's
- * users, posts and follows at their latest state, replayed from the CDC bronze tables (Debezium envelopes).
+ * users, posts, follows and blocks at their latest state, replayed from the CDC bronze tables (Debezium envelopes).
  */
 
 export const BRONZE_ACTIVITY = 'bronze/activity';
 export const CDC_USERS = 'bronze/cdc/public.users';
 export const CDC_POSTS = 'bronze/cdc/public.posts';
 export const CDC_FOLLOWS = 'bronze/cdc/public.follows';
+export const CDC_BLOCKS = 'bronze/cdc/public.blocks';
 
 export const SILVER_ACTIVITY = 'silver/activity';
 export const SILVER_SESSIONS = 'silver/activity_sessions';
 export const SILVER_USERS = 'silver/users';
 export const SILVER_POSTS = 'silver/posts';
 export const SILVER_FOLLOWS = 'silver/follows';
+export const SILVER_BLOCKS = 'silver/blocks';
 
 const ACTIVITY_COLUMNS = [
   'event_id',
@@ -141,6 +144,16 @@ const USERS_SCHEMA = 'id BIGINT, handle STRING, display_name STRING, is_verified
 const POSTS_SCHEMA =
   'id BIGINT, author_id BIGINT, visibility STRING, tags ARRAY<STRING>, like_count BIGINT, comment_count BIGINT, created_at STRING';
 const FOLLOWS_SCHEMA = 'follower_id BIGINT, followee_id BIGINT, muted BOOLEAN, created_at STRING';
+const BLOCKS_SCHEMA = 'blocker_id BIGINT, blocked_id BIGINT, created_at STRING';
+
+/**
+ * No rows, with the columns etl gives a CDC bronze table: what a job reads for an app table that has had no change
+ * yet (etl creates the bronze table with its first record).
+ */
+function emptyCdcTable(qualified: string): string {
+  const columns = cdcBronzeLayout(qualified, {}).create.columns;
+  return `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${c.name}`).join(', ')} WHERE false`;
+}
 
 export const silverUsers: JobDefinition = {
   name: 'silver_users',
@@ -196,4 +209,27 @@ export const silverFollows: JobDefinition = {
   },
 };
 
-export const SILVER_JOBS: readonly JobDefinition[] = [silverActivity, silverSessions, silverUsers, silverPosts, silverFollows];
+export const silverBlocks: JobDefinition = {
+  name: 'silver_blocks',
+  description:
+    'Blocks at their latest state (CDC of public.blocks replayed): one row per blocker and blocked user; empty until the app writes its first block.',
+  layer: 'silver',
+  inputs: [CDC_BLOCKS],
+  emptyUntilWritten: { [CDC_BLOCKS]: emptyCdcTable('public.blocks') },
+  output: { path: SILVER_BLOCKS, partitionBy: [], description: 'one block (blocker → blocked)' },
+  schedule: '5 * * * *',
+  expectations: [envelopeExpectation(CDC_BLOCKS, BLOCKS_SCHEMA, ['blocker_id', 'blocked_id'])],
+  build: async (ctx) => `
+    SELECT CAST(blocker_id AS STRING) AS blocker_id, CAST(blocked_id AS STRING) AS blocked_id,
+           try_cast(created_at AS TIMESTAMP) AS created_at
+    FROM (${cdcLatestSql(ctx, CDC_BLOCKS, BLOCKS_SCHEMA, ['blocker_id', 'blocked_id'])})`,
+};
+
+export const SILVER_JOBS: readonly JobDefinition[] = [
+  silverActivity,
+  silverSessions,
+  silverUsers,
+  silverPosts,
+  silverFollows,
+  silverBlocks,
+];

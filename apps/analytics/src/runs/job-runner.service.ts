@@ -192,12 +192,12 @@ export class JobRunner implements BeforeApplicationShutdown {
       log.info({ parameters: run.parameters, trigger: run.trigger }, 'run started');
 
       progress.phase('reading the versions of the inputs');
-      const versions = await this.pinInputs(job, session, progress);
+      const { versions, empty } = await this.pinInputs(job, session, progress);
       await this.repository.recordInputs(
         run.runId,
         [...versions].map(([path, version]) => ({ path, version })),
       );
-      const ctx = new RunContext(run.parameters, session, this.lake, versions, progress, `pulse-run-${run.runId}`);
+      const ctx = new RunContext(run.parameters, session, this.lake, versions, progress, `pulse-run-${run.runId}`, empty);
 
       for (const expectation of job.expectations ?? []) {
         progress.phase(`checking ${expectation.input}: ${expectation.rule}`);
@@ -278,9 +278,17 @@ export class JobRunner implements BeforeApplicationShutdown {
     await this.repository.finish(run.runId, outcome, Date.now());
   }
 
-  /** The current version of every input; a missing input fails the run naming what writes it. */
-  private async pinInputs(job: JobDefinition, session: SparkSession, progress: ProgressTracker): Promise<Map<string, number>> {
+  /**
+   * The current version of every input; a missing input fails the run naming what writes it, unless the job reads it
+   * as empty until it is written (`emptyUntilWritten`): then it is in `empty`, with the SQL of its empty relation.
+   */
+  private async pinInputs(
+    job: JobDefinition,
+    session: SparkSession,
+    progress: ProgressTracker,
+  ): Promise<{ versions: Map<string, number>; empty: Map<string, string> }> {
     const versions = new Map<string, number>();
+    const empty = new Map<string, string>();
     for (const path of job.inputs) {
       try {
         const { rows } = await session.sql(`DESCRIBE HISTORY ${this.lake.deltaSql(path)} LIMIT 1`);
@@ -290,6 +298,11 @@ export class JobRunner implements BeforeApplicationShutdown {
         versions.set(path, version);
       } catch (error) {
         if (error instanceof SparkError && error.kind === 'input_missing') {
+          const emptySql = job.emptyUntilWritten?.[path];
+          if (emptySql !== undefined) {
+            empty.set(path, emptySql);
+            continue;
+          }
           const producer = this.catalog.jobs.find((j) => j.output.path === path);
           throw new RunFailure(
             'INPUT_MISSING',
@@ -299,7 +312,7 @@ export class JobRunner implements BeforeApplicationShutdown {
         throw error;
       }
     }
-    return versions;
+    return { versions, empty };
   }
 
   /**

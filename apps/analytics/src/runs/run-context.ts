@@ -75,9 +75,13 @@ export class RunContext implements JobContext {
     private readonly versions: ReadonlyMap<string, number>,
     private readonly progress: ProgressTracker,
     private readonly tag: string,
+    /** Inputs not written yet that the job reads as empty: path → the SQL of the empty relation. */
+    private readonly empty: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   input(path: string): string {
+    const empty = this.empty.get(path);
+    if (empty !== undefined) return `(${empty})`;
     const version = this.versions.get(path);
     if (version === undefined) throw new Error(`${path} is not an input of this job (declare it in inputs)`);
     return this.lake.deltaSql(path, version);

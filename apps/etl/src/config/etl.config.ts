@@ -79,11 +79,11 @@ export const etlConfigSchema = z.object({
   PRIVACY_SUBJECT_KEY: env.string(LOCAL_SUBJECT_KEY),
   /**
    * App-database tables whose CDC topics get a bronze table, comma-separated (schema.table or table); the
-   * recommender trains from users, posts, follows and comments there. Empty: none.
+   * recommender trains from users, posts, follows and comments there, analytics reads blocks. Empty: none.
    */
   ETL_CDC_TABLES: z
     .string()
-    .default('users,posts,follows,comments')
+    .default('users,posts,follows,comments,blocks')
     .transform((s) =>
       s
         .split(',')

@@ -7,7 +7,7 @@ const ID_TYPES = new Set(['string', 'long', 'integer']);
  * The rows of a lake table that belong to a user, as a DuckDB predicate over its columns, from the table's schema
  * (and, for a CDC bronze table `bronze/cdc/<schema>.<table>`, the app table it mirrors); undefined when the table
  * holds no user column. A row belongs to the user when:
- * - a user column (LAKE_USER_COLUMNS: user_id, follower_id, followee_id, author_id, owner_id) holds the id;
+ * - a user column (LAKE_USER_COLUMNS: user_id, follower_id, followee_id, author_id, owner_id, blocker_id, blocked_id) holds the id;
  * - it is an action on the user (`target_type = 'USER'` and `target_id` the id);
  * - for a CDC bronze table, a user column of the app table (APP_DB_USER_COLUMNS) holds the id in the record's key,
  *   `before` or `after` (JSON text).
