@@ -1,5 +1,5 @@
-import { featuresV1, millisToTimestamp, recsV1 } from '@pulse/contracts';
-import { grpcClient, type UnaryClient } from '@pulse/platform';
+import { cdcTopic, type DebeziumEnvelope, featuresV1, millisToTimestamp, recsV1 } from '@pulse/contracts';
+import { grpcClient, PlatformaticKafkaClient, type UnaryClient } from '@pulse/platform';
 import {
   deleteRedisKeys,
   eventually,
@@ -19,7 +19,8 @@ import { KAFKA_BROKERS, PG_URL } from './support/app-database';
 import { startFeatureStore } from './support/feature-store';
 
 // People you may know as a client reads them: the list the analytics service pushes daily to the feature store's
-// user_pymk view, served by the recommender's RecommendUsers without the accounts the user follows now (storage).
+// user_pymk view, served by the recommender's RecommendUsers without the accounts the user follows now and the users
+// blocked either way now (storage, its blocks applied from the app database's CDC topic).
 // The built storage, feature store and recommender run on this run's own keyspace, schema, Redis prefixes and groups.
 const run = randomUUID().replace(/-/g, '').slice(0, 10);
 const keyspace = `people_${run}`;
@@ -35,6 +36,7 @@ const clients: UnaryClient[] = [];
 let recs: UnaryClient;
 let storage: UnaryClient;
 const computedAt = Date.now() - 3_600_000;
+const appSchema = `people_${run}`;
 
 beforeAll(async () => {
   const client = await issueTestApiKey({ label: 'people', scopes: ['recs:read', 'storage:write', 'features:write'], pgUrl: PG_URL });
@@ -44,7 +46,9 @@ beforeAll(async () => {
     KAFKA_BROKERS,
     CASSANDRA_KEYSPACE: keyspace,
     STORAGE_AUTO_MIGRATE: 'true',
-    STORAGE_CDC_CONSUMER: 'false',
+    STORAGE_CDC_CONSUMER: 'true',
+    STORAGE_CDC_SCHEMA: appSchema,
+    STORAGE_CDC_GROUP: `people-storage-cdc-${run}`,
     STORAGE_ACTIVITY_CONSUMER: 'false',
     MEDIA_ROOT: join(dir, 'media'),
     MEDIA_SWEEPER: 'false',
@@ -65,7 +69,7 @@ beforeAll(async () => {
     RECS_REDIS_PREFIX: prefixes.recs,
     RECS_LIVE_GROUP: `people-live-${run}`,
     RECS_CATALOG_GROUP: `people-catalog-${run}`,
-    RECS_CDC_SCHEMA: `people_${run}`,
+    RECS_CDC_SCHEMA: appSchema,
     STORAGE_GRPC_ADDR: storageService.grpcAddress,
     FEATURES_GRPC_ADDR: features.grpcAddress,
     EXPERIMENTS_GRPC_ADDR: '127.0.0.1:9',
@@ -137,6 +141,31 @@ describe('people you may know', () => {
     expect(response.fallbackReason).toBe('');
     expect(response.degraded).toEqual([]);
     expect((await recommendUsers(user('ada'), 2)).users.map((u) => u.userId)).toEqual([user('bob'), user('dan')]);
+  });
+
+  it('leaves out the users blocked either way since the list was computed, as soon as storage has the blocks', async () => {
+    // ada blocks dan; eve blocks ada: two changes of the app's blocks table, as cdc publishes them.
+    const kafka = new PlatformaticKafkaClient({ brokers: KAFKA_BROKERS.split(','), clientId: `people-blocks-${run}` });
+    const change = (blocker: string, blocked: string, lsn: number): DebeziumEnvelope => ({
+      before: null,
+      after: { blocker_id: blocker, blocked_id: blocked, created_at: new Date().toISOString() },
+      op: 'c',
+      ts_ms: Date.now(),
+      source: { db: 'pulse', schema: appSchema, table: 'blocks', lsn, txId: lsn, ts_ms: Date.now(), snapshot: 'false' },
+    });
+    try {
+      await kafka.producer.send(cdcTopic('blocks', appSchema), [
+        { key: { blocker_id: user('ada'), blocked_id: user('dan') }, value: change(user('ada'), user('dan'), 100) },
+        { key: { blocker_id: user('eve'), blocked_id: user('ada') }, value: change(user('eve'), user('ada'), 101) },
+      ]);
+    } finally {
+      await kafka.close();
+    }
+    const response = await eventually(
+      () => recommendUsers(user('ada')),
+      (r) => r.degraded.length === 0 && r.users.length === 1,
+    );
+    expect(response.users).toEqual([{ userId: user('bob'), score: 5.5, commonConnections: 5 }]);
   });
 
   it('answers a user without a list with none and the reason', async () => {

@@ -128,4 +128,44 @@ describe('applying the app database through its CDC topics', () => {
     ]);
     expect(await eventually(counts, (c) => c.followers === 1)).toMatchObject({ followers: 1 });
   });
+
+  it('turns blocks changes into blocks in both directions, newest first, and a delete (key only) lifts one', async () => {
+    const block = (blocker: number, blocked: number, at: string) => ({ blocker_id: blocker, blocked_id: blocked, created_at: at });
+    await kafka.producer.send(topics.blocks, [
+      { key: { blocker_id: 20, blocked_id: 21 }, value: envelope('blocks', 'c', 800, null, block(20, 21, '2026-11-20T08:00:00Z')) },
+      { key: { blocker_id: 20, blocked_id: 22 }, value: envelope('blocks', 'c', 801, null, block(20, 22, '2026-11-21T08:00:00Z')) },
+      { key: { blocker_id: 23, blocked_id: 20 }, value: envelope('blocks', 'c', 802, null, block(23, 20, '2026-11-22T08:00:00Z')) },
+    ]);
+    const blocks = (userId: string, limit = 0) => storage.client.call<storageV1.ListBlocksResponse>('ListBlocks', { userId, limit });
+    expect(
+      await eventually(
+        () => blocks('20'),
+        (b) => b.blocking.length === 2 && b.blockedBy.length === 1,
+      ),
+    ).toEqual({
+      blocking: ['22', '21'],
+      blockedBy: ['23'],
+      truncated: false,
+    });
+    expect(await blocks('21')).toEqual({ blocking: [], blockedBy: ['20'], truncated: false });
+    expect(await blocks('20', 1)).toEqual({ blocking: ['22'], blockedBy: ['23'], truncated: true });
+
+    // Unblock: the delete carries the key only (REPLICA IDENTITY DEFAULT); a replay of the older create is stale.
+    await kafka.producer.send(topics.blocks, [
+      {
+        key: { blocker_id: 20, blocked_id: 21 },
+        value: envelope('blocks', 'd', 900, { blocker_id: 20, blocked_id: 21, created_at: null }, null),
+      },
+      { key: { blocker_id: 20, blocked_id: 21 }, value: envelope('blocks', 'c', 800, null, block(20, 21, '2026-11-20T08:00:00Z')) },
+    ]);
+    expect(
+      await eventually(
+        () => blocks('21'),
+        (b) => b.blockedBy.length === 0,
+      ),
+    ).toEqual({ blocking: [], blockedBy: [], truncated: false });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await blocks('20')).blocking).toEqual(['22']);
+    await expect(blocks('20', 10_001)).rejects.toMatchObject({ code: 3, details: expect.stringContaining('limit') });
+  });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ActivityRepository } from '../src/activity/activity.cassandra.repository';
 import { CdcRowVersionsRepository } from '../src/cdc/cdc-row-versions.cassandra.repository';
+import { GraphService } from '../src/graph/graph.service';
 import { MediaRepository } from '../src/media/media.cassandra.repository';
 import { MediaLifecycleService } from '../src/media/media-lifecycle.service';
 import { content, getMedia, putMedia, sha256 } from './media-test-client';
@@ -67,7 +68,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 describe('EraseUserData', () => {
-  it("removes the user's profile, handle, edges in both directions, activity, media and row versions; the others' counts and shared content stay right", async () => {
+  it("removes the user's profile, handle, edges and blocks in both directions, activity, media and row versions; the others' counts and shared content stay right", async () => {
     const root = await mkdtemp(join(tmpdir(), 'storage-erasure-'));
     dirs.push(root);
     const app = await startStorage({
@@ -90,6 +91,11 @@ describe('EraseUserData', () => {
     await call('Follow', { followerId: bob, followeeId: subject });
     await call('Follow', { followerId: carol, followeeId: subject });
     await call('Follow', { followerId: carol, followeeId: bob });
+    // Blocks both ways, and one between the others that stays.
+    const graph = app.running.app.get(GraphService);
+    await graph.applyBlock(subject, carol, { at: new Date() });
+    await graph.applyBlock(bob, subject, { at: new Date() });
+    await graph.applyBlock(carol, bob, { at: new Date() });
     const now = Date.now();
     await app.running.app
       .get(ActivityRepository)
@@ -122,6 +128,7 @@ describe('EraseUserData', () => {
       media_objects: 3,
       blobs_deleted: 2,
       blobs_kept_shared: 1,
+      blocks: 2,
       cdc_row_versions: 2,
     });
 
@@ -133,6 +140,9 @@ describe('EraseUserData', () => {
     const counts = async (userId: string) => (await call<storageV1.GetFollowCountsResponse>('GetFollowCounts', { userId })).counts;
     expect(await counts(bob)).toMatchObject({ followers: 1, following: 0 });
     expect(await counts(carol)).toMatchObject({ followers: 0, following: 1 });
+    const blocks = (userId: string) => call<storageV1.ListBlocksResponse>('ListBlocks', { userId });
+    expect(await blocks(carol)).toEqual({ blocking: [bob], blockedBy: [], truncated: false });
+    expect(await blocks(bob)).toEqual({ blocking: [], blockedBy: [carol], truncated: false });
     const bobActivity = await call<storageV1.ListActivityResponse>('ListActivity', { userId: bob, pageSize: 10 });
     expect(bobActivity.activities).toHaveLength(1);
     // Content: the subject's own blobs are gone from both tiers; the shared one stays for bob's object.

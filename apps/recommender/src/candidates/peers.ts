@@ -77,6 +77,12 @@ export class Peers implements OnApplicationShutdown {
     return response.follows.map((f) => f.followeeId);
   }
 
+  /** Users the user blocked and users who blocked them (storage's blocks, from the app database), as one set. */
+  async blocked(userId: string, budgetMs: number): Promise<Set<string>> {
+    const response = await this.storage.call<{ blocking: string[]; blockedBy: string[] }>('ListBlocks', { userId }, { budgetMs });
+    return new Set([...response.blocking, ...response.blockedBy]);
+  }
+
   /** Engagement over the last hour of each post (absent when the feature store has none for it). */
   async engagement(postIds: readonly string[], budgetMs: number): Promise<Map<string, PostEngagement>> {
     const out = new Map<string, PostEngagement>();

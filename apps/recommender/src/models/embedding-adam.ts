@@ -1,4 +1,3 @@
-
 const B1 = 0.9;
 const B2 = 0.999;
 const EPS = 1e-7;

@@ -39,8 +39,7 @@ describe("the hybrid's hand-written gradient", () => {
     const out: RowGradients = { count: 0, rows: new Int32Array(0), grads: new Float32Array(0) };
     const loss = hybridGradients(table, terms, hasCf, batch, l2, out);
     const mine = new Float32Array(table.values.length);
-    for (let k = 0; k < out.count; k++)
-      for (let f = 0; f < d; f++) mine[out.rows[k] * d + f] += out.grads[k * d + f];
+    for (let k = 0; k < out.count; k++) for (let f = 0; f < d; f++) mine[out.rows[k] * d + f] += out.grads[k * d + f];
 
     // The loss as the model wrote it in TF.js ops (gather, sums), differentiated by the tape.
     const w = tf.variable(tf.tensor2d(table.values, [U + I + V, d]), true, 'hybrid-grad-check');

@@ -10,7 +10,7 @@ const list: PeopleYouMayKnow = {
   computedAt: { seconds: 1_700_000_000, nanos: 0 },
 };
 
-function service(peers: Partial<Pick<Peers, 'peopleYouMayKnow' | 'following'>>, erased: string[] = []) {
+function service(peers: Partial<Pick<Peers, 'peopleYouMayKnow' | 'following' | 'blocked'>>, erased: string[] = []) {
   const erasures = new ErasureList({
     kafka: undefined as never,
     subjectKey: LOCAL_SUBJECT_KEY,
@@ -18,7 +18,9 @@ function service(peers: Partial<Pick<Peers, 'peopleYouMayKnow' | 'following'>>, 
     service: 'test',
   });
   for (const id of erased) erasures.add(subjectHash(LOCAL_SUBJECT_KEY, id));
-  return new PeopleService(peers as Peers, erasures, { RECS_SOURCE_BUDGET: 100 } as RecommenderConfig);
+  return new PeopleService({ blocked: async () => new Set<string>(), ...peers } as Peers, erasures, {
+    RECS_SOURCE_BUDGET: 100,
+  } as RecommenderConfig);
 }
 
 describe('PeopleService', () => {
@@ -29,7 +31,26 @@ describe('PeopleService', () => {
     expect(response.computedAt).toEqual({ seconds: 1_700_000_000, nanos: 0 });
   });
 
-  it('serves the list without the follow filter when storage does not answer, and says so', async () => {
+  it('leaves out users blocked either way now', async () => {
+    const people = service({ peopleYouMayKnow: async () => list, following: async () => [], blocked: async () => new Set(['bob', 'eve']) });
+    const response = await people.recommendUsers({ userId: 'ada', numResults: 0 });
+    expect(response.users.map((u) => u.userId)).toEqual(['cid', 'dan']);
+  });
+
+  it('answers none, with the reason, when storage cannot say whom the user blocked: a block holds whatever the latency', async () => {
+    const people = service({
+      peopleYouMayKnow: async () => list,
+      following: async () => [],
+      blocked: async () => {
+        throw new Error('storage: deadline exceeded after 100 ms');
+      },
+    });
+    const response = await people.recommendUsers({ userId: 'ada', numResults: 0 });
+    expect(response).toMatchObject({ users: [], fallbackReason: 'storage did not say whom the user blocked or is blocked by' });
+    expect(response.degraded).toEqual([{ dependency: 'storage', reason: 'blocks: storage: deadline exceeded after 100 ms' }]);
+  });
+
+  it('serves the list without the follow filter when storage does not answer ListFollowing, and says so', async () => {
     const people = service({
       peopleYouMayKnow: async () => list,
       following: async () => {

@@ -29,12 +29,12 @@ const KEY_CONCURRENCY = 32;
 
 /** The CDC topics this replica applies, for the configured schema of the app database. */
 export function appDbTopics(schema: string) {
-  return { users: cdcTopic('users', schema), follows: cdcTopic('follows', schema) };
+  return { users: cdcTopic('users', schema), follows: cdcTopic('follows', schema), blocks: cdcTopic('blocks', schema) };
 }
 
 /**
  * Keeps Cassandra in step with the app database: `users` rows become profiles (and their handles),
- * `follows` rows become graph edges. Each change is applied only if its source LSN is not older than
+ * `follows` rows graph edges, `blocks` rows blocks in both directions. Each change is applied only if its source LSN is not older than
  * the one recorded for the row (CdcRowVersionsRepository), so replays and reordering never regress a
  * row. Changes of one key are applied in order; offsets are committed after the batch (at-least-once).
  * A value that is not a change event goes to the dead-letter topic of the group; a store that does not
@@ -70,7 +70,7 @@ export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplication
     this.supervised = superviseConsumer({
       name: 'cdc-applier',
       kafka: this.kafka,
-      topics: [topics.users, topics.follows],
+      topics: [topics.users, topics.follows, topics.blocks],
       consume: { groupId: this.config.STORAGE_CDC_GROUP, from: 'earliest', maxBatchSize: 500 },
       handler: (batch) => this.applyBatch(batch),
       isPermanent: isPermanentCassandraError,
@@ -99,7 +99,7 @@ export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplication
   private async apply(record: CdcRecord): Promise<void> {
     const envelope = record.value;
     const topics = appDbTopics(this.config.STORAGE_CDC_SCHEMA);
-    const table = record.topic === topics.users.name ? 'users' : 'follows';
+    const table = record.topic === topics.users.name ? 'users' : record.topic === topics.blocks.name ? 'blocks' : 'follows';
     if (!envelope) {
       this.outcomes.inc({ table, outcome: 'tombstone' });
       return;
@@ -115,8 +115,13 @@ export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplication
     }
     const deleted = envelope.op === 'd';
     const row = (deleted ? envelope.before : envelope.after) ?? record.key ?? {};
-    const rowKey = table === 'users' ? String(row['id']) : `${row['follower_id']}:${row['followee_id']}`;
-    const users = table === 'users' ? [String(row['id'])] : [String(row['follower_id']), String(row['followee_id'])];
+    const users =
+      table === 'users'
+        ? [String(row['id'])]
+        : table === 'blocks'
+          ? [String(row['blocker_id']), String(row['blocked_id'])]
+          : [String(row['follower_id']), String(row['followee_id'])];
+    const rowKey = users.join(':');
     // A change naming an erased user is not applied, deletes included: nothing of theirs comes back, not even a version.
     if (users.some((u) => this.erased.has(u))) {
       this.outcomes.inc({ table, outcome: 'erased' });
@@ -129,6 +134,8 @@ export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplication
       return;
     }
     if (table === 'users') await this.applyUser(row, deleted);
+    else if (table === 'blocks')
+      await this.graph.applyBlock(users[0], users[1], deleted ? undefined : { at: toDate(row['created_at']) ?? new Date() });
     else await this.applyFollow(row, deleted);
     this.outcomes.inc({ table, outcome: 'applied' });
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LOGGER, type Logger } from '@pulse/platform';
 import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
+import { BlocksRepository } from '../graph/blocks.cassandra.repository';
 import { GraphRepository } from '../graph/graph.cassandra.repository';
 import { GraphService } from '../graph/graph.service';
 import { MediaRepository } from '../media/media.cassandra.repository';
@@ -18,6 +19,7 @@ export type ErasedCounts = Record<
   | 'following'
   | 'followers'
   | 'graph_rows'
+  | 'blocks'
   | 'activity_rows'
   | 'activity_days'
   | 'media_objects'
@@ -37,13 +39,13 @@ const EDGE_CONCURRENCY = 16;
  *
  * 1. every follow edge in both directions through the graph's own Unfollow path (the following row by
  *    compare-and-set, then the follower side, then both counters), so the other users' counts move with it;
- * 2. the user's own graph partitions (emptied buckets, counters);
+ * 2. the user's own graph partitions (emptied buckets, counters), and their blocks in both directions;
  * 3. the activity partitions: every listed day and every day of the TTL window;
  * 4. the media objects the user owns, each through DeleteMedia's path (blob references released by
  *    compare-and-set, the content deleted with its last reference, so content shared with other objects stays,
  *    in whichever tier the object is);
  * 5. the profile and its handle;
- * 6. the versions of the app-database rows naming the user (users, follows).
+ * 6. the versions of the app-database rows naming the user (users, follows, blocks).
  */
 @Injectable()
 export class UserDataEraserService {
@@ -51,6 +53,7 @@ export class UserDataEraserService {
     private readonly profiles: ProfilesRepository,
     private readonly graph: GraphService,
     private readonly edges: GraphRepository,
+    private readonly blocks: BlocksRepository,
     private readonly media: MediaService,
     private readonly mediaRepo: MediaRepository,
     private readonly userData: UserDataRepository,
@@ -66,6 +69,7 @@ export class UserDataEraserService {
       following: 0,
       followers: 0,
       graph_rows: 0,
+      blocks: 0,
       activity_rows: 0,
       activity_days: 0,
       media_objects: 0,
@@ -77,6 +81,9 @@ export class UserDataEraserService {
     const rowKeys: [string, string][] = [[`${schema}.users`, userId]];
     for (const [follower, followee] of await this.eraseEdges(userId, counts))
       rowKeys.push([`${schema}.follows`, `${follower}:${followee}`]);
+    const blocks = await this.blocks.eraseUser(userId);
+    counts.blocks = blocks.length;
+    for (const [blocker, blocked] of blocks) rowKeys.push([`${schema}.blocks`, `${blocker}:${blocked}`]);
     await this.eraseActivity(userId, counts);
     await this.eraseMedia(userId, counts);
     const profile = await this.profiles.get(userId);

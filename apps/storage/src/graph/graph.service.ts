@@ -4,15 +4,20 @@ import { grpcErrors } from '@pulse/platform';
 import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
 import { checkUserId } from '../profiles/profile.validation';
 import { decodePageToken, encodePageToken, pageSize, toTimestamp } from '../shared/page-token';
+import { BlocksRepository } from './blocks.cassandra.repository';
 import { type Edge, GraphRepository } from './graph.cassandra.repository';
 
 /** How many buckets one page read looks up at a time. */
 const BUCKET_BATCH = 16;
+/** ListBlocks' limit of each list: the default, and the most it may ask for. */
+const BLOCKS_DEFAULT = 1_000;
+const BLOCKS_MAX = 10_000;
 
 @Injectable()
 export class GraphService {
   constructor(
     private readonly graph: GraphRepository,
+    private readonly blocks: BlocksRepository,
     @Inject(STORAGE_CONFIG) private readonly config: StorageConfig,
   ) {}
 
@@ -113,6 +118,23 @@ export class GraphService {
       pageState = page.pageState;
     } while (pageState && userIds.length < size);
     return { userIds, nextPageToken: encodePageToken(pageState ? { s: pageState } : undefined) };
+  }
+
+  /** The users `userId` blocked and those who blocked them, newest first, each list at most `limit` (0: 1,000). */
+  async listBlocks(userId: string, limit: number): Promise<storageV1.ListBlocksResponse> {
+    checkUserId(userId);
+    const wanted = limit ?? 0;
+    if (!Number.isInteger(wanted) || wanted < 0 || wanted > BLOCKS_MAX)
+      throw grpcErrors.invalidArgument('limit', `must be between 0 and ${BLOCKS_MAX}`);
+    const found = await this.blocks.list(userId, wanted === 0 ? BLOCKS_DEFAULT : wanted, BLOCKS_MAX + 1);
+    return { blocking: found.blocking.map((b) => b.userId), blockedBy: found.blockedBy.map((b) => b.userId), truncated: found.truncated };
+  }
+
+  /** Applies a block of the app database (or its removal) to both directions. */
+  async applyBlock(blockerId: string, blockedId: string, blocked: { at: Date } | undefined): Promise<void> {
+    this.checkPair(blockerId, blockedId, 'blocker_id', 'blocked_id');
+    if (blocked) await this.blocks.block(blockerId, blockedId, blocked.at);
+    else await this.blocks.unblock(blockerId, blockedId);
   }
 
   /** Brings the follower side of one edge in line with the following row (after a half-failed write). */

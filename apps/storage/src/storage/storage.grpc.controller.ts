@@ -104,6 +104,11 @@ export class StorageGrpcController implements storageV1.StorageServiceController
     return { counts: await this.graph.counts(request.userId) };
   }
 
+  @RequiresScope('storage:read')
+  listBlocks(request: storageV1.ListBlocksRequest): Promise<storageV1.ListBlocksResponse> {
+    return this.graph.listBlocks(request.userId, request.limit);
+  }
+
   /** Client streaming, like putMedia: the messages are pulled with backpressure while earlier edges are written. */
   @RequiresScope('admin')
   bulkImportFollows(

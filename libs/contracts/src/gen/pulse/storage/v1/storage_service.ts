@@ -179,6 +179,24 @@ export interface ListFollowingResponse {
   nextPageToken: string;
 }
 
+/** ListBlocksRequest asks for a user's blocks in both directions. */
+export interface ListBlocksRequest {
+  /** Required. The user. */
+  userId: string;
+  /** Optional. Maximum users of each list, 0..10000; 0 means 1000. */
+  limit: number;
+}
+
+/** ListBlocksResponse carries a user's blocks in both directions. */
+export interface ListBlocksResponse {
+  /** Users the user blocked, newest first. */
+  blocking: string[];
+  /** Users who blocked the user, newest first. */
+  blockedBy: string[];
+  /** Whether either list was cut at the limit. */
+  truncated: boolean;
+}
+
 /** ListMutualFollowsRequest asks for a page of a user's mutual follows. */
 export interface ListMutualFollowsRequest {
   /** Required. The user. */
@@ -1556,6 +1574,131 @@ export const ListFollowingResponse: MessageFns<ListFollowingResponse> = {
             }
 
             message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListBlocksRequest(): ListBlocksRequest {
+  return { userId: "", limit: 0 };
+}
+
+export const ListBlocksRequest: MessageFns<ListBlocksRequest> = {
+  encode(message: ListBlocksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBlocksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBlocksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseListBlocksResponse(): ListBlocksResponse {
+  return { blocking: [], blockedBy: [], truncated: false };
+}
+
+export const ListBlocksResponse: MessageFns<ListBlocksResponse> = {
+  encode(message: ListBlocksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.blocking) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.blockedBy) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(24).bool(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBlocksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBlocksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.blocking.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.blockedBy.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.truncated = reader.bool();
             continue;
           }
         }
@@ -3575,6 +3718,15 @@ export interface StorageServiceClient {
   getFollowCounts(request: GetFollowCountsRequest): Observable<GetFollowCountsResponse>;
 
   /**
+   * ListBlocks returns the users a user blocked and the users who blocked
+   * them, newest first: the app database's blocks, applied from its CDC
+   * topic. Read by whatever suggests people, which leaves blocked pairs out
+   * both ways.
+   */
+
+  listBlocks(request: ListBlocksRequest): Observable<ListBlocksResponse>;
+
+  /**
    * BulkImportFollows loads follow edges for migrations and backfills, many
    * times faster than Follow: no lightweight transaction and no read per
    * edge; the edges of both tables are grouped per partition into unlogged
@@ -3781,6 +3933,17 @@ export interface StorageServiceController {
   ): Promise<GetFollowCountsResponse> | Observable<GetFollowCountsResponse> | GetFollowCountsResponse;
 
   /**
+   * ListBlocks returns the users a user blocked and the users who blocked
+   * them, newest first: the app database's blocks, applied from its CDC
+   * topic. Read by whatever suggests people, which leaves blocked pairs out
+   * both ways.
+   */
+
+  listBlocks(
+    request: ListBlocksRequest,
+  ): Promise<ListBlocksResponse> | Observable<ListBlocksResponse> | ListBlocksResponse;
+
+  /**
    * BulkImportFollows loads follow edges for migrations and backfills, many
    * times faster than Follow: no lightweight transaction and no read per
    * edge; the edges of both tables are grouped per partition into unlogged
@@ -3921,6 +4084,7 @@ export function StorageServiceControllerMethods() {
       "listFollowing",
       "listMutualFollows",
       "getFollowCounts",
+      "listBlocks",
       "recountFollows",
       "listActivity",
       "getMedia",
