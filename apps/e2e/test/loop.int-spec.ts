@@ -218,7 +218,7 @@ describe('the loop', () => {
     expect(seconds).toBeLessThan(15);
   });
 
-  it("a followed account's new post is recommended to the follower, found through the follow graph", async () => {
+  it("a followed account's new post is recommended to the follower, found through the follow graph, and gone once they block the account", async () => {
     const { rows } = await pg.query(
       `INSERT INTO ${schema}.users (handle, display_name, email) VALUES ($1, 'F', $1 || '@example.org') RETURNING id`,
       [`follower_${run}`.slice(0, 30)],
@@ -239,6 +239,18 @@ describe('the loop', () => {
     const item = found.items.find((i) => i.itemId === postId);
     expect(item?.sources).toContain(CandidateSource.CANDIDATE_SOURCE_FOLLOWING);
     expect((Date.now() - started) / 1000).toBeLessThan(60);
+
+    // The follower blocks the author. The follow row is left in place (an app would end it too), so it is the block,
+    // through cdc and storage's blocks, that takes the author's posts out of the follower's recommendations.
+    await pg.query(`INSERT INTO ${schema}.blocks (blocker_id, blocked_id) VALUES ($1, $2)`, [follower, authors[3]]);
+    const blocked = await eventually(
+      () => recommend(follower, 20),
+      (r) => !r.degraded.some((d) => d.dependency === 'storage') && !r.items.some((i) => i.itemId === postId),
+      25_000,
+    );
+    expect(blocked.degraded.filter((d) => d.dependency === 'storage')).toEqual([]);
+    expect(blocked.items.map((i) => i.itemId)).not.toContain(postId);
+    expect(blocked.items.length).toBeGreaterThan(0);
   });
 
   it('a hidden post never comes back, and neither does a post its author deleted', async () => {

@@ -77,7 +77,8 @@ async function within<T>(
  *     of the accounts they follow (storage's graph over gRPC, posts from the catalogue); recent posts sharing tags
  *     with what they engaged with lately; what is trending (etl aggregates through the feature store);
  *  2. filters — posts seen (when asked) or hidden, the user's own, deleted ones, those of accounts the user hid
- *     or unfollowed, and the request's own exclusions;
+ *     or unfollowed, of users blocked either way (storage's blocks, from the app database; when storage does not
+ *     answer in time this filter is missing and `degraded` says so), and the request's own exclusions;
  *  3. ranking — the model's opinion, engagement features from the feature store, freshness and the sources
  *     (src/candidates/ranker.ts).
  * Every source and input has a time budget: one that is down or slow is left out and named in `degraded`, the
@@ -136,6 +137,7 @@ export class RecommendPipeline {
 
     // The sources that wait on peers run together; the model's runs meanwhile.
     const following = within('storage', () => this.followingPosts(request.userId, state, now, budget), budget, degraded, []);
+    const blocked = within('storage', () => this.peers.blocked(request.userId, budget), budget, degraded, new Set<string>());
     const content = within('redis', () => this.contentPosts(state, now), budget, degraded, []);
     const loaded = request.loaded;
     let representation = 'none';
@@ -186,7 +188,8 @@ export class RecommendPipeline {
 
     const ids = [...candidates.keys()];
     const facts = await within('redis', () => this.catalog.get(ids), budget, degraded, new Map<string, CatalogPost>());
-    const kept = [...candidates.values()].filter((c) => this.keep(c, facts.get(c.id), state, request, loaded));
+    const blockedAuthors = await blocked;
+    const kept = [...candidates.values()].filter((c) => this.keep(c, facts.get(c.id), state, request, loaded, blockedAuthors));
     for (const c of kept) c.createdAtMs ??= facts.get(c.id)?.createdAtMs;
     const engagement = await within(
       'feature-store',
@@ -240,11 +243,13 @@ export class RecommendPipeline {
     state: UserLiveState,
     request: PipelineRequest,
     loaded: LoadedModel | undefined,
+    blocked: ReadonlySet<string>,
   ): boolean {
     if (state.hidden.has(c.id)) return false;
     if (request.excludeSeen && state.seen.has(c.id)) return false;
     if (post) {
-      if (post.deleted || post.authorId === request.userId || state.mutedAuthors.has(post.authorId)) return false;
+      if (post.deleted || post.authorId === request.userId || state.mutedAuthors.has(post.authorId) || blocked.has(post.authorId))
+        return false;
     }
     const index = loaded?.items.get(c.id);
     if (index !== undefined) return !(request.skipModelItem?.(index) ?? false);

@@ -195,7 +195,9 @@ class SimulatedPlatformView {
       tags.flatMap((tag) => this.written(this.byTag.get(tag) ?? [], sinceMs, perTag).map((p) => ({ ...p, tag }))),
   };
 
-  readonly peers: Pick<Peers, 'following' | 'engagement'> = {
+  readonly peers: Pick<Peers, 'following' | 'engagement' | 'blocked'> = {
+    // The simulated platform of the evaluation has no blocks.
+    blocked: async () => new Set<string>(),
     following: async (userId, limit) =>
       this.following
         ? this.world.follows
