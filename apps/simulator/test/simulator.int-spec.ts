@@ -114,6 +114,12 @@ describe('simulator', () => {
     );
     expect(Number(counts.rows[0].follows)).toBeGreaterThan(USERS);
     expect(Number(counts.rows[0].comments)).toBeGreaterThan(0);
+    // No follow between users who blocked one another (a block ends the follows both ways, a later follow is refused).
+    const followsDespiteBlocks = await pg.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${schemas.app}.follows f JOIN ${schemas.app}.blocks b
+          ON (f.follower_id = b.blocker_id AND f.followee_id = b.blocked_id) OR (f.follower_id = b.blocked_id AND f.followee_id = b.blocker_id)`,
+    );
+    expect(followsDespiteBlocks.rows[0].n).toBe('0');
     const marker = await pg.query(`SELECT seed, users, posts, runs FROM ${schemas.own}.worlds WHERE app_schema = $1`, [schemas.app]);
     expect(marker.rows).toEqual([{ seed: '7', users: USERS, posts: POSTS, runs: 1 }]);
     const publicRows = await pg.query(`SELECT count(*) AS n FROM ${schemas.own}.agents WHERE app_schema = 'public'`);

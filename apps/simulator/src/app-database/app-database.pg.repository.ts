@@ -21,7 +21,7 @@ const POST_COLUMNS = 'id::text AS id, author_id::text AS "authorId", tags[1] AS 
 
 /**
  * What the simulated users do to the app database, the way the app itself would: publish posts, like, comment,
- * follow and unfollow (INSERT/UPDATE/DELETE on users, posts, follows, comments of the app schema, which cdc
+ * follow, unfollow and block (INSERT/UPDATE/DELETE on users, posts, follows, comments, blocks of the app schema, which cdc
  * streams to Kafka), and the reads a client without recommendations falls back to.
  */
 @Injectable()
@@ -61,13 +61,37 @@ export class AppDatabasePgRepository {
     return rows[0].id;
   }
 
-  /** Follows (and counts the follower); false when the edge existed already. */
-  async follow(followerId: string, followeeId: string): Promise<boolean> {
-    const { rows } = await this.pool.query<{ n: string }>(
-      `WITH f AS (INSERT INTO ${this.schema}.follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING followee_id),
+  /**
+   * Follows (and counts the follower): 'created', 'existed' when the edge was there already, or 'blocked' when either
+   * user blocked the other (the app refuses that follow).
+   */
+  async follow(followerId: string, followeeId: string): Promise<'created' | 'existed' | 'blocked'> {
+    const { rows } = await this.pool.query<{ n: string; blocked: boolean }>(
+      `WITH b AS (SELECT 1 FROM ${this.schema}.blocks
+                   WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1)),
+            f AS (INSERT INTO ${this.schema}.follows (follower_id, followee_id)
+                  SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM b) ON CONFLICT DO NOTHING RETURNING followee_id),
             u AS (UPDATE ${this.schema}.users SET follower_count = follower_count + 1, updated_at = now() WHERE id IN (SELECT followee_id FROM f))
-       SELECT count(*) AS n FROM f`,
+       SELECT count(*) AS n, EXISTS (SELECT 1 FROM b) AS blocked FROM f`,
       [followerId, followeeId],
+    );
+    if (rows[0].blocked) return 'blocked';
+    return Number(rows[0].n) > 0 ? 'created' : 'existed';
+  }
+
+  /**
+   * Blocks: ends the follows between the two users both ways (uncounting them) and records the block, in one
+   * statement; false when the block existed already.
+   */
+  async block(blockerId: string, blockedId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ n: string }>(
+      `WITH f AS (DELETE FROM ${this.schema}.follows
+                   WHERE (follower_id = $1 AND followee_id = $2) OR (follower_id = $2 AND followee_id = $1) RETURNING followee_id),
+            u AS (UPDATE ${this.schema}.users SET follower_count = greatest(follower_count - 1, 0), updated_at = now()
+                  WHERE id IN (SELECT followee_id FROM f)),
+            b AS (INSERT INTO ${this.schema}.blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING blocked_id)
+       SELECT count(*) AS n FROM b`,
+      [blockerId, blockedId],
     );
     return Number(rows[0].n) > 0;
   }

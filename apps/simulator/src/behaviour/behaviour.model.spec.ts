@@ -77,6 +77,29 @@ describe('BehaviourModel', () => {
     expect(counts[liked].hides).toBe(0);
   });
 
+  it('now and then blocks the author of an item it hides, and only then', () => {
+    const w = world(3);
+    const agent = 5;
+    const disliked = w.agents[agent].taste.indexOf(Math.min(...w.agents[agent].taste));
+    const model = new BehaviourModel(w, 1);
+    let hides = 0;
+    let blocks = 0;
+    for (let s = 0; s < 3000; s++) {
+      const items = Array.from({ length: 20 }, (_, i) => ({ postId: `x${i}`, cluster: disliked, author: i % 2 ? 7 : -1, position: i + 1 }));
+      for (const r of model.react({ agent, rng: new Rng(5000 + s) }, items)) {
+        if (r.hide && r.item.author >= 0) hides++;
+        if (r.blockAuthor) {
+          blocks++;
+          expect(r.hide).toBe(true);
+          expect(r.item.author).toBe(7);
+        }
+      }
+    }
+    expect(hides).toBeGreaterThan(1000);
+    expect(blocks / hides).toBeGreaterThan(0.03);
+    expect(blocks / hides).toBeLessThan(0.07);
+  });
+
   it('engages more with items higher in the list (position bias)', () => {
     const w = world(3);
     const agent = 8;
@@ -100,7 +123,7 @@ describe('BehaviourModel', () => {
     const item = { postId: 'x', cluster, author: -1, position: 1 };
     for (let s = 0; s < 200; s++)
       model.drift({ agent, rng: new Rng(s) }, [
-        { item, dwellMs: 1000, like: true, share: false, bookmark: false, hide: false, followAuthor: false },
+        { item, dwellMs: 1000, like: true, share: false, bookmark: false, hide: false, followAuthor: false, blockAuthor: false },
       ]);
     expect(taste[cluster]).toBeGreaterThan(before + 0.2);
     expect(taste.reduce((s, t) => s + t, 0)).toBeCloseTo(1, 9);

@@ -29,6 +29,8 @@ export interface BehaviourParams {
   /** Items below this affinity may be hidden, at most with `hide` for an examined item of no affinity. */
   hideBelow: number;
   hide: number;
+  /** Chance that hiding an item also blocks its author. */
+  blockOnHide: number;
   /** Taste moved toward a clicked cluster (doubled for a like), and toward a random cluster now and then. */
   drift: number;
   wander: number;
@@ -50,6 +52,7 @@ export const DEFAULT_BEHAVIOUR: BehaviourParams = {
   followAuthor: [0.01, 0.08],
   hideBelow: 0.2,
   hide: 0.12,
+  blockOnHide: 0.05,
   drift: 0.004,
   wander: 0.02,
 };
@@ -85,6 +88,8 @@ export interface Reaction {
   bookmark: boolean;
   hide: boolean;
   followAuthor: boolean;
+  /** Blocks the author (after hiding their item). */
+  blockAuthor: boolean;
 }
 
 /**
@@ -128,7 +133,15 @@ export class BehaviourModel {
       const examined = 0.95 / (1 + p.positionDecay * (item.position - 1));
       const noise = Math.exp(p.noise * rng.normal());
       const own = item.author === plan.agent;
-      const reaction: Reaction = { item, like: false, share: false, bookmark: false, hide: false, followAuthor: false };
+      const reaction: Reaction = {
+        item,
+        like: false,
+        share: false,
+        bookmark: false,
+        hide: false,
+        followAuthor: false,
+        blockAuthor: false,
+      };
       if (!own && rng.chance(examined * (p.clickBase + p.clickScale * a * a) * noise)) {
         reaction.dwellMs = Math.round(1500 + 25_000 * a * logNormal(rng, 0, 0.5));
         reaction.like = rng.chance(p.like[0] + p.like[1] * a);
@@ -140,6 +153,7 @@ export class BehaviourModel {
         reactions.push(reaction);
       } else if (!own && a < p.hideBelow && rng.chance(examined * p.hide * (1 - a / p.hideBelow))) {
         reaction.hide = true;
+        reaction.blockAuthor = item.author >= 0 && rng.chance(p.blockOnHide);
         reactions.push(reaction);
       }
     }

@@ -46,7 +46,7 @@ export interface SessionDependencies {
 }
 
 /**
- * Runs one planned session against the platform: publishes, follows, unfollows; opens the home feed from the
+ * Runs one planned session against the platform: publishes, follows, unfollows, blocks; opens the home feed from the
  * recommender (or browses followed users' and popular posts from PostgreSQL when it has nothing); tracks an
  * IMPRESSION per shown item and the user's reactions (CLICK, VIEW with dwell_ms, LIKE, COMMENT, SHARE, BOOKMARK,
  * HIDE, FOLLOW), writing the rows an app would write; hands the events to the ingest sender. A failed write leaves
@@ -99,6 +99,7 @@ export class SessionRunner {
       if (r.bookmark) emit(ActivityType.ACTIVITY_TYPE_BOOKMARK, target, props(item), recId);
       if (r.hide) emit(ActivityType.ACTIVITY_TYPE_HIDE, target, props(item), recId);
       if (r.followAuthor) await this.follow(plan.agent, item.author, emit, props(item), recId);
+      if (r.blockAuthor) await this.block(plan.agent, item.author, emit, props(item), recId);
     }
     model.drift(plan, reactions);
     metrics.session(feed.source);
@@ -130,10 +131,21 @@ export class SessionRunner {
   private async follow(agent: number, target: number, emit: Emit, properties: Record<string, string>, recId = ''): Promise<void> {
     const { world, appDb } = this.deps;
     const followee = world.agents[target].userId;
-    const created = await this.write('follows', 'insert', () => appDb.follow(world.agents[agent].userId, followee));
-    if (created === undefined) return;
+    const outcome = await this.write('follows', 'insert', () => appDb.follow(world.agents[agent].userId, followee));
+    if (outcome === undefined || outcome === 'blocked') return;
     world.addFollow(agent, target);
-    if (created) emit(ActivityType.ACTIVITY_TYPE_FOLLOW, user(followee), properties, recId);
+    if (outcome === 'created') emit(ActivityType.ACTIVITY_TYPE_FOLLOW, user(followee), properties, recId);
+  }
+
+  /** Blocks an author: the app ends their follows both ways; the client reports it as hiding the account. */
+  private async block(agent: number, target: number, emit: Emit, properties: Record<string, string>, recId = ''): Promise<void> {
+    const { world, appDb } = this.deps;
+    const blocked = world.agents[target].userId;
+    const created = await this.write('blocks', 'insert', () => appDb.block(world.agents[agent].userId, blocked));
+    if (created === undefined) return;
+    world.removeFollow(agent, target);
+    world.removeFollow(target, agent);
+    if (created) emit(ActivityType.ACTIVITY_TYPE_HIDE, user(blocked), { ...properties, reason: 'block' }, recId);
   }
 
   private async unfollow(agent: number, target: number, emit: Emit): Promise<void> {

@@ -17,7 +17,7 @@ export interface OpenedWorld {
 }
 
 /** The app tables the simulated users write (apps/cdc/migrations). */
-export const APP_TABLES = ['users', 'posts', 'follows', 'comments'] as const;
+export const APP_TABLES = ['users', 'posts', 'follows', 'comments', 'blocks'] as const;
 
 /**
  * The world in PostgreSQL: its users, follows, posts and comments as rows of the app schema, and in the
