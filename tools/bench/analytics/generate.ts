@@ -1,6 +1,6 @@
 /**
  * Writes a synthetic lake for the analytics bench, in the layout of the etl service's bronze tables:
- * bronze/activity (tracked events, ~1% redelivered), bronze/cdc/public.{users,posts,follows} (Debezium
+ * bronze/activity (tracked events, ~1% redelivered), bronze/cdc/public.{users,posts,follows,blocks} (Debezium
  * envelopes, op `r`/`c`), partitioned by day. DuckDB generates the rows from `range()` with hashes (the same
  * sizes give the same data) and writes zstd Parquet; @pulse/lake writes the Delta logs (one commit per table).
  * Followees are skewed (a few users have very many followers), as on a real network.
@@ -8,7 +8,7 @@
  *   ts-node --transpile-only -r tsconfig-paths/register tools/bench/analytics/generate.ts <lake dir>
  *
  * Sizes: BENCH_USERS (500000), BENCH_EDGES (10000000), BENCH_EVENTS (50000000), BENCH_POSTS (1000000),
- * BENCH_DAYS (30), BENCH_DUCKDB_MEMORY (8GB). Prints one JSON line: rows per table and seconds.
+ * BENCH_BLOCKS (BENCH_EDGES / 1000), BENCH_DAYS (30), BENCH_DUCKDB_MEMORY (8GB). Prints one JSON line: rows per table and seconds.
  */
 import { DeltaTable, type DeltaColumn, LakeEngine, LocalLakeStorage } from '@pulse/lake';
 // the bronze tables' columns as etl writes them (one copy on the reading side: the analytics tests' fixture)
@@ -20,6 +20,7 @@ const EDGES = int('BENCH_EDGES', 10_000_000);
 const EVENTS = int('BENCH_EVENTS', 50_000_000);
 const POSTS = int('BENCH_POSTS', 1_000_000);
 const DAYS = int('BENCH_DAYS', 30);
+const BLOCKS = int('BENCH_BLOCKS', Math.round(EDGES / 1000));
 const START = '2024-03-04 00:00:00';
 const TOPICS = ['sports', 'music', 'tech', 'food', 'travel', 'news', 'art', 'games', 'science', 'fashion'];
 
@@ -109,6 +110,31 @@ async function main(): Promise<void> {
        'made_at',
        'c',
        `${USERS + POSTS + 1000} + n`,
+       'n',
+     )} FROM timed`,
+  );
+
+  // Blocks: BENCH_BLOCKS pairs (a thousandth of the edges by default), the blocker uniform, the blocked skewed like
+  // followees (hubs draw blocks too); distinct pairs, no self blocks.
+  await write(
+    'bronze/cdc/public.blocks',
+    CDC,
+    'change_date',
+    `WITH drawn AS (
+       SELECT DISTINCT ON (a, b) a, b, i FROM (
+         SELECT i, 1 + CAST(floor(${USERS} * ${u('i', "'ba'")}) AS BIGINT) AS a,
+                1 + CAST(floor(${USERS} * pow(${u('i', "'bb'")}, 2)) AS BIGINT) AS b
+         FROM range(0, ${Math.ceil(BLOCKS * 1.1)}) t(i)
+       ) WHERE a <> b
+     ),
+     kept AS (SELECT *, row_number() OVER (ORDER BY i) - 1 AS n FROM drawn QUALIFY n < ${BLOCKS}),
+     timed AS (SELECT *, ${seedAt} + to_seconds(CAST(${span} * n / ${Math.max(BLOCKS, 1)} AS BIGINT)) AS made_at FROM kept)
+     ${cdcSelect(
+       `json_object('blocker_id', a, 'blocked_id', b, 'created_at', ${iso('made_at')})::VARCHAR`,
+       `json_object('blocker_id', a, 'blocked_id', b)::VARCHAR`,
+       'made_at',
+       'c',
+       `${USERS + POSTS + EDGES + 2000} + n`,
        'n',
      )} FROM timed`,
   );
