@@ -200,6 +200,10 @@ async function main(): Promise<void> {
       ratio_vs_torch_per_cpu_second: Number.isFinite(ptCpu) ? round(tfCpu / ptCpu, 3) : null,
       'hr@10_after_epochs': { tfjs: sides[0].tfjs[m]['hr@10'], epochs: ZOO_EPOCHS },
     };
+    // The hybrid's PyTorch side also runs with sparse gradients and SparseAdam, the update Pulse's hybrid makes.
+    const sparse = Math.max(...sides.map((rd) => rd.torch[m]?.sparse_adam?.samples_per_second ?? NaN).filter(Number.isFinite));
+    if (Number.isFinite(sparse))
+      Object.assign(zoo[m], { torch_sparse_adam_samples_per_second: sparse, ratio_vs_torch_sparse_adam: round(tf / sparse, 3) });
   }
 
   const best = (pick: (round: Json) => number | undefined) =>

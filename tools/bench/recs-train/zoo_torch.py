@@ -7,7 +7,8 @@ TF.js side trains on, written the way a PyTorch user would:
   position's next item against one sampled negative, Adam (0.9, 0.98); windows of 50 items, the latest per user
   plus up to two random earlier ones per epoch; batch 128.
 - hybrid: the two-tower hybrid: user embedding · (item embedding + Σ_t x_it W_t), BPR loss, item embedding dropped
-  from half the examples, Adam, batch 1024. Term ids and weights are random with the TF.js side's shapes
+  from half the examples, Adam, batch 1024; then again with sparse embedding gradients and SparseAdam (the rows a
+  batch touches only, as Pulse's hybrid updates them), reported as `sparse_adam`. Term ids and weights are random with the TF.js side's shapes
   (vocabulary size, terms per item): the speed does not depend on their values.
 - ease: EASE^R's closed form, torch.linalg.inv of the Gram matrix + λI in float32; the figure is seconds.
 A sample is one scored (position or user, item) pair, as the TF.js side counts. Prints one JSON line."""
@@ -128,7 +129,7 @@ def bench_sasrec(train, users, items, epochs, rng):
             "train_seconds": round(train_s, 2), "samples": samples}
 
 
-def bench_hybrid(train, users, items, epochs, rng, vocabulary, terms):
+def bench_hybrid(train, users, items, epochs, rng, vocabulary, terms, sparse=False):
     d, batch = 64, 1024
     pairs = np.unique(train[:, :2].astype(np.int64), axis=0)
     seen = [set() for _ in range(users)]
@@ -136,12 +137,13 @@ def bench_hybrid(train, users, items, epochs, rng, vocabulary, terms):
         seen[u].add(int(i))
     term_ids = torch.from_numpy(rng.integers(0, vocabulary, (items, terms)))
     term_w = torch.from_numpy(rng.random((items, terms)).astype(np.float32) / math.sqrt(terms)).unsqueeze(-1)
-    P = nn.Embedding(users, d)
-    E = nn.Embedding(items, d)
-    W = nn.Embedding(vocabulary, d)
+    P = nn.Embedding(users, d, sparse=sparse)
+    E = nn.Embedding(items, d, sparse=sparse)
+    W = nn.Embedding(vocabulary, d, sparse=sparse)
     for e in (P, E, W):
         nn.init.normal_(e.weight, std=0.05)
-    opt = torch.optim.Adam([P.weight, E.weight, W.weight], lr=0.005)
+    params = [P.weight, E.weight, W.weight]
+    opt = torch.optim.SparseAdam(params, lr=0.005) if sparse else torch.optim.Adam(params, lr=0.005)
 
     def vec(ids, keep):
         return E(ids) * keep.unsqueeze(1) + (W(term_ids[ids]) * term_w[ids]).sum(1)
@@ -210,6 +212,8 @@ def main():
             out["models"][m] = bench_sasrec(train, users, items, epochs, rng)
         elif m == "hybrid":
             out["models"][m] = bench_hybrid(train, users, items, epochs, rng, vocabulary, terms)
+            # The same with sparse gradients and SparseAdam (only the rows a batch touches), as Pulse's hybrid.
+            out["models"][m]["sparse_adam"] = bench_hybrid(train, users, items, epochs, rng, vocabulary, terms, sparse=True)
         elif m == "ease":
             out["models"][m] = bench_ease(train, users, items)
     print(json.dumps(out))
