@@ -22,6 +22,9 @@ const POSTS = int('BENCH_POSTS', 1_000_000);
 const DAYS = int('BENCH_DAYS', 30);
 const BLOCKS = int('BENCH_BLOCKS', Math.round(EDGES / 1000));
 const START = '2024-03-04 00:00:00';
+/** The seeded rows' time (a day before the first day of activity), and the simulated span in seconds. */
+const SEED_AT = `TIMESTAMPTZ '${START}+00' - INTERVAL 1 DAY`;
+const SPAN = `${DAYS} * 86400`;
 const TOPICS = ['sports', 'music', 'tech', 'food', 'travel', 'news', 'art', 'games', 'science', 'fashion'];
 
 /** Uniform in [0, 1) from a hash of the arguments. */
@@ -32,6 +35,23 @@ function cdcSelect(image: string, key: string, at: string, op: string, lsn: stri
   return `SELECT ${key} AS "key", '${op}' AS op, CAST(NULL AS VARCHAR) AS "before", ${image} AS "after",
       ${at} AS source_ts, ${lsn} AS lsn, ${lsn} AS tx_id, '${op === 'r' ? 'true' : 'false'}' AS snapshot, ${at} AS ts,
       0 AS kafka_partition, ${offset} AS kafka_offset, ${at} AS kafka_timestamp, CAST(${at} AS DATE) AS change_date`;
+}
+
+/**
+ * `count` distinct pairs (a, b) of users as the CTE `timed` (a, b, n, made_at): a uniform, b skewed towards low ids
+ * (squared uniform: hubs), no pair of a user with themself; a few more drawn than needed so that `count` remain;
+ * made_at spread over the days in n's order. `saltA`/`saltB` make the draws of one table differ from another's.
+ */
+function skewedPairs(count: number, saltA: string, saltB: string): string {
+  return `WITH drawn AS (
+       SELECT DISTINCT ON (a, b) a, b, i FROM (
+         SELECT i, 1 + CAST(floor(${USERS} * ${u('i', `'${saltA}'`)}) AS BIGINT) AS a,
+                1 + CAST(floor(${USERS} * pow(${u('i', `'${saltB}'`)}, 2)) AS BIGINT) AS b
+         FROM range(0, ${Math.ceil(count * 1.1)}) t(i)
+       ) WHERE a <> b
+     ),
+     kept AS (SELECT *, row_number() OVER (ORDER BY i) - 1 AS n FROM drawn QUALIFY n < ${count}),
+     timed AS (SELECT *, ${SEED_AT} + to_seconds(CAST(${SPAN} * n / ${Math.max(count, 1)} AS BIGINT)) AS made_at FROM kept)`;
 }
 
 async function main(): Promise<void> {
@@ -50,8 +70,6 @@ async function main(): Promise<void> {
       `bench: wrote ${path}: ${result.rows} rows, ${result.files.length} files in ${((Date.now() - t) / 1000).toFixed(1)} s\n`,
     );
   };
-  const seedAt = `TIMESTAMPTZ '${START}+00' - INTERVAL 1 DAY`;
-  const span = `${DAYS} * 86400`;
 
   await write(
     'bronze/cdc/public.users',
@@ -59,9 +77,9 @@ async function main(): Promise<void> {
     'change_date',
     cdcSelect(
       `json_object('id', i, 'handle', 'user_' || i, 'display_name', 'User ' || i, 'is_verified', i % 97 = 0, 'follower_count', 0,
-                   'created_at', ${iso(`${seedAt} - to_seconds(i)`)})::VARCHAR`,
+                   'created_at', ${iso(`${SEED_AT} - to_seconds(i)`)})::VARCHAR`,
       `json_object('id', i)::VARCHAR`,
-      seedAt,
+      SEED_AT,
       'r',
       '1000 + i',
       'i',
@@ -74,7 +92,7 @@ async function main(): Promise<void> {
     'change_date',
     `WITH p AS (
        SELECT i, 1 + CAST(floor(${USERS} * ${u('i', "'author'")}) AS BIGINT) AS author,
-              ${seedAt} + to_seconds(CAST(${span} * ${u('i', "'at'")} AS BIGINT)) AS made_at
+              ${SEED_AT} + to_seconds(CAST(${SPAN} * ${u('i', "'at'")} AS BIGINT)) AS made_at
        FROM range(1, ${POSTS + 1}) t(i)
      )
      ${cdcSelect(
@@ -95,18 +113,10 @@ async function main(): Promise<void> {
     'bronze/cdc/public.follows',
     CDC,
     'change_date',
-    `WITH drawn AS (
-       SELECT DISTINCT ON (f, e) f, e, i FROM (
-         SELECT i, 1 + CAST(floor(${USERS} * ${u('i', "'f'")}) AS BIGINT) AS f,
-                1 + CAST(floor(${USERS} * pow(${u('i', "'e'")}, 2)) AS BIGINT) AS e
-         FROM range(0, ${Math.ceil(EDGES * 1.1)}) t(i)
-       ) WHERE f <> e
-     ),
-     kept AS (SELECT *, row_number() OVER (ORDER BY i) - 1 AS n FROM drawn QUALIFY n < ${EDGES}),
-     timed AS (SELECT *, ${seedAt} + to_seconds(CAST(${span} * n / ${EDGES} AS BIGINT)) AS made_at FROM kept)
+    `${skewedPairs(EDGES, 'f', 'e')}
      ${cdcSelect(
-       `json_object('follower_id', f, 'followee_id', e, 'created_at', ${iso('made_at')}, 'muted', false)::VARCHAR`,
-       `json_object('follower_id', f, 'followee_id', e)::VARCHAR`,
+       `json_object('follower_id', a, 'followee_id', b, 'created_at', ${iso('made_at')}, 'muted', false)::VARCHAR`,
+       `json_object('follower_id', a, 'followee_id', b)::VARCHAR`,
        'made_at',
        'c',
        `${USERS + POSTS + 1000} + n`,
@@ -114,21 +124,12 @@ async function main(): Promise<void> {
      )} FROM timed`,
   );
 
-  // Blocks: BENCH_BLOCKS pairs (a thousandth of the edges by default), the blocker uniform, the blocked skewed like
-  // followees (hubs draw blocks too); distinct pairs, no self blocks.
+  // Blocks: BENCH_BLOCKS pairs (a thousandth of the edges by default), drawn as the edges are (hubs draw blocks too).
   await write(
     'bronze/cdc/public.blocks',
     CDC,
     'change_date',
-    `WITH drawn AS (
-       SELECT DISTINCT ON (a, b) a, b, i FROM (
-         SELECT i, 1 + CAST(floor(${USERS} * ${u('i', "'ba'")}) AS BIGINT) AS a,
-                1 + CAST(floor(${USERS} * pow(${u('i', "'bb'")}, 2)) AS BIGINT) AS b
-         FROM range(0, ${Math.ceil(BLOCKS * 1.1)}) t(i)
-       ) WHERE a <> b
-     ),
-     kept AS (SELECT *, row_number() OVER (ORDER BY i) - 1 AS n FROM drawn QUALIFY n < ${BLOCKS}),
-     timed AS (SELECT *, ${seedAt} + to_seconds(CAST(${span} * n / ${Math.max(BLOCKS, 1)} AS BIGINT)) AS made_at FROM kept)
+    `${skewedPairs(BLOCKS, 'ba', 'bb')}
      ${cdcSelect(
        `json_object('blocker_id', a, 'blocked_id', b, 'created_at', ${iso('made_at')})::VARCHAR`,
        `json_object('blocker_id', a, 'blocked_id', b)::VARCHAR`,
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
     'event_date',
     `WITH base AS (
        SELECT i, 1 + CAST(floor(${USERS} * ${u('i', "'u'")}) AS BIGINT) AS user_no, ${u('i', "'t'")} AS r,
-              TIMESTAMPTZ '${START}+00' + to_microseconds(CAST(${span} * 1000000.0 * i / ${EVENTS} AS BIGINT)) AS made_at
+              TIMESTAMPTZ '${START}+00' + to_microseconds(CAST(${SPAN} * 1000000.0 * i / ${EVENTS} AS BIGINT)) AS made_at
        FROM range(0, ${EVENTS}) t(i)
      ),
      events AS (
