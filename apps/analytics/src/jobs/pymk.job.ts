@@ -9,8 +9,9 @@ export const GOLD_PYMK = 'gold/pymk';
  * user u, the circle is u's followees (mutual ones first, then the most recent, at most circle_size); each
  * circle member w contributes the users w follows (their fanout most recent, so a hub does not flood
  * everyone's list); a candidate c is reached through `common` distinct members. Candidates u already follows,
- * u itself and users blocked either way (u blocked c, or c blocked u) are left out. Score = common connections + 0.5 if u and c share a community (gold/communities)
- * + 0.5 × the share of the last activity_days (up to the latest day of activity) on which c was active; the top max_candidates per user are kept.
+ * u itself and users blocked either way (u blocked c, or c blocked u) are left out. Score = common connections
+ * + 0.5 if u and c share a community (gold/communities) + 0.5 × the share of the last activity_days (up to the
+ * latest day of activity) on which c was active; the top max_candidates per user are kept.
  * Common connections dominate; community and activity order candidates with equal counts and lift a
  * candidate one connection short of the next.
  */

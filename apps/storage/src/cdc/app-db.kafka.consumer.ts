@@ -33,9 +33,9 @@ export function appDbTopics(schema: string) {
 }
 
 /**
- * Keeps Cassandra in step with the app database: `users` rows become profiles (and their handles),
- * `follows` rows graph edges, `blocks` rows blocks in both directions. Each change is applied only if its source LSN is not older than
- * the one recorded for the row (CdcRowVersionsRepository), so replays and reordering never regress a
+ * Keeps Cassandra in step with the app database: `users` rows become profiles (and their handles), `follows`
+ * rows graph edges, `blocks` rows blocks in both directions. Each change is applied only if its source LSN is
+ * not older than the one recorded for the row (CdcRowVersionsRepository), so replays and reordering never regress a
  * row. Changes of one key are applied in order; offsets are committed after the batch (at-least-once).
  * A value that is not a change event goes to the dead-letter topic of the group; a store that does not
  * answer is retried with backoff.
