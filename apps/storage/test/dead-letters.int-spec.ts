@@ -224,4 +224,36 @@ describe('consumers never stop over one record', () => {
     ).toMatchObject({ handle: 'after_the_fuzz' });
     expect((await readiness()).status).toBe(200);
   }, 120_000);
+
+  it('dead-letters a follows or blocks change whose ids no user can have (a retry would fail the same way) and goes on', async () => {
+    const before = (await listDeadLetters(kafka, group)).sourceRecords;
+    const change = (table: 'follows' | 'blocks', after: Record<string, unknown>, lsn: number): DebeziumEnvelope => ({
+      before: null,
+      after,
+      op: 'c',
+      ts_ms: Date.now(),
+      source: { db: 'pulse', schema, table, lsn, txId: lsn, ts_ms: Date.now(), snapshot: 'false' },
+    });
+    await kafka.producer.send(topics.blocks, [
+      { key: { blocker_id: 'no such user!', blocked_id: 7 }, value: change('blocks', { blocker_id: 'no such user!', blocked_id: 7 }, 900) },
+      { key: { blocker_id: 8, blocked_id: 8 }, value: change('blocks', { blocker_id: 8, blocked_id: 8 }, 901) },
+      {
+        key: { blocker_id: 8, blocked_id: 9 },
+        value: change('blocks', { blocker_id: 8, blocked_id: 9, created_at: '2026-11-20T08:00:00Z' }, 902),
+      },
+    ]);
+    await kafka.producer.send(topics.follows, [{ key: { follower_id: 10 }, value: change('follows', { follower_id: 10 }, 903) }]);
+    const blocks = await eventually(
+      () => storage.client.call<storageV1.ListBlocksResponse>('ListBlocks', { userId: '8' }),
+      (b) => b.blocking.length === 1,
+    );
+    expect(blocks.blocking).toEqual(['9']);
+    expect(
+      await eventually(
+        () => listDeadLetters(kafka, group),
+        (l) => l.sourceRecords === before + 3,
+      ),
+    ).toMatchObject({ sourceRecords: before + 3 });
+    expect((await readiness()).body.checks['cdc-applier'].error).toBeUndefined();
+  });
 });

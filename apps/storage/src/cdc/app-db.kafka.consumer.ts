@@ -18,6 +18,7 @@ import {
 import { Counter } from 'prom-client';
 import { STORAGE_CONFIG, type StorageConfig } from '../config/storage.config';
 import { GraphService } from '../graph/graph.service';
+import { isUserId } from '../profiles/profile.validation';
 import { ProfilesRepository } from '../profiles/profiles.cassandra.repository';
 import { forEachConcurrently } from '../shared/concurrency';
 import { CdcRowVersionsRepository } from './cdc-row-versions.cassandra.repository';
@@ -115,13 +116,16 @@ export class AppDbKafkaConsumer implements OnApplicationBootstrap, OnApplication
     }
     const deleted = envelope.op === 'd';
     const row = (deleted ? envelope.before : envelope.after) ?? record.key ?? {};
-    const users =
-      table === 'users'
-        ? [String(row['id'])]
-        : table === 'blocks'
-          ? [String(row['blocker_id']), String(row['blocked_id'])]
-          : [String(row['follower_id']), String(row['followee_id'])];
+    const userColumns = table === 'users' ? ['id'] : table === 'blocks' ? ['blocker_id', 'blocked_id'] : ['follower_id', 'followee_id'];
+    const users = userColumns.map((c) => (row[c] === undefined || row[c] === null ? '' : String(row[c])));
     const rowKey = users.join(':');
+    // A change whose ids no user can have would fail the same way on every retry: it goes to the dead-letter topic.
+    const invalid = users.find((u) => !isUserId(u)) ?? (users.length === 2 && users[0] === users[1] ? users[0] : undefined);
+    if (invalid !== undefined) {
+      throw new PermanentError(`${record.topic}: a ${table} change names user "${invalid.slice(0, 80)}", which cannot be applied`, {
+        record,
+      });
+    }
     // A change naming an erased user is not applied, deletes included: nothing of theirs comes back, not even a version.
     if (users.some((u) => this.erased.has(u))) {
       this.outcomes.inc({ table, outcome: 'erased' });
