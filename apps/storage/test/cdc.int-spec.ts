@@ -2,7 +2,7 @@ import type { DebeziumEnvelope, storageV1 } from '@pulse/contracts';
 import { PlatformaticKafkaClient } from '@pulse/platform';
 import { eventually } from '@pulse/platform/testing';
 import { appDbTopics } from '../src/cdc/app-db.kafka.consumer';
-import { dropKeyspace, stackConfig, startStorage, type StorageTestApp } from './storage-test-app';
+import { changeEnvelope, dropKeyspace, stackConfig, startStorage, type StorageTestApp } from './storage-test-app';
 
 // Envelopes as the cdc service (and Debezium) writes them, produced by the test itself.
 let storage: StorageTestApp;
@@ -24,15 +24,8 @@ afterAll(async () => {
   if (storage) await dropKeyspace(storage.keyspace);
 });
 
-function envelope(table: string, op: DebeziumEnvelope['op'], lsn: number, before: object | null, after: object | null): DebeziumEnvelope {
-  return {
-    before: before as Record<string, unknown> | null,
-    after: after as Record<string, unknown> | null,
-    op,
-    ts_ms: Date.now(),
-    source: { db: 'pulse', schema, table, lsn, txId: lsn, ts_ms: Date.now(), snapshot: 'false' },
-  };
-}
+const envelope = (table: string, op: DebeziumEnvelope['op'], lsn: number, before: object | null, after: object | null) =>
+  changeEnvelope(schema, table, op, lsn, before, after);
 
 const user = (id: number, handle: string, name = 'Name') => ({
   id,

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { appDbTopics } from '../src/cdc/app-db.kafka.consumer';
 import { ProfilesRepository } from '../src/profiles/profiles.cassandra.repository';
-import { dropKeyspace, stackConfig, startStorage, type StorageTestApp } from './storage-test-app';
+import { changeEnvelope, dropKeyspace, stackConfig, startStorage, type StorageTestApp } from './storage-test-app';
 
 // The CDC applier of one storage app, on topics of its own schema (pulse.cdc.<schema>.users.v1), with its own group.
 let storage: StorageTestApp;
@@ -54,13 +54,7 @@ const user = (id: number, handle: string) => ({
 });
 
 function created(id: number, handle: string, lsn: number): DebeziumEnvelope {
-  return {
-    before: null,
-    after: user(id, handle),
-    op: 'c',
-    ts_ms: Date.now(),
-    source: { db: 'pulse', schema, table: 'users', lsn, txId: lsn, ts_ms: Date.now(), snapshot: 'false' },
-  };
+  return changeEnvelope(schema, 'users', 'c', lsn, null, user(id, handle));
 }
 
 const profile = (userId: string) =>
@@ -227,13 +221,8 @@ describe('consumers never stop over one record', () => {
 
   it('dead-letters a follows or blocks change whose ids no user can have (a retry would fail the same way) and goes on', async () => {
     const before = (await listDeadLetters(kafka, group)).sourceRecords;
-    const change = (table: 'follows' | 'blocks', after: Record<string, unknown>, lsn: number): DebeziumEnvelope => ({
-      before: null,
-      after,
-      op: 'c',
-      ts_ms: Date.now(),
-      source: { db: 'pulse', schema, table, lsn, txId: lsn, ts_ms: Date.now(), snapshot: 'false' },
-    });
+    const change = (table: 'follows' | 'blocks', after: Record<string, unknown>, lsn: number) =>
+      changeEnvelope(schema, table, 'c', lsn, null, after);
     await kafka.producer.send(topics.blocks, [
       { key: { blocker_id: 'no such user!', blocked_id: 7 }, value: change('blocks', { blocker_id: 'no such user!', blocked_id: 7 }, 900) },
       { key: { blocker_id: 8, blocked_id: 8 }, value: change('blocks', { blocker_id: 8, blocked_id: 8 }, 901) },

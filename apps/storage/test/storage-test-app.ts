@@ -1,3 +1,4 @@
+import type { DebeziumEnvelope } from '@pulse/contracts';
 import { grpcClient, type UnaryClient } from '@pulse/platform';
 import { issueTestApiKey, stackCassandraClient } from '@pulse/platform/testing';
 import { randomUUID } from 'node:crypto';
@@ -59,4 +60,22 @@ export async function dropKeyspace(keyspace: string): Promise<void> {
   } finally {
     await cassandra.shutdown();
   }
+}
+
+/** A change of an app-database row as cdc (and Debezium) publishes it on `pulse.cdc.<schema>.<table>.v1`. */
+export function changeEnvelope(
+  schema: string,
+  table: string,
+  op: DebeziumEnvelope['op'],
+  lsn: number,
+  before: object | null,
+  after: object | null,
+): DebeziumEnvelope {
+  return {
+    before: before as Record<string, unknown> | null,
+    after: after as Record<string, unknown> | null,
+    op,
+    ts_ms: Date.now(),
+    source: { db: 'pulse', schema, table, lsn, txId: lsn, ts_ms: Date.now(), snapshot: 'false' },
+  };
 }
