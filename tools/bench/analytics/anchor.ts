@@ -12,6 +12,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DeltaTable, LakeEngine, LocalLakeStorage } from '@pulse/lake';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ITERATIONS = Number(process.env['BENCH_GRAPH_ITERATIONS'] ?? '10');
@@ -221,6 +222,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const query = await anchor.run(c, tables);
   const target = join(out, job);
+  rmSync(anchor.partitionBy ? target : `${target}.parquet`, { recursive: true, force: true }); // a resumed bench's earlier try
   await c.run(
     `COPY (${query}) TO '${target}${anchor.partitionBy ? '' : '.parquet'}' (FORMAT parquet, COMPRESSION zstd${anchor.partitionBy ? `, PARTITION_BY (${anchor.partitionBy})` : ''})`,
   );

@@ -50,7 +50,8 @@ function skewedPairs(count: number, saltA: string, saltB: string): string {
          FROM range(0, ${Math.ceil(count * 1.1)}) t(i)
        ) WHERE a <> b
      ),
-     kept AS (SELECT *, row_number() OVER (ORDER BY i) - 1 AS n FROM drawn QUALIFY n < ${count}),
+     -- LIMIT, not QUALIFY n < count: DuckDB turns a filtered row_number into a top-n arg_min, bounded to 1M rows
+     kept AS (SELECT *, row_number() OVER (ORDER BY i) - 1 AS n FROM (SELECT * FROM drawn ORDER BY i LIMIT ${count})),
      timed AS (SELECT *, ${SEED_AT} + to_seconds(CAST(${SPAN} * n / ${Math.max(count, 1)} AS BIGINT)) AS made_at FROM kept)`;
 }
 

@@ -5,7 +5,7 @@
 // tools/bench/README.md); the generator and the anchor need @pulse/lake and run under ts-node.
 import grpc from '@grpc/grpc-js';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import {
@@ -31,7 +31,9 @@ import { loadProto } from '../lib/proto.ts';
 const ITERATIONS = envInt('BENCH_GRAPH_ITERATIONS', 10);
 const SPARK_MEMORY = process.env['BENCH_SPARK_MEMORY'] ?? '6g';
 const SPARK_PARTITIONS = envInt('BENCH_SPARK_PARTITIONS', 16);
-const KEEP = envFlag('BENCH_KEEP', false);
+/** A work directory to keep and resume in (the generated lake, each finished job's result); a fresh one if unset. */
+const BENCH_DIR = process.env['BENCH_DIR'];
+const KEEP = envFlag('BENCH_KEEP', false) || BENCH_DIR !== undefined;
 const JOBS = (process.env['BENCH_JOBS'] ?? '').split(',').filter(Boolean);
 const PG_URL = process.env['PG_URL'] ?? 'postgres://pulse:pulse@127.0.0.1:25432/pulse';
 const MAIN_STACK = process.env['STACK_DIR'] ?? join(REPO, '.stack');
@@ -114,7 +116,8 @@ async function featureSink(): Promise<{ address: string; rows: () => number; sto
 }
 
 async function main(): Promise<void> {
-  const work = runDir('analytics');
+  const work = BENCH_DIR ?? runDir('analytics');
+  mkdirSync(work, { recursive: true });
   const lake = join(work, 'lake');
   const anchorOut = join(work, 'duckdb');
   mkdirSync(anchorOut, { recursive: true });
@@ -129,8 +132,25 @@ async function main(): Promise<void> {
   let service: ReturnType<typeof spawnLogged> | undefined;
   let sink: Awaited<ReturnType<typeof featureSink>> | undefined;
   try {
-    note(`generating the lake in ${lake}`);
-    const generated = await runTs('generate.ts', [lake]);
+    // A resumed run (BENCH_DIR) reuses its lake and the results of the jobs it finished; a job cut off
+    // mid-run is run again (each job's output is one Delta commit, so nothing partial is left to read).
+    const generatedFile = join(work, 'generated.json');
+    const resultsFile = join(work, 'results.jsonl');
+    let generated: { rows: Record<string, number>; seconds: number };
+    if (existsSync(generatedFile)) {
+      generated = JSON.parse(readFileSync(generatedFile, 'utf8'));
+      note(`reusing the lake in ${lake} (${JSON.stringify(generated.rows)})`);
+    } else {
+      note(`generating the lake in ${lake}`);
+      rmSync(lake, { recursive: true, force: true });
+      generated = await runTs('generate.ts', [lake]);
+      writeFileSync(generatedFile, JSON.stringify(generated));
+    }
+    const finished = new Map<string, Record<string, unknown>>(
+      (existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean) : [])
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .map((result) => [String(result['job']), result]),
+    );
 
     note(`starting a Spark Connect server of its own (local[2], heap ${SPARK_MEMORY}) from ${sparkEnv.SPARK_JARS}`);
     if (!existsSync(sparkEnv.SPARK_JARS)) throw new Error(`no Spark jars in ${sparkEnv.SPARK_JARS}: run tools/stack/stack up spark once`);
@@ -169,6 +189,12 @@ async function main(): Promise<void> {
     const results: Record<string, unknown>[] = [];
     for (const { job, parameters } of PLAN) {
       if (JOBS.length > 0 && !JOBS.includes(job)) continue;
+      const earlier = finished.get(job);
+      if (earlier && !JOBS.includes(job)) {
+        note(`${job}: finished in an earlier run of ${work}`);
+        results.push(earlier);
+        continue;
+      }
       note(`${job}: Spark`);
       peakRss(sparkPid, true);
       const { run } = await call('RunJob', { job, parameters: parameters ?? {} });
@@ -201,6 +227,10 @@ async function main(): Promise<void> {
       }
       note(JSON.stringify(result));
       results.push(result);
+      appendFileSync(
+        resultsFile,
+        `${JSON.stringify({ ...result, load_1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]) })}\n`,
+      );
     }
     client.close();
     const anchored = results.filter((r) => r['duckdb_s'] !== undefined);
