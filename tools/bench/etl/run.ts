@@ -8,6 +8,7 @@ import protobuf from 'protobufjs';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  childPids,
   CpuMeter,
   createBenchTopic,
   deleteTopics,
@@ -40,6 +41,8 @@ const RATE = envInt('BENCH_AGG_RATE', 2000);
 const PROBES = envInt('BENCH_AGG_PROBES', 40);
 const TRIGGER_MS = envInt('BENCH_TRIGGER_MS', 500);
 const DIST = join(REPO, 'dist/apps/etl/main.js');
+/** SERVICE_PROCESSES of the etl service: its workers share the topic's partitions (one consumer group) and commit to one table. */
+const PROCESSES = envInt('BENCH_SERVICE_PROCESSES', 1);
 /** BENCH_PROFILE=1: V8 CPU profiles of the service (one per run) in the run's directory. */
 let PROFILE_DIR = '';
 
@@ -142,6 +145,7 @@ async function startEtl(env: Record<string, string>, logFile: string) {
       GRPC_PORT: String(grpcPort),
       HTTP_PORT: String(httpPort),
       LAKE_COMPACTION_INTERVAL: '0s',
+      SERVICE_PROCESSES: String(PROCESSES),
       ...env,
     },
     logFile,
@@ -194,10 +198,9 @@ async function pulseRound(round: number, rows: Row[], dir: string) {
       },
       join(dir, `etl-${round}.log`),
     );
-    const meter = new CpuMeter()
-      .track('etl_service', child.pid, true)
-      .track('kafka_broker', stackPids(['kafka'])['kafka'])
-      .start();
+    const meter = new CpuMeter().track('etl_service', child.pid, true).track('kafka_broker', stackPids(['kafka'])['kafka']);
+    for (const [i, pid] of (child.pid === undefined ? [] : childPids(child.pid)).entries()) meter.track(`etl_worker_${i + 1}`, pid, true);
+    meter.start();
     while (committedInTable(lake) < rows.length) {
       if (child.exitCode !== null) throw new Error(`etl exited:\n${tail(join(dir, `etl-${round}.log`))}`);
       if (performance.now() - spawned > 300_000) throw new Error('bronze table did not reach the event count in 5 min');
@@ -378,6 +381,7 @@ async function main() {
       ratio_of_medians: round(median(pulse.map((p) => p.events_per_s)) / median(anchor.map((a) => a.from_json_rows_per_s)), 3),
       commits_in_best_run: best.commits,
       batch_records: BATCH,
+      service_processes: PROCESSES,
       steady_seconds_in_best_run: round(best.seconds, 2),
       wall_from_spawn_s_in_best_run: round(best.wall_from_spawn_s, 2),
       cpu_in_best_run: best.cpu,
