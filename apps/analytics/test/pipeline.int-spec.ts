@@ -4,7 +4,7 @@ import { startService } from '@pulse/platform/testing';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AnalyticsWorld, FakeFeatureStore, requireSpark } from './analytics-test-env';
-import { buildWorld, type World, writeBronze } from './fixtures/bronze-lake';
+import { appendReturningActivity, buildWorld, type World, writeBronze } from './fixtures/bronze-lake';
 import { expectPymkLists } from './pymk-checks';
 import * as reference from './reference/duckdb-reference';
 
@@ -225,4 +225,30 @@ describe('people you may know', () => {
     }
     expect(new Set(pushed.map((p) => JSON.stringify(p.eventTimestamp))).size).toBe(1);
   });
+});
+
+// Last: it adds activity to the lake and runs silver_activity and active_users again.
+describe('a user back after weeks away', () => {
+  it(
+    'counts them once in each window of the days after each return, as DuckDB SQL over the same lake does',
+    async () => {
+      // Days 9, 40 and 41 from the first: a week after the world's last day (day 2), then more than 30 days after that.
+      const [, , back] = await appendReturningActivity(env.lakeRoot, world, world.users[0].id, [9, 40, 41]);
+      for (const job of ['silver_activity', 'active_users'])
+        expect((await env.runJob(job)).state).toBe(analyticsV1.RunState.RUN_STATE_SUCCEEDED);
+      const activity = await (await DeltaTable.open(new LocalLakeStorage(env.lakeRoot), 'bronze/activity')).scanSql();
+      const spark = await env.rows('gold/active_users', 'activity_date');
+      const duckdb = await duck(reference.activeUsers({ ...bronze, activity }));
+      expect(spark.map((r) => [r['activity_date'], num(r['dau']), num(r['wau']), num(r['mau'])])).toEqual(
+        duckdb.map((r) => [r['activity_date'], num(r['dau']), num(r['wau']), num(r['mau'])]),
+      );
+      // Days 0 to 41 but day 39, the only one with no activity within its 30 days; on the last, only the returner.
+      expect(spark).toHaveLength(41);
+      const day39 = new Date(Date.parse(`${spark[0]['activity_date']}T00:00:00Z`) + 39 * 86_400_000).toISOString().slice(0, 10);
+      expect(spark.map((r) => r['activity_date'])).not.toContain(day39);
+      expect(spark.at(-1)).toMatchObject({ activity_date: back.event_date });
+      expect([num(spark.at(-1)!['dau']), num(spark.at(-1)!['wau']), num(spark.at(-1)!['mau'])]).toEqual([1, 1, 1]);
+    },
+    10 * 60_000,
+  );
 });

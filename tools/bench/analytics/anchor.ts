@@ -76,11 +76,22 @@ const ANCHORS: Record<string, Anchor> = {
     inputs: ['silver/activity'],
     run: async (c, t) => {
       await c.run(`CREATE TEMP TABLE user_days AS SELECT DISTINCT user_id, event_date FROM ${t['silver/activity']}`);
+      const claimed = (span: number) => `
+        SELECT activity_date, count(*) AS users FROM (
+          SELECT CAST(unnest(generate_series(greatest(event_date, coalesce(previous + ${span}, event_date)), event_date + ${span - 1}, INTERVAL 1 DAY)) AS DATE) AS activity_date
+          FROM spans
+        ) GROUP BY activity_date`;
       return `
-        WITH days AS (SELECT CAST(unnest(generate_series(min(event_date), max(event_date), INTERVAL 1 DAY)) AS DATE) AS activity_date FROM user_days)
-        SELECT d.activity_date, count(DISTINCT u.user_id) FILTER (WHERE u.event_date = d.activity_date) AS dau,
-               count(DISTINCT u.user_id) FILTER (WHERE u.event_date > d.activity_date - 7) AS wau, count(DISTINCT u.user_id) AS mau
-        FROM days d JOIN user_days u ON u.event_date BETWEEN d.activity_date - 29 AND d.activity_date GROUP BY d.activity_date`;
+        WITH spans AS (SELECT event_date, lag(event_date) OVER (PARTITION BY user_id ORDER BY event_date) AS previous FROM user_days),
+        bounds AS (SELECT min(event_date) AS first_day, max(event_date) AS last_day FROM user_days),
+        daily AS (SELECT event_date AS activity_date, count(*) AS users FROM user_days GROUP BY event_date),
+        weekly AS (${claimed(7)}),
+        monthly AS (${claimed(30)})
+        SELECT m.activity_date, coalesce(d.users, 0) AS dau, coalesce(w.users, 0) AS wau, m.users AS mau,
+               coalesce(d.users, 0) / m.users AS stickiness
+        FROM monthly m CROSS JOIN bounds b
+        LEFT JOIN weekly w ON w.activity_date = m.activity_date LEFT JOIN daily d ON d.activity_date = m.activity_date
+        WHERE m.activity_date BETWEEN b.first_day AND b.last_day`;
     },
   },
   retention_cohorts: {

@@ -188,9 +188,12 @@ async function main(): Promise<void> {
 
     const results: Record<string, unknown>[] = [];
     for (const { job, parameters } of PLAN) {
-      if (JOBS.length > 0 && !JOBS.includes(job)) continue;
       const earlier = finished.get(job);
-      if (earlier && !JOBS.includes(job)) {
+      if (JOBS.length > 0 && !JOBS.includes(job)) {
+        if (earlier) results.push(earlier);
+        continue;
+      }
+      if (earlier && JOBS.length === 0) {
         note(`${job}: finished in an earlier run of ${work}`);
         results.push(earlier);
         continue;
