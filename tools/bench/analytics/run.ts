@@ -219,7 +219,7 @@ async function main(): Promise<void> {
       };
       if (job === 'pymk') result['pushed_rows'] = Number(done.exportedRows);
       if (ANCHORED.has(job)) {
-        note(`${job}: DuckDB`);
+        note(`${job}: DuckDB (Spark: ${JSON.stringify(result)})`);
         const anchor = await runTs('anchor.ts', [job, lake, anchorOut], { BENCH_GRAPH_ITERATIONS: String(ITERATIONS) });
         Object.assign(result, {
           duckdb_s: anchor.seconds,
