@@ -286,7 +286,9 @@ async function latencyRun(dir: string) {
   });
   await sleep(1000);
   const p = producer();
-  const meter = new CpuMeter().track('etl_service', child.pid, true).start();
+  const meter = new CpuMeter().track('etl_service', child.pid, true);
+  for (const [i, pid] of (child.pid === undefined ? [] : childPids(child.pid)).entries()) meter.track(`etl_worker_${i + 1}`, pid, true);
+  meter.start();
   try {
     const tickMs = 100;
     const perTick = Math.max(1, Math.round((RATE * tickMs) / 1000));
