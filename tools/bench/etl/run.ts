@@ -8,7 +8,6 @@ import protobuf from 'protobufjs';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  childPids,
   CpuMeter,
   createBenchTopic,
   deleteTopics,
@@ -198,9 +197,10 @@ async function pulseRound(round: number, rows: Row[], dir: string) {
       },
       join(dir, `etl-${round}.log`),
     );
-    const meter = new CpuMeter().track('etl_service', child.pid, true).track('kafka_broker', stackPids(['kafka'])['kafka']);
-    for (const [i, pid] of (child.pid === undefined ? [] : childPids(child.pid)).entries()) meter.track(`etl_worker_${i + 1}`, pid, true);
-    meter.start();
+    const meter = new CpuMeter()
+      .trackService('etl', child.pid)
+      .track('kafka_broker', stackPids(['kafka'])['kafka'])
+      .start();
     while (committedInTable(lake) < rows.length) {
       if (child.exitCode !== null) throw new Error(`etl exited:\n${tail(join(dir, `etl-${round}.log`))}`);
       if (performance.now() - spawned > 300_000) throw new Error('bronze table did not reach the event count in 5 min');
@@ -286,9 +286,7 @@ async function latencyRun(dir: string) {
   });
   await sleep(1000);
   const p = producer();
-  const meter = new CpuMeter().track('etl_service', child.pid, true);
-  for (const [i, pid] of (child.pid === undefined ? [] : childPids(child.pid)).entries()) meter.track(`etl_worker_${i + 1}`, pid, true);
-  meter.start();
+  const meter = new CpuMeter().trackService('etl', child.pid).start();
   try {
     const tickMs = 100;
     const perTick = Math.max(1, Math.round((RATE * tickMs) / 1000));

@@ -9,7 +9,6 @@ import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import Redis from 'ioredis';
 import {
-  childPids,
   CpuMeter,
   type CpuReport,
   createBenchTopic,
@@ -296,9 +295,7 @@ async function drive(
   });
 
   await readyP;
-  const meter = new CpuMeter().track('ingest_service', servicePid, true);
-  // A clustered service's workers (the primary only hands connections over).
-  for (const [i, pid] of childPids(servicePid).entries()) meter.track(`ingest_worker_${i + 1}`, pid, true);
+  const meter = new CpuMeter().trackService('ingest', servicePid);
   meter.track('kafka_broker', pids['kafka']).track('redis', pids['redis']).track('bench_client', process.pid, true);
   if (pids['cassandra']) meter.track('cassandra_idle', pids['cassandra']);
   if (pids['postgres']) meter.track('postgres_idle', pids['postgres']);

@@ -195,6 +195,16 @@ export class CpuMeter {
     return this;
   }
 
+  /**
+   * A service started with SERVICE_PROCESSES: the process as `<name>_service` (with one worker, the service itself; in a
+   * cluster, the primary that only hands connections over) and each of its workers as `<name>_worker_<n>`, with threads.
+   */
+  trackService(name: string, pid: number | undefined): this {
+    this.track(`${name}_service`, pid, true);
+    if (pid !== undefined) for (const [i, worker] of childPids(pid).entries()) this.track(`${name}_worker_${i + 1}`, worker, true);
+    return this;
+  }
+
   start(): this {
     this.t0 = performance.now();
     this.machine0 = machineCpuSeconds();
