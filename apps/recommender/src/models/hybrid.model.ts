@@ -45,12 +45,12 @@ export const HYBRID_DEFAULTS: HybridConfig = {
 
 /**
  * A two-tower hybrid: the user tower is an embedding p_u; the item tower is the item's own embedding e_i plus a
- * content tower, the TF-IDF vector of its text projected by a learned matrix W (Σ_t x_it W_t), so
- * v_i = e_i + Wᵀx_i and the score is p_u · v_i. Trained jointly on the BPR loss with its gradient written out
- * (hybrid.gradients.ts: the model is sums and dot products) and a lazy Adam on the rows each batch touches
- * (embedding-adam.ts, as NCF's embedding rows); saved in TF.js's weights format. As in DropoutNet (Volkovs et al.
- * 2017) e_i is dropped from a share of the training examples, so the content tower alone must rank; an item without training interactions has no e_i
- * (it is not a negative either), and a brand-new item with text is v_i = Wᵀx_i (`scoreNewItems`). The score
+ * content tower, the TF-IDF vector of its text projected by a learned matrix W (Σ_t x_it W_t), so v_i = e_i + Wᵀx_i
+ * and the score is p_u · v_i. Trained jointly on the BPR loss with its gradient written out (hybrid.gradients.ts:
+ * the model is sums and dot products) and a lazy Adam on the rows each batch touches (embedding-adam.ts, as NCF's
+ * embedding rows); saved in TF.js's weights format. As in DropoutNet (Volkovs et al. 2017) e_i is dropped from a
+ * share of the training examples, so the content tower alone must rank; an item without training interactions has
+ * no e_i (it is not a negative either), and a brand-new item with text is v_i = Wᵀx_i (`scoreNewItems`). The score
  * is linear in p_u, so serving can fold in recent actions (`linearFactors`).
  */
 export class HybridModel implements Recommender {
