@@ -66,4 +66,18 @@ describe('topK with exclusions', () => {
     expect(topK(scores, 0)).toEqual([]);
     expect(topK([NaN, 2, -Infinity], 5)).toEqual([1]);
   });
+
+  it('agrees with sorting every index by score (ties by index) for any k, filter and ties', () => {
+    let x = 3;
+    const next = () => (x = (x * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 20; round++) {
+      // Few distinct values: many ties.
+      const scores = Float32Array.from({ length: 500 + round * 37 }, () => Math.floor(next() * (round % 2 ? 40 : 100_000)));
+      const skip = round % 3 ? (i: number) => i % (round + 2) === 0 : undefined;
+      const sorted = Array.from(scores.keys())
+        .filter((i) => !skip?.(i))
+        .sort((a, b) => scores[b] - scores[a] || a - b);
+      for (const k of [1, 10, 200, scores.length, scores.length + 5]) expect(topK(scores, k, skip)).toEqual(sorted.slice(0, k));
+    }
+  });
 });

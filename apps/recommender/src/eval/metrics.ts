@@ -135,27 +135,55 @@ export function listMetrics<T>(
 
 /**
  * Indices of the k largest scores, best first (ties: lower index first), skipping -Infinity entries and
- * the indices `skip` rejects. One pass with a small insertion-sorted buffer: `skip` is asked only about
+ * the indices `skip` rejects. One pass with a binary heap of the best k so far (its root the worst of them), so
+ * O(n log k) for any k — the scoring threads ask for thousands when filters drop many; `skip` is asked only about
  * items good enough to enter the top k.
  */
 export function topK(scores: ArrayLike<number>, k: number, skip?: (index: number) => boolean): number[] {
   if (k <= 0) return [];
   const index = new Int32Array(k);
   const value = new Float64Array(k);
+  // Whether heap slot a holds a worse item than slot b: a lower score, or the same score at a higher index.
+  const worse = (a: number, b: number) => value[a] < value[b] || (value[a] === value[b] && index[a] > index[b]);
+  const swap = (a: number, b: number) => {
+    const v = value[a];
+    value[a] = value[b];
+    value[b] = v;
+    const i = index[a];
+    index[a] = index[b];
+    index[b] = i;
+  };
+  const down = (from: number, size: number) => {
+    for (let p = from; ;) {
+      const l = 2 * p + 1;
+      if (l >= size) return;
+      const c = l + 1 < size && worse(l + 1, l) ? l + 1 : l;
+      if (!worse(c, p)) return;
+      swap(c, p);
+      p = c;
+    }
+  };
   let n = 0;
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i];
     if (s === -Infinity || Number.isNaN(s)) continue;
-    if (n === k && s <= value[k - 1]) continue;
+    // Indices come in increasing order: an equal score loses to the one already kept.
+    if (n === k && s <= value[0]) continue;
     if (skip?.(i)) continue;
-    let p = n < k ? n++ : k - 1;
-    while (p > 0 && value[p - 1] < s) {
-      value[p] = value[p - 1];
-      index[p] = index[p - 1];
-      p--;
+    if (n < k) {
+      value[n] = s;
+      index[n] = i;
+      for (let p = n++; p > 0 && worse(p, (p - 1) >> 1); p = (p - 1) >> 1) swap(p, (p - 1) >> 1);
+    } else {
+      value[0] = s;
+      index[0] = i;
+      down(0, k);
     }
-    value[p] = s;
-    index[p] = i;
+  }
+  // Heap sort: the worst goes last.
+  for (let size = n - 1; size > 0; size--) {
+    swap(0, size);
+    down(0, size);
   }
   return Array.from(index.subarray(0, n));
 }
