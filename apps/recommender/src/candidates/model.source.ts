@@ -1,8 +1,9 @@
 import { decay } from '../live/action-weights';
-import { type FoldInObservation, foldInUser, scoreAllItems } from '../live/fold-in';
+import { type FoldInObservation, foldInUser } from '../live/fold-in';
 import type { RecentAction } from '../live/user-state.redis.repository';
 import { topK } from '../eval/metrics';
 import type { LoadedModel } from '../registry/model-registry';
+import type { ScoringThreads } from './scoring-threads';
 
 /** The logit a folded-in user vector should give a post the user engaged with (negated for a hidden one). */
 const TARGET_LOGIT = 4;
@@ -39,9 +40,10 @@ export function observations(
 /**
  * The model's candidates for a user, seeing what they did seconds ago: for MF/GMF-like models their vector is
  * folded in from their recent actions (towards the trained vector, or from nothing for a user the model never
- * saw); for the others a known user is scored as trained and an unknown one item-to-item from recent posts.
+ * saw) and the catalogue scored on a scoring thread; for the others a known user is scored as trained and an
+ * unknown one item-to-item from recent posts.
  */
-export function modelCandidates(
+export async function modelCandidates(
   loaded: LoadedModel,
   userId: string,
   recent: readonly RecentAction[],
@@ -54,20 +56,34 @@ export function modelCandidates(
     limit: number;
     nowMs: number;
     skip?: (index: number) => boolean;
+    /** About how many of the best items `skip` drops. */
+    expectedSkips?: number;
+    scoring: ScoringThreads;
   },
-): ModelCandidates {
+): Promise<ModelCandidates> {
   const user = loaded.users.get(userId);
   const obs = observations(loaded, recent, options.weights, options.halfLifeMs, options.nowMs);
   const factors = loaded.model.linearFactors?.();
+  if (factors && obs.length > 0) {
+    const query = foldInUser(
+      factors,
+      obs,
+      options.lambda,
+      user === undefined ? undefined : factors.userVector(user),
+      options.gramianWeight,
+    );
+    return {
+      items: await options.scoring.top(factors, query, options.limit, options.skip, options.expectedSkips),
+      representation: 'fold-in',
+    };
+  }
+  if (factors && user !== undefined) {
+    const items = await options.scoring.top(factors, factors.userVector(user), options.limit, options.skip, options.expectedSkips);
+    return { items, representation: 'trained' };
+  }
   let scores: Float32Array | undefined;
   let representation: ModelCandidates['representation'] = 'none';
-  if (factors && obs.length > 0) {
-    scores = scoreAllItems(
-      factors,
-      foldInUser(factors, obs, options.lambda, user === undefined ? undefined : factors.userVector(user), options.gramianWeight),
-    );
-    representation = 'fold-in';
-  } else if (user !== undefined) {
+  if (user !== undefined) {
     scores = loaded.model.scoreUser(user);
     representation = 'trained';
   } else {

@@ -10,6 +10,7 @@ import type { LoadedModel } from '../registry/model-registry';
 import { modelCandidates } from './model.source';
 import { Peers } from './peers';
 import { type Candidate, orderedSources, rank } from './ranker';
+import { ScoringThreads } from './scoring-threads';
 import { TrendingSource } from './trending.source';
 
 const { CandidateSource, Strategy } = recsV1;
@@ -31,6 +32,8 @@ export interface PipelineRequest {
   loaded?: LoadedModel;
   /** Request-level exclusions of model items (exclude_item_ids, attribute conditions, the training-time seen set). */
   skipModelItem?: (index: number) => boolean;
+  /** About how many model items `skipModelItem` drops (how deep the model's candidates are looked for at first). */
+  modelItemsSkipped?: number;
   /** Whether a post the model does not know passes the request's attribute conditions and exclusions. */
   keepOther: (id: string) => boolean;
   /** The time the list is for (ages, windows, freshness); the clock unless a past request is replayed (evaluation). */
@@ -96,6 +99,7 @@ export class RecommendPipeline {
     private readonly catalog: PostCatalogRepository,
     private readonly peers: Peers,
     private readonly trending: TrendingSource,
+    private readonly scoring: ScoringThreads,
     metrics: ServiceMetrics,
   ) {
     this.sourceItems = new Counter({
@@ -135,7 +139,7 @@ export class RecommendPipeline {
       proposed.set(source, (proposed.get(source) ?? 0) + 1);
     };
 
-    // The sources that wait on peers run together; the model's runs meanwhile.
+    // The sources that wait on peers run together; the model's runs meanwhile (on a scoring thread).
     const following = within('storage', () => this.followingPosts(request.userId, state, now, budget), budget, degraded, []);
     const blocked = within('storage', () => this.peers.blocked(request.userId, budget), budget, degraded, new Set<string>());
     const content = within('redis', () => this.contentPosts(state, now), budget, degraded, []);
@@ -154,7 +158,7 @@ export class RecommendPipeline {
           if (i !== undefined) seen.add(i);
         }
       }
-      const fromModel = modelCandidates(loaded, request.userId, state.recent, {
+      const fromModel = await modelCandidates(loaded, request.userId, state.recent, {
         weights: this.config.RECS_ACTION_WEIGHTS,
         halfLifeMs: this.config.RECS_FOLD_IN_HALF_LIFE,
         lambda: this.config.RECS_FOLD_IN_LAMBDA,
@@ -162,6 +166,8 @@ export class RecommendPipeline {
         limit: this.config.RECS_MODEL_CANDIDATES,
         nowMs: now,
         skip: (i) => hidden.has(i) || seen.has(i) || (request.skipModelItem?.(i) ?? false),
+        expectedSkips: hidden.size + seen.size + (request.modelItemsSkipped ?? 0),
+        scoring: this.scoring,
       });
       representation = fromModel.representation;
       fromModel.items.forEach((item, n) =>

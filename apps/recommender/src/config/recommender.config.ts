@@ -102,6 +102,11 @@ export const recommenderConfigSchema = z.object({
   RECS_SOURCE_BUDGET: env.duration('100ms'),
   /** Items the model contributes as candidates. */
   RECS_MODEL_CANDIDATES: env.int(200, 1, 10_000),
+  /**
+   * Worker threads that score a linear model's catalogue for Recommend (src/candidates/scoring-threads.ts), off the
+   * thread that answers gRPC; 0 scores in that thread.
+   */
+  RECS_SCORING_THREADS: env.int(1, 0, 64),
   /** How far back followed accounts' posts, tag-matched posts and trending posts are looked for. */
   RECS_FOLLOWING_WINDOW: env.duration('7d'),
   RECS_CONTENT_WINDOW: env.duration('3d'),

@@ -1,9 +1,10 @@
 import { LakeEngine } from '@pulse/lake';
-import type { ServiceMetrics } from '@pulse/platform';
+import { createLogger, type ServiceMetrics } from '@pulse/platform';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { Peers, PostEngagement } from '../candidates/peers';
 import { RecommendPipeline } from '../candidates/recommend-pipeline';
+import { ScoringThreads } from '../candidates/scoring-threads';
 import type { TrendingList, TrendingSource } from '../candidates/trending.source';
 import type { CatalogPost, PostCatalogRepository } from '../catalog/post-catalog.redis.repository';
 import type { RecommenderConfig } from '../config/recommender.config';
@@ -313,13 +314,16 @@ export async function evaluateLoop(world: SyntheticPlatform, options: LoopEvalua
   try {
     const cases = loopTestCases(world.activity, options.splitAtMs, options.freshActions, options.freshWindowMs);
     const platform = new SimulatedPlatformView(world, options.config.RECS_TRENDING_WINDOW);
+    const metrics = { registry: new Registry() } as ServiceMetrics;
     const pipeline = new RecommendPipeline(
       options.config,
       platform.userState as UserStateRepository,
       platform.catalog as PostCatalogRepository,
       platform.peers as Peers,
       platform.trending as TrendingSource,
-      { registry: new Registry() } as ServiceMetrics,
+      // One list at a time: scored in place.
+      new ScoringThreads({ RECS_SCORING_THREADS: 0 }, createLogger('recs', 'warn'), metrics),
+      metrics,
     );
     const k = options.k;
     const sums = Object.fromEntries(LOOP_VARIANTS.map((v) => [v, { hr: 0, ndcg: 0 }])) as Record<LoopVariant, { hr: number; ndcg: number }>;

@@ -22,6 +22,11 @@ import {
 const { Strategy } = recsV1;
 type RecommendedItem = recsV1.RecommendedItem;
 
+/** How many items a known user interacted with in the model's training data (what exclude_seen leaves out). */
+function seenCount(loaded: LoadedModel, user: number): number {
+  return user + 1 < loaded.seen.offsets.length ? loaded.seen.offsets[user + 1] - loaded.seen.offsets[user] : 0;
+}
+
 /** Field limits from the contract (proto/pulse/recs/v1). */
 const MAX_ID = 128;
 const MAX_EXCLUDE = 1000;
@@ -205,7 +210,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     const experiment = assignment && { id: assignment.experimentId, variant: assignment.variant };
     const loaded = await this.modelForList(request.modelVersion, assignment);
     const recommendationId = randomUUID();
-    const skip = loaded && this.candidateFilter(loaded, filter, request.excludeSeen ? loaded.users.get(request.userId) : undefined);
+    const seenBy = request.excludeSeen ? loaded?.users.get(request.userId) : undefined;
+    const skip = loaded && this.candidateFilter(loaded, filter, seenBy);
     if (assignment?.treatment.kind === 'popular') {
       return {
         experiment,
@@ -227,6 +233,12 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       excludeSeen: request.excludeSeen,
       loaded,
       skipModelItem: skip,
+      // Attribute conditions may drop any share of the catalogue; otherwise the exclusions and what the user rated.
+      modelItemsSkipped: !loaded
+        ? 0
+        : filter.conditions.length > 0
+          ? loaded.items.size
+          : filter.excludeItemIds.length + (seenBy === undefined ? 0 : seenCount(loaded, seenBy)),
       // A post the model does not know has no attributes: an include condition cannot match it.
       keepOther: (id) => !excluded.has(id) && !includes,
     });
@@ -432,8 +444,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       const i = loaded.items.get(id);
       if (i !== undefined) excluded.add(i);
     }
-    if (seenBy !== undefined && seenBy + 1 < loaded.seen.offsets.length) {
-      for (let p = loaded.seen.offsets[seenBy]; p < loaded.seen.offsets[seenBy + 1]; p++) excluded.add(loaded.seen.items[p]);
+    if (seenBy !== undefined) {
+      for (let p = loaded.seen.offsets[seenBy], end = p + seenCount(loaded, seenBy); p < end; p++) excluded.add(loaded.seen.items[p]);
     }
     if (seed !== undefined) excluded.add(seed);
     const conditions = filter.conditions.map((c) => {

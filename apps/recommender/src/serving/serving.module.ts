@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { Peers } from '../candidates/peers';
 import { RecommendPipeline } from '../candidates/recommend-pipeline';
+import { ScoringThreads } from '../candidates/scoring-threads';
 import { TrendingSource } from '../candidates/trending.source';
 import { PostCatalogRepository } from '../catalog/post-catalog.redis.repository';
 import { PostsKafkaConsumer } from '../catalog/posts.kafka.consumer';
@@ -24,6 +25,7 @@ import { RecsService } from './recs.service';
     RecsService,
     PeopleService,
     RecommendPipeline,
+    ScoringThreads,
     UserStateRepository,
     LiveActivityKafkaConsumer,
     PostCatalogRepository,
