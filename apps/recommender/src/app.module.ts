@@ -27,6 +27,8 @@ export class AppModule {
         RedisModule.forRoot({
           ...redisSettings(config.SERVICE_NAME, config),
           critical: false,
+          // Every Recommend call reads the live state and the catalogue: concurrent calls' commands share a write.
+          autoPipelining: true,
         }),
         ErasureListModule.forRoot({ service: config.SERVICE_NAME, subjectKey: config.PRIVACY_SUBJECT_KEY }),
         PrivacyModule,
