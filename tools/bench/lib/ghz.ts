@@ -92,10 +92,17 @@ export function atOfferedRates<R extends GhzResult>(
 
 export type GhzServerResult = GhzResult & { service_cpu_ms_per_call: number };
 
-/** `ghz` beside the CPU the server process `pid` spent on the calls (steadier than latency on shared cores). */
-export function ghzWithServerCpu(address: string, pid: number, args: readonly string[], load: GhzLoad): GhzServerResult {
-  const before = processCpuSeconds(pid) ?? NaN;
+/** `ghz` beside the CPU the server spent on the calls (steadier than latency on shared cores): its process, or all of a clustered one's. */
+export function ghzWithServerCpu(
+  address: string,
+  pids: number | readonly number[],
+  args: readonly string[],
+  load: GhzLoad,
+): GhzServerResult {
+  const all = typeof pids === 'number' ? [pids] : pids;
+  const cpu = () => all.reduce((sum, pid) => sum + (processCpuSeconds(pid) ?? NaN), 0);
+  const before = cpu();
   const result = ghz(address, args, load);
-  const cpu = (processCpuSeconds(pid) ?? NaN) - before;
-  return { ...result, service_cpu_ms_per_call: round((cpu * 1000) / result.count, 3) };
+  const spent = cpu() - before;
+  return { ...result, service_cpu_ms_per_call: round((spent * 1000) / result.count, 3) };
 }
