@@ -6,6 +6,7 @@
 import grpc from '@grpc/grpc-js';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { childPids, envInt, freePort, note, NODE, REPO, round, runDir, spawnLogged, stopChild, waitForReady } from '../lib/bench.ts';
 import { atOfferedRates, ghz, ghzCall, ghzWithServerCpu, type GhzLoad, type GhzServerResult } from '../lib/ghz.ts';
@@ -25,6 +26,21 @@ const RATE_SECONDS = envInt('BENCH_RATE_SECONDS', 10);
 // The service's RECS_SCORING_THREADS (0: the catalogue scored on the thread that answers gRPC) and SERVICE_PROCESSES.
 const SCORING_THREADS = envInt('BENCH_SCORING_THREADS', 1);
 const PROCESSES = envInt('BENCH_SERVICE_PROCESSES', 1);
+
+/**
+ * A GET on a connection of its own: fetch would reuse the pooled connection of the readiness check, which the server
+ * closed while ghz held this thread (execFileSync), and fail.
+ */
+function freshGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET ${url}: HTTP ${res.statusCode}`))));
+    }).on('error', reject);
+  });
+}
 
 // Lists decoded and checked before the load (iALS only: the bench recomputes them from the saved factors).
 const VERIFY_USERS = envInt('BENCH_VERIFY_USERS', 50);
@@ -160,6 +176,11 @@ async function main(): Promise<void> {
     }
     const best = rounds.reduce((a, b) => (b.recommend.p50_ms < a.recommend.p50_ms ? b : a));
     const offered = atOfferedRates(RATES, RATE_SECONDS, { recommend: recommend }, health, measured);
+    // Where the catalogue was scored: on the scoring threads or in the thread answering gRPC (the service's metric).
+    const metrics = await freshGet(`http://127.0.0.1:${httpPort}/metrics`);
+    const scoredOn = Object.fromEntries(
+      [...metrics.matchAll(/^recs_scoring_calls_total\{[^}]*on="(\w+)"[^}]*\} (\d+)/gm)].map((m) => [m[1], Number(m[2])]),
+    );
     process.stdout.write(
       `${JSON.stringify({
         bench: 'recs-serve',
@@ -167,6 +188,7 @@ async function main(): Promise<void> {
         model: { version, algorithm: MODEL, epochs: EPOCHS, users: ids.users.length, items: ids.items.length },
         lists_verified: verified,
         scoring_threads: SCORING_THREADS,
+        scorings_by_thread: scoredOn,
         service_processes: PROCESSES,
         concurrency: CONCURRENCY,
         requests_per_round: REQUESTS,
