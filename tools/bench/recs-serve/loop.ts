@@ -8,7 +8,7 @@ import grpc from '@grpc/grpc-js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { envInt, note, REPO, runDir } from '../lib/bench.ts';
+import { CpuMeter, envInt, note, REPO, round, runDir, sleep, stackPids } from '../lib/bench.ts';
 import { atOfferedRates, ghzCall, ghzWithServerCpu, type GhzLoad, type GhzResult } from '../lib/ghz.ts';
 import { loadProto } from '../lib/proto.ts';
 
@@ -27,6 +27,22 @@ function recommenderPid(): number {
   const out = execFileSync('pgrep', ['-f', 'dist/apps/recommender/main.js'], { encoding: 'utf8' }).trim().split('\n');
   if (out.length !== 1 || !out[0]) throw new Error(`expected one recommender process of ./pulse up, found: ${out.join(', ') || 'none'}`);
   return Number(out[0]);
+}
+
+/** Every Pulse service `./pulse up` runs (found by its bundle in the process list) and the stack's servers. */
+function platformPids(): Record<string, number> {
+  const pids: Record<string, number> = {};
+  for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
+    const m = /^\s*(\d+)\s.*dist\/apps\/([\w-]+)\/main\.js/.exec(line);
+    if (m) pids[m[2]] = Number(m[1]);
+  }
+  return { ...pids, ...stackPids([]) };
+}
+
+function meter(pids: Record<string, number>): CpuMeter {
+  const m = new CpuMeter();
+  for (const [name, pid] of Object.entries(pids)) m.track(name, pid);
+  return m.start();
 }
 
 async function sample(users: string[]): Promise<Json> {
@@ -75,7 +91,27 @@ async function main(): Promise<void> {
     dataFile,
   ];
   const health = [...ghzCall('grpc/health/v1/health.proto', 'grpc.health.v1.Health.Check'), '-d', '{}'];
-  const measured = (args: readonly string[], load: GhzLoad) => ghzWithServerCpu(ADDRESS, pid, args, load);
+  // Where a call's time goes, per process: the CPU each service and stack server spent during a run beyond what it
+  // spends with no calls at all (the simulator, etl's streams, training and the servers' own upkeep go on meanwhile).
+  const platform = platformPids();
+  const idle = meter(platform);
+  await sleep(RATE_SECONDS * 1000);
+  const background = idle.stop();
+  note(`background CPU (percent of a core, no calls): ${JSON.stringify(background.processes)}`);
+  const measured = (args: readonly string[], load: GhzLoad) => {
+    const during = meter(platform);
+    const result = ghzWithServerCpu(ADDRESS, pid, args, load);
+    const cpu = during.stop();
+    const perCall = (name: string) =>
+      round(((Math.max(0, cpu.processes[name] - (background.processes[name] ?? 0)) / 100) * cpu.window_s * 1000) / result.count, 3);
+    const byProcess = Object.fromEntries(
+      Object.keys(cpu.processes)
+        .map((name) => [name, perCall(name)] as const)
+        .filter(([, ms]) => ms >= 0.01)
+        .sort((a, b) => b[1] - a[1]),
+    );
+    return { ...result, cpu_ms_per_call_by_process: byProcess, machine_busy_pct_of_all_cores: cpu.machine_busy_pct_of_all_cores };
+  };
   measured(recommend, { concurrency: 8, requests: 1000 }); // warm-up
   const offered = atOfferedRates(RATES, RATE_SECONDS, { recommend: recommend }, health, measured);
   const at500 = offered.find((o) => o.offered_rps === 500)?.['recommend'] as GhzResult | undefined;
@@ -87,6 +123,7 @@ async function main(): Promise<void> {
       model: registry.promoted,
       users: users.length,
       sample: checked,
+      background_cpu_pct_of_core: background.processes,
       offered_rates: offered,
       goal: `p99 <= ${GOAL_P99_MS_AT_500} ms at 500 calls/s offered`,
       goal_met: at500 !== undefined && at500.ok === at500.count && at500.p99_ms <= GOAL_P99_MS_AT_500,
