@@ -197,6 +197,30 @@ describe('RecsService', () => {
     expect(ranked.items[2].score).toBe(0);
   });
 
+  it('leaves what the user rated and the excluded ids out of similar items, and still answers as many', async () => {
+    const all = await call('RecommendSimilar', { itemId: 'm41', numResults: 200 });
+    const ids = all.items.map((i: { itemId: string }) => i.itemId);
+    const loaded = await new ModelRegistry(modelsDir).load(all.modelVersion);
+    const user = loaded.users.get('u1') as number;
+    const rated = new Set(
+      Array.from(loaded.seen.items.subarray(loaded.seen.offsets[user], loaded.seen.offsets[user + 1]), (i) => loaded.items.id(i)),
+    );
+    // u1's taste cluster is m41's: several of the nearest items are ones they rated.
+    expect(ids.slice(0, 20).filter((id: string) => rated.has(id)).length).toBeGreaterThanOrEqual(3);
+    const excluded = ids.filter((id: string) => !rated.has(id)).slice(0, 2);
+    const filtered = await call('RecommendSimilar', {
+      itemId: 'm41',
+      userId: 'u1',
+      excludeSeen: true,
+      numResults: 10,
+      filter: { excludeItemIds: excluded },
+    });
+    expect(filtered.items.map((i: { itemId: string }) => i.itemId)).toEqual(
+      ids.filter((id: string) => !rated.has(id) && !excluded.includes(id)).slice(0, 10),
+    );
+    loaded.model.dispose();
+  });
+
   it('counts lists by strategy and names the serving version in /metrics', async () => {
     await call('Recommend', { userId: 'u5' });
     await call('Recommend', { userId: 'nobody-known' });

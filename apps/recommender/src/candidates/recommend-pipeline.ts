@@ -32,7 +32,7 @@ export interface PipelineRequest {
   loaded?: LoadedModel;
   /** Request-level exclusions of model items (exclude_item_ids, attribute conditions, the training-time seen set). */
   skipModelItem?: (index: number) => boolean;
-  /** About how many model items `skipModelItem` drops (how deep the model's candidates are looked for at first). */
+  /** At most how many model items `skipModelItem` drops (how deep the model's candidates are looked for at first). */
   modelItemsSkipped?: number;
   /** Whether a post the model does not know passes the request's attribute conditions and exclusions. */
   keepOther: (id: string) => boolean;

@@ -22,11 +22,6 @@ import {
 const { Strategy } = recsV1;
 type RecommendedItem = recsV1.RecommendedItem;
 
-/** How many items a known user interacted with in the model's training data (what exclude_seen leaves out). */
-function seenCount(loaded: LoadedModel, user: number): number {
-  return user + 1 < loaded.seen.offsets.length ? loaded.seen.offsets[user + 1] - loaded.seen.offsets[user] : 0;
-}
-
 /** Field limits from the contract (proto/pulse/recs/v1). */
 const MAX_ID = 128;
 const MAX_EXCLUDE = 1000;
@@ -210,8 +205,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     const experiment = assignment && { id: assignment.experimentId, variant: assignment.variant };
     const loaded = await this.modelForList(request.modelVersion, assignment);
     const recommendationId = randomUUID();
-    const seenBy = request.excludeSeen ? loaded?.users.get(request.userId) : undefined;
-    const skip = loaded && this.candidateFilter(loaded, filter, seenBy);
+    const itemFilter = loaded && this.candidateFilter(loaded, filter, request.excludeSeen ? loaded.users.get(request.userId) : undefined);
+    const skip = itemFilter?.skip;
     if (assignment?.treatment.kind === 'popular') {
       return {
         experiment,
@@ -233,12 +228,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       excludeSeen: request.excludeSeen,
       loaded,
       skipModelItem: skip,
-      // Attribute conditions may drop any share of the catalogue; otherwise the exclusions and what the user rated.
-      modelItemsSkipped: !loaded
-        ? 0
-        : filter.conditions.length > 0
-          ? loaded.items.size
-          : filter.excludeItemIds.length + (seenBy === undefined ? 0 : seenCount(loaded, seenBy)),
+      modelItemsSkipped: itemFilter?.dropsAtMost ?? 0,
       // A post the model does not know has no attributes: an include condition cannot match it.
       keepOther: (id) => !excluded.has(id) && !includes,
     });
@@ -279,7 +269,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     if (!loaded) return { items: [], recommendationId, modelVersion: '', strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
     const user = request.excludeSeen && request.userId ? loaded.users.get(request.userId) : undefined;
     const seed = loaded.items.get(request.itemId);
-    const skip = this.candidateFilter(loaded, filter, user, seed);
+    const { skip, dropsAtMost } = this.candidateFilter(loaded, filter, user, seed);
     if (seed === undefined) {
       return {
         items: this.ranked(loaded, loaded.popularity, k, skip),
@@ -288,12 +278,8 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
         strategy: Strategy.STRATEGY_POPULAR_FALLBACK,
       };
     }
-    // With attribute conditions any item may be filtered out: rank the whole catalogue then.
-    const depth =
-      filter.conditions.length > 0
-        ? loaded.items.size
-        : k + filter.excludeItemIds.length + 1 + (user === undefined ? 0 : loaded.seen.items.length);
-    const similar = loaded.model.similarItems(seed, Math.min(depth, loaded.items.size));
+    // Deep enough that k items are left whatever the filter drops (the whole catalogue with attribute conditions).
+    const similar = loaded.model.similarItems(seed, Math.min(k + dropsAtMost, loaded.items.size));
     const items: RecommendedItem[] = [];
     for (let n = 0; n < similar.items.length && items.length < k; n++) {
       const i = similar.items[n];
@@ -430,22 +416,24 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Whether to leave out a candidate: listed in exclude_item_ids, seen by `seenBy`, the seed, or failing
-   * an attribute condition (every include must match, no exclude may). Undefined when nothing is left out.
+   * Whether to leave out a candidate (`skip`): listed in exclude_item_ids, seen by `seenBy`, the seed, or failing
+   * an attribute condition (every include must match, no exclude may); undefined when nothing is left out.
+   * `dropsAtMost`: how many of the model's items it can leave out (all of them with attribute conditions), so that a
+   * top-k taken that much deeper keeps k.
    */
   private candidateFilter(
     loaded: LoadedModel,
     filter: CandidateFilter,
     seenBy: number | undefined,
     seed?: number,
-  ): ((i: number) => boolean) | undefined {
+  ): { skip?: (i: number) => boolean; dropsAtMost: number } {
     const excluded = new Set<number>();
     for (const id of filter.excludeItemIds) {
       const i = loaded.items.get(id);
       if (i !== undefined) excluded.add(i);
     }
-    if (seenBy !== undefined) {
-      for (let p = loaded.seen.offsets[seenBy], end = p + seenCount(loaded, seenBy); p < end; p++) excluded.add(loaded.seen.items[p]);
+    if (seenBy !== undefined && seenBy + 1 < loaded.seen.offsets.length) {
+      for (let p = loaded.seen.offsets[seenBy]; p < loaded.seen.offsets[seenBy + 1]; p++) excluded.add(loaded.seen.items[p]);
     }
     if (seed !== undefined) excluded.add(seed);
     const conditions = filter.conditions.map((c) => {
@@ -459,14 +447,17 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       }
       return { byItem, values: c.values, include: c.include };
     });
-    if (excluded.size === 0 && conditions.length === 0) return undefined;
-    return (i: number) => {
-      if (excluded.has(i)) return true;
-      for (const c of conditions) {
-        const matches = c.byItem[i]?.some((v) => c.values.has(v)) ?? false;
-        if (matches !== c.include) return true;
-      }
-      return false;
+    if (excluded.size === 0 && conditions.length === 0) return { dropsAtMost: 0 };
+    return {
+      skip: (i: number) => {
+        if (excluded.has(i)) return true;
+        for (const c of conditions) {
+          const matches = c.byItem[i]?.some((v) => c.values.has(v)) ?? false;
+          if (matches !== c.include) return true;
+        }
+        return false;
+      },
+      dropsAtMost: conditions.length > 0 ? loaded.items.size : excluded.size,
     };
   }
 
