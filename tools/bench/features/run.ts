@@ -44,7 +44,6 @@ import {
   NODE,
   note,
   percentile,
-  processCpuSeconds,
   REDIS_URL,
   REPO,
   round,
@@ -57,7 +56,7 @@ import {
   tail,
   waitForReady,
 } from '../lib/bench.ts';
-import { atOfferedRates, ghz, ghzCall, type GhzLoad, type GhzResult } from '../lib/ghz.ts';
+import { atOfferedRates, ghzCall, type GhzLoad, type GhzResult, ghzWithServerCpu } from '../lib/ghz.ts';
 import { loadProto } from '../lib/proto.ts';
 
 const opts = {
@@ -464,13 +463,13 @@ async function main() {
       dataFile,
     ];
     const health = [...ghzCall('grpc/health/v1/health.proto', 'grpc.health.v1.Health.Check'), '-d', '{}'];
-    const serverCpu = () => servicePids.reduce((sum, pid) => sum + (processCpuSeconds(pid) ?? NaN), 0);
     const measured = (args: readonly string[], load: GhzLoad) => {
-      const before = serverCpu();
-      const result = ghz(address, args, { ...load, connections: opts.serviceProcesses });
-      const cpu = serverCpu() - before;
+      const { service_cpu_ms_per_call, ...result } = ghzWithServerCpu(address, servicePids, args, {
+        ...load,
+        connections: opts.serviceProcesses,
+      });
       if (result.ok !== result.count) throw new Error(`ghz: ${result.count - result.ok} calls failed: ${JSON.stringify(result.errors)}`);
-      return { ...result, server_cpu_us_per_call: round((cpu * 1e6) / result.count) };
+      return { ...result, server_cpu_us_per_call: round(service_cpu_ms_per_call * 1000) };
     };
     note(`ghz: ${opts.concurrency} in flight, GetOnlineFeatures and Health/Check`);
     const closedLoad: GhzLoad = { concurrency: opts.concurrency, requests: opts.ghzRequests };

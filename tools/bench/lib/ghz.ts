@@ -92,15 +92,9 @@ export function atOfferedRates<R extends GhzResult>(
 
 export type GhzServerResult = GhzResult & { service_cpu_ms_per_call: number };
 
-/** `ghz` beside the CPU the server spent on the calls (steadier than latency on shared cores): its process, or all of a clustered one's. */
-export function ghzWithServerCpu(
-  address: string,
-  pids: number | readonly number[],
-  args: readonly string[],
-  load: GhzLoad,
-): GhzServerResult {
-  const all = typeof pids === 'number' ? [pids] : pids;
-  const cpu = () => all.reduce((sum, pid) => sum + (processCpuSeconds(pid) ?? NaN), 0);
+/** `ghz` beside the CPU the server spent on the calls (steadier than latency on shared cores): all its processes' (a clustered one's workers too). */
+export function ghzWithServerCpu(address: string, pids: readonly number[], args: readonly string[], load: GhzLoad): GhzServerResult {
+  const cpu = () => pids.reduce((sum, pid) => sum + (processCpuSeconds(pid) ?? NaN), 0);
   const before = cpu();
   const result = ghz(address, args, load);
   const spent = cpu() - before;

@@ -23,20 +23,21 @@ const API_KEY = process.env['PULSE_API_KEY'] || (existsSync(LOCAL_KEY) ? readFil
 
 type Json = Record<string, any>;
 
-function recommenderPid(): number {
-  const out = execFileSync('pgrep', ['-f', 'dist/apps/recommender/main.js'], { encoding: 'utf8' }).trim().split('\n');
-  if (out.length !== 1 || !out[0]) throw new Error(`expected one recommender process of ./pulse up, found: ${out.join(', ') || 'none'}`);
-  return Number(out[0]);
-}
-
-/** Every Pulse service `./pulse up` runs (found by its bundle in the process list) and the stack's servers. */
+/**
+ * Every Pulse service `./pulse up` runs (found by its bundle in the process list, one process each) and the stack's
+ * servers; the recommender must be among them.
+ */
 function platformPids(): Record<string, number> {
-  const pids: Record<string, number> = {};
+  const found: Record<string, number[]> = {};
   for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
     const m = /^\s*(\d+)\s.*dist\/apps\/([\w-]+)\/main\.js/.exec(line);
-    if (m) pids[m[2]] = Number(m[1]);
+    if (m) (found[m[2]] ??= []).push(Number(m[1]));
   }
-  return { ...pids, ...stackPids([]) };
+  const many = Object.entries(found).filter(([, pids]) => pids.length > 1);
+  if (many.length > 0 || !found['recommender']) {
+    throw new Error(`expected one process of each service of ./pulse up, the recommender among them; found: ${JSON.stringify(found)}`);
+  }
+  return { ...Object.fromEntries(Object.entries(found).map(([name, pids]) => [name, pids[0]])), ...stackPids([]) };
 }
 
 function meter(pids: Record<string, number>): CpuMeter {
@@ -76,7 +77,8 @@ async function main(): Promise<void> {
   if (!registry.promoted) throw new Error(`no promoted model in ${MODELS}: wait for ./pulse up's first training`);
   const ids = JSON.parse(readFileSync(join(MODELS, 'versions', registry.promoted, 'ids.json'), 'utf8')) as { users: string[] };
   const users = ids.users.slice(0, 512);
-  const pid = recommenderPid();
+  const platform = platformPids();
+  const pid = platform['recommender'];
   const checked = await sample(users.slice(0, 20));
   note(`sample: ${JSON.stringify(checked)}`);
   if (checked.degraded.length > 0) throw new Error(`the loop path is degraded: ${checked.degraded.slice(0, 3).join('; ')}`);
@@ -93,14 +95,13 @@ async function main(): Promise<void> {
   const health = [...ghzCall('grpc/health/v1/health.proto', 'grpc.health.v1.Health.Check'), '-d', '{}'];
   // Where a call's time goes, per process: the CPU each service and stack server spent during a run beyond what it
   // spends with no calls at all (the simulator, etl's streams, training and the servers' own upkeep go on meanwhile).
-  const platform = platformPids();
   const idle = meter(platform);
   await sleep(RATE_SECONDS * 1000);
   const background = idle.stop();
   note(`background CPU (percent of a core, no calls): ${JSON.stringify(background.processes)}`);
   const measured = (args: readonly string[], load: GhzLoad) => {
     const during = meter(platform);
-    const result = ghzWithServerCpu(ADDRESS, pid, args, load);
+    const result = ghzWithServerCpu(ADDRESS, [pid], args, load);
     const cpu = during.stop();
     const perCall = (name: string) =>
       round(((Math.max(0, cpu.processes[name] - (background.processes[name] ?? 0)) / 100) * cpu.window_s * 1000) / result.count, 3);
