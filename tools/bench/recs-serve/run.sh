@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Recommender serving bench: Recommend top-10 under concurrent load (ghz) beside Health/Check on the same
-# server; one JSON line. See tools/bench/recs-train/README.md (recs-serve).
+# server; one JSON line. See tools/bench/recs-serve/README.md.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"

@@ -137,6 +137,11 @@ async function main(): Promise<void> {
       GRPC_PORT: String(grpcPort),
       HTTP_PORT: String(httpPort),
       RECS_MODELS_DIR: models,
+      // Its own keys and no consumers: posts and actions other runs left on the stack's Kafka and Redis (the suite's)
+      // are not in its catalogue or live state, so every list is the model's own (verifyLists).
+      RECS_REDIS_PREFIX: `bench:recs:${process.pid}:`,
+      RECS_CATALOG_CONSUMER: 'false',
+      RECS_LIVE_CONSUMER: 'false',
       RECS_SCORING_THREADS: String(SCORING_THREADS),
       SERVICE_PROCESSES: String(PROCESSES),
       LOG_LEVEL: 'warn',
