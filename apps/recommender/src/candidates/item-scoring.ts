@@ -1,5 +1,6 @@
 import { topK } from '../eval/metrics';
 import { dotScores } from '../models/dot-scores';
+import { ItemSet } from './item-set';
 
 /**
  * The item side of a linear model as the scoring threads hold it: `[numItems × dim]` row-major vectors in a
@@ -24,7 +25,8 @@ export interface TopItems {
 export type ScoringRequest =
   | { kind: 'load'; table: ItemTable }
   | { kind: 'drop'; table: number }
-  | { kind: 'top'; call: number; table: number; query: Float32Array; count: number };
+  /** `skip`: the words of an ItemSet over the table's items, left out of the answer. */
+  | { kind: 'top'; call: number; table: number; query: Float32Array; count: number; skip?: Uint32Array<ArrayBuffer> };
 
 /** What a scoring thread answers to a `top` request. */
 export type ScoringReply = { call: number } & ({ top: TopItems } | { error: string });
@@ -49,16 +51,20 @@ export class ItemTables {
         if (request.query.length !== table.dim) {
           return { call: request.call, error: `query of ${request.query.length} factors for a table of ${table.dim}` };
         }
-        return { call: request.call, top: this.top(table, request.query, request.count) };
+        if (request.skip && request.skip.length !== (table.numItems + 31) >>> 5) {
+          return { call: request.call, error: `a filter of ${request.skip.length} words for a table of ${table.numItems} items` };
+        }
+        const skip = request.skip && new ItemSet(table.numItems, request.skip);
+        return { call: request.call, top: this.top(table, request.query, request.count, skip) };
       }
     }
   }
 
-  /** Scores every item of `table` for `query` and keeps the best `count`. */
-  top(table: ItemTable, query: Float32Array, count: number): TopItems {
+  /** Scores every item of `table` for `query` and keeps the best `count` not in `skip`. */
+  top(table: ItemTable, query: Float32Array, count: number, skip?: ItemSet): TopItems {
     if (this.scores.length < table.numItems) this.scores = new Float32Array(table.numItems);
     const scores = dotScores(table.vectors, table.numItems, table.dim, query, 0, table.bias, this.scores.subarray(0, table.numItems));
-    const best = topK(scores, Math.min(count, table.numItems));
+    const best = topK(scores, Math.min(count, table.numItems), skip?.has);
     const indices = Int32Array.from(best);
     const picked = new Float32Array(indices.length);
     for (let n = 0; n < indices.length; n++) picked[n] = scores[indices[n]];

@@ -3,6 +3,7 @@ import { type FoldInObservation, foldInUser } from '../live/fold-in';
 import type { RecentAction } from '../live/user-state.redis.repository';
 import { topK } from '../eval/metrics';
 import type { LoadedModel } from '../registry/model-registry';
+import type { ItemSet } from './item-set';
 import type { ScoringThreads } from './scoring-threads';
 
 /** The logit a folded-in user vector should give a post the user engaged with (negated for a hidden one). */
@@ -55,9 +56,8 @@ export async function modelCandidates(
     gramianWeight?: number;
     limit: number;
     nowMs: number;
-    skip?: (index: number) => boolean;
-    /** About how many of the best items `skip` drops. */
-    expectedSkips?: number;
+    /** The model items left out. */
+    skip?: ItemSet;
     scoring: ScoringThreads;
   },
 ): Promise<ModelCandidates> {
@@ -73,12 +73,12 @@ export async function modelCandidates(
       options.gramianWeight,
     );
     return {
-      items: await options.scoring.top(factors, query, options.limit, options.skip, options.expectedSkips),
+      items: await options.scoring.top(factors, query, options.limit, options.skip),
       representation: 'fold-in',
     };
   }
   if (factors && user !== undefined) {
-    const items = await options.scoring.top(factors, factors.userVector(user), options.limit, options.skip, options.expectedSkips);
+    const items = await options.scoring.top(factors, factors.userVector(user), options.limit, options.skip);
     return { items, representation: 'trained' };
   }
   let scores: Float32Array | undefined;
@@ -101,6 +101,6 @@ export async function modelCandidates(
     }
   }
   if (!scores) return { items: [], representation };
-  const picked = topK(scores, options.limit, options.skip);
+  const picked = topK(scores, options.limit, options.skip?.has);
   return { items: picked.map((index) => ({ index, score: scores[index] })), representation };
 }

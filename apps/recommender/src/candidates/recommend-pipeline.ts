@@ -7,6 +7,7 @@ import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommende
 import { topK } from '../eval/metrics';
 import { UserStateRepository, type UserLiveState } from '../live/user-state.redis.repository';
 import type { LoadedModel } from '../registry/model-registry';
+import { ItemSet } from './item-set';
 import { modelCandidates } from './model.source';
 import { Peers } from './peers';
 import { type Candidate, orderedSources, rank } from './ranker';
@@ -31,9 +32,7 @@ export interface PipelineRequest {
   excludeSeen: boolean;
   loaded?: LoadedModel;
   /** Request-level exclusions of model items (exclude_item_ids, attribute conditions, the training-time seen set). */
-  skipModelItem?: (index: number) => boolean;
-  /** At most how many model items `skipModelItem` drops (how deep the model's candidates are looked for at first). */
-  modelItemsSkipped?: number;
+  skipItems?: ItemSet;
   /** Whether a post the model does not know passes the request's attribute conditions and exclusions. */
   keepOther: (id: string) => boolean;
   /** The time the list is for (ages, windows, freshness); the clock unless a past request is replayed (evaluation). */
@@ -146,16 +145,12 @@ export class RecommendPipeline {
     const loaded = request.loaded;
     let representation = 'none';
     if (loaded) {
-      const hidden = new Set<number>();
-      for (const id of state.hidden) {
-        const i = loaded.items.get(id);
-        if (i !== undefined) hidden.add(i);
-      }
-      const seen = new Set<number>();
-      if (request.excludeSeen) {
-        for (const id of state.seen) {
+      // The request's exclusions, and the posts the user hid (and saw, when asked) lately.
+      const skip = request.skipItems?.copy() ?? new ItemSet(loaded.items.size);
+      for (const ids of request.excludeSeen ? [state.hidden, state.seen] : [state.hidden]) {
+        for (const id of ids) {
           const i = loaded.items.get(id);
-          if (i !== undefined) seen.add(i);
+          if (i !== undefined) skip.add(i);
         }
       }
       const fromModel = await modelCandidates(loaded, request.userId, state.recent, {
@@ -165,8 +160,7 @@ export class RecommendPipeline {
         gramianWeight: this.config.RECS_FOLD_IN_GRAMIAN,
         limit: this.config.RECS_MODEL_CANDIDATES,
         nowMs: now,
-        skip: (i) => hidden.has(i) || seen.has(i) || (request.skipModelItem?.(i) ?? false),
-        expectedSkips: hidden.size + seen.size + (request.modelItemsSkipped ?? 0),
+        skip,
         scoring: this.scoring,
       });
       representation = fromModel.representation;
@@ -187,7 +181,7 @@ export class RecommendPipeline {
     const known = representation !== 'none' || state.recent.length > 0;
     if (!known && loaded) {
       // No history: the popular items fill what trending and followed accounts do not.
-      topK(loaded.popularity, request.k * 3, (i) => request.skipModelItem?.(i) ?? false).forEach((index, n) =>
+      topK(loaded.popularity, request.k * 3, request.skipItems?.has).forEach((index, n) =>
         add(loaded.items.id(index), CandidateSource.CANDIDATE_SOURCE_POPULAR, { popularRank: n }),
       );
     }
@@ -258,7 +252,7 @@ export class RecommendPipeline {
         return false;
     }
     const index = loaded?.items.get(c.id);
-    if (index !== undefined) return !(request.skipModelItem?.(index) ?? false);
+    if (index !== undefined) return !(request.skipItems?.has(index) ?? false);
     return request.keepOther(c.id);
   }
 

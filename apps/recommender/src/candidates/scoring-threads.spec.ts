@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { topK } from '../eval/metrics';
 import { type LinearFactors, scoreAllItems } from '../live/fold-in';
 import { ItemTables } from './item-scoring';
+import { ItemSet } from './item-set';
 import { ScoringThreads } from './scoring-threads';
 
 /** The worker's TypeScript source, run through ts-node (the service runs the built scoring-worker.js). */
@@ -33,12 +34,15 @@ function inPlace(factors: LinearFactors, query: Float32Array, k: number, skip?: 
   return topK(scores, k, skip).map((index) => ({ index, score: scores[index] }));
 }
 
-const filters: [string, ((i: number) => boolean) | undefined, number][] = [
-  ['no filter', undefined, 0],
-  ['a few seen items', (i) => i % 97 === 0, 30],
-  ['attribute conditions that drop 19 items in 20', (i) => i % 20 !== 3, 200],
-  ['a filter that drops every item', () => true, 200],
+/** Filters over the items of `model(3000, …)`: as a predicate (what scoring in place asks) and as the ItemSet posted. */
+const filters: [string, ((i: number) => boolean) | undefined][] = [
+  ['no filter', undefined],
+  ['a few seen items', (i) => i % 97 === 0],
+  ['attribute conditions that drop 19 items in 20', (i) => i % 20 !== 3],
+  ['a filter that drops every item', () => true],
 ];
+const itemSet = (skip: ((i: number) => boolean) | undefined, size = 3000) =>
+  skip && new ItemSet(size).addAll(Array.from({ length: size }, (_, i) => i).filter(skip));
 
 function scoring(threads: number) {
   const metrics = { registry: new Registry() } as ServiceMetrics;
@@ -59,15 +63,15 @@ describe('ScoringThreads', () => {
       const { pool, metrics } = scoring(threads);
       try {
         expect(pool.size).toBe(threads);
-        for (const [, skip, expected] of filters) {
+        for (const [, skip] of filters) {
           for (const user of [0, 3, 5]) {
             const query = factors.userVector(user);
-            expect(await pool.top(factors, query, 50, skip, expected)).toEqual(inPlace(factors, query, 50, skip));
+            expect(await pool.top(factors, query, 50, itemSet(skip))).toEqual(inPlace(factors, query, 50, skip));
           }
         }
         // Calls in flight together, spread over the threads.
         const queries = [0, 1, 2, 3, 4, 5, 6, 7].map((u) => factors.userVector(u));
-        const together = await Promise.all(queries.map((q) => pool.top(factors, q, 20, filters[1][1], 30)));
+        const together = await Promise.all(queries.map((q) => pool.top(factors, q, 20, itemSet(filters[1][1]))));
         expect(together).toEqual(queries.map((q) => inPlace(factors, q, 20, filters[1][1])));
         expect(await calls(metrics, threads > 0 ? 'thread' : 'service')).toBeGreaterThanOrEqual(20);
         expect(await calls(metrics, threads > 0 ? 'service' : 'thread')).toBe(0);
@@ -119,6 +123,10 @@ describe('ItemTables (a scoring thread)', () => {
     expect(tables.handle({ kind: 'top', call: 2, table: 1, query: new Float32Array(3), count: 2 })).toEqual({
       call: 2,
       error: 'query of 3 factors for a table of 2',
+    });
+    expect(tables.handle({ kind: 'top', call: 4, table: 1, query: new Float32Array(2), count: 2, skip: new Uint32Array(2) })).toEqual({
+      call: 4,
+      error: 'a filter of 2 words for a table of 4 items',
     });
     tables.handle({ kind: 'drop', table: 1 });
     expect(tables.handle({ kind: 'top', call: 3, table: 1, query: new Float32Array(2), count: 2 })).toEqual({

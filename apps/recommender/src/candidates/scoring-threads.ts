@@ -7,6 +7,7 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
 import type { LinearFactors } from '../live/fold-in';
 import { type ItemTable, ItemTables, type ScoringReply, type ScoringRequest, type TopItems } from './item-scoring';
+import type { ItemSet } from './item-set';
 
 /** The program of the scoring threads: by default the one built beside main.js (apps/recommender/webpack.config.js). */
 export const SCORING_WORKER = Symbol('SCORING_WORKER');
@@ -36,10 +37,9 @@ interface ScoringThread {
  * picks the best, on worker threads (RECS_SCORING_THREADS), so that the dot products over the catalogue never
  * hold the event loop that answers gRPC, reads Redis and produces to Kafka. The item vectors of a model version
  * are copied once into a SharedArrayBuffer that every thread reads; a call posts the user vector (dim floats) and
- * gets back the indices and scores of the best items. The request's filters (seen, hidden, exclusions, attribute
- * conditions) stay in the service: a thread returns the best items unfiltered, deep enough for what the filters
- * are expected to drop, and asks again deeper in the rare case they dropped more — the result is exactly the
- * filtered top-k of scoring in place. With 0 threads, or when the worker's program is not beside the service
+ * the request's filters as one bitset (seen, hidden, exclusions, attribute conditions: an ItemSet) and gets back
+ * the indices and scores of the best items the filters let through — exactly the filtered top-k of scoring in
+ * place, whatever share of the catalogue they drop. With 0 threads, or when the worker's program is not beside the service
  * (running from source), or while a thread that died is waiting to be started again, scoring runs in place.
  */
 @Injectable()
@@ -85,47 +85,25 @@ export class ScoringThreads implements OnApplicationShutdown {
     await Promise.all(this.threads.map((t) => t?.worker.terminate()));
   }
 
-  /**
-   * The best `k` items for the user vector `query` that `skip` lets through, best first (ties: lower index first).
-   * `expectedSkips`: about how many of the best items the filter will drop (the depth of the first ask).
-   */
-  async top(
-    factors: LinearFactors,
-    query: Float32Array,
-    k: number,
-    skip?: (index: number) => boolean,
-    expectedSkips = 0,
-  ): Promise<ScoredItem[]> {
-    const n = factors.numItems;
-    let depth = Math.min(n, k + (skip ? Math.max(expectedSkips, k) : 0));
-    for (;;) {
-      const best = await this.best(factors, query, depth);
-      const picked: ScoredItem[] = [];
-      for (let r = 0; r < best.indices.length && picked.length < k; r++) {
-        const index = best.indices[r];
-        if (!skip?.(index)) picked.push({ index, score: best.scores[r] });
-      }
-      // Enough passed the filters, or there was nothing deeper to ask for.
-      if (picked.length === k || best.indices.length < depth || depth === n) return picked;
-      depth = Math.min(n, depth * 4);
-    }
-  }
-
-  /** The best `depth` items unfiltered: on the least busy thread, or in place. */
-  private async best(factors: LinearFactors, query: Float32Array, depth: number): Promise<TopItems> {
+  /** The best `k` items for the user vector `query` not in `skip`, best first (ties: lower index first). */
+  async top(factors: LinearFactors, query: Float32Array, k: number, skip?: ItemSet): Promise<ScoredItem[]> {
     const table = this.tableOf(factors);
+    const count = Math.min(k, factors.numItems);
     const thread = this.pick();
+    let best: TopItems | undefined;
     if (thread) {
       try {
-        const top = await this.post(thread, table, query, depth);
+        best = await this.post(thread, table, query, count, skip);
         this.calls.inc({ on: 'thread' });
-        return top;
       } catch (error) {
         this.logger.warn({ err: error }, "a scoring thread failed a call: scored in the service's thread");
       }
     }
-    this.calls.inc({ on: 'service' });
-    return this.local.top(table, query, depth);
+    if (!best) {
+      this.calls.inc({ on: 'service' });
+      best = this.local.top(table, query, count, skip);
+    }
+    return Array.from(best.indices, (index, n) => ({ index, score: best.scores[n] }));
   }
 
   private pick(): ScoringThread | undefined {
@@ -138,7 +116,7 @@ export class ScoringThreads implements OnApplicationShutdown {
     return best;
   }
 
-  private post(thread: ScoringThread, table: ItemTable, query: Float32Array, count: number): Promise<TopItems> {
+  private post(thread: ScoringThread, table: ItemTable, query: Float32Array, count: number, skip: ItemSet | undefined): Promise<TopItems> {
     if (!thread.tables.has(table.id)) {
       this.send(thread, { kind: 'load', table });
       thread.tables.add(table.id);
@@ -146,8 +124,8 @@ export class ScoringThreads implements OnApplicationShutdown {
     const call = this.nextCall++;
     return new Promise<TopItems>((resolve, reject) => {
       thread.pending.set(call, { resolve, reject });
-      // The query is copied (structured clone): the caller may reuse its vector.
-      this.send(thread, { kind: 'top', call, table: table.id, query, count });
+      // The query and the filter are copied (structured clone, dim floats and a bit per item): the caller keeps both.
+      this.send(thread, { kind: 'top', call, table: table.id, query, count, skip: skip?.words });
     });
   }
 

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { Peers, PostEngagement } from '../candidates/peers';
 import { RecommendPipeline } from '../candidates/recommend-pipeline';
+import { ItemSet } from '../candidates/item-set';
 import { ScoringThreads } from '../candidates/scoring-threads';
 import type { TrendingList, TrendingSource } from '../candidates/trending.source';
 import type { CatalogPost, PostCatalogRepository } from '../catalog/post-catalog.redis.repository';
 import type { RecommenderConfig } from '../config/recommender.config';
-import { sortedHas, userItems } from '../data/interactions';
+import { userItems } from '../data/interactions';
 import { readLakeInteractions } from '../data/lake-interactions';
 import type { RecentAction, UserLiveState, UserStateRepository } from '../live/user-state.redis.repository';
 import { trainingData } from '../models/model';
@@ -340,12 +341,11 @@ export async function evaluateLoop(world: SyntheticPlatform, options: LoopEvalua
       if (user === undefined) unknown++;
       if ((postCreated.get(c.postId) ?? 0) >= options.splitAtMs) newer++;
       // What serving leaves out of the model's items for this user: what they engaged with in training.
-      const trainedSeen =
-        user === undefined ? new Int32Array(0) : loaded.seen.items.subarray(loaded.seen.offsets[user], loaded.seen.offsets[user + 1]);
-      const skip = (i: number) => sortedHas(trainedSeen, i);
+      const skip = new ItemSet(loaded.items.size);
+      if (user !== undefined) skip.addAll(loaded.seen.items.subarray(loaded.seen.offsets[user], loaded.seen.offsets[user + 1]));
       const ids = (indices: number[]) => indices.map((i) => loaded.items.id(i));
-      score('itempop', ids(topK(loaded.popularity, k, skip)), c.postId);
-      score('model', ids(topK(user === undefined ? loaded.popularity : loaded.model.scoreUser(user), k, skip)), c.postId);
+      score('itempop', ids(topK(loaded.popularity, k, skip.has)), c.postId);
+      score('model', ids(topK(user === undefined ? loaded.popularity : loaded.model.scoreUser(user), k, skip.has)), c.postId);
 
       const ask = async (variant: LoopVariant, state: UserLiveState, following: boolean) => {
         platform.nowMs = c.atMs;
@@ -356,7 +356,7 @@ export async function evaluateLoop(world: SyntheticPlatform, options: LoopEvalua
           k,
           excludeSeen: true,
           loaded,
-          skipModelItem: skip,
+          skipItems: skip,
           keepOther: () => true,
           nowMs: c.atMs,
         });

@@ -53,8 +53,8 @@ export interface LoadedModel {
   items: IdMap;
   popularity: Float32Array;
   seen: UserItems;
-  /** Item attributes for filters: attribute → values per item index (undefined: the item has none). */
-  attributes: Map<string, (string[] | undefined)[]>;
+  /** Item attributes for filters, inverted: attribute → value → the indices of the items that have it, ascending. */
+  attributes: Map<string, Map<string, Int32Array>>;
 }
 
 export class ModelNotFoundError extends Error {}
@@ -246,14 +246,20 @@ export class ModelRegistry {
     const ids = JSON.parse(readFileSync(join(dir, 'ids.json'), 'utf8')) as { users: string[]; items: string[] };
     const model: Recommender = await loadModel(join(dir, 'model'), record.algorithm);
     const items = IdMap.from(ids.items);
-    const attributes = new Map<string, (string[] | undefined)[]>();
+    const attributes = new Map<string, Map<string, Int32Array>>();
     if (existsSync(join(dir, 'attributes.json'))) {
       const raw = JSON.parse(readFileSync(join(dir, 'attributes.json'), 'utf8')) as ItemAttributes;
-      for (const [attribute, byItem] of Object.entries(raw))
-        attributes.set(
-          attribute,
-          items.ids.map((id) => byItem[id]),
-        );
+      for (const [attribute, byItem] of Object.entries(raw)) {
+        const byValue = new Map<string, number[]>();
+        items.ids.forEach((id, index) => {
+          for (const value of new Set(Object.hasOwn(byItem, id) ? byItem[id] : [])) {
+            const list = byValue.get(value);
+            if (list) list.push(index);
+            else byValue.set(value, [index]);
+          }
+        });
+        attributes.set(attribute, new Map([...byValue].map(([value, list]) => [value, Int32Array.from(list)])));
+      }
     }
     return {
       record,

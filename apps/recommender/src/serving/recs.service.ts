@@ -5,6 +5,7 @@ import { Counter, Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { topK } from '../eval/metrics';
 import { RecommendPipeline } from '../candidates/recommend-pipeline';
+import { ItemSet } from '../candidates/item-set';
 import { RECOMMENDER_CONFIG, type RecommenderConfig } from '../config/recommender.config';
 import { type ExperimentAssignment, RunningExperiments } from '../experiments/running-experiments';
 import { ServedPublisher } from '../feedback/served.kafka.publisher';
@@ -205,8 +206,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     const experiment = assignment && { id: assignment.experimentId, variant: assignment.variant };
     const loaded = await this.modelForList(request.modelVersion, assignment);
     const recommendationId = randomUUID();
-    const itemFilter = loaded && this.candidateFilter(loaded, filter, request.excludeSeen ? loaded.users.get(request.userId) : undefined);
-    const skip = itemFilter?.skip;
+    const skip = loaded && this.candidateFilter(loaded, filter, request.excludeSeen ? loaded.users.get(request.userId) : undefined);
     if (assignment?.treatment.kind === 'popular') {
       return {
         experiment,
@@ -227,8 +227,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
       k,
       excludeSeen: request.excludeSeen,
       loaded,
-      skipModelItem: skip,
-      modelItemsSkipped: itemFilter?.dropsAtMost ?? 0,
+      skipItems: skip,
       // A post the model does not know has no attributes: an include condition cannot match it.
       keepOther: (id) => !excluded.has(id) && !includes,
     });
@@ -269,7 +268,7 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
     if (!loaded) return { items: [], recommendationId, modelVersion: '', strategy: Strategy.STRATEGY_POPULAR_FALLBACK };
     const user = request.excludeSeen && request.userId ? loaded.users.get(request.userId) : undefined;
     const seed = loaded.items.get(request.itemId);
-    const { skip, dropsAtMost } = this.candidateFilter(loaded, filter, user, seed);
+    const skip = this.candidateFilter(loaded, filter, user, seed);
     if (seed === undefined) {
       return {
         items: this.ranked(loaded, loaded.popularity, k, skip),
@@ -278,12 +277,12 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
         strategy: Strategy.STRATEGY_POPULAR_FALLBACK,
       };
     }
-    // Deep enough that k items are left whatever the filter drops (the whole catalogue with attribute conditions).
-    const similar = loaded.model.similarItems(seed, Math.min(k + dropsAtMost, loaded.items.size));
+    // Deep enough that k items are left whatever the filter drops.
+    const similar = loaded.model.similarItems(seed, Math.min(k + (skip?.count() ?? 0), loaded.items.size));
     const items: RecommendedItem[] = [];
     for (let n = 0; n < similar.items.length && items.length < k; n++) {
       const i = similar.items[n];
-      if (skip?.(i)) continue;
+      if (skip?.has(i)) continue;
       items.push({ itemId: loaded.items.id(i), score: similar.scores[n], rank: items.length + 1, sources: [] });
     }
     return { items, recommendationId, modelVersion: loaded.record.version, strategy: Strategy.STRATEGY_ITEM_SIMILARITY };
@@ -416,53 +415,46 @@ export class RecsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Whether to leave out a candidate (`skip`): listed in exclude_item_ids, seen by `seenBy`, the seed, or failing
-   * an attribute condition (every include must match, no exclude may); undefined when nothing is left out.
-   * `dropsAtMost`: how many of the model's items it can leave out (all of them with attribute conditions), so that a
-   * top-k taken that much deeper keeps k.
+   * The model items a request leaves out, united in one set: its excluded ids, what the user rated in training
+   * (`seenBy`, with exclude_seen), the seed of a similar-items list, and every item failing an attribute condition
+   * (every include must match, no exclude may). Undefined when nothing is left out.
    */
-  private candidateFilter(
-    loaded: LoadedModel,
-    filter: CandidateFilter,
-    seenBy: number | undefined,
-    seed?: number,
-  ): { skip?: (i: number) => boolean; dropsAtMost: number } {
-    const excluded = new Set<number>();
-    for (const id of filter.excludeItemIds) {
-      const i = loaded.items.get(id);
-      if (i !== undefined) excluded.add(i);
-    }
-    if (seenBy !== undefined && seenBy + 1 < loaded.seen.offsets.length) {
-      for (let p = loaded.seen.offsets[seenBy]; p < loaded.seen.offsets[seenBy + 1]; p++) excluded.add(loaded.seen.items[p]);
-    }
-    if (seed !== undefined) excluded.add(seed);
+  private candidateFilter(loaded: LoadedModel, filter: CandidateFilter, seenBy: number | undefined, seed?: number): ItemSet | undefined {
     const conditions = filter.conditions.map((c) => {
-      const byItem = loaded.attributes.get(c.attribute);
-      if (!byItem) {
+      const byValue = loaded.attributes.get(c.attribute);
+      if (!byValue) {
         const known = [...loaded.attributes.keys()];
         throw grpcErrors.invalidArgument(
           `${c.path}.attribute`,
           `unknown item attribute "${c.attribute}"${known.length ? ` (this model knows ${known.join(', ')})` : ' (this model has no item attributes)'}`,
         );
       }
-      return { byItem, values: c.values, include: c.include };
+      return { byValue, values: c.values, include: c.include };
     });
-    if (excluded.size === 0 && conditions.length === 0) return { dropsAtMost: 0 };
-    return {
-      skip: (i: number) => {
-        if (excluded.has(i)) return true;
-        for (const c of conditions) {
-          const matches = c.byItem[i]?.some((v) => c.values.has(v)) ?? false;
-          if (matches !== c.include) return true;
-        }
-        return false;
-      },
-      dropsAtMost: conditions.length > 0 ? loaded.items.size : excluded.size,
-    };
+    const excluded: number[] = [];
+    for (const id of filter.excludeItemIds) {
+      const i = loaded.items.get(id);
+      if (i !== undefined) excluded.push(i);
+    }
+    const seen =
+      seenBy !== undefined && seenBy + 1 < loaded.seen.offsets.length
+        ? loaded.seen.items.subarray(loaded.seen.offsets[seenBy], loaded.seen.offsets[seenBy + 1])
+        : undefined;
+    if (excluded.length === 0 && !seen?.length && seed === undefined && conditions.length === 0) return undefined;
+    const skip = new ItemSet(loaded.items.size).addAll(excluded);
+    if (seen) skip.addAll(seen);
+    if (seed !== undefined) skip.add(seed);
+    for (const c of conditions) {
+      const matching = new ItemSet(loaded.items.size);
+      for (const value of c.values) matching.addAll(c.byValue.get(value) ?? []);
+      if (c.include) skip.unionComplement(matching);
+      else skip.union(matching);
+    }
+    return skip;
   }
 
-  private ranked(loaded: LoadedModel, scores: Float32Array, k: number, skip: ((i: number) => boolean) | undefined): RecommendedItem[] {
-    return topK(scores, k, skip).map((i, n) => ({ itemId: loaded.items.id(i), score: scores[i], rank: n + 1, sources: [] }));
+  private ranked(loaded: LoadedModel, scores: Float32Array, k: number, skip: ItemSet | undefined): RecommendedItem[] {
+    return topK(scores, k, skip?.has).map((i, n) => ({ itemId: loaded.items.id(i), score: scores[i], rank: n + 1, sources: [] }));
   }
 }
 
