@@ -75,7 +75,7 @@ beforeAll(async () => {
     STORAGE_GRPC_ADDR: '',
     FEATURES_GRPC_ADDR: '',
     PRIVACY_REDIS_USER_KEYS: `privacy:t:${run}:u:{user}:*,privacy:t:${run}:a:{user}`,
-    PRIVACY_REDIS_REFERENCES: `privacy:t:${run}:u:*:muted=member,privacy:t:${run}:p:*=field:a,privacy:t:${run}:u:*:acts=element:USER|`,
+    PRIVACY_REDIS_REFERENCES: `privacy:t:${run}:u:*:muted=member,privacy:t:${run}:h:*=field:a,privacy:t:${run}:p:*=part:2,privacy:t:${run}:u:*:acts=element:USER|`,
     PRIVACY_KAFKA_USER_TOPICS: `${userTopic.name}:user_id`,
     PRIVACY_MODELS_DIR: join(dir, 'models'),
     LAKE_ROOT: join(dir, 'lake'),
@@ -179,7 +179,8 @@ describe('privacy', () => {
     const bystander = `by${run.slice(0, 6)}`;
     await redis.rpush(`privacy:t:${run}:u:${bystander}:acts`, 'POST|LIKE|1|u', 'USER|FOLLOW|2|acts');
     await redis.sadd(`privacy:t:${run}:u:${bystander}:seen`, 'u', 'p');
-    await redis.hset(`privacy:t:${run}:p:77`, { a: bystander, d: 'u', c: 'p' });
+    await redis.hset(`privacy:t:${run}:h:77`, { a: bystander, d: 'u', c: 'p' });
+    await redis.set(`privacy:t:${run}:p:77`, `0\tu\t${bystander}\tp\tacts`);
     await redis.zadd(`privacy:t:${run}:a:${bystander}`, 1, 'a');
     for (const userId of ['u', 'p', 'a', 'acts']) {
       const started = await erase(userId);
@@ -187,7 +188,8 @@ describe('privacy', () => {
     }
     expect(await redis.lrange(`privacy:t:${run}:u:${bystander}:acts`, 0, -1)).toEqual(['POST|LIKE|1|u']);
     expect((await redis.smembers(`privacy:t:${run}:u:${bystander}:seen`)).sort()).toEqual(['p', 'u']);
-    expect(await redis.hgetall(`privacy:t:${run}:p:77`)).toEqual({ a: bystander, d: 'u', c: 'p' });
+    expect(await redis.hgetall(`privacy:t:${run}:h:77`)).toEqual({ a: bystander, d: 'u', c: 'p' });
+    expect(await redis.get(`privacy:t:${run}:p:77`)).toBe(`0\tu\t${bystander}\tp\tacts`);
     expect(await redis.zrange(`privacy:t:${run}:a:${bystander}`, 0, -1)).toEqual(['a']);
   }, 120_000);
 
@@ -202,8 +204,11 @@ describe('privacy', () => {
     await redis.rpush(`privacy:t:${run}:u:${userId}:acts`, 'POST|LIKE|1|p1');
     await redis.sadd(`privacy:t:${run}:u:${userId}:seen`, 'p1');
     await redis.rpush(`privacy:t:${run}:u:${other}:acts`, 'POST|LIKE|1|p1', `USER|FOLLOW|2|${userId}`);
-    // References elsewhere: the author of a post in a catalogue, another user's muted accounts, the author index.
-    await redis.hset(`privacy:t:${run}:p:1`, { a: userId, d: '1' });
+    // References elsewhere: the author of a post in the recommender's catalogue (a string: deleted, created, author,
+    // tags) and in a hash, another user's muted accounts, the author index.
+    await redis.set(`privacy:t:${run}:p:1`, `1\t5\t${userId}\tsport`);
+    await redis.set(`privacy:t:${run}:p:2`, `0\t5\t${other}\t${userId}`);
+    await redis.hset(`privacy:t:${run}:h:1`, { a: userId, d: '1' });
     await redis.sadd(`privacy:t:${run}:u:${other}:muted`, userId, 'u-9');
     await redis.zadd(`privacy:t:${run}:a:${userId}`, 1, '1');
     // Kafka: two windows of the user, one of the other user.
@@ -262,7 +267,7 @@ describe('privacy', () => {
     expect(erased).toMatchObject({
       erasure_list: { listed: 1 },
       app_database: { users: 1, posts: 1, follows: 1 },
-      redis: { keys: 3, references: 3 },
+      redis: { keys: 3, references: 4 },
       models: { versions: 1, embedding_rows: 1, seen_items: 2 },
       kafka: { tombstones: 2 },
       lake: { rows: 2, tables: 1 },
@@ -277,7 +282,10 @@ describe('privacy', () => {
     expect(await redis.keys(`privacy:t:${run}:u:${userId}:*`)).toEqual([]);
     expect(await redis.lrange(`privacy:t:${run}:u:${other}:acts`, 0, -1)).toEqual(['POST|LIKE|1|p1']);
     expect(await redis.smembers(`privacy:t:${run}:u:${other}:muted`)).toEqual(['u-9']);
-    expect(await redis.hgetall(`privacy:t:${run}:p:1`)).toEqual({ d: '1' });
+    expect(await redis.exists(`privacy:t:${run}:p:1`)).toBe(0);
+    // Only the author part counts: a tag equal to the id is someone else's post.
+    expect(await redis.get(`privacy:t:${run}:p:2`)).toBe(`0\t5\t${other}\t${userId}`);
+    expect(await redis.hgetall(`privacy:t:${run}:h:1`)).toEqual({ d: '1' });
     const records = await readTopicUntil(kafka, userTopic, { filter: () => true, done: (k) => k.length >= 5, timeoutMs: 10_000 });
     const latest = new Map(records.map((r) => [r.key, r.value]));
     expect([...latest].filter(([k, v]) => k!.includes(userId) && v !== null)).toEqual([]);

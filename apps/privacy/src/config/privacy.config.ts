@@ -61,16 +61,21 @@ export const privacyConfigSchema = z.object({
   PRIVACY_REDIS_USER_KEYS: list('pulse:recs:u:{user}:*,pulse:recs:a:{user}'),
   /**
    * Where other keys name the user, as `<glob pattern>=<rule>`: `member` (a set or sorted-set member that is the user
-   * id: another user's muted accounts), `field:<name>` (a hash field holding the user id: a post's author),
-   * `element:<start>` (a list element beginning with `<start>` and ending in `|<user id>`: another user's recent
-   * action on the user). Only what a rule names is removed: a user id may be any word, and a post id can equal it.
+   * id: another user's muted accounts), `field:<name>` (a hash field holding the user id; the field is removed),
+   * `part:<n>` (a string of tab-separated parts whose n-th, from 0, is the user id: a post's author in the
+   * recommender's catalogue; the key is removed), `element:<start>` (a list element beginning with `<start>` and
+   * ending in `|<user id>`: another user's recent action on the user). Only what a rule names is removed: a user
+   * id may be any word, and a post id can equal it.
    */
-  PRIVACY_REDIS_REFERENCES: list('pulse:recs:u:*:muted=member,pulse:recs:p:*=field:a,pulse:recs:u:*:acts=element:USER|').transform(
+  PRIVACY_REDIS_REFERENCES: list('pulse:recs:u:*:muted=member,pulse:recs:p:*=part:2,pulse:recs:u:*:acts=element:USER|').transform(
     (entries, ctx) =>
       entries.flatMap((entry) => {
         const reference = parseRedisReference(entry);
         if (reference) return [reference];
-        ctx.addIssue({ code: 'custom', message: `"${entry}": expected <glob pattern>=member, =field:<name> or =element:<start>` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry}": expected <glob pattern>=member, =field:<name>, =part:<n> or =element:<start>`,
+        });
         return [];
       }),
   ),
@@ -127,6 +132,7 @@ export function loadPrivacyConfig(overrides: Record<string, string | undefined> 
 export type RedisReference =
   | { pattern: string; kind: 'member' }
   | { pattern: string; kind: 'field'; field: string }
+  | { pattern: string; kind: 'part'; part: number }
   | { pattern: string; kind: 'element'; start: string };
 
 export function parseRedisReference(entry: string): RedisReference | undefined {
@@ -136,6 +142,7 @@ export function parseRedisReference(entry: string): RedisReference | undefined {
   const rule = entry.slice(at + 1);
   if (rule === 'member') return { pattern, kind: 'member' };
   if (rule.startsWith('field:') && rule.length > 'field:'.length) return { pattern, kind: 'field', field: rule.slice('field:'.length) };
+  if (/^part:\d{1,3}$/.test(rule)) return { pattern, kind: 'part', part: Number(rule.slice('part:'.length)) };
   if (rule.startsWith('element:')) return { pattern, kind: 'element', start: rule.slice('element:'.length) };
   return undefined;
 }

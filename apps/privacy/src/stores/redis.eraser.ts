@@ -55,6 +55,7 @@ export class RedisEraser implements StoreEraser {
     for (const key of keys) {
       if (reference.kind === 'member') reads.type(key);
       else if (reference.kind === 'field') reads.hget(key, reference.field);
+      else if (reference.kind === 'part') reads.get(key);
       else reads.lrange(key, 0, -1);
     }
     const values = ((await reads.exec()) ?? []).map(([error, value]) => (error ? undefined : value));
@@ -67,6 +68,8 @@ export class RedisEraser implements StoreEraser {
         else if (value === 'zset') writes.zrem(key, id);
       } else if (reference.kind === 'field') {
         if (value === id) writes.hdel(key, reference.field);
+      } else if (reference.kind === 'part') {
+        if (typeof value === 'string' && value.split('\t')[reference.part] === id) writes.del(key);
       } else if (Array.isArray(value)) {
         for (const element of new Set((value as string[]).filter((e) => e.startsWith(reference.start) && e.endsWith(`|${id}`))))
           writes.lrem(key, 0, element);
