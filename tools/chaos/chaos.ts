@@ -312,7 +312,7 @@ class World implements ProbeWorld {
       STORAGE_GRPC_ADDR: storageAddress,
       FEATURES_GRPC_ADDR: featureStore.peerAddress,
       PRIVACY_REDIS_USER_KEYS: `${this.recsPrefix}u:{user}:*,${this.recsPrefix}a:{user}`,
-      PRIVACY_REDIS_REFERENCES: `${this.recsPrefix}u:*:muted=member,${this.recsPrefix}p:*=part:2,${this.recsPrefix}u:*:acts=element:USER|`,
+      PRIVACY_REDIS_REFERENCES: `${this.recsPrefix}u:*:muted=member,${this.recsPrefix}post:*=part:2,${this.recsPrefix}u:*:acts=element:USER|`,
       PRIVACY_MODELS_DIR: join(this.dir, 'models'),
       LAKE_ROOT: this.lakeRoot(),
       PRIVACY_LAKE_PURGE_MIN_AGE: '2s',

@@ -102,7 +102,7 @@ const privacyEnv = () => ({
   STORAGE_GRPC_ADDR: services.storage.grpcAddress,
   FEATURES_GRPC_ADDR: services.features.grpcAddress,
   PRIVACY_REDIS_USER_KEYS: `${prefixes.recs}u:{user}:*,${prefixes.recs}a:{user}`,
-  PRIVACY_REDIS_REFERENCES: `${prefixes.recs}u:*:muted=member,${prefixes.recs}p:*=part:2,${prefixes.recs}u:*:acts=element:USER|`,
+  PRIVACY_REDIS_REFERENCES: `${prefixes.recs}u:*:muted=member,${prefixes.recs}post:*=part:2,${prefixes.recs}u:*:acts=element:USER|`,
   PRIVACY_MODELS_DIR: models,
   LAKE_ROOT: lake,
   PRIVACY_LAKE_PURGE_MIN_AGE: '2s',

@@ -37,12 +37,18 @@ describe('the post catalogue in Redis', () => {
     expect(await catalog.recentByTags(['cycling'], 0, 5)).toEqual([{ id: '1', createdAtMs: 1_000, index: 0, tag: 'cycling' }]);
   });
 
-  it('reads a post written in the former layout (a hash) as unknown, and asks for a rebuild under the new mark', async () => {
+  it('leaves the former layout (a hash per post under p:, the unversioned mark) to replicas still running it', async () => {
     await redis.hset(`${prefix}p:9`, { a: 'ada', g: 'sport', c: '5', d: '0' });
     await redis.set(`${prefix}catalog:built`, '1');
-    expect(await catalog.get(['9'])).toEqual(new Map());
+    // A catalogue of its own: not built yet (so it fills from the topic), and not reading the former posts.
     expect(await catalog.builtAt()).toBeUndefined();
-    await catalog.apply([{ kind: 'upsert', post: { id: '9', authorId: 'ada', tags: ['sport'], createdAtMs: 5 } }]);
-    expect((await catalog.get(['9'])).get('9')).toEqual({ id: '9', authorId: 'ada', tags: ['sport'], createdAtMs: 5, deleted: false });
+    expect(await catalog.get(['9'])).toEqual(new Map());
+    await catalog.apply([
+      { kind: 'upsert', post: { id: '9', authorId: 'ada', tags: ['sport'], createdAtMs: 5 } },
+      { kind: 'delete', id: '9' },
+    ]);
+    expect((await catalog.get(['9'])).get('9')).toEqual({ id: '9', authorId: 'ada', tags: ['sport'], createdAtMs: 5, deleted: true });
+    // A replica of the former version reads and writes its hash as before, during a rolling upgrade.
+    expect(await redis.hgetall(`${prefix}p:9`)).toEqual({ a: 'ada', g: 'sport', c: '5', d: '0' });
   });
 });

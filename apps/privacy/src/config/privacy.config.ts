@@ -67,7 +67,7 @@ export const privacyConfigSchema = z.object({
    * ending in `|<user id>`: another user's recent action on the user). Only what a rule names is removed: a user
    * id may be any word, and a post id can equal it.
    */
-  PRIVACY_REDIS_REFERENCES: list('pulse:recs:u:*:muted=member,pulse:recs:p:*=part:2,pulse:recs:u:*:acts=element:USER|').transform(
+  PRIVACY_REDIS_REFERENCES: list('pulse:recs:u:*:muted=member,pulse:recs:post:*=part:2,pulse:recs:u:*:acts=element:USER|').transform(
     (entries, ctx) =>
       entries.flatMap((entry) => {
         const reference = parseRedisReference(entry);

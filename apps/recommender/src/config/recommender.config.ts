@@ -81,7 +81,7 @@ export const recommenderConfigSchema = z.object({
   RECS_LIVE_GROUP: env.string('recommender-live'),
   /** Whether this replica keeps the post catalogue from cdc's posts topic. */
   RECS_CATALOG_CONSUMER: env.bool(true),
-  RECS_CATALOG_GROUP: env.string('recommender-catalog'),
+  RECS_CATALOG_GROUP: env.string('recommender-catalog-v2'),
   /** Schema of the app database's tables: selects pulse.cdc[.<schema>].posts.v1. */
   RECS_CDC_SCHEMA: env.string('public'),
   /** Recent actions kept per user, and how long the live state of an inactive user lives. */
