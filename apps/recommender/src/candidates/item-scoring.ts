@@ -51,7 +51,7 @@ export class ItemTables {
         if (request.query.length !== table.dim) {
           return { call: request.call, error: `query of ${request.query.length} factors for a table of ${table.dim}` };
         }
-        if (request.skip && request.skip.length !== (table.numItems + 31) >>> 5) {
+        if (request.skip && request.skip.length !== ItemSet.wordsFor(table.numItems)) {
           return { call: request.call, error: `a filter of ${request.skip.length} words for a table of ${table.numItems} items` };
         }
         const skip = request.skip && new ItemSet(table.numItems, request.skip);

@@ -8,11 +8,16 @@ export class ItemSet {
   /** Bit i of word i >>> 5 is item i; bits past `size` are always 0. */
   readonly words: Uint32Array<ArrayBuffer>;
 
+  /** How many 32-bit words hold a set of `size` items. */
+  static wordsFor(size: number): number {
+    return (size + 31) >>> 5;
+  }
+
   constructor(
     readonly size: number,
     words?: Uint32Array<ArrayBuffer>,
   ) {
-    const length = (size + 31) >>> 5;
+    const length = ItemSet.wordsFor(size);
     if (words && words.length !== length) throw new RangeError(`an item set of ${size} items has ${length} words, not ${words.length}`);
     this.words = words ?? new Uint32Array(length);
   }

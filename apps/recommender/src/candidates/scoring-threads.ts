@@ -88,12 +88,11 @@ export class ScoringThreads implements OnApplicationShutdown {
   /** The best `k` items for the user vector `query` not in `skip`, best first (ties: lower index first). */
   async top(factors: LinearFactors, query: Float32Array, k: number, skip?: ItemSet): Promise<ScoredItem[]> {
     const table = this.tableOf(factors);
-    const count = Math.min(k, factors.numItems);
     const thread = this.pick();
     let best: TopItems | undefined;
     if (thread) {
       try {
-        best = await this.post(thread, table, query, count, skip);
+        best = await this.post(thread, table, query, k, skip);
         this.calls.inc({ on: 'thread' });
       } catch (error) {
         this.logger.warn({ err: error }, "a scoring thread failed a call: scored in the service's thread");
@@ -101,7 +100,7 @@ export class ScoringThreads implements OnApplicationShutdown {
     }
     if (!best) {
       this.calls.inc({ on: 'service' });
-      best = this.local.top(table, query, count, skip);
+      best = this.local.top(table, query, k, skip);
     }
     return Array.from(best.indices, (index, n) => ({ index, score: best.scores[n] }));
   }
